@@ -1,0 +1,169 @@
+//! Per-device metadata journals (`journal/<device>/<seq>.cvj`). Each segment is written once and
+//! holds a batch of entries, encrypted under a fresh segment key that is HPKE-wrapped to the
+//! archive's metadata key: an importer needs only the public key, every logged-on user can read.
+
+use crate::archive::{join_envelope, split_envelope, Archive};
+use crate::crypto::{self, Wrapped};
+use crate::error::{Error, Result};
+use crate::secret::Key32;
+use serde::{Deserialize, Serialize};
+
+pub const MAGIC: &[u8; 8] = b"CVJRNL\x00\x01";
+
+/// The direction of a call as the practice sees it.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+    Internal,
+}
+
+impl Direction {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+            Direction::Internal => "internal",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Direction> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "inbound" | "in" | "incoming" => Some(Direction::Inbound),
+            "outbound" | "out" | "outgoing" => Some(Direction::Outbound),
+            "internal" => Some(Direction::Internal),
+            _ => None,
+        }
+    }
+}
+
+/// Everything the archive knows about one recording (all of it personal data: only ever encrypted).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RecordingMeta {
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub direction: Direction,
+    /// The staff user the call maps to, or None ("unassigned").
+    pub staff_uid: Option<String>,
+    /// The staff name or telephony identity as the source gave it.
+    pub staff_label: Option<String>,
+    pub extension: Option<String>,
+    /// The external number as the source gave it.
+    pub external_number: Option<String>,
+    pub parties: Vec<String>,
+    /// Staff users who were parties (the staff user included): they may reach this call.
+    pub party_uids: Vec<String>,
+    pub notes: Option<String>,
+    pub duration_ms: u64,
+    pub codec: String,
+    pub sample_rate: u32,
+    pub channels: u16,
+    pub source_name: String,
+    pub size: u64,
+    /// SHA-256 of the whole audio object file, so anyone can verify it without its key.
+    pub object_sha256: String,
+    /// Keyed hash (HMAC-SHA256 under the archive's dedup key) of the original audio bytes.
+    pub dedup: String,
+    pub imported_by: String,
+    pub imported_at: String,
+}
+
+/// One journal entry. New kinds are added as new tags; an older reader refuses unknown tags clearly.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum JournalEntry {
+    Recording(Box<RecordingMeta>),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SegmentHeader {
+    v: u32,
+    device: String,
+    seq: u64,
+    wrap: Wrapped,
+}
+
+pub fn segment_name(seq: u64) -> String {
+    format!("{seq:016x}.cvj")
+}
+
+pub fn parse_segment_name(name: &str) -> Option<u64> {
+    let s = name.strip_suffix(".cvj")?;
+    if s.len() != 16 {
+        return None;
+    }
+    u64::from_str_radix(s, 16).ok()
+}
+
+fn info(device: &str, seq: u64) -> Vec<u8> {
+    format!("callvault/v1/journal/{device}/{seq}").into_bytes()
+}
+
+/// Append a segment holding `entries` to `device`'s journal; returns its sequence number.
+pub fn append(archive: &Archive, device: &str, entries: &[JournalEntry]) -> Result<u64> {
+    let metadata_pub = archive.config.keys.get("metadata")?;
+    let body_plain = zeroize::Zeroizing::new(serde_json::to_vec(entries).expect("serialisable"));
+    let dir = format!("journal/{device}");
+    let mut seq = archive
+        .list(&dir)?
+        .iter()
+        .filter_map(|n| parse_segment_name(n))
+        .max()
+        .map_or(0, |m| m + 1);
+    loop {
+        let key = Key32::random();
+        let header = SegmentHeader {
+            v: 1,
+            device: device.to_string(),
+            seq,
+            wrap: crypto::wrap(&metadata_pub, &info(device, seq), key.expose())?,
+        };
+        let hbytes = serde_json::to_vec(&header).expect("serialisable");
+        let body = crypto::seal(
+            &key,
+            &[0u8; 12],
+            &[MAGIC.as_slice(), &hbytes].concat(),
+            &body_plain,
+        );
+        let rel = format!("{dir}/{}", segment_name(seq));
+        match archive.write_new(&rel, &join_envelope(MAGIC, &hbytes, &body)) {
+            Ok(()) => return Ok(seq),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => seq += 1,
+            Err(e) => return Err(Error::io(archive.path(&rel).display(), e)),
+        }
+    }
+}
+
+/// Read and authenticate one segment file (its bytes), checking it belongs where it was found.
+pub fn open_segment(
+    data: &[u8],
+    metadata_seed: &Key32,
+    device: &str,
+    seq: u64,
+    what: &str,
+) -> Result<Vec<JournalEntry>> {
+    let (h, body) = split_envelope(data, MAGIC, what)?;
+    let header: SegmentHeader = serde_json::from_slice(h)
+        .map_err(|e| Error::tampered(what, format!("malformed header ({e})")))?;
+    if header.device != device || header.seq != seq {
+        return Err(Error::tampered(
+            what,
+            "segment was moved or renamed (header names another place)",
+        ));
+    }
+    let key = crypto::unwrap_key(metadata_seed, &info(device, seq), &header.wrap, what)?;
+    let plain = crypto::open(
+        &key,
+        &[0u8; 12],
+        &[MAGIC.as_slice(), h].concat(),
+        body,
+        what,
+    )?;
+    serde_json::from_slice(&plain).map_err(|_| {
+        Error::tampered(
+            what,
+            "entries not understood (written by a newer Callvault, or damaged)",
+        )
+    })
+}

@@ -1,0 +1,346 @@
+//! The archive: a plain folder (local disk or network share) used by several devices at once.
+//! Every file is written once — to a temporary name, fsync'd, then published under its final name
+//! without ever replacing an existing file — so no reader sees a half-written file and no writer
+//! overwrites another's. Layout (docs/FORMAT.md):
+//!
+//! ```text
+//! archive.json                      public parameters: format version, archive id, public keys, KDF cost
+//! users/<uid>/<ver>.cvu             user records (signed; keys sealed under the user's password)
+//! journal/<device>/<seq>.cvj        each device's metadata journal, in encrypted segments
+//! audit/<device>/<seq>.cvl          each device's hash-chained, encrypted audit trail
+//! rec/<id[0..2]>/<id>.cva           audio objects, STREAM-encrypted under a per-recording key
+//! auth/<uid>/<kind>-<ms>-<rand>     empty logon-outcome markers, for lockout across devices
+//! ```
+
+pub mod audio;
+pub mod journal;
+
+use crate::crypto::{self, KdfParams};
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The archive format version this build writes and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// archive.json: everything needed before anyone logs on. No personal data.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ArchiveConfig {
+    pub format: String,
+    pub v: u32,
+    pub id: String,
+    pub created_at: String,
+    pub keys: PublicKeys,
+    pub kdf: KdfParams,
+    /// Milliseconds one Argon2id derivation took on the machine that created the archive.
+    pub kdf_measured_ms: u64,
+    /// Salt for user-name lookup ids (base64, 16 bytes).
+    pub user_salt: String,
+    /// Plaintext bytes per audio segment.
+    pub segment_size: u32,
+    /// Time zone of manifest times without an offset.
+    pub timezone: String,
+}
+
+/// Public halves of the archive's key pairs, base64.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PublicKeys {
+    /// X25519: journal segments (metadata), readable by every user.
+    pub metadata: String,
+    /// X25519: recording data keys, held by supervisors, approvers and the data controller.
+    pub custodian: String,
+    /// X25519: audit segments, held by admins and the data controller.
+    pub audit: String,
+    /// X25519: escrow of users' private keys (password reset), held by admins.
+    pub admin: String,
+    /// Ed25519: signs user records, held by admins.
+    pub signing: String,
+}
+
+impl PublicKeys {
+    pub fn get(&self, which: &str) -> Result<[u8; 32]> {
+        let s = match which {
+            "metadata" => &self.metadata,
+            "custodian" => &self.custodian,
+            "audit" => &self.audit,
+            "admin" => &self.admin,
+            "signing" => &self.signing,
+            _ => return Err(Error::Invalid(format!("unknown archive key {which}"))),
+        };
+        let v = crypto::unb64(s, "archive.json")?;
+        v.try_into().map_err(|_| {
+            Error::tampered("archive.json", format!("key {which} has the wrong length"))
+        })
+    }
+}
+
+/// An opened archive folder.
+#[derive(Clone, Debug)]
+pub struct Archive {
+    root: PathBuf,
+    pub config: ArchiveConfig,
+    /// The exact bytes of archive.json as trusted (pinned) by this device.
+    pub config_bytes: Vec<u8>,
+}
+
+impl Archive {
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Read and check archive.json (not yet pinned; see `device`).
+    pub fn open(root: &Path) -> Result<Archive> {
+        let p = root.join("archive.json");
+        let bytes = std::fs::read(&p).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::NotFound(format!(
+                    "{}: no Callvault archive here (archive.json missing)",
+                    root.display()
+                ))
+            } else {
+                Error::io(p.display(), e)
+            }
+        })?;
+        Self::from_bytes(root, bytes)
+    }
+
+    pub fn from_bytes(root: &Path, bytes: Vec<u8>) -> Result<Archive> {
+        let name = root.join("archive.json").display().to_string();
+        let v: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::tampered(&name, format!("not valid JSON ({e})")))?;
+        if v.get("format").and_then(|f| f.as_str()) != Some("callvault-archive") {
+            return Err(Error::tampered(
+                &name,
+                "not a Callvault archive description",
+            ));
+        }
+        let found = v.get("v").and_then(|x| x.as_u64()).unwrap_or(0) as u32;
+        if found > FORMAT_VERSION {
+            return Err(Error::Version {
+                path: name,
+                found,
+                supported: FORMAT_VERSION,
+            });
+        }
+        let config: ArchiveConfig = serde_json::from_value(v)
+            .map_err(|e| Error::tampered(&name, format!("malformed ({e})")))?;
+        Ok(Archive {
+            root: root.to_path_buf(),
+            config,
+            config_bytes: bytes,
+        })
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// Publish a new file at `rel` (relative, '/'-separated). Fails with `AlreadyExists` if taken.
+    pub fn write_new(&self, rel: &str, data: &[u8]) -> std::io::Result<()> {
+        write_new(&self.root, rel, data)
+    }
+
+    /// Names (not paths) in folder `rel`, sorted; an absent folder is empty. Temporary files skipped.
+    pub fn list(&self, rel: &str) -> Result<Vec<String>> {
+        list_dir(&self.root.join(rel))
+    }
+
+    /// Read a whole object.
+    pub fn read(&self, rel: &str) -> Result<Vec<u8>> {
+        let p = self.root.join(rel);
+        read_retry(&p)
+    }
+}
+
+/// Read a file, retrying briefly on the transient sharing errors that scanners cause on shares.
+pub fn read_retry(p: &Path) -> Result<Vec<u8>> {
+    let mut delay = 20;
+    for attempt in 0..5 {
+        match std::fs::read(p) {
+            Ok(b) => return Ok(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotFound(p.display().to_string()))
+            }
+            Err(e) if attempt < 4 && is_transient(&e) => {
+                std::thread::sleep(std::time::Duration::from_millis(delay));
+                delay *= 3;
+            }
+            Err(e) => return Err(Error::io(p.display(), e)),
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+fn is_transient(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::PermissionDenied
+            | std::io::ErrorKind::Interrupted
+            | std::io::ErrorKind::WouldBlock
+    ) || e.raw_os_error() == Some(16) // EBUSY
+}
+
+pub fn list_dir(dir: &Path) -> Result<Vec<String>> {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(dir.display(), e)),
+    };
+    let mut out = Vec::new();
+    for ent in rd {
+        let ent = ent.map_err(|e| Error::io(dir.display(), e))?;
+        let name = ent.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".tmp-") {
+            continue;
+        }
+        out.push(name);
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Write `data` to `root/rel` once: temp file in the same folder, fsync, publish without replacing,
+/// fsync the folder. Returns `AlreadyExists` if another writer published that name first.
+pub fn write_new(root: &Path, rel: &str, data: &[u8]) -> std::io::Result<()> {
+    let dest = root.join(rel);
+    let dir = dest.parent().expect("archive paths have a parent");
+    std::fs::create_dir_all(dir)?;
+    if dest.exists() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "exists",
+        ));
+    }
+    let tmp = dir.join(format!(".tmp-{}", crypto::new_id()));
+    let res = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        drop(f);
+        publish_noreplace(&tmp, &dest)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    res?;
+    sync_dir(dir);
+    Ok(())
+}
+
+/// Give `tmp` the name `dest` unless `dest` exists. Hard links are atomic and never replace; where a
+/// file system refuses them, fall back to a checked rename.
+fn publish_noreplace(tmp: &Path, dest: &Path) -> std::io::Result<()> {
+    match std::fs::hard_link(tmp, dest) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
+        Err(_) => {
+            if dest.exists() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "exists",
+                ));
+            }
+            std::fs::rename(tmp, dest)
+        }
+    }
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) {
+    if let Ok(f) = std::fs::File::open(dir) {
+        let _ = f.sync_all();
+    }
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) {}
+
+/// Create a new archive folder's archive.json. Fails if the folder already holds one.
+pub fn create_config(root: &Path, config: &ArchiveConfig) -> Result<Archive> {
+    if root.join("archive.json").exists() {
+        return Err(Error::Invalid(format!(
+            "{}: an archive already exists here",
+            root.display()
+        )));
+    }
+    std::fs::create_dir_all(root).map_err(|e| Error::io(root.display(), e))?;
+    let mut bytes = serde_json::to_vec_pretty(config).expect("serialisable");
+    bytes.push(b'\n');
+    write_new(root, "archive.json", &bytes)
+        .map_err(|e| Error::io(root.join("archive.json").display(), e))?;
+    Archive::from_bytes(root, bytes)
+}
+
+/// Read a versioned binary envelope: `magic(8) ‖ BE32(header length) ‖ header JSON ‖ body`.
+/// Returns (header bytes, body bytes).
+pub fn split_envelope<'a>(
+    data: &'a [u8],
+    magic: &[u8; 8],
+    what: &str,
+) -> Result<(&'a [u8], &'a [u8])> {
+    if data.len() < 12 || &data[..8] != magic {
+        if data.len() >= 8 && data[..7] == magic[..7] && data[7] > magic[7] {
+            return Err(Error::Version {
+                path: what.into(),
+                found: data[7] as u32,
+                supported: magic[7] as u32,
+            });
+        }
+        return Err(Error::tampered(
+            what,
+            "not a Callvault object of the expected kind",
+        ));
+    }
+    let hlen = u32::from_be_bytes(data[8..12].try_into().unwrap()) as usize;
+    if hlen > 1 << 20 || 12 + hlen > data.len() {
+        return Err(Error::tampered(
+            what,
+            "header length out of range (truncated?)",
+        ));
+    }
+    Ok((&data[12..12 + hlen], &data[12 + hlen..]))
+}
+
+/// Build an envelope.
+pub fn join_envelope(magic: &[u8; 8], header: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(12 + header.len() + body.len());
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&(header.len() as u32).to_be_bytes());
+    out.extend_from_slice(header);
+    out.extend_from_slice(body);
+    out
+}
+
+/// True for a name Callvault makes: lower-case hex id of 32 digits.
+pub fn is_id(s: &str) -> bool {
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_new_never_replaces() {
+        let d = tempfile::tempdir().unwrap();
+        write_new(d.path(), "a/b.bin", b"one").unwrap();
+        let e = write_new(d.path(), "a/b.bin", b"two").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(d.path().join("a/b.bin")).unwrap(), b"one");
+        assert_eq!(
+            list_dir(&d.path().join("a")).unwrap(),
+            vec!["b.bin".to_string()]
+        );
+    }
+
+    #[test]
+    fn newer_version_is_refused_clearly() {
+        let data = join_envelope(b"CVJRNL\x00\x02", b"{}", b"");
+        let e = split_envelope(&data, b"CVJRNL\x00\x01", "journal/x/0").unwrap_err();
+        assert!(matches!(e, Error::Version { found: 2, .. }), "{e}");
+    }
+}

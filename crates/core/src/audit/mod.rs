@@ -1,0 +1,206 @@
+//! The audit trail (`audit/<device>/<seq>.cvl`): append-only, one hash chain per device, each file
+//! encrypted to the archive's audit key (so even a failed logon, which holds no key, can be written).
+//! Each file carries the SHA-256 of the previous file of its device; `verify` detects an altered,
+//! removed, reordered or renamed file. Entries name recordings only by id.
+
+use crate::archive::{join_envelope, split_envelope, Archive};
+use crate::crypto::{self, Wrapped};
+use crate::error::{Error, Result};
+use crate::secret::Key32;
+use serde::{Deserialize, Serialize};
+
+pub const MAGIC: &[u8; 8] = b"CVAUDIT\x01";
+
+/// One thing that happened, allowed or refused.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AuditEntry {
+    /// RFC 3339, UTC, milliseconds.
+    pub at: String,
+    pub device: String,
+    /// uid of the user acting (or trying to log on as).
+    pub actor: Option<String>,
+    /// What was attempted, e.g. `logon`, `search`, `import`, `recording.show`.
+    pub action: String,
+    /// `allowed`, `refused` or `failed`.
+    pub outcome: String,
+    /// Recording ids, user ids, request ids concerned.
+    pub targets: Vec<String>,
+    /// Non-personal detail: counts, reasons, which search fields were used.
+    pub detail: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Header {
+    v: u32,
+    device: String,
+    seq: u64,
+    /// Hex SHA-256 of the previous file of this device ("" for the first).
+    prev: String,
+    wrap: Wrapped,
+}
+
+pub fn file_name(seq: u64) -> String {
+    format!("{seq:016x}.cvl")
+}
+
+fn parse_name(name: &str) -> Option<u64> {
+    let s = name.strip_suffix(".cvl")?;
+    (s.len() == 16)
+        .then(|| u64::from_str_radix(s, 16).ok())
+        .flatten()
+}
+
+fn info(device: &str, seq: u64) -> Vec<u8> {
+    format!("callvault/v1/audit/{device}/{seq}").into_bytes()
+}
+
+/// Append entries to this device's chain.
+pub fn append(archive: &Archive, device: &str, entries: &[AuditEntry]) -> Result<()> {
+    let audit_pub = archive.config.keys.get("audit")?;
+    let dir = format!("audit/{device}");
+    let plain = zeroize::Zeroizing::new(serde_json::to_vec(entries).expect("serialisable"));
+    loop {
+        let last = archive
+            .list(&dir)?
+            .iter()
+            .filter_map(|n| parse_name(n))
+            .max();
+        let (seq, prev) = match last {
+            None => (0, String::new()),
+            Some(s) => {
+                let bytes = archive.read(&format!("{dir}/{}", file_name(s)))?;
+                (s + 1, hex::encode(crypto::sha256(&bytes)))
+            }
+        };
+        let key = Key32::random();
+        let header = Header {
+            v: 1,
+            device: device.to_string(),
+            seq,
+            prev,
+            wrap: crypto::wrap(&audit_pub, &info(device, seq), key.expose())?,
+        };
+        let h = serde_json::to_vec(&header).expect("serialisable");
+        let body = crypto::seal(&key, &[0u8; 12], &[MAGIC.as_slice(), &h].concat(), &plain);
+        let rel = format!("{dir}/{}", file_name(seq));
+        match archive.write_new(&rel, &join_envelope(MAGIC, &h, &body)) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(archive.path(&rel).display(), e)),
+        }
+    }
+}
+
+/// A problem found by a verification, naming the object.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Problem {
+    pub object: String,
+    pub reason: String,
+}
+
+/// The result of verifying every device's chain.
+#[derive(Debug, Default, Serialize)]
+pub struct AuditReport {
+    pub devices: usize,
+    pub files: usize,
+    pub entries: usize,
+    pub problems: Vec<Problem>,
+    /// Per device: (number of files, hex SHA-256 of the last file).
+    #[serde(skip)]
+    pub heads: Vec<(String, u64, String)>,
+    #[serde(skip)]
+    pub all_entries: Vec<AuditEntry>,
+}
+
+/// Verify every chain and decrypt and authenticate every entry.
+pub fn verify(archive: &Archive, audit_key: &Key32) -> Result<AuditReport> {
+    verify_chain(archive, Some(audit_key))
+}
+
+/// Verify every chain (names, order, hashes); with `audit_key`, also every entry's encryption.
+pub fn verify_chain(archive: &Archive, audit_key: Option<&Key32>) -> Result<AuditReport> {
+    let mut rep = AuditReport::default();
+    for device in archive.list("audit")? {
+        let dir = format!("audit/{device}");
+        if !crate::archive::is_id(&device) {
+            rep.problems.push(Problem {
+                object: dir,
+                reason: "unexpected folder in audit/".into(),
+            });
+            continue;
+        }
+        rep.devices += 1;
+        let mut prev_hash = String::new();
+        let mut expect = 0u64;
+        for name in archive.list(&dir)? {
+            let rel = format!("{dir}/{name}");
+            let Some(seq) = parse_name(&name) else {
+                rep.problems.push(Problem {
+                    object: rel,
+                    reason: "unexpected file in the audit trail".into(),
+                });
+                continue;
+            };
+            if seq != expect {
+                rep.problems.push(Problem {
+                    object: rel.clone(),
+                    reason: format!(
+                        "audit entries {expect}..{seq} of this device are missing (removed)"
+                    ),
+                });
+            }
+            expect = seq + 1;
+            rep.files += 1;
+            let bytes = archive.read(&rel)?;
+            match open_file(&bytes, audit_key, &device, seq, &prev_hash, &rel) {
+                Ok(mut entries) => {
+                    rep.entries += entries.len();
+                    rep.all_entries.append(&mut entries);
+                }
+                Err(e) => rep.problems.push(Problem {
+                    object: rel.clone(),
+                    reason: strip_object(&e, &rel),
+                }),
+            }
+            prev_hash = hex::encode(crypto::sha256(&bytes));
+        }
+        rep.heads.push((device.clone(), expect, prev_hash));
+    }
+    Ok(rep)
+}
+
+fn strip_object(e: &Error, rel: &str) -> String {
+    match e {
+        Error::Tampered { reason, .. } => reason.clone(),
+        other => other.to_string().replace(&format!("{rel}: "), ""),
+    }
+}
+
+fn open_file(
+    bytes: &[u8],
+    key: Option<&Key32>,
+    device: &str,
+    seq: u64,
+    prev: &str,
+    what: &str,
+) -> Result<Vec<AuditEntry>> {
+    let (h, body) = split_envelope(bytes, MAGIC, what)?;
+    let header: Header = serde_json::from_slice(h)
+        .map_err(|e| Error::tampered(what, format!("malformed header ({e})")))?;
+    if header.device != device || header.seq != seq {
+        return Err(Error::tampered(
+            what,
+            "entry was moved or reordered (header names another place)",
+        ));
+    }
+    if header.prev != prev {
+        return Err(Error::tampered(
+            what,
+            "hash chain broken: the previous entry was altered, removed or replaced",
+        ));
+    }
+    let Some(key) = key else { return Ok(vec![]) };
+    let k = crypto::unwrap_key(key, &info(device, seq), &header.wrap, what)?;
+    let plain = crypto::open(&k, &[0u8; 12], &[MAGIC.as_slice(), h].concat(), body, what)?;
+    serde_json::from_slice(&plain).map_err(|_| Error::tampered(what, "entries not understood"))
+}

@@ -1,0 +1,410 @@
+//! The local index: SQLite (through sqlx) encrypted at rest with SQLCipher, in this device's app-data
+//! folder. It is a cache of the archive's journals — synchronised incrementally at each logon and
+//! rebuilt from scratch by `index rebuild` — with indexes and a trigram FTS5 table so search stays
+//! fast at a million recordings. Its key is derived from the archive's metadata secret and this
+//! device's id, so only a logged-on user of this archive can open it, with no key stored anywhere.
+
+use crate::archive::journal::{self, JournalEntry, RecordingMeta};
+use crate::archive::Archive;
+use crate::audit::Problem;
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::phone;
+use crate::secret::Key32;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS recordings (
+        rowid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        started_at INTEGER NOT NULL,
+        direction TEXT NOT NULL,
+        staff_uid TEXT,
+        external_digits TEXT,
+        duration_ms INTEGER NOT NULL,
+        dedup TEXT NOT NULL,
+        meta TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS rec_started ON recordings(started_at)",
+    "CREATE INDEX IF NOT EXISTS rec_number ON recordings(external_digits, started_at)",
+    "CREATE INDEX IF NOT EXISTS rec_staff ON recordings(staff_uid, started_at)",
+    "CREATE INDEX IF NOT EXISTS rec_duration ON recordings(duration_ms)",
+    "CREATE INDEX IF NOT EXISTS rec_dedup ON recordings(dedup)",
+    "CREATE TABLE IF NOT EXISTS recording_parties (
+        uid TEXT NOT NULL, rec_rowid INTEGER NOT NULL, PRIMARY KEY(uid, rec_rowid)) WITHOUT ROWID",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS recordings_fts USING fts5(parties, notes, tokenize='trigram')",
+    "CREATE TABLE IF NOT EXISTS applied_segments (
+        device TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(device, seq)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS audit_heads (device TEXT PRIMARY KEY, files INTEGER NOT NULL, last_hash TEXT NOT NULL)",
+];
+
+/// The local index of one archive on this device.
+pub struct Index {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+/// What a sync did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct SyncReport {
+    pub segments_applied: usize,
+    pub recordings_added: usize,
+    pub problems: Vec<Problem>,
+}
+
+/// Search criteria, already resolved to archive terms by the session.
+#[derive(Clone, Debug, Default)]
+pub struct Query {
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub number: Option<String>,
+    pub staff_uids: Option<Vec<String>>,
+    pub party: Option<String>,
+    pub direction: Option<String>,
+    pub min_ms: Option<i64>,
+    pub max_ms: Option<i64>,
+    pub text: Option<String>,
+    pub limit: i64,
+    /// Visibility: restrict to recordings this uid was a party to.
+    pub party_to: Option<String>,
+}
+
+fn key_hex(metadata: &Key32, device: &str) -> zeroize::Zeroizing<String> {
+    let k = crypto::hkdf(
+        metadata.expose(),
+        format!("callvault/v1/local-index/{device}").as_bytes(),
+    );
+    zeroize::Zeroizing::new(hex::encode(k.expose()))
+}
+
+impl Index {
+    /// Open (creating if needed) the encrypted index at `dir/index.db`. If it cannot be opened
+    /// with this key (damaged, or from an older archive), it is set aside and rebuilt.
+    pub async fn open(dir: &Path, metadata: &Key32, device: &str) -> Result<Index> {
+        let path = dir.join("index.db");
+        match Self::open_at(&path, metadata, device).await {
+            Ok(i) => Ok(i),
+            Err(_) if path.exists() => {
+                Self::remove_files(&path);
+                Self::open_at(&path, metadata, device).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn remove_files(path: &Path) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+
+    async fn open_at(path: &Path, metadata: &Key32, device: &str) -> Result<Index> {
+        let key = key_hex(metadata, device);
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .pragma("key", format!("\"x'{}'\"", key.as_str()))
+            .pragma("temp_store", "MEMORY")
+            .pragma("cache_size", "-65536")
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(false);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
+            .await?;
+        for s in SCHEMA {
+            sqlx::query(s).execute(&pool).await?;
+        }
+        Ok(Index {
+            pool,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Drop everything and start again (for `index rebuild`).
+    pub async fn reset(self, metadata: &Key32, device: &str) -> Result<Index> {
+        let path = self.path.clone();
+        self.pool.close().await;
+        Self::remove_files(&path);
+        Self::open_at(&path, metadata, device).await
+    }
+
+    /// Apply every journal segment not yet applied. Damaged segments are reported, not fatal:
+    /// the rest still sync, and they are retried next time.
+    pub async fn sync(&self, archive: &Archive, metadata: &Key32) -> Result<SyncReport> {
+        let mut rep = SyncReport::default();
+        for device in archive.list("journal")? {
+            if !crate::archive::is_id(&device) {
+                rep.problems.push(Problem {
+                    object: format!("journal/{device}"),
+                    reason: "unexpected folder in journal/".into(),
+                });
+                continue;
+            }
+            let applied: HashSet<i64> =
+                sqlx::query_scalar("SELECT seq FROM applied_segments WHERE device = ?")
+                    .bind(&device)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .collect();
+            let names = archive.list(&format!("journal/{device}"))?;
+            let mut present = HashSet::new();
+            for name in names {
+                let rel = format!("journal/{device}/{name}");
+                let Some(seq) = journal::parse_segment_name(&name) else {
+                    rep.problems.push(Problem {
+                        object: rel,
+                        reason: "unexpected file in a journal".into(),
+                    });
+                    continue;
+                };
+                present.insert(seq as i64);
+                if applied.contains(&(seq as i64)) {
+                    continue;
+                }
+                let entries = match archive
+                    .read(&rel)
+                    .and_then(|b| journal::open_segment(&b, metadata, &device, seq, &rel))
+                {
+                    Ok(e) => e,
+                    Err(e) => {
+                        rep.problems.push(Problem {
+                            object: rel,
+                            reason: e.to_string(),
+                        });
+                        continue;
+                    }
+                };
+                rep.recordings_added += self.apply(&device, seq, &entries).await?;
+                rep.segments_applied += 1;
+            }
+            for missing in applied.difference(&present) {
+                rep.problems.push(Problem {
+                    object: format!(
+                        "journal/{device}/{}",
+                        journal::segment_name(*missing as u64)
+                    ),
+                    reason: "segment seen before is missing from the archive (removed)".into(),
+                });
+            }
+        }
+        Ok(rep)
+    }
+
+    async fn apply(&self, device: &str, seq: u64, entries: &[JournalEntry]) -> Result<usize> {
+        let mut tx = self.pool.begin().await?;
+        let mut added = 0;
+        for e in entries {
+            match e {
+                JournalEntry::Recording(m) => {
+                    let digits = m.external_number.as_deref().and_then(phone::normalize);
+                    let started = chrono::DateTime::parse_from_rfc3339(&m.started_at)
+                        .map_err(|_| Error::Index(format!("recording {}: bad start time", m.id)))?
+                        .timestamp_millis();
+                    let res = sqlx::query(
+                        "INSERT OR IGNORE INTO recordings (id, started_at, direction, staff_uid, external_digits,
+                         duration_ms, dedup, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(&m.id)
+                    .bind(started)
+                    .bind(m.direction.as_str())
+                    .bind(&m.staff_uid)
+                    .bind(&digits)
+                    .bind(m.duration_ms as i64)
+                    .bind(&m.dedup)
+                    .bind(serde_json::to_string(m).expect("serialisable"))
+                    .execute(&mut *tx)
+                    .await?;
+                    if res.rows_affected() == 0 {
+                        continue;
+                    }
+                    let rowid = res.last_insert_rowid();
+                    for uid in &m.party_uids {
+                        sqlx::query("INSERT OR IGNORE INTO recording_parties (uid, rec_rowid) VALUES (?, ?)")
+                            .bind(uid)
+                            .bind(rowid)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    let mut parties = m.parties.join("; ");
+                    if let Some(l) = &m.staff_label {
+                        parties.push_str("; ");
+                        parties.push_str(l);
+                    }
+                    sqlx::query(
+                        "INSERT INTO recordings_fts (rowid, parties, notes) VALUES (?, ?, ?)",
+                    )
+                    .bind(rowid)
+                    .bind(parties)
+                    .bind(m.notes.clone().unwrap_or_default())
+                    .execute(&mut *tx)
+                    .await?;
+                    added += 1;
+                }
+            }
+        }
+        sqlx::query("INSERT OR IGNORE INTO applied_segments (device, seq) VALUES (?, ?)")
+            .bind(device)
+            .bind(seq as i64)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// The recording already holding this keyed audio hash, if any.
+    pub async fn find_dedup(&self, dedup: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM recordings WHERE dedup = ? LIMIT 1")
+                .bind(dedup)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// One recording's metadata.
+    pub async fn get(&self, id: &str) -> Result<Option<(RecordingMeta, i64)>> {
+        let row = sqlx::query("SELECT meta, rowid FROM recordings WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            let m: String = r.get(0);
+            serde_json::from_str(&m)
+                .map(|meta| (meta, r.get::<i64, _>(1)))
+                .map_err(|e| Error::Index(format!("recording {id}: {e}")))
+        })
+        .transpose()
+    }
+
+    /// Is `uid` a party to the recording with this rowid?
+    pub async fn is_party(&self, uid: &str, rowid: i64) -> Result<bool> {
+        Ok(sqlx::query_scalar::<_, i64>(
+            "SELECT 1 FROM recording_parties WHERE uid = ? AND rec_rowid = ?",
+        )
+        .bind(uid)
+        .bind(rowid)
+        .fetch_optional(&self.pool)
+        .await?
+        .is_some())
+    }
+
+    pub async fn count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM recordings")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Every recording (id, object sha256) for verification.
+    pub async fn all_objects(&self) -> Result<Vec<RecordingMeta>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT meta FROM recordings ORDER BY started_at")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|m| serde_json::from_str(m).map_err(|e| Error::Index(e.to_string())))
+            .collect()
+    }
+
+    /// Run a search, newest first.
+    pub async fn search(&self, q: &Query) -> Result<Vec<RecordingMeta>> {
+        let mut b: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT r.meta FROM recordings r WHERE 1=1");
+        if let Some(uid) = &q.party_to {
+            b.push(" AND r.rowid IN (SELECT rec_rowid FROM recording_parties WHERE uid = ")
+                .push_bind(uid.clone())
+                .push(")");
+        }
+        if let Some(t) = q.from_ms {
+            b.push(" AND r.started_at >= ").push_bind(t);
+        }
+        if let Some(t) = q.to_ms {
+            b.push(" AND r.started_at < ").push_bind(t);
+        }
+        if let Some(n) = &q.number {
+            if n.len() >= 10 {
+                b.push(" AND r.external_digits = ").push_bind(n.clone());
+            } else {
+                b.push(" AND r.external_digits LIKE ")
+                    .push_bind(format!("%{}%", like_escape(n)))
+                    .push(" ESCAPE '\\'");
+            }
+        }
+        if let Some(uids) = &q.staff_uids {
+            b.push(" AND r.staff_uid IN (");
+            let mut sep = b.separated(", ");
+            for u in uids {
+                sep.push_bind(u.clone());
+            }
+            if uids.is_empty() {
+                sep.push("NULL");
+            }
+            b.push(")");
+        }
+        if let Some(d) = &q.direction {
+            b.push(" AND r.direction = ").push_bind(d.clone());
+        }
+        if let Some(m) = q.min_ms {
+            b.push(" AND r.duration_ms >= ").push_bind(m);
+        }
+        if let Some(m) = q.max_ms {
+            b.push(" AND r.duration_ms <= ").push_bind(m);
+        }
+        if let Some(p) = &q.party {
+            b.push(" AND r.rowid IN (SELECT rowid FROM recordings_fts WHERE parties LIKE ")
+                .push_bind(format!("%{}%", like_escape(p)))
+                .push(" ESCAPE '\\')");
+        }
+        if let Some(t) = &q.text {
+            let pat = format!("%{}%", like_escape(t));
+            b.push(" AND r.rowid IN (SELECT rowid FROM recordings_fts WHERE notes LIKE ")
+                .push_bind(pat.clone())
+                .push(" ESCAPE '\\' OR parties LIKE ")
+                .push_bind(pat)
+                .push(" ESCAPE '\\')");
+        }
+        b.push(" ORDER BY r.started_at DESC LIMIT ")
+            .push_bind(q.limit);
+        let rows: Vec<String> = b.build_query_scalar().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|m| serde_json::from_str(m).map_err(|e| Error::Index(e.to_string())))
+            .collect()
+    }
+
+    /// The audit heads this device saw at its last verification (device, files, last hash).
+    pub async fn audit_heads(&self) -> Result<Vec<(String, i64, String)>> {
+        Ok(
+            sqlx::query_as("SELECT device, files, last_hash FROM audit_heads")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn set_audit_head(&self, device: &str, files: i64, hash: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO audit_heads (device, files, last_hash) VALUES (?, ?, ?)",
+        )
+        .bind(device)
+        .bind(files)
+        .bind(hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+}
+
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

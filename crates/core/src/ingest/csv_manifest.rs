@@ -1,0 +1,182 @@
+//! The general layout: a folder of audio files plus a CSV manifest with a header row and the columns
+//! `file,started_at,direction,staff,extension,external_number,parties,notes` (any order; `file`,
+//! `started_at` and `direction` required). Times without an offset are local to the archive's zone.
+
+use super::{CallSource, Rejected, AUDIO_EXTENSIONS};
+use crate::archive::journal::Direction;
+use crate::error::{Error, Result};
+use chrono_tz::Tz;
+use std::collections::{HashMap, HashSet};
+use std::path::{Component, Path};
+
+const COLUMNS: &[&str] = &[
+    "file",
+    "started_at",
+    "direction",
+    "staff",
+    "extension",
+    "external_number",
+    "parties",
+    "notes",
+];
+
+/// Read the manifest and the files it names. A damaged manifest as a whole is an error; a bad row
+/// or file is a rejection and the rest go on.
+pub fn plan(dir: &Path, manifest: &Path, tz: Tz) -> Result<(Vec<CallSource>, Vec<Rejected>)> {
+    let mname = manifest.display().to_string();
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .trim(csv::Trim::All)
+        .from_path(manifest)
+        .map_err(|e| Error::Invalid(format!("manifest {mname}: {e}")))?;
+    let headers = rdr
+        .headers()
+        .map_err(|e| Error::Invalid(format!("manifest {mname}: header row: {e}")))?
+        .clone();
+    let mut col = HashMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        let h = h.trim_start_matches('\u{feff}').to_ascii_lowercase();
+        if !COLUMNS.contains(&h.as_str()) {
+            return Err(Error::Invalid(format!(
+                "manifest {mname}: unknown column '{h}' (expected {})",
+                COLUMNS.join(",")
+            )));
+        }
+        col.insert(h, i);
+    }
+    for req in ["file", "started_at", "direction"] {
+        if !col.contains_key(req) {
+            return Err(Error::Invalid(format!(
+                "manifest {mname}: required column '{req}' missing"
+            )));
+        }
+    }
+    let mut sources = Vec::new();
+    let mut rejected = Vec::new();
+    let mut listed = HashSet::new();
+    for (n, rec) in rdr.records().enumerate() {
+        let line = n + 2;
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                rejected.push(Rejected {
+                    file: format!("{mname} line {line}"),
+                    reason: format!("unreadable row: {e}"),
+                });
+                continue;
+            }
+        };
+        let get = |c: &str| {
+            col.get(c)
+                .and_then(|&i| rec.get(i))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let Some(file) = get("file") else {
+            rejected.push(Rejected {
+                file: format!("{mname} line {line}"),
+                reason: "field 'file' is empty".into(),
+            });
+            continue;
+        };
+        let reject = |reason: String| Rejected {
+            file: file.to_string(),
+            reason,
+        };
+        let rel = Path::new(file);
+        if rel.is_absolute() || rel.components().any(|c| !matches!(c, Component::Normal(_))) {
+            rejected.push(reject(format!(
+                "line {line}: field 'file' must be a path inside the import folder"
+            )));
+            continue;
+        }
+        if !listed.insert(file.to_string()) {
+            rejected.push(reject(format!("line {line}: listed twice in the manifest")));
+            continue;
+        }
+        let started_at = match get("started_at").map(|s| crate::time::parse_instant(s, tz)) {
+            Some(Ok(t)) => t,
+            Some(Err(e)) => {
+                rejected.push(reject(format!("line {line}: field 'started_at': {e}")));
+                continue;
+            }
+            None => {
+                rejected.push(reject(format!("line {line}: field 'started_at' is empty")));
+                continue;
+            }
+        };
+        let direction = match get("direction").and_then(Direction::parse) {
+            Some(d) => d,
+            None => {
+                rejected.push(reject(format!(
+                    "line {line}: field 'direction' must be inbound, outbound or internal"
+                )));
+                continue;
+            }
+        };
+        let path = dir.join(rel);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                rejected.push(reject(format!("cannot read the file ({})", e.kind())));
+                continue;
+            }
+        };
+        sources.push(CallSource {
+            name: file.to_string(),
+            bytes,
+            started_at,
+            direction,
+            staff: get("staff").map(String::from),
+            extension: get("extension").map(String::from),
+            external_number: get("external_number").map(String::from),
+            parties: get("parties")
+                .map(|p| {
+                    p.split(';')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            notes: get("notes").map(String::from),
+        });
+    }
+    // Audio files in the folder that the manifest does not list are named, not silently skipped.
+    let manifest_canon = std::fs::canonicalize(manifest).ok();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for ent in rd.flatten() {
+            let p = ent.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            if std::fs::canonicalize(&p).ok() == manifest_canon {
+                continue;
+            }
+            let ext = p
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default();
+            if !AUDIO_EXTENSIONS.contains(&ext.as_str()) {
+                continue;
+            }
+            let rel = p
+                .strip_prefix(dir)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .replace('\\', "/");
+            if !listed.contains(&rel) {
+                rejected.push(Rejected {
+                    file: rel,
+                    reason: "not listed in the manifest".into(),
+                });
+            }
+        }
+    }
+    Ok((sources, rejected))
+}

@@ -1,0 +1,1126 @@
+//! `Session`: the only way to act on an archive. It knows who is logged on, checks every rule
+//! through `policy` before acting, and writes every decision — allowed or refused — to the audit trail.
+
+use crate::archive::audio::{self, DecryptingReader};
+use crate::archive::journal::{self, Direction, JournalEntry, RecordingMeta};
+use crate::archive::{self, Archive, ArchiveConfig, PublicKeys};
+use crate::audit::{self, AuditEntry, AuditReport, Problem};
+use crate::crypto::{self, KdfParams};
+use crate::device::{self, Device};
+use crate::error::{Error, Result};
+use crate::index::{self, Index, SyncReport};
+use crate::ingest::{self, csv_manifest, CallSource, Duplicate, ImportReport, Imported, Rejected};
+use crate::phone;
+use crate::policy::{self, Action, Role, Scope};
+use crate::secret::{Key32, Password};
+use crate::time;
+use crate::users::{self, ArchiveSecrets, Profile, UnlockedUser};
+use chrono::Utc;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Journal entries per segment when importing.
+const SEGMENT_ENTRIES: usize = 256;
+
+/// A user as others see them (no keys).
+#[derive(Clone, Debug, Serialize)]
+pub struct UserSummary {
+    pub name: String,
+    pub roles: Vec<Role>,
+    pub telephony_ids: Vec<String>,
+    pub disabled: bool,
+    #[serde(skip)]
+    pub uid: String,
+    #[serde(skip)]
+    pub public_key: [u8; 32],
+}
+
+/// A recording as shown to a user who may see it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RecordingView {
+    pub id: String,
+    pub started_at: String,
+    pub direction: Direction,
+    /// The mapped staff user's name, or None when unassigned.
+    pub staff: Option<String>,
+    pub extension: Option<String>,
+    pub external_number: Option<String>,
+    pub parties: Vec<String>,
+    pub duration_s: f64,
+    pub notes: Option<String>,
+    pub codec: String,
+    pub sample_rate: u32,
+    pub channels: u16,
+    pub source_name: String,
+}
+
+/// Search criteria as a person gives them.
+#[derive(Clone, Debug, Default)]
+pub struct SearchQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub number: Option<String>,
+    pub staff: Option<String>,
+    pub party: Option<String>,
+    pub direction: Option<String>,
+    pub min_duration_s: Option<f64>,
+    pub max_duration_s: Option<f64>,
+    pub text: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// What `verify` found.
+#[derive(Debug, Default, Serialize)]
+pub struct VerifyReport {
+    pub objects_checked: usize,
+    pub recordings_checked: usize,
+    /// Recordings whose every audio segment was decrypted and authenticated (needs the custodian key).
+    pub recordings_decrypted: usize,
+    /// Audio objects no journal entry refers to (e.g. left by an interrupted import): not trusted, not shown.
+    pub unreferenced: Vec<String>,
+    pub problems: Vec<Problem>,
+}
+
+/// What `init` made.
+#[derive(Debug, Serialize)]
+pub struct InitReport {
+    pub archive_id: String,
+    pub kdf: KdfParams,
+    pub kdf_measured_ms: u64,
+}
+
+/// How costly password hashing should be at `init`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KdfChoice {
+    /// Calibrated on this machine to about half a second.
+    Calibrated,
+    /// Cheap, for tests only (recorded in the archive like any other choice).
+    Fast,
+}
+
+fn now_rfc3339_ms() -> String {
+    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn entry(
+    device: &str,
+    actor: &str,
+    action: &str,
+    outcome: &str,
+    targets: Vec<String>,
+    detail: Option<String>,
+) -> AuditEntry {
+    AuditEntry {
+        at: now_rfc3339_ms(),
+        device: device.to_string(),
+        actor: Some(actor.to_string()),
+        action: action.to_string(),
+        outcome: outcome.to_string(),
+        targets,
+        detail,
+    }
+}
+
+/// Create a new archive at `root` with its keys and its first user (roles admin and data-controller).
+pub async fn init(
+    root: &Path,
+    admin: &str,
+    password: &Password,
+    kdf: KdfChoice,
+) -> Result<InitReport> {
+    users::check_name(admin)?;
+    if password.expose().chars().count() < 8 {
+        return Err(Error::Invalid("password: use at least 8 characters".into()));
+    }
+    let secrets = ArchiveSecrets::generate();
+    let (params, ms) = match kdf {
+        KdfChoice::Calibrated => KdfParams::calibrate(500),
+        KdfChoice::Fast => (KdfParams::FAST, 0),
+    };
+    let pk = |n: &str| crypto::b64(&crypto::x25519_public(secrets.get(n).expect("generated")));
+    let config = ArchiveConfig {
+        format: "callvault-archive".into(),
+        v: archive::FORMAT_VERSION,
+        id: crypto::new_id(),
+        created_at: time::rfc3339(Utc::now()),
+        keys: PublicKeys {
+            metadata: pk("metadata"),
+            custodian: pk("custodian"),
+            audit: pk("audit"),
+            admin: pk("admin"),
+            signing: crypto::b64(&crypto::ed25519_public(
+                secrets.get("signing").expect("generated"),
+            )),
+        },
+        kdf: params,
+        kdf_measured_ms: ms as u64,
+        user_salt: crypto::b64(&crypto::random_array::<16>()),
+        segment_size: 65536,
+        timezone: "Europe/London".into(),
+    };
+    let archive = archive::create_config(root, &config)?;
+    let uid = users::uid_for(&archive, admin)?;
+    let profile = Profile {
+        name: admin.to_string(),
+        roles: vec![Role::Admin, Role::DataController],
+        telephony_ids: vec![],
+        disabled: false,
+    };
+    users::write_user(
+        &archive,
+        &secrets,
+        None,
+        &uid,
+        &Key32::random(),
+        &profile,
+        password,
+        1,
+    )?;
+    let (archive, device, _) = device::open(root)?;
+    audit::append(
+        &archive,
+        &device.id,
+        &[entry(
+            &device.id,
+            &uid,
+            "archive.init",
+            "allowed",
+            vec![archive.config.id.clone()],
+            None,
+        )],
+    )?;
+    Ok(InitReport {
+        archive_id: archive.config.id,
+        kdf: params,
+        kdf_measured_ms: ms as u64,
+    })
+}
+
+/// A logged-on user's session over one archive.
+pub struct Session {
+    archive: Archive,
+    device: Device,
+    user: UnlockedUser,
+    index: Index,
+    users: Vec<UserSummary>,
+    tz: chrono_tz::Tz,
+    /// Things the user should be told (e.g. a damaged journal segment found while syncing).
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("user", &self.user.uid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Log on: the only way to act. Five failed logons within 15 minutes, counted across every
+    /// device, lock the account for 15 minutes. Every attempt is audited.
+    pub async fn logon(root: &Path, name: &str, password: &Password) -> Result<Session> {
+        let (archive, device, mut warnings) = device::open(root)?;
+        let uid = users::uid_for(&archive, name)?;
+        let audit_now = |action: &str, outcome: &str, detail: Option<String>| {
+            audit::append(
+                &archive,
+                &device.id,
+                &[entry(&device.id, &uid, action, outcome, vec![], detail)],
+            )
+        };
+        let rec = match users::load_latest(&archive, &uid) {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                audit_now("logon", "failed", Some("no such user".into()))?;
+                return Err(Error::BadLogon);
+            }
+            Err(e) => {
+                audit_now("logon", "failed", Some(format!("user record: {e}")))?;
+                return Err(e);
+            }
+        };
+        let now = Utc::now().timestamp_millis();
+        if let Some(until) = users::locked_until(&archive, &uid, now)? {
+            audit_now("logon", "refused", Some("account locked".into()))?;
+            return Err(Error::Locked {
+                until: locked_text(until, &archive),
+            });
+        }
+        let user = match users::unlock(&rec, password) {
+            Ok(u) => u,
+            Err(Error::BadLogon) => {
+                users::mark(&archive, &uid, 'f')?;
+                audit_now("logon", "failed", Some("wrong password".into()))?;
+                if let Some(until) =
+                    users::locked_until(&archive, &uid, Utc::now().timestamp_millis())?
+                {
+                    audit_now(
+                        "account.lock",
+                        "allowed",
+                        Some(format!("{} failed logons", users::LOCKOUT_FAILURES)),
+                    )?;
+                    return Err(Error::Locked {
+                        until: locked_text(until, &archive),
+                    });
+                }
+                return Err(Error::BadLogon);
+            }
+            Err(e) => {
+                audit_now("logon", "failed", Some(e.to_string()))?;
+                return Err(e);
+            }
+        };
+        if user.profile.disabled {
+            audit_now("logon", "refused", Some("account disabled".into()))?;
+            return Err(Error::Forbidden("this account is disabled".into()));
+        }
+        users::mark(&archive, &uid, 's')?;
+        audit_now("logon", "allowed", None)?;
+        let metadata = user.secrets.require("metadata")?.clone();
+        let index = Index::open(&device.dir, &metadata, &device.id).await?;
+        let sync = index.sync(&archive, &metadata).await?;
+        warnings.extend(
+            sync.problems
+                .iter()
+                .map(|p| format!("{}: {}", p.object, p.reason)),
+        );
+        let tz = time::zone(&archive.config.timezone)?;
+        let mut s = Session {
+            archive,
+            device,
+            user,
+            index,
+            users: vec![],
+            tz,
+            warnings,
+        };
+        s.reload_users()?;
+        Ok(s)
+    }
+
+    /// Close the local index cleanly.
+    pub async fn close(self) {
+        self.index.close().await;
+    }
+
+    pub fn user_name(&self) -> &str {
+        &self.user.profile.name
+    }
+
+    pub fn roles(&self) -> &[Role] {
+        &self.user.profile.roles
+    }
+
+    pub fn archive(&self) -> &Archive {
+        &self.archive
+    }
+
+    pub fn device_id(&self) -> &str {
+        &self.device.id
+    }
+
+    fn reload_users(&mut self) -> Result<()> {
+        let metadata = self.user.secrets.require("metadata")?;
+        let mut out = Vec::new();
+        for uid in users::list_uids(&self.archive)? {
+            match users::load_latest(&self.archive, &uid).and_then(|r| {
+                let r = r.ok_or_else(|| Error::NotFound(format!("user {uid}")))?;
+                let p = users::read_profile(&r, metadata)?;
+                let pk: [u8; 32] = crypto::unb64(&r.signed.public_key, "user record")?
+                    .try_into()
+                    .map_err(|_| Error::tampered(format!("users/{uid}"), "public key length"))?;
+                Ok((p, pk))
+            }) {
+                Ok((p, pk)) => out.push(UserSummary {
+                    name: p.name,
+                    roles: p.roles,
+                    telephony_ids: p.telephony_ids,
+                    disabled: p.disabled,
+                    uid,
+                    public_key: pk,
+                }),
+                Err(e) => self.warnings.push(e.to_string()),
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        self.users = out;
+        Ok(())
+    }
+
+    fn audit(
+        &self,
+        action: &str,
+        outcome: &str,
+        targets: Vec<String>,
+        detail: Option<String>,
+    ) -> Result<()> {
+        audit::append(
+            &self.archive,
+            &self.device.id,
+            &[entry(
+                &self.device.id,
+                &self.user.uid,
+                action,
+                outcome,
+                targets,
+                detail,
+            )],
+        )
+    }
+
+    /// Check the policy for `action`; a refusal is audited and returned.
+    fn require(&self, action: Action) -> Result<()> {
+        match policy::decide(&self.user.profile.roles, action) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.audit(action.as_str(), "refused", vec![], Some(e.to_string()))?;
+                Err(e)
+            }
+        }
+    }
+
+    fn refuse(&self, action: Action, targets: Vec<String>, e: Error) -> Result<()> {
+        self.audit(action.as_str(), "refused", targets, Some(e.to_string()))?;
+        Err(e)
+    }
+
+    /// The user a staff label (user name or telephony identity) maps to.
+    fn resolve_staff(&self, label: &str) -> Option<&UserSummary> {
+        let l = label.trim().to_lowercase();
+        self.users
+            .iter()
+            .find(|u| u.name.to_lowercase() == l)
+            .or_else(|| {
+                self.users
+                    .iter()
+                    .find(|u| u.telephony_ids.iter().any(|t| t.to_lowercase() == l))
+            })
+    }
+
+    fn name_of(&self, uid: &str) -> Option<String> {
+        self.users
+            .iter()
+            .find(|u| u.uid == uid)
+            .map(|u| u.name.clone())
+    }
+
+    // ---- users ----
+
+    /// Add a user. Only an admin may, and only granting archive keys the admin holds.
+    pub async fn add_user(
+        &mut self,
+        name: &str,
+        roles: &[Role],
+        telephony_ids: &[String],
+        password: &Password,
+    ) -> Result<()> {
+        self.require(Action::AddUser)?;
+        users::check_name(name)?;
+        if password.expose().chars().count() < 8 {
+            return Err(Error::Invalid("password: use at least 8 characters".into()));
+        }
+        let uid = users::uid_for(&self.archive, name)?;
+        if users::load_latest(&self.archive, &uid)?.is_some() {
+            return Err(Error::Invalid(format!("user '{name}' already exists")));
+        }
+        for t in telephony_ids {
+            if let Some(other) = self.resolve_staff(t) {
+                return Err(Error::Invalid(format!(
+                    "telephony identity '{t}' already maps to {}",
+                    other.name
+                )));
+            }
+        }
+        let mut roles = roles.to_vec();
+        roles.sort();
+        roles.dedup();
+        let profile = Profile {
+            name: name.trim().to_string(),
+            roles,
+            telephony_ids: telephony_ids.iter().map(|t| t.trim().to_string()).collect(),
+            disabled: false,
+        };
+        if let Err(e) = self.user.secrets.subset_for(&profile.roles) {
+            return self.refuse(Action::AddUser, vec![uid], e);
+        }
+        users::write_user(
+            &self.archive,
+            &self.user.secrets,
+            Some(&self.user.uid),
+            &uid,
+            &Key32::random(),
+            &profile,
+            password,
+            1,
+        )?;
+        let roles: Vec<&str> = profile.roles.iter().map(|r| r.as_str()).collect();
+        self.audit(
+            Action::AddUser.as_str(),
+            "allowed",
+            vec![uid],
+            Some(format!("roles {}", roles.join(","))),
+        )?;
+        self.reload_users()
+    }
+
+    /// Reset another user's password (admin), without knowing the old one.
+    pub async fn reset_password(&mut self, name: &str, new_password: &Password) -> Result<()> {
+        self.require(Action::ResetPassword)?;
+        if new_password.expose().chars().count() < 8 {
+            return Err(Error::Invalid("password: use at least 8 characters".into()));
+        }
+        let uid = users::uid_for(&self.archive, name)?;
+        if users::load_latest(&self.archive, &uid)?.is_none() {
+            return Err(Error::NotFound(format!("user '{name}'")));
+        }
+        users::reset_password(&self.archive, &self.user.secrets, &uid, new_password)?;
+        self.audit(Action::ResetPassword.as_str(), "allowed", vec![uid], None)
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<UserSummary>> {
+        self.require(Action::ListUsers)?;
+        self.audit(Action::ListUsers.as_str(), "allowed", vec![], None)?;
+        Ok(self.users.clone())
+    }
+
+    // ---- import ----
+
+    /// Import a folder described by a CSV manifest (default `DIR/manifest.csv`).
+    pub async fn import_dir(
+        &mut self,
+        dir: &Path,
+        manifest: Option<&Path>,
+    ) -> Result<ImportReport> {
+        self.require(Action::Import)?;
+        let default = dir.join("manifest.csv");
+        let manifest = manifest.unwrap_or(&default);
+        if !manifest.exists() {
+            return Err(Error::Invalid(format!(
+                "{}: no manifest (give --manifest FILE, or put manifest.csv in the folder)",
+                manifest.display()
+            )));
+        }
+        let (sources, rejected) = csv_manifest::plan(dir, manifest, self.tz)?;
+        let mut rep = self.import_sources(sources).await?;
+        rep.rejected.splice(0..0, rejected);
+        Ok(rep)
+    }
+
+    /// The common import path for every layout.
+    pub async fn import_sources(&mut self, sources: Vec<CallSource>) -> Result<ImportReport> {
+        self.require(Action::Import)?;
+        let dedup_key = self.user.secrets.require("dedup")?.clone();
+        let custodian = self.archive.config.keys.get("custodian")?;
+        let seg = self.archive.config.segment_size;
+        let mut rep = ImportReport::default();
+        let mut batch_dedup: HashMap<String, String> = HashMap::new();
+        let mut pending: Vec<(String, RecordingMeta)> = Vec::new();
+        for src in sources {
+            let ext = Path::new(&src.name)
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase());
+            let data: Arc<[u8]> = src.bytes.into();
+            let info = match ingest::probe::probe(data.clone(), ext.as_deref()) {
+                Ok(i) => i,
+                Err(reason) => {
+                    rep.rejected.push(Rejected {
+                        file: src.name,
+                        reason,
+                    });
+                    continue;
+                }
+            };
+            let dedup = hex::encode(crypto::hmac_sha256(dedup_key.expose(), &data));
+            let existing = match batch_dedup.get(&dedup) {
+                Some(id) => Some(id.clone()),
+                None => self.index.find_dedup(&dedup).await?,
+            };
+            if let Some(existing_id) = existing {
+                rep.duplicates.push(Duplicate {
+                    file: src.name,
+                    existing_id,
+                });
+                continue;
+            }
+            let staff = src
+                .staff
+                .as_deref()
+                .and_then(|s| self.resolve_staff(s))
+                .or_else(|| src.extension.as_deref().and_then(|e| self.resolve_staff(e)));
+            let mut party_users: Vec<&UserSummary> = staff.into_iter().collect();
+            for p in &src.parties {
+                if let Some(u) = self.resolve_staff(p) {
+                    if !party_users.iter().any(|x| x.uid == u.uid) {
+                        party_users.push(u);
+                    }
+                }
+            }
+            let mut recipients = vec![("custodian".to_string(), custodian)];
+            recipients.extend(
+                party_users
+                    .iter()
+                    .map(|u| (format!("user:{}", u.uid), u.public_key)),
+            );
+            let id = crypto::new_id();
+            let object = audio::seal(&id, seg, &data, &recipients)?;
+            let rel = audio::object_path(&id);
+            self.archive
+                .write_new(&rel, &object)
+                .map_err(|e| Error::io(self.archive.path(&rel).display(), e))?;
+            let meta = RecordingMeta {
+                id: id.clone(),
+                started_at: time::rfc3339(src.started_at),
+                direction: src.direction,
+                staff_uid: staff.map(|u| u.uid.clone()),
+                staff_label: src.staff.clone(),
+                extension: src.extension.clone(),
+                external_number: src.external_number.clone(),
+                parties: src.parties.clone(),
+                party_uids: party_users.iter().map(|u| u.uid.clone()).collect(),
+                notes: src.notes.clone(),
+                duration_ms: info.duration_ms,
+                codec: info.codec,
+                sample_rate: info.sample_rate,
+                channels: info.channels,
+                source_name: src.name.clone(),
+                size: data.len() as u64,
+                object_sha256: hex::encode(crypto::sha256(&object)),
+                dedup: dedup.clone(),
+                imported_by: self.user.uid.clone(),
+                imported_at: now_rfc3339_ms(),
+            };
+            batch_dedup.insert(dedup, id);
+            pending.push((src.name, meta));
+            if pending.len() >= SEGMENT_ENTRIES {
+                self.flush(&mut pending, &mut rep)?;
+            }
+        }
+        self.flush(&mut pending, &mut rep)?;
+        let metadata = self.user.secrets.require("metadata")?.clone();
+        let sync = self.index.sync(&self.archive, &metadata).await?;
+        self.warnings.extend(
+            sync.problems
+                .iter()
+                .map(|p| format!("{}: {}", p.object, p.reason)),
+        );
+        self.audit(
+            Action::Import.as_str(),
+            "allowed",
+            rep.imported.iter().map(|i| i.id.clone()).collect(),
+            Some(format!(
+                "imported {}, duplicates {}, rejected {}",
+                rep.imported.len(),
+                rep.duplicates.len(),
+                rep.rejected.len()
+            )),
+        )?;
+        Ok(rep)
+    }
+
+    /// Journal the pending recordings (their audio objects are already written): only now are they stored.
+    fn flush(
+        &self,
+        pending: &mut Vec<(String, RecordingMeta)>,
+        rep: &mut ImportReport,
+    ) -> Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let entries: Vec<JournalEntry> = pending
+            .iter()
+            .map(|(_, m)| JournalEntry::Recording(Box::new(m.clone())))
+            .collect();
+        journal::append(&self.archive, &self.device.id, &entries)?;
+        rep.imported.extend(
+            pending
+                .drain(..)
+                .map(|(file, m)| Imported { file, id: m.id }),
+        );
+        Ok(())
+    }
+
+    // ---- search ----
+
+    fn view(&self, m: RecordingMeta) -> RecordingView {
+        RecordingView {
+            staff: m.staff_uid.as_deref().and_then(|u| self.name_of(u)),
+            id: m.id,
+            started_at: m.started_at,
+            direction: m.direction,
+            extension: m.extension,
+            external_number: m.external_number,
+            parties: m.parties,
+            duration_s: m.duration_ms as f64 / 1000.0,
+            notes: m.notes,
+            codec: m.codec,
+            sample_rate: m.sample_rate,
+            channels: m.channels,
+            source_name: m.source_name,
+        }
+    }
+
+    fn scope(&self) -> Scope {
+        policy::recording_scope(&self.user.uid, &self.user.profile.roles)
+    }
+
+    /// Search the recordings this user may see.
+    pub async fn search(&self, q: &SearchQuery) -> Result<Vec<RecordingView>> {
+        self.require(Action::Search)?;
+        let party_to = match self.scope() {
+            Scope::All => None,
+            Scope::PartyTo(uid) => Some(uid),
+            Scope::Nothing => {
+                return self
+                    .refuse(
+                        Action::Search,
+                        vec![],
+                        Error::Forbidden(
+                            "your roles reach no recordings (admin alone does not)".into(),
+                        ),
+                    )
+                    .map(|_| vec![])
+            }
+        };
+        let mut used = Vec::new();
+        let mut iq = index::Query {
+            limit: q.limit.unwrap_or(100).clamp(1, 100_000),
+            party_to,
+            ..Default::default()
+        };
+        if let Some(f) = &q.from {
+            iq.from_ms = Some(time::parse_bound(f, self.tz, false)?.timestamp_millis());
+            used.push("from");
+        }
+        if let Some(t) = &q.to {
+            iq.to_ms = Some(time::parse_bound(t, self.tz, true)?.timestamp_millis());
+            used.push("to");
+        }
+        if let Some(n) = &q.number {
+            iq.number = Some(
+                phone::normalize(n)
+                    .ok_or_else(|| Error::Invalid(format!("number '{n}' has no digits")))?,
+            );
+            used.push("number");
+        }
+        if let Some(s) = &q.staff {
+            let l = s.trim().to_lowercase();
+            iq.staff_uids = Some(
+                self.users
+                    .iter()
+                    .filter(|u| {
+                        u.name.to_lowercase() == l
+                            || u.telephony_ids.iter().any(|t| t.to_lowercase() == l)
+                    })
+                    .map(|u| u.uid.clone())
+                    .collect(),
+            );
+            used.push("staff");
+        }
+        if let Some(p) = &q.party {
+            iq.party = Some(p.trim().to_string());
+            used.push("party");
+        }
+        if let Some(d) = &q.direction {
+            let d = Direction::parse(d).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "direction '{d}': use inbound, outbound or internal"
+                ))
+            })?;
+            iq.direction = Some(d.as_str().to_string());
+            used.push("direction");
+        }
+        for (v, slot, name) in [
+            (q.min_duration_s, &mut iq.min_ms, "min-duration"),
+            (q.max_duration_s, &mut iq.max_ms, "max-duration"),
+        ] {
+            if let Some(s) = v {
+                if !(s >= 0.0 && s.is_finite()) {
+                    return Err(Error::Invalid(format!(
+                        "{name} must be a number of seconds"
+                    )));
+                }
+                *slot = Some((s * 1000.0) as i64);
+                used.push(name);
+            }
+        }
+        if let Some(t) = &q.text {
+            iq.text = Some(t.trim().to_string());
+            used.push("text");
+        }
+        let rows = self.index.search(&iq).await?;
+        let ids: Vec<String> = rows.iter().take(1000).map(|m| m.id.clone()).collect();
+        self.audit(
+            Action::Search.as_str(),
+            "allowed",
+            ids,
+            Some(format!(
+                "fields [{}], {} results",
+                used.join(","),
+                rows.len()
+            )),
+        )?;
+        Ok(rows.into_iter().map(|m| self.view(m)).collect())
+    }
+
+    /// One recording's details, if this user may see it.
+    pub async fn show(&self, id: &str) -> Result<RecordingView> {
+        self.require(Action::ShowRecording)?;
+        let id = id.trim().to_ascii_lowercase();
+        let not_yours = || {
+            Error::NotFound(format!(
+                "recording {id}: no such recording, or not one you may see"
+            ))
+        };
+        if !archive::is_id(&id) {
+            return Err(Error::Invalid(format!(
+                "'{id}' is not a recording id (32 hex digits)"
+            )));
+        }
+        let Some((meta, rowid)) = self.index.get(&id).await? else {
+            return self
+                .refuse(Action::ShowRecording, vec![id.clone()], not_yours())
+                .map(|_| unreachable!());
+        };
+        let allowed = match self.scope() {
+            Scope::All => true,
+            Scope::PartyTo(uid) => self.index.is_party(&uid, rowid).await?,
+            Scope::Nothing => false,
+        };
+        if !allowed {
+            return self
+                .refuse(Action::ShowRecording, vec![id.clone()], not_yours())
+                .map(|_| unreachable!());
+        }
+        self.audit(Action::ShowRecording.as_str(), "allowed", vec![id], None)?;
+        Ok(self.view(meta))
+    }
+
+    // ---- verification and maintenance ----
+
+    /// The keys this session holds that may open audio objects.
+    fn audio_keys(&self) -> Vec<(String, &Key32)> {
+        let mut k = Vec::new();
+        if let Some(c) = self.user.secrets.get("custodian") {
+            k.push(("custodian".to_string(), c));
+        }
+        k.push((format!("user:{}", self.user.uid), &self.user.secret));
+        k
+    }
+
+    /// Read and authenticate every object in the archive, naming each one that fails.
+    pub async fn verify(&mut self) -> Result<VerifyReport> {
+        self.require(Action::VerifyArchive)?;
+        let mut rep = VerifyReport::default();
+        let a = &self.archive;
+        let mut problem =
+            |object: String, reason: String| rep_problem(&mut rep.problems, object, reason);
+        // archive.json against this device's pinned copy.
+        match std::fs::read(a.path("archive.json")) {
+            Ok(b) if b == a.config_bytes => {}
+            Ok(_) => problem(
+                "archive.json".into(),
+                "differs from the copy this device pinned (altered)".into(),
+            ),
+            Err(e) => problem("archive.json".into(), format!("unreadable ({})", e.kind())),
+        }
+        rep.objects_checked += 1;
+        for top in a.list("")? {
+            if ![
+                "archive.json",
+                "users",
+                "journal",
+                "audit",
+                "rec",
+                "auth",
+                "locks",
+            ]
+            .contains(&top.as_str())
+            {
+                problem(
+                    top.clone(),
+                    "unexpected file or folder in the archive".into(),
+                );
+            }
+        }
+        // User records.
+        for uid in a.list("users")? {
+            for name in a.list(&format!("users/{uid}"))? {
+                let rel = format!("users/{uid}/{name}");
+                rep.objects_checked += 1;
+                let ver = name
+                    .strip_suffix(".cvu")
+                    .and_then(|v| v.parse::<u64>().ok());
+                match (archive::is_id(&uid), ver) {
+                    (true, Some(ver)) => {
+                        if let Err(e) = a
+                            .read(&rel)
+                            .and_then(|b| users::check_record(a, &b, &uid, ver, &rel))
+                        {
+                            problem(rel, reason_of(&e));
+                        }
+                    }
+                    _ => problem(rel, "unexpected file among user records".into()),
+                }
+            }
+        }
+        // Journal segments.
+        let metadata = self.user.secrets.require("metadata")?.clone();
+        for dev in a.list("journal")? {
+            for name in a.list(&format!("journal/{dev}"))? {
+                let rel = format!("journal/{dev}/{name}");
+                rep.objects_checked += 1;
+                match journal::parse_segment_name(&name) {
+                    Some(seq) if archive::is_id(&dev) => {
+                        if let Err(e) = a
+                            .read(&rel)
+                            .and_then(|b| journal::open_segment(&b, &metadata, &dev, seq, &rel))
+                        {
+                            problem(rel, reason_of(&e));
+                        }
+                    }
+                    _ => problem(rel, "unexpected file in a journal".into()),
+                }
+            }
+        }
+        // Index catch-up (reports segments that went missing).
+        let sync = self.index.sync(a, &metadata).await?;
+        for p in sync.problems {
+            if !rep.problems.iter().any(|q| q.object == p.object) {
+                rep.problems.push(p);
+            }
+        }
+        // Audit chains (bodies too when this user holds the audit key).
+        let ar = audit::verify_chain(a, self.user.secrets.get("audit"))?;
+        rep.objects_checked += ar.files;
+        rep.problems.extend(ar.problems);
+        // Audio objects against the hashes their journal entries recorded.
+        let known: HashMap<String, RecordingMeta> = self
+            .index
+            .all_objects()
+            .await?
+            .into_iter()
+            .map(|m| (m.id.clone(), m))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        let keys = self.audio_keys();
+        for shard in a.list("rec")? {
+            for name in a.list(&format!("rec/{shard}"))? {
+                let rel = format!("rec/{shard}/{name}");
+                rep.objects_checked += 1;
+                let Some(id) = name
+                    .strip_suffix(".cva")
+                    .filter(|i| archive::is_id(i) && i.starts_with(&shard))
+                else {
+                    rep.problems.push(Problem {
+                        object: rel,
+                        reason: "unexpected file among audio objects".into(),
+                    });
+                    continue;
+                };
+                let Some(meta) = known.get(id) else {
+                    rep.unreferenced.push(rel);
+                    continue;
+                };
+                seen.insert(id.to_string());
+                rep.recordings_checked += 1;
+                let bytes = match a.read(&rel) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        rep.problems.push(Problem {
+                            object: rel,
+                            reason: reason_of(&e),
+                        });
+                        continue;
+                    }
+                };
+                if hex::encode(crypto::sha256(&bytes)) != meta.object_sha256 {
+                    rep.problems.push(Problem {
+                        object: rel,
+                        reason: "content does not match the hash recorded at import (altered, truncated or replaced)".into(),
+                    });
+                    continue;
+                }
+                match decrypt_all(bytes, &keys, &rel) {
+                    Ok(true) => rep.recordings_decrypted += 1,
+                    Ok(false) => {}
+                    Err(e) => rep.problems.push(Problem {
+                        object: rel,
+                        reason: reason_of(&e),
+                    }),
+                }
+            }
+        }
+        for (id, _) in known.iter().filter(|(id, _)| !seen.contains(*id)) {
+            rep.problems.push(Problem {
+                object: audio::object_path(id),
+                reason: "audio object missing".into(),
+            });
+        }
+        // Logon markers.
+        for uid in a.list("auth")? {
+            for name in a.list(&format!("auth/{uid}"))? {
+                let rel = format!("auth/{uid}/{name}");
+                rep.objects_checked += 1;
+                let size = std::fs::metadata(a.path(&rel))
+                    .map(|m| m.len())
+                    .unwrap_or(1);
+                if !archive::is_id(&uid) || users::parse_mark(&name).is_none() || size != 0 {
+                    rep.problems.push(Problem {
+                        object: rel,
+                        reason: "unexpected logon marker".into(),
+                    });
+                }
+            }
+        }
+        rep.problems.sort_by(|a, b| a.object.cmp(&b.object));
+        rep.problems.dedup();
+        let outcome = if rep.problems.is_empty() {
+            "allowed"
+        } else {
+            "failed"
+        };
+        self.audit(
+            Action::VerifyArchive.as_str(),
+            outcome,
+            vec![],
+            Some(format!(
+                "{} objects, {} problems",
+                rep.objects_checked,
+                rep.problems.len()
+            )),
+        )?;
+        Ok(rep)
+    }
+
+    /// Verify every device's audit chain and every entry; detect a chain cut back since this
+    /// device last verified.
+    pub async fn verify_audit(&self) -> Result<AuditReport> {
+        self.require(Action::VerifyAudit)?;
+        let key = self.user.secrets.require("audit")?;
+        let mut rep = audit::verify(&self.archive, key)?;
+        for (dev, files, hash) in self.index.audit_heads().await? {
+            let now = rep.heads.iter().find(|h| h.0 == dev);
+            let cut = match now {
+                None => true,
+                Some((_, n, _)) => (*n as i64) < files,
+            };
+            if cut {
+                rep.problems.push(Problem {
+                    object: format!("audit/{dev}"),
+                    reason: format!(
+                        "this device saw {files} audit files here before; fewer remain (cut back)"
+                    ),
+                });
+            } else if files > 0 {
+                let rel = format!("audit/{dev}/{}", audit::file_name(files as u64 - 1));
+                let same = self
+                    .archive
+                    .read(&rel)
+                    .map(|b| hex::encode(crypto::sha256(&b)) == hash)
+                    .unwrap_or(false);
+                if !same {
+                    rep.problems.push(Problem {
+                        object: rel,
+                        reason: "differs from when this device last verified it (replaced)".into(),
+                    });
+                }
+            }
+        }
+        if rep.problems.is_empty() {
+            for (dev, files, hash) in &rep.heads {
+                self.index.set_audit_head(dev, *files as i64, hash).await?;
+            }
+        }
+        let outcome = if rep.problems.is_empty() {
+            "allowed"
+        } else {
+            "failed"
+        };
+        self.audit(
+            Action::VerifyAudit.as_str(),
+            outcome,
+            vec![],
+            Some(format!(
+                "{} entries, {} problems",
+                rep.entries,
+                rep.problems.len()
+            )),
+        )?;
+        Ok(rep)
+    }
+
+    /// Every audit entry (for the data controller / admin).
+    pub async fn audit_entries(&self) -> Result<Vec<AuditEntry>> {
+        self.require(Action::VerifyAudit)?;
+        let rep = audit::verify(&self.archive, self.user.secrets.require("audit")?)?;
+        Ok(rep.all_entries)
+    }
+
+    /// Drop the local index and rebuild it from the archive alone.
+    pub async fn rebuild_index(self) -> Result<(Session, SyncReport, i64)> {
+        self.require(Action::RebuildIndex)?;
+        let metadata = self.user.secrets.require("metadata")?.clone();
+        let Session {
+            archive,
+            device,
+            user,
+            index,
+            users,
+            tz,
+            warnings,
+        } = self;
+        let index = index.reset(&metadata, &device.id).await?;
+        let s = Session {
+            archive,
+            device,
+            user,
+            index,
+            users,
+            tz,
+            warnings,
+        };
+        let sync = s.index.sync(&s.archive, &metadata).await?;
+        let n = s.index.count().await?;
+        s.audit(
+            Action::RebuildIndex.as_str(),
+            "allowed",
+            vec![],
+            Some(format!("{n} recordings")),
+        )?;
+        Ok((s, sync, n))
+    }
+}
+
+fn rep_problem(problems: &mut Vec<Problem>, object: String, reason: String) {
+    problems.push(Problem { object, reason });
+}
+
+fn reason_of(e: &Error) -> String {
+    match e {
+        Error::Tampered { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Decrypt every segment if one of `keys` opens the object; Ok(false) if none does.
+fn decrypt_all(bytes: Vec<u8>, keys: &[(String, &Key32)], what: &str) -> Result<bool> {
+    let mut r = match DecryptingReader::new(std::io::Cursor::new(bytes), keys, what) {
+        Ok(r) => r,
+        Err(Error::Forbidden(_)) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    for i in 0..r.segment_count() {
+        r.segment(i)?;
+    }
+    Ok(true)
+}
+
+fn locked_text(until_ms: i64, archive: &Archive) -> String {
+    let tz = time::zone(&archive.config.timezone).unwrap_or(chrono_tz::Europe::London);
+    chrono::DateTime::from_timestamp_millis(until_ms)
+        .map(|t| t.with_timezone(&tz).format("%H:%M:%S %Z").to_string())
+        .unwrap_or_default()
+}

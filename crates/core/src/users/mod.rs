@@ -1,0 +1,472 @@
+//! Users (`users/<uid>/<ver>.cvu`) and logon outcome markers (`auth/<uid>/…`).
+//!
+//! A user has an X25519 key pair whose private half is sealed under Argon2id of their password and
+//! escrowed to the archive's admin key (so an admin can reset a password without learning the old
+//! one). Their key bag (the archive secrets their roles grant) is HPKE-wrapped to their public key;
+//! their profile (name, roles, telephony identities) to the archive's metadata key. The signed part
+//! of the record is signed with the archive's Ed25519 signing key, held by admins. The file name
+//! `uid` is a keyed hash of the lower-cased user name, so no name appears on the share.
+
+use crate::archive::Archive;
+use crate::crypto::{self, KdfParams, Wrapped};
+use crate::error::{Error, Result};
+use crate::policy::{self, Role};
+use crate::secret::{Key32, Password};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Failed logons that lock an account, and for how long.
+pub const LOCKOUT_FAILURES: usize = 5;
+pub const LOCKOUT_MS: i64 = 15 * 60 * 1000;
+
+/// What a user is, readable by every logged-on user.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Profile {
+    pub name: String,
+    pub roles: Vec<Role>,
+    /// Extension numbers and agent names that map calls to this user.
+    pub telephony_ids: Vec<String>,
+    pub disabled: bool,
+}
+
+/// The archive secrets a user holds (seeds of the archive's key pairs), by name.
+#[derive(Default)]
+pub struct ArchiveSecrets(BTreeMap<String, Key32>);
+
+impl std::fmt::Debug for ArchiveSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ArchiveSecrets({:?})", self.0.keys().collect::<Vec<_>>())
+    }
+}
+
+impl ArchiveSecrets {
+    pub fn generate() -> Self {
+        let mut m = BTreeMap::new();
+        for k in [
+            "metadata",
+            "custodian",
+            "audit",
+            "admin",
+            "signing",
+            "dedup",
+        ] {
+            m.insert(k.to_string(), Key32::random());
+        }
+        ArchiveSecrets(m)
+    }
+    pub fn get(&self, name: &str) -> Option<&Key32> {
+        self.0.get(name)
+    }
+    pub fn require(&self, name: &str) -> Result<&Key32> {
+        self.get(name).ok_or_else(|| {
+            Error::Forbidden(format!("your roles do not hold the archive's {name} key"))
+        })
+    }
+    /// The subset a set of roles may hold.
+    pub fn subset_for(&self, roles: &[Role]) -> Result<ArchiveSecrets> {
+        let mut m = BTreeMap::new();
+        for k in policy::archive_keys_for(roles) {
+            m.insert(k.to_string(), self.require(k)?.clone());
+        }
+        Ok(ArchiveSecrets(m))
+    }
+    fn to_json(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        let m: BTreeMap<&str, String> = self
+            .0
+            .iter()
+            .map(|(k, v)| (k.as_str(), hex::encode(v.expose())))
+            .collect();
+        let out = zeroize::Zeroizing::new(serde_json::to_vec(&m).expect("serialisable"));
+        for (_, mut v) in m {
+            zeroize::Zeroize::zeroize(&mut v);
+        }
+        out
+    }
+    fn from_json(b: &[u8], what: &str) -> Result<Self> {
+        let m: BTreeMap<String, String> =
+            serde_json::from_slice(b).map_err(|_| Error::tampered(what, "key bag malformed"))?;
+        let mut out = BTreeMap::new();
+        for (k, mut v) in m {
+            let bytes = zeroize::Zeroizing::new(
+                hex::decode(&v).map_err(|_| Error::tampered(what, "key bag malformed"))?,
+            );
+            zeroize::Zeroize::zeroize(&mut v);
+            out.insert(
+                k,
+                Key32::from_slice(&bytes)
+                    .ok_or_else(|| Error::tampered(what, "key bag malformed"))?,
+            );
+        }
+        Ok(ArchiveSecrets(out))
+    }
+}
+
+/// The part of a user record covered by the signature.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SignedPart {
+    pub uid: String,
+    /// Raised on each change of roles, keys or profile; a lower rev than seen before is a rollback.
+    pub rev: u64,
+    /// X25519 public key, base64.
+    pub public_key: String,
+    pub escrow: Wrapped,
+    pub keybag: Wrapped,
+    pub profile: Wrapped,
+    /// uid of the admin who signed (or the user itself at `init`).
+    pub by: String,
+}
+
+/// A user record file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UserRecord {
+    pub v: u32,
+    pub ver: u64,
+    pub signed: SignedPart,
+    /// Signature over `"callvault/v1/user\n" ‖ JSON(signed)`, base64.
+    pub sig: String,
+    pub kdf: KdfParams,
+    /// Argon2id salt, base64 (16 bytes).
+    pub salt: String,
+    /// nonce(12) ‖ AES-256-GCM(Argon2id(password), user secret seed), base64.
+    pub sealed: String,
+}
+
+/// A user after a successful password check.
+pub struct UnlockedUser {
+    pub uid: String,
+    pub secret: Key32,
+    pub profile: Profile,
+    pub secrets: ArchiveSecrets,
+    pub record: UserRecord,
+}
+
+/// The pseudonymous id of a user name in this archive.
+pub fn uid_for(archive: &Archive, name: &str) -> Result<String> {
+    let salt = crypto::unb64(&archive.config.user_salt, "archive.json")?;
+    let norm = name.trim().to_lowercase();
+    Ok(hex::encode(
+        &crypto::hmac_sha256(&salt, norm.as_bytes())[..16],
+    ))
+}
+
+/// Validate a user name: what people type at logon.
+pub fn check_name(name: &str) -> Result<()> {
+    let ok = !name.trim().is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || ".-_@' ".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "user name '{name}': use 1-64 letters, digits, spaces or . - _ @ '"
+        )))
+    }
+}
+
+fn signed_bytes(s: &SignedPart) -> Vec<u8> {
+    [
+        b"callvault/v1/user\n".as_slice(),
+        &serde_json::to_vec(s).expect("serialisable"),
+    ]
+    .concat()
+}
+
+fn secret_aad(uid: &str) -> Vec<u8> {
+    format!("callvault/v1/user-secret/{uid}").into_bytes()
+}
+
+fn seal_secret(uid: &str, secret: &Key32, password: &Password, kdf: KdfParams) -> (String, String) {
+    let salt: [u8; 16] = crypto::random_array();
+    let k = crypto::argon2id(password, &salt, kdf);
+    let nonce: [u8; 12] = crypto::random_array();
+    let ct = crypto::seal(&k, &nonce, &secret_aad(uid), secret.expose());
+    (
+        crypto::b64(&salt),
+        crypto::b64(&[nonce.as_slice(), &ct].concat()),
+    )
+}
+
+/// Create (or re-key) a user record and publish it. `signer` holds the admin + signing secrets.
+#[allow(clippy::too_many_arguments)]
+pub fn write_user(
+    archive: &Archive,
+    signer: &ArchiveSecrets,
+    signer_uid: Option<&str>,
+    uid: &str,
+    secret: &Key32,
+    profile: &Profile,
+    password: &Password,
+    rev: u64,
+) -> Result<UserRecord> {
+    let public = crypto::x25519_public(secret);
+    let bag = signer.subset_for(&profile.roles)?;
+    let signed = SignedPart {
+        uid: uid.to_string(),
+        rev,
+        public_key: crypto::b64(&public),
+        escrow: crypto::wrap(
+            &archive.config.keys.get("admin")?,
+            &escrow_info(uid),
+            secret.expose(),
+        )?,
+        keybag: crypto::wrap(&public, &keybag_info(uid, rev), &bag.to_json())?,
+        profile: crypto::wrap(
+            &archive.config.keys.get("metadata")?,
+            &profile_info(uid, rev),
+            &serde_json::to_vec(profile).expect("serialisable"),
+        )?,
+        by: signer_uid.unwrap_or(uid).to_string(),
+    };
+    let sig = crypto::ed25519_sign(signer.require("signing")?, &signed_bytes(&signed));
+    let (salt, sealed) = seal_secret(uid, secret, password, archive.config.kdf);
+    let rec = UserRecord {
+        v: 1,
+        ver: 0,
+        signed,
+        sig: crypto::b64(&sig),
+        kdf: archive.config.kdf,
+        salt,
+        sealed,
+    };
+    publish(archive, rec)
+}
+
+/// Publish a record as the next version of its user.
+fn publish(archive: &Archive, mut rec: UserRecord) -> Result<UserRecord> {
+    let dir = format!("users/{}", rec.signed.uid);
+    rec.ver = archive
+        .list(&dir)?
+        .iter()
+        .filter_map(|n| parse_ver(n))
+        .max()
+        .map_or(0, |m| m + 1);
+    loop {
+        let rel = format!("{dir}/{:08}.cvu", rec.ver);
+        let bytes = serde_json::to_vec_pretty(&rec).expect("serialisable");
+        match archive.write_new(&rel, &bytes) {
+            Ok(()) => return Ok(rec),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => rec.ver += 1,
+            Err(e) => return Err(Error::io(archive.path(&rel).display(), e)),
+        }
+    }
+}
+
+fn parse_ver(name: &str) -> Option<u64> {
+    let s = name.strip_suffix(".cvu")?;
+    if s.len() != 8 {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn escrow_info(uid: &str) -> Vec<u8> {
+    format!("callvault/v1/escrow/{uid}").into_bytes()
+}
+fn keybag_info(uid: &str, rev: u64) -> Vec<u8> {
+    format!("callvault/v1/keybag/{uid}/{rev}").into_bytes()
+}
+fn profile_info(uid: &str, rev: u64) -> Vec<u8> {
+    format!("callvault/v1/profile/{uid}/{rev}").into_bytes()
+}
+
+/// Parse and check one user record file (signature, placement).
+pub fn check_record(
+    archive: &Archive,
+    bytes: &[u8],
+    uid: &str,
+    ver: u64,
+    what: &str,
+) -> Result<UserRecord> {
+    let rec: UserRecord = serde_json::from_slice(bytes)
+        .map_err(|e| Error::tampered(what, format!("malformed user record ({e})")))?;
+    if rec.v > 1 {
+        return Err(Error::Version {
+            path: what.into(),
+            found: rec.v,
+            supported: 1,
+        });
+    }
+    if rec.signed.uid != uid || rec.ver != ver {
+        return Err(Error::tampered(what, "user record was moved or renamed"));
+    }
+    let sig = crypto::unb64(&rec.sig, what)?;
+    if !crypto::ed25519_verify(
+        &archive.config.keys.get("signing")?,
+        &signed_bytes(&rec.signed),
+        &sig,
+    ) {
+        return Err(Error::tampered(
+            what,
+            "user record signature does not verify",
+        ));
+    }
+    Ok(rec)
+}
+
+/// The current record of a user: the highest version, every version checked, no rollback.
+pub fn load_latest(archive: &Archive, uid: &str) -> Result<Option<UserRecord>> {
+    let dir = format!("users/{uid}");
+    let mut latest: Option<UserRecord> = None;
+    let mut max_rev = 0;
+    for name in archive.list(&dir)? {
+        let Some(ver) = parse_ver(&name) else {
+            return Err(Error::tampered(
+                format!("{dir}/{name}"),
+                "unexpected file among user records",
+            ));
+        };
+        let rel = format!("{dir}/{name}");
+        let rec = check_record(archive, &archive.read(&rel)?, uid, ver, &rel)?;
+        max_rev = max_rev.max(rec.signed.rev);
+        if latest.as_ref().is_none_or(|l| rec.ver > l.ver) {
+            latest = Some(rec);
+        }
+    }
+    if let Some(l) = &latest {
+        if l.signed.rev < max_rev {
+            return Err(Error::tampered(
+                format!("{dir}/{:08}.cvu", l.ver),
+                "user record rolled back to an older revision",
+            ));
+        }
+    }
+    Ok(latest)
+}
+
+/// Every user id in the archive.
+pub fn list_uids(archive: &Archive) -> Result<Vec<String>> {
+    Ok(archive
+        .list("users")?
+        .into_iter()
+        .filter(|n| crate::archive::is_id(n))
+        .collect())
+}
+
+/// Check a password against a record; on success open the user's secrets and profile.
+pub fn unlock(rec: &UserRecord, password: &Password) -> Result<UnlockedUser> {
+    let uid = &rec.signed.uid;
+    let what = format!("users/{uid}/{:08}.cvu", rec.ver);
+    let salt = crypto::unb64(&rec.salt, &what)?;
+    let sealed = crypto::unb64(&rec.sealed, &what)?;
+    if sealed.len() < 12 + 16 {
+        return Err(Error::tampered(&what, "sealed key too short"));
+    }
+    let k = crypto::argon2id(password, &salt, rec.kdf);
+    let nonce: [u8; 12] = sealed[..12].try_into().expect("12 bytes");
+    let secret = crypto::open(&k, &nonce, &secret_aad(uid), &sealed[12..], &what)
+        .map_err(|_| Error::BadLogon)?;
+    let secret = Key32::from_slice(&secret)
+        .ok_or_else(|| Error::tampered(&what, "sealed key has the wrong length"))?;
+    if crypto::b64(&crypto::x25519_public(&secret)) != rec.signed.public_key {
+        return Err(Error::tampered(
+            &what,
+            "sealed key does not match the signed public key",
+        ));
+    }
+    let bag = crypto::unwrap(
+        &secret,
+        &keybag_info(uid, rec.signed.rev),
+        &rec.signed.keybag,
+        &what,
+    )?;
+    let secrets = ArchiveSecrets::from_json(&bag, &what)?;
+    let profile = read_profile(rec, secrets.require("metadata")?)?;
+    Ok(UnlockedUser {
+        uid: uid.clone(),
+        secret,
+        profile,
+        secrets,
+        record: rec.clone(),
+    })
+}
+
+/// Read a user's profile with the metadata key.
+pub fn read_profile(rec: &UserRecord, metadata: &Key32) -> Result<Profile> {
+    let what = format!("users/{}/{:08}.cvu", rec.signed.uid, rec.ver);
+    let p = crypto::unwrap(
+        metadata,
+        &profile_info(&rec.signed.uid, rec.signed.rev),
+        &rec.signed.profile,
+        &what,
+    )?;
+    serde_json::from_slice(&p).map_err(|_| Error::tampered(&what, "profile malformed"))
+}
+
+/// Reset a user's password with the admin escrow key; the old password is never needed or learnt.
+pub fn reset_password(
+    archive: &Archive,
+    admin: &ArchiveSecrets,
+    uid: &str,
+    new_password: &Password,
+) -> Result<()> {
+    let rec =
+        load_latest(archive, uid)?.ok_or_else(|| Error::NotFound(format!("user id {uid}")))?;
+    let what = format!("users/{uid}/{:08}.cvu", rec.ver);
+    let secret = crypto::unwrap_key(
+        admin.require("admin")?,
+        &escrow_info(uid),
+        &rec.signed.escrow,
+        &what,
+    )?;
+    let (salt, sealed) = seal_secret(uid, &secret, new_password, archive.config.kdf);
+    let new = UserRecord {
+        kdf: archive.config.kdf,
+        salt,
+        sealed,
+        ..rec
+    };
+    publish(archive, new)?;
+    mark(archive, uid, 'r')
+}
+
+/// Record a logon outcome: `f` failed, `s` succeeded, `r` password reset (clears failures).
+pub fn mark(archive: &Archive, uid: &str, kind: char) -> Result<()> {
+    let ms = chrono::Utc::now().timestamp_millis();
+    let rel = format!("auth/{uid}/{kind}-{ms:013}-{}", &crypto::new_id()[..8]);
+    archive
+        .write_new(&rel, b"")
+        .map_err(|e| Error::io(archive.path(&rel).display(), e))
+}
+
+/// If the account is locked now, until when (Unix ms). Counted from every device's markers.
+pub fn locked_until(archive: &Archive, uid: &str, now_ms: i64) -> Result<Option<i64>> {
+    let mut clear = 0i64;
+    let mut fails = Vec::new();
+    for name in archive.list(&format!("auth/{uid}"))? {
+        let Some((kind, ms)) = parse_mark(&name) else {
+            continue;
+        };
+        match kind {
+            'f' => fails.push(ms),
+            _ => clear = clear.max(ms),
+        }
+    }
+    let mut recent: Vec<i64> = fails
+        .into_iter()
+        .filter(|&t| t > clear && t > now_ms - LOCKOUT_MS)
+        .collect();
+    recent.sort();
+    if recent.len() >= LOCKOUT_FAILURES {
+        Ok(Some(recent[recent.len() - LOCKOUT_FAILURES] + LOCKOUT_MS))
+    } else {
+        Ok(None)
+    }
+}
+
+/// Parse an auth marker name.
+pub fn parse_mark(name: &str) -> Option<(char, i64)> {
+    let mut parts = name.split('-');
+    let kind = parts.next()?;
+    let ms = parts.next()?;
+    let rand = parts.next()?;
+    if parts.next().is_some()
+        || !matches!(kind, "f" | "s" | "r")
+        || ms.len() != 13
+        || rand.len() != 8
+    {
+        return None;
+    }
+    Some((kind.chars().next()?, ms.parse().ok()?))
+}
