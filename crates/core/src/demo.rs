@@ -132,12 +132,12 @@ pub fn demo_calls(n: usize) -> Vec<CallSource> {
         while day.weekday().number_from_monday() > 5 {
             day -= Duration::days(1);
         }
-        let minute = 8 * 60 + rng.next() % (10 * 60 + 30);
+        let minute = 8 * 60 + rng.next_u64() % (10 * 60 + 30);
         let local = day
             .and_hms_opt(
                 (minute / 60) as u32,
                 (minute % 60) as u32,
-                (rng.next() % 60) as u32,
+                (rng.next_u64() % 60) as u32,
             )
             .expect("valid");
         let started_at = tz
@@ -157,7 +157,7 @@ pub fn demo_calls(n: usize) -> Vec<CallSource> {
         } else {
             Direction::Inbound
         };
-        let secs = 4 + (rng.next() % 16) as usize;
+        let secs = 4 + (rng.next_u64() % 16) as usize;
         let pcm = speechlike(8000, secs, i as u32);
         let (bytes, ext_name) = match i % 4 {
             0 => (wav_pcm16(8000, &pcm), "pcm16"),
@@ -196,7 +196,7 @@ pub fn demo_calls(n: usize) -> Vec<CallSource> {
 pub struct Lcg(pub u64);
 
 impl Lcg {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6364136223846793005)
@@ -227,7 +227,7 @@ pub fn speechlike(rate: u32, secs: usize, seed: u32) -> Vec<i16> {
             + 0.5 * (2.0 * phase).sin()
             + 0.3 * (3.0 * phase).sin()
             + 0.15 * (5.0 * phase).sin();
-        let hiss = (noise.next() % 2001) as f64 / 1000.0 - 1.0;
+        let hiss = (noise.next_u64() % 2001) as f64 / 1000.0 - 1.0;
         let v = (voiced * 0.8 + hiss * 0.05) * syllable * phrase * 7000.0;
         out.push(v.clamp(-32768.0, 32767.0) as i16);
     }
@@ -323,7 +323,7 @@ pub fn linear_to_ulaw(sample: i16) -> u8 {
         mask >>= 1;
     }
     let mantissa = (s >> (exp + 3)) & 0x0f;
-    !(sign | (exp << 4) as i32 | mantissa) as u8
+    !(sign | (exp << 4) | mantissa) as u8
 }
 
 /// G.711 A-law encoder (ITU-T G.711).

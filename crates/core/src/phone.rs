@@ -9,10 +9,10 @@ pub fn normalize(raw: &str) -> Option<String> {
     if digits.is_empty() {
         return None;
     }
-    let d = if plus && digits.starts_with("44") {
-        format!("0{}", digits[2..].trim_start_matches('0'))
-    } else if digits.starts_with("0044") {
-        format!("0{}", digits[4..].trim_start_matches('0'))
+    let d = if let (true, Some(rest)) = (plus, digits.strip_prefix("44")) {
+        format!("0{}", rest.trim_start_matches('0'))
+    } else if let Some(rest) = digits.strip_prefix("0044") {
+        format!("0{}", rest.trim_start_matches('0'))
     } else if plus {
         format!("+{digits}")
     } else {

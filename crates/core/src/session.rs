@@ -518,82 +518,110 @@ impl Session {
         let mut rep = ImportReport::default();
         let mut batch_dedup: HashMap<String, String> = HashMap::new();
         let mut pending: Vec<(String, RecordingMeta)> = Vec::new();
-        for src in sources {
-            let ext = Path::new(&src.name)
-                .extension()
-                .map(|e| e.to_string_lossy().to_ascii_lowercase());
-            let data: Arc<[u8]> = src.bytes.into();
-            let info = match ingest::probe::probe(data.clone(), ext.as_deref()) {
-                Ok(i) => i,
-                Err(reason) => {
-                    rep.rejected.push(Rejected {
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        let mut sources = sources.into_iter().peekable();
+        while sources.peek().is_some() {
+            let chunk: Vec<CallSource> = sources.by_ref().take(workers * 4).collect();
+            // 1. In parallel: is it audio, and its keyed hash.
+            let probed = par_map(chunk, workers, |mut src| {
+                let ext = Path::new(&src.name)
+                    .extension()
+                    .map(|e| e.to_string_lossy().to_ascii_lowercase());
+                let data: Arc<[u8]> = std::mem::take(&mut src.bytes).into();
+                let res = ingest::probe::probe(data.clone(), ext.as_deref()).map(|info| {
+                    (
+                        info,
+                        hex::encode(crypto::hmac_sha256(dedup_key.expose(), &data)),
+                    )
+                });
+                (src, data, res)
+            });
+            // 2. In order: duplicates, who the call maps to, whose keys open it.
+            let mut to_seal = Vec::new();
+            for (src, data, res) in probed {
+                let (info, dedup) = match res {
+                    Ok(x) => x,
+                    Err(reason) => {
+                        rep.rejected.push(Rejected {
+                            file: src.name,
+                            reason,
+                        });
+                        continue;
+                    }
+                };
+                let existing = match batch_dedup.get(&dedup) {
+                    Some(id) => Some(id.clone()),
+                    None => self.index.find_dedup(&dedup).await?,
+                };
+                if let Some(existing_id) = existing {
+                    rep.duplicates.push(Duplicate {
                         file: src.name,
-                        reason,
+                        existing_id,
                     });
                     continue;
                 }
-            };
-            let dedup = hex::encode(crypto::hmac_sha256(dedup_key.expose(), &data));
-            let existing = match batch_dedup.get(&dedup) {
-                Some(id) => Some(id.clone()),
-                None => self.index.find_dedup(&dedup).await?,
-            };
-            if let Some(existing_id) = existing {
-                rep.duplicates.push(Duplicate {
-                    file: src.name,
-                    existing_id,
-                });
-                continue;
-            }
-            let staff = src
-                .staff
-                .as_deref()
-                .and_then(|s| self.resolve_staff(s))
-                .or_else(|| src.extension.as_deref().and_then(|e| self.resolve_staff(e)));
-            let mut party_users: Vec<&UserSummary> = staff.into_iter().collect();
-            for p in &src.parties {
-                if let Some(u) = self.resolve_staff(p) {
-                    if !party_users.iter().any(|x| x.uid == u.uid) {
-                        party_users.push(u);
+                let staff = src
+                    .staff
+                    .as_deref()
+                    .and_then(|s| self.resolve_staff(s))
+                    .or_else(|| src.extension.as_deref().and_then(|e| self.resolve_staff(e)));
+                let mut party_users: Vec<&UserSummary> = staff.into_iter().collect();
+                for p in &src.parties {
+                    if let Some(u) = self.resolve_staff(p) {
+                        if !party_users.iter().any(|x| x.uid == u.uid) {
+                            party_users.push(u);
+                        }
                     }
                 }
+                let mut recipients = vec![("custodian".to_string(), custodian)];
+                recipients.extend(
+                    party_users
+                        .iter()
+                        .map(|u| (format!("user:{}", u.uid), u.public_key)),
+                );
+                let id = crypto::new_id();
+                batch_dedup.insert(dedup.clone(), id.clone());
+                let meta = RecordingMeta {
+                    id,
+                    started_at: time::rfc3339(src.started_at),
+                    direction: src.direction,
+                    staff_uid: staff.map(|u| u.uid.clone()),
+                    staff_label: src.staff.clone(),
+                    extension: src.extension.clone(),
+                    external_number: src.external_number.clone(),
+                    parties: src.parties.clone(),
+                    party_uids: party_users.iter().map(|u| u.uid.clone()).collect(),
+                    notes: src.notes.clone(),
+                    duration_ms: info.duration_ms,
+                    codec: info.codec,
+                    sample_rate: info.sample_rate,
+                    channels: info.channels,
+                    source_name: src.name.clone(),
+                    size: data.len() as u64,
+                    object_sha256: String::new(),
+                    dedup,
+                    imported_by: self.user.uid.clone(),
+                    imported_at: now_rfc3339_ms(),
+                };
+                to_seal.push((src.name, data, recipients, meta));
             }
-            let mut recipients = vec![("custodian".to_string(), custodian)];
-            recipients.extend(
-                party_users
-                    .iter()
-                    .map(|u| (format!("user:{}", u.uid), u.public_key)),
-            );
-            let id = crypto::new_id();
-            let object = audio::seal(&id, seg, &data, &recipients)?;
-            let rel = audio::object_path(&id);
-            self.archive
-                .write_new(&rel, &object)
-                .map_err(|e| Error::io(self.archive.path(&rel).display(), e))?;
-            let meta = RecordingMeta {
-                id: id.clone(),
-                started_at: time::rfc3339(src.started_at),
-                direction: src.direction,
-                staff_uid: staff.map(|u| u.uid.clone()),
-                staff_label: src.staff.clone(),
-                extension: src.extension.clone(),
-                external_number: src.external_number.clone(),
-                parties: src.parties.clone(),
-                party_uids: party_users.iter().map(|u| u.uid.clone()).collect(),
-                notes: src.notes.clone(),
-                duration_ms: info.duration_ms,
-                codec: info.codec,
-                sample_rate: info.sample_rate,
-                channels: info.channels,
-                source_name: src.name.clone(),
-                size: data.len() as u64,
-                object_sha256: hex::encode(crypto::sha256(&object)),
-                dedup: dedup.clone(),
-                imported_by: self.user.uid.clone(),
-                imported_at: now_rfc3339_ms(),
-            };
-            batch_dedup.insert(dedup, id);
-            pending.push((src.name, meta));
+            // 3. In parallel: encrypt and write each audio object (written once, never replaced).
+            let archive = &self.archive;
+            let sealed = par_map(to_seal, workers, |(name, data, recipients, mut meta)| {
+                let object = audio::seal(&meta.id, seg, &data, &recipients)?;
+                let rel = audio::object_path(&meta.id);
+                archive
+                    .write_new(&rel, &object)
+                    .map_err(|e| Error::io(archive.path(&rel).display(), e))?;
+                meta.object_sha256 = hex::encode(crypto::sha256(&object));
+                Ok::<_, Error>((name, meta))
+            });
+            for r in sealed {
+                pending.push(r?);
+            }
+            // 4. Journal them: only now are they stored.
             if pending.len() >= SEGMENT_ENTRIES {
                 self.flush(&mut pending, &mut rep)?;
             }
@@ -1092,6 +1120,32 @@ impl Session {
         )?;
         Ok((s, sync, n))
     }
+}
+
+/// Map `f` over `items` on up to `workers` threads, keeping the order.
+fn par_map<T: Send, R: Send>(items: Vec<T>, workers: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    if workers <= 1 || items.len() <= 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let mut lanes: Vec<Vec<(usize, T)>> = (0..workers).map(|_| Vec::new()).collect();
+    for (i, t) in items.into_iter().enumerate() {
+        lanes[i % workers].push((i, t));
+    }
+    let f = &f;
+    let mut out: Vec<(usize, R)> = std::thread::scope(|s| {
+        let handles: Vec<_> = lanes
+            .into_iter()
+            .map(|lane| {
+                s.spawn(move || lane.into_iter().map(|(i, t)| (i, f(t))).collect::<Vec<_>>())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("import worker panicked"))
+            .collect()
+    });
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
 }
 
 fn rep_problem(problems: &mut Vec<Problem>, object: String, reason: String) {
