@@ -687,3 +687,60 @@ fn a_newer_archive_format_is_refused_clearly() {
         out.stderr
     );
 }
+
+#[test]
+fn the_demo_archive_works_for_each_made_up_user() {
+    let env = Env::new();
+    let d = Device {
+        archive: env.path("demo"),
+        data: env.path("demo-device"),
+    };
+    let out = d
+        .command(None, &["demo", "--calls", "24", "--kdf", "fast", "--json"])
+        .output()
+        .unwrap();
+    let rep: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rep["imported"], 24);
+    let pw = |name: &str| {
+        rep["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["name"] == name)
+            .unwrap()["password"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let pbm = pw("jordan.reid");
+    assert_eq!(
+        search(&d, ("jordan.reid", &pbm), &["--limit", "100"])
+            .as_array()
+            .unwrap()
+            .len(),
+        24
+    );
+    let tom = pw("dr.tom.okafor");
+    let own = search(&d, ("dr.tom.okafor", &tom), &[]);
+    let n = own.as_array().unwrap().len();
+    assert!(n > 0 && n < 24, "a clinician sees only his calls: {n}");
+    for r in own.as_array().unwrap() {
+        assert!(
+            r["staff"] == "dr.tom.okafor"
+                || r["parties"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p == "dr.tom.okafor")
+        );
+    }
+    let alex = pw("alex.morgan");
+    let v = d
+        .cmd(("alex.morgan", &alex), &["verify", "--json"])
+        .ok()
+        .json();
+    assert_eq!(
+        v["recordings_decrypted"], 24,
+        "the data controller's custodian key opens every call"
+    );
+}
