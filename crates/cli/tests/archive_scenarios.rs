@@ -357,17 +357,9 @@ fn no_plaintext_under_the_archive_or_app_data() {
     let f = practice_folder(&env);
     d.cmd(ADMIN, &["import", f.dir.to_str().unwrap()]);
     search(&d, SUPER, &["--party", "Vale"]);
-    d.cmd(
-        SUPER,
-        &[
-            "show",
-            &search(&d, SUPER, &[])[0]["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        ],
-    )
-    .ok();
+    let first = search(&d, SUPER, &[]);
+    d.cmd(SUPER, &["show", first[0]["id"].as_str().unwrap()])
+        .ok();
     let mut needles: Vec<Vec<u8>> = [
         "07700 900123",
         "07700900123",
@@ -742,5 +734,56 @@ fn the_demo_archive_works_for_each_made_up_user() {
     assert_eq!(
         v["recordings_decrypted"], 24,
         "the data controller's custodian key opens every call"
+    );
+}
+
+#[test]
+fn a_removed_journal_segment_is_reported_and_its_number_never_reused() {
+    let env = Env::new();
+    let d = env.device("pc1");
+    for batch in 0..2 {
+        let mut f = Fixture::new(env.path(&format!("in{batch}")));
+        f.add(
+            "x.wav",
+            &wav_g711(8000, &pcm(2, 50 + batch), true),
+            &format!(
+                "2025-05-0{}T10:00:00,inbound,,201,07700 90030{batch},P {batch},",
+                batch + 1
+            ),
+        );
+        f.write_manifest();
+        d.cmd(ADMIN, &["import", f.dir.to_str().unwrap()]).ok();
+    }
+    let jdir = std::fs::read_dir(env.archive.join("journal"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::remove_file(jdir.join("0000000000000001.cvj")).unwrap();
+    // The next import must not take the removed segment's number (readers would skip it).
+    let mut f = Fixture::new(env.path("in2"));
+    f.add(
+        "y.wav",
+        &wav_g711(8000, &pcm(2, 60), true),
+        "2025-05-09T10:00:00,inbound,,201,07700 900399,P 9,",
+    );
+    f.write_manifest();
+    d.cmd(ADMIN, &["import", f.dir.to_str().unwrap()]).ok();
+    assert!(jdir.join("0000000000000002.cvj").exists());
+    let other = env.device("pc2");
+    assert_eq!(
+        search(&other, SUPER, &["--number", "07700900399"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let out = d.cmd(ADMIN, &["verify"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("0000000000000001.cvj"),
+        "{}",
+        out.stderr
     );
 }

@@ -163,7 +163,7 @@ pub async fn init(
     let archive = archive::create_config(root, &config)?;
     let uid = users::uid_for(&archive, admin)?;
     let profile = Profile {
-        name: admin.to_string(),
+        name: admin.trim().to_string(),
         roles: vec![Role::Admin, Role::DataController],
         telephony_ids: vec![],
         disabled: false,
@@ -623,10 +623,10 @@ impl Session {
             }
             // 4. Journal them: only now are they stored.
             if pending.len() >= SEGMENT_ENTRIES {
-                self.flush(&mut pending, &mut rep)?;
+                self.flush(&mut pending, &mut rep).await?;
             }
         }
-        self.flush(&mut pending, &mut rep)?;
+        self.flush(&mut pending, &mut rep).await?;
         let metadata = self.user.secrets.require("metadata")?.clone();
         let sync = self.index.sync(&self.archive, &metadata).await?;
         self.warnings.extend(
@@ -649,7 +649,7 @@ impl Session {
     }
 
     /// Journal the pending recordings (their audio objects are already written): only now are they stored.
-    fn flush(
+    async fn flush(
         &self,
         pending: &mut Vec<(String, RecordingMeta)>,
         rep: &mut ImportReport,
@@ -661,7 +661,8 @@ impl Session {
             .iter()
             .map(|(_, m)| JournalEntry::Recording(Box::new(m.clone())))
             .collect();
-        journal::append(&self.archive, &self.device.id, &entries)?;
+        let floor = self.index.max_applied(&self.device.id).await?;
+        journal::append_after(&self.archive, &self.device.id, &entries, floor)?;
         rep.imported.extend(
             pending
                 .drain(..)
@@ -878,9 +879,7 @@ impl Session {
             for name in a.list(&format!("users/{uid}"))? {
                 let rel = format!("users/{uid}/{name}");
                 rep.objects_checked += 1;
-                let ver = name
-                    .strip_suffix(".cvu")
-                    .and_then(|v| v.parse::<u64>().ok());
+                let ver = users::parse_ver(&name);
                 match (archive::is_id(&uid), ver) {
                     (true, Some(ver)) => {
                         if let Err(e) = a
@@ -971,7 +970,7 @@ impl Session {
                     });
                     continue;
                 }
-                match decrypt_all(bytes, &keys, &rel) {
+                match decrypt_all(bytes, id, &keys, &rel) {
                     Ok(true) => rep.recordings_decrypted += 1,
                     Ok(false) => {}
                     Err(e) => rep.problems.push(Problem {
@@ -1160,8 +1159,9 @@ fn reason_of(e: &Error) -> String {
 }
 
 /// Decrypt every segment if one of `keys` opens the object; Ok(false) if none does.
-fn decrypt_all(bytes: Vec<u8>, keys: &[(String, &Key32)], what: &str) -> Result<bool> {
-    let mut r = match DecryptingReader::new(std::io::Cursor::new(bytes), keys, what) {
+fn decrypt_all(bytes: Vec<u8>, id: &str, keys: &[(String, &Key32)], what: &str) -> Result<bool> {
+    let mut r = match DecryptingReader::open_recording(std::io::Cursor::new(bytes), id, keys, what)
+    {
         Ok(r) => r,
         Err(Error::Forbidden(_)) => return Ok(false),
         Err(e) => return Err(e),

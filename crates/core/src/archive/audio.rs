@@ -198,6 +198,23 @@ impl<R: Read + Seek> DecryptingReader<R> {
         })
     }
 
+    /// Open the object of recording `id`, refusing an object whose header names another recording.
+    pub fn open_recording(
+        inner: R,
+        id: &str,
+        keys: &[(String, &Key32)],
+        what: &str,
+    ) -> Result<Self> {
+        let r = Self::new(inner, keys, what)?;
+        if r.header.id != id {
+            return Err(Error::tampered(
+                what,
+                "object belongs to another recording (swapped)",
+            ));
+        }
+        Ok(r)
+    }
+
     pub fn len(&self) -> u64 {
         self.header.len
     }
@@ -215,6 +232,12 @@ impl<R: Read + Seek> DecryptingReader<R> {
         if self.cached.as_ref().map(|c| c.0) != Some(i) {
             let seg = self.header.seg as u64;
             let n = self.header.segment_count();
+            if i >= n {
+                return Err(Error::Invalid(format!(
+                    "{}: segment {i} is past the end",
+                    self.what
+                )));
+            }
             let ct_len = if i + 1 == n {
                 self.header.len - i * seg
             } else {

@@ -102,6 +102,17 @@ fn info(device: &str, seq: u64) -> Vec<u8> {
 
 /// Append a segment holding `entries` to `device`'s journal; returns its sequence number.
 pub fn append(archive: &Archive, device: &str, entries: &[JournalEntry]) -> Result<u64> {
+    append_after(archive, device, entries, None)
+}
+
+/// As `append`, never reusing a number at or below `floor` (the highest this device knows it
+/// wrote, so a deleted newest segment's number is not reused and silently skipped by readers).
+pub fn append_after(
+    archive: &Archive,
+    device: &str,
+    entries: &[JournalEntry],
+    floor: Option<u64>,
+) -> Result<u64> {
     let metadata_pub = archive.config.keys.get("metadata")?;
     let body_plain = zeroize::Zeroizing::new(serde_json::to_vec(entries).expect("serialisable"));
     let dir = format!("journal/{device}");
@@ -110,6 +121,7 @@ pub fn append(archive: &Archive, device: &str, entries: &[JournalEntry]) -> Resu
         .iter()
         .filter_map(|n| parse_segment_name(n))
         .max()
+        .max(floor)
         .map_or(0, |m| m + 1);
     loop {
         let key = Key32::random();

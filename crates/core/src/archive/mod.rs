@@ -125,6 +125,13 @@ impl Archive {
         }
         let config: ArchiveConfig = serde_json::from_value(v)
             .map_err(|e| Error::tampered(&name, format!("malformed ({e})")))?;
+        config.kdf.check(&name)?;
+        if !(4096..=16 << 20).contains(&config.segment_size) || !is_id(&config.id) {
+            return Err(Error::tampered(
+                &name,
+                "segment size or archive id out of range",
+            ));
+        }
         Ok(Archive {
             root: root.to_path_buf(),
             config,

@@ -167,6 +167,22 @@ impl KdfParams {
         p: 1,
     };
 
+    /// Refuse parameters that would fail or exhaust memory (they come from files on the share).
+    pub fn check(&self, what: &str) -> Result<()> {
+        let ok = (8..=4 * 1024 * 1024).contains(&self.m_kib)
+            && self.m_kib >= 8 * self.p
+            && (1..=64).contains(&self.t)
+            && (1..=16).contains(&self.p);
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::tampered(
+                what,
+                "password hashing parameters out of range",
+            ))
+        }
+    }
+
     /// Measure this machine and pick parameters costing about `target_ms` (64 MiB, rising t).
     pub fn calibrate(target_ms: u128) -> (KdfParams, u128) {
         let mut p = KdfParams {

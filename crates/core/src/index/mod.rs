@@ -184,6 +184,14 @@ impl Index {
                 rep.recordings_added += self.apply(&device, seq, &entries).await?;
                 rep.segments_applied += 1;
             }
+            if let Some(&max) = present.iter().max() {
+                for gap in (0..max).filter(|s| !present.contains(s) && !applied.contains(s)) {
+                    rep.problems.push(Problem {
+                        object: format!("journal/{device}/{}", journal::segment_name(gap as u64)),
+                        reason: "segment missing from the journal's sequence (removed)".into(),
+                    });
+                }
+            }
             for missing in applied.difference(&present) {
                 rep.problems.push(Problem {
                     object: format!(
@@ -256,6 +264,16 @@ impl Index {
             .await?;
         tx.commit().await?;
         Ok(added)
+    }
+
+    /// The highest journal segment number applied from `device`.
+    pub async fn max_applied(&self, device: &str) -> Result<Option<u64>> {
+        let m: Option<i64> =
+            sqlx::query_scalar("SELECT max(seq) FROM applied_segments WHERE device = ?")
+                .bind(device)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(m.map(|m| m as u64))
     }
 
     /// The recording already holding this keyed audio hash, if any.

@@ -253,7 +253,8 @@ fn publish(archive: &Archive, mut rec: UserRecord) -> Result<UserRecord> {
     }
 }
 
-fn parse_ver(name: &str) -> Option<u64> {
+/// The version number in a user record's file name (`00000007.cvu`).
+pub fn parse_ver(name: &str) -> Option<u64> {
     let s = name.strip_suffix(".cvu")?;
     if s.len() != 8 {
         return None;
@@ -353,6 +354,7 @@ pub fn unlock(rec: &UserRecord, password: &Password) -> Result<UnlockedUser> {
     if sealed.len() < 12 + 16 {
         return Err(Error::tampered(&what, "sealed key too short"));
     }
+    rec.kdf.check(&what)?;
     let k = crypto::argon2id(password, &salt, rec.kdf);
     let nonce: [u8; 12] = sealed[..12].try_into().expect("12 bytes");
     let secret = crypto::open(&k, &nonce, &secret_aad(uid), &sealed[12..], &what)
