@@ -787,3 +787,85 @@ fn a_removed_journal_segment_is_reported_and_its_number_never_reused() {
         out.stderr
     );
 }
+
+#[test]
+fn forged_journal_segments_and_audit_entries_are_refused() {
+    use callvault_core::archive::journal::{self, Direction, JournalEntry, RecordingMeta};
+    use callvault_core::archive::{Archive, Signer};
+    use callvault_core::audit::{self, AuditEntry};
+    use callvault_core::secret::Key32;
+    let env = Env::new();
+    let d = env.device("pc1");
+    let archive = Archive::open(&env.archive).unwrap();
+    // Someone with write access to the share, but no user's keys, plants a recording that claims
+    // to be the clinician's, "signed" as the clinician with a key of their own.
+    let clin_uid = callvault_core::users::uid_for(&archive, CLIN.0).unwrap();
+    let fake = RecordingMeta {
+        id: "0123456789abcdef0123456789abcdef".into(),
+        started_at: "2025-01-01T10:00:00Z".into(),
+        direction: Direction::Inbound,
+        staff_uid: Some(clin_uid.clone()),
+        staff_label: None,
+        extension: None,
+        external_number: Some("07700 900666".into()),
+        parties: vec!["Planted Party".into()],
+        party_uids: vec![clin_uid.clone()],
+        notes: None,
+        duration_ms: 1000,
+        codec: "pcm_s16le".into(),
+        sample_rate: 8000,
+        channels: 1,
+        source_name: "x.wav".into(),
+        size: 1,
+        object_sha256: String::new(),
+        dedup: String::new(),
+        imported_by: clin_uid.clone(),
+        imported_at: "2025-01-01T10:00:00Z".into(),
+    };
+    let forger = Key32::random();
+    let device = "fedcba9876543210fedcba9876543210";
+    let signer = Signer {
+        uid: &clin_uid,
+        seed: &forger,
+    };
+    journal::append(
+        &archive,
+        device,
+        &[JournalEntry::Recording(Box::new(fake))],
+        &signer,
+    )
+    .unwrap();
+    let mine = search(&d, CLIN, &["--number", "07700900666"]);
+    assert_eq!(
+        mine.as_array().unwrap().len(),
+        0,
+        "a forged recording must never be shown"
+    );
+    let out = d.cmd(ADMIN, &["verify"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains(&format!("journal/{device}/0000000000000000.cvj"))
+            && out.stderr.contains("signature"),
+        "{}",
+        out.stderr
+    );
+    // An unsigned audit file may only record a failed logon; a planted "show" is refused.
+    let planted = AuditEntry {
+        at: "2025-01-01T10:00:00.000Z".into(),
+        device: device.into(),
+        actor: Some(clin_uid.clone()),
+        action: "recording.show".into(),
+        outcome: "allowed".into(),
+        targets: vec![],
+        detail: None,
+    };
+    audit::append(&archive, device, &[planted], None).unwrap();
+    let out = d.cmd(ADMIN, &["audit", "verify"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("needs a logged-on user"),
+        "{}",
+        out.stderr
+    );
+}

@@ -3,7 +3,7 @@
 
 use crate::archive::audio::{self, DecryptingReader};
 use crate::archive::journal::{self, Direction, JournalEntry, RecordingMeta};
-use crate::archive::{self, Archive, ArchiveConfig, PublicKeys};
+use crate::archive::{self, Archive, ArchiveConfig, PublicKeys, Signer, SignerKeys};
 use crate::audit::{self, AuditEntry, AuditReport, Problem};
 use crate::crypto::{self, KdfParams};
 use crate::device::{self, Device};
@@ -35,6 +35,8 @@ pub struct UserSummary {
     pub uid: String,
     #[serde(skip)]
     pub public_key: [u8; 32],
+    #[serde(skip)]
+    pub signing_key: [u8; 32],
 }
 
 /// A recording as shown to a user who may see it.
@@ -168,17 +170,12 @@ pub async fn init(
         telephony_ids: vec![],
         disabled: false,
     };
+    let secret = Key32::random();
     users::write_user(
-        &archive,
-        &secrets,
-        None,
-        &uid,
-        &Key32::random(),
-        &profile,
-        password,
-        1,
+        &archive, &secrets, None, &uid, &secret, &profile, password, 1,
     )?;
     let (archive, device, _) = device::open(root)?;
+    let seed = users::user_signing_seed(&secret);
     audit::append(
         &archive,
         &device.id,
@@ -190,6 +187,10 @@ pub async fn init(
             vec![archive.config.id.clone()],
             None,
         )],
+        Some(&Signer {
+            uid: &uid,
+            seed: &seed,
+        }),
     )?;
     Ok(InitReport {
         archive_id: archive.config.id,
@@ -203,6 +204,8 @@ pub struct Session {
     archive: Archive,
     device: Device,
     user: UnlockedUser,
+    /// The user's Ed25519 signing seed: signs what this session writes to journals and the audit trail.
+    signing: Key32,
     index: Index,
     users: Vec<UserSummary>,
     tz: chrono_tz::Tz,
@@ -222,13 +225,14 @@ impl Session {
     /// Log on: the only way to act. Five failed logons within 15 minutes, counted across every
     /// device, lock the account for 15 minutes. Every attempt is audited.
     pub async fn logon(root: &Path, name: &str, password: &Password) -> Result<Session> {
-        let (archive, device, mut warnings) = device::open(root)?;
+        let (archive, device, warnings) = device::open(root)?;
         let uid = users::uid_for(&archive, name)?;
         let audit_now = |action: &str, outcome: &str, detail: Option<String>| {
             audit::append(
                 &archive,
                 &device.id,
                 &[entry(&device.id, &uid, action, outcome, vec![], detail)],
+                None,
             )
         };
         let rec = match users::load_latest(&archive, &uid) {
@@ -278,26 +282,31 @@ impl Session {
             return Err(Error::Forbidden("this account is disabled".into()));
         }
         users::mark(&archive, &uid, 's')?;
-        audit_now("logon", "allowed", None)?;
         let metadata = user.secrets.require("metadata")?.clone();
         let index = Index::open(&device.dir, &metadata, &device.id).await?;
-        let sync = index.sync(&archive, &metadata).await?;
-        warnings.extend(
-            sync.problems
-                .iter()
-                .map(|p| format!("{}: {}", p.object, p.reason)),
-        );
         let tz = time::zone(&archive.config.timezone)?;
+        let signing = users::user_signing_seed(&user.secret);
         let mut s = Session {
             archive,
             device,
             user,
+            signing,
             index,
             users: vec![],
             tz,
             warnings,
         };
+        s.audit("logon", "allowed", vec![], None)?;
         s.reload_users()?;
+        let sync = s
+            .index
+            .sync(&s.archive, &metadata, &s.signer_keys())
+            .await?;
+        s.warnings.extend(
+            sync.problems
+                .iter()
+                .map(|p| format!("{}: {}", p.object, p.reason)),
+        );
         Ok(s)
     }
 
@@ -329,18 +338,21 @@ impl Session {
             match users::load_latest(&self.archive, &uid).and_then(|r| {
                 let r = r.ok_or_else(|| Error::NotFound(format!("user {uid}")))?;
                 let p = users::read_profile(&r, metadata)?;
-                let pk: [u8; 32] = crypto::unb64(&r.signed.public_key, "user record")?
-                    .try_into()
-                    .map_err(|_| Error::tampered(format!("users/{uid}"), "public key length"))?;
-                Ok((p, pk))
+                let key = |b64: &str| -> Result<[u8; 32]> {
+                    crypto::unb64(b64, "user record")?
+                        .try_into()
+                        .map_err(|_| Error::tampered(format!("users/{uid}"), "key length"))
+                };
+                Ok((p, key(&r.signed.public_key)?, key(&r.signed.signing_key)?))
             }) {
-                Ok((p, pk)) => out.push(UserSummary {
+                Ok((p, pk, sk)) => out.push(UserSummary {
                     name: p.name,
                     roles: p.roles,
                     telephony_ids: p.telephony_ids,
                     disabled: p.disabled,
                     uid,
                     public_key: pk,
+                    signing_key: sk,
                 }),
                 Err(e) => self.warnings.push(e.to_string()),
             }
@@ -348,6 +360,21 @@ impl Session {
         out.sort_by(|a, b| a.name.cmp(&b.name));
         self.users = out;
         Ok(())
+    }
+
+    fn signer(&self) -> Signer<'_> {
+        Signer {
+            uid: &self.user.uid,
+            seed: &self.signing,
+        }
+    }
+
+    /// Every user's signing key, to check who wrote journal segments and audit files.
+    pub fn signer_keys(&self) -> SignerKeys {
+        self.users
+            .iter()
+            .map(|u| (u.uid.clone(), u.signing_key))
+            .collect()
     }
 
     fn audit(
@@ -368,6 +395,7 @@ impl Session {
                 targets,
                 detail,
             )],
+            Some(&self.signer()),
         )
     }
 
@@ -628,7 +656,10 @@ impl Session {
         }
         self.flush(&mut pending, &mut rep).await?;
         let metadata = self.user.secrets.require("metadata")?.clone();
-        let sync = self.index.sync(&self.archive, &metadata).await?;
+        let sync = self
+            .index
+            .sync(&self.archive, &metadata, &self.signer_keys())
+            .await?;
         self.warnings.extend(
             sync.problems
                 .iter()
@@ -662,7 +693,13 @@ impl Session {
             .map(|(_, m)| JournalEntry::Recording(Box::new(m.clone())))
             .collect();
         let floor = self.index.max_applied(&self.device.id).await?;
-        journal::append_after(&self.archive, &self.device.id, &entries, floor)?;
+        journal::append_after(
+            &self.archive,
+            &self.device.id,
+            &entries,
+            floor,
+            &self.signer(),
+        )?;
         rep.imported.extend(
             pending
                 .drain(..)
@@ -893,6 +930,7 @@ impl Session {
                 }
             }
         }
+        let signers = self.signer_keys();
         // Journal segments.
         let metadata = self.user.secrets.require("metadata")?.clone();
         for dev in a.list("journal")? {
@@ -901,10 +939,9 @@ impl Session {
                 rep.objects_checked += 1;
                 match journal::parse_segment_name(&name) {
                     Some(seq) if archive::is_id(&dev) => {
-                        if let Err(e) = a
-                            .read(&rel)
-                            .and_then(|b| journal::open_segment(&b, &metadata, &dev, seq, &rel))
-                        {
+                        if let Err(e) = a.read(&rel).and_then(|b| {
+                            journal::open_segment(&b, &metadata, &dev, seq, &signers, &rel)
+                        }) {
                             problem(rel, reason_of(&e));
                         }
                     }
@@ -913,14 +950,14 @@ impl Session {
             }
         }
         // Index catch-up (reports segments that went missing).
-        let sync = self.index.sync(a, &metadata).await?;
+        let sync = self.index.sync(a, &metadata, &signers).await?;
         for p in sync.problems {
             if !rep.problems.iter().any(|q| q.object == p.object) {
                 rep.problems.push(p);
             }
         }
         // Audit chains (bodies too when this user holds the audit key).
-        let ar = audit::verify_chain(a, self.user.secrets.get("audit"))?;
+        let ar = audit::verify_chain(a, self.user.secrets.get("audit"), &signers)?;
         rep.objects_checked += ar.files;
         rep.problems.extend(ar.problems);
         // Audio objects against the hashes their journal entries recorded.
@@ -1027,7 +1064,7 @@ impl Session {
     pub async fn verify_audit(&self) -> Result<AuditReport> {
         self.require(Action::VerifyAudit)?;
         let key = self.user.secrets.require("audit")?;
-        let mut rep = audit::verify(&self.archive, key)?;
+        let mut rep = audit::verify(&self.archive, key, &self.signer_keys())?;
         for (dev, files, hash) in self.index.audit_heads().await? {
             let now = rep.heads.iter().find(|h| h.0 == dev);
             let cut = match now {
@@ -1082,7 +1119,11 @@ impl Session {
     /// Every audit entry (for the data controller / admin).
     pub async fn audit_entries(&self) -> Result<Vec<AuditEntry>> {
         self.require(Action::VerifyAudit)?;
-        let rep = audit::verify(&self.archive, self.user.secrets.require("audit")?)?;
+        let rep = audit::verify(
+            &self.archive,
+            self.user.secrets.require("audit")?,
+            &self.signer_keys(),
+        )?;
         Ok(rep.all_entries)
     }
 
@@ -1094,6 +1135,7 @@ impl Session {
             archive,
             device,
             user,
+            signing,
             index,
             users,
             tz,
@@ -1104,12 +1146,16 @@ impl Session {
             archive,
             device,
             user,
+            signing,
             index,
             users,
             tz,
             warnings,
         };
-        let sync = s.index.sync(&s.archive, &metadata).await?;
+        let sync = s
+            .index
+            .sync(&s.archive, &metadata, &s.signer_keys())
+            .await?;
         let n = s.index.count().await?;
         s.audit(
             Action::RebuildIndex.as_str(),

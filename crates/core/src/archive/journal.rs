@@ -2,13 +2,16 @@
 //! holds a batch of entries, encrypted under a fresh segment key that is HPKE-wrapped to the
 //! archive's metadata key: an importer needs only the public key, every logged-on user can read.
 
-use crate::archive::{join_envelope, split_envelope, Archive};
+use crate::archive::{check_trailer, join_signed, split_signed, Archive, Signer, SignerKeys};
 use crate::crypto::{self, Wrapped};
 use crate::error::{Error, Result};
 use crate::secret::Key32;
 use serde::{Deserialize, Serialize};
 
 pub const MAGIC: &[u8; 8] = b"CVJRNL\x00\x01";
+
+/// Domain string of journal segment signatures.
+pub const SIG_DOMAIN: &str = "callvault/v1/journal-signature";
 
 /// The direction of a call as the practice sees it.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -82,6 +85,8 @@ struct SegmentHeader {
     device: String,
     seq: u64,
     wrap: Wrapped,
+    /// uid of the user who wrote (and signed) this segment.
+    signer: String,
 }
 
 pub fn segment_name(seq: u64) -> String {
@@ -101,8 +106,13 @@ fn info(device: &str, seq: u64) -> Vec<u8> {
 }
 
 /// Append a segment holding `entries` to `device`'s journal; returns its sequence number.
-pub fn append(archive: &Archive, device: &str, entries: &[JournalEntry]) -> Result<u64> {
-    append_after(archive, device, entries, None)
+pub fn append(
+    archive: &Archive,
+    device: &str,
+    entries: &[JournalEntry],
+    signer: &Signer,
+) -> Result<u64> {
+    append_after(archive, device, entries, None, signer)
 }
 
 /// As `append`, never reusing a number at or below `floor` (the highest this device knows it
@@ -112,6 +122,7 @@ pub fn append_after(
     device: &str,
     entries: &[JournalEntry],
     floor: Option<u64>,
+    signer: &Signer,
 ) -> Result<u64> {
     let metadata_pub = archive.config.keys.get("metadata")?;
     let body_plain = zeroize::Zeroizing::new(serde_json::to_vec(entries).expect("serialisable"));
@@ -130,6 +141,7 @@ pub fn append_after(
             device: device.to_string(),
             seq,
             wrap: crypto::wrap(&metadata_pub, &info(device, seq), key.expose())?,
+            signer: signer.uid.to_string(),
         };
         let hbytes = serde_json::to_vec(&header).expect("serialisable");
         let body = crypto::seal(
@@ -139,7 +151,10 @@ pub fn append_after(
             &body_plain,
         );
         let rel = format!("{dir}/{}", segment_name(seq));
-        match archive.write_new(&rel, &join_envelope(MAGIC, &hbytes, &body)) {
+        match archive.write_new(
+            &rel,
+            &join_signed(MAGIC, &hbytes, &body, SIG_DOMAIN, Some(signer)),
+        ) {
             Ok(()) => return Ok(seq),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => seq += 1,
             Err(e) => return Err(Error::io(archive.path(&rel).display(), e)),
@@ -148,14 +163,17 @@ pub fn append_after(
 }
 
 /// Read and authenticate one segment file (its bytes), checking it belongs where it was found.
+/// Read and authenticate one segment file (its bytes): its writer's signature, its place, its
+/// encryption.
 pub fn open_segment(
     data: &[u8],
     metadata_seed: &Key32,
     device: &str,
     seq: u64,
+    signers: &SignerKeys,
     what: &str,
 ) -> Result<Vec<JournalEntry>> {
-    let (h, body) = split_envelope(data, MAGIC, what)?;
+    let (h, body, sig, signed) = split_signed(data, MAGIC, what)?;
     let header: SegmentHeader = serde_json::from_slice(h)
         .map_err(|e| Error::tampered(what, format!("malformed header ({e})")))?;
     if header.device != device || header.seq != seq {
@@ -164,6 +182,7 @@ pub fn open_segment(
             "segment was moved or renamed (header names another place)",
         ));
     }
+    check_trailer(signed, sig, SIG_DOMAIN, &header.signer, signers, what)?;
     let key = crypto::unwrap_key(metadata_seed, &info(device, seq), &header.wrap, what)?;
     let plain = crypto::open(
         &key,

@@ -310,6 +310,76 @@ pub fn split_envelope<'a>(
     Ok((&data[12..12 + hlen], &data[12 + hlen..]))
 }
 
+/// Who signs a journal segment or an audit file: a user (by uid) with their Ed25519 signing seed.
+pub struct Signer<'a> {
+    pub uid: &'a str,
+    pub seed: &'a crate::secret::Key32,
+}
+
+/// Users' Ed25519 signing keys by uid (from their admin-signed records).
+pub type SignerKeys = std::collections::HashMap<String, [u8; 32]>;
+
+/// Length of the signature trailer of journal segments and audit files.
+pub const SIG_LEN: usize = 64;
+
+/// Message signed in a trailer: a domain string and the SHA-256 of every byte before the trailer.
+pub fn trailer_message(domain: &str, signed: &[u8]) -> Vec<u8> {
+    [domain.as_bytes(), b"\n", &crypto::sha256(signed)].concat()
+}
+
+/// Build a signed envelope: `envelope ‖ Ed25519 signature (64)`; with no signer, 64 zero bytes.
+pub fn join_signed(
+    magic: &[u8; 8],
+    header: &[u8],
+    body: &[u8],
+    domain: &str,
+    signer: Option<&Signer>,
+) -> Vec<u8> {
+    let mut out = join_envelope(magic, header, body);
+    let sig = match signer {
+        Some(s) => crypto::ed25519_sign(s.seed, &trailer_message(domain, &out)),
+        None => [0u8; SIG_LEN],
+    };
+    out.extend_from_slice(&sig);
+    out
+}
+
+/// Split a signed envelope into (header, body, signature trailer, signed bytes).
+pub fn split_signed<'a>(
+    data: &'a [u8],
+    magic: &[u8; 8],
+    what: &str,
+) -> Result<(&'a [u8], &'a [u8], &'a [u8], &'a [u8])> {
+    if data.len() < 12 + SIG_LEN {
+        return Err(Error::tampered(what, "too short (truncated)"));
+    }
+    let (signed, sig) = data.split_at(data.len() - SIG_LEN);
+    let (h, body) = split_envelope(signed, magic, what)?;
+    Ok((h, body, sig, signed))
+}
+
+/// Check a trailer signature by `signer` (a uid) against the known signing keys.
+pub fn check_trailer(
+    signed: &[u8],
+    sig: &[u8],
+    domain: &str,
+    signer: &str,
+    keys: &SignerKeys,
+    what: &str,
+) -> Result<()> {
+    let pk = keys
+        .get(signer)
+        .ok_or_else(|| Error::tampered(what, "signed by no known user"))?;
+    if crypto::ed25519_verify(pk, &trailer_message(domain, signed), sig) {
+        Ok(())
+    } else {
+        Err(Error::tampered(
+            what,
+            "signature does not verify (altered or forged)",
+        ))
+    }
+}
+
 /// Build an envelope.
 pub fn join_envelope(magic: &[u8; 8], header: &[u8], body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(12 + header.len() + body.len());

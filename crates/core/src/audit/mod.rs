@@ -3,13 +3,21 @@
 //! Each file carries the SHA-256 of the previous file of its device; `verify` detects an altered,
 //! removed, reordered or renamed file. Entries name recordings only by id.
 
-use crate::archive::{join_envelope, split_envelope, Archive};
+use crate::archive::{
+    check_trailer, join_signed, split_signed, Archive, Signer, SignerKeys, SIG_LEN,
+};
 use crate::crypto::{self, Wrapped};
 use crate::error::{Error, Result};
 use crate::secret::Key32;
 use serde::{Deserialize, Serialize};
 
 pub const MAGIC: &[u8; 8] = b"CVAUDIT\x01";
+
+/// Domain string of audit file signatures.
+pub const SIG_DOMAIN: &str = "callvault/v1/audit-signature";
+
+/// Actions that may be recorded unsigned: those of someone not (yet) logged on.
+pub const UNSIGNED_ACTIONS: &[&str] = &["logon", "account.lock"];
 
 /// One thing that happened, allowed or refused.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -37,6 +45,8 @@ struct Header {
     /// Hex SHA-256 of the previous file of this device ("" for the first).
     prev: String,
     wrap: Wrapped,
+    /// uid of the logged-on user who signed this file; None for a failed or refused logon.
+    signer: Option<String>,
 }
 
 pub fn file_name(seq: u64) -> String {
@@ -55,7 +65,12 @@ fn info(device: &str, seq: u64) -> Vec<u8> {
 }
 
 /// Append entries to this device's chain.
-pub fn append(archive: &Archive, device: &str, entries: &[AuditEntry]) -> Result<()> {
+pub fn append(
+    archive: &Archive,
+    device: &str,
+    entries: &[AuditEntry],
+    signer: Option<&Signer>,
+) -> Result<()> {
     let audit_pub = archive.config.keys.get("audit")?;
     let dir = format!("audit/{device}");
     let plain = zeroize::Zeroizing::new(serde_json::to_vec(entries).expect("serialisable"));
@@ -79,11 +94,12 @@ pub fn append(archive: &Archive, device: &str, entries: &[AuditEntry]) -> Result
             seq,
             prev,
             wrap: crypto::wrap(&audit_pub, &info(device, seq), key.expose())?,
+            signer: signer.map(|s| s.uid.to_string()),
         };
         let h = serde_json::to_vec(&header).expect("serialisable");
         let body = crypto::seal(&key, &[0u8; 12], &[MAGIC.as_slice(), &h].concat(), &plain);
         let rel = format!("{dir}/{}", file_name(seq));
-        match archive.write_new(&rel, &join_envelope(MAGIC, &h, &body)) {
+        match archive.write_new(&rel, &join_signed(MAGIC, &h, &body, SIG_DOMAIN, signer)) {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(Error::io(archive.path(&rel).display(), e)),
@@ -113,12 +129,16 @@ pub struct AuditReport {
 }
 
 /// Verify every chain and decrypt and authenticate every entry.
-pub fn verify(archive: &Archive, audit_key: &Key32) -> Result<AuditReport> {
-    verify_chain(archive, Some(audit_key))
+pub fn verify(archive: &Archive, audit_key: &Key32, signers: &SignerKeys) -> Result<AuditReport> {
+    verify_chain(archive, Some(audit_key), signers)
 }
 
 /// Verify every chain (names, order, hashes); with `audit_key`, also every entry's encryption.
-pub fn verify_chain(archive: &Archive, audit_key: Option<&Key32>) -> Result<AuditReport> {
+pub fn verify_chain(
+    archive: &Archive,
+    audit_key: Option<&Key32>,
+    signers: &SignerKeys,
+) -> Result<AuditReport> {
     let mut rep = AuditReport::default();
     for device in archive.list("audit")? {
         let dir = format!("audit/{device}");
@@ -152,7 +172,7 @@ pub fn verify_chain(archive: &Archive, audit_key: Option<&Key32>) -> Result<Audi
             expect = seq + 1;
             rep.files += 1;
             let bytes = archive.read(&rel)?;
-            match open_file(&bytes, audit_key, &device, seq, &prev_hash, &rel) {
+            match open_file(&bytes, audit_key, signers, &device, seq, &prev_hash, &rel) {
                 Ok(mut entries) => {
                     rep.entries += entries.len();
                     rep.all_entries.append(&mut entries);
@@ -179,12 +199,13 @@ fn strip_object(e: &Error, rel: &str) -> String {
 fn open_file(
     bytes: &[u8],
     key: Option<&Key32>,
+    signers: &SignerKeys,
     device: &str,
     seq: u64,
     prev: &str,
     what: &str,
 ) -> Result<Vec<AuditEntry>> {
-    let (h, body) = split_envelope(bytes, MAGIC, what)?;
+    let (h, body, sig, signed) = split_signed(bytes, MAGIC, what)?;
     let header: Header = serde_json::from_slice(h)
         .map_err(|e| Error::tampered(what, format!("malformed header ({e})")))?;
     if header.device != device || header.seq != seq {
@@ -199,8 +220,30 @@ fn open_file(
             "hash chain broken: the previous entry was altered, removed or replaced",
         ));
     }
+    match &header.signer {
+        Some(uid) => check_trailer(signed, sig, SIG_DOMAIN, uid, signers, what)?,
+        None if sig != [0u8; SIG_LEN] => {
+            return Err(Error::tampered(
+                what,
+                "unsigned entry with a signature trailer",
+            ))
+        }
+        None => {}
+    }
     let Some(key) = key else { return Ok(vec![]) };
     let k = crypto::unwrap_key(key, &info(device, seq), &header.wrap, what)?;
     let plain = crypto::open(&k, &[0u8; 12], &[MAGIC.as_slice(), h].concat(), body, what)?;
-    serde_json::from_slice(&plain).map_err(|_| Error::tampered(what, "entries not understood"))
+    let entries: Vec<AuditEntry> = serde_json::from_slice(&plain)
+        .map_err(|_| Error::tampered(what, "entries not understood"))?;
+    if header.signer.is_none()
+        && entries
+            .iter()
+            .any(|e| !UNSIGNED_ACTIONS.contains(&e.action.as_str()))
+    {
+        return Err(Error::tampered(
+            what,
+            "unsigned entry records an action that needs a logged-on user",
+        ));
+    }
+    Ok(entries)
 }

@@ -5,7 +5,7 @@
 //! device's id, so only a logged-on user of this archive can open it, with no key stored anywhere.
 
 use crate::archive::journal::{self, JournalEntry, RecordingMeta};
-use crate::archive::Archive;
+use crate::archive::{Archive, SignerKeys};
 use crate::audit::Problem;
 use crate::crypto;
 use crate::error::{Error, Result};
@@ -136,7 +136,12 @@ impl Index {
 
     /// Apply every journal segment not yet applied. Damaged segments are reported, not fatal:
     /// the rest still sync, and they are retried next time.
-    pub async fn sync(&self, archive: &Archive, metadata: &Key32) -> Result<SyncReport> {
+    pub async fn sync(
+        &self,
+        archive: &Archive,
+        metadata: &Key32,
+        signers: &SignerKeys,
+    ) -> Result<SyncReport> {
         let mut rep = SyncReport::default();
         for device in archive.list("journal")? {
             if !crate::archive::is_id(&device) {
@@ -170,7 +175,7 @@ impl Index {
                 }
                 let entries = match archive
                     .read(&rel)
-                    .and_then(|b| journal::open_segment(&b, metadata, &device, seq, &rel))
+                    .and_then(|b| journal::open_segment(&b, metadata, &device, seq, signers, &rel))
                 {
                     Ok(e) => e,
                     Err(e) => {

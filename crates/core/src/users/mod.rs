@@ -109,6 +109,9 @@ pub struct SignedPart {
     pub rev: u64,
     /// X25519 public key, base64.
     pub public_key: String,
+    /// Ed25519 public key (from the user's secret: `user_signing_seed`), base64: signs the journal
+    /// segments and audit files this user writes.
+    pub signing_key: String,
     pub escrow: Wrapped,
     pub keybag: Wrapped,
     pub profile: Wrapped,
@@ -206,6 +209,7 @@ pub fn write_user(
         uid: uid.to_string(),
         rev,
         public_key: crypto::b64(&public),
+        signing_key: crypto::b64(&crypto::ed25519_public(&user_signing_seed(secret))),
         escrow: crypto::wrap(
             &archive.config.keys.get("admin")?,
             &escrow_info(uid),
@@ -345,6 +349,11 @@ pub fn list_uids(archive: &Archive) -> Result<Vec<String>> {
         .collect())
 }
 
+/// The Ed25519 seed a user signs with, derived from their secret.
+pub fn user_signing_seed(secret: &Key32) -> Key32 {
+    crypto::hkdf(secret.expose(), b"callvault/v1/user-signing")
+}
+
 /// Check a password against a record; on success open the user's secrets and profile.
 pub fn unlock(rec: &UserRecord, password: &Password) -> Result<UnlockedUser> {
     let uid = &rec.signed.uid;
@@ -365,6 +374,12 @@ pub fn unlock(rec: &UserRecord, password: &Password) -> Result<UnlockedUser> {
         return Err(Error::tampered(
             &what,
             "sealed key does not match the signed public key",
+        ));
+    }
+    if crypto::b64(&crypto::ed25519_public(&user_signing_seed(&secret))) != rec.signed.signing_key {
+        return Err(Error::tampered(
+            &what,
+            "signing key does not match the user's secret",
         ));
     }
     let bag = crypto::unwrap(
@@ -419,7 +434,16 @@ pub fn reset_password(
         sealed,
         ..rec
     };
-    publish(archive, new)?;
+    let published = publish(archive, new)?;
+    // Older versions hold the key sealed under the old password: remove them, so the old password
+    // (perhaps the reason for the reset) no longer opens anything on the share.
+    for name in archive.list(&format!("users/{uid}"))? {
+        if parse_ver(&name).is_some_and(|v| v < published.ver) {
+            let rel = format!("users/{uid}/{name}");
+            std::fs::remove_file(archive.path(&rel))
+                .map_err(|e| Error::io(archive.path(&rel).display(), e))?;
+        }
+    }
     mark(archive, uid, 'r')
 }
 
