@@ -2,8 +2,11 @@
 //! tests. It holds no rules of its own: every decision is the core's.
 
 use callvault_core::archive::journal::Direction;
+use callvault_core::requests::{self, ConsentKind, Purpose, RequestDetails, Right, State};
 use callvault_core::secret::Password;
-use callvault_core::session::{KdfChoice, SearchQuery, Session};
+use callvault_core::session::{
+    audit_csv, AuditFilter, KdfChoice, RequestView, SearchQuery, Session,
+};
 use callvault_core::{Error, Role};
 use clap::{Args, Parser, Subcommand};
 use std::io::BufRead;
@@ -70,6 +73,36 @@ enum Cmd {
     /// The local index.
     #[command(subcommand)]
     Index(IndexCmd),
+    /// Access requests: raise, list, show, approve, reject, agree, extend, complete.
+    #[command(subcommand)]
+    Request(RequestCmd),
+    /// Mark a call's consent: the caller objected (recording stopped at mm:ss), or asked not to be recorded.
+    Mark {
+        id: String,
+        #[arg(long, required_unless_present = "not_recorded")]
+        consent_objected: bool,
+        #[arg(long, conflicts_with = "consent_objected")]
+        not_recorded: bool,
+        /// Where the recording stopped (mm:ss).
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Check (and audit) whether you may listen to or export a recording now.
+    Authorize {
+        id: String,
+        /// listen or export.
+        #[arg(long = "for", default_value = "listen")]
+        right: String,
+        #[arg(long)]
+        request: Option<String>,
+        /// Your reason (needed to listen to your own call without a request).
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Create a demo archive of made-up users and calls at --archive.
     Demo {
         #[arg(long, default_value_t = 36)]
@@ -100,6 +133,92 @@ enum UserCmd {
     },
     /// Set a new password for a user (admin), without knowing the old one.
     ResetPassword { name: String },
+    /// Change a user's roles (admin).
+    SetRoles {
+        name: String,
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RequestCmd {
+    /// Raise a request: its purpose, reason and what is known of the call.
+    New {
+        /// complaint medico-legal staff-protection training regulatory disciplinary sar police erasure portability
+        #[arg(long)]
+        purpose: String,
+        #[arg(long)]
+        reason: String,
+        /// Date (YYYY-MM-DD) or date and time (YYYY-MM-DDTHH:MM) of the call, if known.
+        #[arg(long)]
+        call_time: Option<String>,
+        /// The staff member making or receiving the call.
+        #[arg(long)]
+        staff: Option<String>,
+        /// The external number, if known.
+        #[arg(long)]
+        number: Option<String>,
+        /// Names of the parties (repeatable).
+        #[arg(long = "party")]
+        parties: Vec<String>,
+        /// Any other information on the nature of the call.
+        #[arg(long)]
+        info: Option<String>,
+        /// For a SAR: the date it was received in writing (default today).
+        #[arg(long)]
+        received: Option<String>,
+        /// For a SAR: how the requester's identity was checked.
+        #[arg(long)]
+        identity: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    List {
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve specific recordings of a request.
+    Approve {
+        id: String,
+        #[arg(long = "recording", required = true)]
+        recordings: Vec<String>,
+        #[arg(long, default_value_t = 30)]
+        expires_days: u32,
+        #[arg(long, default_value = "listen")]
+        allow: String,
+    },
+    Reject {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Record the data controller's written agreement (disciplinary).
+    Agree {
+        id: String,
+        #[arg(long)]
+        text: String,
+    },
+    /// Extend a SAR's deadline.
+    Extend {
+        id: String,
+        #[arg(long)]
+        days: u32,
+        #[arg(long)]
+        reason: String,
+    },
+    Complete {
+        id: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -111,8 +230,22 @@ enum AuditCmd {
     },
     /// List audit entries.
     List {
+        /// Only entries by this user. (Named --by because --user is the global logon flag.)
+        #[arg(long = "by", alias = "actor")]
+        by: Option<String>,
+        #[arg(long)]
+        recording: Option<String>,
+        #[arg(long)]
+        request: Option<String>,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
         #[arg(long)]
         json: bool,
+        /// CSV for the practice's DSP Toolkit evidence.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
     },
 }
 
@@ -328,6 +461,15 @@ async fn run(cli: Cli) -> CliResult {
             println!("Password of {name} reset.");
             Ok(())
         }
+        Cmd::User(UserCmd::SetRoles { name, roles }) => {
+            let mut s = logon(&cli).await?;
+            let roles = Role::parse_list(&roles.join(","))?;
+            let r = s.set_roles(name, &roles).await;
+            s.close().await;
+            r?;
+            println!("Roles of {name} changed.");
+            Ok(())
+        }
         Cmd::User(UserCmd::List { json }) => {
             let s = logon(&cli).await?;
             let r = s.list_users().await;
@@ -505,26 +647,115 @@ async fn run(cli: Cli) -> CliResult {
                 Err(Failure::Reported(1))
             }
         }
-        Cmd::Audit(AuditCmd::List { json }) => {
+        Cmd::Audit(AuditCmd::List {
+            by,
+            recording,
+            request,
+            from,
+            to,
+            json,
+            csv,
+        }) => {
             let s = logon(&cli).await?;
-            let r = s.audit_entries().await;
-            s.close().await;
-            let mut entries = r?;
-            entries.sort_by(|a, b| a.at.cmp(&b.at));
+            let f = AuditFilter {
+                user: by.clone(),
+                recording: recording.clone(),
+                request: request.clone(),
+                from: from.clone(),
+                to: to.clone(),
+            };
+            let r = s.audit_list(&f).await;
+            let entries = match r {
+                Ok(e) => e,
+                Err(e) => {
+                    s.close().await;
+                    return Err(e.into());
+                }
+            };
             if *json {
                 print_json(&entries);
+            } else if *csv {
+                print!("{}", audit_csv(&entries, &|u| s.user_name_of(u)));
             } else {
-                for e in entries {
+                for e in &entries {
+                    let who = e
+                        .actor
+                        .as_deref()
+                        .map(|a| s.user_name_of(a).unwrap_or_else(|| a[..8].to_string()));
                     println!(
-                        "{} {} {:<16} {:<8} {} {}",
+                        "{} {:<16} {:<24} {:<8} {}{}",
                         e.at,
-                        e.actor.as_deref().map(|a| &a[..8]).unwrap_or("-"),
+                        who.unwrap_or_default(),
                         e.action,
                         e.outcome,
-                        e.targets.len(),
-                        e.detail.unwrap_or_default()
+                        e.request
+                            .as_deref()
+                            .map(|r| format!("request {r} "))
+                            .unwrap_or_default(),
+                        e.detail.clone().unwrap_or_default()
                     );
                 }
+            }
+            s.close().await;
+            Ok(())
+        }
+        Cmd::Request(rc) => request_cmd(&cli, rc).await,
+        Cmd::Mark {
+            id,
+            consent_objected: _,
+            not_recorded,
+            at,
+            note,
+        } => {
+            let mut s = logon(&cli).await?;
+            let kind = if *not_recorded {
+                ConsentKind::NotRecorded
+            } else {
+                ConsentKind::CallerObjected
+            };
+            let at = at.as_deref().map(requests::parse_mmss).transpose();
+            let r = match at {
+                Ok(at) => s.mark_consent(id, kind, at, note.as_deref()).await,
+                Err(e) => Err(e),
+            };
+            s.close().await;
+            r?;
+            println!("Marked recording {id}.");
+            Ok(())
+        }
+        Cmd::Authorize {
+            id,
+            right,
+            request,
+            reason,
+            json,
+        } => {
+            let s = logon(&cli).await?;
+            let right = match right.as_str() {
+                "listen" => Right::Listen,
+                "export" => Right::Export,
+                other => {
+                    return Err(Failure::Usage(format!(
+                        "--for {other}: use listen or export"
+                    )))
+                }
+            };
+            let r = s
+                .authorize(id, right, request.as_deref(), reason.as_deref())
+                .await;
+            s.close().await;
+            let g = r?;
+            if *json {
+                print_json(&g);
+            } else {
+                println!(
+                    "allowed: {} recording {}{}",
+                    g.right.as_str(),
+                    g.recording,
+                    g.request
+                        .map(|r| format!(" under request {r}"))
+                        .unwrap_or_default()
+                );
             }
             Ok(())
         }
@@ -548,4 +779,164 @@ async fn run(cli: Cli) -> CliResult {
 
 fn dir_str(d: Direction) -> &'static str {
     d.as_str()
+}
+
+async fn request_cmd(cli: &Cli, rc: &RequestCmd) -> CliResult {
+    let mut s = logon(cli).await?;
+    let r = request_inner(&mut s, rc).await;
+    s.close().await;
+    r
+}
+
+async fn request_inner(s: &mut Session, rc: &RequestCmd) -> CliResult {
+    match rc {
+        RequestCmd::New {
+            purpose,
+            reason,
+            call_time,
+            staff,
+            number,
+            parties,
+            info,
+            received,
+            identity,
+            json,
+        } => {
+            let received = received
+                .as_deref()
+                .map(|d| {
+                    chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                        .map_err(|_| Failure::Usage(format!("--received {d}: use YYYY-MM-DD")))
+                })
+                .transpose()?;
+            let d = RequestDetails {
+                purpose: Some(Purpose::parse(purpose)?),
+                reason: reason.clone(),
+                call_time: call_time.clone(),
+                staff: staff.clone(),
+                number: number.clone(),
+                parties: parties.clone(),
+                info: info.clone(),
+                received,
+                identity: identity.clone(),
+            };
+            let id = s.raise_request(d).await?;
+            if *json {
+                print_json(&serde_json::json!({ "id": id }));
+            } else {
+                println!("{id}");
+            }
+            Ok(())
+        }
+        RequestCmd::List { state, json } => {
+            let state = state.as_deref().map(State::parse).transpose()?;
+            let list = s.requests(state).await?;
+            if *json {
+                print_json(&list);
+            } else {
+                for r in &list {
+                    print_request_line(r);
+                }
+                eprintln!("{} request(s)", list.len());
+            }
+            Ok(())
+        }
+        RequestCmd::Show { id, json } => {
+            let r = s.request(id).await?;
+            if *json {
+                print_json(&r);
+            } else {
+                print_request_line(&r);
+                println!("reason:      {}", r.reason);
+                if let Some(d) = r.due_date {
+                    println!(
+                        "received:    {}   due: {d} ({} days left)",
+                        r.received.map(|d| d.to_string()).unwrap_or_default(),
+                        r.days_left.unwrap_or(0)
+                    );
+                }
+                if let Some(a) = &r.approved_by {
+                    let allow: Vec<&str> = r.allow.iter().map(|x| x.as_str()).collect();
+                    println!(
+                        "approved by: {a} ({}) until {}",
+                        allow.join(","),
+                        r.expires_at.clone().unwrap_or_default()
+                    );
+                }
+                if let Some(a) = &r.agreement {
+                    println!(
+                        "agreement:   {a} ({})",
+                        r.agreement_by.clone().unwrap_or_default()
+                    );
+                }
+                for i in &r.ignored {
+                    println!("ignored:     {i}");
+                }
+                println!("candidates:");
+                for c in &r.candidates {
+                    println!(
+                        "  {}  {}  {:<8} {:<14} {:<16} {}",
+                        c.id,
+                        c.started_at,
+                        c.direction.as_str(),
+                        c.staff.as_deref().unwrap_or("unassigned"),
+                        c.external_number.as_deref().unwrap_or("-"),
+                        c.parties.join("; ")
+                    );
+                }
+            }
+            Ok(())
+        }
+        RequestCmd::Approve {
+            id,
+            recordings,
+            expires_days,
+            allow,
+        } => {
+            if *expires_days == 0 {
+                return Err(Failure::Usage("--expires-days must be at least 1".into()));
+            }
+            let allow = Right::parse_list(allow)?;
+            let expires = chrono::Utc::now() + chrono::Duration::days(*expires_days as i64);
+            s.approve(id, recordings, expires, &allow).await?;
+            println!(
+                "Approved {} recording(s) of request {id} until {}.",
+                recordings.len(),
+                expires.format("%Y-%m-%d %H:%M UTC")
+            );
+            Ok(())
+        }
+        RequestCmd::Reject { id, reason } => {
+            s.reject(id, reason).await?;
+            println!("Rejected request {id}.");
+            Ok(())
+        }
+        RequestCmd::Agree { id, text } => {
+            s.agree(id, text).await?;
+            println!("Written agreement recorded for request {id}.");
+            Ok(())
+        }
+        RequestCmd::Extend { id, days, reason } => {
+            let due = s.extend(id, *days, reason).await?;
+            println!("Request {id} now due {due}.");
+            Ok(())
+        }
+        RequestCmd::Complete { id, note } => {
+            s.complete(id, note.as_deref()).await?;
+            println!("Request {id} completed.");
+            Ok(())
+        }
+    }
+}
+
+fn print_request_line(r: &RequestView) {
+    println!(
+        "{}  {:<16} {:<9} raised by {} at {}{}",
+        r.id,
+        r.purpose.as_str(),
+        r.state.as_str(),
+        r.raised_by.as_deref().unwrap_or("?"),
+        r.raised_at,
+        r.due_date.map(|d| format!("  due {d}")).unwrap_or_default()
+    );
 }

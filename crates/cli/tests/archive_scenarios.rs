@@ -859,6 +859,8 @@ fn forged_journal_segments_and_audit_entries_are_refused() {
         outcome: "allowed".into(),
         targets: vec![],
         detail: None,
+        request: None,
+        witness: vec![],
     };
     audit::append(&archive, device, &[planted], None).unwrap();
     let out = d.cmd(ADMIN, &["audit", "verify"]);

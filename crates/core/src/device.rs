@@ -45,7 +45,12 @@ fn canonical(p: &Path) -> String {
 /// Open an archive through this device: pin archive.json on first use, and thereafter trust only
 /// the pinned copy. Returns warnings for the user (e.g. archive.json altered on the share).
 pub fn open(root: &Path) -> Result<(Archive, Device, Vec<String>)> {
-    let data = data_root()?;
+    open_in(root, &data_root()?)
+}
+
+/// As `open`, with an explicit app-data folder (tests simulate several devices in one process).
+pub fn open_in(root: &Path, data: &Path) -> Result<(Archive, Device, Vec<String>)> {
+    let data = data.to_path_buf();
     let mut warnings = Vec::new();
     let shared = Archive::open(root);
     let archive_id = match &shared {

@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod audit;
+pub mod calendar;
 pub mod crypto;
 pub mod demo;
 pub mod device;
@@ -12,6 +13,7 @@ pub mod index;
 pub mod ingest;
 pub mod phone;
 pub mod policy;
+pub mod requests;
 pub mod secret;
 pub mod session;
 pub mod time;

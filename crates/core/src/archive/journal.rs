@@ -77,6 +77,21 @@ pub struct RecordingMeta {
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum JournalEntry {
     Recording(Box<RecordingMeta>),
+    /// An event in an access request's life (raised, approved, rejected, agreed, extended, completed).
+    Request(Box<crate::requests::RequestEntry>),
+    /// A consent mark on a recording.
+    Consent(Box<crate::requests::ConsentMark>),
+}
+
+impl JournalEntry {
+    /// The user the entry says wrote it (must be the segment's signer).
+    pub fn author(&self) -> &str {
+        match self {
+            JournalEntry::Recording(m) => &m.imported_by,
+            JournalEntry::Request(r) => &r.by,
+            JournalEntry::Consent(c) => &c.by,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -162,7 +177,6 @@ pub fn append_after(
     }
 }
 
-/// Read and authenticate one segment file (its bytes), checking it belongs where it was found.
 /// Read and authenticate one segment file (its bytes): its writer's signature, its place, its
 /// encryption.
 pub fn open_segment(
@@ -173,6 +187,18 @@ pub fn open_segment(
     signers: &SignerKeys,
     what: &str,
 ) -> Result<Vec<JournalEntry>> {
+    open_segment_by(data, metadata_seed, device, seq, signers, what).map(|(_, e)| e)
+}
+
+/// As `open_segment`, also returning the signer's uid.
+pub fn open_segment_by(
+    data: &[u8],
+    metadata_seed: &Key32,
+    device: &str,
+    seq: u64,
+    signers: &SignerKeys,
+    what: &str,
+) -> Result<(String, Vec<JournalEntry>)> {
     let (h, body, sig, signed) = split_signed(data, MAGIC, what)?;
     let header: SegmentHeader = serde_json::from_slice(h)
         .map_err(|e| Error::tampered(what, format!("malformed header ({e})")))?;
@@ -191,10 +217,11 @@ pub fn open_segment(
         body,
         what,
     )?;
-    serde_json::from_slice(&plain).map_err(|_| {
+    let entries: Vec<JournalEntry> = serde_json::from_slice(&plain).map_err(|_| {
         Error::tampered(
             what,
             "entries not understood (written by a newer Callvault, or damaged)",
         )
-    })
+    })?;
+    Ok((header.signer, entries))
 }

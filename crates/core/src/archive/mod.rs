@@ -344,12 +344,11 @@ pub fn join_signed(
     out
 }
 
+/// The parts of a signed envelope: (header, body, signature trailer, signed bytes).
+pub type SignedParts<'a> = (&'a [u8], &'a [u8], &'a [u8], &'a [u8]);
+
 /// Split a signed envelope into (header, body, signature trailer, signed bytes).
-pub fn split_signed<'a>(
-    data: &'a [u8],
-    magic: &[u8; 8],
-    what: &str,
-) -> Result<(&'a [u8], &'a [u8], &'a [u8], &'a [u8])> {
+pub fn split_signed<'a>(data: &'a [u8], magic: &[u8; 8], what: &str) -> Result<SignedParts<'a>> {
     if data.len() < 12 + SIG_LEN {
         return Err(Error::tampered(what, "too short (truncated)"));
     }

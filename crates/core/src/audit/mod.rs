@@ -33,8 +33,48 @@ pub struct AuditEntry {
     pub outcome: String,
     /// Recording ids, user ids, request ids concerned.
     pub targets: Vec<String>,
-    /// Non-personal detail: counts, reasons, which search fields were used.
+    /// Detail: counts, reasons, search criteria.
     pub detail: Option<String>,
+    /// The access request this action served, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// Other devices' audit heads as this device saw them at logon: a later cut-back or rewrite of
+    /// those chains is detected by `verify`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witness: Vec<Witness>,
+}
+
+/// Another device's audit chain as seen: how many files, and the SHA-256 of the last.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Witness {
+    pub device: String,
+    pub files: u64,
+    pub last: String,
+}
+
+/// The current head of every device's audit chain except `except`.
+pub fn heads(archive: &Archive, except: &str) -> Result<Vec<Witness>> {
+    let mut out = Vec::new();
+    for device in archive.list("audit")? {
+        if device == except || !crate::archive::is_id(&device) {
+            continue;
+        }
+        let dir = format!("audit/{device}");
+        if let Some(last) = archive
+            .list(&dir)?
+            .iter()
+            .filter_map(|n| parse_name(n))
+            .max()
+        {
+            let bytes = archive.read(&format!("{dir}/{}", file_name(last)))?;
+            out.push(Witness {
+                device,
+                files: last + 1,
+                last: hex::encode(crypto::sha256(&bytes)),
+            });
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -39,6 +39,12 @@ const SCHEMA: &[&str] = &[
     "CREATE VIRTUAL TABLE IF NOT EXISTS recordings_fts USING fts5(parties, notes, tokenize='trigram')",
     "CREATE TABLE IF NOT EXISTS applied_segments (
         device TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(device, seq)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS request_events (
+        request TEXT NOT NULL, at TEXT NOT NULL, device TEXT NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL,
+        event TEXT NOT NULL, PRIMARY KEY(request, device, seq, idx)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS consent_marks (
+        recording TEXT NOT NULL, at TEXT NOT NULL, device TEXT NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL,
+        mark TEXT NOT NULL, PRIMARY KEY(recording, device, seq, idx)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS audit_heads (device TEXT PRIMARY KEY, files INTEGER NOT NULL, last_hash TEXT NOT NULL)",
 ];
 
@@ -173,10 +179,9 @@ impl Index {
                 if applied.contains(&(seq as i64)) {
                     continue;
                 }
-                let entries = match archive
-                    .read(&rel)
-                    .and_then(|b| journal::open_segment(&b, metadata, &device, seq, signers, &rel))
-                {
+                let (signer, entries) = match archive.read(&rel).and_then(|b| {
+                    journal::open_segment_by(&b, metadata, &device, seq, signers, &rel)
+                }) {
                     Ok(e) => e,
                     Err(e) => {
                         rep.problems.push(Problem {
@@ -186,6 +191,16 @@ impl Index {
                         continue;
                     }
                 };
+                if let Some(bad) = entries.iter().find(|e| e.author() != signer) {
+                    rep.problems.push(Problem {
+                        object: rel,
+                        reason: format!(
+                            "an entry claims author {} but the segment was signed by {signer}",
+                            bad.author()
+                        ),
+                    });
+                    continue;
+                }
                 rep.recordings_added += self.apply(&device, seq, &entries).await?;
                 rep.segments_applied += 1;
             }
@@ -213,8 +228,34 @@ impl Index {
     async fn apply(&self, device: &str, seq: u64, entries: &[JournalEntry]) -> Result<usize> {
         let mut tx = self.pool.begin().await?;
         let mut added = 0;
-        for e in entries {
+        for (idx, e) in entries.iter().enumerate() {
             match e {
+                JournalEntry::Request(r) => {
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO request_events (request, at, device, seq, idx, event) VALUES (?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(&r.request)
+                    .bind(&r.at)
+                    .bind(device)
+                    .bind(seq as i64)
+                    .bind(idx as i64)
+                    .bind(serde_json::to_string(r).expect("serialisable"))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                JournalEntry::Consent(c) => {
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO consent_marks (recording, at, device, seq, idx, mark) VALUES (?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(&c.recording)
+                    .bind(&c.at)
+                    .bind(device)
+                    .bind(seq as i64)
+                    .bind(idx as i64)
+                    .bind(serde_json::to_string(c).expect("serialisable"))
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 JournalEntry::Recording(m) => {
                     let digits = m.external_number.as_deref().and_then(phone::normalize);
                     let started = chrono::DateTime::parse_from_rfc3339(&m.started_at)
@@ -398,6 +439,54 @@ impl Index {
         rows.iter()
             .map(|m| serde_json::from_str(m).map_err(|e| Error::Index(e.to_string())))
             .collect()
+    }
+
+    /// Every journalled event of one request.
+    pub async fn request_events(
+        &self,
+        request: &str,
+    ) -> Result<Vec<crate::requests::RequestEntry>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT event FROM request_events WHERE request = ?")
+                .bind(request)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| serde_json::from_str(r).map_err(|e| Error::Index(e.to_string())))
+            .collect()
+    }
+
+    /// Every request id, newest first.
+    pub async fn request_ids(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT request FROM request_events GROUP BY request ORDER BY min(at) DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The latest consent mark of each of these recordings.
+    pub async fn consent_marks(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, crate::requests::ConsentMark>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in ids.chunks(500) {
+            let mut b: QueryBuilder<Sqlite> =
+                QueryBuilder::new("SELECT mark FROM consent_marks WHERE recording IN (");
+            let mut sep = b.separated(", ");
+            for id in chunk {
+                sep.push_bind(id.clone());
+            }
+            b.push(") ORDER BY at");
+            let rows: Vec<String> = b.build_query_scalar().fetch_all(&self.pool).await?;
+            for r in rows {
+                let m: crate::requests::ConsentMark =
+                    serde_json::from_str(&r).map_err(|e| Error::Index(e.to_string()))?;
+                out.insert(m.recording.clone(), m);
+            }
+        }
+        Ok(out)
     }
 
     /// The audit heads this device saw at its last verification (device, files, last hash).

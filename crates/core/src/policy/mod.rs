@@ -123,6 +123,17 @@ pub enum Action {
     VerifyArchive,
     VerifyAudit,
     RebuildIndex,
+    SetRoles,
+    RaiseRequest,
+    ListRequests,
+    DecideRequest,
+    AgreeDisciplinary,
+    ExtendSar,
+    CompleteRequest,
+    MarkConsent,
+    Listen,
+    Export,
+    ListAudit,
 }
 
 impl Action {
@@ -137,6 +148,17 @@ impl Action {
             Action::VerifyArchive => "archive.verify",
             Action::VerifyAudit => "audit.verify",
             Action::RebuildIndex => "index.rebuild",
+            Action::SetRoles => "user.set_roles",
+            Action::RaiseRequest => "request.raise",
+            Action::ListRequests => "request.list",
+            Action::DecideRequest => "request.decide",
+            Action::AgreeDisciplinary => "request.agree",
+            Action::ExtendSar => "request.extend",
+            Action::CompleteRequest => "request.complete",
+            Action::MarkConsent => "recording.mark_consent",
+            Action::Listen => "recording.listen",
+            Action::Export => "recording.export",
+            Action::ListAudit => "audit.list",
         }
     }
 }
@@ -145,7 +167,15 @@ impl Action {
 pub fn decide(roles: &[Role], action: Action) -> Result<()> {
     let has = |r: Role| roles.contains(&r);
     let ok = match action {
-        Action::AddUser | Action::ResetPassword => has(Role::Admin),
+        Action::AddUser | Action::ResetPassword | Action::SetRoles => has(Role::Admin),
+        // Any logged-on user may raise a request and see their own; the rest is decided per
+        // request in `requests::fold` and `requests::access_refusal`.
+        Action::RaiseRequest | Action::ListRequests | Action::CompleteRequest => true,
+        Action::DecideRequest => has(Role::Approver) || has(Role::DataController),
+        Action::AgreeDisciplinary | Action::ExtendSar => has(Role::DataController),
+        Action::MarkConsent => true,
+        Action::Listen | Action::Export => true,
+        Action::ListAudit => has(Role::Admin) || has(Role::DataController),
         Action::ListUsers => {
             has(Role::Admin)
                 || has(Role::DataController)

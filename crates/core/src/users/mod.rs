@@ -237,6 +237,54 @@ pub fn write_user(
     publish(archive, rec)
 }
 
+/// Change a user's profile (roles, telephony identities, disabled) as an admin: a new revision,
+/// re-signed, with a key bag for the new roles; the password sealing is kept (the admin never
+/// learns it). The admin can only grant archive keys they hold.
+pub fn update_profile(
+    archive: &Archive,
+    signer: &ArchiveSecrets,
+    signer_uid: &str,
+    uid: &str,
+    profile: &Profile,
+) -> Result<()> {
+    let rec =
+        load_latest(archive, uid)?.ok_or_else(|| Error::NotFound(format!("user id {uid}")))?;
+    let what = format!("users/{uid}/{:08}.cvu", rec.ver);
+    let secret = crypto::unwrap_key(
+        signer.require("admin")?,
+        &escrow_info(uid),
+        &rec.signed.escrow,
+        &what,
+    )?;
+    let rev = rec.signed.rev + 1;
+    let public = crypto::x25519_public(&secret);
+    let bag = signer.subset_for(&profile.roles)?;
+    let signed = SignedPart {
+        uid: uid.to_string(),
+        rev,
+        public_key: crypto::b64(&public),
+        signing_key: crypto::b64(&crypto::ed25519_public(&user_signing_seed(&secret))),
+        escrow: rec.signed.escrow.clone(),
+        keybag: crypto::wrap(&public, &keybag_info(uid, rev), &bag.to_json())?,
+        profile: crypto::wrap(
+            &archive.config.keys.get("metadata")?,
+            &profile_info(uid, rev),
+            &serde_json::to_vec(profile).expect("serialisable"),
+        )?,
+        by: signer_uid.to_string(),
+    };
+    let sig = crypto::ed25519_sign(signer.require("signing")?, &signed_bytes(&signed));
+    publish(
+        archive,
+        UserRecord {
+            signed,
+            sig: crypto::b64(&sig),
+            ..rec
+        },
+    )?;
+    Ok(())
+}
+
 /// Publish a record as the next version of its user.
 fn publish(archive: &Archive, mut rec: UserRecord) -> Result<UserRecord> {
     let dir = format!("users/{}", rec.signed.uid);

@@ -1,6 +1,10 @@
 //! `Session`: the only way to act on an archive. It knows who is logged on, checks every rule
 //! through `policy` before acting, and writes every decision — allowed or refused — to the audit trail.
 
+mod access;
+
+pub use access::{audit_csv, AuditFilter, Grant, RequestView};
+
 use crate::archive::audio::{self, DecryptingReader};
 use crate::archive::journal::{self, Direction, JournalEntry, RecordingMeta};
 use crate::archive::{self, Archive, ArchiveConfig, PublicKeys, Signer, SignerKeys};
@@ -56,10 +60,12 @@ pub struct RecordingView {
     pub sample_rate: u32,
     pub channels: u16,
     pub source_name: String,
+    /// A consent mark, e.g. "caller objected; recording stopped at 01:12".
+    pub consent: Option<String>,
 }
 
 /// Search criteria as a person gives them.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct SearchQuery {
     pub from: Option<String>,
     pub to: Option<String>,
@@ -122,12 +128,25 @@ fn entry(
         outcome: outcome.to_string(),
         targets,
         detail,
+        request: None,
+        witness: vec![],
     }
 }
 
 /// Create a new archive at `root` with its keys and its first user (roles admin and data-controller).
 pub async fn init(
     root: &Path,
+    admin: &str,
+    password: &Password,
+    kdf: KdfChoice,
+) -> Result<InitReport> {
+    init_in(root, &device::data_root()?, admin, password, kdf).await
+}
+
+/// As `init`, with an explicit app-data folder for this device.
+pub async fn init_in(
+    root: &Path,
+    data: &Path,
     admin: &str,
     password: &Password,
     kdf: KdfChoice,
@@ -174,7 +193,7 @@ pub async fn init(
     users::write_user(
         &archive, &secrets, None, &uid, &secret, &profile, password, 1,
     )?;
-    let (archive, device, _) = device::open(root)?;
+    let (archive, device, _) = device::open_in(root, data)?;
     let seed = users::user_signing_seed(&secret);
     audit::append(
         &archive,
@@ -225,7 +244,17 @@ impl Session {
     /// Log on: the only way to act. Five failed logons within 15 minutes, counted across every
     /// device, lock the account for 15 minutes. Every attempt is audited.
     pub async fn logon(root: &Path, name: &str, password: &Password) -> Result<Session> {
-        let (archive, device, warnings) = device::open(root)?;
+        Self::logon_in(root, &device::data_root()?, name, password).await
+    }
+
+    /// As `logon`, with an explicit app-data folder for this device.
+    pub async fn logon_in(
+        root: &Path,
+        data: &Path,
+        name: &str,
+        password: &Password,
+    ) -> Result<Session> {
+        let (archive, device, warnings) = device::open_in(root, data)?;
         let uid = users::uid_for(&archive, name)?;
         let audit_now = |action: &str, outcome: &str, detail: Option<String>| {
             audit::append(
@@ -296,7 +325,9 @@ impl Session {
             tz,
             warnings,
         };
-        s.audit("logon", "allowed", vec![], None)?;
+        let mut logon = entry(&s.device.id, &s.user.uid, "logon", "allowed", vec![], None);
+        logon.witness = audit::heads(&s.archive, &s.device.id)?;
+        audit::append(&s.archive, &s.device.id, &[logon], Some(&s.signer()))?;
         s.reload_users()?;
         let sync = s
             .index
@@ -710,8 +741,13 @@ impl Session {
 
     // ---- search ----
 
-    fn view(&self, m: RecordingMeta) -> RecordingView {
+    fn view(
+        &self,
+        m: RecordingMeta,
+        consent: Option<&crate::requests::ConsentMark>,
+    ) -> RecordingView {
         RecordingView {
+            consent: consent.map(|c| c.describe()),
             staff: m.staff_uid.as_deref().and_then(|u| self.name_of(u)),
             id: m.id,
             started_at: m.started_at,
@@ -823,12 +859,21 @@ impl Session {
             "allowed",
             ids,
             Some(format!(
-                "fields [{}], {} results",
+                "fields [{}], criteria {}, {} results",
                 used.join(","),
+                serde_json::to_string(q).expect("serialisable"),
                 rows.len()
             )),
         )?;
-        Ok(rows.into_iter().map(|m| self.view(m)).collect())
+        let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
+        let marks = self.index.consent_marks(&ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|m| {
+                let c = marks.get(&m.id);
+                self.view(m, c)
+            })
+            .collect())
     }
 
     /// One recording's details, if this user may see it.
@@ -861,7 +906,12 @@ impl Session {
                 .map(|_| unreachable!());
         }
         self.audit(Action::ShowRecording.as_str(), "allowed", vec![id], None)?;
-        Ok(self.view(meta))
+        let marks = self
+            .index
+            .consent_marks(std::slice::from_ref(&meta.id))
+            .await?;
+        let c = marks.get(&meta.id);
+        Ok(self.view(meta, c))
     }
 
     // ---- verification and maintenance ----
@@ -1065,6 +1115,34 @@ impl Session {
         self.require(Action::VerifyAudit)?;
         let key = self.user.secrets.require("audit")?;
         let mut rep = audit::verify(&self.archive, key, &self.signer_keys())?;
+        // What other devices witnessed of each chain must still be there, unchanged.
+        let mut witnessed: HashMap<(String, u64), (String, String)> = HashMap::new();
+        for e in &rep.all_entries {
+            for w in &e.witness {
+                witnessed.insert(
+                    (w.device.clone(), w.files),
+                    (w.last.clone(), e.device.clone()),
+                );
+            }
+        }
+        for ((dev, files), (last, by)) in witnessed {
+            let rel = format!("audit/{dev}/{}", audit::file_name(files.saturating_sub(1)));
+            let now = rep.heads.iter().find(|h| h.0 == dev).map_or(0, |h| h.1);
+            let same = now >= files
+                && self
+                    .archive
+                    .read(&rel)
+                    .map(|b| hex::encode(crypto::sha256(&b)) == last)
+                    .unwrap_or(false);
+            if !same {
+                rep.problems.push(Problem {
+                    object: rel,
+                    reason: format!(
+                        "device {by} saw this chain at {files} files; it has been cut back or rewritten since"
+                    ),
+                });
+            }
+        }
         for (dev, files, hash) in self.index.audit_heads().await? {
             let now = rep.heads.iter().find(|h| h.0 == dev);
             let cut = match now {

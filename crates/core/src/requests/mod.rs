@@ -1,0 +1,713 @@
+//! The policy's access workflow (paragraphs (b)–(g)): access requests with a valid purpose, the
+//! approver's decision on specific recordings with an expiry and rights, the data controller's cases
+//! (subject access, police, disciplinary agreement, erasure, portability), and consent marks.
+//!
+//! Requests live in the archive as journal events (encrypted, signed by their author), so the PC
+//! that raises and the Mac that approves see the same state. The state of a request is folded from
+//! its events here, at read time, checking every rule again: an event that breaks a rule (an
+//! approver approving their own request, a non-approver approving) is ignored and reported.
+
+use crate::calendar;
+use crate::error::{Error, Result};
+use crate::policy::Role;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The valid reasons for access the policy lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Purpose {
+    Complaint,
+    MedicoLegal,
+    StaffProtection,
+    Training,
+    Regulatory,
+    Disciplinary,
+    Sar,
+    Police,
+    Erasure,
+    Portability,
+}
+
+impl Purpose {
+    pub const ALL: [Purpose; 10] = [
+        Purpose::Complaint,
+        Purpose::MedicoLegal,
+        Purpose::StaffProtection,
+        Purpose::Training,
+        Purpose::Regulatory,
+        Purpose::Disciplinary,
+        Purpose::Sar,
+        Purpose::Police,
+        Purpose::Erasure,
+        Purpose::Portability,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Purpose::Complaint => "complaint",
+            Purpose::MedicoLegal => "medico-legal",
+            Purpose::StaffProtection => "staff-protection",
+            Purpose::Training => "training",
+            Purpose::Regulatory => "regulatory",
+            Purpose::Disciplinary => "disciplinary",
+            Purpose::Sar => "sar",
+            Purpose::Police => "police",
+            Purpose::Erasure => "erasure",
+            Purpose::Portability => "portability",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Purpose> {
+        let s = s.trim().to_ascii_lowercase();
+        Purpose::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| {
+                let all: Vec<&str> = Purpose::ALL.iter().map(|p| p.as_str()).collect();
+                Error::Invalid(format!("purpose '{s}' is not one of {}", all.join(", ")))
+            })
+    }
+
+    /// Requests decided and completed by the data controller (policy (e), (f); erasure; portability).
+    pub fn is_data_controller_case(&self) -> bool {
+        matches!(
+            self,
+            Purpose::Sar | Purpose::Police | Purpose::Erasure | Purpose::Portability
+        )
+    }
+}
+
+/// What an approval allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Right {
+    Listen,
+    Export,
+}
+
+impl Right {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Right::Listen => "listen",
+            Right::Export => "export",
+        }
+    }
+    pub fn parse_list(s: &str) -> Result<Vec<Right>> {
+        let mut v = Vec::new();
+        for p in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let r = match p.to_ascii_lowercase().as_str() {
+                "listen" => Right::Listen,
+                "export" => Right::Export,
+                other => {
+                    return Err(Error::Invalid(format!(
+                        "right '{other}': use listen or export"
+                    )))
+                }
+            };
+            if !v.contains(&r) {
+                v.push(r);
+            }
+        }
+        if v.is_empty() {
+            return Err(Error::Invalid(
+                "at least one right (listen, export) is needed".into(),
+            ));
+        }
+        Ok(v)
+    }
+}
+
+/// What the requester gives when raising a request (the policy's list).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct RequestDetails {
+    pub purpose: Option<Purpose>,
+    pub reason: String,
+    /// Date and time of the call if known: RFC 3339 UTC, or a bare date `YYYY-MM-DD`.
+    pub call_time: Option<String>,
+    /// Staff member making or receiving the call (user name or telephony identity).
+    pub staff: Option<String>,
+    pub number: Option<String>,
+    pub parties: Vec<String>,
+    pub info: Option<String>,
+    /// For a SAR: the date it was received in writing.
+    pub received: Option<NaiveDate>,
+    /// For a SAR: how the requester's identity was checked.
+    pub identity: Option<String>,
+}
+
+/// One event in a request's life, as journalled.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RequestEvent {
+    Raised(RequestDetails),
+    Approved {
+        recordings: Vec<String>,
+        expires_at: String,
+        allow: Vec<Right>,
+        note: Option<String>,
+    },
+    Rejected {
+        reason: String,
+    },
+    /// The data controller's written agreement (disciplinary release).
+    Agreed {
+        text: String,
+    },
+    /// A SAR deadline extension.
+    Extended {
+        days: u32,
+        reason: String,
+    },
+    Completed {
+        note: Option<String>,
+    },
+}
+
+/// A journalled request event with its author and time.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RequestEntry {
+    pub request: String,
+    /// uid of the author (must be the journal segment's signer).
+    pub by: String,
+    /// RFC 3339 UTC, milliseconds.
+    pub at: String,
+    pub event: RequestEvent,
+}
+
+/// A consent mark on a call: the caller objected (recording stopped at a time) or asked not to be
+/// recorded.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ConsentMark {
+    pub recording: String,
+    pub by: String,
+    pub at: String,
+    pub kind: ConsentKind,
+    /// Where the recording stopped, in milliseconds from its start.
+    pub stopped_at_ms: Option<u64>,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentKind {
+    CallerObjected,
+    NotRecorded,
+}
+
+impl ConsentMark {
+    /// The words shown in search results and exports.
+    pub fn describe(&self) -> String {
+        match (self.kind, self.stopped_at_ms) {
+            (ConsentKind::CallerObjected, Some(ms)) => {
+                format!("caller objected; recording stopped at {}", mmss(ms))
+            }
+            (ConsentKind::CallerObjected, None) => "caller objected; recording stopped".into(),
+            (ConsentKind::NotRecorded, _) => "not recorded at caller's request".into(),
+        }
+    }
+}
+
+/// `mm:ss` for milliseconds.
+pub fn mmss(ms: u64) -> String {
+    format!("{:02}:{:02}", ms / 60_000, (ms / 1000) % 60)
+}
+
+/// Parse `mm:ss` (or plain seconds) into milliseconds.
+pub fn parse_mmss(s: &str) -> Result<u64> {
+    let bad = || Error::Invalid(format!("time '{s}': use mm:ss"));
+    match s.trim().split_once(':') {
+        Some((m, sec)) => {
+            let m: u64 = m.parse().map_err(|_| bad())?;
+            let sec: u64 = sec.parse().map_err(|_| bad())?;
+            if sec >= 60 {
+                return Err(bad());
+            }
+            Ok((m * 60 + sec) * 1000)
+        }
+        None => Ok(s.trim().parse::<u64>().map_err(|_| bad())? * 1000),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Open,
+    Approved,
+    Rejected,
+    Completed,
+}
+
+impl State {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            State::Open => "open",
+            State::Approved => "approved",
+            State::Rejected => "rejected",
+            State::Completed => "completed",
+        }
+    }
+    pub fn parse(s: &str) -> Result<State> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "open" => Ok(State::Open),
+            "approved" => Ok(State::Approved),
+            "rejected" => Ok(State::Rejected),
+            "completed" => Ok(State::Completed),
+            other => Err(Error::Invalid(format!(
+                "state '{other}': use open, approved, rejected or completed"
+            ))),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Approval {
+    pub by: String,
+    pub at: String,
+    pub recordings: Vec<String>,
+    pub expires_at: String,
+    pub allow: Vec<Right>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Signed<T> {
+    pub by: String,
+    pub at: String,
+    #[serde(flatten)]
+    pub what: T,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Text {
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Extension {
+    pub days: u32,
+    pub reason: String,
+}
+
+/// A request as it stands now, folded from its events. User ids, not names (the session maps them).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RequestState {
+    pub id: String,
+    pub purpose: Purpose,
+    pub state: State,
+    pub raised_by: String,
+    pub raised_at: String,
+    pub details: RequestDetails,
+    pub approval: Option<Approval>,
+    pub rejection: Option<Signed<Text>>,
+    pub agreement: Option<Signed<Text>>,
+    pub extensions: Vec<Signed<Extension>>,
+    pub completed: Option<Signed<Text>>,
+    /// SAR: statutory due date (with extensions), moved to a working day.
+    pub due_date: Option<NaiveDate>,
+    /// Events that broke a rule and were ignored.
+    pub ignored: Vec<String>,
+}
+
+/// May a user with `roles` decide (approve or reject) a request for `purpose`?
+pub fn may_decide(purpose: Purpose, roles: &[Role]) -> bool {
+    if purpose.is_data_controller_case() {
+        roles.contains(&Role::DataController)
+    } else {
+        roles.contains(&Role::Approver)
+    }
+}
+
+/// Fold a request's events into its state. `roles_of` gives a user's roles. Every rule is checked
+/// again here, so a rule-breaking event written by a modified client is ignored, not believed.
+pub fn fold(
+    id: &str,
+    mut events: Vec<RequestEntry>,
+    roles_of: &dyn Fn(&str) -> Vec<Role>,
+    holidays: &std::collections::BTreeSet<NaiveDate>,
+) -> Option<RequestState> {
+    // The Raised event first whatever the clocks said; then the others by time.
+    events.sort_by(|a, b| {
+        let ra = !matches!(a.event, RequestEvent::Raised(_));
+        let rb = !matches!(b.event, RequestEvent::Raised(_));
+        (ra, &a.at).cmp(&(rb, &b.at))
+    });
+    let mut it = events.into_iter();
+    let first = it.next()?;
+    let RequestEvent::Raised(details) = first.event else {
+        return None;
+    };
+    let purpose = details.purpose?;
+    let mut st = RequestState {
+        id: id.to_string(),
+        purpose,
+        state: State::Open,
+        raised_by: first.by.clone(),
+        raised_at: first.at.clone(),
+        due_date: match (purpose, details.received) {
+            (Purpose::Sar, Some(r)) => Some(calendar::sar_due(r, holidays)),
+            _ => None,
+        },
+        details,
+        approval: None,
+        rejection: None,
+        agreement: None,
+        extensions: vec![],
+        completed: None,
+        ignored: vec![],
+    };
+    for e in it {
+        let roles = roles_of(&e.by);
+        let is_dc = roles.contains(&Role::DataController);
+        let mut ignore = |why: &str| {
+            st.ignored.push(format!(
+                "{} by {} at {}: {why}",
+                kind_of(&e.event),
+                e.by,
+                e.at
+            ))
+        };
+        match &e.event {
+            RequestEvent::Raised(_) => ignore("raised twice"),
+            RequestEvent::Approved {
+                recordings,
+                expires_at,
+                allow,
+                ..
+            } => {
+                if st.state != State::Open {
+                    ignore("request already decided");
+                } else if !may_decide(purpose, &roles) {
+                    ignore("author may not decide this kind of request");
+                } else if e.by == st.raised_by && !purpose.is_data_controller_case() {
+                    ignore("an approver may not approve their own request");
+                } else if recordings.is_empty() {
+                    ignore("no recordings named");
+                } else {
+                    st.state = State::Approved;
+                    st.approval = Some(Approval {
+                        by: e.by.clone(),
+                        at: e.at.clone(),
+                        recordings: recordings.clone(),
+                        expires_at: expires_at.clone(),
+                        allow: allow.clone(),
+                    });
+                }
+            }
+            RequestEvent::Rejected { reason } => {
+                if st.state != State::Open {
+                    ignore("request already decided");
+                } else if !may_decide(purpose, &roles) {
+                    ignore("author may not decide this kind of request");
+                } else if e.by == st.raised_by && !purpose.is_data_controller_case() {
+                    ignore("an approver may not decide their own request");
+                } else {
+                    st.state = State::Rejected;
+                    st.rejection = Some(Signed {
+                        by: e.by.clone(),
+                        at: e.at.clone(),
+                        what: Text {
+                            text: reason.clone(),
+                        },
+                    });
+                }
+            }
+            RequestEvent::Agreed { text } => {
+                if purpose != Purpose::Disciplinary {
+                    ignore("written agreement is only for disciplinary requests");
+                } else if !is_dc {
+                    ignore("only the data controller agrees");
+                } else if st.agreement.is_none() {
+                    st.agreement = Some(Signed {
+                        by: e.by.clone(),
+                        at: e.at.clone(),
+                        what: Text { text: text.clone() },
+                    });
+                }
+            }
+            RequestEvent::Extended { days, reason } => {
+                if purpose != Purpose::Sar || st.due_date.is_none() {
+                    ignore("only a SAR's deadline can be extended");
+                } else if !is_dc {
+                    ignore("only the data controller extends a SAR");
+                } else {
+                    let received = st.details.received.expect("due date implies received");
+                    let due = st.due_date.expect("checked");
+                    let latest = calendar::sar_latest_extended(received, holidays);
+                    let new = calendar::next_working_day(
+                        due + chrono::Duration::days(*days as i64),
+                        holidays,
+                    );
+                    if new > latest {
+                        ignore("extension beyond two further months");
+                    } else {
+                        st.due_date = Some(new);
+                        st.extensions.push(Signed {
+                            by: e.by.clone(),
+                            at: e.at.clone(),
+                            what: Extension {
+                                days: *days,
+                                reason: reason.clone(),
+                            },
+                        });
+                    }
+                }
+            }
+            RequestEvent::Completed { note } => {
+                let may = if purpose.is_data_controller_case() {
+                    is_dc
+                } else {
+                    e.by == st.raised_by || roles.contains(&Role::Approver) || is_dc
+                };
+                if st.state == State::Completed {
+                    ignore("already completed");
+                } else if !may {
+                    ignore("author may not complete this request");
+                } else {
+                    st.state = State::Completed;
+                    st.completed = Some(Signed {
+                        by: e.by.clone(),
+                        at: e.at.clone(),
+                        what: Text {
+                            text: note.clone().unwrap_or_default(),
+                        },
+                    });
+                }
+            }
+        }
+    }
+    Some(st)
+}
+
+fn kind_of(e: &RequestEvent) -> &'static str {
+    match e {
+        RequestEvent::Raised(_) => "raised",
+        RequestEvent::Approved { .. } => "approval",
+        RequestEvent::Rejected { .. } => "rejection",
+        RequestEvent::Agreed { .. } => "agreement",
+        RequestEvent::Extended { .. } => "extension",
+        RequestEvent::Completed { .. } => "completion",
+    }
+}
+
+/// Why `uid` may not use `request` to `right` `recording` now; None if they may.
+pub fn access_refusal(
+    st: &RequestState,
+    uid: &str,
+    roles: &[Role],
+    recording: &str,
+    right: Right,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let user_may_use = st.raised_by == uid
+        || (st.purpose.is_data_controller_case() && roles.contains(&Role::DataController));
+    if !user_may_use {
+        return Some(format!("request {} was raised by someone else", st.id));
+    }
+    let Some(a) = &st.approval else {
+        return Some(format!(
+            "request {} is {} (not approved)",
+            st.id,
+            st.state.as_str()
+        ));
+    };
+    if st.state == State::Completed {
+        return Some(format!("request {} is completed", st.id));
+    }
+    if !a.recordings.iter().any(|r| r == recording) {
+        return Some(format!(
+            "request {} does not cover recording {recording}",
+            st.id
+        ));
+    }
+    if !a.allow.contains(&right) {
+        return Some(format!(
+            "request {} does not allow {}",
+            st.id,
+            right.as_str()
+        ));
+    }
+    match DateTime::parse_from_rfc3339(&a.expires_at) {
+        Ok(t) if now < t => {}
+        _ => {
+            return Some(format!(
+                "the approval of request {} expired at {}",
+                st.id, a.expires_at
+            ))
+        }
+    }
+    if st.purpose == Purpose::Disciplinary && st.agreement.is_none() {
+        return Some(format!(
+            "request {} is disciplinary: the data controller's written agreement is not yet recorded",
+            st.id
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(by: &str, at: &str, event: RequestEvent) -> RequestEntry {
+        RequestEntry {
+            request: "r".into(),
+            by: by.into(),
+            at: at.into(),
+            event,
+        }
+    }
+
+    fn raised(p: Purpose) -> RequestEvent {
+        RequestEvent::Raised(RequestDetails {
+            purpose: Some(p),
+            reason: "why".into(),
+            ..Default::default()
+        })
+    }
+
+    fn approve() -> RequestEvent {
+        RequestEvent::Approved {
+            recordings: vec!["rec1".into()],
+            expires_at: "2999-01-01T00:00:00Z".into(),
+            allow: vec![Right::Listen],
+            note: None,
+        }
+    }
+
+    fn roles(u: &str) -> Vec<Role> {
+        match u {
+            "gp" | "pbm" => vec![Role::Approver],
+            "dc" => vec![Role::DataController],
+            _ => vec![Role::Staff],
+        }
+    }
+
+    #[test]
+    fn self_approval_is_ignored_and_a_skewed_clock_cannot_reorder() {
+        let h = Default::default();
+        let st = fold(
+            "r",
+            vec![
+                ev("gp", "2025-01-01T10:00:00Z", raised(Purpose::Complaint)),
+                ev("gp", "2025-01-01T10:01:00Z", approve()),
+            ],
+            &roles,
+            &h,
+        )
+        .unwrap();
+        assert_eq!(st.state, State::Open);
+        assert_eq!(st.ignored.len(), 1);
+        // The approving PC's clock is behind: its approval is stamped before the request.
+        let st = fold(
+            "r",
+            vec![
+                ev("pbm", "2025-01-01T09:00:00Z", approve()),
+                ev("gp", "2025-01-01T10:00:00Z", raised(Purpose::Complaint)),
+            ],
+            &roles,
+            &h,
+        )
+        .unwrap();
+        assert_eq!(st.state, State::Approved);
+        assert!(
+            access_refusal(&st, "gp", &roles("gp"), "rec1", Right::Listen, Utc::now()).is_none()
+        );
+        assert!(
+            access_refusal(&st, "gp", &roles("gp"), "rec1", Right::Export, Utc::now()).is_some()
+        );
+        assert!(
+            access_refusal(&st, "gp", &roles("gp"), "rec2", Right::Listen, Utc::now()).is_some()
+        );
+        assert!(
+            access_refusal(&st, "pbm", &roles("pbm"), "rec1", Right::Listen, Utc::now()).is_some()
+        );
+    }
+
+    #[test]
+    fn disciplinary_needs_written_agreement_and_only_the_dc_decides_a_sar() {
+        let h = Default::default();
+        let mut evs = vec![
+            ev(
+                "staff",
+                "2025-01-01T10:00:00Z",
+                raised(Purpose::Disciplinary),
+            ),
+            ev("pbm", "2025-01-01T11:00:00Z", approve()),
+        ];
+        let st = fold("r", evs.clone(), &roles, &h).unwrap();
+        assert!(access_refusal(
+            &st,
+            "staff",
+            &roles("staff"),
+            "rec1",
+            Right::Listen,
+            Utc::now()
+        )
+        .unwrap()
+        .contains("agreement"));
+        evs.push(ev(
+            "pbm",
+            "2025-01-01T11:30:00Z",
+            RequestEvent::Agreed { text: "ok".into() },
+        ));
+        let st = fold("r", evs.clone(), &roles, &h).unwrap();
+        assert!(st.agreement.is_none(), "only the data controller agrees");
+        evs.push(ev(
+            "dc",
+            "2025-01-01T12:00:00Z",
+            RequestEvent::Agreed {
+                text: "Agreed, J. Doe".into(),
+            },
+        ));
+        let st = fold("r", evs, &roles, &h).unwrap();
+        assert!(access_refusal(
+            &st,
+            "staff",
+            &roles("staff"),
+            "rec1",
+            Right::Listen,
+            Utc::now()
+        )
+        .is_none());
+        let st = fold(
+            "r",
+            vec![
+                ev("staff", "2025-01-01T10:00:00Z", raised(Purpose::Sar)),
+                ev("gp", "2025-01-01T11:00:00Z", approve()),
+            ],
+            &roles,
+            &h,
+        )
+        .unwrap();
+        assert_eq!(st.state, State::Open, "an approver does not decide a SAR");
+    }
+
+    #[test]
+    fn expired_approval_refused() {
+        let h = Default::default();
+        let mut a = approve();
+        if let RequestEvent::Approved { expires_at, .. } = &mut a {
+            *expires_at = "2025-01-02T00:00:00Z".into();
+        }
+        let st = fold(
+            "r",
+            vec![
+                ev("staff", "2025-01-01T10:00:00Z", raised(Purpose::Training)),
+                ev("gp", "2025-01-01T11:00:00Z", a),
+            ],
+            &roles,
+            &h,
+        )
+        .unwrap();
+        assert!(access_refusal(
+            &st,
+            "staff",
+            &roles("staff"),
+            "rec1",
+            Right::Listen,
+            Utc::now()
+        )
+        .unwrap()
+        .contains("expired"));
+    }
+}

@@ -1,0 +1,862 @@
+//! Requests, decisions, the data controller's cases and consent marks, through `Session`; and the
+//! access check that every play and export goes through (`Session::authorize`). Each decision,
+//! allowed or refused, is audited with the request it served.
+
+use super::{entry, now_rfc3339_ms, RecordingView, Session};
+use crate::archive::journal::JournalEntry;
+use crate::audit::{self, AuditEntry};
+use crate::calendar;
+use crate::error::{Error, Result};
+use crate::index;
+use crate::phone;
+use crate::policy::{Action, Role, Scope};
+use crate::requests::{
+    self, ConsentKind, ConsentMark, Purpose, RequestDetails, RequestEntry, RequestEvent,
+    RequestState, Right, State,
+};
+use crate::time;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+/// A request as shown to a user: its state with people's names, and candidate recordings.
+#[derive(Clone, Debug, Serialize)]
+pub struct RequestView {
+    pub id: String,
+    pub purpose: Purpose,
+    pub state: State,
+    pub raised_by: Option<String>,
+    pub raised_at: String,
+    pub reason: String,
+    pub call_time: Option<String>,
+    pub staff: Option<String>,
+    pub number: Option<String>,
+    pub parties: Vec<String>,
+    pub info: Option<String>,
+    /// SAR: date received in writing, `YYYY-MM-DD`.
+    pub received: Option<NaiveDate>,
+    /// SAR: how identity was checked.
+    pub identity: Option<String>,
+    /// SAR: statutory due date (extensions included), `YYYY-MM-DD`, a working day.
+    pub due_date: Option<NaiveDate>,
+    /// SAR: calendar days from today to the due date (negative when overdue).
+    pub days_left: Option<i64>,
+    pub approved_by: Option<String>,
+    pub approved_recordings: Vec<String>,
+    pub allow: Vec<Right>,
+    pub expires_at: Option<String>,
+    pub rejected_by: Option<String>,
+    pub rejection_reason: Option<String>,
+    pub agreement_by: Option<String>,
+    pub agreement: Option<String>,
+    pub extensions: Vec<String>,
+    pub completed_by: Option<String>,
+    /// Events that broke a rule and were ignored.
+    pub ignored: Vec<String>,
+    /// Recordings matching the request's details that this user may see (on `show`).
+    pub candidates: Vec<RecordingView>,
+}
+
+/// Permission to listen to or export one recording, as decided by `authorize`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Grant {
+    pub recording: String,
+    pub right: Right,
+    pub request: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+/// Filters for `audit list`.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub user: Option<String>,
+    pub recording: Option<String>,
+    pub request: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+impl Session {
+    fn roles_of(&self, uid: &str) -> Vec<Role> {
+        self.users
+            .iter()
+            .find(|u| u.uid == uid)
+            .map(|u| u.roles.clone())
+            .unwrap_or_default()
+    }
+
+    /// Append entries to this device's journal (signed) and catch the index up.
+    async fn journal(&mut self, entries: Vec<JournalEntry>) -> Result<()> {
+        let floor = self.index.max_applied(&self.device.id).await?;
+        crate::archive::journal::append_after(
+            &self.archive,
+            &self.device.id,
+            &entries,
+            floor,
+            &self.signer(),
+        )?;
+        let metadata = self.user.secrets.require("metadata")?.clone();
+        let sync = self
+            .index
+            .sync(&self.archive, &metadata, &self.signer_keys())
+            .await?;
+        self.warnings.extend(
+            sync.problems
+                .iter()
+                .map(|p| format!("{}: {}", p.object, p.reason)),
+        );
+        Ok(())
+    }
+
+    fn audit_request(
+        &self,
+        action: Action,
+        outcome: &str,
+        request: &str,
+        targets: Vec<String>,
+        detail: Option<String>,
+    ) -> Result<()> {
+        let mut e = entry(
+            &self.device.id,
+            &self.user.uid,
+            action.as_str(),
+            outcome,
+            targets,
+            detail,
+        );
+        e.request = Some(request.to_string());
+        audit::append(&self.archive, &self.device.id, &[e], Some(&self.signer()))
+    }
+
+    /// Refuse, auditing the refusal against the request.
+    fn refuse_request<T>(
+        &self,
+        action: Action,
+        request: &str,
+        targets: Vec<String>,
+        e: Error,
+    ) -> Result<T> {
+        self.audit_request(action, "refused", request, targets, Some(e.to_string()))?;
+        Err(e)
+    }
+
+    async fn request_state(&self, id: &str) -> Result<RequestState> {
+        let id = id.trim().to_ascii_lowercase();
+        if !crate::archive::is_id(&id) {
+            return Err(Error::Invalid(format!(
+                "'{id}' is not a request id (32 hex digits)"
+            )));
+        }
+        let events = self.index.request_events(&id).await?;
+        let holidays = calendar::bank_holidays();
+        requests::fold(&id, events, &|u| self.roles_of(u), &holidays)
+            .ok_or_else(|| Error::NotFound(format!("request {id}")))
+    }
+
+    /// May this user see this request at all? Deciders and the data controller see every request;
+    /// others see the ones they raised.
+    fn may_see_request(&self, st: &RequestState) -> bool {
+        let r = self.roles();
+        st.raised_by == self.user.uid
+            || r.contains(&Role::Approver)
+            || r.contains(&Role::DataController)
+            || r.contains(&Role::Supervisor)
+    }
+
+    /// Raise an access request (any logged-on user). Returns its id.
+    pub async fn raise_request(&mut self, mut d: RequestDetails) -> Result<String> {
+        self.require(Action::RaiseRequest)?;
+        let purpose = d
+            .purpose
+            .ok_or_else(|| Error::Invalid("a request needs a purpose".into()))?;
+        if d.reason.trim().is_empty() {
+            return Err(Error::Invalid(
+                "a request needs a reason (free text)".into(),
+            ));
+        }
+        if let Some(t) = &d.call_time {
+            d.call_time = Some(normalise_call_time(t, self.tz)?);
+        }
+        if let Some(n) = &d.number {
+            phone::normalize(n)
+                .ok_or_else(|| Error::Invalid(format!("number '{n}' has no digits")))?;
+        }
+        if purpose == Purpose::Sar {
+            d.received
+                .get_or_insert_with(|| Utc::now().with_timezone(&self.tz).date_naive());
+        } else if d.received.is_some() {
+            return Err(Error::Invalid(
+                "--received is only for a subject access request (sar)".into(),
+            ));
+        }
+        let id = crate::crypto::new_id();
+        let e = RequestEntry {
+            request: id.clone(),
+            by: self.user.uid.clone(),
+            at: now_rfc3339_ms(),
+            event: RequestEvent::Raised(d),
+        };
+        self.journal(vec![JournalEntry::Request(Box::new(e))])
+            .await?;
+        self.audit_request(
+            Action::RaiseRequest,
+            "allowed",
+            &id,
+            vec![],
+            Some(format!("purpose {}", purpose.as_str())),
+        )?;
+        Ok(id)
+    }
+
+    /// Requests this user may see, newest first, optionally in one state.
+    pub async fn requests(&self, state: Option<State>) -> Result<Vec<RequestView>> {
+        self.require(Action::ListRequests)?;
+        let holidays = calendar::bank_holidays();
+        let mut out = Vec::new();
+        for id in self.index.request_ids().await? {
+            let events = self.index.request_events(&id).await?;
+            let Some(st) = requests::fold(&id, events, &|u| self.roles_of(u), &holidays) else {
+                continue;
+            };
+            if self.may_see_request(&st) && state.is_none_or(|s| s == st.state) {
+                out.push(self.request_view(st, vec![]));
+            }
+        }
+        self.audit(
+            Action::ListRequests.as_str(),
+            "allowed",
+            vec![],
+            Some(format!("{} requests", out.len())),
+        )?;
+        Ok(out)
+    }
+
+    /// One request with the candidate recordings its details find (among those this user may see).
+    pub async fn request(&self, id: &str) -> Result<RequestView> {
+        self.require(Action::ListRequests)?;
+        let st = self.request_state(id).await?;
+        if !self.may_see_request(&st) {
+            return self.refuse_request(
+                Action::ListRequests,
+                &st.id,
+                vec![],
+                Error::Forbidden(format!("request {}: raised by someone else", st.id)),
+            );
+        }
+        let candidates = self.candidates(&st).await?;
+        let ids: Vec<String> = candidates.iter().map(|c| c.id.clone()).collect();
+        self.audit_request(
+            Action::ListRequests,
+            "allowed",
+            &st.id,
+            ids,
+            Some("request shown with candidates".into()),
+        )?;
+        Ok(self.request_view(st, candidates))
+    }
+
+    /// Recordings matching a request's details: the call's day (or ±2 hours of its time), staff,
+    /// number and any named party; those this user may see.
+    async fn candidates(&self, st: &RequestState) -> Result<Vec<RecordingView>> {
+        let party_to = match self.scope() {
+            Scope::All => None,
+            Scope::PartyTo(uid) => Some(uid),
+            Scope::Nothing => return Ok(vec![]),
+        };
+        let d = &st.details;
+        let mut q = index::Query {
+            limit: 50,
+            party_to,
+            ..Default::default()
+        };
+        if let Some(t) = &d.call_time {
+            if let Ok(day) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+                q.from_ms =
+                    Some(time::parse_bound(&day.to_string(), self.tz, false)?.timestamp_millis());
+                q.to_ms =
+                    Some(time::parse_bound(&day.to_string(), self.tz, true)?.timestamp_millis());
+            } else if let Ok(t) = DateTime::parse_from_rfc3339(t) {
+                q.from_ms = Some(t.timestamp_millis() - 2 * 3600 * 1000);
+                q.to_ms = Some(t.timestamp_millis() + 2 * 3600 * 1000);
+            }
+        }
+        q.number = d.number.as_deref().and_then(phone::normalize);
+        if let Some(s) = &d.staff {
+            let l = s.trim().to_lowercase();
+            q.staff_uids = Some(
+                self.users
+                    .iter()
+                    .filter(|u| {
+                        u.name.to_lowercase() == l
+                            || u.telephony_ids.iter().any(|t| t.to_lowercase() == l)
+                    })
+                    .map(|u| u.uid.clone())
+                    .collect(),
+            );
+        }
+        let mut found = Vec::new();
+        let parties: Vec<Option<String>> = if d.parties.is_empty() {
+            vec![None]
+        } else {
+            d.parties.iter().map(|p| Some(p.clone())).collect()
+        };
+        for p in parties {
+            q.party = p;
+            for m in self.index.search(&q).await? {
+                if !found
+                    .iter()
+                    .any(|f: &crate::archive::journal::RecordingMeta| f.id == m.id)
+                {
+                    found.push(m);
+                }
+            }
+        }
+        let ids: Vec<String> = found.iter().map(|m| m.id.clone()).collect();
+        let marks = self.index.consent_marks(&ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|m| {
+                let c = marks.get(&m.id);
+                self.view(m, c)
+            })
+            .collect())
+    }
+
+    fn request_view(&self, st: RequestState, candidates: Vec<RecordingView>) -> RequestView {
+        let name = |u: &str| {
+            self.name_of(u)
+                .or_else(|| Some(format!("unknown user {u}")))
+        };
+        let today = Utc::now().with_timezone(&self.tz).date_naive();
+        let d = st.details;
+        RequestView {
+            id: st.id,
+            purpose: st.purpose,
+            state: st.state,
+            raised_by: name(&st.raised_by),
+            raised_at: st.raised_at,
+            reason: d.reason,
+            call_time: d.call_time,
+            staff: d.staff,
+            number: d.number,
+            parties: d.parties,
+            info: d.info,
+            received: d.received,
+            identity: d.identity,
+            due_date: st.due_date,
+            days_left: st.due_date.map(|due| (due - today).num_days()),
+            approved_by: st.approval.as_ref().and_then(|a| name(&a.by)),
+            approved_recordings: st
+                .approval
+                .as_ref()
+                .map(|a| a.recordings.clone())
+                .unwrap_or_default(),
+            allow: st
+                .approval
+                .as_ref()
+                .map(|a| a.allow.clone())
+                .unwrap_or_default(),
+            expires_at: st.approval.as_ref().map(|a| a.expires_at.clone()),
+            rejected_by: st.rejection.as_ref().and_then(|r| name(&r.by)),
+            rejection_reason: st.rejection.map(|r| r.what.text),
+            agreement_by: st.agreement.as_ref().and_then(|a| name(&a.by)),
+            agreement: st.agreement.map(|a| a.what.text),
+            extensions: st
+                .extensions
+                .iter()
+                .map(|e| format!("{} days: {}", e.what.days, e.what.reason))
+                .collect(),
+            completed_by: st.completed.as_ref().and_then(|c| name(&c.by)),
+            ignored: st.ignored,
+            candidates,
+        }
+    }
+
+    /// Check that this user may decide `st` now; a refusal is audited.
+    fn check_decider(&self, st: &RequestState, action: Action) -> Result<()> {
+        let refuse = |m: String| self.refuse_request(action, &st.id, vec![], Error::Forbidden(m));
+        if let Err(e) = crate::policy::decide(self.roles(), action) {
+            return self.refuse_request(action, &st.id, vec![], e);
+        }
+        if st.state != State::Open {
+            return refuse(format!(
+                "request {} is already {}",
+                st.id,
+                st.state.as_str()
+            ));
+        }
+        if !requests::may_decide(st.purpose, self.roles()) {
+            let who = if st.purpose.is_data_controller_case() {
+                "the data controller"
+            } else {
+                "an approver (GP Partner or Practice Business Manager)"
+            };
+            return refuse(format!(
+                "a {} request is decided by {who}",
+                st.purpose.as_str()
+            ));
+        }
+        if st.raised_by == self.user.uid && !st.purpose.is_data_controller_case() {
+            return refuse(format!(
+                "request {}: you raised it, so someone else must decide it",
+                st.id
+            ));
+        }
+        Ok(())
+    }
+
+    /// Approve specific recordings of a request, with an expiry and rights.
+    pub async fn approve(
+        &mut self,
+        id: &str,
+        recordings: &[String],
+        expires_at: DateTime<Utc>,
+        allow: &[Right],
+    ) -> Result<()> {
+        let st = self.request_state(id).await?;
+        self.check_decider(&st, Action::DecideRequest)?;
+        if recordings.is_empty() {
+            return Err(Error::Invalid(
+                "approve names specific recordings (--recording ID)".into(),
+            ));
+        }
+        if expires_at <= Utc::now() {
+            return Err(Error::Invalid(
+                "the approval's expiry must be in the future".into(),
+            ));
+        }
+        let mut recs = Vec::new();
+        for r in recordings {
+            let r = r.trim().to_ascii_lowercase();
+            if !crate::archive::is_id(&r) || self.index.get(&r).await?.is_none() {
+                return Err(Error::NotFound(format!("recording {r}")));
+            }
+            if !recs.contains(&r) {
+                recs.push(r);
+            }
+        }
+        let e = RequestEntry {
+            request: st.id.clone(),
+            by: self.user.uid.clone(),
+            at: now_rfc3339_ms(),
+            event: RequestEvent::Approved {
+                recordings: recs.clone(),
+                expires_at: time::rfc3339(expires_at),
+                allow: allow.to_vec(),
+                note: None,
+            },
+        };
+        self.journal(vec![JournalEntry::Request(Box::new(e))])
+            .await?;
+        let rights: Vec<&str> = allow.iter().map(|r| r.as_str()).collect();
+        self.audit_request(
+            Action::DecideRequest,
+            "allowed",
+            &st.id,
+            recs,
+            Some(format!(
+                "approved: {} until {}",
+                rights.join(","),
+                time::rfc3339(expires_at)
+            )),
+        )
+    }
+
+    /// Reject a request with a reason.
+    pub async fn reject(&mut self, id: &str, reason: &str) -> Result<()> {
+        let st = self.request_state(id).await?;
+        self.check_decider(&st, Action::DecideRequest)?;
+        if reason.trim().is_empty() {
+            return Err(Error::Invalid("a rejection needs a reason".into()));
+        }
+        self.event(
+            &st.id,
+            RequestEvent::Rejected {
+                reason: reason.trim().to_string(),
+            },
+        )
+        .await?;
+        self.audit_request(
+            Action::DecideRequest,
+            "allowed",
+            &st.id,
+            vec![],
+            Some("rejected".into()),
+        )
+    }
+
+    async fn event(&mut self, id: &str, event: RequestEvent) -> Result<()> {
+        let e = RequestEntry {
+            request: id.to_string(),
+            by: self.user.uid.clone(),
+            at: now_rfc3339_ms(),
+            event,
+        };
+        self.journal(vec![JournalEntry::Request(Box::new(e))]).await
+    }
+
+    /// Record the data controller's written agreement to a disciplinary release.
+    pub async fn agree(&mut self, id: &str, text: &str) -> Result<()> {
+        let st = self.request_state(id).await?;
+        if let Err(e) = crate::policy::decide(self.roles(), Action::AgreeDisciplinary) {
+            return self.refuse_request(Action::AgreeDisciplinary, &st.id, vec![], e);
+        }
+        if st.purpose != Purpose::Disciplinary {
+            return Err(Error::Invalid(format!(
+                "request {} is not a disciplinary request",
+                st.id
+            )));
+        }
+        if text.trim().is_empty() {
+            return Err(Error::Invalid("the agreement needs its text".into()));
+        }
+        self.event(
+            &st.id,
+            RequestEvent::Agreed {
+                text: text.trim().to_string(),
+            },
+        )
+        .await?;
+        self.audit_request(Action::AgreeDisciplinary, "allowed", &st.id, vec![], None)
+    }
+
+    /// Extend a SAR's deadline (up to two further months in all) with a reason.
+    pub async fn extend(&mut self, id: &str, days: u32, reason: &str) -> Result<NaiveDate> {
+        let st = self.request_state(id).await?;
+        if let Err(e) = crate::policy::decide(self.roles(), Action::ExtendSar) {
+            return self.refuse_request(Action::ExtendSar, &st.id, vec![], e);
+        }
+        let (Some(received), Some(due)) = (st.details.received, st.due_date) else {
+            return Err(Error::Invalid(format!(
+                "request {} is not a subject access request",
+                st.id
+            )));
+        };
+        if reason.trim().is_empty() || days == 0 {
+            return Err(Error::Invalid(
+                "an extension needs a number of days and a reason".into(),
+            ));
+        }
+        let holidays = calendar::bank_holidays();
+        let new = calendar::next_working_day(due + chrono::Duration::days(days as i64), &holidays);
+        let latest = calendar::sar_latest_extended(received, &holidays);
+        if new > latest {
+            return Err(Error::Invalid(format!(
+                "an extension may reach {latest} at the latest (two further months); {new} is too late"
+            )));
+        }
+        self.event(
+            &st.id,
+            RequestEvent::Extended {
+                days,
+                reason: reason.trim().to_string(),
+            },
+        )
+        .await?;
+        self.audit_request(
+            Action::ExtendSar,
+            "allowed",
+            &st.id,
+            vec![],
+            Some(format!("{days} days, due {new}")),
+        )?;
+        Ok(new)
+    }
+
+    /// Mark a request completed (the data controller for their cases; else the requester or a decider).
+    pub async fn complete(&mut self, id: &str, note: Option<&str>) -> Result<()> {
+        let st = self.request_state(id).await?;
+        let r = self.roles();
+        let may = if st.purpose.is_data_controller_case() {
+            r.contains(&Role::DataController)
+        } else {
+            st.raised_by == self.user.uid
+                || r.contains(&Role::Approver)
+                || r.contains(&Role::DataController)
+        };
+        if !may {
+            return self.refuse_request(
+                Action::CompleteRequest,
+                &st.id,
+                vec![],
+                Error::Forbidden(format!("request {}: you may not complete it", st.id)),
+            );
+        }
+        if st.state == State::Completed {
+            return Err(Error::Invalid(format!(
+                "request {} is already completed",
+                st.id
+            )));
+        }
+        self.event(
+            &st.id,
+            RequestEvent::Completed {
+                note: note.map(str::to_string),
+            },
+        )
+        .await?;
+        self.audit_request(Action::CompleteRequest, "allowed", &st.id, vec![], None)
+    }
+
+    /// Mark a call "caller objected; recording stopped at mm:ss" or "not recorded at caller's
+    /// request": its staff member or a supervisor.
+    pub async fn mark_consent(
+        &mut self,
+        recording: &str,
+        kind: ConsentKind,
+        stopped_at_ms: Option<u64>,
+        note: Option<&str>,
+    ) -> Result<()> {
+        let id = recording.trim().to_ascii_lowercase();
+        let Some((meta, _)) = self.index.get(&id).await? else {
+            return Err(Error::NotFound(format!("recording {id}")));
+        };
+        let may = meta.staff_uid.as_deref() == Some(self.user.uid.as_str())
+            || self.roles().contains(&Role::Supervisor);
+        if !may {
+            return self.refuse(
+                Action::MarkConsent,
+                vec![id.clone()],
+                Error::Forbidden(format!(
+                    "recording {id}: only its staff member or a supervisor may mark consent"
+                )),
+            );
+        }
+        if let Some(ms) = stopped_at_ms {
+            if ms > meta.duration_ms + 1000 {
+                return Err(Error::Invalid(format!(
+                    "{} is after the end of recording {id}",
+                    requests::mmss(ms)
+                )));
+            }
+        }
+        let mark = ConsentMark {
+            recording: id.clone(),
+            by: self.user.uid.clone(),
+            at: now_rfc3339_ms(),
+            kind,
+            stopped_at_ms,
+            note: note.map(str::to_string),
+        };
+        self.journal(vec![JournalEntry::Consent(Box::new(mark))])
+            .await?;
+        self.audit(Action::MarkConsent.as_str(), "allowed", vec![id], None)
+    }
+
+    /// May this user listen to or export this recording now? Supervisors, approvers and the data
+    /// controller only through an approved, unexpired request naming it; a clinician or staff
+    /// member may listen to a call they were a party to after stating a reason. Every answer is
+    /// audited with the request it served.
+    pub async fn authorize(
+        &self,
+        recording: &str,
+        right: Right,
+        request: Option<&str>,
+        reason: Option<&str>,
+    ) -> Result<Grant> {
+        let action = match right {
+            Right::Listen => Action::Listen,
+            Right::Export => Action::Export,
+        };
+        let id = recording.trim().to_ascii_lowercase();
+        let Some((_, rowid)) = self.index.get(&id).await? else {
+            return self
+                .refuse(
+                    action,
+                    vec![id.clone()],
+                    Error::NotFound(format!("recording {id}")),
+                )
+                .map(|_| unreachable!());
+        };
+        if let Some(rid) = request {
+            let st = match self.request_state(rid).await {
+                Ok(st) => st,
+                Err(e) => return self.refuse_request(action, rid, vec![id], e),
+            };
+            if let Some(why) =
+                requests::access_refusal(&st, &self.user.uid, self.roles(), &id, right, Utc::now())
+            {
+                return self.refuse_request(action, &st.id, vec![id], Error::Forbidden(why));
+            }
+            let expires_at = st.approval.as_ref().map(|a| a.expires_at.clone());
+            self.audit_request(
+                action,
+                "allowed",
+                &st.id,
+                vec![id.clone()],
+                reason.map(str::to_string),
+            )?;
+            return Ok(Grant {
+                recording: id,
+                right,
+                request: Some(st.id),
+                expires_at,
+            });
+        }
+        // No request: only a party to the call, to listen, with a stated reason.
+        let party = self.index.is_party(&self.user.uid, rowid).await?;
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        let refusal = if right == Right::Export {
+            Some("exporting a recording needs an approved request (--request RID)".to_string())
+        } else if !party {
+            Some(format!(
+                "recording {id}: you were not a party to this call; listening needs an approved request (--request RID)"
+            ))
+        } else if reason.is_none() {
+            Some("listening to your own call needs a stated reason (--reason TEXT)".to_string())
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            return self
+                .refuse(action, vec![id], Error::Forbidden(why))
+                .map(|_| unreachable!());
+        }
+        self.audit(
+            action.as_str(),
+            "allowed",
+            vec![id.clone()],
+            Some(format!("own call; reason: {}", reason.unwrap_or_default())),
+        )?;
+        Ok(Grant {
+            recording: id,
+            right,
+            request: None,
+            expires_at: None,
+        })
+    }
+
+    /// Change a user's roles (admin; only granting keys the admin holds).
+    pub async fn set_roles(&mut self, name: &str, roles: &[Role]) -> Result<()> {
+        self.require(Action::SetRoles)?;
+        let uid = crate::users::uid_for(&self.archive, name)?;
+        let Some(u) = self.users.iter().find(|u| u.uid == uid).cloned() else {
+            return Err(Error::NotFound(format!("user '{name}'")));
+        };
+        let mut roles = roles.to_vec();
+        roles.sort();
+        roles.dedup();
+        let profile = crate::users::Profile {
+            name: u.name.clone(),
+            roles: roles.clone(),
+            telephony_ids: u.telephony_ids.clone(),
+            disabled: u.disabled,
+        };
+        if let Err(e) = self.user.secrets.subset_for(&roles) {
+            return self.refuse(Action::SetRoles, vec![uid], e);
+        }
+        crate::users::update_profile(
+            &self.archive,
+            &self.user.secrets,
+            &self.user.uid,
+            &uid,
+            &profile,
+        )?;
+        let from: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
+        let to: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        self.audit(
+            Action::SetRoles.as_str(),
+            "allowed",
+            vec![uid],
+            Some(format!("roles {} -> {}", from.join(","), to.join(","))),
+        )?;
+        self.reload_users()
+    }
+
+    /// Audit entries, filtered (admin, data controller). Reading the audit trail is audited.
+    pub async fn audit_list(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        self.require(Action::ListAudit)?;
+        let rep = audit::verify(
+            &self.archive,
+            self.user.secrets.require("audit")?,
+            &self.signer_keys(),
+        )?;
+        let user = match &f.user {
+            Some(n) => Some(crate::users::uid_for(&self.archive, n)?),
+            None => None,
+        };
+        let from = f
+            .from
+            .as_deref()
+            .map(|t| time::parse_bound(t, self.tz, false))
+            .transpose()?;
+        let to =
+            f.to.as_deref()
+                .map(|t| time::parse_bound(t, self.tz, true))
+                .transpose()?;
+        let mut out: Vec<AuditEntry> = rep
+            .all_entries
+            .into_iter()
+            .filter(|e| {
+                user.as_ref()
+                    .is_none_or(|u| e.actor.as_deref() == Some(u.as_str()))
+            })
+            .filter(|e| {
+                f.recording
+                    .as_ref()
+                    .is_none_or(|r| e.targets.iter().any(|t| t == r))
+            })
+            .filter(|e| {
+                f.request
+                    .as_ref()
+                    .is_none_or(|r| e.request.as_deref() == Some(r.as_str()))
+            })
+            .filter(|e| {
+                let at = DateTime::parse_from_rfc3339(&e.at)
+                    .map(|t| t.with_timezone(&Utc))
+                    .ok();
+                from.is_none_or(|f| at.is_some_and(|a| a >= f))
+                    && to.is_none_or(|t| at.is_some_and(|a| a < t))
+            })
+            .collect();
+        out.sort_by(|a, b| a.at.cmp(&b.at));
+        self.audit(
+            Action::ListAudit.as_str(),
+            "allowed",
+            vec![],
+            Some(format!("{} entries", out.len())),
+        )?;
+        Ok(out)
+    }
+
+    /// The name of a user id, for showing audit entries.
+    pub fn user_name_of(&self, uid: &str) -> Option<String> {
+        self.name_of(uid)
+    }
+}
+
+/// `YYYY-MM-DD` stays a date; `YYYY-MM-DDTHH:MM` (local) becomes RFC 3339 UTC.
+fn normalise_call_time(t: &str, tz: chrono_tz::Tz) -> Result<String> {
+    let t = t.trim();
+    if NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok() {
+        return Ok(t.to_string());
+    }
+    Ok(time::rfc3339(time::parse_bound(t, tz, false)?))
+}
+
+/// CSV of audit entries (for the practice's DSP Toolkit evidence).
+pub fn audit_csv(entries: &[AuditEntry], name_of: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "at", "device", "user", "action", "outcome", "request", "targets", "detail",
+    ])
+    .expect("in memory");
+    for e in entries {
+        let user = e
+            .actor
+            .as_deref()
+            .map(|a| name_of(a).unwrap_or_else(|| a.to_string()))
+            .unwrap_or_default();
+        w.write_record([
+            e.at.as_str(),
+            e.device.as_str(),
+            user.as_str(),
+            e.action.as_str(),
+            e.outcome.as_str(),
+            e.request.as_deref().unwrap_or(""),
+            e.targets.join(";").as_str(),
+            e.detail.as_deref().unwrap_or(""),
+        ])
+        .expect("in memory");
+    }
+    String::from_utf8(w.into_inner().expect("in memory")).expect("UTF-8")
+}

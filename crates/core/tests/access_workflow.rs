@@ -1,0 +1,506 @@
+//! The policy's access workflow, each rule through `Session`: who may decide, separation of duties,
+//! approvals naming specific recordings with an expiry and rights, the data controller's cases,
+//! clinicians' own calls, consent marks, and every refusal in the audit trail.
+
+use callvault_core::archive::journal::Direction;
+use callvault_core::demo::{speechlike, wav_g711};
+use callvault_core::ingest::CallSource;
+use callvault_core::policy::Role;
+use callvault_core::requests::{ConsentKind, Purpose, RequestDetails, Right, State};
+use callvault_core::secret::Password;
+use callvault_core::session::{self, AuditFilter, KdfChoice, SearchQuery, Session};
+use callvault_core::Error;
+use chrono::{Duration, TimeZone, Utc};
+use std::path::PathBuf;
+
+struct World {
+    _tmp: tempfile::TempDir,
+    archive: PathBuf,
+    data: PathBuf,
+    calls: Vec<String>,
+}
+
+const ADMIN: (&str, &str) = ("dana.dc", "dc-pass-1234");
+const GP: (&str, &str) = ("dr.gwen.partner", "gp-pass-1234");
+const PBM: (&str, &str) = ("pat.manager", "pbm-pass-1234");
+const SUP: (&str, &str) = ("sid.super", "sup-pass-1234");
+const CLIN: (&str, &str) = ("dr.cal.one", "clin-pass-1234");
+const CLIN2: (&str, &str) = ("dr.cai.two", "clin2-pass-1234");
+const STAFF: (&str, &str) = ("rae.reception", "staff-pass-1234");
+
+impl World {
+    /// An archive with a data controller, a GP partner and a PBM (approvers), a supervisor, two
+    /// clinicians (ext 201, 202), a receptionist (ext 101), and three calls: one per clinician and
+    /// one the receptionist took.
+    async fn new() -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        let archive = tmp.path().join("archive");
+        let data = tmp.path().join("device");
+        session::init_in(
+            &archive,
+            &data,
+            ADMIN.0,
+            &Password::new(ADMIN.1),
+            KdfChoice::Fast,
+        )
+        .await
+        .unwrap();
+        let mut s = Session::logon_in(&archive, &data, ADMIN.0, &Password::new(ADMIN.1))
+            .await
+            .unwrap();
+        for (u, roles, tel) in [
+            (GP, vec![Role::Approver, Role::Clinician], vec!["203"]),
+            (PBM, vec![Role::Approver, Role::Supervisor], vec![]),
+            (SUP, vec![Role::Supervisor], vec![]),
+            (CLIN, vec![Role::Clinician], vec!["201"]),
+            (CLIN2, vec![Role::Clinician], vec!["202"]),
+            (STAFF, vec![Role::Staff], vec!["101"]),
+        ] {
+            let tel: Vec<String> = tel.into_iter().map(String::from).collect();
+            s.add_user(u.0, &roles, &tel, &Password::new(u.1))
+                .await
+                .unwrap();
+        }
+        let call = |i: u32, ext: &str, number: &str| CallSource {
+            name: format!("c{i}.wav"),
+            bytes: wav_g711(8000, &speechlike(8000, 2, i), true),
+            started_at: Utc.with_ymd_and_hms(2025, 5, 1 + i, 10, 0, 0).unwrap(),
+            direction: Direction::Inbound,
+            staff: None,
+            extension: Some(ext.into()),
+            external_number: Some(number.into()),
+            parties: vec![format!("Caller {i}")],
+            notes: None,
+        };
+        let rep = s
+            .import_sources(vec![
+                call(1, "201", "07700 900501"),
+                call(2, "202", "07700 900502"),
+                call(3, "101", "07700 900503"),
+            ])
+            .await
+            .unwrap();
+        let calls = rep.imported.iter().map(|i| i.id.clone()).collect();
+        s.close().await;
+        World {
+            _tmp: tmp,
+            archive,
+            data,
+            calls,
+        }
+    }
+
+    async fn as_(&self, u: (&str, &str)) -> Session {
+        Session::logon_in(&self.archive, &self.data, u.0, &Password::new(u.1))
+            .await
+            .unwrap()
+    }
+}
+
+fn details(p: Purpose) -> RequestDetails {
+    RequestDetails {
+        purpose: Some(p),
+        reason: "patient complaint about the call on 2 May".into(),
+        number: Some("+447700900502".into()),
+        ..Default::default()
+    }
+}
+
+fn forbidden<T: std::fmt::Debug>(r: Result<T, Error>) -> String {
+    match r {
+        Err(Error::Forbidden(m)) => m,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+async fn refusals(w: &World, request: Option<&str>) -> Vec<(String, String)> {
+    let s = w.as_(ADMIN).await;
+    let f = AuditFilter {
+        request: request.map(String::from),
+        ..Default::default()
+    };
+    let out = s
+        .audit_list(&f)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.outcome == "refused")
+        .map(|e| (e.action, e.detail.unwrap_or_default()))
+        .collect();
+    s.close().await;
+    out
+}
+
+#[tokio::test]
+async fn an_approver_cannot_approve_their_own_request_and_it_is_audited() {
+    let w = World::new().await;
+    let mut gp = w.as_(GP).await;
+    let rid = gp.raise_request(details(Purpose::Complaint)).await.unwrap();
+    // The request's details find the call as a candidate.
+    let view = gp.request(&rid).await.unwrap();
+    assert_eq!(view.candidates.len(), 1);
+    assert_eq!(view.candidates[0].id, w.calls[1]);
+    let m = forbidden(
+        gp.approve(
+            &rid,
+            &[w.calls[1].clone()],
+            Utc::now() + Duration::days(30),
+            &[Right::Listen],
+        )
+        .await,
+    );
+    assert!(m.contains("you raised it"), "{m}");
+    gp.close().await;
+    // A clinician cannot decide at all; the PBM can.
+    let mut clin = w.as_(CLIN).await;
+    forbidden(
+        clin.approve(
+            &rid,
+            &[w.calls[1].clone()],
+            Utc::now() + Duration::days(30),
+            &[Right::Listen],
+        )
+        .await,
+    );
+    clin.close().await;
+    let mut pbm = w.as_(PBM).await;
+    pbm.approve(
+        &rid,
+        &[w.calls[1].clone()],
+        Utc::now() + Duration::days(30),
+        &[Right::Listen],
+    )
+    .await
+    .unwrap();
+    assert_eq!(pbm.request(&rid).await.unwrap().state, State::Approved);
+    // Deciding twice is refused.
+    forbidden(pbm.reject(&rid, "changed my mind").await);
+    pbm.close().await;
+    // The requester may now listen to that call, and only that call, and only listen.
+    let gp = w.as_(GP).await;
+    let g = gp
+        .authorize(&w.calls[1], Right::Listen, Some(&rid), None)
+        .await
+        .unwrap();
+    assert_eq!(g.request.as_deref(), Some(rid.as_str()));
+    forbidden(
+        gp.authorize(&w.calls[0], Right::Listen, Some(&rid), None)
+            .await,
+    );
+    forbidden(
+        gp.authorize(&w.calls[1], Right::Export, Some(&rid), None)
+            .await,
+    );
+    gp.close().await;
+    // Someone else may not use the GP's approval.
+    let sup = w.as_(SUP).await;
+    forbidden(
+        sup.authorize(&w.calls[1], Right::Listen, Some(&rid), None)
+            .await,
+    );
+    sup.close().await;
+    let r = refusals(&w, Some(&rid)).await;
+    assert!(
+        r.iter()
+            .any(|(a, d)| a == "request.decide" && d.contains("you raised it")),
+        "{r:?}"
+    );
+    assert!(r.iter().any(|(a, _)| a == "request.decide"), "{r:?}");
+    assert!(
+        r.iter()
+            .filter(|(a, _)| a == "recording.listen" || a == "recording.export")
+            .count()
+            >= 3,
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_supervisor_needs_an_approved_request_and_an_expired_one_is_refused() {
+    let w = World::new().await;
+    let sup = w.as_(SUP).await;
+    let m = forbidden(
+        sup.authorize(&w.calls[0], Right::Listen, None, Some("just checking"))
+            .await,
+    );
+    assert!(m.contains("approved request"), "{m}");
+    sup.close().await;
+    let mut sup = w.as_(SUP).await;
+    let rid = sup.raise_request(details(Purpose::Training)).await.unwrap();
+    // Open, not approved yet.
+    assert!(forbidden(
+        sup.authorize(&w.calls[0], Right::Listen, Some(&rid), None)
+            .await
+    )
+    .contains("not approved"));
+    sup.close().await;
+    let mut gp = w.as_(GP).await;
+    gp.approve(
+        &rid,
+        &[w.calls[0].clone()],
+        Utc::now() + Duration::milliseconds(1500),
+        &[Right::Listen, Right::Export],
+    )
+    .await
+    .unwrap();
+    gp.close().await;
+    let sup = w.as_(SUP).await;
+    sup.authorize(&w.calls[0], Right::Export, Some(&rid), None)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    let m = forbidden(
+        sup.authorize(&w.calls[0], Right::Listen, Some(&rid), None)
+            .await,
+    );
+    assert!(m.contains("expired"), "{m}");
+    sup.close().await;
+    let r = refusals(&w, None).await;
+    assert!(
+        r.iter()
+            .any(|(a, d)| a == "recording.listen" && d.contains("expired")),
+        "{r:?}"
+    );
+    assert!(
+        r.iter()
+            .any(|(a, d)| a == "recording.listen" && d.contains("approved request")),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_clinician_reaches_their_own_call_with_a_reason_and_not_a_colleagues() {
+    let w = World::new().await;
+    let clin = w.as_(CLIN).await;
+    assert!(
+        forbidden(clin.authorize(&w.calls[0], Right::Listen, None, None).await).contains("reason")
+    );
+    let g = clin
+        .authorize(
+            &w.calls[0],
+            Right::Listen,
+            None,
+            Some("checking the dose I advised"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(g.request, None);
+    assert!(forbidden(
+        clin.authorize(&w.calls[1], Right::Listen, None, Some("curious"))
+            .await
+    )
+    .contains("not a party"));
+    assert!(forbidden(
+        clin.authorize(&w.calls[0], Right::Export, None, Some("keep a copy"))
+            .await
+    )
+    .contains("export"));
+    // Search shows only the clinician's own call.
+    let found = clin.search(&SearchQuery::default()).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, w.calls[0]);
+    clin.close().await;
+    let s = w.as_(ADMIN).await;
+    let entries = s
+        .audit_list(&AuditFilter {
+            recording: Some(w.calls[0].clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(entries.iter().any(|e| e.action == "recording.listen"
+        && e.outcome == "allowed"
+        && e.detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("checking the dose")));
+    let entries = s
+        .audit_list(&AuditFilter {
+            recording: Some(w.calls[1].clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(entries
+        .iter()
+        .any(|e| e.action == "recording.listen" && e.outcome == "refused"));
+    s.close().await;
+}
+
+#[tokio::test]
+async fn a_disciplinary_release_needs_the_data_controllers_written_agreement() {
+    let w = World::new().await;
+    let mut pbm = w.as_(PBM).await;
+    let rid = pbm
+        .raise_request(details(Purpose::Disciplinary))
+        .await
+        .unwrap();
+    pbm.close().await;
+    let mut gp = w.as_(GP).await;
+    gp.approve(
+        &rid,
+        &[w.calls[2].clone()],
+        Utc::now() + Duration::days(7),
+        &[Right::Listen],
+    )
+    .await
+    .unwrap();
+    // Only the data controller agrees.
+    forbidden(gp.agree(&rid, "fine by me").await);
+    gp.close().await;
+    let pbm = w.as_(PBM).await;
+    let m = forbidden(
+        pbm.authorize(&w.calls[2], Right::Listen, Some(&rid), None)
+            .await,
+    );
+    assert!(m.contains("written agreement"), "{m}");
+    pbm.close().await;
+    let mut dc = w.as_(ADMIN).await;
+    dc.agree(
+        &rid,
+        "I agree to release this call to the line manager. D. Controller, 3 June",
+    )
+    .await
+    .unwrap();
+    dc.close().await;
+    let pbm = w.as_(PBM).await;
+    pbm.authorize(&w.calls[2], Right::Listen, Some(&rid), None)
+        .await
+        .unwrap();
+    let v = pbm.request(&rid).await.unwrap();
+    assert_eq!(v.agreement_by.as_deref(), Some(ADMIN.0));
+    pbm.close().await;
+    let r = refusals(&w, Some(&rid)).await;
+    assert!(
+        r.iter()
+            .any(|(a, d)| a == "recording.listen" && d.contains("written agreement")),
+        "{r:?}"
+    );
+    assert!(r.iter().any(|(a, _)| a == "request.agree"), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_sar_is_decided_by_the_data_controller_with_its_statutory_due_date() {
+    let w = World::new().await;
+    let mut staff = w.as_(STAFF).await;
+    let mut d = details(Purpose::Sar);
+    d.received = Some(chrono::NaiveDate::from_ymd_opt(2025, 11, 25).unwrap());
+    d.identity = Some("passport seen at the desk".into());
+    let rid = staff.raise_request(d).await.unwrap();
+    staff.close().await;
+    // An approver does not decide a SAR.
+    let mut gp = w.as_(GP).await;
+    assert!(forbidden(
+        gp.approve(
+            &rid,
+            &[w.calls[1].clone()],
+            Utc::now() + Duration::days(30),
+            &[Right::Export]
+        )
+        .await
+    )
+    .contains("data controller"));
+    gp.close().await;
+    let mut dc = w.as_(ADMIN).await;
+    let v = dc.request(&rid).await.unwrap();
+    // 25 Nov 2025 + one month = Christmas Day; Boxing Day and the weekend follow: Monday 29 Dec.
+    assert_eq!(v.due_date.unwrap().to_string(), "2025-12-29");
+    let due = dc.extend(&rid, 30, "numerous recordings").await.unwrap();
+    assert_eq!(due.to_string(), "2026-01-28");
+    assert!(
+        dc.extend(&rid, 60, "more").await.is_err(),
+        "beyond two further months"
+    );
+    dc.approve(
+        &rid,
+        &[w.calls[1].clone()],
+        Utc::now() + Duration::days(30),
+        &[Right::Export],
+    )
+    .await
+    .unwrap();
+    dc.authorize(&w.calls[1], Right::Export, Some(&rid), None)
+        .await
+        .unwrap();
+    dc.complete(&rid, Some("package sent by recorded delivery"))
+        .await
+        .unwrap();
+    assert_eq!(dc.request(&rid).await.unwrap().state, State::Completed);
+    // Once completed, the approval no longer opens the call.
+    forbidden(
+        dc.authorize(&w.calls[1], Right::Export, Some(&rid), None)
+            .await,
+    );
+    dc.close().await;
+}
+
+#[tokio::test]
+async fn consent_marks_show_in_search_and_only_the_staff_member_or_a_supervisor_may_mark() {
+    let w = World::new().await;
+    let mut clin2 = w.as_(CLIN2).await;
+    forbidden(
+        clin2
+            .mark_consent(&w.calls[0], ConsentKind::CallerObjected, Some(12_000), None)
+            .await,
+    );
+    clin2.close().await;
+    let mut clin = w.as_(CLIN).await;
+    clin.mark_consent(
+        &w.calls[0],
+        ConsentKind::CallerObjected,
+        Some(1_000),
+        Some("asked to stop"),
+    )
+    .await
+    .unwrap();
+    let found = clin.search(&SearchQuery::default()).await.unwrap();
+    assert_eq!(
+        found[0].consent.as_deref(),
+        Some("caller objected; recording stopped at 00:01")
+    );
+    clin.close().await;
+    let mut sup = w.as_(SUP).await;
+    sup.mark_consent(&w.calls[2], ConsentKind::NotRecorded, None, None)
+        .await
+        .unwrap();
+    let v = sup.show(&w.calls[2]).await.unwrap();
+    assert_eq!(
+        v.consent.as_deref(),
+        Some("not recorded at caller's request")
+    );
+    sup.close().await;
+}
+
+#[tokio::test]
+async fn role_changes_take_effect_and_are_audited() {
+    let w = World::new().await;
+    let mut dc = w.as_(ADMIN).await;
+    dc.set_roles(STAFF.0, &[Role::Staff, Role::Supervisor])
+        .await
+        .unwrap();
+    dc.close().await;
+    let staff = w.as_(STAFF).await;
+    assert_eq!(
+        staff.search(&SearchQuery::default()).await.unwrap().len(),
+        3,
+        "now a supervisor"
+    );
+    staff.close().await;
+    let mut dc = w.as_(ADMIN).await;
+    dc.set_roles(STAFF.0, &[Role::Staff]).await.unwrap();
+    let e = dc.audit_list(&AuditFilter::default()).await.unwrap();
+    assert_eq!(
+        e.iter()
+            .filter(|e| e.action == "user.set_roles" && e.outcome == "allowed")
+            .count(),
+        2
+    );
+    dc.close().await;
+    let staff = w.as_(STAFF).await;
+    assert_eq!(
+        staff.search(&SearchQuery::default()).await.unwrap().len(),
+        1,
+        "back to own calls"
+    );
+    staff.close().await;
+}
