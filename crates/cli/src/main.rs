@@ -51,6 +51,9 @@ enum Cmd {
         dir: PathBuf,
         #[arg(long)]
         manifest: Option<PathBuf>,
+        /// Re-import audio that was deleted (data controller only).
+        #[arg(long)]
+        allow_erased: bool,
         #[arg(long)]
         json: bool,
     },
@@ -103,6 +106,35 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Archive settings (retention period, practice name and address, ...).
+    #[command(subcommand)]
+    Settings(SettingsCmd),
+    /// Legal holds.
+    #[command(subcommand)]
+    Hold(HoldCmd),
+    /// Delete recordings (supervisor or data controller), with a reason; writes a deletion certificate.
+    Delete {
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[arg(long)]
+        reason: String,
+        /// Where to write the certificate (JSON and HTML); default: the current folder.
+        #[arg(long, default_value = ".")]
+        certificate_dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Erase every recording of an approved erasure request (data controller).
+    Erase {
+        request: String,
+        #[arg(long, default_value = ".")]
+        certificate_dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The retention sweep.
+    #[command(subcommand)]
+    Retention(RetentionCmd),
     /// Create a demo archive of made-up users and calls at --archive.
     Demo {
         #[arg(long, default_value_t = 36)]
@@ -138,6 +170,51 @@ enum UserCmd {
         name: String,
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SettingsCmd {
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a setting (data controller).
+    Set { key: String, value: String },
+}
+
+#[derive(Subcommand)]
+enum HoldCmd {
+    /// Hold recordings (or every recording matching a request) with a reason.
+    Add {
+        ids: Vec<String>,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        request: Option<String>,
+    },
+    /// Release a hold (data controller).
+    Release {
+        hold: String,
+        #[arg(long)]
+        reason: String,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RetentionCmd {
+    /// Delete recordings past the retention period (not held); --dry-run lists them.
+    Run {
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value = ".")]
+        certificate_dir: PathBuf,
     },
 }
 
@@ -493,9 +570,16 @@ async fn run(cli: Cli) -> CliResult {
         Cmd::Import {
             dir,
             manifest,
+            allow_erased,
             json,
         } => {
             let mut s = logon(&cli).await?;
+            if *allow_erased {
+                if let Err(e) = s.allow_erased_reimport() {
+                    s.close().await;
+                    return Err(e.into());
+                }
+            }
             let r = s.import_dir(dir, manifest.as_deref()).await;
             for w in &s.warnings {
                 eprintln!("warning: {w}");
@@ -700,6 +784,135 @@ async fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         Cmd::Request(rc) => request_cmd(&cli, rc).await,
+        Cmd::Settings(sc) => {
+            let mut s = logon(&cli).await?;
+            let r = match sc {
+                SettingsCmd::Show { json } => s.settings().await.map(|list| {
+                    if *json {
+                        let m: serde_json::Map<String, serde_json::Value> =
+                            list.into_iter().map(|(k, v, _)| (k, v.into())).collect();
+                        print_json(&m);
+                    } else {
+                        for (k, v, about) in list {
+                            println!("{k:<22} {v:<20} {about}");
+                        }
+                    }
+                }),
+                SettingsCmd::Set { key, value } => s
+                    .set_setting(key, value)
+                    .await
+                    .map(|_| println!("{key} = {value}")),
+            };
+            s.close().await;
+            Ok(r?)
+        }
+        Cmd::Hold(hc) => {
+            let mut s = logon(&cli).await?;
+            let r = match hc {
+                HoldCmd::Add {
+                    ids,
+                    reason,
+                    request,
+                } => s
+                    .add_hold(ids, reason, request.as_deref())
+                    .await
+                    .map(|h| println!("{h}")),
+                HoldCmd::Release { hold, reason } => s
+                    .release_hold(hold, reason)
+                    .await
+                    .map(|_| println!("Hold {hold} released.")),
+                HoldCmd::List { json } => s.holds().await.map(|holds| {
+                    if *json {
+                        print_json(&holds);
+                    } else {
+                        for h in holds {
+                            println!(
+                                "{}  {} recording(s)  by {}  {}  {}",
+                                h.hold,
+                                h.recordings.len(),
+                                h.by.unwrap_or_default(),
+                                h.reason,
+                                h.released
+                                    .map(|r| format!("[released {r}]"))
+                                    .unwrap_or_else(|| "[in force]".into())
+                            );
+                        }
+                    }
+                }),
+            };
+            s.close().await;
+            Ok(r?)
+        }
+        Cmd::Delete {
+            ids,
+            reason,
+            certificate_dir,
+            json,
+        } => {
+            let mut s = logon(&cli).await?;
+            let r = match s.delete(ids, reason).await {
+                Ok(c) => write_certificate(&s, &c, certificate_dir, *json).await,
+                Err(e) => Err(e),
+            };
+            s.close().await;
+            Ok(r?)
+        }
+        Cmd::Erase {
+            request,
+            certificate_dir,
+            json,
+        } => {
+            let mut s = logon(&cli).await?;
+            let r = match s.erase(request).await {
+                Ok(c) => write_certificate(&s, &c, certificate_dir, *json).await,
+                Err(e) => Err(e),
+            };
+            s.close().await;
+            Ok(r?)
+        }
+        Cmd::Retention(RetentionCmd::Run {
+            dry_run,
+            json,
+            certificate_dir,
+        }) => {
+            let mut s = logon(&cli).await?;
+            let r = if *dry_run {
+                s.retention_due().await.map(|due| {
+                    if *json {
+                        print_json(&due);
+                    } else {
+                        for d in &due {
+                            println!(
+                                "{}  call {}  {}{}",
+                                d.recording,
+                                d.call_date,
+                                d.rule,
+                                d.held_by
+                                    .as_ref()
+                                    .map(|h| format!("  [kept: legal hold {h}]"))
+                                    .unwrap_or_default()
+                            );
+                        }
+                        eprintln!("{} recording(s) due", due.len());
+                    }
+                })
+            } else {
+                match s.retention_run().await {
+                    Ok(Some(c)) => write_certificate(&s, &c, certificate_dir, *json).await,
+                    Ok(None) => {
+                        if *json {
+                            print_json(&serde_json::json!({ "deleted": 0 }));
+                        } else {
+                            println!("Nothing is due for deletion.");
+                        }
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            };
+            s.close().await;
+            Ok(r?)
+        }
         Cmd::Mark {
             id,
             consent_objected: _,
@@ -939,4 +1152,21 @@ fn print_request_line(r: &RequestView) {
         r.raised_at,
         r.due_date.map(|d| format!("  due {d}")).unwrap_or_default()
     );
+}
+
+async fn write_certificate(
+    s: &Session,
+    c: &callvault_core::retention::certificate::Certificate,
+    dir: &std::path::Path,
+    json: bool,
+) -> Result<(), Error> {
+    let practice = s.practice_line().await;
+    let (j, h) = c.write(dir, &practice)?;
+    if json {
+        print_json(c);
+    } else {
+        println!("Deleted {} recording(s).", c.tombstones.len());
+        println!("Certificate: {} and {}", j.display(), h.display());
+    }
+    Ok(())
 }

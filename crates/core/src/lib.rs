@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod phone;
 pub mod policy;
 pub mod requests;
+pub mod retention;
 pub mod secret;
 pub mod session;
 pub mod time;

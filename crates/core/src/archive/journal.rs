@@ -81,6 +81,11 @@ pub enum JournalEntry {
     Request(Box<crate::requests::RequestEntry>),
     /// A consent mark on a recording.
     Consent(Box<crate::requests::ConsentMark>),
+    /// What remains of a deleted recording.
+    Tombstone(Box<crate::retention::Tombstone>),
+    Hold(Box<crate::retention::Hold>),
+    HoldRelease(Box<crate::retention::HoldRelease>),
+    Setting(Box<crate::retention::Setting>),
 }
 
 impl JournalEntry {
@@ -90,6 +95,19 @@ impl JournalEntry {
             JournalEntry::Recording(m) => &m.imported_by,
             JournalEntry::Request(r) => &r.by,
             JournalEntry::Consent(c) => &c.by,
+            JournalEntry::Tombstone(t) => &t.by,
+            JournalEntry::Hold(h) => &h.by,
+            JournalEntry::HoldRelease(h) => &h.by,
+            JournalEntry::Setting(s) => &s.by,
+        }
+    }
+
+    /// The recording whose personal data this entry holds (erasure removes such entries).
+    pub fn personal_data_of(&self) -> Option<&str> {
+        match self {
+            JournalEntry::Recording(m) => Some(&m.id),
+            JournalEntry::Consent(c) => Some(&c.recording),
+            _ => None,
         }
     }
 }
@@ -100,20 +118,125 @@ struct SegmentHeader {
     device: String,
     seq: u64,
     wrap: Wrapped,
-    /// uid of the user who wrote (and signed) this segment.
+    /// uid of the user who wrote (and signed) this segment; for a compacted segment, the
+    /// maintainer who compacted it.
     signer: String,
+    /// 0 as first written; raised each time the segment is compacted (an erasure rewrote it).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    gen: u32,
+}
+
+fn is_zero(g: &u32) -> bool {
+    *g == 0
 }
 
 pub fn segment_name(seq: u64) -> String {
     format!("{seq:016x}.cvj")
 }
 
+/// The sequence number in a segment file name (either form, see `parse_segment_file`).
 pub fn parse_segment_name(name: &str) -> Option<u64> {
+    parse_segment_file(name).map(|(s, _)| s)
+}
+
+/// `<seq:016x>.cvj` (generation 0) or `<seq:016x>-<gen:04x>.cvj` (compacted): (seq, gen).
+pub fn parse_segment_file(name: &str) -> Option<(u64, u32)> {
     let s = name.strip_suffix(".cvj")?;
-    if s.len() != 16 {
+    let (seq, gen) = match s.split_once('-') {
+        Some((seq, gen)) if gen.len() == 4 => (seq, u32::from_str_radix(gen, 16).ok()?),
+        Some(_) => return None,
+        None => (s, 0),
+    };
+    if seq.len() != 16
+        || !seq
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return None;
     }
-    u64::from_str_radix(s, 16).ok()
+    Some((u64::from_str_radix(seq, 16).ok()?, gen))
+}
+
+/// File name of a segment generation.
+pub fn segment_file(seq: u64, gen: u32) -> String {
+    if gen == 0 {
+        segment_name(seq)
+    } else {
+        format!("{seq:016x}-{gen:04x}.cvj")
+    }
+}
+
+/// A device's journal as it stands: for each sequence number, the newest generation's file name
+/// and the superseded ones (left by an interrupted compaction). Unknown names are returned apart.
+pub struct Listing {
+    pub current: std::collections::BTreeMap<u64, (u32, String)>,
+    pub superseded: Vec<String>,
+    pub unexpected: Vec<String>,
+}
+
+pub fn list_device(archive: &Archive, device: &str) -> Result<Listing> {
+    let mut l = Listing {
+        current: Default::default(),
+        superseded: vec![],
+        unexpected: vec![],
+    };
+    for name in archive.list(&format!("journal/{device}"))? {
+        let Some((seq, gen)) = parse_segment_file(&name) else {
+            l.unexpected.push(name);
+            continue;
+        };
+        match l.current.get(&seq) {
+            Some((g, _)) if *g >= gen => l.superseded.push(name),
+            Some((_, old)) => {
+                l.superseded.push(old.clone());
+                l.current.insert(seq, (gen, name));
+            }
+            None => {
+                l.current.insert(seq, (gen, name));
+            }
+        }
+    }
+    Ok(l)
+}
+
+/// Rewrite segment `seq` of `device` as generation `gen` holding only `entries` (an erasure took
+/// some out), signed by the maintainer; then remove the older generation. Readers take the newest.
+pub fn compact(
+    archive: &Archive,
+    device: &str,
+    seq: u64,
+    gen: u32,
+    entries: &[JournalEntry],
+    old_name: &str,
+    signer: &Signer,
+) -> Result<()> {
+    let metadata_pub = archive.config.keys.get("metadata")?;
+    let body_plain = zeroize::Zeroizing::new(serde_json::to_vec(entries).expect("serialisable"));
+    let key = Key32::random();
+    let header = SegmentHeader {
+        v: 1,
+        device: device.to_string(),
+        seq,
+        wrap: crypto::wrap(&metadata_pub, &info(device, seq), key.expose())?,
+        signer: signer.uid.to_string(),
+        gen,
+    };
+    let hbytes = serde_json::to_vec(&header).expect("serialisable");
+    let body = crypto::seal(
+        &key,
+        &[0u8; 12],
+        &[MAGIC.as_slice(), &hbytes].concat(),
+        &body_plain,
+    );
+    let rel = format!("journal/{device}/{}", segment_file(seq, gen));
+    archive
+        .write_new(
+            &rel,
+            &join_signed(MAGIC, &hbytes, &body, SIG_DOMAIN, Some(signer)),
+        )
+        .map_err(|e| Error::io(archive.path(&rel).display(), e))?;
+    let old = format!("journal/{device}/{old_name}");
+    crate::archive::shred_and_remove(archive, &old)
 }
 
 fn info(device: &str, seq: u64) -> Vec<u8> {
@@ -157,6 +280,7 @@ pub fn append_after(
             seq,
             wrap: crypto::wrap(&metadata_pub, &info(device, seq), key.expose())?,
             signer: signer.uid.to_string(),
+            gen: 0,
         };
         let hbytes = serde_json::to_vec(&header).expect("serialisable");
         let body = crypto::seal(
@@ -187,7 +311,7 @@ pub fn open_segment(
     signers: &SignerKeys,
     what: &str,
 ) -> Result<Vec<JournalEntry>> {
-    open_segment_by(data, metadata_seed, device, seq, signers, what).map(|(_, e)| e)
+    open_segment_gen(data, metadata_seed, device, seq, 0, signers, what).map(|(_, e)| e)
 }
 
 /// As `open_segment`, also returning the signer's uid.
@@ -199,10 +323,23 @@ pub fn open_segment_by(
     signers: &SignerKeys,
     what: &str,
 ) -> Result<(String, Vec<JournalEntry>)> {
+    open_segment_gen(data, metadata_seed, device, seq, 0, signers, what)
+}
+
+/// Open generation `gen` of a segment: returns the signer's uid and the entries.
+pub fn open_segment_gen(
+    data: &[u8],
+    metadata_seed: &Key32,
+    device: &str,
+    seq: u64,
+    gen: u32,
+    signers: &SignerKeys,
+    what: &str,
+) -> Result<(String, Vec<JournalEntry>)> {
     let (h, body, sig, signed) = split_signed(data, MAGIC, what)?;
     let header: SegmentHeader = serde_json::from_slice(h)
         .map_err(|e| Error::tampered(what, format!("malformed header ({e})")))?;
-    if header.device != device || header.seq != seq {
+    if header.device != device || header.seq != seq || header.gen != gen {
         return Err(Error::tampered(
             what,
             "segment was moved or renamed (header names another place)",

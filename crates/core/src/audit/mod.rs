@@ -111,6 +111,16 @@ pub fn append(
     entries: &[AuditEntry],
     signer: Option<&Signer>,
 ) -> Result<()> {
+    append_path(archive, device, entries, signer).map(|_| ())
+}
+
+/// As `append`, returning the path of the audit file written (`audit/<device>/<file>`).
+pub fn append_path(
+    archive: &Archive,
+    device: &str,
+    entries: &[AuditEntry],
+    signer: Option<&Signer>,
+) -> Result<String> {
     let audit_pub = archive.config.keys.get("audit")?;
     let dir = format!("audit/{device}");
     let plain = zeroize::Zeroizing::new(serde_json::to_vec(entries).expect("serialisable"));
@@ -140,7 +150,7 @@ pub fn append(
         let body = crypto::seal(&key, &[0u8; 12], &[MAGIC.as_slice(), &h].concat(), &plain);
         let rel = format!("{dir}/{}", file_name(seq));
         match archive.write_new(&rel, &join_signed(MAGIC, &h, &body, SIG_DOMAIN, signer)) {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(rel),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(Error::io(archive.path(&rel).display(), e)),
         }

@@ -45,6 +45,12 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS consent_marks (
         recording TEXT NOT NULL, at TEXT NOT NULL, device TEXT NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL,
         mark TEXT NOT NULL, PRIMARY KEY(recording, device, seq, idx)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS tombstones (recording TEXT PRIMARY KEY, dedup TEXT NOT NULL, tombstone TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS tomb_dedup ON tombstones(dedup)",
+    "CREATE TABLE IF NOT EXISTS holds (hold TEXT PRIMARY KEY, entry TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS hold_releases (hold TEXT NOT NULL, at TEXT NOT NULL, entry TEXT NOT NULL, PRIMARY KEY(hold, at))",
+    "CREATE TABLE IF NOT EXISTS settings (key TEXT NOT NULL, at TEXT NOT NULL, device TEXT NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL,
+        entry TEXT NOT NULL, PRIMARY KEY(key, device, seq, idx)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS audit_heads (device TEXT PRIMARY KEY, files INTEGER NOT NULL, last_hash TEXT NOT NULL)",
 ];
 
@@ -59,6 +65,7 @@ pub struct Index {
 pub struct SyncReport {
     pub segments_applied: usize,
     pub recordings_added: usize,
+    pub recordings_erased: usize,
     pub problems: Vec<Problem>,
 }
 
@@ -115,6 +122,8 @@ impl Index {
             .create_if_missing(true)
             .pragma("key", format!("\"x'{}'\"", key.as_str()))
             .pragma("temp_store", "MEMORY")
+            // Deleted rows are overwritten, so an erased call's details do not linger in free pages.
+            .pragma("secure_delete", "ON")
             .pragma("cache_size", "-65536")
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -147,6 +156,7 @@ impl Index {
         archive: &Archive,
         metadata: &Key32,
         signers: &SignerKeys,
+        maintainers: &HashSet<String>,
     ) -> Result<SyncReport> {
         let mut rep = SyncReport::default();
         for device in archive.list("journal")? {
@@ -164,23 +174,22 @@ impl Index {
                     .await?
                     .into_iter()
                     .collect();
-            let names = archive.list(&format!("journal/{device}"))?;
+            let listing = journal::list_device(archive, &device)?;
+            for name in listing.unexpected {
+                rep.problems.push(Problem {
+                    object: format!("journal/{device}/{name}"),
+                    reason: "unexpected file in a journal".into(),
+                });
+            }
             let mut present = HashSet::new();
-            for name in names {
+            for (seq, (gen, name)) in listing.current {
                 let rel = format!("journal/{device}/{name}");
-                let Some(seq) = journal::parse_segment_name(&name) else {
-                    rep.problems.push(Problem {
-                        object: rel,
-                        reason: "unexpected file in a journal".into(),
-                    });
-                    continue;
-                };
                 present.insert(seq as i64);
                 if applied.contains(&(seq as i64)) {
                     continue;
                 }
                 let (signer, entries) = match archive.read(&rel).and_then(|b| {
-                    journal::open_segment_by(&b, metadata, &device, seq, signers, &rel)
+                    journal::open_segment_gen(&b, metadata, &device, seq, gen, signers, &rel)
                 }) {
                     Ok(e) => e,
                     Err(e) => {
@@ -191,17 +200,32 @@ impl Index {
                         continue;
                     }
                 };
-                if let Some(bad) = entries.iter().find(|e| e.author() != signer) {
+                // A first generation is signed by the author of every entry; a compacted one by a
+                // maintainer (supervisor or data controller) who rewrote it for an erasure.
+                let bad = if gen == 0 {
+                    entries.iter().find(|e| e.author() != signer).map(|b| {
+                        format!(
+                            "an entry claims author {} but the segment was signed by {signer}",
+                            b.author()
+                        )
+                    })
+                } else if !maintainers.contains(&signer) {
+                    Some(format!(
+                        "compacted by {signer}, who is not a supervisor or data controller"
+                    ))
+                } else {
+                    None
+                };
+                if let Some(reason) = bad {
                     rep.problems.push(Problem {
                         object: rel,
-                        reason: format!(
-                            "an entry claims author {} but the segment was signed by {signer}",
-                            bad.author()
-                        ),
+                        reason,
                     });
                     continue;
                 }
-                rep.recordings_added += self.apply(&device, seq, &entries).await?;
+                let (added, erased) = self.apply(&device, seq, &entries).await?;
+                rep.recordings_added += added;
+                rep.recordings_erased += erased;
                 rep.segments_applied += 1;
             }
             if let Some(&max) = present.iter().max() {
@@ -225,11 +249,79 @@ impl Index {
         Ok(rep)
     }
 
-    async fn apply(&self, device: &str, seq: u64, entries: &[JournalEntry]) -> Result<usize> {
+    async fn apply(
+        &self,
+        device: &str,
+        seq: u64,
+        entries: &[JournalEntry],
+    ) -> Result<(usize, usize)> {
         let mut tx = self.pool.begin().await?;
         let mut added = 0;
+        let mut erased = 0;
         for (idx, e) in entries.iter().enumerate() {
             match e {
+                JournalEntry::Tombstone(t) => {
+                    if let Some(rowid) =
+                        sqlx::query_scalar::<_, i64>("SELECT rowid FROM recordings WHERE id = ?")
+                            .bind(&t.recording)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                    {
+                        sqlx::query("DELETE FROM recordings_fts WHERE rowid = ?")
+                            .bind(rowid)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("DELETE FROM recording_parties WHERE rec_rowid = ?")
+                            .bind(rowid)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("DELETE FROM recordings WHERE rowid = ?")
+                            .bind(rowid)
+                            .execute(&mut *tx)
+                            .await?;
+                        erased += 1;
+                    }
+                    sqlx::query("DELETE FROM consent_marks WHERE recording = ?")
+                        .bind(&t.recording)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("INSERT OR IGNORE INTO tombstones (recording, dedup, tombstone) VALUES (?, ?, ?)")
+                        .bind(&t.recording)
+                        .bind(&t.dedup)
+                        .bind(serde_json::to_string(t).expect("serialisable"))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                JournalEntry::Hold(h) => {
+                    sqlx::query("INSERT OR IGNORE INTO holds (hold, entry) VALUES (?, ?)")
+                        .bind(&h.hold)
+                        .bind(serde_json::to_string(h).expect("serialisable"))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                JournalEntry::HoldRelease(h) => {
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO hold_releases (hold, at, entry) VALUES (?, ?, ?)",
+                    )
+                    .bind(&h.hold)
+                    .bind(&h.at)
+                    .bind(serde_json::to_string(h).expect("serialisable"))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                JournalEntry::Setting(st) => {
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO settings (key, at, device, seq, idx, entry) VALUES (?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(&st.key)
+                    .bind(&st.at)
+                    .bind(device)
+                    .bind(seq as i64)
+                    .bind(idx as i64)
+                    .bind(serde_json::to_string(st).expect("serialisable"))
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 JournalEntry::Request(r) => {
                     sqlx::query(
                         "INSERT OR IGNORE INTO request_events (request, at, device, seq, idx, event) VALUES (?, ?, ?, ?, ?, ?)",
@@ -257,6 +349,15 @@ impl Index {
                     .await?;
                 }
                 JournalEntry::Recording(m) => {
+                    // A deleted recording never comes back (a stale segment, another device's order).
+                    let gone: Option<i64> =
+                        sqlx::query_scalar("SELECT 1 FROM tombstones WHERE recording = ?")
+                            .bind(&m.id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if gone.is_some() {
+                        continue;
+                    }
                     let digits = m.external_number.as_deref().and_then(phone::normalize);
                     let started = chrono::DateTime::parse_from_rfc3339(&m.started_at)
                         .map_err(|_| Error::Index(format!("recording {}: bad start time", m.id)))?
@@ -309,7 +410,16 @@ impl Index {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(added)
+        if erased > 0 {
+            // Purge the erased text from the full-text index's segments and the write-ahead log.
+            sqlx::query("INSERT INTO recordings_fts(recordings_fts) VALUES('optimize')")
+                .execute(&self.pool)
+                .await?;
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok((added, erased))
     }
 
     /// The highest journal segment number applied from `device`.
@@ -487,6 +597,69 @@ impl Index {
             }
         }
         Ok(out)
+    }
+
+    /// The tombstone of a deleted recording with this keyed audio hash, if any.
+    pub async fn erased_dedup(&self, dedup: &str) -> Result<Option<crate::retention::Tombstone>> {
+        let t: Option<String> =
+            sqlx::query_scalar("SELECT tombstone FROM tombstones WHERE dedup = ? LIMIT 1")
+                .bind(dedup)
+                .fetch_optional(&self.pool)
+                .await?;
+        t.map(|t| serde_json::from_str(&t).map_err(|e| Error::Index(e.to_string())))
+            .transpose()
+    }
+
+    /// Every tombstone.
+    pub async fn tombstones(&self) -> Result<Vec<crate::retention::Tombstone>> {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT tombstone FROM tombstones")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|t| serde_json::from_str(t).map_err(|e| Error::Index(e.to_string())))
+            .collect()
+    }
+
+    /// Holds and their releases.
+    pub async fn holds(
+        &self,
+    ) -> Result<(
+        Vec<crate::retention::Hold>,
+        Vec<crate::retention::HoldRelease>,
+    )> {
+        let h: Vec<String> = sqlx::query_scalar("SELECT entry FROM holds")
+            .fetch_all(&self.pool)
+            .await?;
+        let r: Vec<String> = sqlx::query_scalar("SELECT entry FROM hold_releases ORDER BY at")
+            .fetch_all(&self.pool)
+            .await?;
+        let parse = |v: &String| serde_json::from_str(v).map_err(|e| Error::Index(e.to_string()));
+        Ok((
+            h.iter().map(parse).collect::<Result<_>>()?,
+            r.iter()
+                .map(|v| serde_json::from_str(v).map_err(|e| Error::Index(e.to_string())))
+                .collect::<Result<_>>()?,
+        ))
+    }
+
+    /// Every setting entry, oldest first.
+    pub async fn setting_entries(&self) -> Result<Vec<crate::retention::Setting>> {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT entry FROM settings ORDER BY at")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|t| serde_json::from_str(t).map_err(|e| Error::Index(e.to_string())))
+            .collect()
+    }
+
+    /// Recordings that started before `before_ms`: (id, started_at ms).
+    pub async fn older_than(&self, before_ms: i64) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, started_at FROM recordings WHERE started_at < ? ORDER BY started_at",
+        )
+        .bind(before_ms)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// The audit heads this device saw at its last verification (device, files, last hash).

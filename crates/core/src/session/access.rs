@@ -85,7 +85,7 @@ impl Session {
     }
 
     /// Append entries to this device's journal (signed) and catch the index up.
-    async fn journal(&mut self, entries: Vec<JournalEntry>) -> Result<()> {
+    pub(super) async fn journal(&mut self, entries: Vec<JournalEntry>) -> Result<()> {
         let floor = self.index.max_applied(&self.device.id).await?;
         crate::archive::journal::append_after(
             &self.archive,
@@ -97,7 +97,12 @@ impl Session {
         let metadata = self.user.secrets.require("metadata")?.clone();
         let sync = self
             .index
-            .sync(&self.archive, &metadata, &self.signer_keys())
+            .sync(
+                &self.archive,
+                &metadata,
+                &self.signer_keys(),
+                &self.maintainers(),
+            )
             .await?;
         self.warnings.extend(
             sync.problems
@@ -139,7 +144,7 @@ impl Session {
         Err(e)
     }
 
-    async fn request_state(&self, id: &str) -> Result<RequestState> {
+    pub(super) async fn request_state(&self, id: &str) -> Result<RequestState> {
         let id = id.trim().to_ascii_lowercase();
         if !crate::archive::is_id(&id) {
             return Err(Error::Invalid(format!(

@@ -2,6 +2,7 @@
 //! through `policy` before acting, and writes every decision — allowed or refused — to the audit trail.
 
 mod access;
+mod retention;
 
 pub use access::{audit_csv, AuditFilter, Grant, RequestView};
 
@@ -88,6 +89,9 @@ pub struct VerifyReport {
     pub recordings_decrypted: usize,
     /// Audio objects no journal entry refers to (e.g. left by an interrupted import): not trusted, not shown.
     pub unreferenced: Vec<String>,
+    /// Older generations of compacted journal segments (left by an interrupted erasure): ignored by
+    /// readers, removed by the next deletion run.
+    pub superseded: Vec<String>,
     pub problems: Vec<Problem>,
 }
 
@@ -228,6 +232,8 @@ pub struct Session {
     index: Index,
     users: Vec<UserSummary>,
     tz: chrono_tz::Tz,
+    /// The data controller chose to re-import audio that was erased.
+    allow_erased: bool,
     /// Things the user should be told (e.g. a damaged journal segment found while syncing).
     pub warnings: Vec<String>,
 }
@@ -323,6 +329,7 @@ impl Session {
             index,
             users: vec![],
             tz,
+            allow_erased: false,
             warnings,
         };
         let mut logon = entry(&s.device.id, &s.user.uid, "logon", "allowed", vec![], None);
@@ -331,7 +338,7 @@ impl Session {
         s.reload_users()?;
         let sync = s
             .index
-            .sync(&s.archive, &metadata, &s.signer_keys())
+            .sync(&s.archive, &metadata, &s.signer_keys(), &s.maintainers())
             .await?;
         s.warnings.extend(
             sync.problems
@@ -398,6 +405,17 @@ impl Session {
             uid: &self.user.uid,
             seed: &self.signing,
         }
+    }
+
+    /// Users who may compact journals (supervisors and data controllers).
+    pub fn maintainers(&self) -> std::collections::HashSet<String> {
+        self.users
+            .iter()
+            .filter(|u| {
+                u.roles.contains(&Role::Supervisor) || u.roles.contains(&Role::DataController)
+            })
+            .map(|u| u.uid.clone())
+            .collect()
     }
 
     /// Every user's signing key, to check who wrote journal segments and audit files.
@@ -547,6 +565,22 @@ impl Session {
 
     // ---- import ----
 
+    /// Allow this session's imports to bring back audio that was deleted (data controller only).
+    pub fn allow_erased_reimport(&mut self) -> Result<()> {
+        if !self.roles().contains(&Role::DataController) {
+            let e = Error::Forbidden("only the data controller may re-import deleted audio".into());
+            self.audit(
+                "import.allow_erased",
+                "refused",
+                vec![],
+                Some(e.to_string()),
+            )?;
+            return Err(e);
+        }
+        self.allow_erased = true;
+        self.audit("import.allow_erased", "allowed", vec![], None)
+    }
+
     /// Import a folder described by a CSV manifest (default `DIR/manifest.csv`).
     pub async fn import_dir(
         &mut self,
@@ -614,6 +648,19 @@ impl Session {
                     Some(id) => Some(id.clone()),
                     None => self.index.find_dedup(&dedup).await?,
                 };
+                if let Some(t) = self.index.erased_dedup(&dedup).await? {
+                    if !self.allow_erased {
+                        rep.rejected.push(Rejected {
+                            file: src.name,
+                            reason: format!(
+                                "this audio was deleted on {} ({}); it is not imported again unless the data controller allows it (--allow-erased)",
+                                &t.deleted_at[..10],
+                                t.request.as_deref().map(|r| format!("erasure request {r}")).unwrap_or_else(|| t.reason.clone())
+                            ),
+                        });
+                        continue;
+                    }
+                }
                 if let Some(existing_id) = existing {
                     rep.duplicates.push(Duplicate {
                         file: src.name,
@@ -689,7 +736,12 @@ impl Session {
         let metadata = self.user.secrets.require("metadata")?.clone();
         let sync = self
             .index
-            .sync(&self.archive, &metadata, &self.signer_keys())
+            .sync(
+                &self.archive,
+                &metadata,
+                &self.signer_keys(),
+                &self.maintainers(),
+            )
             .await?;
         self.warnings.extend(
             sync.problems
@@ -766,6 +818,31 @@ impl Session {
 
     fn scope(&self) -> Scope {
         policy::recording_scope(&self.user.uid, &self.user.profile.roles)
+    }
+
+    /// Search criteria as the audit trail keeps them: personal values (number, party, text) as keyed
+    /// hashes, so the trail proves who searched for what without keeping a patient's details past
+    /// their erasure (the data controller can hash a number to check who searched for it).
+    fn criteria_for_audit(&self, q: &SearchQuery) -> String {
+        let key = self
+            .user
+            .secrets
+            .get("dedup")
+            .map(|k| crypto::hkdf(k.expose(), b"callvault/v1/audit-criteria"));
+        let h = |v: &Option<String>, norm: &dyn Fn(&str) -> String| {
+            v.as_ref().map(|v| match &key {
+                Some(k) => format!(
+                    "hmac:{}",
+                    &hex::encode(crypto::hmac_sha256(k.expose(), norm(v).as_bytes()))[..16]
+                ),
+                None => "hmac:-".to_string(),
+            })
+        };
+        let mut c = q.clone();
+        c.number = h(&q.number, &|v| phone::normalize(v).unwrap_or_default());
+        c.party = h(&q.party, &|v| v.trim().to_lowercase());
+        c.text = h(&q.text, &|v| v.trim().to_lowercase());
+        serde_json::to_string(&c).expect("serialisable")
     }
 
     /// Search the recordings this user may see.
@@ -861,7 +938,7 @@ impl Session {
             Some(format!(
                 "fields [{}], criteria {}, {} results",
                 used.join(","),
-                serde_json::to_string(q).expect("serialisable"),
+                self.criteria_for_audit(q),
                 rows.len()
             )),
         )?;
@@ -984,23 +1061,38 @@ impl Session {
         // Journal segments.
         let metadata = self.user.secrets.require("metadata")?.clone();
         for dev in a.list("journal")? {
-            for name in a.list(&format!("journal/{dev}"))? {
+            if !archive::is_id(&dev) {
+                problem(
+                    format!("journal/{dev}"),
+                    "unexpected folder in journal/".into(),
+                );
+                continue;
+            }
+            let listing = journal::list_device(a, &dev)?;
+            for name in listing.unexpected {
+                problem(
+                    format!("journal/{dev}/{name}"),
+                    "unexpected file in a journal".into(),
+                );
+            }
+            for name in listing.superseded {
+                rep.superseded.push(format!("journal/{dev}/{name}"));
+            }
+            for (seq, (gen, name)) in listing.current {
                 let rel = format!("journal/{dev}/{name}");
                 rep.objects_checked += 1;
-                match journal::parse_segment_name(&name) {
-                    Some(seq) if archive::is_id(&dev) => {
-                        if let Err(e) = a.read(&rel).and_then(|b| {
-                            journal::open_segment(&b, &metadata, &dev, seq, &signers, &rel)
-                        }) {
-                            problem(rel, reason_of(&e));
-                        }
-                    }
-                    _ => problem(rel, "unexpected file in a journal".into()),
+                if let Err(e) = a.read(&rel).and_then(|b| {
+                    journal::open_segment_gen(&b, &metadata, &dev, seq, gen, &signers, &rel)
+                }) {
+                    problem(rel, reason_of(&e));
                 }
             }
         }
         // Index catch-up (reports segments that went missing).
-        let sync = self.index.sync(a, &metadata, &signers).await?;
+        let sync = self
+            .index
+            .sync(a, &metadata, &signers, &self.maintainers())
+            .await?;
         for p in sync.problems {
             if !rep.problems.iter().any(|q| q.object == p.object) {
                 rep.problems.push(p);
@@ -1217,6 +1309,7 @@ impl Session {
             index,
             users,
             tz,
+            allow_erased,
             warnings,
         } = self;
         let index = index.reset(&metadata, &device.id).await?;
@@ -1228,11 +1321,12 @@ impl Session {
             index,
             users,
             tz,
+            allow_erased,
             warnings,
         };
         let sync = s
             .index
-            .sync(&s.archive, &metadata, &s.signer_keys())
+            .sync(&s.archive, &metadata, &s.signer_keys(), &s.maintainers())
             .await?;
         let n = s.index.count().await?;
         s.audit(

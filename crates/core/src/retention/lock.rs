@@ -1,0 +1,118 @@
+//! The archive's exclusive maintenance lock (`locks/maintenance.lock`), for the rare operations
+//! that rewrite what other devices wrote (erasure compaction, retention sweeps). Taken by
+//! publishing the lock file (never replacing one), then re-read a moment later to be sure no
+//! other device took it over; a lock past its lease (a laptop closed mid-sweep) is moved aside
+//! and taken over after the same re-check.
+
+use crate::archive::Archive;
+use crate::error::{Error, Result};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+pub const PATH: &str = "locks/maintenance.lock";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct LockFile {
+    token: String,
+    device: String,
+    user: String,
+    at: String,
+    lease_until: String,
+}
+
+/// A held maintenance lock; released on drop.
+pub struct MaintenanceLock<'a> {
+    archive: &'a Archive,
+    token: String,
+}
+
+/// Take the lock, waiting up to `wait` for another device to finish.
+pub fn acquire<'a>(
+    archive: &'a Archive,
+    device: &str,
+    user: &str,
+    lease: Duration,
+    wait: std::time::Duration,
+) -> Result<MaintenanceLock<'a>> {
+    let start = std::time::Instant::now();
+    loop {
+        let token = crate::crypto::new_id();
+        let now = Utc::now();
+        let lf = LockFile {
+            token: token.clone(),
+            device: device.to_string(),
+            user: user.to_string(),
+            at: crate::time::rfc3339(now),
+            lease_until: crate::time::rfc3339(now + lease),
+        };
+        match archive.write_new(PATH, &serde_json::to_vec(&lf).expect("serialisable")) {
+            Ok(()) => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                if read(archive).map(|l| l.token == token).unwrap_or(false) {
+                    return Ok(MaintenanceLock { archive, token });
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                match read(archive) {
+                    Some(held) => {
+                        let expired = DateTime::parse_from_rfc3339(&held.lease_until)
+                            .map(|t| t.with_timezone(&Utc) < Utc::now())
+                            .unwrap_or(true);
+                        if expired {
+                            // Move the stale lock aside (only one device succeeds), then retry.
+                            let _ = std::fs::rename(
+                                archive.path(PATH),
+                                archive.path(&format!("locks/stale-{}", crate::crypto::new_id())),
+                            );
+                            continue;
+                        }
+                        if start.elapsed() >= wait {
+                            return Err(Error::Archive {
+                                path: archive.path(PATH).display().to_string(),
+                                reason: format!(
+                                    "maintenance is running on device {} since {} (lease until {}); try again later",
+                                    held.device, held.at, held.lease_until
+                                ),
+                            });
+                        }
+                    }
+                    None => {
+                        // Unreadable or vanished between the two calls: retry shortly.
+                    }
+                }
+            }
+            Err(e) => return Err(Error::io(archive.path(PATH).display(), e)),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+}
+
+fn read(archive: &Archive) -> Option<LockFile> {
+    std::fs::read(archive.path(PATH))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+impl MaintenanceLock<'_> {
+    /// Still ours? (Checked before each irreversible step.)
+    pub fn check(&self) -> Result<()> {
+        match read(self.archive) {
+            Some(l) if l.token == self.token => Ok(()),
+            _ => Err(Error::Archive {
+                path: self.archive.path(PATH).display().to_string(),
+                reason: "the maintenance lock was taken over by another device; stopped".into(),
+            }),
+        }
+    }
+}
+
+impl Drop for MaintenanceLock<'_> {
+    fn drop(&mut self) {
+        if read(self.archive)
+            .map(|l| l.token == self.token)
+            .unwrap_or(false)
+        {
+            let _ = std::fs::remove_file(self.archive.path(PATH));
+        }
+    }
+}

@@ -1,0 +1,682 @@
+//! Retention sweeps, legal holds, manual deletion and erasure through `Session`, with deletion
+//! certificates. Every decision is checked here and audited.
+
+use super::{entry, now_rfc3339_ms, Session};
+use crate::archive::audio;
+use crate::archive::journal::{self, JournalEntry};
+use crate::audit;
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::policy::Role;
+use crate::requests::{Purpose, RequestEvent, State};
+use crate::retention::certificate::Certificate;
+use crate::retention::{lock, Due, Hold, HoldRelease, HoldView, Setting, Tombstone, SETTINGS};
+use chrono::{DateTime, Months, Utc};
+use std::collections::{HashMap, HashSet};
+
+/// One recording to delete, and why.
+struct Deletion {
+    id: String,
+    reason: String,
+    request: Option<String>,
+    rule: Option<String>,
+}
+
+impl Session {
+    fn has(&self, r: Role) -> bool {
+        self.roles().contains(&r)
+    }
+
+    fn refuse_plain<T>(&self, action: &str, targets: Vec<String>, e: Error) -> Result<T> {
+        self.audit(action, "refused", targets, Some(e.to_string()))?;
+        Err(e)
+    }
+
+    // ---- settings ----
+
+    /// Every setting with its value (the data controller's latest, else the default) and meaning.
+    pub async fn settings(&self) -> Result<Vec<(String, String, String)>> {
+        let mut latest: HashMap<String, String> = HashMap::new();
+        for s in self.index.setting_entries().await? {
+            // Only the data controller's settings count.
+            if self.roles_of_user(&s.by).contains(&Role::DataController) {
+                latest.insert(s.key.clone(), s.value.clone());
+            }
+        }
+        Ok(SETTINGS
+            .iter()
+            .map(|(k, default, about)| {
+                (
+                    k.to_string(),
+                    latest
+                        .get(*k)
+                        .cloned()
+                        .unwrap_or_else(|| default.to_string()),
+                    about.to_string(),
+                )
+            })
+            .collect())
+    }
+
+    pub async fn setting(&self, key: &str) -> Result<String> {
+        self.settings()
+            .await?
+            .into_iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, v, _)| v)
+            .ok_or_else(|| Error::Invalid(format!("no setting '{key}'")))
+    }
+
+    fn roles_of_user(&self, uid: &str) -> Vec<Role> {
+        self.users
+            .iter()
+            .find(|u| u.uid == uid)
+            .map(|u| u.roles.clone())
+            .unwrap_or_default()
+    }
+
+    /// Change a setting (data controller).
+    pub async fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
+        if !self.has(Role::DataController) {
+            return self.refuse_plain(
+                "settings.set",
+                vec![],
+                Error::Forbidden("archive settings are set by the data controller".into()),
+            );
+        }
+        if !SETTINGS.iter().any(|(k, _, _)| *k == key) {
+            let keys: Vec<&str> = SETTINGS.iter().map(|(k, _, _)| *k).collect();
+            return Err(Error::Invalid(format!(
+                "setting '{key}' is not one of {}",
+                keys.join(", ")
+            )));
+        }
+        if key.ends_with("-months") || key.ends_with("-years") || key.ends_with("-minutes") {
+            match value.trim().parse::<u32>() {
+                Ok(n) if n >= 1 && n <= 1200 => {}
+                _ => {
+                    return Err(Error::Invalid(format!(
+                        "setting '{key}' takes a whole number from 1 to 1200"
+                    )))
+                }
+            }
+        }
+        let s = Setting {
+            key: key.to_string(),
+            value: value.trim().to_string(),
+            by: self.user.uid.clone(),
+            at: now_rfc3339_ms(),
+        };
+        self.journal(vec![JournalEntry::Setting(Box::new(s))])
+            .await?;
+        self.audit(
+            "settings.set",
+            "allowed",
+            vec![],
+            Some(format!("{key} = {}", value.trim())),
+        )
+    }
+
+    // ---- holds ----
+
+    /// Holds in force and released, newest first.
+    pub async fn holds(&self) -> Result<Vec<HoldView>> {
+        let (holds, releases) = self.index.holds().await?;
+        let mut out: Vec<HoldView> = holds
+            .into_iter()
+            .map(|h| {
+                let released = releases
+                    .iter()
+                    .find(|r| {
+                        r.hold == h.hold
+                            && self.roles_of_user(&r.by).contains(&Role::DataController)
+                    })
+                    .map(|r| {
+                        format!(
+                            "{} by {}: {}",
+                            r.at,
+                            self.name_of(&r.by).unwrap_or_default(),
+                            r.reason
+                        )
+                    });
+                HoldView {
+                    by: self.name_of(&h.by),
+                    hold: h.hold,
+                    recordings: h.recordings,
+                    reason: h.reason,
+                    request: h.request,
+                    at: h.at,
+                    released,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| b.at.cmp(&a.at));
+        Ok(out)
+    }
+
+    /// Recording id -> hold id, for holds in force.
+    async fn held(&self) -> Result<HashMap<String, String>> {
+        let mut m = HashMap::new();
+        for h in self.holds().await? {
+            if h.released.is_none() {
+                for r in h.recordings {
+                    m.insert(r, h.hold.clone());
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    /// Place a legal hold on recordings (or, with none named, on every recording matching the
+    /// request's details): supervisors, approvers and the data controller.
+    pub async fn add_hold(
+        &mut self,
+        recordings: &[String],
+        reason: &str,
+        request: Option<&str>,
+    ) -> Result<String> {
+        if !(self.has(Role::Supervisor)
+            || self.has(Role::Approver)
+            || self.has(Role::DataController))
+        {
+            return self.refuse_plain(
+                "hold.add",
+                recordings.to_vec(),
+                Error::Forbidden(
+                    "a legal hold is placed by a supervisor, an approver or the data controller"
+                        .into(),
+                ),
+            );
+        }
+        if reason.trim().is_empty() {
+            return Err(Error::Invalid("a hold needs a reason".into()));
+        }
+        let mut ids: Vec<String> = Vec::new();
+        for r in recordings {
+            let r = r.trim().to_ascii_lowercase();
+            if self.index.get(&r).await?.is_none() {
+                return Err(Error::NotFound(format!("recording {r}")));
+            }
+            if !ids.contains(&r) {
+                ids.push(r);
+            }
+        }
+        let request = match request {
+            Some(rid) => {
+                let v = self.request(rid).await?;
+                if ids.is_empty() {
+                    ids = v.candidates.iter().map(|c| c.id.clone()).collect();
+                    ids.extend(v.approved_recordings.iter().cloned());
+                    ids.sort();
+                    ids.dedup();
+                }
+                Some(v.id)
+            }
+            None => None,
+        };
+        if ids.is_empty() {
+            return Err(Error::Invalid(
+                "name recordings to hold, or a request whose details find them".into(),
+            ));
+        }
+        let hold = crypto::new_id();
+        let h = Hold {
+            hold: hold.clone(),
+            recordings: ids.clone(),
+            reason: reason.trim().to_string(),
+            request: request.clone(),
+            by: self.user.uid.clone(),
+            at: now_rfc3339_ms(),
+        };
+        self.journal(vec![JournalEntry::Hold(Box::new(h))]).await?;
+        let mut e = entry(
+            &self.device.id,
+            &self.user.uid,
+            "hold.add",
+            "allowed",
+            ids,
+            Some(format!("hold {hold}")),
+        );
+        e.request = request;
+        audit::append(&self.archive, &self.device.id, &[e], Some(&self.signer()))?;
+        Ok(hold)
+    }
+
+    /// Release a hold (data controller), with a reason.
+    pub async fn release_hold(&mut self, hold: &str, reason: &str) -> Result<()> {
+        if !self.has(Role::DataController) {
+            return self.refuse_plain(
+                "hold.release",
+                vec![hold.to_string()],
+                Error::Forbidden("only the data controller releases a legal hold".into()),
+            );
+        }
+        let hold = hold.trim().to_ascii_lowercase();
+        let Some(h) = self.holds().await?.into_iter().find(|h| h.hold == hold) else {
+            return Err(Error::NotFound(format!("hold {hold}")));
+        };
+        if h.released.is_some() {
+            return Err(Error::Invalid(format!("hold {hold} is already released")));
+        }
+        if reason.trim().is_empty() {
+            return Err(Error::Invalid("releasing a hold needs a reason".into()));
+        }
+        let r = HoldRelease {
+            hold: hold.clone(),
+            reason: reason.trim().to_string(),
+            by: self.user.uid.clone(),
+            at: now_rfc3339_ms(),
+        };
+        self.journal(vec![JournalEntry::HoldRelease(Box::new(r))])
+            .await?;
+        self.audit(
+            "hold.release",
+            "allowed",
+            h.recordings,
+            Some(format!("hold {hold}")),
+        )
+    }
+
+    // ---- retention and deletion ----
+
+    /// What the retention sweep would delete now, and why (held recordings listed, kept).
+    pub async fn retention_due(&self) -> Result<Vec<Due>> {
+        if !(self.has(Role::Supervisor) || self.has(Role::DataController)) {
+            return self.refuse_plain(
+                "retention.plan",
+                vec![],
+                Error::Forbidden(
+                    "the retention sweep is run by a supervisor or the data controller".into(),
+                ),
+            );
+        }
+        let months: u32 = self
+            .setting("retention-months")
+            .await?
+            .parse()
+            .unwrap_or(36);
+        let cutoff = Utc::now()
+            .checked_sub_months(Months::new(months))
+            .ok_or_else(|| Error::Invalid("retention period too long".into()))?;
+        let held = self.held().await?;
+        let rule = format!("older than the {months}-month retention period");
+        Ok(self
+            .index
+            .older_than(cutoff.timestamp_millis())
+            .await?
+            .into_iter()
+            .map(|(id, ms)| Due {
+                held_by: held.get(&id).cloned(),
+                call_date: self.call_date(ms),
+                recording: id,
+                rule: rule.clone(),
+            })
+            .collect())
+    }
+
+    fn call_date(&self, ms: i64) -> chrono::NaiveDate {
+        DateTime::from_timestamp_millis(ms)
+            .unwrap_or_default()
+            .with_timezone(&self.tz)
+            .date_naive()
+    }
+
+    /// Run the retention sweep: delete what is due and not held. Safe on two devices at once.
+    pub async fn retention_run(&mut self) -> Result<Option<Certificate>> {
+        let due = self.retention_due().await?;
+        let items: Vec<Deletion> = due
+            .into_iter()
+            .filter(|d| d.held_by.is_none())
+            .map(|d| Deletion {
+                id: d.recording,
+                reason: "retention period ended".into(),
+                request: None,
+                rule: Some(d.rule),
+            })
+            .collect();
+        self.deletion_run("retention", items, None).await
+    }
+
+    /// Delete recordings (supervisor or data controller) with a reason.
+    pub async fn delete(&mut self, ids: &[String], reason: &str) -> Result<Certificate> {
+        if !(self.has(Role::Supervisor) || self.has(Role::DataController)) {
+            return self.refuse_plain(
+                "recording.delete",
+                ids.to_vec(),
+                Error::Forbidden(
+                    "recordings are deleted by a supervisor or the data controller".into(),
+                ),
+            );
+        }
+        if reason.trim().is_empty() {
+            return Err(Error::Invalid("a deletion needs a reason".into()));
+        }
+        let held = self.held().await?;
+        for id in ids {
+            if let Some(h) = held.get(&id.trim().to_ascii_lowercase()) {
+                return self.refuse_plain(
+                    "recording.delete",
+                    vec![id.clone()],
+                    Error::Forbidden(format!("recording {id} is under legal hold {h}; the data controller must release it first")),
+                );
+            }
+        }
+        let items = ids
+            .iter()
+            .map(|id| Deletion {
+                id: id.trim().to_ascii_lowercase(),
+                reason: reason.trim().to_string(),
+                request: None,
+                rule: None,
+            })
+            .collect();
+        self.deletion_run("deletion", items, None)
+            .await?
+            .ok_or_else(|| {
+                Error::NotFound("none of those recordings exists (already deleted?)".into())
+            })
+    }
+
+    /// Erase every recording an approved erasure request covers (data controller), then complete it.
+    pub async fn erase(&mut self, request: &str) -> Result<Certificate> {
+        if !self.has(Role::DataController) {
+            return self.refuse_plain(
+                "recording.erase",
+                vec![],
+                Error::Forbidden("erasure is carried out by the data controller".into()),
+            );
+        }
+        let st = self.request_state(request).await?;
+        if st.purpose != Purpose::Erasure || st.state != State::Approved {
+            return Err(Error::Invalid(format!(
+                "request {} is a {} request that is {}: erasure needs an approved erasure request",
+                st.id,
+                st.purpose.as_str(),
+                st.state.as_str()
+            )));
+        }
+        let recs = st
+            .approval
+            .as_ref()
+            .map(|a| a.recordings.clone())
+            .unwrap_or_default();
+        let held = self.held().await?;
+        if let Some((r, h)) = recs.iter().find_map(|r| held.get(r).map(|h| (r, h))) {
+            return self.refuse_plain(
+                "recording.erase",
+                vec![r.clone()],
+                Error::Forbidden(format!(
+                    "recording {r} is under legal hold {h}; release it before erasing"
+                )),
+            );
+        }
+        let items = recs
+            .into_iter()
+            .map(|id| Deletion {
+                id,
+                reason: format!("erasure request: {}", st.details.reason),
+                request: Some(st.id.clone()),
+                rule: None,
+            })
+            .collect();
+        let cert = self
+            .deletion_run("erasure", items, Some(st.id.clone()))
+            .await?;
+        let note = format!(
+            "erased {} recording(s); certificate {}",
+            cert.as_ref().map_or(0, |c| c.tombstones.len()),
+            cert.as_ref().map(|c| c.certificate.as_str()).unwrap_or("-")
+        );
+        let e = crate::requests::RequestEntry {
+            request: st.id.clone(),
+            by: self.user.uid.clone(),
+            at: now_rfc3339_ms(),
+            event: RequestEvent::Completed { note: Some(note) },
+        };
+        self.journal(vec![JournalEntry::Request(Box::new(e))])
+            .await?;
+        cert.ok_or_else(|| Error::NotFound("the request's recordings were already deleted".into()))
+    }
+
+    /// Delete under the maintenance lock: tombstones first (the decision), then the audio and
+    /// every key wrap, then compaction of every journal segment holding their details.
+    async fn deletion_run(
+        &mut self,
+        kind: &str,
+        items: Vec<Deletion>,
+        request: Option<String>,
+    ) -> Result<Option<Certificate>> {
+        let archive = self.archive.clone();
+        let lock = lock::acquire(
+            &archive,
+            &self.device.id,
+            &self.user.uid,
+            chrono::Duration::minutes(15),
+            std::time::Duration::from_secs(120),
+        )?;
+        // Another device may have deleted some of these a moment ago.
+        let metadata = self.user.secrets.require("metadata")?.clone();
+        self.index
+            .sync(
+                &self.archive,
+                &metadata,
+                &self.signer_keys(),
+                &self.maintainers(),
+            )
+            .await?;
+        let run = crypto::new_id();
+        let mut tombs = Vec::new();
+        for d in items {
+            let Some((meta, _)) = self.index.get(&d.id).await? else {
+                continue;
+            };
+            let started = DateTime::parse_from_rfc3339(&meta.started_at)
+                .map(|t| t.timestamp_millis())
+                .unwrap_or(0);
+            tombs.push(Tombstone {
+                recording: d.id,
+                call_date: self.call_date(started),
+                deleted_at: now_rfc3339_ms(),
+                by: self.user.uid.clone(),
+                reason: d.reason,
+                request: d.request,
+                rule: d.rule,
+                dedup: meta.dedup,
+                run: run.clone(),
+            });
+        }
+        if tombs.is_empty() {
+            return Ok(None);
+        }
+        lock.check()?;
+        // 1. The decision, journalled: every device drops these at its next sync.
+        let entries: Vec<JournalEntry> = tombs
+            .iter()
+            .map(|t| JournalEntry::Tombstone(Box::new(t.clone())))
+            .collect();
+        let floor = self.index.max_applied(&self.device.id).await?;
+        journal::append_after(
+            &self.archive,
+            &self.device.id,
+            &entries,
+            floor,
+            &self.signer(),
+        )?;
+        // 2. The audio and every wrap of its key.
+        for t in &tombs {
+            lock.check()?;
+            crate::archive::shred_and_remove(&self.archive, &audio::object_path(&t.recording))?;
+        }
+        // 3. Compaction: rewrite every segment still holding a deleted recording's details.
+        let mut gone: HashSet<String> = self
+            .index
+            .tombstones()
+            .await?
+            .into_iter()
+            .map(|t| t.recording)
+            .collect();
+        gone.extend(tombs.iter().map(|t| t.recording.clone()));
+        self.compact(&gone, &metadata, &lock)?;
+        drop(lock);
+        let sync = self
+            .index
+            .sync(
+                &self.archive,
+                &metadata,
+                &self.signer_keys(),
+                &self.maintainers(),
+            )
+            .await?;
+        self.warnings.extend(
+            sync.problems
+                .iter()
+                .map(|p| format!("{}: {}", p.object, p.reason)),
+        );
+        // 4. Audit each deletion; the certificate is bound to those audit files.
+        let mut files = Vec::new();
+        let mut hash_input = Vec::new();
+        for t in &tombs {
+            let mut e = entry(
+                &self.device.id,
+                &self.user.uid,
+                "recording.delete",
+                "allowed",
+                vec![t.recording.clone()],
+                Some(format!(
+                    "{kind}: {}",
+                    t.rule.as_deref().unwrap_or(&t.reason)
+                )),
+            );
+            e.request = t.request.clone();
+            let rel =
+                audit::append_path(&self.archive, &self.device.id, &[e], Some(&self.signer()))?;
+            hash_input.extend_from_slice(&self.archive.read(&rel)?);
+            files.push(rel);
+        }
+        let mut cert = Certificate {
+            certificate: run,
+            archive: self.archive.config.id.clone(),
+            kind: kind.to_string(),
+            created_at: now_rfc3339_ms(),
+            by: self.user.uid.clone(),
+            by_name: self.user.profile.name.clone(),
+            request,
+            tombstones: tombs,
+            audit_files: files,
+            audit_sha256: hex::encode(crypto::sha256(&hash_input)),
+            signature: String::new(),
+        };
+        cert.signature = crypto::b64(&crypto::ed25519_sign(&self.signing, &cert.signed_bytes()));
+        Ok(Some(cert))
+    }
+
+    /// Rewrite each journal segment that holds details of a `gone` recording without them.
+    fn compact(
+        &self,
+        gone: &HashSet<String>,
+        metadata: &crate::secret::Key32,
+        lock: &lock::MaintenanceLock,
+    ) -> Result<()> {
+        let signers = self.signer_keys();
+        for dev in self.archive.list("journal")? {
+            if !crate::archive::is_id(&dev) {
+                continue;
+            }
+            let listing = journal::list_device(&self.archive, &dev)?;
+            for old in &listing.superseded {
+                crate::archive::shred_and_remove(&self.archive, &format!("journal/{dev}/{old}"))?;
+            }
+            for (seq, (gen, name)) in listing.current {
+                let rel = format!("journal/{dev}/{name}");
+                let Ok(bytes) = self.archive.read(&rel) else {
+                    continue;
+                };
+                // A segment that does not open is not ours to judge here (verify names it).
+                let Ok((_, entries)) =
+                    journal::open_segment_gen(&bytes, metadata, &dev, seq, gen, &signers, &rel)
+                else {
+                    continue;
+                };
+                if !entries
+                    .iter()
+                    .any(|e| e.personal_data_of().is_some_and(|r| gone.contains(r)))
+                {
+                    continue;
+                }
+                let kept: Vec<JournalEntry> = entries
+                    .into_iter()
+                    .filter(|e| !e.personal_data_of().is_some_and(|r| gone.contains(r)))
+                    .collect();
+                lock.check()?;
+                journal::compact(
+                    &self.archive,
+                    &dev,
+                    seq,
+                    gen + 1,
+                    &kept,
+                    &name,
+                    &self.signer(),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The practice's name and address for letters and certificates (from settings; may be empty).
+    pub async fn practice_line(&self) -> String {
+        let get = |k: &str, list: &[(String, String, String)]| {
+            list.iter()
+                .find(|(key, _, _)| key == k)
+                .map(|(_, v, _)| v.clone())
+                .unwrap_or_default()
+        };
+        let list = self.settings().await.unwrap_or_default();
+        [get("practice-name", &list), get("practice-address", &list)]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Every journal entry the archive holds, decrypted, as JSON lines: the data controller's proof
+    /// that an erasure left nothing behind. Audited; the output goes only to the caller.
+    pub async fn journal_dump(&self) -> Result<String> {
+        if !self.has(Role::DataController) {
+            return self.refuse_plain(
+                "journal.dump",
+                vec![],
+                Error::Forbidden("only the data controller may read the raw journals".into()),
+            );
+        }
+        let metadata = self.user.secrets.require("metadata")?;
+        let signers = self.signer_keys();
+        let mut out = String::new();
+        for dev in self.archive.list("journal")? {
+            let listing = journal::list_device(&self.archive, &dev)?;
+            for (seq, (gen, name)) in listing.current {
+                let rel = format!("journal/{dev}/{name}");
+                let bytes = self.archive.read(&rel)?;
+                let (_, entries) =
+                    journal::open_segment_gen(&bytes, metadata, &dev, seq, gen, &signers, &rel)?;
+                for e in entries {
+                    out.push_str(&serde_json::to_string(&e).expect("serialisable"));
+                    out.push('\n');
+                }
+            }
+        }
+        self.audit("journal.dump", "allowed", vec![], None)?;
+        Ok(out)
+    }
+
+    /// Tombstones of deleted recordings (supervisor, data controller).
+    pub async fn tombstones(&self) -> Result<Vec<Tombstone>> {
+        if !(self.has(Role::Supervisor) || self.has(Role::DataController)) {
+            return self.refuse_plain(
+                "tombstone.list",
+                vec![],
+                Error::Forbidden("tombstones are for supervisors and the data controller".into()),
+            );
+        }
+        self.index.tombstones().await
+    }
+}

@@ -1,0 +1,341 @@
+//! Retention, legal hold and erasure through `Session`: what goes and what stays, on every device;
+//! erasure that leaves no personal data anywhere (bytes on disk, or anything the keys decrypt);
+//! tombstones that stop deleted audio coming back; certificates bound to the audit trail.
+
+use callvault_core::archive::journal::Direction;
+use callvault_core::archive::Archive;
+use callvault_core::demo::{speechlike, wav_pcm16};
+use callvault_core::ingest::CallSource;
+use callvault_core::policy::Role;
+use callvault_core::requests::{Purpose, RequestDetails, Right};
+use callvault_core::secret::Password;
+use callvault_core::session::{self, AuditFilter, KdfChoice, SearchQuery, Session};
+use chrono::{Duration, Months, Utc};
+use std::path::{Path, PathBuf};
+
+const DC: (&str, &str) = ("dee.controller", "dc-pass-1234");
+const SUP: (&str, &str) = ("stu.supervisor", "sup-pass-1234");
+const STAFF: (&str, &str) = ("ria.reception", "staff-pass-1234");
+
+struct World {
+    tmp: tempfile::TempDir,
+    archive: PathBuf,
+}
+
+impl World {
+    async fn new() -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        let archive = tmp.path().join("archive");
+        let w = World { archive, tmp };
+        session::init_in(
+            &w.archive,
+            &w.dev("pc"),
+            DC.0,
+            &Password::new(DC.1),
+            KdfChoice::Fast,
+        )
+        .await
+        .unwrap();
+        let mut s = w.as_(DC, "pc").await;
+        s.add_user(SUP.0, &[Role::Supervisor], &[], &Password::new(SUP.1))
+            .await
+            .unwrap();
+        s.add_user(
+            STAFF.0,
+            &[Role::Staff],
+            &["101".into()],
+            &Password::new(STAFF.1),
+        )
+        .await
+        .unwrap();
+        s.close().await;
+        w
+    }
+    fn dev(&self, name: &str) -> PathBuf {
+        self.tmp.path().join("devices").join(name)
+    }
+    async fn as_(&self, u: (&str, &str), device: &str) -> Session {
+        Session::logon_in(&self.archive, &self.dev(device), u.0, &Password::new(u.1))
+            .await
+            .unwrap()
+    }
+}
+
+fn call(seed: u32, started: chrono::DateTime<Utc>, number: &str, party: &str) -> CallSource {
+    CallSource {
+        name: format!("call{seed}.wav"),
+        bytes: wav_pcm16(8000, &speechlike(8000, 2, seed)),
+        started_at: started,
+        direction: Direction::Inbound,
+        staff: None,
+        extension: Some("101".into()),
+        external_number: Some(number.into()),
+        parties: vec![party.into()],
+        notes: Some(format!("notes about {party}")),
+    }
+}
+
+fn ago_months(m: u32) -> chrono::DateTime<Utc> {
+    Utc::now().checked_sub_months(Months::new(m)).unwrap()
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+async fn ids(s: &Session) -> Vec<String> {
+    let mut v: Vec<String> = s
+        .search(&SearchQuery {
+            limit: Some(1000),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn the_sweep_deletes_what_is_past_retention_keeps_the_rest_and_held_calls() {
+    let w = World::new().await;
+    let mut dc = w.as_(DC, "pc").await;
+    let rep = dc
+        .import_sources(vec![
+            call(
+                1,
+                ago_months(36) - Duration::days(1),
+                "07700 900701",
+                "Old Caller",
+            ),
+            call(2, ago_months(24), "07700 900702", "Recent Caller"),
+            call(3, ago_months(40), "07700 900703", "Held Caller"),
+        ])
+        .await
+        .unwrap();
+    let id: Vec<String> = rep.imported.iter().map(|i| i.id.clone()).collect();
+    let hold = dc
+        .add_hold(&[id[2].clone()], "complaint under investigation", None)
+        .await
+        .unwrap();
+    // A second device has seen all three.
+    let mac = w.as_(SUP, "mac").await;
+    assert_eq!(ids(&mac).await.len(), 3);
+    mac.close().await;
+    let due = dc.retention_due().await.unwrap();
+    assert_eq!(due.len(), 2, "{due:?}");
+    assert_eq!(
+        due.iter()
+            .find(|d| d.recording == id[2])
+            .unwrap()
+            .held_by
+            .as_deref(),
+        Some(hold.as_str())
+    );
+    let cert = dc.retention_run().await.unwrap().unwrap();
+    assert_eq!(cert.tombstones.len(), 1);
+    assert_eq!(cert.tombstones[0].recording, id[0]);
+    assert!(cert.tombstones[0]
+        .rule
+        .as_deref()
+        .unwrap()
+        .contains("36-month"));
+    let mut left = ids(&dc).await;
+    left.sort();
+    let mut want = vec![id[1].clone(), id[2].clone()];
+    want.sort();
+    assert_eq!(left, want);
+    // Manual deletion of a held call is refused; the hold's release lets it go.
+    assert!(dc.delete(&[id[2].clone()], "tidy up").await.is_err());
+    dc.release_hold(&hold, "investigation closed")
+        .await
+        .unwrap();
+    dc.delete(&[id[2].clone()], "no longer needed")
+        .await
+        .unwrap();
+    dc.close().await;
+    // The second device no longer shows them after its next sync, and nothing returns on rebuild.
+    let mac = w.as_(SUP, "mac").await;
+    assert_eq!(ids(&mac).await, vec![id[1].clone()]);
+    let (mac, _, n) = mac.rebuild_index().await.unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(ids(&mac).await, vec![id[1].clone()]);
+    mac.close().await;
+    // The audit trail records each deletion and the hold's life.
+    let dc = w.as_(DC, "pc").await;
+    let e = dc.audit_list(&AuditFilter::default()).await.unwrap();
+    let count = |a: &str, o: &str| e.iter().filter(|x| x.action == a && x.outcome == o).count();
+    assert_eq!(count("recording.delete", "allowed"), 2);
+    assert_eq!(count("recording.delete", "refused"), 1);
+    assert_eq!(count("hold.add", "allowed"), 1);
+    assert_eq!(count("hold.release", "allowed"), 1);
+    dc.close().await;
+}
+
+#[tokio::test]
+async fn erasure_leaves_nothing_readable_anywhere_and_the_source_cannot_come_back() {
+    let w = World::new().await;
+    let mut dc = w.as_(DC, "pc").await;
+    let victim = call(7, ago_months(3), "07700 900777", "Zelda Quarrington");
+    let keep = call(8, ago_months(3), "07700 900778", "Kept Person");
+    let victim_bytes = victim.bytes.clone();
+    let rep = dc.import_sources(vec![victim.clone(), keep]).await.unwrap();
+    let vid = rep.imported[0].id.clone();
+    dc.mark_consent(
+        &vid,
+        callvault_core::requests::ConsentKind::NotRecorded,
+        None,
+        None,
+    )
+    .await
+    .ok();
+    dc.close().await;
+    // The other device syncs it too (so its index held the details).
+    let mac = w.as_(SUP, "mac").await;
+    assert_eq!(ids(&mac).await.len(), 2);
+    mac.search(&SearchQuery {
+        party: Some("Quarrington".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    mac.close().await;
+    // An erasure request, raised by reception, decided and carried out by the data controller.
+    let mut staff = w.as_(STAFF, "pc").await;
+    let rid = staff
+        .raise_request(RequestDetails {
+            purpose: Some(Purpose::Erasure),
+            reason: "patient asks for the recording to be erased".into(),
+            number: Some("07700900777".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    staff.close().await;
+    let mut dc = w.as_(DC, "pc").await;
+    dc.approve(
+        &rid,
+        &[vid.clone()],
+        Utc::now() + Duration::days(7),
+        &[Right::Export],
+    )
+    .await
+    .unwrap();
+    let cert = dc.erase(&rid).await.unwrap();
+    assert_eq!(cert.tombstones.len(), 1);
+    assert_eq!(cert.request.as_deref(), Some(rid.as_str()));
+    // The certificate is bound to the audit files that recorded the erasure, and signed.
+    let archive = Archive::open(&w.archive).unwrap();
+    let mut h = Vec::new();
+    for f in &cert.audit_files {
+        h.extend_from_slice(&archive.read(f).unwrap());
+    }
+    assert_eq!(
+        hex::encode(callvault_core::crypto::sha256(&h)),
+        cert.audit_sha256
+    );
+    let (json, html) = cert
+        .write(&w.tmp.path().join("certs"), "Made-up Surgery")
+        .unwrap();
+    assert!(std::fs::read_to_string(&html).unwrap().contains(&vid));
+    assert!(std::fs::read_to_string(&json)
+        .unwrap()
+        .contains("audit_sha256"));
+    assert_eq!(
+        dc.request(&rid).await.unwrap().state,
+        callvault_core::requests::State::Completed
+    );
+    // Re-importing the erased source is refused, saying why.
+    let again = dc.import_sources(vec![victim.clone()]).await.unwrap();
+    assert_eq!(again.imported.len(), 0);
+    assert!(
+        again.rejected[0].reason.contains("deleted on"),
+        "{:?}",
+        again.rejected
+    );
+    assert!(again.rejected[0].reason.contains(&rid));
+    dc.close().await;
+    let mac = w.as_(SUP, "mac").await;
+    assert_eq!(
+        ids(&mac).await.len(),
+        1,
+        "the other device dropped it at its sync"
+    );
+    mac.close().await;
+
+    // No byte of its number, party name, notes or audio anywhere on disk.
+    let mid = victim_bytes.len() / 2;
+    let needles: Vec<Vec<u8>> = vec![
+        b"07700 900777".to_vec(),
+        b"07700900777".to_vec(),
+        b"Quarrington".to_vec(),
+        b"notes about Zelda".to_vec(),
+        victim_bytes[mid..mid + 64].to_vec(),
+    ];
+    for root in [w.archive.clone(), w.dev("pc"), w.dev("mac")] {
+        for p in files_under(&root) {
+            let hay = std::fs::read(&p).unwrap();
+            for n in &needles {
+                assert!(
+                    !hay.windows(n.len()).any(|x| x == n.as_slice()),
+                    "{} holds {:?}",
+                    p.display(),
+                    String::from_utf8_lossy(n)
+                );
+            }
+        }
+    }
+    // With the keys in hand: every journal segment decrypts to nothing about it.
+    let dc = w.as_(DC, "pc").await;
+    let seen = dc.journal_dump().await.unwrap();
+    for n in ["07700 900777", "Quarrington", "notes about Zelda"] {
+        assert!(!seen.contains(n), "a journal entry still holds {n}");
+    }
+    assert!(
+        seen.contains("Kept Person"),
+        "the other call's details are still there"
+    );
+    // The audio object and every wrap of its key are gone.
+    assert!(!w
+        .archive
+        .join(callvault_core::archive::audio::object_path(&vid))
+        .exists());
+    // The audit trail names it only by id and keeps the tombstone's facts.
+    let audit =
+        serde_json::to_string(&dc.audit_list(&AuditFilter::default()).await.unwrap()).unwrap();
+    for n in ["07700 900777", "07700900777", "Quarrington"] {
+        assert!(!audit.contains(n), "the audit trail holds {n}");
+    }
+    let t = dc.tombstones().await.unwrap();
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].recording, vid);
+    dc.close().await;
+    // Every journal still verifies (the compacted segments are signed by the data controller).
+    let mut dc = w.as_(DC, "pc").await;
+    let v = dc.verify().await.unwrap();
+    assert!(v.problems.is_empty(), "{:?}", v.problems);
+    // The data controller may choose to re-import it.
+    dc.allow_erased_reimport().unwrap();
+    assert_eq!(
+        dc.import_sources(vec![victim])
+            .await
+            .unwrap()
+            .imported
+            .len(),
+        1
+    );
+    dc.close().await;
+}
