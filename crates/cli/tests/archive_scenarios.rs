@@ -635,7 +635,7 @@ fn wrong_password_lockout_across_devices_and_reset() {
         .collect();
     for want in [
         ("logon", "failed"),
-        ("account.lock", "allowed"),
+        ("account.lock", "locked"),
         ("logon", "refused"),
         ("user.reset_password", "allowed"),
         ("user.reset_password", "refused"),

@@ -4,7 +4,7 @@
 
 use callvault_core::archive::audio::{self, DecryptingReader};
 use callvault_core::archive::journal::{self, JournalEntry};
-use callvault_core::archive::{self, Archive};
+use callvault_core::archive::{self, Archive, Signer, SignerKeys};
 use callvault_core::audit::{self, AuditEntry};
 use callvault_core::crypto::{self, stream, KdfParams, Wrapped};
 use callvault_core::policy::{self, Role};
@@ -138,6 +138,7 @@ const KNOWN_KINDS: &[&str] = &[
     "vector-audit",
     "vector-lockout",
     "vector-index-key",
+    "vector-limits",
 ];
 
 fn blocks() -> Vec<Block> {
@@ -241,13 +242,50 @@ fn with_version_byte(data: &[u8], v: u8) -> Vec<u8> {
     d
 }
 
+/// A journal segment or audit file: (envelope, signature trailer).
+fn split_trailer(data: &[u8]) -> (&[u8], &[u8]) {
+    assert_eq!(archive::SIG_LEN, 64);
+    data.split_at(data.len() - 64)
+}
+
+/// The example user's (Alice's) signing seed, as the document gives it.
+fn alice_signing_seed() -> Key32 {
+    one("vector-user").key("signing_seed")
+}
+
+/// The signing keys a reader knows: Alice's, from her record.
+fn alice_keys() -> SignerKeys {
+    let u = one("vector-user");
+    let mut k = SignerKeys::new();
+    k.insert(u.raw("uid").to_string(), u.hex_n::<32>("signing_key"));
+    k
+}
+
+/// A copy of `data` with one bit of its signature trailer flipped.
+fn flip_signature_bit(data: &[u8]) -> Vec<u8> {
+    let mut d = data.to_vec();
+    let n = d.len();
+    d[n - 64 + 5] ^= 0x01;
+    d
+}
+
+/// HKDF-SHA256 (RFC 5869) with no salt and a 32-byte output, spelt out with HMAC.
+fn hkdf_by_rfc5869(ikm: &[u8], info: &[u8]) -> [u8; 32] {
+    let prk = crypto::hmac_sha256(&[0u8; 32], ikm);
+    crypto::hmac_sha256(&prk, &[info, &[1u8]].concat())
+}
+
+fn is_tampered(e: &Error, needle: &str) -> bool {
+    matches!(e, Error::Tampered { reason, .. } if reason.contains(needle))
+}
+
 // ---- the vectors ----
 
 #[test]
 fn every_block_is_well_formed() {
     let b = blocks();
     assert!(
-        b.len() >= 14,
+        b.len() >= 15,
         "expected the full set of vectors, found {}",
         b.len()
     );
@@ -389,6 +427,15 @@ fn archive_json_and_keys() {
     let init: Vec<AuditEntry> = serde_json::from_str(&first_audit.text("entries_json")).unwrap();
     assert_eq!(init[0].action, "archive.init");
     assert_eq!(init[0].targets, vec![a.config.id.clone()]);
+    // created_at is to the second, and the example archive was created in the second its init
+    // entry records.
+    let created = a.config.created_at.strip_suffix('Z').expect("UTC");
+    assert_eq!(created.len(), "2025-01-06T09:00:00".len());
+    assert!(
+        init[0].at.starts_with(created),
+        "{created} vs {}",
+        init[0].at
+    );
     // A newer archive version is refused clearly.
     let mut cfg: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     cfg["v"] = 2.into();
@@ -469,6 +516,22 @@ fn user_record() {
         rec.signed.public_key
     );
 
+    // Signing key: Ed25519 with seed HKDF-SHA256(ikm = user secret, no salt, info), 32 bytes.
+    let signing_seed = v.key("signing_seed");
+    let signing_info = v.text("signing_info");
+    assert_eq!(signing_info, "callvault/v1/user-signing");
+    assert_eq!(
+        hkdf_by_rfc5869(user_secret.expose(), signing_info.as_bytes()),
+        *signing_seed.expose()
+    );
+    assert_eq!(
+        users::user_signing_seed(&user_secret).expose(),
+        signing_seed.expose()
+    );
+    let signing_key = v.hex_n::<32>("signing_key");
+    assert_eq!(crypto::ed25519_public(&signing_seed), signing_key);
+    assert_eq!(rec.signed.signing_key, crypto::b64(&signing_key));
+
     // Escrow to the admin key.
     let escrow = crypto::unwrap(
         &s.key("admin"),
@@ -518,6 +581,26 @@ fn user_record() {
         Err(Error::BadLogon)
     ));
 
+    // A record (validly signed) whose signing key is not the one of the user's secret is refused.
+    let mut other = rec.clone();
+    other.signed.signing_key = crypto::b64(&crypto::ed25519_public(&Key32::from_bytes([3; 32])));
+    let msg = [
+        v.text("sig_prefix").as_bytes(),
+        &serde_json::to_vec(&other.signed).unwrap(),
+    ]
+    .concat();
+    other.sig = crypto::b64(&crypto::ed25519_sign(&s.key("signing"), &msg));
+    let other_bytes = serde_json::to_vec(&other).unwrap();
+    let other = users::check_record(&a, &other_bytes, &uid, 0, &path).unwrap();
+    let e = users::unlock(&other, &password).err().unwrap();
+    assert!(is_tampered(&e, "signing key"), "{e}");
+    // Password-hashing parameters out of range are refused before any derivation.
+    let limits = one("vector-limits");
+    let mut costly = rec.clone();
+    costly.kdf.t = limits.num("t_max") as u32 + 1;
+    let e = users::unlock(&costly, &password).err().unwrap();
+    assert!(is_tampered(&e, "out of range"), "{e}");
+
     // Placement and newer versions.
     assert!(users::check_record(&a, text.as_bytes(), &uid, 1, &path).is_err());
     let mut newer: UserRecord = rec.clone();
@@ -531,6 +614,42 @@ fn user_record() {
     assert!(
         users::check_record(&a, &serde_json::to_vec(&forged).unwrap(), &uid, 0, &path).is_err()
     );
+}
+
+#[test]
+fn password_reset_removes_older_versions() {
+    let v = one("vector-user");
+    let (path, text) = user_file();
+    let uid = v.raw("uid").to_string();
+    let dir = tempfile::tempdir().unwrap();
+    archive::write_new(dir.path(), "archive.json", &archive_json()).unwrap();
+    archive::write_new(dir.path(), &path, text.as_bytes()).unwrap();
+    let a = Archive::open(dir.path()).unwrap();
+    let old_password = Password::new(v.text("password"));
+    let old = users::load_latest(&a, &uid).unwrap().unwrap();
+    let admin = users::unlock(&old, &old_password).unwrap();
+    let new_password = Password::new("a new password for the test");
+    users::reset_password(&a, &admin.secrets, &uid, &new_password).unwrap();
+    // A new version with the same signed part and signature, and nothing older left.
+    assert_eq!(
+        a.list(&format!("users/{uid}")).unwrap(),
+        vec!["00000001.cvu".to_string()]
+    );
+    let cur = users::load_latest(&a, &uid).unwrap().unwrap();
+    assert_eq!(cur.ver, 1);
+    assert_eq!(cur.signed, old.signed);
+    assert_eq!(cur.sig, old.sig);
+    assert_ne!(cur.salt, old.salt);
+    assert!(matches!(
+        users::unlock(&cur, &old_password),
+        Err(Error::BadLogon)
+    ));
+    let u = users::unlock(&cur, &new_password).unwrap();
+    assert_eq!(u.secret.expose(), v.key("user_secret").expose());
+    // And an `r` marker.
+    let marks = a.list(&format!("auth/{uid}")).unwrap();
+    assert_eq!(marks.len(), 1);
+    assert_eq!(users::parse_mark(&marks[0]).unwrap().0, 'r');
 }
 
 #[test]
@@ -614,6 +733,19 @@ fn audio_object() {
     .is_err());
     let custodian = s.key("custodian");
     let keys = [("custodian".to_string(), &custodian)];
+    // Opened for the recording whose id its header names; refused when opened for another.
+    assert!(
+        DecryptingReader::open_recording(Cursor::new(obj.clone()), &header.id, &keys, "v").is_ok()
+    );
+    let e = DecryptingReader::open_recording(
+        Cursor::new(obj.clone()),
+        "0123456789abcdef0123456789abcdef",
+        &keys,
+        "v",
+    )
+    .err()
+    .unwrap();
+    assert!(is_tampered(&e, "another recording"), "{e}");
     assert!(DecryptingReader::new(Cursor::new(obj[..obj.len() - 1].to_vec()), &keys, "v").is_err());
     let e = DecryptingReader::new(Cursor::new(with_version_byte(&obj, 2)), &keys, "v")
         .err()
@@ -626,6 +758,7 @@ fn journal_segment() {
     let s = secrets();
     let v = one("vector-journal");
     let a = one("vector-audio");
+    let user = one("vector-user");
     let data = v.hex("file");
     let device = v.text("device");
     let seq = v.num("seq");
@@ -635,13 +768,17 @@ fn journal_segment() {
     );
     assert_eq!(journal::MAGIC, b"CVJRNL\x00\x01");
 
-    // By the document.
-    let (h, body) = envelope(&data, journal::MAGIC);
+    // By the document: envelope ‖ 64-byte Ed25519 trailer.
+    let (signed, sig) = split_trailer(&data);
+    assert_eq!(sig, &v.hex("signature")[..]);
+    let (h, body) = envelope(signed, journal::MAGIC);
     assert_eq!(String::from_utf8(h.clone()).unwrap(), v.text("header_json"));
     let hj: serde_json::Value = serde_json::from_slice(&h).unwrap();
     assert_eq!(hj["v"], 1);
     assert_eq!(hj["device"], device.as_str());
     assert_eq!(hj["seq"], seq);
+    assert_eq!(hj["signer"], v.text("signer").as_str());
+    assert_eq!(v.text("signer"), user.raw("uid"));
     let info = v.text("info");
     assert_eq!(info, format!("callvault/v1/journal/{device}/{seq}"));
     let key = crypto::unwrap_key(
@@ -657,9 +794,28 @@ fn journal_segment() {
         String::from_utf8(plain.to_vec()).unwrap(),
         v.text("entries_json")
     );
+    // The trailer signs domain ‖ "\n" ‖ SHA-256(every byte before it), by the signer's key.
+    let domain = v.text("sig_domain");
+    assert_eq!(domain, journal::SIG_DOMAIN);
+    assert_eq!(crypto::sha256(signed)[..], v.hex("signed_sha256")[..]);
+    let msg = [domain.as_bytes(), b"\n", &v.hex("signed_sha256")].concat();
+    assert_eq!(archive::trailer_message(&domain, signed), msg);
+    assert!(crypto::ed25519_verify(
+        &user.hex_n::<32>("signing_key"),
+        &msg,
+        sig
+    ));
+    assert_eq!(
+        crypto::ed25519_sign(&alice_signing_seed(), &msg)[..],
+        sig[..]
+    );
 
     // By the code.
-    let entries = journal::open_segment(&data, &s.key("metadata"), &device, seq, "v").unwrap();
+    let keys = alice_keys();
+    let open = |d: &[u8], k: &SignerKeys| {
+        journal::open_segment(d, &s.key("metadata"), &device, seq, k, "v")
+    };
+    let entries = open(&data, &keys).unwrap();
     assert_eq!(
         serde_json::to_string(&entries).unwrap(),
         v.text("entries_json")
@@ -672,24 +828,78 @@ fn journal_segment() {
     assert_eq!(m.dedup, a.raw("dedup"));
     assert_eq!(m.size, a.text("plaintext").len() as u64);
     assert_eq!(audio::object_path(&m.id), a.text("path"));
+    // An entry's author (a recording's importer) is the segment's signer.
+    assert_eq!(m.imported_by, v.text("signer"));
 
+    // A flipped signature byte, an unknown signer, another key for the signer, a lost trailer.
+    let e = open(&flip_signature_bit(&data), &keys).unwrap_err();
+    assert!(is_tampered(&e, "signature does not verify"), "{e}");
+    let e = open(&data, &SignerKeys::new()).unwrap_err();
+    assert!(is_tampered(&e, "no known user"), "{e}");
+    let mut impostor = SignerKeys::new();
+    impostor.insert(
+        user.raw("uid").to_string(),
+        crypto::ed25519_public(&s.key("signing")),
+    );
+    assert!(open(&data, &impostor).is_err());
+    assert!(open(signed, &keys).is_err());
     // Misplaced, wrong key, newer version.
-    assert!(journal::open_segment(&data, &s.key("metadata"), &device, seq + 1, "v").is_err());
-    assert!(journal::open_segment(&data, &s.key("audit"), &device, seq, "v").is_err());
-    let e = journal::open_segment(
-        &with_version_byte(&data, 2),
-        &s.key("metadata"),
-        &device,
-        seq,
-        "v",
-    )
-    .unwrap_err();
+    assert!(
+        journal::open_segment(&data, &s.key("metadata"), &device, seq + 1, &keys, "v").is_err()
+    );
+    assert!(journal::open_segment(&data, &s.key("audit"), &device, seq, &keys, "v").is_err());
+    let e = open(&with_version_byte(&data, 2), &keys).unwrap_err();
     assert!(matches!(e, Error::Version { found: 2, .. }), "{e}");
+}
+
+#[test]
+fn journal_numbers_are_never_reused() {
+    let s = secrets();
+    let user = one("vector-user");
+    let uid = user.raw("uid").to_string();
+    let device = one("vector-journal").text("device");
+    let dir = tempfile::tempdir().unwrap();
+    archive::write_new(dir.path(), "archive.json", &archive_json()).unwrap();
+    let a = Archive::open(dir.path()).unwrap();
+    let seed = alice_signing_seed();
+    let signer = Signer {
+        uid: &uid,
+        seed: &seed,
+    };
+    let e: Vec<JournalEntry> = serde_json::from_str(&one("vector-journal").text("entries_json"))
+        .expect("the example entries parse");
+    // One more than the highest present (0 for an empty folder) ...
+    assert_eq!(journal::append(&a, &device, &e, &signer).unwrap(), 0);
+    assert_eq!(journal::append(&a, &device, &e, &signer).unwrap(), 1);
+    // ... or than the highest this device knows it wrote, whichever is greater.
+    let rel = |seq| format!("journal/{device}/{}", journal::segment_name(seq));
+    std::fs::remove_file(dir.path().join(rel(1))).unwrap();
+    assert_eq!(
+        journal::append_after(&a, &device, &e, Some(1), &signer).unwrap(),
+        2
+    );
+    assert_eq!(
+        journal::append_after(&a, &device, &e, Some(0), &signer).unwrap(),
+        3
+    );
+    for seq in [0, 2, 3] {
+        let got = journal::open_segment(
+            &a.read(&rel(seq)).unwrap(),
+            &s.key("metadata"),
+            &device,
+            seq,
+            &alice_keys(),
+            "v",
+        )
+        .unwrap();
+        assert_eq!(got, e);
+    }
 }
 
 #[test]
 fn audit_chain() {
     let s = secrets();
+    let user = one("vector-user");
     let files: Vec<Values> = all("vector-audit").iter().map(|b| b.values()).collect();
     assert_eq!(files.len(), 2);
     assert_eq!(audit::MAGIC, b"CVAUDIT\x01");
@@ -704,8 +914,12 @@ fn audit_chain() {
             v.text("path"),
             format!("audit/{device}/{}", audit::file_name(seq))
         );
+        // The chain hashes the whole file, trailer included.
         assert_eq!(crypto::sha256(&data)[..], v.hex("sha256")[..]);
-        let (h, body) = envelope(&data, audit::MAGIC);
+        let (signed, sig) = split_trailer(&data);
+        assert_eq!(sig, &v.hex("signature")[..]);
+        assert_eq!(crypto::sha256(signed)[..], v.hex("signed_sha256")[..]);
+        let (h, body) = envelope(signed, audit::MAGIC);
         assert_eq!(String::from_utf8(h.clone()).unwrap(), v.text("header_json"));
         let hj: serde_json::Value = serde_json::from_slice(&h).unwrap();
         assert_eq!(hj["seq"], seq);
@@ -726,28 +940,108 @@ fn audit_chain() {
             String::from_utf8(plain.to_vec()).unwrap(),
             v.text("entries_json")
         );
-        want_entries.extend(serde_json::from_slice::<Vec<AuditEntry>>(&plain).unwrap());
+        let entries: Vec<AuditEntry> = serde_json::from_slice(&plain).unwrap();
+        let domain = v.text("sig_domain");
+        assert_eq!(domain, audit::SIG_DOMAIN);
+        match v.text("signer").as_str() {
+            // Unsigned: a null signer, 64 zero bytes, and only logon and lockout actions.
+            "none" => {
+                assert_eq!(hj["signer"], serde_json::Value::Null);
+                assert_eq!(sig, &[0u8; 64][..]);
+                for e in &entries {
+                    assert!(audit::UNSIGNED_ACTIONS.contains(&e.action.as_str()));
+                }
+            }
+            uid => {
+                assert_eq!(hj["signer"], uid);
+                assert_eq!(uid, user.raw("uid"));
+                let msg = [domain.as_bytes(), b"\n", &crypto::sha256(signed)].concat();
+                assert_eq!(archive::trailer_message(&domain, signed), msg);
+                assert!(crypto::ed25519_verify(
+                    &user.hex_n::<32>("signing_key"),
+                    &msg,
+                    sig
+                ));
+                assert_eq!(
+                    crypto::ed25519_sign(&alice_signing_seed(), &msg)[..],
+                    sig[..]
+                );
+            }
+        }
+        want_entries.extend(entries);
         prev = hex::encode(crypto::sha256(&data));
     }
+    assert_eq!(files[0].text("signer"), user.raw("uid"));
+    assert_eq!(files[1].text("signer"), "none");
+    assert_eq!(audit::UNSIGNED_ACTIONS, ["logon", "account.lock"]);
 
     // By the code: an archive folder holding archive.json and the two files verifies clean.
-    let dir = tempfile::tempdir().unwrap();
-    archive::write_new(dir.path(), "archive.json", &archive_json()).unwrap();
-    for v in &files {
-        archive::write_new(dir.path(), &v.text("path"), &v.hex("file")).unwrap();
-    }
-    let a = Archive::open(dir.path()).unwrap();
-    let rep = audit::verify(&a, &s.key("audit")).unwrap();
+    let keys = alice_keys();
+    let folder = |second: Option<&[u8]>| {
+        let dir = tempfile::tempdir().unwrap();
+        archive::write_new(dir.path(), "archive.json", &archive_json()).unwrap();
+        archive::write_new(dir.path(), &files[0].text("path"), &files[0].hex("file")).unwrap();
+        if let Some(b) = second {
+            archive::write_new(dir.path(), &files[1].text("path"), b).unwrap();
+        }
+        let a = Archive::open(dir.path()).unwrap();
+        (dir, a)
+    };
+    let (dir, a) = folder(Some(&files[1].hex("file")));
+    let rep = audit::verify(&a, &s.key("audit"), &keys).unwrap();
     assert!(rep.problems.is_empty(), "{:?}", rep.problems);
     assert_eq!(rep.devices, 1);
     assert_eq!(rep.files, 2);
     assert_eq!(rep.all_entries, want_entries);
     assert_eq!(rep.heads[0].2, prev);
 
+    // Signed by no known user: that file is refused; the unsigned one still stands.
+    let rep = audit::verify(&a, &s.key("audit"), &SignerKeys::new()).unwrap();
+    assert_eq!(rep.problems.len(), 1, "{:?}", rep.problems);
+    assert_eq!(rep.problems[0].object, files[0].text("path"));
+
     // Removing the first file breaks the chain.
     std::fs::remove_file(dir.path().join(files[0].text("path"))).unwrap();
-    let rep = audit::verify_chain(&a, None).unwrap();
+    let rep = audit::verify_chain(&a, None, &keys).unwrap();
     assert!(!rep.problems.is_empty());
+
+    // A flipped signature byte, and an unsigned file whose trailer is not zero, are refused.
+    let refused = |second: &[u8], why: &str| {
+        let (_dir, a) = folder(Some(second));
+        let rep = audit::verify(&a, &s.key("audit"), &keys).unwrap();
+        assert_eq!(rep.problems.len(), 1, "{:?}", rep.problems);
+        assert_eq!(rep.problems[0].object, files[1].text("path"));
+        assert!(rep.problems[0].reason.contains(why), "{:?}", rep.problems);
+    };
+    let mut resigned = files[1].hex("file");
+    let n = resigned.len();
+    resigned[n - 1] = 1;
+    refused(&resigned, "unsigned entry with a signature trailer");
+    let (_d, a) = folder(None);
+    let device = files[0].text("device");
+    let seed = alice_signing_seed();
+    let alice = Signer {
+        uid: user.raw("uid"),
+        seed: &seed,
+    };
+    let show = AuditEntry {
+        action: "recording.show".into(),
+        outcome: "allowed".into(),
+        ..want_entries[1].clone()
+    };
+    audit::append(&a, &device, std::slice::from_ref(&show), Some(&alice)).unwrap();
+    let signed_show = a.read(&files[1].text("path")).unwrap();
+    refused(
+        &flip_signature_bit(&signed_show),
+        "signature does not verify",
+    );
+
+    // An unsigned file may only record logons and lockouts: a non-logon action is refused.
+    let (_d, a) = folder(None);
+    audit::append(&a, &device, &[show], None).unwrap();
+    let unsigned_show = a.read(&files[1].text("path")).unwrap();
+    assert_eq!(split_trailer(&unsigned_show).1, &[0u8; 64][..]);
+    refused(&unsigned_show, "needs a logged-on user");
 }
 
 #[test]
@@ -791,4 +1085,88 @@ fn index_key() {
     );
     let k = crypto::hkdf(&v.hex("metadata"), info.as_bytes());
     assert_eq!(k.expose()[..], v.hex("key")[..]);
+    assert_eq!(
+        hkdf_by_rfc5869(&v.hex("metadata"), info.as_bytes())[..],
+        v.hex("key")[..]
+    );
+}
+
+#[test]
+fn archive_json_limits() {
+    let l = one("vector-limits");
+    let base: serde_json::Value = serde_json::from_slice(&archive_json()).unwrap();
+    let parse = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut cfg = base.clone();
+        f(&mut cfg);
+        Archive::from_bytes(Path::new("/x"), serde_json::to_vec(&cfg).unwrap())
+    };
+    let kdf = |m: u64, t: u64, p: u64| {
+        move |c: &mut serde_json::Value| {
+            c["kdf"] = serde_json::json!({"m_kib": m, "t": t, "p": p});
+        }
+    };
+    let ok = |f: &dyn Fn(&mut serde_json::Value), what: &str| {
+        if let Err(e) = parse(f) {
+            panic!("{what} should be accepted: {e}")
+        }
+    };
+    let refused = |f: &dyn Fn(&mut serde_json::Value), what: &str| match parse(f) {
+        Ok(_) => panic!("{what} should be refused"),
+        Err(e) => assert!(is_tampered(&e, "out of range"), "{what}: {e}"),
+    };
+    let (m_min, m_max, per_p) = (l.num("m_kib_min"), l.num("m_kib_max"), l.num("m_kib_per_p"));
+    let (t_min, t_max) = (l.num("t_min"), l.num("t_max"));
+    let (p_min, p_max) = (l.num("p_min"), l.num("p_max"));
+    let (s_min, s_max) = (l.num("segment_size_min"), l.num("segment_size_max"));
+    assert_eq!(m_max, 4 << 20, "4 GiB in KiB");
+    assert_eq!(s_max, 16 << 20, "16 MiB");
+
+    ok(&kdf(m_min, 1, 1), "m_kib at its minimum");
+    refused(&kdf(m_min - 1, 1, 1), "m_kib below its minimum");
+    ok(&kdf(m_max, 1, 1), "m_kib at its maximum");
+    refused(&kdf(m_max + 1, 1, 1), "m_kib above its maximum");
+    ok(&kdf(1 << 13, t_min, 1), "t at its minimum");
+    refused(&kdf(1 << 13, t_min - 1, 1), "t below its minimum");
+    ok(&kdf(1 << 13, t_max, 1), "t at its maximum");
+    refused(&kdf(1 << 13, t_max + 1, 1), "t above its maximum");
+    ok(&kdf(1 << 13, 1, p_min), "p at its minimum");
+    refused(&kdf(1 << 13, 1, p_min - 1), "p below its minimum");
+    ok(
+        &kdf(per_p * p_max, 1, p_max),
+        "p at its maximum with m_kib = 8·p",
+    );
+    refused(&kdf(per_p * p_max - 1, 1, p_max), "m_kib below 8·p");
+    refused(&kdf(1 << 13, 1, p_max + 1), "p above its maximum");
+    for (size, good) in [
+        (s_min, true),
+        (s_min - 1, false),
+        (s_max, true),
+        (s_max + 1, false),
+    ] {
+        let f = move |c: &mut serde_json::Value| c["segment_size"] = size.into();
+        if good {
+            ok(&f, &format!("segment_size {size}"))
+        } else {
+            refused(&f, &format!("segment_size {size}"))
+        }
+    }
+    let id = base["id"].as_str().unwrap().to_string();
+    for bad in [id.to_uppercase(), id[1..].to_string(), format!("{id}0")] {
+        refused(
+            &move |c| c["id"] = bad.clone().into(),
+            "a malformed archive id",
+        );
+    }
+    // The same check guards user records' parameters (see user_record) and is one function.
+    for (m, t, p, good) in [
+        (m_min, t_min, p_min, true),
+        (m_min, t_max + 1, p_min, false),
+    ] {
+        let k = KdfParams {
+            m_kib: m as u32,
+            t: t as u32,
+            p: p as u32,
+        };
+        assert_eq!(k.check("v").is_ok(), good, "{k:?}");
+    }
 }

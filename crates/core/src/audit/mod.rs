@@ -285,15 +285,25 @@ fn open_file(
     let plain = crypto::open(&k, &[0u8; 12], &[MAGIC.as_slice(), h].concat(), body, what)?;
     let entries: Vec<AuditEntry> = serde_json::from_slice(&plain)
         .map_err(|_| Error::tampered(what, "entries not understood"))?;
-    if header.signer.is_none()
-        && entries
-            .iter()
-            .any(|e| !UNSIGNED_ACTIONS.contains(&e.action.as_str()))
-    {
-        return Err(Error::tampered(
-            what,
-            "unsigned entry records an action that needs a logged-on user",
-        ));
+    match &header.signer {
+        // Unsigned: someone not logged on; only a failed or refused logon, or a lockout.
+        None => {
+            if entries
+                .iter()
+                .any(|e| !UNSIGNED_ACTIONS.contains(&e.action.as_str()) || e.outcome == "allowed")
+            {
+                return Err(Error::tampered(
+                    what,
+                    "unsigned entry records an action that needs a logged-on user",
+                ));
+            }
+        }
+        // Signed: every entry is the signer's own.
+        Some(uid) => {
+            if entries.iter().any(|e| e.actor.as_deref() != Some(uid.as_str())) {
+                return Err(Error::tampered(what, "an entry names an actor other than its signer"));
+            }
+        }
     }
     Ok(entries)
 }
