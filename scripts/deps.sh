@@ -1,8 +1,10 @@
 # Sourced by scripts/run, scripts/test and .ci/run: installs what is missing on Debian/Ubuntu.
 # System packages: a C toolchain and OpenSSL headers (SQLCipher is built from source by
-# libsqlite3-sys), and sox + ffmpeg, which the tests use to make FLAC and MP3 fixtures.
+# libsqlite3-sys), and sox + ffmpeg, which the tests use to make FLAC and MP3 fixtures; ALSA's
+# headers for cpal (playback) and alsa-utils; espeak-ng (speech for the audio fixtures) and
+# libgsm-tools (toast/untoast, the GSM 06.10 reference decoder the tests compare against).
 
-need_pkgs=(build-essential pkg-config libssl-dev sox libsox-fmt-all ffmpeg)
+need_pkgs=(build-essential pkg-config libssl-dev sox libsox-fmt-all ffmpeg libasound2-dev alsa-utils libgsm-tools espeak-ng)
 
 install_deps() {
     local missing=()

@@ -2,10 +2,11 @@
 //! tests. It holds no rules of its own: every decision is the core's.
 
 use callvault_core::archive::journal::Direction;
+use callvault_core::export::Redaction;
 use callvault_core::requests::{self, ConsentKind, Purpose, RequestDetails, Right, State};
 use callvault_core::secret::Password;
 use callvault_core::session::{
-    audit_csv, AuditFilter, KdfChoice, RequestView, SearchQuery, Session,
+    audit_csv, AuditFilter, KdfChoice, RequestView, SarOptions, SearchQuery, Session,
 };
 use callvault_core::{Error, Role};
 use clap::{Args, Parser, Subcommand};
@@ -106,6 +107,9 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Exports for the person: a SAR package, or a portability export.
+    #[command(subcommand)]
+    Export(ExportCmd),
     /// Archive settings (retention period, practice name and address, ...).
     #[command(subcommand)]
     Settings(SettingsCmd),
@@ -170,6 +174,38 @@ enum UserCmd {
         name: String,
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCmd {
+    /// One-click SAR package: WAVs, originals, cover letter (PDF), manifest.json/.csv, SHA256SUMS.
+    Sar {
+        #[arg(long)]
+        request: String,
+        /// A new folder, or with --zip a new .zip file.
+        #[arg(long)]
+        out: PathBuf,
+        /// One AES-256 encrypted ZIP; its passphrase is printed once.
+        #[arg(long)]
+        zip: bool,
+        /// Replace a range of a recording with silence: ID:START-END (seconds). Repeatable.
+        #[arg(long = "redact")]
+        redactions: Vec<String>,
+        /// Fill redactions with a tone instead of silence.
+        #[arg(long)]
+        tone: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Machine-readable metadata plus audio for an approved portability request.
+    Portability {
+        #[arg(long)]
+        request: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -784,6 +820,55 @@ async fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         Cmd::Request(rc) => request_cmd(&cli, rc).await,
+        Cmd::Export(ec) => {
+            let s = logon(&cli).await?;
+            let mut progress = |done: usize, total: usize| {
+                eprint!("\rexporting: {done}/{total} recordings");
+                if done == total {
+                    eprintln!();
+                }
+            };
+            let (r, json) = match ec {
+                ExportCmd::Sar {
+                    request,
+                    out,
+                    zip,
+                    redactions,
+                    tone,
+                    json,
+                } => {
+                    let parsed: Result<Vec<Redaction>, Error> =
+                        redactions.iter().map(|r| Redaction::parse(r)).collect();
+                    let r = match parsed {
+                        Ok(redactions) => {
+                            let opts = SarOptions {
+                                zip: *zip,
+                                redactions,
+                                tone: *tone,
+                            };
+                            s.export_sar(request, out, &opts, &mut progress).await
+                        }
+                        Err(e) => Err(e),
+                    };
+                    (r, *json)
+                }
+                ExportCmd::Portability { request, out, json } => (
+                    s.export_portability(request, out, &mut progress).await,
+                    *json,
+                ),
+            };
+            s.close().await;
+            let rep = r?;
+            if json {
+                print_json(&rep);
+            } else {
+                println!("Wrote {} file(s) to {}", rep.files.len(), rep.destination);
+                if let Some(p) = &rep.passphrase {
+                    println!("ZIP passphrase (shown once; send it to the person separately): {p}");
+                }
+            }
+            Ok(())
+        }
         Cmd::Settings(sc) => {
             let mut s = logon(&cli).await?;
             let r = match sc {

@@ -3,12 +3,14 @@
 //! decided), the audit trail, the local encrypted index, import and search. No UI, no Tauri.
 
 pub mod archive;
+pub mod audio;
 pub mod audit;
 pub mod calendar;
 pub mod crypto;
 pub mod demo;
 pub mod device;
 pub mod error;
+pub mod export;
 pub mod index;
 pub mod ingest;
 pub mod phone;

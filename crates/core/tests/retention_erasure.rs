@@ -228,7 +228,7 @@ async fn erasure_leaves_nothing_readable_anywhere_and_the_source_cannot_come_bac
     let mut dc = w.as_(DC, "pc").await;
     dc.approve(
         &rid,
-        &[vid.clone()],
+        std::slice::from_ref(&vid),
         Utc::now() + Duration::days(7),
         &[Right::Export],
     )

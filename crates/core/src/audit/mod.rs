@@ -300,8 +300,14 @@ fn open_file(
         }
         // Signed: every entry is the signer's own.
         Some(uid) => {
-            if entries.iter().any(|e| e.actor.as_deref() != Some(uid.as_str())) {
-                return Err(Error::tampered(what, "an entry names an actor other than its signer"));
+            if entries
+                .iter()
+                .any(|e| e.actor.as_deref() != Some(uid.as_str()))
+            {
+                return Err(Error::tampered(
+                    what,
+                    "an entry names an actor other than its signer",
+                ));
             }
         }
     }

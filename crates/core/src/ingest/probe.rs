@@ -1,13 +1,11 @@
-//! Is this decodable audio, and what is it? (symphonia probe, a trial decode, and the duration.)
+//! Is this decodable audio, and what is it? (symphonia probe plus GSM, a trial decode, and the
+//! duration.)
 
+use crate::audio::decode;
 use std::io::Cursor;
 use std::sync::Arc;
 use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymError;
-use symphonia::core::formats::FormatOptions;
-use symphonia::core::io::MediaSourceStream;
-use symphonia::core::meta::MetadataOptions;
-use symphonia::core::probe::Hint;
 
 /// What the importer records about the audio.
 #[derive(Clone, Debug, PartialEq)]
@@ -20,19 +18,9 @@ pub struct AudioInfo {
 
 /// Probe in-memory audio. The error is a reason fit to show next to the file's name.
 pub fn probe(data: Arc<[u8]>, extension: Option<&str>) -> Result<AudioInfo, String> {
-    let mss = MediaSourceStream::new(Box::new(Cursor::new(data)), Default::default());
-    let mut hint = Hint::new();
-    if let Some(e) = extension {
-        hint.with_extension(e);
-    }
-    let fmt_opts = FormatOptions {
-        enable_gapless: true,
-        ..Default::default()
-    };
-    let probed = symphonia::default::get_probe()
-        .format(&hint, mss, &fmt_opts, &MetadataOptions::default())
+    // symphonia's formats with gapless trimming, plus raw GSM and WAV49.
+    let mut format = decode::probe_format(Box::new(Cursor::new(data)), extension)
         .map_err(|e| format!("not a recognised audio file ({})", short(&e)))?;
-    let mut format = probed.format;
     let track = format
         .tracks()
         .iter()
@@ -40,7 +28,8 @@ pub fn probe(data: Arc<[u8]>, extension: Option<&str>) -> Result<AudioInfo, Stri
         .ok_or("no audio track")?
         .clone();
     let params = track.codec_params.clone();
-    let registry = symphonia::default::get_codecs();
+    // symphonia's codecs plus GSM ("gsm" raw, "gsm_ms" WAV49).
+    let registry = decode::codecs();
     let codec = registry
         .get_codec(params.codec)
         .map(|d| d.short_name.to_string())

@@ -2,9 +2,11 @@
 //! through `policy` before acting, and writes every decision — allowed or refused — to the audit trail.
 
 mod access;
+mod export;
 mod retention;
 
 pub use access::{audit_csv, AuditFilter, Grant, RequestView};
+pub use export::SarOptions;
 
 use crate::archive::audio::{self, DecryptingReader};
 use crate::archive::journal::{self, Direction, JournalEntry, RecordingMeta};
@@ -298,7 +300,7 @@ impl Session {
                 {
                     audit_now(
                         "account.lock",
-                        "allowed",
+                        "locked",
                         Some(format!("{} failed logons", users::LOCKOUT_FAILURES)),
                     )?;
                     return Err(Error::Locked {

@@ -93,7 +93,7 @@ impl Session {
         }
         if key.ends_with("-months") || key.ends_with("-years") || key.ends_with("-minutes") {
             match value.trim().parse::<u32>() {
-                Ok(n) if n >= 1 && n <= 1200 => {}
+                Ok(n) if (1..=1200).contains(&n) => {}
                 _ => {
                     return Err(Error::Invalid(format!(
                         "setting '{key}' takes a whole number from 1 to 1200"

@@ -1,0 +1,241 @@
+//! Subject access and portability exports through `Session`: each recording is checked with
+//! `authorize` (approved request, not expired, covers it, allows export) and audited; then the
+//! package is built where the user chose (`crate::export`).
+
+use super::Session;
+use crate::archive::audio::{self, DecryptingReader};
+use crate::audio::decode;
+use crate::error::{Error, Result};
+use crate::export::{self, CallAudio, ExportReport, Fill, Letter, Redaction};
+use crate::policy::Role;
+use crate::requests::{Purpose, Right, State};
+use std::io::Read;
+use std::path::Path;
+
+/// Choices for a SAR export.
+#[derive(Clone, Debug, Default)]
+pub struct SarOptions {
+    /// One AES-256 encrypted ZIP (passphrase shown once) instead of a folder.
+    pub zip: bool,
+    pub redactions: Vec<Redaction>,
+    /// Fill redacted ranges with a tone instead of silence.
+    pub tone: bool,
+}
+
+/// Codecs whose original file any person can play as it is.
+const COMMON: &[&str] = &[
+    "pcm_s16le",
+    "pcm_mulaw",
+    "pcm_alaw",
+    "mp3",
+    "flac",
+    "vorbis",
+    "aac",
+];
+
+impl Session {
+    /// One-click SAR export of an approved subject access request.
+    pub async fn export_sar(
+        &self,
+        request: &str,
+        out: &Path,
+        opts: &SarOptions,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<ExportReport> {
+        self.export_common(request, Purpose::Sar, out, opts, progress)
+            .await
+    }
+
+    /// Data portability export: machine-readable metadata plus audio of an approved portability request.
+    pub async fn export_portability(
+        &self,
+        request: &str,
+        out: &Path,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<ExportReport> {
+        self.export_common(
+            request,
+            Purpose::Portability,
+            out,
+            &SarOptions::default(),
+            progress,
+        )
+        .await
+    }
+
+    async fn export_common(
+        &self,
+        request: &str,
+        purpose: Purpose,
+        out: &Path,
+        opts: &SarOptions,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<ExportReport> {
+        let action = crate::policy::Action::Export;
+        let st = match self.request_state(request).await {
+            Ok(st) => st,
+            Err(e) => return self.refuse(action, vec![], e).map(|_| unreachable!()),
+        };
+        if st.purpose != purpose {
+            let e = Error::Invalid(format!(
+                "request {} is a {} request, not {}",
+                st.id,
+                st.purpose.as_str(),
+                purpose.as_str()
+            ));
+            self.audit_export_refusal(&st.id, &e)?;
+            return Err(e);
+        }
+        if st.state != State::Approved {
+            let e = Error::Forbidden(format!(
+                "request {} is {} (an export needs an approved request)",
+                st.id,
+                st.state.as_str()
+            ));
+            self.audit_export_refusal(&st.id, &e)?;
+            return Err(e);
+        }
+        let recordings = st
+            .approval
+            .as_ref()
+            .map(|a| a.recordings.clone())
+            .unwrap_or_default();
+        for r in &opts.redactions {
+            if !self.roles().contains(&Role::DataController) {
+                let e = Error::Forbidden("only the data controller marks redactions".into());
+                self.audit_export_refusal(&st.id, &e)?;
+                return Err(e);
+            }
+            if !recordings.contains(&r.recording) {
+                return Err(Error::Invalid(format!(
+                    "redaction names recording {}, which request {} does not cover",
+                    r.recording, st.id
+                )));
+            }
+        }
+        // Every recording through the one access check (audited, allowed or refused).
+        for id in &recordings {
+            self.authorize(id, Right::Export, Some(&st.id), Some("export"))
+                .await?;
+        }
+        let keys = self.audio_keys();
+        let mut calls = Vec::new();
+        for id in &recordings {
+            let Some((meta, _)) = self.index.get(id).await? else {
+                return Err(Error::NotFound(format!("recording {id}")));
+            };
+            let rel = audio::object_path(id);
+            let path = self.archive.path(&rel);
+            let file = std::fs::File::open(&path).map_err(|e| Error::io(path.display(), e))?;
+            let reader = DecryptingReader::open_recording(file, id, &keys, &rel)?;
+            let ext = Path::new(&meta.source_name)
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase());
+            let (samples, rate, channels) =
+                decode::decode_all(reader, ext.as_deref(), &format!("recording {id}"))?;
+            let original = if COMMON.contains(&meta.codec.as_str()) {
+                let file = std::fs::File::open(&path).map_err(|e| Error::io(path.display(), e))?;
+                let mut r = DecryptingReader::open_recording(file, id, &keys, &rel)?;
+                let mut bytes = Vec::with_capacity(r.len() as usize);
+                r.read_to_end(&mut bytes).map_err(|e| Error::Audio {
+                    file: format!("recording {id}"),
+                    reason: e.to_string(),
+                })?;
+                Some((bytes, ext.clone().unwrap_or_else(|| "bin".into())))
+            } else {
+                None
+            };
+            let started = chrono::DateTime::parse_from_rfc3339(&meta.started_at)
+                .map_err(|_| Error::Index(format!("recording {id}: bad start time")))?
+                .with_timezone(&self.tz);
+            let marks = self
+                .index
+                .consent_marks(std::slice::from_ref(&meta.id))
+                .await?;
+            let view = self.view(meta, marks.values().next());
+            calls.push(CallAudio {
+                view,
+                pcm: export::to_i16(&samples),
+                rate,
+                channels,
+                original,
+                local: started,
+            });
+        }
+        calls.sort_by_key(|c| c.local);
+        let letter = if purpose == Purpose::Sar {
+            let settings = self.settings().await?;
+            let get = |k: &str| {
+                settings
+                    .iter()
+                    .find(|(key, _, _)| key == k)
+                    .map(|(_, v, _)| v.clone())
+                    .unwrap_or_default()
+            };
+            Some(Letter {
+                practice_name: get("practice-name"),
+                practice_address: get("practice-address"),
+                addressee: st.details.parties.first().cloned(),
+                received: st.details.received,
+                reference: st.id.clone(),
+                signed_by: self.user.profile.name.clone(),
+                zipped: opts.zip,
+                redacted: !opts.redactions.is_empty(),
+            })
+        } else {
+            None
+        };
+        let fill = if opts.tone { Fill::Tone } else { Fill::Silence };
+        let rep = export::build(
+            &st.id,
+            calls,
+            &opts.redactions,
+            fill,
+            letter,
+            out,
+            opts.zip,
+            progress,
+        )?;
+        let files: Vec<String> = rep
+            .files
+            .iter()
+            .map(|f| format!("{} {}", f.name, f.sha256))
+            .collect();
+        let mut e = super::entry(
+            &self.device.id,
+            &self.user.uid,
+            if purpose == Purpose::Sar {
+                "export.sar"
+            } else {
+                "export.portability"
+            },
+            "allowed",
+            recordings,
+            Some(format!(
+                "to {}{}; files: {}",
+                rep.destination,
+                rep.zip_sha256
+                    .as_deref()
+                    .map(|h| format!(" (zip sha256 {h})"))
+                    .unwrap_or_default(),
+                files.join(", ")
+            )),
+        );
+        e.request = Some(st.id.clone());
+        crate::audit::append(&self.archive, &self.device.id, &[e], Some(&self.signer()))?;
+        Ok(rep)
+    }
+
+    fn audit_export_refusal(&self, request: &str, e: &Error) -> Result<()> {
+        let mut en = super::entry(
+            &self.device.id,
+            &self.user.uid,
+            "recording.export",
+            "refused",
+            vec![],
+            Some(e.to_string()),
+        );
+        en.request = Some(request.to_string());
+        crate::audit::append(&self.archive, &self.device.id, &[en], Some(&self.signer()))
+    }
+}
