@@ -2,6 +2,7 @@
 //! tests. It holds no rules of its own: every decision is the core's.
 
 use callvault_core::archive::journal::Direction;
+use callvault_core::audio::player::{Player, PlayerEvent};
 use callvault_core::export::Redaction;
 use callvault_core::requests::{self, ConsentKind, Purpose, RequestDetails, Right, State};
 use callvault_core::secret::Password;
@@ -107,6 +108,34 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Play a recording on this machine (authorised and audited): with --request RID, or for your
+    /// own call with --reason TEXT.
+    Play {
+        id: String,
+        #[arg(long)]
+        request: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+        /// Start at this many seconds.
+        #[arg(long)]
+        start: Option<f64>,
+        /// Stop at this many seconds.
+        #[arg(long)]
+        end: Option<f64>,
+        /// 0.5 to 2.0, pitch preserved.
+        #[arg(long)]
+        speed: Option<f64>,
+        /// Output device (see `callvault devices`).
+        #[arg(long)]
+        device: Option<String>,
+        /// Raise quiet calls to a comfortable level.
+        #[arg(long)]
+        normalize: bool,
+    },
+    /// List audio output devices.
+    Devices,
+    /// The stored waveform of a recording (min/max per 10 ms), as JSON.
+    Waveform { id: String },
     /// Exports for the person: a SAR package, or a portability export.
     #[command(subcommand)]
     Export(ExportCmd),
@@ -820,6 +849,91 @@ async fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         Cmd::Request(rc) => request_cmd(&cli, rc).await,
+        Cmd::Devices => {
+            for d in Player::output_devices()? {
+                println!("{d}");
+            }
+            Ok(())
+        }
+        Cmd::Waveform { id } => {
+            let s = logon(&cli).await?;
+            let r = s.waveform(id).await;
+            s.close().await;
+            print_json(&r?);
+            Ok(())
+        }
+        Cmd::Play {
+            id,
+            request,
+            reason,
+            start,
+            end,
+            speed,
+            device,
+            normalize,
+        } => {
+            let s = logon(&cli).await?;
+            let r = s
+                .open_for_listening(id, request.as_deref(), reason.as_deref())
+                .await;
+            s.close().await;
+            let (decoder, grant) = r?;
+            let player = Player::new(device.as_deref())?;
+            if let Some(x) = speed {
+                player.set_speed(*x)?;
+            }
+            player.set_normalize(*normalize);
+            let rx = player.play(decoder)?;
+            if let Some(st) = start {
+                player.seek(std::time::Duration::from_secs_f64(st.max(0.0)))?;
+            }
+            eprintln!(
+                "playing recording {}{} on {}",
+                grant.recording,
+                grant
+                    .request
+                    .as_deref()
+                    .map(|r| format!(" under request {r}"))
+                    .unwrap_or_default(),
+                player.device_name()
+            );
+            let total = player.duration().map(|d| d.as_secs_f64()).unwrap_or(0.0);
+            loop {
+                match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+                    Ok(PlayerEvent::Position { ms }) => {
+                        let t = ms as f64 / 1000.0;
+                        eprint!(
+                            "\r{:02}:{:02} / {:02}:{:02}",
+                            (t as u64) / 60,
+                            (t as u64) % 60,
+                            (total as u64) / 60,
+                            (total as u64) % 60
+                        );
+                        if end.is_some_and(|e| t >= e) {
+                            player.stop();
+                            eprintln!();
+                            break Ok(());
+                        }
+                    }
+                    Ok(PlayerEvent::Ended) => {
+                        eprintln!();
+                        break Ok(());
+                    }
+                    Ok(PlayerEvent::Error { message }) => {
+                        eprintln!();
+                        break Err(Failure::Core(Error::Audio {
+                            file: format!("recording {}", grant.recording),
+                            reason: message,
+                        }));
+                    }
+                    Err(_) => {
+                        break Err(Failure::Usage(
+                            "playback stalled (no progress for 30 s)".into(),
+                        ))
+                    }
+                }
+            }
+        }
         Cmd::Export(ec) => {
             let s = logon(&cli).await?;
             let mut progress = |done: usize, total: usize| {

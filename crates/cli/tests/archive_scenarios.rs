@@ -818,6 +818,7 @@ fn forged_journal_segments_and_audit_entries_are_refused() {
         source_name: "x.wav".into(),
         size: 1,
         object_sha256: String::new(),
+        peaks_sha256: None,
         dedup: String::new(),
         imported_by: clin_uid.clone(),
         imported_at: "2025-01-01T10:00:00Z".into(),

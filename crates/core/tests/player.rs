@@ -38,8 +38,17 @@ const LIMIT: Duration = Duration::from_secs(60);
 fn alsa() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("player-alsa-{}", std::process::id()));
+        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        // Clear what earlier runs left (each run has its own folder, so runs can overlap).
+        for entry in std::fs::read_dir(&base).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix("player-alsa-") {
+                if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let dir = base.join(format!("player-alsa-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = |name: &str| dir.join(format!("{name}.raw")).display().to_string();
         let mut conf = format!(
@@ -332,6 +341,7 @@ fn a_damaged_segment_stops_playback_there_and_nothing_after_it_is_played() {
     };
     let at = before as u64 / u64::from(RATE);
     let mmss = format!("recording damaged at {:02}:{:02}", at / 60, at % 60);
+    println!("segment {n} damaged: {message}");
     assert!(message.contains(&mmss), "{message}");
     assert!(!ev.contains(&PlayerEvent::Ended));
 
@@ -341,6 +351,7 @@ fn a_damaged_segment_stops_playback_there_and_nothing_after_it_is_played() {
         got[played..].iter().all(|&v| v == 0.0),
         "something other than the recording was played after frame {played}"
     );
+    println!("played {played} frames; segment {n} starts at frame {before}");
     assert!(
         played <= before,
         "played {played} frames, past the damage at {before}"

@@ -61,6 +61,16 @@ pub fn seal(
     plaintext: &[u8],
     recipients: &[(String, [u8; 32])],
 ) -> Result<Vec<u8>> {
+    seal_keyed(id, seg, plaintext, recipients).map(|(o, _)| o)
+}
+
+/// As `seal`, also returning the data key (for the recording's other objects, e.g. its peaks).
+pub fn seal_keyed(
+    id: &str,
+    seg: u32,
+    plaintext: &[u8],
+    recipients: &[(String, [u8; 32])],
+) -> Result<(Vec<u8>, Key32)> {
     let dek = Key32::random();
     let prefix: [u8; 7] = crypto::random_array();
     let info = wrap_info(id);
@@ -87,7 +97,64 @@ pub fn seal(
         seg,
         plaintext,
     );
-    Ok(join_envelope(MAGIC, &hbytes, &body))
+    Ok((join_envelope(MAGIC, &hbytes, &body), dek))
+}
+
+/// Magic of a waveform peaks object.
+pub const PEAKS_MAGIC: &[u8; 8] = b"CVPEAKS\x01";
+
+/// Relative path of a recording's waveform peaks object.
+pub fn peaks_path(id: &str) -> String {
+    format!("rec/{}/{}.cvp", &id[..2], id)
+}
+
+fn peaks_key(dek: &Key32, id: &str) -> Key32 {
+    crypto::hkdf(dek.expose(), format!("callvault/v1/peaks/{id}").as_bytes())
+}
+
+/// Seal waveform peaks (min/max per window, as i8 pairs) under a key derived from the data key:
+/// whoever may open the recording may draw its waveform, without decoding it.
+pub fn seal_peaks(id: &str, dek: &Key32, window_ms: u32, peaks: &[(i16, i16)]) -> Vec<u8> {
+    let header =
+        serde_json::json!({ "v": 1, "id": id, "window_ms": window_ms, "count": peaks.len() });
+    let h = serde_json::to_vec(&header).expect("serialisable");
+    let mut plain = Vec::with_capacity(peaks.len() * 2);
+    for (lo, hi) in peaks {
+        plain.push((lo >> 8) as i8 as u8);
+        plain.push((hi >> 8) as i8 as u8);
+    }
+    let body = crypto::seal(
+        &peaks_key(dek, id),
+        &[0u8; 12],
+        &[PEAKS_MAGIC.as_slice(), &h].concat(),
+        &plain,
+    );
+    join_envelope(PEAKS_MAGIC, &h, &body)
+}
+
+/// Open a peaks object with the recording's data key: (window in ms, min/max pairs as i8).
+pub fn open_peaks(data: &[u8], id: &str, dek: &Key32, what: &str) -> Result<(u32, Vec<(i8, i8)>)> {
+    let (h, body) = split_envelope(data, PEAKS_MAGIC, what)?;
+    let header: serde_json::Value = serde_json::from_slice(h)
+        .map_err(|e| Error::tampered(what, format!("malformed header ({e})")))?;
+    if header["id"] != id {
+        return Err(Error::tampered(what, "peaks belong to another recording"));
+    }
+    let window = header["window_ms"].as_u64().unwrap_or(10) as u32;
+    let plain = crypto::open(
+        &peaks_key(dek, id),
+        &[0u8; 12],
+        &[PEAKS_MAGIC.as_slice(), h].concat(),
+        body,
+        what,
+    )?;
+    Ok((
+        window,
+        plain
+            .chunks(2)
+            .map(|c| (c[0] as i8, c.get(1).copied().unwrap_or(0) as i8))
+            .collect(),
+    ))
 }
 
 /// Parse an audio object's header from its first bytes; returns the header and the body offset.

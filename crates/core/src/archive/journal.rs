@@ -66,6 +66,9 @@ pub struct RecordingMeta {
     pub size: u64,
     /// SHA-256 of the whole audio object file, so anyone can verify it without its key.
     pub object_sha256: String,
+    /// SHA-256 of the waveform peaks object (`rec/../<id>.cvp`), if one was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peaks_sha256: Option<String>,
     /// Keyed hash (HMAC-SHA256 under the archive's dedup key) of the original audio bytes.
     pub dedup: String,
     pub imported_by: String,

@@ -21,6 +21,10 @@
 //!   the audio at that point: everything decoded before it is played, nothing after it is, and the
 //!   playback ends with [`PlayerEvent::Error`] ("recording damaged at mm:ss").
 //!
+//! Pause keeps the device open and feeds it silence (so a paused player can still seek, and
+//! resumes at once). Positions are of the audio handed to the device, which sounds up to two device
+//! periods (40 ms) later.
+//!
 //! Nothing decoded is written anywhere: samples live only in the decoder's buffers, the pipeline's
 //! scratch vectors and the ring, all in memory, and are never logged.
 
@@ -960,6 +964,15 @@ fn build_stream_with(
 
 // ---- the player ----
 
+/// Labels of every output device (for `callvault devices`), each accepted by [`Player::new`]: a
+/// device's name, or "name (id)" where two share a name.
+pub fn output_devices() -> Result<Vec<String>> {
+    Ok(labelled_devices(&cpal::default_host())?
+        .into_iter()
+        .map(|(l, _)| l)
+        .collect())
+}
+
 struct Settings {
     speed: f64,
     volume: f32,
@@ -1067,12 +1080,9 @@ impl Player {
         })
     }
 
-    /// Labels of every output device, each accepted by [`Player::new`].
+    /// Labels of every output device, each accepted by [`Player::new`] (as [`output_devices`]).
     pub fn output_devices() -> Result<Vec<String>> {
-        Ok(labelled_devices(&cpal::default_host())?
-            .into_iter()
-            .map(|(l, _)| l)
-            .collect())
+        output_devices()
     }
 
     /// The device's name.
@@ -1353,6 +1363,13 @@ impl Drop for Player {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn player_can_be_shared_between_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Player>();
+        send_sync::<PlayerEvent>();
+    }
 
     #[test]
     fn ring_wraps_and_keeps_whole_frames() {

@@ -3,10 +3,12 @@
 
 mod access;
 mod export;
+mod listen;
 mod retention;
 
 pub use access::{audit_csv, AuditFilter, Grant, RequestView};
 pub use export::SarOptions;
+pub use listen::Waveform;
 
 use crate::archive::audio::{self, DecryptingReader};
 use crate::archive::journal::{self, Direction, JournalEntry, RecordingMeta};
@@ -626,9 +628,25 @@ impl Session {
                     .map(|e| e.to_string_lossy().to_ascii_lowercase());
                 let data: Arc<[u8]> = std::mem::take(&mut src.bytes).into();
                 let res = ingest::probe::probe(data.clone(), ext.as_deref()).map(|info| {
+                    // Waveform peaks, computed once here so the app draws without decoding.
+                    let peaks = crate::audio::decode::decode_all(
+                        std::io::Cursor::new(data.clone()),
+                        ext.as_deref(),
+                        &src.name,
+                    )
+                    .ok()
+                    .map(|(s, rate, ch)| {
+                        crate::audio::decode::peaks(
+                            &s,
+                            rate,
+                            ch,
+                            crate::audio::decode::PEAK_WINDOW_MS,
+                        )
+                    });
                     (
                         info,
                         hex::encode(crypto::hmac_sha256(dedup_key.expose(), &data)),
+                        peaks,
                     )
                 });
                 (src, data, res)
@@ -636,7 +654,7 @@ impl Session {
             // 2. In order: duplicates, who the call maps to, whose keys open it.
             let mut to_seal = Vec::new();
             for (src, data, res) in probed {
-                let (info, dedup) = match res {
+                let (info, dedup, peaks) = match res {
                     Ok(x) => x,
                     Err(reason) => {
                         rep.rejected.push(Rejected {
@@ -709,23 +727,41 @@ impl Session {
                     source_name: src.name.clone(),
                     size: data.len() as u64,
                     object_sha256: String::new(),
+                    peaks_sha256: None,
                     dedup,
                     imported_by: self.user.uid.clone(),
                     imported_at: now_rfc3339_ms(),
                 };
-                to_seal.push((src.name, data, recipients, meta));
+                to_seal.push((src.name, data, recipients, meta, peaks));
             }
             // 3. In parallel: encrypt and write each audio object (written once, never replaced).
             let archive = &self.archive;
-            let sealed = par_map(to_seal, workers, |(name, data, recipients, mut meta)| {
-                let object = audio::seal(&meta.id, seg, &data, &recipients)?;
-                let rel = audio::object_path(&meta.id);
-                archive
-                    .write_new(&rel, &object)
-                    .map_err(|e| Error::io(archive.path(&rel).display(), e))?;
-                meta.object_sha256 = hex::encode(crypto::sha256(&object));
-                Ok::<_, Error>((name, meta))
-            });
+            let sealed = par_map(
+                to_seal,
+                workers,
+                |(name, data, recipients, mut meta, peaks)| {
+                    let (object, dek) = audio::seal_keyed(&meta.id, seg, &data, &recipients)?;
+                    if let Some(p) = peaks {
+                        let po = audio::seal_peaks(
+                            &meta.id,
+                            &dek,
+                            crate::audio::decode::PEAK_WINDOW_MS,
+                            &p,
+                        );
+                        let prel = audio::peaks_path(&meta.id);
+                        archive
+                            .write_new(&prel, &po)
+                            .map_err(|e| Error::io(archive.path(&prel).display(), e))?;
+                        meta.peaks_sha256 = Some(hex::encode(crypto::sha256(&po)));
+                    }
+                    let rel = audio::object_path(&meta.id);
+                    archive
+                        .write_new(&rel, &object)
+                        .map_err(|e| Error::io(archive.path(&rel).display(), e))?;
+                    meta.object_sha256 = hex::encode(crypto::sha256(&object));
+                    Ok::<_, Error>((name, meta))
+                },
+            );
             for r in sealed {
                 pending.push(r?);
             }
@@ -1118,6 +1154,27 @@ impl Session {
             for name in a.list(&format!("rec/{shard}"))? {
                 let rel = format!("rec/{shard}/{name}");
                 rep.objects_checked += 1;
+                if let Some(pid) = name
+                    .strip_suffix(".cvp")
+                    .filter(|i| archive::is_id(i) && i.starts_with(&shard))
+                {
+                    match known.get(pid) {
+                        None => rep.unreferenced.push(rel),
+                        Some(m) => {
+                            let ok = a
+                                .read(&rel)
+                                .map(|b| Some(hex::encode(crypto::sha256(&b))) == m.peaks_sha256)
+                                .unwrap_or(false);
+                            if !ok {
+                                rep.problems.push(Problem {
+                                    object: rel,
+                                    reason: "waveform peaks do not match the hash recorded at import (altered or replaced)".into(),
+                                });
+                            }
+                        }
+                    }
+                    continue;
+                }
                 let Some(id) = name
                     .strip_suffix(".cva")
                     .filter(|i| archive::is_id(i) && i.starts_with(&shard))

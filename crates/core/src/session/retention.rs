@@ -506,6 +506,7 @@ impl Session {
         for t in &tombs {
             lock.check()?;
             crate::archive::shred_and_remove(&self.archive, &audio::object_path(&t.recording))?;
+            crate::archive::shred_and_remove(&self.archive, &audio::peaks_path(&t.recording))?;
         }
         // 3. Compaction: rewrite every segment still holding a deleted recording's details.
         let mut gone: HashSet<String> = self
