@@ -877,16 +877,17 @@ async fn run(cli: Cli) -> CliResult {
                 .open_for_listening(id, request.as_deref(), reason.as_deref())
                 .await;
             s.close().await;
-            let (decoder, grant) = r?;
+            let (mut decoder, grant) = r?;
+            if let Some(st) = start {
+                // Start there: nothing from 0:00 is heard first.
+                decoder.seek((st.max(0.0) * decoder.sample_rate() as f64) as u64)?;
+            }
             let player = Player::new(device.as_deref())?;
             if let Some(x) = speed {
                 player.set_speed(*x)?;
             }
             player.set_normalize(*normalize);
             let rx = player.play(decoder)?;
-            if let Some(st) = start {
-                player.seek(std::time::Duration::from_secs_f64(st.max(0.0)))?;
-            }
             eprintln!(
                 "playing recording {}{} on {}",
                 grant.recording,
