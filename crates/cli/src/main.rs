@@ -48,11 +48,25 @@ enum Cmd {
     /// Manage users.
     #[command(subcommand)]
     User(UserCmd),
-    /// Import a folder of recordings described by a CSV manifest.
+    /// Import a folder of recordings as the phone system laid it out (FreePBX, 3CX, Oreka,
+    /// sidecar .json files) or as a CSV manifest describes it.
     Import {
         dir: PathBuf,
+        /// How the folder is laid out: auto (per file), freepbx, 3cx, oreka, sidecar or csv.
+        #[arg(long, default_value = "auto")]
+        layout: String,
+        /// The CSV manifest (csv layout; default DIR/manifest.csv, whose presence means csv).
         #[arg(long)]
         manifest: Option<PathBuf>,
+        /// The time zone of the times in file names (default: the archive's).
+        #[arg(long)]
+        tz: Option<String>,
+        /// A FreePBX CDR CSV export, or an Oreka metadata CSV, to join to the recordings.
+        #[arg(long)]
+        cdr: Option<PathBuf>,
+        /// Show how each file is understood and what would happen to it; write nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// Re-import audio that was deleted (data controller only).
         #[arg(long)]
         allow_erased: bool,
@@ -136,6 +150,48 @@ enum Cmd {
     Devices,
     /// The stored waveform of a recording (min/max per 10 ms), as JSON.
     Waveform { id: String },
+    /// Ingest profiles for unattended ingest machines (admin).
+    #[command(subcommand, name = "ingest-profile")]
+    IngestProfile(IngestProfileCmd),
+    /// Unattended ingest: watch a folder and import each complete recording exactly once, with no
+    /// user, no password and no key that decrypts anything (only an ingest profile).
+    Ingest {
+        /// The folder the telephone system writes recordings into.
+        #[arg(long)]
+        watch: PathBuf,
+        /// The ingest profile exported by an admin.
+        #[arg(long)]
+        profile: PathBuf,
+        #[arg(long, default_value = "auto")]
+        layout: String,
+        /// Time zone of times in file names (default Europe/London).
+        #[arg(long, default_value = "Europe/London")]
+        tz: String,
+        /// A FreePBX CDR CSV export to join.
+        #[arg(long)]
+        cdr: Option<PathBuf>,
+        /// Delete each source once its archived copy has been read back intact.
+        #[arg(long = "move", conflicts_with = "copy")]
+        move_: bool,
+        /// Leave sources where they are (the default).
+        #[arg(long)]
+        copy: bool,
+        /// Where files that fail go, each with a .reason.txt.
+        #[arg(long)]
+        quarantine: Option<PathBuf>,
+        /// Take a file once unchanged for this many seconds.
+        #[arg(long, default_value_t = 5)]
+        settle_seconds: u64,
+        /// Stop once the folder is drained (for scheduled runs and tests).
+        #[arg(long)]
+        once: bool,
+        /// This machine's ingest state folder (default: in the app-data folder).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        /// JSON lines, one per file.
+        #[arg(long)]
+        json: bool,
+    },
     /// Exports for the person: a SAR package, or a portability export.
     #[command(subcommand)]
     Export(ExportCmd),
@@ -203,6 +259,17 @@ enum UserCmd {
         name: String,
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum IngestProfileCmd {
+    /// Create an ingest identity and write its profile to FILE.
+    Export {
+        file: PathBuf,
+        /// A name for the ingest machine's identity, e.g. ingest.pbx-server.
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -634,10 +701,65 @@ async fn run(cli: Cli) -> CliResult {
         }
         Cmd::Import {
             dir,
+            layout,
             manifest,
+            tz,
+            cdr,
+            dry_run,
             allow_erased,
             json,
         } => {
+            use callvault_core::session::ingest::{
+                ImportOptions, ImportProgress, Layout, ProgressFn,
+            };
+            use std::io::{IsTerminal, Write};
+
+            /// `files, bytes, rate, ETA` on one terminal line, redrawn after each batch.
+            fn progress_line() -> ProgressFn {
+                let start = std::time::Instant::now();
+                let mut shown = false;
+                Box::new(move |p: ImportProgress| {
+                    let secs = start.elapsed().as_secs_f64();
+                    let done = p.files >= p.files_total;
+                    if p.files_total == 0 || (!shown && (secs < 0.5 || done)) {
+                        return;
+                    }
+                    shown = true;
+                    let mb = |b: u64| b as f64 / 1e6;
+                    let rate = if secs > 0.0 { mb(p.bytes) / secs } else { 0.0 };
+                    let eta = if rate > 0.0 {
+                        (mb(p.bytes_total) - mb(p.bytes)) / rate
+                    } else {
+                        0.0
+                    };
+                    let mut err = std::io::stderr().lock();
+                    let _ = write!(
+                        err,
+                        "\rimporting {}/{} files, {:.1}/{:.1} MB, {:.1} MB/s, ETA {}:{:02}\x1b[K",
+                        p.files,
+                        p.files_total,
+                        mb(p.bytes),
+                        mb(p.bytes_total),
+                        rate,
+                        eta as u64 / 60,
+                        eta as u64 % 60
+                    );
+                    if done {
+                        let _ = writeln!(err);
+                    }
+                    let _ = err.flush();
+                })
+            }
+
+            let layout: Layout = layout.parse().map_err(Failure::Usage)?;
+            let tz = match tz {
+                Some(z) => Some(callvault_core::time::zone(z).map_err(|_| {
+                    Failure::Usage(format!(
+                        "--tz {z}: not a known time zone (e.g. Europe/London)"
+                    ))
+                })?),
+                None => None,
+            };
             let mut s = logon(&cli).await?;
             if *allow_erased {
                 if let Err(e) = s.allow_erased_reimport() {
@@ -645,7 +767,15 @@ async fn run(cli: Cli) -> CliResult {
                     return Err(e.into());
                 }
             }
-            let r = s.import_dir(dir, manifest.as_deref()).await;
+            let opts = ImportOptions {
+                layout,
+                tz,
+                cdr: cdr.clone(),
+                manifest: manifest.clone(),
+                dry_run: *dry_run,
+                progress: (!*dry_run && std::io::stderr().is_terminal()).then(progress_line),
+            };
+            let r = s.import_layout(dir, opts).await;
             for w in &s.warnings {
                 eprintln!("warning: {w}");
             }
@@ -653,24 +783,87 @@ async fn run(cli: Cli) -> CliResult {
             let rep = r?;
             if *json {
                 print_json(&rep);
+            } else if *dry_run {
+                for u in &rep.understood {
+                    let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+                    println!("{}", u.file);
+                    println!(
+                        "    {}: {} {} = {} ({})",
+                        u.layout,
+                        opt(&u.local_time),
+                        u.tz,
+                        u.started_at,
+                        u.dst
+                    );
+                    println!(
+                        "    {}{}, number {}, extension {}, staff {} -> {}",
+                        dir_str(u.direction),
+                        if u.direction_assumed {
+                            " (assumed)"
+                        } else {
+                            ""
+                        },
+                        opt(&u.external_number),
+                        opt(&u.extension),
+                        opt(&u.staff),
+                        u.mapped_user.as_deref().unwrap_or("unassigned")
+                    );
+                    if !u.parties.is_empty() {
+                        println!("    parties: {}", u.parties.join("; "));
+                    }
+                    if let Some(n) = &u.notes {
+                        println!("    notes: {n}");
+                    }
+                    for r in &u.remarks {
+                        println!("    ({r})");
+                    }
+                    println!(
+                        "    {} -> {}",
+                        opt(&u.audio),
+                        u.outcome.as_deref().unwrap_or("-")
+                    );
+                }
+                let would = rep
+                    .understood
+                    .iter()
+                    .filter(|u| u.outcome.as_deref() == Some("import"))
+                    .count();
+                let dups = rep
+                    .understood
+                    .iter()
+                    .filter(|u| {
+                        u.outcome
+                            .as_deref()
+                            .is_some_and(|o| o.starts_with("duplicate"))
+                    })
+                    .count();
+                println!(
+                    "dry run: would import {would} ({} unassigned), duplicates {dups}, rejected {}; nothing written",
+                    rep.unassigned,
+                    rep.report.rejected.len()
+                );
             } else {
                 println!(
-                    "imported {}, duplicates {}, rejected {}",
-                    rep.imported.len(),
-                    rep.duplicates.len(),
-                    rep.rejected.len()
+                    "imported {}, duplicates {}, rejected {}, unassigned {}",
+                    rep.report.imported.len(),
+                    rep.report.duplicates.len(),
+                    rep.report.rejected.len(),
+                    rep.unassigned
                 );
-                for d in &rep.duplicates {
+                for d in &rep.report.duplicates {
                     println!(
                         "duplicate: {} (already stored as {})",
                         d.file, d.existing_id
                     );
                 }
+                for f in &rep.unassigned_files {
+                    println!("unassigned: {f} (its extension or staff maps to no user: supervisors only)");
+                }
             }
-            for r in &rep.rejected {
+            for r in &rep.report.rejected {
                 eprintln!("rejected: {}: {}", r.file, r.reason);
             }
-            if rep.rejected.is_empty() {
+            if rep.report.rejected.is_empty() {
                 Ok(())
             } else {
                 Err(Failure::Reported(3))
@@ -849,6 +1042,73 @@ async fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         Cmd::Request(rc) => request_cmd(&cli, rc).await,
+        Cmd::IngestProfile(IngestProfileCmd::Export { file, name }) => {
+            let mut s = logon(&cli).await?;
+            let r = callvault_core::ingest::unattended::export_profile(&mut s, name, file);
+            s.close().await;
+            r?;
+            println!("Ingest profile for {name} written to {} (no key in it decrypts anything; keep it readable only by the ingest service).", file.display());
+            Ok(())
+        }
+        Cmd::Ingest {
+            watch,
+            profile,
+            layout,
+            tz,
+            cdr,
+            move_,
+            copy: _,
+            quarantine,
+            settle_seconds,
+            once,
+            state_dir,
+            json,
+        } => {
+            use callvault_core::ingest::unattended::{
+                self, IngestSession, Outcome, SourceMode, WatchOptions,
+            };
+            let layout: callvault_core::ingest::layout::Layout =
+                layout.parse().map_err(Failure::Usage)?;
+            let tz = callvault_core::time::zone(tz)?;
+            let state = match state_dir {
+                Some(d) => d.clone(),
+                None => callvault_core::device::data_root()?.join("ingest"),
+            };
+            std::fs::create_dir_all(&state)
+                .map_err(|e| Failure::Usage(format!("{}: {e}", state.display())))?;
+            let mut session = IngestSession::open(profile, cli.archive.as_deref(), &state)?;
+            let opts = WatchOptions {
+                dir: watch.clone(),
+                layout,
+                tz,
+                cdr: cdr.clone(),
+                mode: if *move_ {
+                    SourceMode::Move
+                } else {
+                    SourceMode::Copy
+                },
+                quarantine: quarantine.clone(),
+                settle: std::time::Duration::from_secs(*settle_seconds),
+                poll: std::time::Duration::from_millis(500),
+                once: *once,
+            };
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            let json = *json;
+            unattended::watch(&mut session, &opts, &stop, &mut |file, outcome| {
+                if json {
+                    println!("{}", serde_json::json!({ "file": file, "result": outcome }));
+                } else {
+                    match outcome {
+                        Outcome::Imported { id } => println!("imported {file} as {id}"),
+                        Outcome::AlreadyImported { id } => {
+                            println!("already imported {file} ({id})")
+                        }
+                        Outcome::Rejected { reason } => eprintln!("rejected: {file}: {reason}"),
+                    }
+                }
+            })?;
+            Ok(())
+        }
         Cmd::Devices => {
             for d in Player::output_devices()? {
                 println!("{d}");

@@ -54,6 +54,14 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS audit_heads (device TEXT PRIMARY KEY, files INTEGER NOT NULL, last_hash TEXT NOT NULL)",
 ];
 
+/// What signers may write: maintainers may compact journals; ingest-only identities may only add
+/// recordings.
+#[derive(Clone, Debug, Default)]
+pub struct SignerRoles {
+    pub maintainers: HashSet<String>,
+    pub ingest_only: HashSet<String>,
+}
+
 /// The local index of one archive on this device.
 pub struct Index {
     pool: SqlitePool,
@@ -156,7 +164,7 @@ impl Index {
         archive: &Archive,
         metadata: &Key32,
         signers: &SignerKeys,
-        maintainers: &HashSet<String>,
+        roles: &SignerRoles,
     ) -> Result<SyncReport> {
         let mut rep = SyncReport::default();
         for device in archive.list("journal")? {
@@ -203,13 +211,22 @@ impl Index {
                 // A first generation is signed by the author of every entry; a compacted one by a
                 // maintainer (supervisor or data controller) who rewrote it for an erasure.
                 let bad = if gen == 0 {
-                    entries.iter().find(|e| e.author() != signer).map(|b| {
-                        format!(
-                            "an entry claims author {} but the segment was signed by {signer}",
-                            b.author()
-                        )
-                    })
-                } else if !maintainers.contains(&signer) {
+                    entries
+                        .iter()
+                        .find(|e| e.author() != signer)
+                        .map(|b| {
+                            format!(
+                                "an entry claims author {} but the segment was signed by {signer}",
+                                b.author()
+                            )
+                        })
+                        .or_else(|| {
+                            // An ingest machine may only add recordings.
+                            (roles.ingest_only.contains(&signer)
+                                && entries.iter().any(|e| !matches!(e, JournalEntry::Recording(_))))
+                            .then(|| format!("ingest identity {signer} wrote something other than a recording"))
+                        })
+                } else if !roles.maintainers.contains(&signer) {
                     Some(format!(
                         "compacted by {signer}, who is not a supervisor or data controller"
                     ))

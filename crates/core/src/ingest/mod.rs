@@ -3,7 +3,13 @@
 //! duplicates with a keyed hash, encrypts it into the archive and journals its metadata.
 
 pub mod csv_manifest;
+pub mod freepbx;
+pub mod layout;
+pub mod oreka;
 pub mod probe;
+pub mod sidecar;
+pub mod threecx;
+pub mod unattended;
 
 use crate::archive::journal::Direction;
 use chrono::{DateTime, Utc};

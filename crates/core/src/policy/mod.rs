@@ -20,16 +20,20 @@ pub enum Role {
     Clinician,
     /// Other staff: only calls they were a party to.
     Staff,
+    /// An unattended ingest machine: adds recordings, reads nothing (holds only the dedup key and
+    /// its own signing key).
+    Ingest,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Admin,
         Role::Approver,
         Role::DataController,
         Role::Supervisor,
         Role::Clinician,
         Role::Staff,
+        Role::Ingest,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -40,6 +44,7 @@ impl Role {
             Role::Supervisor => "supervisor",
             Role::Clinician => "clinician",
             Role::Staff => "staff",
+            Role::Ingest => "ingest",
         }
     }
 
@@ -50,7 +55,7 @@ impl Role {
             .find(|r| r.as_str() == s)
             .ok_or_else(|| {
                 Error::Invalid(format!(
-                    "role '{s}' is not one of admin, approver, data-controller, supervisor, clinician, staff"
+                    "role '{s}' is not one of admin, approver, data-controller, supervisor, clinician, staff, ingest"
                 ))
             })
     }
@@ -74,6 +79,10 @@ impl Role {
 
 /// The archive secrets a user's key bag carries, by role.
 pub fn archive_keys_for(roles: &[Role]) -> Vec<&'static str> {
+    if roles.iter().all(|r| *r == Role::Ingest) {
+        // An ingest machine decrypts nothing: only the keyed hash for duplicate detection.
+        return vec!["dedup"];
+    }
     let mut k = vec!["metadata", "dedup"];
     let has = |r: Role| roles.contains(&r);
     if has(Role::Supervisor) || has(Role::Approver) || has(Role::DataController) {
@@ -182,7 +191,12 @@ pub fn decide(roles: &[Role], action: Action) -> Result<()> {
                 || has(Role::Approver)
                 || has(Role::Supervisor)
         }
-        Action::Import => has(Role::Admin) || has(Role::Supervisor) || has(Role::DataController),
+        Action::Import => {
+            has(Role::Admin)
+                || has(Role::Supervisor)
+                || has(Role::DataController)
+                || has(Role::Ingest)
+        }
         Action::Search | Action::ShowRecording | Action::RebuildIndex => true,
         Action::VerifyArchive => {
             has(Role::Admin) || has(Role::DataController) || has(Role::Supervisor)

@@ -101,7 +101,7 @@ impl Session {
                 &self.archive,
                 &metadata,
                 &self.signer_keys(),
-                &self.maintainers(),
+                &self.signer_roles(),
             )
             .await?;
         self.warnings.extend(

@@ -3,6 +3,7 @@
 
 mod access;
 mod export;
+pub mod ingest;
 mod listen;
 mod retention;
 
@@ -18,7 +19,7 @@ use crate::crypto::{self, KdfParams};
 use crate::device::{self, Device};
 use crate::error::{Error, Result};
 use crate::index::{self, Index, SyncReport};
-use crate::ingest::{self, csv_manifest, CallSource, Duplicate, ImportReport, Imported, Rejected};
+use crate::ingest::{csv_manifest, CallSource, Duplicate, ImportReport, Imported, Rejected};
 use crate::phone;
 use crate::policy::{self, Action, Role, Scope};
 use crate::secret::{Key32, Password};
@@ -342,7 +343,7 @@ impl Session {
         s.reload_users()?;
         let sync = s
             .index
-            .sync(&s.archive, &metadata, &s.signer_keys(), &s.maintainers())
+            .sync(&s.archive, &metadata, &s.signer_keys(), &s.signer_roles())
             .await?;
         s.warnings.extend(
             sync.problems
@@ -411,15 +412,25 @@ impl Session {
         }
     }
 
-    /// Users who may compact journals (supervisors and data controllers).
-    pub fn maintainers(&self) -> std::collections::HashSet<String> {
-        self.users
-            .iter()
-            .filter(|u| {
-                u.roles.contains(&Role::Supervisor) || u.roles.contains(&Role::DataController)
-            })
-            .map(|u| u.uid.clone())
-            .collect()
+    /// What each signer may write: maintainers (supervisors, data controllers) compact journals;
+    /// ingest-only identities only add recordings.
+    pub fn signer_roles(&self) -> index::SignerRoles {
+        index::SignerRoles {
+            maintainers: self
+                .users
+                .iter()
+                .filter(|u| {
+                    u.roles.contains(&Role::Supervisor) || u.roles.contains(&Role::DataController)
+                })
+                .map(|u| u.uid.clone())
+                .collect(),
+            ingest_only: self
+                .users
+                .iter()
+                .filter(|u| !u.roles.is_empty() && u.roles.iter().all(|r| *r == Role::Ingest))
+                .map(|u| u.uid.clone())
+                .collect(),
+        }
     }
 
     /// Every user's signing key, to check who wrote journal segments and audit files.
@@ -498,6 +509,36 @@ impl Session {
         telephony_ids: &[String],
         password: &Password,
     ) -> Result<()> {
+        self.add_user_keyed(name, roles, telephony_ids, password)
+            .map(|_| ())
+    }
+
+    /// Create an ingest identity (role `ingest` only) and return its secret, for an ingest profile.
+    pub fn add_ingest_user(&mut self, name: &str, password: &Password) -> Result<Key32> {
+        self.add_user_keyed(name, &[Role::Ingest], &[], password)
+    }
+
+    /// The users as an ingest machine needs them: public keys and telephony identities.
+    pub fn profile_users(&self) -> Vec<crate::ingest::unattended::ProfileUser> {
+        self.users
+            .iter()
+            .filter(|u| !u.disabled && !u.roles.iter().all(|r| *r == Role::Ingest))
+            .map(|u| crate::ingest::unattended::ProfileUser {
+                uid: u.uid.clone(),
+                name: u.name.clone(),
+                telephony_ids: u.telephony_ids.clone(),
+                public_key: crypto::b64(&u.public_key),
+            })
+            .collect()
+    }
+
+    fn add_user_keyed(
+        &mut self,
+        name: &str,
+        roles: &[Role],
+        telephony_ids: &[String],
+        password: &Password,
+    ) -> Result<Key32> {
         self.require(Action::AddUser)?;
         users::check_name(name)?;
         if password.expose().chars().count() < 8 {
@@ -525,14 +566,17 @@ impl Session {
             disabled: false,
         };
         if let Err(e) = self.user.secrets.subset_for(&profile.roles) {
-            return self.refuse(Action::AddUser, vec![uid], e);
+            return self
+                .refuse(Action::AddUser, vec![uid], e)
+                .map(|_| unreachable!());
         }
+        let secret = Key32::random();
         users::write_user(
             &self.archive,
             &self.user.secrets,
             Some(&self.user.uid),
             &uid,
-            &Key32::random(),
+            &secret,
             &profile,
             password,
             1,
@@ -544,7 +588,8 @@ impl Session {
             vec![uid],
             Some(format!("roles {}", roles.join(","))),
         )?;
-        self.reload_users()
+        self.reload_users()?;
+        Ok(secret)
     }
 
     /// Reset another user's password (admin), without knowing the old one.
@@ -627,7 +672,7 @@ impl Session {
                     .extension()
                     .map(|e| e.to_string_lossy().to_ascii_lowercase());
                 let data: Arc<[u8]> = std::mem::take(&mut src.bytes).into();
-                let res = ingest::probe::probe(data.clone(), ext.as_deref()).map(|info| {
+                let res = crate::ingest::probe::probe(data.clone(), ext.as_deref()).map(|info| {
                     // Waveform peaks, computed once here so the app draws without decoding.
                     let peaks = crate::audio::decode::decode_all(
                         std::io::Cursor::new(data.clone()),
@@ -778,7 +823,7 @@ impl Session {
                 &self.archive,
                 &metadata,
                 &self.signer_keys(),
-                &self.maintainers(),
+                &self.signer_roles(),
             )
             .await?;
         self.warnings.extend(
@@ -1129,7 +1174,7 @@ impl Session {
         // Index catch-up (reports segments that went missing).
         let sync = self
             .index
-            .sync(a, &metadata, &signers, &self.maintainers())
+            .sync(a, &metadata, &signers, &self.signer_roles())
             .await?;
         for p in sync.problems {
             if !rep.problems.iter().any(|q| q.object == p.object) {
@@ -1385,7 +1430,7 @@ impl Session {
         };
         let sync = s
             .index
-            .sync(&s.archive, &metadata, &s.signer_keys(), &s.maintainers())
+            .sync(&s.archive, &metadata, &s.signer_keys(), &s.signer_roles())
             .await?;
         let n = s.index.count().await?;
         s.audit(

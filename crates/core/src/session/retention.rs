@@ -461,7 +461,7 @@ impl Session {
                 &self.archive,
                 &metadata,
                 &self.signer_keys(),
-                &self.maintainers(),
+                &self.signer_roles(),
             )
             .await?;
         let run = crypto::new_id();
@@ -525,7 +525,7 @@ impl Session {
                 &self.archive,
                 &metadata,
                 &self.signer_keys(),
-                &self.maintainers(),
+                &self.signer_roles(),
             )
             .await?;
         self.warnings.extend(

@@ -447,6 +447,23 @@ pub fn unlock(rec: &UserRecord, password: &Password) -> Result<UnlockedUser> {
     })
 }
 
+/// Open a user's key bag with their secret (for an identity used without a password: ingest).
+pub fn open_keybag(rec: &UserRecord, secret: &Key32) -> Result<ArchiveSecrets> {
+    let what = format!("users/{}/{:08}.cvu", rec.signed.uid, rec.ver);
+    if crypto::b64(&crypto::x25519_public(secret)) != rec.signed.public_key {
+        return Err(Error::Invalid(format!(
+            "{what}: the secret does not belong to this user"
+        )));
+    }
+    let bag = crypto::unwrap(
+        secret,
+        &keybag_info(&rec.signed.uid, rec.signed.rev),
+        &rec.signed.keybag,
+        &what,
+    )?;
+    ArchiveSecrets::from_json(&bag, &what)
+}
+
 /// Read a user's profile with the metadata key.
 pub fn read_profile(rec: &UserRecord, metadata: &Key32) -> Result<Profile> {
     let what = format!("users/{}/{:08}.cvu", rec.signed.uid, rec.ver);

@@ -1,0 +1,134 @@
+//! Sidecars: `<file>.json` beside each audio file (`call-0001.wav` + `call-0001.wav.json`), with the
+//! CSV manifest's fields:
+//!
+//! ```json
+//! { "started_at": "2025-03-27T09:25:17", "direction": "inbound", "staff": null,
+//!   "extension": "201", "external_number": "07700 900123", "parties": ["Harriet Vale"],
+//!   "notes": "prescription query" }
+//! ```
+//!
+//! `started_at` and `direction` are required; `parties` is a list or a `;`-separated string;
+//! `extension` may be a number; `file`, if present, must be the audio file's own name. Times
+//! without an offset are local to the import's zone (the clocks' changes handled as for file
+//! names). Unknown fields are refused, so that a misspelt field is not silently lost.
+
+use super::layout::{resolve_local, Call, Ctx, Instant};
+use crate::archive::journal::Direction;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Deserialize;
+use std::io::Read;
+use std::path::Path;
+
+/// Larger than any honest sidecar.
+const MAX_SIDECAR: u64 = 256 * 1024;
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Text {
+    S(String),
+    N(serde_json::Number),
+}
+
+impl Text {
+    fn into_string(self) -> String {
+        match self {
+            Text::S(s) => s.trim().to_string(),
+            Text::N(n) => n.to_string(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Parties {
+    List(Vec<String>),
+    Text(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fields {
+    file: Option<String>,
+    started_at: Option<String>,
+    direction: Option<String>,
+    staff: Option<Text>,
+    extension: Option<Text>,
+    external_number: Option<Text>,
+    parties: Option<Parties>,
+    notes: Option<String>,
+}
+
+/// A sidecar time: RFC 3339 with an offset, or a wall-clock `YYYY-MM-DD[T ]HH:MM[:SS]` in `tz`.
+fn instant(s: &str, ctx: &Ctx) -> std::result::Result<Instant, String> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(Instant {
+            utc: t.with_timezone(&Utc),
+            local: None,
+            dst: format!("offset given (UTC{})", t.format("%:z")),
+            note: None,
+        });
+    }
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(s, f) {
+            return resolve_local(n, ctx.tz, None);
+        }
+    }
+    Err(format!(
+        "'{s}' is not an ISO 8601 date and time (e.g. 2025-03-27T09:25:17)"
+    ))
+}
+
+/// Understand one audio file from its sidecar.
+pub(crate) fn understand(ctx: &Ctx, sidecar: &Path) -> std::result::Result<Call, String> {
+    let side_name = format!("{}.json", ctx.file_name);
+    let bad = |what: String| format!("sidecar {side_name}: {what}");
+    let f = std::fs::File::open(sidecar).map_err(|e| bad(format!("cannot read it ({e})")))?;
+    let mut text = String::new();
+    f.take(MAX_SIDECAR + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| bad(format!("cannot read it ({e})")))?;
+    if text.len() as u64 > MAX_SIDECAR {
+        return Err(bad(format!("larger than {} KiB", MAX_SIDECAR / 1024)));
+    }
+    let fields: Fields = serde_json::from_str(text.trim_start_matches('\u{feff}'))
+        .map_err(|e| bad(format!("not valid: {e}")))?;
+    if let Some(file) = &fields.file {
+        if file.trim() != ctx.file_name {
+            return Err(bad(format!(
+                "field 'file' names '{file}', not the file beside it ({})",
+                ctx.file_name
+            )));
+        }
+    }
+    let started = fields
+        .started_at
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| bad("field 'started_at' is missing".into()))?;
+    let time = instant(started, ctx).map_err(|e| bad(format!("field 'started_at': {e}")))?;
+    let direction = fields
+        .direction
+        .as_deref()
+        .and_then(Direction::parse)
+        .ok_or_else(|| bad("field 'direction' must be inbound, outbound or internal".into()))?;
+    let mut c = Call::new(time, direction);
+    let opt = |t: Option<Text>| t.map(Text::into_string).filter(|s| !s.is_empty());
+    c.staff = opt(fields.staff);
+    c.extension = opt(fields.extension);
+    c.external_number = opt(fields.external_number);
+    c.parties = match fields.parties {
+        None => vec![],
+        Some(Parties::List(v)) => v,
+        Some(Parties::Text(s)) => s.split(';').map(String::from).collect(),
+    };
+    if let Some(n) = fields.notes.filter(|n| !n.trim().is_empty()) {
+        c.notes.push(n.trim().to_string());
+    }
+    Ok(c)
+}
