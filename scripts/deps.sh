@@ -3,14 +3,22 @@
 # libsqlite3-sys), and sox + ffmpeg, which the tests use to make FLAC and MP3 fixtures; ALSA's
 # headers for cpal (playback) and alsa-utils; espeak-ng (speech for the audio fixtures) and
 # libgsm-tools (toast/untoast, the GSM 06.10 reference decoder the tests compare against).
+# The desktop app (Tauri 2): WebKitGTK 4.1 and GTK 3 headers; and for its end-to-end tests Xvfb,
+# xauth, WebKitWebDriver (webkit2gtk-driver), ImageMagick (screenshots of the whole screen) and
+# tauri-driver (a cargo install, kept in $CALLVAULT_TOOLS, ~/.cache/callvault-tools by default).
+# The web UI's packages come from the npm registry through `npm ci` (ui/package-lock.json).
 
-need_pkgs=(build-essential pkg-config libssl-dev sox libsox-fmt-all ffmpeg libasound2-dev alsa-utils libgsm-tools espeak-ng)
+need_pkgs=(build-essential pkg-config libssl-dev sox libsox-fmt-all ffmpeg libasound2-dev alsa-utils libgsm-tools espeak-ng
+    libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev xvfb xauth webkit2gtk-driver imagemagick file)
+
+export CALLVAULT_TOOLS="${CALLVAULT_TOOLS:-$HOME/.cache/callvault-tools}"
 
 install_deps() {
     local missing=()
     for p in "${need_pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
+    command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
     if ((${#missing[@]})); then
         echo "Installing system packages: ${missing[*]}"
         local sudo=""
@@ -25,4 +33,29 @@ install_deps() {
         echo "Rust is not installed: install it with rustup (https://rustup.rs), then run this again." >&2
         exit 1
     fi
+}
+
+# The web UI's packages (exactly those in ui/package-lock.json), when missing or out of date.
+install_ui_deps() {
+    if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+        (cd ui && npm ci --no-audit --no-fund)
+    fi
+}
+
+# tauri-driver, the WebDriver server the end-to-end tests talk to (~2 min to build, once).
+install_e2e_tools() {
+    export PATH="$CALLVAULT_TOOLS/bin:$PATH"
+    if ! command -v tauri-driver >/dev/null 2>&1; then
+        cargo install tauri-driver --version 2.1.0 --locked --root "$CALLVAULT_TOOLS"
+    fi
+}
+
+# The app as tests and `scripts/run` use it: one debug build with the built UI embedded
+# (default feature custom-protocol). It is built with the whole workspace's targets, as
+# `cargo test --workspace --all-targets` builds it, so the features of shared dependencies (tokio)
+# are the same and nothing is rebuilt between building, testing and running.
+build_app() {
+    install_ui_deps
+    (cd ui && npm run build --silent)
+    cargo build --locked --workspace --all-targets
 }

@@ -818,8 +818,12 @@ async fn run(cli: Cli) -> CliResult {
                         println!("    ({r})");
                     }
                     println!(
-                        "    {} -> {}",
+                        "    {}{} -> {}",
                         opt(&u.audio),
+                        u.format_hint
+                            .as_deref()
+                            .map(|h| format!(" [{h}]"))
+                            .unwrap_or_default(),
                         u.outcome.as_deref().unwrap_or("-")
                     );
                 }
@@ -856,8 +860,15 @@ async fn run(cli: Cli) -> CliResult {
                         d.file, d.existing_id
                     );
                 }
-                for f in &rep.unassigned_files {
+                const LISTED: usize = 10;
+                for f in rep.unassigned_files.iter().take(LISTED) {
                     println!("unassigned: {f} (its extension or staff maps to no user: supervisors only)");
+                }
+                if rep.unassigned_files.len() > LISTED {
+                    println!(
+                        "unassigned: ... and {} more (--json lists them all)",
+                        rep.unassigned_files.len() - LISTED
+                    );
                 }
             }
             for r in &rep.report.rejected {

@@ -392,7 +392,11 @@ fn freepbx_folder_with_cdr_imports_every_field_the_names_mean() {
     assert_reason(&rej, &n("link"), "symbolic link");
     assert_reason(&rej, &n("pipe"), "not a regular file");
     assert_reason(&rej, &n("not_utf8"), "not valid UTF-8");
-    assert_reason(&rej, &n("unreadable"), "cannot read the file (permission denied)");
+    assert_reason(
+        &rej,
+        &n("unreadable"),
+        "cannot read the file (permission denied)",
+    );
     assert_eq!(rej.len(), 13, "{rej:#?}");
     assert!(out.stderr.contains(&format!("rejected: {}", n("empty"))));
     // Unassigned: extension 203 (no user), and the two autumn calls (no CDR row, so no extension).

@@ -139,6 +139,8 @@ const KNOWN_KINDS: &[&str] = &[
     "vector-lockout",
     "vector-index-key",
     "vector-limits",
+    "vector-peaks",
+    "vector-segment-names",
 ];
 
 fn blocks() -> Vec<Block> {
@@ -1038,10 +1040,34 @@ fn audit_chain() {
 
     // An unsigned file may only record logons and lockouts: a non-logon action is refused.
     let (_d, a) = folder(None);
-    audit::append(&a, &device, &[show], None).unwrap();
+    audit::append(&a, &device, std::slice::from_ref(&show), None).unwrap();
     let unsigned_show = a.read(&files[1].text("path")).unwrap();
     assert_eq!(split_trailer(&unsigned_show).1, &[0u8; 64][..]);
     refused(&unsigned_show, "needs a logged-on user");
+
+    // ... and only those that were not allowed: an unsigned successful logon is refused.
+    let (_d, a) = folder(None);
+    let allowed_logon = AuditEntry {
+        outcome: "allowed".into(),
+        ..want_entries[1].clone()
+    };
+    audit::append(&a, &device, &[allowed_logon], None).unwrap();
+    refused(
+        &a.read(&files[1].text("path")).unwrap(),
+        "needs a logged-on user",
+    );
+
+    // A signed file holds only its signer's own entries.
+    let (_d, a) = folder(None);
+    let someone_else = AuditEntry {
+        actor: Some("0123456789abcdef0123456789abcdef".into()),
+        ..show
+    };
+    audit::append(&a, &device, &[someone_else], Some(&alice)).unwrap();
+    refused(
+        &a.read(&files[1].text("path")).unwrap(),
+        "actor other than its signer",
+    );
 }
 
 #[test]
@@ -1169,4 +1195,186 @@ fn archive_json_limits() {
         };
         assert_eq!(k.check("v").is_ok(), good, "{k:?}");
     }
+}
+
+#[test]
+fn peaks_object() {
+    let v = one("vector-peaks");
+    let id = v.text("id");
+    let dek = v.key("dek");
+    let obj = v.hex("object");
+    assert_eq!(audio::PEAKS_MAGIC, b"CVPEAKS\x01");
+    assert_eq!(v.text("path"), audio::peaks_path(&id));
+    assert_eq!(crypto::sha256(&obj)[..], v.hex("sha256")[..]);
+    let window = v.num("window_ms") as u32;
+    let pairs: Vec<(i16, i16)> = v
+        .text("peaks")
+        .split_whitespace()
+        .map(|p| {
+            let (lo, hi) = p.split_once(',').expect("lo,hi");
+            (lo.parse().unwrap(), hi.parse().unwrap())
+        })
+        .collect();
+    let plain = v.hex("plain");
+    assert_eq!(plain.len(), 2 * pairs.len());
+
+    // By the document: envelope, header keys in sorted order, HKDF key, AES-256-GCM, zero nonce.
+    let (h, body) = envelope(&obj, audio::PEAKS_MAGIC);
+    assert_eq!(String::from_utf8(h.clone()).unwrap(), v.text("header_json"));
+    let hj: serde_json::Value = serde_json::from_slice(&h).unwrap();
+    assert_eq!(hj["v"], 1);
+    assert_eq!(hj["id"], id.as_str());
+    assert_eq!(hj["count"], pairs.len());
+    assert_eq!(hj["window_ms"], window);
+    assert_eq!(body, v.hex("body"));
+    assert_eq!(obj.len(), 12 + h.len() + plain.len() + 16);
+    let info = v.text("info");
+    assert_eq!(info, format!("callvault/v1/peaks/{id}"));
+    let key = crypto::hkdf(dek.expose(), info.as_bytes());
+    assert_eq!(key.expose()[..], v.hex("key")[..]);
+    assert_eq!(
+        hkdf_by_rfc5869(dek.expose(), info.as_bytes())[..],
+        v.hex("key")[..]
+    );
+    let aad = [audio::PEAKS_MAGIC.as_slice(), &h].concat();
+    assert_eq!(aad, v.hex("aad"));
+    assert_eq!(crypto::seal(&key, &[0u8; 12], &aad, &plain), body);
+    assert_eq!(
+        crypto::open(&key, &[0u8; 12], &aad, &body, "v")
+            .unwrap()
+            .to_vec(),
+        plain
+    );
+    // Each 16-bit value becomes a signed byte by an arithmetic shift right by 8.
+    let shifted: Vec<u8> = pairs
+        .iter()
+        .flat_map(|(lo, hi)| [(lo >> 8) as i8 as u8, (hi >> 8) as i8 as u8])
+        .collect();
+    assert_eq!(shifted, plain);
+
+    // By the code: sealing is deterministic, opening gives the window and the signed pairs.
+    assert_eq!(audio::seal_peaks(&id, &dek, window, &pairs), obj);
+    let want: Vec<(i8, i8)> = plain.chunks(2).map(|c| (c[0] as i8, c[1] as i8)).collect();
+    assert_eq!(
+        audio::open_peaks(&obj, &id, &dek, "v").unwrap(),
+        (window, want)
+    );
+    // Another recording's id, another key, a flipped body bit, a newer version: refused.
+    let e = audio::open_peaks(&obj, "0b7c4e2a9d1f3e5c7a9b2d4f6e8a0c1e", &dek, "v").unwrap_err();
+    assert!(is_tampered(&e, "another recording"), "{e}");
+    assert!(audio::open_peaks(&obj, &id, &Key32::from_bytes([7; 32]), "v").is_err());
+    let mut bad = obj.clone();
+    let n = bad.len();
+    bad[n - 20] ^= 0x01;
+    assert!(audio::open_peaks(&bad, &id, &dek, "v").is_err());
+    let e = audio::open_peaks(&with_version_byte(&obj, 2), &id, &dek, "v").unwrap_err();
+    assert!(matches!(e, Error::Version { found: 2, .. }), "{e}");
+}
+
+#[test]
+fn segment_file_names() {
+    let v = one("vector-segment-names");
+    let mut n = 0;
+    for i in 0.. {
+        let k = format!("file{i}");
+        if !v.m.contains_key(&k) {
+            break;
+        }
+        let name = v.text(&k);
+        let seq = v.num(&format!("seq{i}"));
+        let gen = v.num(&format!("gen{i}")) as u32;
+        assert_eq!(
+            journal::parse_segment_file(&name),
+            Some((seq, gen)),
+            "{name}"
+        );
+        assert_eq!(journal::parse_segment_name(&name), Some(seq), "{name}");
+        assert_eq!(journal::segment_file(seq, gen), name);
+        if gen == 0 {
+            assert_eq!(journal::segment_name(seq), name);
+        }
+        n += 1;
+    }
+    assert!(n >= 2);
+    let mut refused = 0;
+    for i in 0.. {
+        let k = format!("refused{i}");
+        if !v.m.contains_key(&k) {
+            break;
+        }
+        let name = v.text(&k);
+        assert_eq!(journal::parse_segment_file(&name), None, "{name}");
+        refused += 1;
+    }
+    assert!(refused >= 1);
+
+    // Compaction: generation 1 of segment 0 holds what is kept, names its generation in its header
+    // (after `signer`), replaces generation 0, and is what a listing takes for that number.
+    let s = secrets();
+    let user = one("vector-user");
+    let uid = user.raw("uid").to_string();
+    let device = one("vector-journal").text("device");
+    let dir = tempfile::tempdir().unwrap();
+    archive::write_new(dir.path(), "archive.json", &archive_json()).unwrap();
+    let a = Archive::open(dir.path()).unwrap();
+    let seed = alice_signing_seed();
+    let signer = Signer {
+        uid: &uid,
+        seed: &seed,
+    };
+    let e: Vec<JournalEntry> = serde_json::from_str(&one("vector-journal").text("entries_json"))
+        .expect("the example entries parse");
+    assert_eq!(journal::append(&a, &device, &e, &signer).unwrap(), 0);
+    assert_eq!(journal::append(&a, &device, &e, &signer).unwrap(), 1);
+    let first = journal::segment_file(0, 0);
+    let compacted = journal::segment_file(0, 1);
+    assert_eq!(compacted, "0000000000000000-0001.cvj");
+    // An interrupted compaction leaves both generations: the newer is current.
+    let old = a.read(&format!("journal/{device}/{first}")).unwrap();
+    journal::compact(&a, &device, 0, 1, &[], &first, &signer).unwrap();
+    assert!(!dir
+        .path()
+        .join(format!("journal/{device}/{first}"))
+        .exists());
+    archive::write_new(dir.path(), &format!("journal/{device}/{first}"), &old).unwrap();
+    archive::write_new(dir.path(), &format!("journal/{device}/notes.txt"), b"").unwrap();
+    let l = journal::list_device(&a, &device).unwrap();
+    assert_eq!(l.current.get(&0), Some(&(1, compacted.clone())));
+    assert_eq!(l.current.get(&1), Some(&(0, journal::segment_file(1, 0))));
+    assert_eq!(l.superseded, vec![first.clone()]);
+    assert_eq!(l.unexpected, vec!["notes.txt".to_string()]);
+
+    let data = a.read(&format!("journal/{device}/{compacted}")).unwrap();
+    let (signed, _) = split_trailer(&data);
+    let (h, _) = envelope(signed, journal::MAGIC);
+    let h = String::from_utf8(h).unwrap();
+    assert!(
+        h.starts_with(&format!(r#"{{"v":1,"device":"{device}","seq":0,"wrap":{{"#)),
+        "{h}"
+    );
+    assert!(
+        h.ends_with(&format!(r#","signer":"{uid}","gen":1}}"#)),
+        "{h}"
+    );
+    let (by, kept) =
+        journal::open_segment_gen(&data, &s.key("metadata"), &device, 0, 1, &alice_keys(), "v")
+            .unwrap();
+    assert_eq!(by, uid);
+    assert!(kept.is_empty());
+    // The same wrap info for every generation; a generation is bound to its name.
+    let hj: serde_json::Value = serde_json::from_str(&h).unwrap();
+    crypto::unwrap_key(
+        &s.key("metadata"),
+        format!("callvault/v1/journal/{device}/0").as_bytes(),
+        &wrapped(&hj["wrap"]),
+        "v",
+    )
+    .unwrap();
+    let e = journal::open_segment_gen(&data, &s.key("metadata"), &device, 0, 0, &alice_keys(), "v")
+        .unwrap_err();
+    assert!(is_tampered(&e, "moved or renamed"), "{e}");
+    // The first generation's header has no `gen`.
+    let (signed, _) = split_trailer(&old);
+    let (h0, _) = envelope(signed, journal::MAGIC);
+    assert!(!String::from_utf8(h0).unwrap().contains("\"gen\""));
 }

@@ -359,8 +359,18 @@ fn planner_understands_a_freepbx_folder() {
     assert_eq!(sources.len(), 2);
     assert!(sources.iter().all(|s| !s.bytes.is_empty()));
     assert_eq!(rejected.len(), 2);
-    assert!(rejected[0].reason.starts_with("cannot read the file (it is gone)"), "{:?}", rejected[0]);
-    assert!(rejected[1].reason.contains("changed while importing"), "{:?}", rejected[1]);
+    assert!(
+        rejected[0]
+            .reason
+            .starts_with("cannot read the file (it is gone)"),
+        "{:?}",
+        rejected[0]
+    );
+    assert!(
+        rejected[1].reason.contains("changed while importing"),
+        "{:?}",
+        rejected[1]
+    );
 }
 
 const ADMIN: (&str, &str) = ("dana.dc", "dc-pass-1234");

@@ -264,35 +264,43 @@ fn sync_dir(dir: &Path) {
 #[cfg(not(unix))]
 fn sync_dir(_dir: &Path) {}
 
-/// Remove an archive file, first overwriting its bytes with random data (best effort: on copy-on-
-/// write or wear-levelled storage the old blocks may survive, which is why what matters — the
-/// keys — is also destroyed cryptographically by removing every wrap of them).
+/// Remove an archive file, first overwriting its head with random data: for an audio object
+/// that is where every wrap of its data key lives, so the audio is crypto-shredded even if the
+/// rest of its blocks survive on copy-on-write or wear-levelled storage. Journal segments keep
+/// the wrap of their segment key in the head too.
 pub fn shred_and_remove(archive: &Archive, rel: &str) -> Result<()> {
+    const HEAD: u64 = 64 * 1024;
     let p = archive.path(rel);
     match std::fs::metadata(&p) {
         Ok(m) => {
             if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&p) {
-                let mut left = m.len();
-                let mut buf = vec![0u8; 64 * 1024];
-                while left > 0 {
-                    let n = left.min(buf.len() as u64) as usize;
-                    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut buf[..n]);
-                    if f.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                    left -= n as u64;
+                let n = m.len().min(HEAD) as usize;
+                let mut buf = vec![0u8; n];
+                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut buf);
+                if f.write_all(&buf).is_ok() {
+                    let _ = f.sync_data();
                 }
-                let _ = f.sync_all();
             }
-            std::fs::remove_file(&p).map_err(|e| Error::io(p.display(), e))?;
-            if let Some(d) = p.parent() {
-                sync_dir(d);
-            }
-            Ok(())
+            std::fs::remove_file(&p).map_err(|e| Error::io(p.display(), e))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(Error::io(p.display(), e)),
     }
+}
+
+/// Remove an archive file that holds nothing readable without a key already destroyed.
+pub fn remove(archive: &Archive, rel: &str) -> Result<()> {
+    let p = archive.path(rel);
+    match std::fs::remove_file(&p) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(p.display(), e)),
+    }
+}
+
+/// Make removals in a folder durable.
+pub fn sync_folder(archive: &Archive, rel: &str) {
+    sync_dir(&archive.path(rel));
 }
 
 /// Create a new archive folder's archive.json. Fails if the folder already holds one.

@@ -221,6 +221,12 @@ impl Index {
                             )
                         })
                         .or_else(|| {
+                            // Only a maintainer (supervisor, data controller) deletes.
+                            (!roles.maintainers.contains(&signer)
+                                && entries.iter().any(|e| matches!(e, JournalEntry::Tombstone(_))))
+                            .then(|| format!("{signer} may not delete recordings (not a supervisor or data controller)"))
+                        })
+                        .or_else(|| {
                             // An ingest machine may only add recordings.
                             (roles.ingest_only.contains(&signer)
                                 && entries.iter().any(|e| !matches!(e, JournalEntry::Recording(_))))
@@ -353,6 +359,14 @@ impl Index {
                     .await?;
                 }
                 JournalEntry::Consent(c) => {
+                    let gone: Option<i64> =
+                        sqlx::query_scalar("SELECT 1 FROM tombstones WHERE recording = ?")
+                            .bind(&c.recording)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if gone.is_some() {
+                        continue;
+                    }
                     sqlx::query(
                         "INSERT OR IGNORE INTO consent_marks (recording, at, device, seq, idx, mark) VALUES (?, ?, ?, ?, ?, ?)",
                     )

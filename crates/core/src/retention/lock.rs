@@ -77,7 +77,14 @@ pub fn acquire<'a>(
                         }
                     }
                     None => {
-                        // Unreadable or vanished between the two calls: retry shortly.
+                        // Unreadable, or vanished between the two calls: retry shortly, but not
+                        // for ever (a damaged lock file is named so someone can remove it).
+                        if start.elapsed() >= wait {
+                            return Err(Error::Archive {
+                                path: archive.path(PATH).display().to_string(),
+                                reason: "the maintenance lock file is unreadable; if no maintenance is running, remove it".into(),
+                            });
+                        }
                     }
                 }
             }

@@ -1,0 +1,63 @@
+//! Callvault's desktop app: a thin Tauri 2 shell over `callvault_core::Session`. The commands in
+//! [`commands`] translate IPC calls into core calls and core results into [`dto`] types; no rule
+//! about who may see or hear what lives here — every refusal comes from the core.
+
+pub mod commands;
+pub mod dto;
+pub mod state;
+
+use state::AppState;
+use tauri::Manager;
+
+/// Is the app in demo mode (`--demo` or `CALLVAULT_DEMO=1`)? Only then does the logon screen show
+/// the made-up demo users' passwords.
+pub fn demo_mode() -> bool {
+    std::env::args().any(|a| a == "--demo")
+        || matches!(
+            std::env::var("CALLVAULT_DEMO").as_deref(),
+            Ok("1" | "true" | "yes")
+        )
+}
+
+/// An archive folder given on the command line (`--archive PATH`) or in `CALLVAULT_ARCHIVE`.
+fn archive_from_env() -> Option<std::path::PathBuf> {
+    let mut args = std::env::args().skip_while(|a| a != "--archive");
+    args.next();
+    args.next()
+        .map(Into::into)
+        .or_else(|| std::env::var_os("CALLVAULT_ARCHIVE").map(Into::into))
+}
+
+pub fn run() {
+    let preset = archive_from_env();
+    tauri::Builder::default()
+        .setup(move |app| {
+            let dir = app.path().app_data_dir()?;
+            let state = AppState::new(demo_mode(), dir, preset.clone());
+            app.manage(state);
+            state::spawn_idle_lock(app.handle().clone());
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_status,
+            commands::open_archive,
+            commands::demo_info,
+            commands::logon,
+            commands::logout,
+            commands::lock,
+            commands::touch,
+            commands::search,
+            commands::show,
+            commands::waveform,
+            commands::play,
+            commands::pause,
+            commands::resume,
+            commands::seek,
+            commands::skip,
+            commands::set_speed,
+            commands::set_volume,
+            commands::stop,
+        ])
+        .run(tauri::generate_context!())
+        .expect("error while running the Callvault app");
+}

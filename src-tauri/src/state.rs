@@ -1,0 +1,155 @@
+//! What the shell keeps between commands: the archive folder remembered on this device, the logged-on
+//! `Session` (behind a tokio mutex), the native player, and the idle lock.
+
+use crate::dto::{ApiError, ApiResult, PlayerUpdate, SessionEnded};
+use callvault_core::audio::player::Player;
+use callvault_core::Session;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tauri::{AppHandle, Emitter, Manager};
+
+/// Default minutes of inactivity before the app locks (the archive setting `idle-lock-minutes`
+/// overrides it at logon).
+pub const DEFAULT_IDLE_LOCK_MINUTES: u32 = 10;
+
+pub struct AppState {
+    pub demo: bool,
+    /// The app-data folder of this device, where `device.json` remembers the archive.
+    data_dir: PathBuf,
+    archive: Mutex<Option<PathBuf>>,
+    pub session: tokio::sync::Mutex<Option<Session>>,
+    player: Mutex<Option<Arc<Player>>>,
+    last_activity_ms: AtomicI64,
+    pub idle_lock_minutes: AtomicU32,
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct DeviceFile {
+    archive: Option<PathBuf>,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl AppState {
+    pub fn new(demo: bool, data_dir: PathBuf, preset: Option<PathBuf>) -> Self {
+        let remembered = std::fs::read(data_dir.join("device.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<DeviceFile>(&b).ok())
+            .and_then(|d| d.archive);
+        AppState {
+            demo,
+            data_dir,
+            archive: Mutex::new(preset.or(remembered)),
+            session: tokio::sync::Mutex::new(None),
+            player: Mutex::new(None),
+            last_activity_ms: AtomicI64::new(now_ms()),
+            idle_lock_minutes: AtomicU32::new(DEFAULT_IDLE_LOCK_MINUTES),
+        }
+    }
+
+    pub fn archive(&self) -> Option<PathBuf> {
+        self.archive.lock().expect("archive lock").clone()
+    }
+
+    /// Choose the archive and remember it on this device (written to a temp file, then renamed).
+    pub fn set_archive(&self, path: PathBuf) -> ApiResult<()> {
+        *self.archive.lock().expect("archive lock") = Some(path.clone());
+        let io = |e: std::io::Error| {
+            ApiError::new(
+                "io",
+                format!(
+                    "{}: cannot remember the archive: {e}",
+                    self.data_dir.display()
+                ),
+            )
+        };
+        std::fs::create_dir_all(&self.data_dir).map_err(io)?;
+        let body = serde_json::to_vec_pretty(&DeviceFile {
+            archive: Some(path),
+        })
+        .expect("serialisable");
+        let tmp = self.data_dir.join("device.json.tmp");
+        std::fs::write(&tmp, body).map_err(io)?;
+        std::fs::rename(&tmp, self.data_dir.join("device.json")).map_err(io)
+    }
+
+    /// Note user activity (any command, or the UI's `touch`), which postpones the idle lock.
+    pub fn touch(&self) {
+        self.last_activity_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    fn idle_for(&self) -> Duration {
+        Duration::from_millis(
+            (now_ms() - self.last_activity_ms.load(Ordering::Relaxed)).max(0) as u64,
+        )
+    }
+
+    /// The native player, opened on the default output device the first time it is needed.
+    pub fn player(&self) -> ApiResult<Arc<Player>> {
+        let mut p = self.player.lock().expect("player lock");
+        if let Some(p) = p.as_ref() {
+            return Ok(p.clone());
+        }
+        let player = Arc::new(Player::new(None)?);
+        *p = Some(player.clone());
+        Ok(player)
+    }
+
+    /// The player if one was opened (for pause, seek, ... which need no new device).
+    pub fn current_player(&self) -> ApiResult<Arc<Player>> {
+        self.player
+            .lock()
+            .expect("player lock")
+            .clone()
+            .ok_or_else(|| ApiError::new("invalid", "nothing is playing"))
+    }
+
+    /// End the session (logout, lock or idle lock): stop playback, close the local index.
+    pub async fn end_session(&self) -> bool {
+        if let Some(p) = self.player.lock().expect("player lock").as_ref() {
+            p.stop();
+        }
+        let s = self.session.lock().await.take();
+        match s {
+            Some(s) => {
+                s.close().await;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Send a player update to the web view.
+pub fn emit_player(app: &AppHandle, u: PlayerUpdate) {
+    let _ = app.emit("player", u);
+}
+
+/// Lock the app after `idle-lock-minutes` without activity: the session is dropped and the web
+/// view told (`session` event), so it shows the lock screen, which shows nothing personal.
+pub fn spawn_idle_lock(app: AppHandle) {
+    tauri::async_runtime::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let state = app.state::<AppState>();
+            let limit = Duration::from_secs(
+                u64::from(state.idle_lock_minutes.load(Ordering::Relaxed)) * 60,
+            );
+            if state.idle_for() >= limit && state.end_session().await {
+                let _ = app.emit(
+                    "session",
+                    SessionEnded {
+                        reason: "idle".into(),
+                    },
+                );
+            }
+        }
+    });
+}

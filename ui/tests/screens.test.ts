@@ -1,0 +1,227 @@
+// UI component tests with the IPC mocked (@tauri-apps/api/mocks): what each screen shows for what
+// the core returns, including its refusals, without the app or an archive.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { flushSync, mount, unmount } from 'svelte';
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import type { ApiError, DemoAccount, Recording, UserInfo } from '../src/bindings';
+import Logon from '../src/screens/Logon.svelte';
+import SearchScreen from '../src/screens/Search.svelte';
+import CallPage from '../src/screens/CallPage.svelte';
+import { clearSearchState } from '../src/lib/searchState.svelte';
+
+type Handler = (cmd: string, args: Record<string, unknown>) => unknown;
+let calls: { cmd: string; args: Record<string, unknown> }[] = [];
+
+function ipc(h: Handler) {
+  calls = [];
+  mockIPC((cmd, args) => {
+    const a = (args ?? {}) as Record<string, unknown>;
+    calls.push({ cmd, args: a });
+    return h(cmd, a);
+  }, { shouldMockEvents: true });
+}
+
+async function settle() {
+  for (let i = 0; i < 5; i++) {
+    await new Promise((r) => setTimeout(r, 0));
+    flushSync();
+  }
+}
+
+function rec(i: number, over: Partial<Recording> = {}): Recording {
+  return {
+    id: i.toString(16).padStart(32, '0'),
+    started_at: `2026-03-${String((i % 28) + 1).padStart(2, '0')}T10:${String(i % 60).padStart(2, '0')}:00Z`,
+    direction: i % 2 ? 'outbound' : 'inbound',
+    staff: 'lee.carter',
+    extension: '101',
+    external_number: `07700 900${String(i % 1000).padStart(3, '0')}`,
+    parties: ['Harriet Vale'],
+    duration_s: 10 + (i % 50),
+    notes: null,
+    codec: 'pcm_mulaw',
+    sample_rate: 8000,
+    channels: 1,
+    source_name: `demo-${i}.wav`,
+    consent: null,
+    ...over,
+  };
+}
+
+let target: HTMLElement;
+let component: Record<string, unknown> | null = null;
+
+beforeEach(() => {
+  target = document.createElement('div');
+  document.body.appendChild(target);
+  HTMLCanvasElement.prototype.getContext = (() => null) as never;
+});
+
+afterEach(async () => {
+  if (component) unmount(component);
+  component = null;
+  await settle();
+  target.remove();
+  clearMocks();
+  clearSearchState();
+});
+
+function input(id: string, value: string) {
+  const el = target.querySelector<HTMLInputElement>(`#${id}`)!;
+  el.value = value;
+  el.dispatchEvent(new Event('input', { bubbles: true }));
+}
+
+describe('logon screen', () => {
+  const demo: DemoAccount[] = [{ name: 'jordan.reid', password: 'jordan-demo-2026', who: 'Practice Business Manager', roles: ['approver', 'supervisor'] }];
+
+  it('shows the demo users in demo mode and fills the form from one', async () => {
+    ipc((cmd) => (cmd === 'demo_info' ? demo : null));
+    component = mount(Logon, { target, props: { locked: false, demo: true, archive: '/a', onloggedon: () => {}, onchangearchive: () => {} } });
+    await settle();
+    expect(target.textContent).toContain('Practice Business Manager');
+    target.querySelector<HTMLButtonElement>('[data-demo-user="jordan.reid"]')!.click();
+    flushSync();
+    expect(target.querySelector<HTMLInputElement>('#user')!.value).toBe('jordan.reid');
+    expect(target.querySelector<HTMLInputElement>('#password')!.value).toBe('jordan-demo-2026');
+  });
+
+  it('does not ask for demo users outside demo mode, and shows nothing personal when locked', async () => {
+    ipc(() => demo);
+    component = mount(Logon, { target, props: { locked: true, demo: false, archive: '/a', onloggedon: () => {}, onchangearchive: () => {} } });
+    await settle();
+    expect(calls.some((c) => c.cmd === 'demo_info')).toBe(false);
+    expect(target.textContent).toContain('Callvault is locked');
+    expect(target.textContent).not.toContain('/a');
+  });
+
+  it('passes on the core\'s failed-logon and lockout messages as worded', async () => {
+    const errors: ApiError[] = [
+      { code: 'bad_logon', message: 'logon failed: wrong user name or password' },
+      { code: 'locked', message: 'account is locked after repeated failed logons; try again after 10:45' },
+    ];
+    let n = 0;
+    ipc((cmd) => {
+      if (cmd === 'logon') throw errors[n++];
+      return [];
+    });
+    let user: UserInfo | null = null;
+    component = mount(Logon, { target, props: { locked: false, demo: false, archive: '/a', onloggedon: (u: UserInfo) => (user = u), onchangearchive: () => {} } });
+    input('user', 'jordan.reid');
+    input('password', 'wrong-password');
+    target.querySelector('form')!.requestSubmit();
+    await settle();
+    expect(target.querySelector('#logon-error')!.textContent).toContain('logon failed: wrong user name or password');
+    expect(target.querySelector<HTMLInputElement>('#password')!.value).toBe('');
+    input('password', 'wrong-again');
+    target.querySelector('form')!.requestSubmit();
+    await settle();
+    const msg = target.querySelector('#logon-error')!.textContent!;
+    expect(msg).toContain('Account locked');
+    expect(msg).toContain('try again after 10:45');
+    expect(user).toBeNull();
+    expect(calls.find((c) => c.cmd === 'logon')!.args).toEqual({ user: 'jordan.reid', password: 'wrong-password' });
+  });
+});
+
+describe('search screen', () => {
+  it('sends every criterion and shows the results, sortable', async () => {
+    const rows = [rec(1, { duration_s: 30 }), rec(2, { duration_s: 5 }), rec(3, { duration_s: 12 })];
+    ipc((cmd) => (cmd === 'search' ? rows : null));
+    component = mount(SearchScreen, { target });
+    input('q-from', '2026-03-01');
+    input('q-to', '2026-03-31');
+    input('q-number', '07700 900001');
+    input('q-staff', '101');
+    input('q-party', 'Vale');
+    input('q-min', '4');
+    input('q-max', '60');
+    input('q-text', 'prescription');
+    const dir = target.querySelector<HTMLSelectElement>('#q-direction')!;
+    dir.selectedIndex = 1;
+    dir.dispatchEvent(new Event('change', { bubbles: true }));
+    target.querySelector('form')!.requestSubmit();
+    await settle();
+    expect(calls.find((c) => c.cmd === 'search')!.args.query).toEqual({
+      from: '2026-03-01', to: '2026-03-31', number: '07700 900001', staff: '101', party: 'Vale',
+      direction: 'inbound', min_duration_s: 4, max_duration_s: 60, text: 'prescription', limit: 1000,
+    });
+    expect(target.querySelector('#result-count')!.textContent).toBe('3');
+    target.querySelector<HTMLButtonElement>('[data-sort="duration_s"]')!.click();
+    flushSync();
+    const ids = () => [...target.querySelectorAll('[data-id]')].map((e) => e.getAttribute('data-id'));
+    expect(ids()).toEqual([rows[0].id, rows[2].id, rows[1].id]);
+    target.querySelector<HTMLButtonElement>('[data-sort="duration_s"]')!.click();
+    flushSync();
+    expect(ids()).toEqual([rows[1].id, rows[2].id, rows[0].id]);
+  });
+
+  it('renders only the rows in view of 100,000 results', async () => {
+    const rows = Array.from({ length: 100_000 }, (_, i) => rec(i));
+    ipc((cmd) => (cmd === 'search' ? rows : null));
+    component = mount(SearchScreen, { target });
+    target.querySelector('form')!.requestSubmit();
+    await settle();
+    expect(target.querySelector('#result-count')!.textContent).toBe('100000');
+    const rendered = target.querySelectorAll('[data-id]').length;
+    expect(rendered).toBeGreaterThan(0);
+    expect(rendered).toBeLessThan(50);
+  });
+
+  it('shows the core\'s refusal', async () => {
+    ipc(() => {
+      throw { code: 'forbidden', message: 'not permitted: your roles reach no recordings (admin alone does not)' };
+    });
+    component = mount(SearchScreen, { target });
+    target.querySelector('form')!.requestSubmit();
+    await settle();
+    expect(target.querySelector('#search-error')!.textContent).toContain('your roles reach no recordings');
+  });
+});
+
+describe('call page', () => {
+  const r = rec(7, { consent: 'caller objected; recording stopped at 00:12' });
+
+  it('shows the details and consent mark, and plays with the stated reason', async () => {
+    ipc((cmd) => {
+      if (cmd === 'show') return r;
+      if (cmd === 'waveform') return { window_ms: 10, peaks: [[-10, 10], [-100, 90]] };
+      if (cmd === 'play') return { recording: r.id, request: null, duration_ms: 17000, speed: 1, volume: 1 };
+      return null;
+    });
+    component = mount(CallPage, { target, props: { id: r.id } });
+    await settle();
+    expect(target.querySelector('#consent')!.textContent).toContain('caller objected');
+    expect(target.querySelector('#call-number')!.textContent).toBe(r.external_number);
+    input('reason', 'checking my own call');
+    target.querySelector<HTMLButtonElement>('#play')!.click();
+    await settle();
+    expect(calls.find((c) => c.cmd === 'play')!.args).toEqual({ id: r.id, request: null, reason: 'checking my own call' });
+    expect(target.querySelector('#position')!.textContent).toContain('0:17');
+  });
+
+  it('shows the refusal to someone who needs an approved request', async () => {
+    ipc((cmd) => {
+      if (cmd === 'show') return r;
+      if (cmd === 'waveform') return { window_ms: 10, peaks: [] };
+      if (cmd === 'play') throw { code: 'forbidden', message: `not permitted: recording ${r.id}: you were not a party to this call; listening needs an approved request (--request RID)` };
+      return null;
+    });
+    component = mount(CallPage, { target, props: { id: r.id } });
+    await settle();
+    target.querySelector<HTMLButtonElement>('#play')!.click();
+    await settle();
+    const refused = target.querySelector('#play-refused')!.textContent!;
+    expect(refused).toContain('You need an approved request to listen to this call');
+    expect(refused).toContain('Raise one');
+  });
+
+  it('shows "not found" for a call the user may not see', async () => {
+    ipc(() => {
+      throw { code: 'not_found', message: 'not found: recording abc: no such recording, or not one you may see' };
+    });
+    component = mount(CallPage, { target, props: { id: 'abc' } });
+    await settle();
+    expect(target.querySelector('#call-error')!.textContent).toContain('not one you may see');
+  });
+});
