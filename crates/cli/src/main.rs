@@ -148,6 +148,13 @@ enum Cmd {
     },
     /// List audio output devices.
     Devices,
+    /// Assign an unassigned call to its staff user (supervisor): their key then opens it.
+    Assign {
+        id: String,
+        /// User name or telephony identity.
+        #[arg(long)]
+        staff: String,
+    },
     /// The stored waveform of a recording (min/max per 10 ms), as JSON.
     Waveform { id: String },
     /// Ingest profiles for unattended ingest machines (admin).
@@ -1118,6 +1125,14 @@ async fn run(cli: Cli) -> CliResult {
                     }
                 }
             })?;
+            Ok(())
+        }
+        Cmd::Assign { id, staff } => {
+            let mut s = logon(&cli).await?;
+            let r = s.assign(id, staff).await;
+            s.close().await;
+            r?;
+            println!("Recording {id} assigned to {staff}.");
             Ok(())
         }
         Cmd::Devices => {

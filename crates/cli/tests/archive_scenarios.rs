@@ -872,3 +872,50 @@ fn forged_journal_segments_and_audit_entries_are_refused() {
         out.stderr
     );
 }
+
+#[test]
+fn an_unassigned_call_assigned_later_is_reached_by_its_staff_member() {
+    let env = Env::new();
+    let d = env.device("pc1");
+    let mut f = Fixture::new(env.path("in"));
+    f.add(
+        "u.wav",
+        &wav_g711(8000, &pcm(2, 77), true),
+        "2025-05-01T10:00:00,inbound,,299,07700 900299,Una,",
+    );
+    f.write_manifest();
+    let id = d
+        .cmd(ADMIN, &["import", f.dir.to_str().unwrap(), "--json"])
+        .ok()
+        .json()["imported"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        search(&d, CLIN, &[]).as_array().unwrap().len(),
+        0,
+        "extension 299 maps to no one"
+    );
+    assert_eq!(
+        search(&d, SUPER, &["--number", "07700900299"])[0]["staff"],
+        serde_json::Value::Null
+    );
+    // Only a supervisor assigns.
+    assert_eq!(d.cmd(CLIN, &["assign", &id, "--staff", CLIN.0]).code, 5);
+    d.cmd(SUPER, &["assign", &id, "--staff", "201"]).ok();
+    let mine = search(&d, CLIN, &[]);
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    assert_eq!(mine[0]["staff"], CLIN.0);
+    // The clinician's own key now opens it (the waveform is sealed under the call's key).
+    d.cmd(CLIN, &["waveform", &id]).ok();
+    d.cmd(CLIN, &["authorize", &id, "--reason", "my call"]).ok();
+    assert_ne!(
+        d.cmd(SUPER, &["assign", &id, "--staff", CLIN2.0]).code,
+        0,
+        "already assigned"
+    );
+    // Another device sees the assignment too, and the archive verifies.
+    let other = env.device("mac");
+    assert_eq!(search(&other, CLIN, &[]).as_array().unwrap().len(), 1);
+    d.cmd(ADMIN, &["verify"]).ok();
+}

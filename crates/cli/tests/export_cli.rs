@@ -481,3 +481,94 @@ fn exports_are_refused_without_an_approved_sar_or_outside_it() {
         "nothing written when refused"
     );
 }
+
+#[test]
+fn a_portability_export_has_every_field_and_the_audio() {
+    let c = case();
+    let rid =
+        c.d.cmd(
+            ADMIN,
+            &[
+                "request",
+                "new",
+                "--purpose",
+                "portability",
+                "--reason",
+                "moving practice",
+                "--json",
+            ],
+        )
+        .ok()
+        .json()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    c.d.cmd(
+        ADMIN,
+        &[
+            "request",
+            "approve",
+            &rid,
+            "--allow",
+            "export",
+            "--recording",
+            &c.ids[0],
+        ],
+    )
+    .ok();
+    let out = c.env.path("port");
+    c.d.cmd(
+        ADMIN,
+        &[
+            "export",
+            "portability",
+            "--request",
+            &rid,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["calls"].as_array().unwrap().len(), 1);
+    for k in [
+        "id",
+        "started_at",
+        "direction",
+        "external_number",
+        "parties",
+        "duration_s",
+        "codec",
+        "sample_rate",
+    ] {
+        assert!(m["calls"][0]["recording"].get(k).is_some(), "{k}");
+    }
+    assert!(
+        !out.join("cover-letter.pdf").exists(),
+        "no letter for a portability export"
+    );
+    let ok = Command::new("sha256sum")
+        .arg("-c")
+        .arg("SHA256SUMS")
+        .current_dir(&out)
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    // A SAR request cannot be exported as portability, nor the other way round.
+    assert_ne!(
+        c.d.cmd(
+            ADMIN,
+            &[
+                "export",
+                "portability",
+                "--request",
+                &c.rid,
+                "--out",
+                c.env.path("p2").to_str().unwrap()
+            ]
+        )
+        .code,
+        0
+    );
+}

@@ -282,6 +282,53 @@ impl<R: Read + Seek> DecryptingReader<R> {
         Ok(r)
     }
 
+    /// Open the object of recording `id` with its data key already unwrapped (from a wrap kept
+    /// outside the object: a later assignment).
+    pub fn open_with_dek(mut inner: R, id: &str, dek: Key32, what: &str) -> Result<Self> {
+        let mut head = vec![0u8; 12];
+        inner
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io(what, e))?;
+        inner
+            .read_exact(&mut head)
+            .map_err(|_| Error::tampered(what, "truncated header"))?;
+        let hlen = u32::from_be_bytes(head[8..12].try_into().unwrap()) as usize;
+        if hlen > 1 << 20 {
+            return Err(Error::tampered(what, "header length out of range"));
+        }
+        head.resize(12 + hlen, 0);
+        inner
+            .read_exact(&mut head[12..])
+            .map_err(|_| Error::tampered(what, "truncated header"))?;
+        let (header, body_offset) = parse_header(&head, what)?;
+        if header.id != id {
+            return Err(Error::tampered(
+                what,
+                "object belongs to another recording (swapped)",
+            ));
+        }
+        let size = inner
+            .seek(SeekFrom::End(0))
+            .map_err(|e| Error::io(what, e))?;
+        if size != header.expected_size(body_offset) {
+            return Err(Error::tampered(
+                what,
+                "size does not match its header (truncated or extended)",
+            ));
+        }
+        Ok(DecryptingReader {
+            aad: segment_aad(&header.id, header.len, header.seg),
+            prefix: header.prefix(),
+            inner,
+            body_offset: body_offset as u64,
+            dek,
+            what: what.to_string(),
+            pos: 0,
+            cached: None,
+            header,
+        })
+    }
+
     pub fn len(&self) -> u64 {
         self.header.len
     }

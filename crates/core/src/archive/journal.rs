@@ -89,6 +89,19 @@ pub enum JournalEntry {
     Hold(Box<crate::retention::Hold>),
     HoldRelease(Box<crate::retention::HoldRelease>),
     Setting(Box<crate::retention::Setting>),
+    /// A supervisor assigned an unassigned call to a staff user: its data key wrapped to them.
+    Assign(Box<Assignment>),
+}
+
+/// A call assigned to its staff user after import (the extension mapped to no one then).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Assignment {
+    pub recording: String,
+    pub staff_uid: String,
+    /// The recording's data key wrapped (HPKE, info `callvault/v1/dek/<id>`) to the staff user.
+    pub wrap: crate::crypto::Wrapped,
+    pub by: String,
+    pub at: String,
 }
 
 impl JournalEntry {
@@ -102,6 +115,7 @@ impl JournalEntry {
             JournalEntry::Hold(h) => &h.by,
             JournalEntry::HoldRelease(h) => &h.by,
             JournalEntry::Setting(s) => &s.by,
+            JournalEntry::Assign(a) => &a.by,
         }
     }
 
@@ -110,6 +124,7 @@ impl JournalEntry {
         match self {
             JournalEntry::Recording(m) => Some(&m.id),
             JournalEntry::Consent(c) => Some(&c.recording),
+            JournalEntry::Assign(a) => Some(&a.recording),
             _ => None,
         }
     }

@@ -51,6 +51,8 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS hold_releases (hold TEXT NOT NULL, at TEXT NOT NULL, entry TEXT NOT NULL, PRIMARY KEY(hold, at))",
     "CREATE TABLE IF NOT EXISTS settings (key TEXT NOT NULL, at TEXT NOT NULL, device TEXT NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL,
         entry TEXT NOT NULL, PRIMARY KEY(key, device, seq, idx)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS extra_wraps (recording TEXT NOT NULL, label TEXT NOT NULL, wrap TEXT NOT NULL,
+        PRIMARY KEY(recording, label)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS audit_heads (device TEXT PRIMARY KEY, files INTEGER NOT NULL, last_hash TEXT NOT NULL)",
 ];
 
@@ -221,9 +223,11 @@ impl Index {
                             )
                         })
                         .or_else(|| {
-                            // Only a maintainer (supervisor, data controller) deletes.
+                            // Only a maintainer (supervisor, data controller) deletes or assigns.
                             (!roles.maintainers.contains(&signer)
-                                && entries.iter().any(|e| matches!(e, JournalEntry::Tombstone(_))))
+                                && entries
+                                    .iter()
+                                    .any(|e| matches!(e, JournalEntry::Tombstone(_) | JournalEntry::Assign(_))))
                             .then(|| format!("{signer} may not delete recordings (not a supervisor or data controller)"))
                         })
                         .or_else(|| {
@@ -308,12 +312,51 @@ impl Index {
                         .bind(&t.recording)
                         .execute(&mut *tx)
                         .await?;
+                    sqlx::query("DELETE FROM extra_wraps WHERE recording = ?")
+                        .bind(&t.recording)
+                        .execute(&mut *tx)
+                        .await?;
                     sqlx::query("INSERT OR IGNORE INTO tombstones (recording, dedup, tombstone) VALUES (?, ?, ?)")
                         .bind(&t.recording)
                         .bind(&t.dedup)
                         .bind(serde_json::to_string(t).expect("serialisable"))
                         .execute(&mut *tx)
                         .await?;
+                }
+                JournalEntry::Assign(a) => {
+                    let row: Option<(i64, String)> =
+                        sqlx::query_as("SELECT rowid, meta FROM recordings WHERE id = ?")
+                            .bind(&a.recording)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let Some((rowid, meta)) = row else { continue };
+                    let mut m: RecordingMeta =
+                        serde_json::from_str(&meta).map_err(|e| Error::Index(e.to_string()))?;
+                    m.staff_uid = Some(a.staff_uid.clone());
+                    if !m.party_uids.contains(&a.staff_uid) {
+                        m.party_uids.push(a.staff_uid.clone());
+                    }
+                    sqlx::query("UPDATE recordings SET staff_uid = ?, meta = ? WHERE rowid = ?")
+                        .bind(&a.staff_uid)
+                        .bind(serde_json::to_string(&m).expect("serialisable"))
+                        .bind(rowid)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO recording_parties (uid, rec_rowid) VALUES (?, ?)",
+                    )
+                    .bind(&a.staff_uid)
+                    .bind(rowid)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT OR REPLACE INTO extra_wraps (recording, label, wrap) VALUES (?, ?, ?)",
+                    )
+                    .bind(&a.recording)
+                    .bind(format!("user:{}", a.staff_uid))
+                    .bind(serde_json::to_string(&a.wrap).expect("serialisable"))
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 JournalEntry::Hold(h) => {
                     sqlx::query("INSERT OR IGNORE INTO holds (hold, entry) VALUES (?, ?)")
@@ -638,6 +681,22 @@ impl Index {
                 .fetch_optional(&self.pool)
                 .await?;
         t.map(|t| serde_json::from_str(&t).map_err(|e| Error::Index(e.to_string())))
+            .transpose()
+    }
+
+    /// A wrap of a recording's data key kept outside its object (an assignment), for `label`.
+    pub async fn extra_wrap(
+        &self,
+        recording: &str,
+        label: &str,
+    ) -> Result<Option<crate::crypto::Wrapped>> {
+        let w: Option<String> =
+            sqlx::query_scalar("SELECT wrap FROM extra_wraps WHERE recording = ? AND label = ?")
+                .bind(recording)
+                .bind(label)
+                .fetch_optional(&self.pool)
+                .await?;
+        w.map(|w| serde_json::from_str(&w).map_err(|e| Error::Index(e.to_string())))
             .transpose()
     }
 

@@ -3,7 +3,6 @@
 //! package is built where the user chose (`crate::export`).
 
 use super::Session;
-use crate::archive::audio::{self, DecryptingReader};
 use crate::audio::decode;
 use crate::error::{Error, Result};
 use crate::export::{self, CallAudio, ExportReport, Fill, Letter, Redaction};
@@ -118,24 +117,19 @@ impl Session {
             self.authorize(id, Right::Export, Some(&st.id), Some("export"))
                 .await?;
         }
-        let keys = self.audio_keys();
         let mut calls = Vec::new();
         for id in &recordings {
             let Some((meta, _)) = self.index.get(id).await? else {
                 return Err(Error::NotFound(format!("recording {id}")));
             };
-            let rel = audio::object_path(id);
-            let path = self.archive.path(&rel);
-            let file = std::fs::File::open(&path).map_err(|e| Error::io(path.display(), e))?;
-            let reader = DecryptingReader::open_recording(file, id, &keys, &rel)?;
+            let reader = self.open_reader(id).await?;
             let ext = Path::new(&meta.source_name)
                 .extension()
                 .map(|e| e.to_string_lossy().to_ascii_lowercase());
             let (samples, rate, channels) =
                 decode::decode_all(reader, ext.as_deref(), &format!("recording {id}"))?;
             let original = if COMMON.contains(&meta.codec.as_str()) {
-                let file = std::fs::File::open(&path).map_err(|e| Error::io(path.display(), e))?;
-                let mut r = DecryptingReader::open_recording(file, id, &keys, &rel)?;
+                let mut r = self.open_reader(id).await?;
                 let mut bytes = Vec::with_capacity(r.len() as usize);
                 r.read_to_end(&mut bytes).map_err(|e| Error::Audio {
                     file: format!("recording {id}"),

@@ -18,6 +18,113 @@ pub struct Waveform {
 }
 
 impl Session {
+    /// The data key of a recording, from a wrap in its object or one kept outside it (assignment).
+    pub(super) async fn dek_for(
+        &self,
+        header: &audio::AudioHeader,
+        what: &str,
+    ) -> Result<crate::secret::Key32> {
+        match header.unwrap_dek(&self.audio_keys(), what) {
+            Ok(k) => Ok(k),
+            Err(Error::Forbidden(m)) => {
+                let label = format!("user:{}", self.user.uid);
+                match self.index.extra_wrap(&header.id, &label).await? {
+                    Some(w) => crate::crypto::unwrap_key(
+                        &self.user.secret,
+                        &audio::wrap_info(&header.id),
+                        &w,
+                        what,
+                    ),
+                    None => Err(Error::Forbidden(m)),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A decrypting reader over a recording this session holds a key for.
+    pub(super) async fn open_reader(&self, id: &str) -> Result<DecryptingReader<std::fs::File>> {
+        let rel = audio::object_path(id);
+        let path = self.archive.path(&rel);
+        let open = || std::fs::File::open(&path).map_err(|e| Error::io(path.display(), e));
+        match DecryptingReader::open_recording(open()?, id, &self.audio_keys(), &rel) {
+            Err(Error::Forbidden(_)) => {
+                let head = {
+                    use std::io::Read;
+                    let mut buf = Vec::new();
+                    open()?
+                        .take(1 << 20)
+                        .read_to_end(&mut buf)
+                        .map_err(|e| Error::io(path.display(), e))?;
+                    buf
+                };
+                let (header, _) = audio::parse_header(&head, &rel)?;
+                let dek = self.dek_for(&header, &rel).await?;
+                DecryptingReader::open_with_dek(open()?, id, dek, &rel)
+            }
+            other => other,
+        }
+    }
+
+    /// Assign an unassigned call to a staff user (supervisor): its key is wrapped to them, so they
+    /// reach it as a party from now on. Audited.
+    pub async fn assign(&mut self, id: &str, staff: &str) -> Result<()> {
+        let id = id.trim().to_ascii_lowercase();
+        if !self.roles().contains(&crate::policy::Role::Supervisor) {
+            return self
+                .refuse(
+                    crate::policy::Action::ShowRecording,
+                    vec![id],
+                    Error::Forbidden("calls are assigned by a supervisor".into()),
+                )
+                .map(|_| unreachable!());
+        }
+        let Some((meta, _)) = self.index.get(&id).await? else {
+            return Err(Error::NotFound(format!("recording {id}")));
+        };
+        if meta.staff_uid.is_some() {
+            return Err(Error::Invalid(format!(
+                "recording {id} is already assigned"
+            )));
+        }
+        let l = staff.trim().to_lowercase();
+        let user = self
+            .users
+            .iter()
+            .find(|u| {
+                u.name.to_lowercase() == l || u.telephony_ids.iter().any(|t| t.to_lowercase() == l)
+            })
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("staff user '{staff}'")))?;
+        let rel = audio::object_path(&id);
+        let head = {
+            use std::io::Read;
+            let path = self.archive.path(&rel);
+            let mut buf = Vec::new();
+            std::fs::File::open(&path)
+                .map_err(|e| Error::io(path.display(), e))?
+                .take(1 << 20)
+                .read_to_end(&mut buf)
+                .map_err(|e| Error::io(path.display(), e))?;
+            buf
+        };
+        let (header, _) = audio::parse_header(&head, &rel)?;
+        let dek = self.dek_for(&header, &rel).await?;
+        let wrap = crate::crypto::wrap(&user.public_key, &audio::wrap_info(&id), dek.expose())?;
+        let a = crate::archive::journal::Assignment {
+            recording: id.clone(),
+            staff_uid: user.uid.clone(),
+            wrap,
+            by: self.user.uid.clone(),
+            at: super::now_rfc3339_ms(),
+        };
+        self.journal(vec![crate::archive::journal::JournalEntry::Assign(
+            Box::new(a),
+        )])
+        .await?;
+        self.audit("recording.assign", "allowed", vec![id, user.uid], None)
+    }
+
     /// Authorise listening (a request, or for a party to the call a stated reason), then open a
     /// decoder over the encrypted recording.
     pub async fn open_for_listening(
@@ -32,11 +139,7 @@ impl Session {
             .get(&grant.recording)
             .await?
             .ok_or_else(|| Error::NotFound(format!("recording {id}")))?;
-        let rel = audio::object_path(&grant.recording);
-        let path = self.archive.path(&rel);
-        let file = std::fs::File::open(&path).map_err(|e| Error::io(path.display(), e))?;
-        let reader =
-            DecryptingReader::open_recording(file, &grant.recording, &self.audio_keys(), &rel)?;
+        let reader = self.open_reader(&grant.recording).await?;
         let ext = Path::new(&meta.source_name)
             .extension()
             .map(|e| e.to_string_lossy().to_ascii_lowercase());
@@ -63,7 +166,7 @@ impl Session {
             buf
         };
         let (header, _) = audio::parse_header(&head, &rel)?;
-        let dek = header.unwrap_dek(&self.audio_keys(), &rel)?;
+        let dek = self.dek_for(&header, &rel).await?;
         let prel = audio::peaks_path(&view.id);
         let data = self.archive.read(&prel)?;
         let (window_ms, peaks) = audio::open_peaks(&data, &view.id, &dek, &prel)?;
