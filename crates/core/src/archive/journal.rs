@@ -161,7 +161,19 @@ pub fn parse_segment_name(name: &str) -> Option<u64> {
 pub fn parse_segment_file(name: &str) -> Option<(u64, u32)> {
     let s = name.strip_suffix(".cvj")?;
     let (seq, gen) = match s.split_once('-') {
-        Some((seq, gen)) if gen.len() == 4 => (seq, u32::from_str_radix(gen, 16).ok()?),
+        Some((seq, gen))
+            if gen.len() == 4
+                && gen
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+        {
+            // Canonical: four lower-case hex digits, generation 1 or more.
+            let g = u32::from_str_radix(gen, 16).ok()?;
+            if g == 0 {
+                return None;
+            }
+            (seq, g)
+        }
         Some(_) => return None,
         None => (s, 0),
     };

@@ -203,8 +203,13 @@ impl IngestSession {
         for (dedup, id, seq) in pending {
             let rel = format!("journal/{}/{}", self.device, journal::segment_name(seq));
             if self.archive.path(&rel).exists() {
-                let obj = self.archive.read(&audio::object_path(&id))?;
-                let sha = hex::encode(crypto::sha256(&obj));
+                // Journalled: done. (If its object has gone missing, the empty hash keeps a
+                // `--move` from deleting the source; verify names the missing object.)
+                let sha = self
+                    .archive
+                    .read(&audio::object_path(&id))
+                    .map(|obj| hex::encode(crypto::sha256(&obj)))
+                    .unwrap_or_default();
                 self.append_state(&StateLine::Done {
                     dedup: dedup.clone(),
                     id: id.clone(),

@@ -416,7 +416,9 @@ pub fn fold(
                     ignore("written agreement is only for disciplinary requests");
                 } else if !is_dc {
                     ignore("only the data controller agrees");
-                } else if st.agreement.is_none() {
+                } else if st.agreement.is_some() {
+                    ignore("agreement already recorded");
+                } else {
                     st.agreement = Some(Signed {
                         by: e.by.clone(),
                         at: e.at.clone(),

@@ -1194,6 +1194,7 @@ impl Session {
             .map(|m| (m.id.clone(), m))
             .collect();
         let mut seen = std::collections::HashSet::new();
+        let mut seen_peaks = std::collections::HashSet::new();
         let keys = self.audio_keys();
         for shard in a.list("rec")? {
             for name in a.list(&format!("rec/{shard}"))? {
@@ -1203,6 +1204,7 @@ impl Session {
                     .strip_suffix(".cvp")
                     .filter(|i| archive::is_id(i) && i.starts_with(&shard))
                 {
+                    seen_peaks.insert(pid.to_string());
                     match known.get(pid) {
                         None => rep.unreferenced.push(rel),
                         Some(m) => {
@@ -1267,6 +1269,15 @@ impl Session {
             rep.problems.push(Problem {
                 object: audio::object_path(id),
                 reason: "audio object missing".into(),
+            });
+        }
+        for (id, _) in known
+            .iter()
+            .filter(|(id, m)| m.peaks_sha256.is_some() && !seen_peaks.contains(*id))
+        {
+            rep.problems.push(Problem {
+                object: audio::peaks_path(id),
+                reason: "waveform peaks object missing".into(),
             });
         }
         // Logon markers.
