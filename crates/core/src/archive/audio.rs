@@ -210,6 +210,36 @@ impl AudioHeader {
     }
 }
 
+/// Read an audio object's header from the start of `inner` and check the object's size against it.
+fn read_checked_header<R: Read + Seek>(inner: &mut R, what: &str) -> Result<(AudioHeader, usize)> {
+    let mut head = vec![0u8; 12];
+    inner
+        .seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(what, e))?;
+    inner
+        .read_exact(&mut head)
+        .map_err(|_| Error::tampered(what, "truncated header"))?;
+    let hlen = u32::from_be_bytes(head[8..12].try_into().unwrap()) as usize;
+    if hlen > 1 << 20 {
+        return Err(Error::tampered(what, "header length out of range"));
+    }
+    head.resize(12 + hlen, 0);
+    inner
+        .read_exact(&mut head[12..])
+        .map_err(|_| Error::tampered(what, "truncated header"))?;
+    let (header, body_offset) = parse_header(&head, what)?;
+    let size = inner
+        .seek(SeekFrom::End(0))
+        .map_err(|e| Error::io(what, e))?;
+    if size != header.expected_size(body_offset) {
+        return Err(Error::tampered(
+            what,
+            "size does not match its header (truncated or extended)",
+        ));
+    }
+    Ok((header, body_offset))
+}
+
 /// A `Read + Seek` view of a recording's plaintext that decrypts only the segments it needs, in
 /// memory. Nothing decrypted is ever written anywhere.
 pub struct DecryptingReader<R: Read + Seek> {
@@ -226,33 +256,19 @@ pub struct DecryptingReader<R: Read + Seek> {
 
 impl<R: Read + Seek> DecryptingReader<R> {
     pub fn new(mut inner: R, keys: &[(String, &Key32)], what: &str) -> Result<Self> {
-        let mut head = vec![0u8; 12];
-        inner
-            .seek(SeekFrom::Start(0))
-            .map_err(|e| Error::io(what, e))?;
-        inner
-            .read_exact(&mut head)
-            .map_err(|_| Error::tampered(what, "truncated header"))?;
-        let hlen = u32::from_be_bytes(head[8..12].try_into().unwrap()) as usize;
-        if hlen > 1 << 20 {
-            return Err(Error::tampered(what, "header length out of range"));
-        }
-        head.resize(12 + hlen, 0);
-        inner
-            .read_exact(&mut head[12..])
-            .map_err(|_| Error::tampered(what, "truncated header"))?;
-        let (header, body_offset) = parse_header(&head, what)?;
-        let size = inner
-            .seek(SeekFrom::End(0))
-            .map_err(|e| Error::io(what, e))?;
-        if size != header.expected_size(body_offset) {
-            return Err(Error::tampered(
-                what,
-                "size does not match its header (truncated or extended)",
-            ));
-        }
+        let (header, body_offset) = read_checked_header(&mut inner, what)?;
         let dek = header.unwrap_dek(keys, what)?;
-        Ok(DecryptingReader {
+        Ok(Self::from_parts(inner, header, body_offset, dek, what))
+    }
+
+    fn from_parts(
+        inner: R,
+        header: AudioHeader,
+        body_offset: usize,
+        dek: Key32,
+        what: &str,
+    ) -> Self {
+        DecryptingReader {
             aad: segment_aad(&header.id, header.len, header.seg),
             prefix: header.prefix(),
             inner,
@@ -262,7 +278,7 @@ impl<R: Read + Seek> DecryptingReader<R> {
             pos: 0,
             cached: None,
             header,
-        })
+        }
     }
 
     /// Open the object of recording `id`, refusing an object whose header names another recording.
@@ -285,48 +301,14 @@ impl<R: Read + Seek> DecryptingReader<R> {
     /// Open the object of recording `id` with its data key already unwrapped (from a wrap kept
     /// outside the object: a later assignment).
     pub fn open_with_dek(mut inner: R, id: &str, dek: Key32, what: &str) -> Result<Self> {
-        let mut head = vec![0u8; 12];
-        inner
-            .seek(SeekFrom::Start(0))
-            .map_err(|e| Error::io(what, e))?;
-        inner
-            .read_exact(&mut head)
-            .map_err(|_| Error::tampered(what, "truncated header"))?;
-        let hlen = u32::from_be_bytes(head[8..12].try_into().unwrap()) as usize;
-        if hlen > 1 << 20 {
-            return Err(Error::tampered(what, "header length out of range"));
-        }
-        head.resize(12 + hlen, 0);
-        inner
-            .read_exact(&mut head[12..])
-            .map_err(|_| Error::tampered(what, "truncated header"))?;
-        let (header, body_offset) = parse_header(&head, what)?;
+        let (header, body_offset) = read_checked_header(&mut inner, what)?;
         if header.id != id {
             return Err(Error::tampered(
                 what,
                 "object belongs to another recording (swapped)",
             ));
         }
-        let size = inner
-            .seek(SeekFrom::End(0))
-            .map_err(|e| Error::io(what, e))?;
-        if size != header.expected_size(body_offset) {
-            return Err(Error::tampered(
-                what,
-                "size does not match its header (truncated or extended)",
-            ));
-        }
-        Ok(DecryptingReader {
-            aad: segment_aad(&header.id, header.len, header.seg),
-            prefix: header.prefix(),
-            inner,
-            body_offset: body_offset as u64,
-            dek,
-            what: what.to_string(),
-            pos: 0,
-            cached: None,
-            header,
-        })
+        Ok(Self::from_parts(inner, header, body_offset, dek, what))
     }
 
     pub fn len(&self) -> u64 {

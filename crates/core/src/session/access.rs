@@ -94,21 +94,7 @@ impl Session {
             floor,
             &self.signer(),
         )?;
-        let metadata = self.user.secrets.require("metadata")?.clone();
-        let sync = self
-            .index
-            .sync(
-                &self.archive,
-                &metadata,
-                &self.signer_keys(),
-                &self.signer_roles(),
-            )
-            .await?;
-        self.warnings.extend(
-            sync.problems
-                .iter()
-                .map(|p| format!("{}: {}", p.object, p.reason)),
-        );
+        self.sync_index().await?;
         Ok(())
     }
 

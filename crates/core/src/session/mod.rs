@@ -433,6 +433,26 @@ impl Session {
         }
     }
 
+    /// Catch the local index up with the archive; problems become warnings for the user.
+    async fn sync_index(&mut self) -> Result<index::SyncReport> {
+        let metadata = self.user.secrets.require("metadata")?.clone();
+        let sync = self
+            .index
+            .sync(
+                &self.archive,
+                &metadata,
+                &self.signer_keys(),
+                &self.signer_roles(),
+            )
+            .await?;
+        self.warnings.extend(
+            sync.problems
+                .iter()
+                .map(|p| format!("{}: {}", p.object, p.reason)),
+        );
+        Ok(sync)
+    }
+
     /// Every user's signing key, to check who wrote journal segments and audit files.
     pub fn signer_keys(&self) -> SignerKeys {
         self.users
@@ -816,21 +836,7 @@ impl Session {
             }
         }
         self.flush(&mut pending, &mut rep).await?;
-        let metadata = self.user.secrets.require("metadata")?.clone();
-        let sync = self
-            .index
-            .sync(
-                &self.archive,
-                &metadata,
-                &self.signer_keys(),
-                &self.signer_roles(),
-            )
-            .await?;
-        self.warnings.extend(
-            sync.problems
-                .iter()
-                .map(|p| format!("{}: {}", p.object, p.reason)),
-        );
+        self.sync_index().await?;
         self.audit(
             Action::Import.as_str(),
             "allowed",

@@ -527,20 +527,7 @@ impl Session {
         gone.extend(tombs.iter().map(|t| t.recording.clone()));
         self.compact(&gone, &metadata, &lock)?;
         drop(lock);
-        let sync = self
-            .index
-            .sync(
-                &self.archive,
-                &metadata,
-                &self.signer_keys(),
-                &self.signer_roles(),
-            )
-            .await?;
-        self.warnings.extend(
-            sync.problems
-                .iter()
-                .map(|p| format!("{}: {}", p.object, p.reason)),
-        );
+        self.sync_index().await?;
         // 4. Audit each deletion (one entry per recording, written together in audit files of up
         // to 1,000 entries); the certificate is bound to those audit files.
         let mut files = Vec::new();
