@@ -143,6 +143,7 @@ pub enum Action {
     Listen,
     Export,
     ListAudit,
+    AssignRecording,
 }
 
 impl Action {
@@ -168,6 +169,7 @@ impl Action {
             Action::Listen => "recording.listen",
             Action::Export => "recording.export",
             Action::ListAudit => "audit.list",
+            Action::AssignRecording => "recording.assign",
         }
     }
 }
@@ -185,6 +187,7 @@ pub fn decide(roles: &[Role], action: Action) -> Result<()> {
         Action::MarkConsent => true,
         Action::Listen | Action::Export => true,
         Action::ListAudit => has(Role::Admin) || has(Role::DataController),
+        Action::AssignRecording => has(Role::Supervisor),
         Action::ListUsers => {
             has(Role::Admin)
                 || has(Role::DataController)
@@ -240,6 +243,8 @@ mod tests {
         assert!(decide(&[Role::Supervisor, Role::Approver], Action::AddUser).is_err());
         assert!(decide(&[Role::Clinician], Action::Import).is_err());
         assert!(decide(&[Role::Clinician], Action::VerifyAudit).is_err());
+        assert!(decide(&[Role::Clinician, Role::Approver], Action::AssignRecording).is_err());
+        assert!(decide(&[Role::Supervisor], Action::AssignRecording).is_ok());
     }
 
     #[test]

@@ -272,17 +272,7 @@ impl Session {
         }
         q.number = d.number.as_deref().and_then(phone::normalize);
         if let Some(s) = &d.staff {
-            let l = s.trim().to_lowercase();
-            q.staff_uids = Some(
-                self.users
-                    .iter()
-                    .filter(|u| {
-                        u.name.to_lowercase() == l
-                            || u.telephony_ids.iter().any(|t| t.to_lowercase() == l)
-                    })
-                    .map(|u| u.uid.clone())
-                    .collect(),
-            );
+            q.staff_uids = Some(self.staff_uids(s));
         }
         let mut found = Vec::new();
         let parties: Vec<Option<String>> = if d.parties.is_empty() {

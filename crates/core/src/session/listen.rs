@@ -70,15 +70,7 @@ impl Session {
     /// reach it as a party from now on. Audited.
     pub async fn assign(&mut self, id: &str, staff: &str) -> Result<()> {
         let id = id.trim().to_ascii_lowercase();
-        if !self.roles().contains(&crate::policy::Role::Supervisor) {
-            return self
-                .refuse(
-                    crate::policy::Action::ShowRecording,
-                    vec![id],
-                    Error::Forbidden("calls are assigned by a supervisor".into()),
-                )
-                .map(|_| unreachable!());
-        }
+        self.require(crate::policy::Action::AssignRecording)?;
         let Some((meta, _)) = self.index.get(&id).await? else {
             return Err(Error::NotFound(format!("recording {id}")));
         };
@@ -87,13 +79,8 @@ impl Session {
                 "recording {id} is already assigned"
             )));
         }
-        let l = staff.trim().to_lowercase();
         let user = self
-            .users
-            .iter()
-            .find(|u| {
-                u.name.to_lowercase() == l || u.telephony_ids.iter().any(|t| t.to_lowercase() == l)
-            })
+            .resolve_staff(staff)
             .cloned()
             .ok_or_else(|| Error::NotFound(format!("staff user '{staff}'")))?;
         let rel = audio::object_path(&id);
@@ -122,7 +109,12 @@ impl Session {
             Box::new(a),
         )])
         .await?;
-        self.audit("recording.assign", "allowed", vec![id, user.uid], None)
+        self.audit(
+            crate::policy::Action::AssignRecording.as_str(),
+            "allowed",
+            vec![id, user.uid],
+            None,
+        )
     }
 
     /// Authorise listening (a request, or for a party to the call a stated reason), then open a

@@ -512,6 +512,18 @@ impl Session {
             })
     }
 
+    /// Every user a staff label (user name or telephony identity) could mean, for searching.
+    fn staff_uids(&self, label: &str) -> Vec<String> {
+        let l = label.trim().to_lowercase();
+        self.users
+            .iter()
+            .filter(|u| {
+                u.name.to_lowercase() == l || u.telephony_ids.iter().any(|t| t.to_lowercase() == l)
+            })
+            .map(|u| u.uid.clone())
+            .collect()
+    }
+
     fn name_of(&self, uid: &str) -> Option<String> {
         self.users
             .iter()
@@ -974,17 +986,7 @@ impl Session {
             used.push("number");
         }
         if let Some(s) = &q.staff {
-            let l = s.trim().to_lowercase();
-            iq.staff_uids = Some(
-                self.users
-                    .iter()
-                    .filter(|u| {
-                        u.name.to_lowercase() == l
-                            || u.telephony_ids.iter().any(|t| t.to_lowercase() == l)
-                    })
-                    .map(|u| u.uid.clone())
-                    .collect(),
-            );
+            iq.staff_uids = Some(self.staff_uids(s));
             used.push("staff");
         }
         if let Some(p) = &q.party {
