@@ -6,10 +6,15 @@
 # The desktop app (Tauri 2): WebKitGTK 4.1 and GTK 3 headers; and for its end-to-end tests Xvfb,
 # xauth, WebKitWebDriver (webkit2gtk-driver), ImageMagick (screenshots of the whole screen) and
 # tauri-driver (a cargo install, kept in $CALLVAULT_TOOLS, ~/.cache/callvault-tools by default).
+# poppler-utils (pdftotext) and p7zip-full (7z) open the SAR packages the export tests make. The OS
+# keychain for network-share credentials: libdbus-1-dev to build the Secret Service client, and
+# dbus + gnome-keyring, which scripts/test runs in a private D-Bus session for the keychain test.
+# pulseaudio + libasound2-plugins: a null sink that plays in real time, for the player's e2e journey.
 # The web UI's packages come from the npm registry through `npm ci` (ui/package-lock.json).
 
 need_pkgs=(build-essential pkg-config libssl-dev sox libsox-fmt-all ffmpeg libasound2-dev alsa-utils libgsm-tools espeak-ng
-    libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev xvfb xauth webkit2gtk-driver imagemagick file)
+    libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev xvfb xauth webkit2gtk-driver imagemagick file
+    poppler-utils p7zip-full libdbus-1-dev dbus gnome-keyring pulseaudio libasound2-plugins)
 
 export CALLVAULT_TOOLS="${CALLVAULT_TOOLS:-$HOME/.cache/callvault-tools}"
 

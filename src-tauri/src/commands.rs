@@ -4,25 +4,26 @@
 
 use crate::dto::{
     clamp_ms, role_name, ApiError, ApiResult, AppStatus, DemoAccount, Peaks, PlayerUpdate, Playing,
-    Recording, Search, UserInfo,
+    ProgressUpdate, Recording, Search, ShareLogin, UserInfo,
 };
-use crate::state::{emit_player, AppState, DEFAULT_IDLE_LOCK_MINUTES};
+use crate::state::{emit_player, idle_lock_seconds, AppState};
+use callvault_core::credentials::{self, ShareCredential};
 use callvault_core::secret::Password;
 use callvault_core::Session;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Emitter, State};
 
 fn not_logged_on() -> ApiError {
     ApiError::new("logged_off", "nobody is logged on: log on first")
 }
 
-fn user_info(s: &Session, idle_lock_minutes: u32) -> UserInfo {
+fn user_info(s: &Session, idle_lock_secs: u64) -> UserInfo {
     UserInfo {
         name: s.user_name().to_string(),
         roles: s.roles().iter().map(role_name).collect(),
-        idle_lock_minutes,
+        idle_lock_minutes: u32::try_from(idle_lock_secs.div_ceil(60)).unwrap_or(u32::MAX),
         warnings: s.warnings.clone(),
     }
 }
@@ -36,18 +37,67 @@ pub async fn app_status(state: State<'_, AppState>) -> ApiResult<AppStatus> {
         archive: state.archive().map(|p| p.display().to_string()),
         user: s
             .as_ref()
-            .map(|s| user_info(s, state.idle_lock_minutes.load(Ordering::Relaxed))),
+            .map(|s| user_info(s, state.idle_lock_secs.load(Ordering::Relaxed))),
+        share_sign_in: cfg!(windows),
     })
+}
+
+/// Before opening an archive on a network share: connect with the credentials just typed (and
+/// remember them in the OS keychain if asked), or with those the keychain already holds. A share
+/// that needs no sign-in (or is mounted by the system) is left alone.
+fn connect_share(path: &std::path::Path, login: Option<ShareLogin>) -> ApiResult<()> {
+    let Some(share) = credentials::share_of(path) else {
+        return Ok(());
+    };
+    match login {
+        Some(l) => {
+            let cred = ShareCredential {
+                user: l.user.trim().to_string(),
+                password: Password::new(l.password),
+            };
+            credentials::connect(path, &cred)?;
+            if l.remember {
+                credentials::remember(&share, &cred)?;
+            }
+            Ok(())
+        }
+        None if cfg!(windows) => {
+            // Already connected, or remembered: a keychain that cannot be read is not fatal here;
+            // opening the folder then says what is wrong.
+            if let Ok(Some(cred)) = credentials::recall(&share) {
+                credentials::connect(path, &cred)?;
+            }
+            Ok(())
+        }
+        None => Ok(()),
+    }
+}
+
+/// Forget the share credentials this computer keeps for the archive's share (if any).
+#[tauri::command]
+pub fn forget_share_login(state: State<'_, AppState>) -> ApiResult<()> {
+    let archive = state
+        .archive()
+        .ok_or_else(|| ApiError::new("invalid", "no archive is chosen"))?;
+    match credentials::share_of(&archive) {
+        Some(share) => Ok(credentials::forget(&share)?),
+        None => Ok(()),
+    }
 }
 
 /// Choose the archive folder (checked by reading its `archive.json`) and remember it on this
 /// device. Ends any session over the previous archive.
 #[tauri::command]
-pub async fn open_archive(state: State<'_, AppState>, path: String) -> ApiResult<String> {
+pub async fn open_archive(
+    state: State<'_, AppState>,
+    path: String,
+    login: Option<ShareLogin>,
+) -> ApiResult<String> {
     let path = PathBuf::from(path.trim());
     if path.as_os_str().is_empty() {
         return Err(ApiError::new("invalid", "choose an archive folder"));
     }
+    connect_share(&path, login)?;
     callvault_core::archive::Archive::open(&path)?;
     state.end_session().await;
     state.set_archive(path.clone())?;
@@ -70,6 +120,7 @@ pub fn demo_info(state: State<'_, AppState>) -> ApiResult<Vec<DemoAccount>> {
 /// its messages are passed on as it words them.
 #[tauri::command]
 pub async fn logon(
+    app: AppHandle,
     state: State<'_, AppState>,
     user: String,
     password: String,
@@ -78,18 +129,30 @@ pub async fn logon(
         .archive()
         .ok_or_else(|| ApiError::new("invalid", "open an archive first"))?;
     state.end_session().await;
+    connect_share(&archive, None)?;
     let password = Password::new(password);
-    let s = Session::logon(&archive, user.trim(), &password).await?;
-    let minutes = s
-        .setting("idle-lock-minutes")
-        .await
-        .ok()
-        .and_then(|v| v.trim().parse::<u32>().ok())
-        .filter(|m| *m > 0)
-        .unwrap_or(DEFAULT_IDLE_LOCK_MINUTES);
-    state.idle_lock_minutes.store(minutes, Ordering::Relaxed);
+    // A new device over a large archive first builds its index: the web view is told how far.
+    let progress: callvault_core::index::Progress = std::sync::Arc::new(move |done, total| {
+        let _ = app.emit(
+            "progress",
+            ProgressUpdate {
+                task: "index".into(),
+                done: u32::try_from(done).unwrap_or(u32::MAX),
+                total: u32::try_from(total).unwrap_or(u32::MAX),
+            },
+        );
+    });
+    let data = callvault_core::device::data_root()?;
+    let s = Session::logon_with_progress(&archive, &data, user.trim(), &password, Some(progress))
+        .await?;
+    let setting = s.setting("idle-lock-minutes").await.ok();
+    let secs = idle_lock_seconds(
+        setting.as_deref(),
+        std::env::var("CALLVAULT_IDLE_LOCK_SECONDS").ok().as_deref(),
+    );
+    state.idle_lock_secs.store(secs, Ordering::Relaxed);
     state.touch();
-    let info = user_info(&s, minutes);
+    let info = user_info(&s, secs);
     *state.session.lock().await = Some(s);
     Ok(info)
 }
@@ -123,6 +186,30 @@ pub async fn search(state: State<'_, AppState>, query: Search) -> ApiResult<Vec<
     let rows = s.search(&query.into()).await?;
     Ok(rows.into_iter().map(Recording::from).collect())
 }
+
+/// The search criteria this user last used on this device (kept in the encrypted local index).
+#[tauri::command]
+pub async fn search_filters(state: State<'_, AppState>) -> ApiResult<Option<Search>> {
+    let s = state.session.lock().await;
+    let s = s.as_ref().ok_or_else(not_logged_on)?;
+    Ok(s.preference(SEARCH_FILTERS)
+        .await?
+        .and_then(|v| serde_json::from_str(&v).ok()))
+}
+
+/// Remember this user's search criteria on this device (`null` forgets them).
+#[tauri::command]
+pub async fn save_search_filters(
+    state: State<'_, AppState>,
+    query: Option<Search>,
+) -> ApiResult<()> {
+    let mut s = state.session.lock().await;
+    let s = s.as_mut().ok_or_else(not_logged_on)?;
+    let body = query.map(|q| serde_json::to_string(&q).expect("serialisable"));
+    Ok(s.set_preference(SEARCH_FILTERS, body.as_deref()).await?)
+}
+
+const SEARCH_FILTERS: &str = "app.search-filters";
 
 /// One recording's details, if this user may see it.
 #[tauri::command]

@@ -48,6 +48,35 @@ pub struct AppStatus {
     pub archive: Option<String>,
     /// The logged-on user, if any.
     pub user: Option<UserInfo>,
+    /// Whether this system lets the app sign in to a network share itself (Windows); elsewhere
+    /// the share is connected in the file manager first.
+    pub share_sign_in: bool,
+}
+
+/// A network share's user name and password, typed once to connect; kept in the OS keychain only
+/// if `remember` is set. Never sent back to the web view.
+#[derive(Clone, Deserialize, TS)]
+pub struct ShareLogin {
+    pub user: String,
+    pub password: String,
+    pub remember: bool,
+}
+
+impl std::fmt::Debug for ShareLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShareLogin")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The payload of the `progress` event: how far a long piece of work has got.
+#[derive(Clone, Debug, Serialize, TS, PartialEq)]
+pub struct ProgressUpdate {
+    /// What is running, e.g. "index" (catching up with the archive's journal at logon).
+    pub task: String,
+    pub done: u32,
+    pub total: u32,
 }
 
 /// The logged-on user as the UI needs them.
@@ -289,6 +318,8 @@ pub fn typescript() -> String {
     let decls = [
         ApiError::decl(&cfg),
         AppStatus::decl(&cfg),
+        ShareLogin::decl(&cfg),
+        ProgressUpdate::decl(&cfg),
         UserInfo::decl(&cfg),
         DemoAccount::decl(&cfg),
         Search::decl(&cfg),

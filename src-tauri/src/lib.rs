@@ -31,6 +31,9 @@ fn archive_from_env() -> Option<std::path::PathBuf> {
 pub fn run() {
     let preset = archive_from_env();
     tauri::Builder::default()
+        // The system's folder picker for "Choose folder…" (the only plugin; its one permission,
+        // dialog:allow-open, is granted in capabilities/main.json).
+        .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
             let dir = app.path().app_data_dir()?;
             let state = AppState::new(demo_mode(), dir, preset.clone());
@@ -41,12 +44,15 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::app_status,
             commands::open_archive,
+            commands::forget_share_login,
             commands::demo_info,
             commands::logon,
             commands::logout,
             commands::lock,
             commands::touch,
             commands::search,
+            commands::search_filters,
+            commands::save_search_filters,
             commands::show,
             commands::waveform,
             commands::play,

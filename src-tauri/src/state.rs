@@ -5,7 +5,7 @@ use crate::dto::{ApiError, ApiResult, PlayerUpdate, SessionEnded};
 use callvault_core::audio::player::Player;
 use callvault_core::Session;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tauri::{AppHandle, Emitter, Manager};
@@ -13,6 +13,20 @@ use tauri::{AppHandle, Emitter, Manager};
 /// Default minutes of inactivity before the app locks (the archive setting `idle-lock-minutes`
 /// overrides it at logon).
 pub const DEFAULT_IDLE_LOCK_MINUTES: u32 = 10;
+
+/// Seconds of inactivity before the app locks: the archive's `idle-lock-minutes` (default 10), or
+/// `CALLVAULT_IDLE_LOCK_SECONDS` on this computer if that is shorter (a kiosk-style PC, or a test);
+/// the variable can shorten the practice's setting, never lengthen it.
+pub fn idle_lock_seconds(setting: Option<&str>, env: Option<&str>) -> u64 {
+    let minutes = setting
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|m| *m > 0)
+        .unwrap_or(DEFAULT_IDLE_LOCK_MINUTES);
+    let secs = u64::from(minutes) * 60;
+    env.and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(secs, |e| e.min(secs))
+}
 
 pub struct AppState {
     pub demo: bool,
@@ -22,7 +36,8 @@ pub struct AppState {
     pub session: tokio::sync::Mutex<Option<Session>>,
     player: Mutex<Option<Arc<Player>>>,
     last_activity_ms: AtomicI64,
-    pub idle_lock_minutes: AtomicU32,
+    /// Seconds of inactivity before the idle lock (see [`idle_lock_seconds`]).
+    pub idle_lock_secs: AtomicU64,
 }
 
 #[derive(serde::Serialize, serde::Deserialize, Default)]
@@ -50,7 +65,7 @@ impl AppState {
             session: tokio::sync::Mutex::new(None),
             player: Mutex::new(None),
             last_activity_ms: AtomicI64::new(now_ms()),
-            idle_lock_minutes: AtomicU32::new(DEFAULT_IDLE_LOCK_MINUTES),
+            idle_lock_secs: AtomicU64::new(u64::from(DEFAULT_IDLE_LOCK_MINUTES) * 60),
         }
     }
 
@@ -137,11 +152,9 @@ pub fn emit_player(app: &AppHandle, u: PlayerUpdate) {
 pub fn spawn_idle_lock(app: AppHandle) {
     tauri::async_runtime::spawn(async move {
         loop {
-            tokio::time::sleep(Duration::from_secs(5)).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
             let state = app.state::<AppState>();
-            let limit = Duration::from_secs(
-                u64::from(state.idle_lock_minutes.load(Ordering::Relaxed)) * 60,
-            );
+            let limit = Duration::from_secs(state.idle_lock_secs.load(Ordering::Relaxed));
             if state.idle_for() >= limit && state.end_session().await {
                 let _ = app.emit(
                     "session",
@@ -152,4 +165,25 @@ pub fn spawn_idle_lock(app: AppHandle) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::idle_lock_seconds;
+
+    #[test]
+    fn the_idle_lock_follows_the_practice_setting_and_can_only_be_shortened_locally() {
+        assert_eq!(idle_lock_seconds(None, None), 600);
+        assert_eq!(idle_lock_seconds(Some("5"), None), 300);
+        assert_eq!(idle_lock_seconds(Some(" 30 "), None), 1800);
+        assert_eq!(idle_lock_seconds(Some("0"), None), 600, "0 is not 'never'");
+        assert_eq!(idle_lock_seconds(Some("soon"), None), 600);
+        assert_eq!(idle_lock_seconds(Some("5"), Some("3")), 3);
+        assert_eq!(
+            idle_lock_seconds(Some("5"), Some("3600")),
+            300,
+            "never longer"
+        );
+        assert_eq!(idle_lock_seconds(None, Some("0")), 600);
+    }
 }

@@ -7,6 +7,8 @@ import type { ApiError, DemoAccount, Recording, UserInfo } from '../src/bindings
 import Logon from '../src/screens/Logon.svelte';
 import SearchScreen from '../src/screens/Search.svelte';
 import CallPage from '../src/screens/CallPage.svelte';
+import OpenArchive from '../src/screens/OpenArchive.svelte';
+import { emit } from '@tauri-apps/api/event';
 import { clearSearchState } from '../src/lib/searchState.svelte';
 
 type Handler = (cmd: string, args: Record<string, unknown>) => unknown;
@@ -124,7 +126,88 @@ describe('logon screen', () => {
   });
 });
 
+describe('logon progress', () => {
+  it('shows how far the first index build has got while logging on', async () => {
+    let finish: (u: UserInfo) => void = () => {};
+    ipc((cmd) => (cmd === 'logon' ? new Promise<UserInfo>((r) => (finish = r)) : null));
+    let user: UserInfo | null = null;
+    component = mount(Logon, { target, props: { locked: false, demo: false, archive: '/a', onloggedon: (u: UserInfo) => (user = u), onchangearchive: () => {} } });
+    await settle();
+    input('user', 'jordan.reid');
+    input('password', 'jordan-demo-2026');
+    target.querySelector('form')!.requestSubmit();
+    await settle();
+    await emit('progress', { task: 'index', done: 640, total: 1563 });
+    await settle();
+    expect(target.querySelector('#logon-progress')!.textContent).toContain('640 of 1563');
+    finish({ name: 'jordan.reid', roles: ['supervisor'], idle_lock_minutes: 10, warnings: [] });
+    await settle();
+    expect(user).not.toBeNull();
+    expect(target.querySelector('#logon-progress')).toBeNull();
+  });
+});
+
+describe('open archive screen', () => {
+  it('takes a folder from the system picker', async () => {
+    ipc((cmd) => (cmd === 'plugin:dialog|open' ? '/srv/practice/callvault' : null));
+    component = mount(OpenArchive, { target, props: { current: null, onopened: () => {} } });
+    target.querySelector<HTMLButtonElement>('#choose-folder')!.click();
+    await settle();
+    expect(calls.find((c) => c.cmd === 'plugin:dialog|open')!.args.options).toMatchObject({ directory: true, multiple: false });
+    expect(target.querySelector<HTMLInputElement>('#archive-path')!.value).toBe('/srv/practice/callvault');
+  });
+
+  it('asks for share credentials only for a share, where the system lets the app sign in', async () => {
+    let opened = '';
+    ipc((cmd, a) => (cmd === 'open_archive' ? a.path : null));
+    component = mount(OpenArchive, { target, props: { current: null, shareSignIn: true, onopened: (p: string) => (opened = p) } });
+    input('archive-path', '/srv/callvault');
+    flushSync();
+    expect(target.querySelector('#share-user')).toBeNull();
+    input('archive-path', '\\\\files01\\practice\\callvault');
+    flushSync();
+    input('share-user', 'PRACTICE\\pm');
+    input('share-password', 'share-pass');
+    target.querySelector('form')!.requestSubmit();
+    await settle();
+    expect(calls.find((c) => c.cmd === 'open_archive')!.args).toEqual({
+      path: '\\\\files01\\practice\\callvault',
+      login: { user: 'PRACTICE\\pm', password: 'share-pass', remember: true },
+    });
+    expect(opened).toBe('\\\\files01\\practice\\callvault');
+    expect(target.querySelector<HTMLInputElement>('#share-password')!.value).toBe('');
+  });
+
+  it('never offers share sign-in where the system mounts shares itself', async () => {
+    ipc(() => null);
+    component = mount(OpenArchive, { target, props: { current: '\\\\files01\\practice', shareSignIn: false, onopened: () => {} } });
+    flushSync();
+    expect(target.querySelector('#share-user')).toBeNull();
+  });
+});
+
 describe('search screen', () => {
+  it('restores this user\'s remembered criteria, remembers new ones and forgets them on Clear', async () => {
+    ipc((cmd) => {
+      if (cmd === 'search_filters') return { number: '07700 900123', staff: '101', limit: 250, min_duration_s: 5 };
+      if (cmd === 'search') return [rec(1)];
+      return null;
+    });
+    component = mount(SearchScreen, { target });
+    await settle();
+    expect(target.querySelector<HTMLInputElement>('#q-number')!.value).toBe('07700 900123');
+    expect(target.querySelector<HTMLInputElement>('#q-staff')!.value).toBe('101');
+    expect(target.querySelector<HTMLInputElement>('#q-min')!.value).toBe('5');
+    input('q-party', 'Vale');
+    target.querySelector('form')!.requestSubmit();
+    await settle();
+    const saved = calls.find((c) => c.cmd === 'save_search_filters')!.args.query as Record<string, unknown>;
+    expect(saved).toMatchObject({ number: '07700 900123', staff: '101', party: 'Vale', limit: 250, min_duration_s: 5 });
+    target.querySelector<HTMLButtonElement>('button.secondary[type="button"]')!.click();
+    await settle();
+    expect(calls.filter((c) => c.cmd === 'save_search_filters').at(-1)!.args.query).toBeNull();
+  });
+
   it('sends every criterion and shows the results, sortable', async () => {
     const rows = [rec(1, { duration_s: 30 }), rec(2, { duration_s: 5 }), rec(3, { duration_s: 12 })];
     ipc((cmd) => (cmd === 'search' ? rows : null));

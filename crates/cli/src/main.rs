@@ -237,6 +237,46 @@ enum Cmd {
         calls: usize,
         #[arg(long, default_value = "calibrated")]
         kdf: String,
+        /// Make every call this many seconds long (for large benchmark archives)
+        #[arg(long)]
+        clip_secs: Option<usize>,
+        /// A realistic archive for benchmarks (crates/core/src/bench_gen.rs): three years of
+        /// surgery hours, a practice's staff, repeat callers, 2–40 s speech-like calls.
+        #[arg(long, conflicts_with = "clip_secs")]
+        realistic: bool,
+        /// With --realistic: 0.2–1 s clips (metadata-heavy, for a million calls).
+        #[arg(long, requires = "realistic")]
+        tiny: bool,
+        /// With --realistic: the seed (the same seed and size give the same calls).
+        #[arg(long, default_value_t = 1, requires = "realistic")]
+        seed: u64,
+        /// With --realistic: write the calls as plain files and a manifest.csv into DIR instead
+        /// (to compare `callvault import DIR` with `cp -r DIR`); no archive is made.
+        #[arg(long, requires = "realistic")]
+        files_only: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Benchmark: time searches in-process through the core's Session (for scripts/bench).
+    #[command(hide = true)]
+    BenchSearch {
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        /// Rows per search (the app asks for 1000).
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Benchmark: decode a plain audio file through the core's decoder and print the seconds taken
+    /// (for scripts/bench, beside `ffmpeg -f null -`).
+    #[command(hide = true)]
+    BenchDecode {
+        file: PathBuf,
+        /// Seal it as an archive audio object in memory first and decode through the decrypting
+        /// reader, as playback does.
+        #[arg(long)]
+        sealed: bool,
         #[arg(long)]
         json: bool,
     },
@@ -630,9 +670,75 @@ async fn run(cli: Cli) -> CliResult {
             );
             Ok(())
         }
-        Cmd::Demo { calls, kdf, json } => {
+        Cmd::Demo {
+            calls,
+            kdf,
+            clip_secs: _,
+            realistic: true,
+            tiny,
+            seed,
+            files_only,
+            json,
+        } => {
+            let opts = callvault_core::bench_gen::GenOptions {
+                calls: *calls,
+                seed: *seed,
+                audio: if *tiny {
+                    callvault_core::bench_gen::Audio::Tiny
+                } else {
+                    callvault_core::bench_gen::Audio::Speech
+                },
+            };
+            let start = std::time::Instant::now();
+            if let Some(dir) = files_only {
+                let bytes = callvault_core::bench_gen::write_files(dir, &opts)?;
+                println!(
+                    "{} calls ({:.1} MB of audio) and manifest.csv written to {} in {:.2} s",
+                    calls,
+                    bytes as f64 / 1e6,
+                    dir.display(),
+                    start.elapsed().as_secs_f64()
+                );
+                return Ok(());
+            }
             let root = archive_dir(&cli)?;
-            let r = callvault_core::demo::create(&root, *calls, kdf_choice(kdf)?).await?;
+            let r = callvault_core::bench_gen::create(&root, opts, kdf_choice(kdf)?, |done, total| {
+                eprint!(
+                    "\r{done} of {total} calls imported ({:.0} calls/s)",
+                    done as f64 / start.elapsed().as_secs_f64()
+                );
+            })
+            .await?;
+            eprintln!();
+            if *json {
+                print_json(&r);
+            } else {
+                println!(
+                    "Realistic archive at {}: {} calls imported ({} duplicates, {} rejected), {:.1} MB of audio; \
+                     {:.1} s generating, {:.1} s importing ({:.0} calls/s)",
+                    root.display(),
+                    r.imported,
+                    r.duplicates,
+                    r.rejected,
+                    r.audio_bytes as f64 / 1e6,
+                    r.generate_seconds,
+                    r.import_seconds,
+                    r.imported as f64 / r.import_seconds.max(1e-9)
+                );
+            }
+            Ok(())
+        }
+        Cmd::Demo {
+            calls,
+            kdf,
+            clip_secs,
+            json,
+            ..
+        } => {
+            let root = archive_dir(&cli)?;
+            let r =
+                callvault_core::demo::create_with(&root, *calls, kdf_choice(kdf)?, *clip_secs)
+                    .await?;
             if *json {
                 print_json(&r);
             } else {
@@ -1458,6 +1564,26 @@ async fn run(cli: Cli) -> CliResult {
             }
             Ok(())
         }
+        Cmd::BenchSearch { runs, limit, json } => {
+            let s = logon(&cli).await?;
+            let r = callvault_core::bench_gen::search_bench(&s, *runs, *limit).await;
+            s.close().await;
+            let r = r?;
+            if *json {
+                print_json(&r);
+            } else {
+                // Tab-separated, for scripts.
+                println!("search\tresults\tp50_ms\tp95_ms\tp99_ms\tmax_ms\truns");
+                for t in &r {
+                    println!(
+                        "{}\t{}\t{:.2}\t{:.2}\t{:.2}\t{:.2}\t{}",
+                        t.name, t.results, t.p50_ms, t.p95_ms, t.p99_ms, t.max_ms, t.runs
+                    );
+                }
+            }
+            Ok(())
+        }
+        Cmd::BenchDecode { file, sealed, json } => bench_decode(file, *sealed, *json),
         Cmd::Index(IndexCmd::Rebuild) => {
             let s = logon(&cli).await?;
             let start = std::time::Instant::now();
@@ -1474,6 +1600,69 @@ async fn run(cli: Cli) -> CliResult {
             Ok(())
         }
     }
+}
+
+/// Decode a plain file (or, with `sealed`, the same bytes sealed as an audio object and read back
+/// through the decrypting reader) block by block, as playback does; print the time taken.
+fn bench_decode(file: &std::path::Path, sealed: bool, json: bool) -> CliResult {
+    use callvault_core::archive::audio::{seal, DecryptingReader};
+    use callvault_core::audio::decode::Decoder;
+    use callvault_core::crypto;
+    use callvault_core::secret::Key32;
+    let name = file.display().to_string();
+    let ext = file
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let key = Key32::random();
+    let sealed_bytes = if sealed {
+        let data =
+            std::fs::read(file).map_err(|e| Failure::Usage(format!("{name}: {e}")))?;
+        Some(seal(
+            &crypto::new_id(),
+            65_536,
+            &data,
+            &[("custodian".to_string(), crypto::x25519_public(&key))],
+        )?)
+    } else {
+        None
+    };
+    let start = std::time::Instant::now();
+    let mut d = match sealed_bytes {
+        Some(obj) => {
+            let r = DecryptingReader::new(
+                std::io::Cursor::new(obj),
+                &[("custodian".to_string(), &key)],
+                &name,
+            )?;
+            Decoder::open(r, ext.as_deref(), &name)?
+        }
+        None => {
+            let f = std::fs::File::open(file).map_err(|e| Failure::Usage(format!("{name}: {e}")))?;
+            Decoder::open(f, ext.as_deref(), &name)?
+        }
+    };
+    let mut samples = 0usize;
+    while let Some(b) = d.next_block()? {
+        samples += b.len();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let audio_secs =
+        samples as f64 / f64::from(d.channels().max(1)) / f64::from(d.sample_rate().max(1));
+    if json {
+        print_json(&serde_json::json!({
+            "file": name, "codec": d.codec_name(), "sealed": sealed,
+            "audio_seconds": audio_secs, "decode_seconds": secs,
+        }));
+    } else {
+        println!(
+            "{name}: {} {:.1} s of audio decoded{} in {secs:.3} s ({:.0}x real time)",
+            d.codec_name(),
+            audio_secs,
+            if sealed { " through the decrypting reader" } else { "" },
+            audio_secs / secs.max(1e-9)
+        );
+    }
+    Ok(())
 }
 
 fn dir_str(d: Direction) -> &'static str {

@@ -37,6 +37,9 @@ pub enum Error {
     Index(String),
     #[error("audio {file}: {reason}")]
     Audio { file: String, reason: String },
+    /// The OS keychain (Secret Service, Windows Credential Manager, macOS Keychain) failed.
+    #[error("system keychain: {0}")]
+    Keychain(String),
 }
 
 impl Error {
@@ -54,6 +57,7 @@ impl Error {
             Error::Version { .. } => "version",
             Error::Index(_) => "index",
             Error::Audio { .. } => "audio",
+            Error::Keychain(_) => "keychain",
         }
     }
 

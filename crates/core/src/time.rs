@@ -31,6 +31,32 @@ pub fn parse_instant(s: &str, tz: Tz) -> std::result::Result<DateTime<Utc>, Stri
     ))
 }
 
+/// Is `t` a plausible start for a recorded call? Not before 1990 (no practice recorded calls
+/// digitally then: a PBX clock reset to its epoch) and not more than a day ahead of this device's
+/// clock (a PBX clock set wrong). Such a time would file the call where nobody looks for it, and
+/// have the retention sweep delete it at once or never.
+pub fn check_call_time(t: DateTime<Utc>) -> std::result::Result<(), String> {
+    let earliest = NaiveDate::from_ymd_opt(1990, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("a real date")
+        .and_utc();
+    let latest = Utc::now() + chrono::Duration::days(1);
+    if t < earliest {
+        return Err(format!(
+            "{} is before 1990: check the phone system's clock",
+            rfc3339(t)
+        ));
+    }
+    if t > latest {
+        return Err(format!(
+            "{} is in the future (this computer's clock says {}): check the phone system's clock",
+            rfc3339(t),
+            rfc3339(Utc::now())
+        ));
+    }
+    Ok(())
+}
+
 /// Local wall-clock time to UTC. In the autumn's repeated hour the earlier instant is taken; a time
 /// inside the spring's skipped hour does not exist and is refused.
 pub fn local(n: NaiveDateTime, tz: Tz) -> std::result::Result<DateTime<Utc>, String> {
@@ -73,6 +99,18 @@ pub fn rfc3339(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn call_times_from_a_clock_set_wrong_are_refused() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert!(check_call_time(t("2025-05-01T10:00:00Z")).is_ok());
+        assert!(check_call_time(Utc::now()).is_ok());
+        let e = check_call_time(t("1900-01-01T00:00:00Z")).unwrap_err();
+        assert!(e.contains("before 1990"), "{e}");
+        let e = check_call_time(t("2200-01-01T00:00:00Z")).unwrap_err();
+        assert!(e.contains("in the future"), "{e}");
+        assert!(check_call_time(Utc::now() + chrono::Duration::days(3)).is_err());
+    }
 
     #[test]
     fn london_dst() {

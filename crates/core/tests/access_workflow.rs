@@ -504,3 +504,77 @@ async fn role_changes_take_effect_and_are_audited() {
     );
     staff.close().await;
 }
+
+#[tokio::test]
+async fn preferences_are_each_users_own_and_not_plaintext_on_disk() {
+    let w = World::new().await;
+    let marker = "07700 900777 Quentin Marlowe-Fitch";
+    let mut a = w.as_(CLIN).await;
+    assert_eq!(a.preference("search").await.unwrap(), None);
+    a.set_preference("search", Some(marker)).await.unwrap();
+    a.close().await;
+    // Kept across logons, for this user only.
+    let a = w.as_(CLIN).await;
+    assert_eq!(
+        a.preference("search").await.unwrap().as_deref(),
+        Some(marker)
+    );
+    a.close().await;
+    let mut b = w.as_(CLIN2).await;
+    assert_eq!(b.preference("search").await.unwrap(), None);
+    assert!(b.set_preference("", Some("x")).await.is_err());
+    assert!(b
+        .set_preference("search", Some(&"x".repeat(70_000)))
+        .await
+        .is_err());
+    b.close().await;
+    // The device folder holds it only encrypted.
+    let mut stack = vec![w.data.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                assert!(
+                    !bytes.windows(12).any(|x| x == b"Marlowe-Fitc"),
+                    "{} holds the preference in plaintext",
+                    p.display()
+                );
+            }
+        }
+    }
+    // Forgotten on request.
+    let mut a = w.as_(CLIN).await;
+    a.set_preference("search", None).await.unwrap();
+    assert_eq!(a.preference("search").await.unwrap(), None);
+    a.close().await;
+}
+
+#[tokio::test]
+async fn a_new_devices_first_catch_up_reports_its_progress() {
+    let w = World::new().await;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let progress: callvault_core::index::Progress =
+        std::sync::Arc::new(move |done, total| sink.lock().unwrap().push((done, total)));
+    let other_device = w._tmp.path().join("second-device");
+    let s = Session::logon_with_progress(
+        &w.archive,
+        &other_device,
+        SUP.0,
+        &Password::new(SUP.1),
+        Some(progress),
+    )
+    .await
+    .unwrap();
+    let seen = seen.lock().unwrap().clone();
+    let &(_, total) = seen.first().expect("progress reported");
+    assert!(total > 0);
+    assert_eq!(seen.first().unwrap().0, 0, "{seen:?}");
+    assert_eq!(*seen.last().unwrap(), (total, total), "{seen:?}");
+    assert!(seen.windows(2).all(|p| p[0].0 <= p[1].0), "{seen:?}");
+    assert_eq!(s.search(&SearchQuery::default()).await.unwrap().len(), 3);
+    s.close().await;
+}

@@ -1,12 +1,14 @@
 //! The harness of the end-to-end tests: a display (Xvfb when there is none), `tauri-driver` (which
 //! starts WebKitWebDriver, which starts the app), and a temp world per run — a demo archive, a
-//! home folder whose `.asoundrc` sends the default ALSA device to a file, and app-data folders.
+//! home folder whose `.asoundrc` sends the default ALSA device to a file (or, for real-time
+//! journeys, to a private PulseAudio server's null sink), and app-data folders.
 //!
 //! Missing tools or a missing app build skip the tests on a developer's machine (with a message
 //! saying what to install), but fail them in CI (`CI=true`).
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,8 +21,12 @@ pub fn root() -> PathBuf {
         .expect("workspace root")
 }
 
-/// The debug build of the app (built with the UI embedded: `cargo build -p callvault-app`).
+/// The debug build of the app (built with the UI embedded: `cargo build -p callvault-app`), or the
+/// build named by `CALLVAULT_APP` (e.g. the release build, for benchmarks).
 pub fn app_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("CALLVAULT_APP") {
+        return PathBuf::from(p);
+    }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
@@ -60,6 +66,9 @@ pub fn prerequisites() -> Result<(PathBuf, PathBuf), String> {
     }
     if tool("WebKitWebDriver").is_none() {
         missing.push("WebKitWebDriver (apt install webkit2gtk-driver)".into());
+    }
+    if tool("pulseaudio").is_none() {
+        missing.push("pulseaudio (apt install pulseaudio libasound2-plugins)".into());
     }
     if std::env::var_os("DISPLAY").is_none() && tool("Xvfb").is_none() {
         missing.push("a display or Xvfb (apt install xvfb)".into());
@@ -119,7 +128,11 @@ pub struct World {
     pub started: Instant,
     _driver: Proc,
     _xvfb: Option<Proc>,
+    _pulse: Option<Proc>,
 }
+
+/// The journeys run one at a time (each starts its own app, driver and X server).
+pub static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// How many made-up calls the e2e demo archive holds.
 pub const DEMO_CALLS: usize = 24;
@@ -131,9 +144,38 @@ impl World {
 
     /// As `start`, over a demo archive of `calls` made-up calls.
     pub async fn start_with(driver: &Path, app: &Path, calls: usize) -> World {
+        Self::start_env(driver, app, calls, &[], false).await
+    }
+
+    /// Over an existing archive (e.g. a large benchmark archive made once and reused).
+    pub async fn start_over(driver: &Path, app: &Path, archive: &Path) -> World {
+        Self::start_full(driver, app, Some(archive), 0, &[], false).await
+    }
+
+    /// As `start_with`, with extra environment variables for the app (e.g. a short idle lock).
+    /// With `realtime`, sound goes to a PulseAudio null sink, which plays at the speed of a real
+    /// sound card (the ALSA file device used otherwise takes audio as fast as it comes).
+    pub async fn start_env(
+        driver: &Path,
+        app: &Path,
+        calls: usize,
+        env: &[(&str, &str)],
+        realtime: bool,
+    ) -> World {
+        Self::start_full(driver, app, None, calls, env, realtime).await
+    }
+
+    async fn start_full(
+        driver: &Path,
+        app: &Path,
+        existing: Option<&Path>,
+        calls: usize,
+        env: &[(&str, &str)],
+        realtime: bool,
+    ) -> World {
         let tmp = tempfile::tempdir().expect("temp dir");
         let home = tmp.path().join("home");
-        let archive = tmp.path().join("archive");
+        let archive = existing.map_or_else(|| tmp.path().join("archive"), Path::to_path_buf);
         let played = tmp.path().join("played.raw");
         for d in [
             &home,
@@ -143,21 +185,37 @@ impl World {
         ] {
             std::fs::create_dir_all(d).expect("temp folders");
         }
-        std::fs::write(
-            home.join(".asoundrc"),
-            format!(
-                "pcm.!default {{ type file slave.pcm \"null\" file \"{}\" format \"raw\" }}\n",
-                played.display()
-            ),
-        )
-        .expect(".asoundrc");
+        let runtime = tmp.path().join("run");
+        std::fs::create_dir_all(&runtime).expect("runtime folder");
+        let mut pulse = None;
+        if realtime {
+            std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700))
+                .expect("runtime folder mode");
+            std::fs::write(
+                home.join(".asoundrc"),
+                "pcm.!default { type pulse }\nctl.!default { type pulse }\n",
+            )
+            .expect(".asoundrc");
+            pulse = Some(start_pulse(&home, &runtime));
+        } else {
+            std::fs::write(
+                home.join(".asoundrc"),
+                format!(
+                    "pcm.!default {{ type file slave.pcm \"null\" file \"{}\" format \"raw\" }}\n",
+                    played.display()
+                ),
+            )
+            .expect(".asoundrc");
+        }
 
         // The demo archive, made through the core with this process's own app-data folder.
-        std::env::set_var("CALLVAULT_DATA_DIR", tmp.path().join("maker-data"));
-        callvault_core::demo::create(&archive, calls, callvault_core::session::KdfChoice::Fast)
-            .await
-            .expect("demo archive");
-        std::env::remove_var("CALLVAULT_DATA_DIR");
+        if existing.is_none() {
+            std::env::set_var("CALLVAULT_DATA_DIR", tmp.path().join("maker-data"));
+            callvault_core::demo::create(&archive, calls, callvault_core::session::KdfChoice::Fast)
+                .await
+                .expect("demo archive");
+            std::env::remove_var("CALLVAULT_DATA_DIR");
+        }
 
         let (display, xvfb) = match std::env::var("DISPLAY") {
             Ok(d) if !d.is_empty() => (d, None),
@@ -181,8 +239,10 @@ impl World {
             .env("XDG_CACHE_HOME", home.join(".cache"))
             .env_remove("CALLVAULT_DATA_DIR")
             .env_remove("CALLVAULT_ARCHIVE")
+            .env("XDG_RUNTIME_DIR", &runtime)
             .env("CALLVAULT_DEMO", "1")
             .env("NO_AT_BRIDGE", "1")
+            .envs(env.iter().copied())
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))
             .spawn()
@@ -233,6 +293,7 @@ impl World {
             started,
             _driver: driver,
             _xvfb: xvfb,
+            _pulse: pulse,
         }
     }
 
@@ -313,6 +374,41 @@ impl World {
     pub async fn close(self) {
         let _ = self.client.close().await;
     }
+}
+
+/// A private PulseAudio server with one null sink (real-time, no sound card), for `realtime` worlds.
+fn start_pulse(home: &Path, runtime: &Path) -> Proc {
+    let pa = tool("pulseaudio").expect("pulseaudio (apt install pulseaudio libasound2-plugins)");
+    let log = std::fs::File::create(runtime.join("pulse.log")).expect("log");
+    let child = Command::new(pa)
+        .args([
+            "-n",
+            "--daemonize=no",
+            "--exit-idle-time=-1",
+            "--disallow-exit",
+            "-L",
+            "module-null-sink sink_name=nul rate=48000 format=s16le channels=2",
+            "-L",
+            "module-native-protocol-unix",
+        ])
+        .env("HOME", home)
+        .env("XDG_RUNTIME_DIR", runtime)
+        .stdout(Stdio::from(log.try_clone().expect("log")))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("start pulseaudio");
+    let proc = Proc(child);
+    let socket = runtime.join("pulse/native");
+    let t0 = Instant::now();
+    while !socket.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "pulseaudio did not start: {}",
+            std::fs::read_to_string(runtime.join("pulse.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    proc
 }
 
 fn start_xvfb() -> (String, Option<Proc>) {

@@ -1,11 +1,14 @@
-//! The real app, driven end to end: open the demo archive, log on as the Practice Business
-//! Manager, search by number, open a call and play it (the playhead moves and audio reaches the
-//! ALSA file device), be refused a call without an approved request; then log on as a clinician
-//! and be refused a colleague's call. Screenshots of each screen go to docs/screenshots/.
+//! The real app, driven end to end: open the demo archive, log on as a clinician, search by
+//! number, open her call and play it (the playhead moves and audio reaches the ALSA file device);
+//! the Practice Business Manager is refused a call without an approved request, and another
+//! clinician a colleague's call. In real time (a PulseAudio null sink): pause, seek by click,
+//! resume from there, ±10 s and double speed, from the keyboard and the controls. The idle lock,
+//! and search criteria remembered per user. Screenshots of each screen go to docs/screenshots/.
 
 use callvault_core::demo::{demo_calls, demo_users};
-use callvault_e2e::{prerequisites, World, DEMO_CALLS};
+use callvault_e2e::{prerequisites, World, DEMO_CALLS, SERIAL};
 use fantoccini::Locator;
+use std::time::Duration;
 
 fn password(name: &str) -> String {
     demo_users()
@@ -16,7 +19,7 @@ fn password(name: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn manager_plays_a_call_and_clinician_is_refused_a_colleagues() {
+async fn a_clinician_plays_her_call_and_others_are_refused() {
     let (driver, app) = match prerequisites() {
         Ok(p) => p,
         Err(why) => {
@@ -24,6 +27,7 @@ async fn manager_plays_a_call_and_clinician_is_refused_a_colleagues() {
             return;
         }
     };
+    let _one_at_a_time = SERIAL.lock().await;
     let w = World::start(&driver, &app).await;
 
     // Open the archive: the first screen of a new device.
@@ -36,37 +40,22 @@ async fn manager_plays_a_call_and_clinician_is_refused_a_colleagues() {
     // Logon, with the made-up demo users listed (demo mode).
     w.el("[data-demo-user='jordan.reid']").await;
     w.screenshot("logon").await;
-    w.fill("#user", "jordan.reid").await;
+    w.fill("#user", "dr.priya.shah").await;
     w.fill("#password", "not-the-password").await;
     w.click("#logon").await;
     let err = w.text("#logon-error").await;
     assert!(err.contains("wrong user name or password"), "{err}");
-    w.logon("jordan.reid", &password("jordan.reid")).await;
+    w.logon("dr.priya.shah", &password("dr.priya.shah")).await;
 
-    // A colleague's call (the receptionist's), to try later as the clinician.
-    w.fill("#q-staff", "lee.carter").await;
-    w.click("#search").await;
-    w.el("#result-count").await;
-    let colleague_row = w.el(".row[data-id]").await;
-    let colleague_id = colleague_row
-        .attr("data-id")
-        .await
-        .unwrap()
-        .expect("row id");
-    w.click("button.secondary[type='button']").await; // Clear
-
-    // Search by number for one of the manager's own calls (he was a party to it, as ext 200).
+    // Search by number for one of her own calls (she took it on ext 201).
     let own = demo_calls(DEMO_CALLS)
         .into_iter()
-        .find(|c| c.staff.as_deref() == Some("jordan.reid"))
-        .expect("a call of jordan.reid");
+        .find(|c| c.staff.as_deref() == Some("dr.priya.shah"))
+        .expect("a call of dr.priya.shah");
     let number = own.external_number.clone().expect("number");
     w.fill("#q-number", &number).await;
     w.click("#search").await;
-    w.until("search results", || async {
-        w.client.find(Locator::Css("#result-count")).await.is_ok()
-    })
-    .await;
+    w.el("#result-count").await;
     let count: usize = w.text("#result-count").await.parse().expect("count");
     assert!(count >= 1, "no call found for {number}");
     let rows = w
@@ -74,7 +63,6 @@ async fn manager_plays_a_call_and_clinician_is_refused_a_colleagues() {
         .find_all(Locator::Css(".row[data-id]"))
         .await
         .unwrap();
-    w.screenshot("search").await;
     let mut texts = Vec::new();
     for r in &rows {
         // The whole row (WebKitWebDriver's text() gives only the first cell of a grid row).
@@ -86,7 +74,8 @@ async fn manager_plays_a_call_and_clinician_is_refused_a_colleagues() {
     );
     w.screenshot("search").await;
 
-    // Open it and play: the playhead moves, and audio reaches the (file) sound device.
+    // Open it and play with a stated reason: the playhead moves, and audio reaches the (file)
+    // sound device.
     rows[0]
         .find(Locator::Css("a.open"))
         .await
@@ -99,16 +88,8 @@ async fn manager_plays_a_call_and_clinician_is_refused_a_colleagues() {
     w.fill("#reason", "checking what was agreed on my call")
         .await;
     w.click("#play").await;
-    w.until("the playhead to move", || async {
-        let pos = w
-            .el("#waveform")
-            .await
-            .attr("data-position-ms")
-            .await
-            .unwrap();
-        pos.and_then(|p| p.parse::<u64>().ok()).unwrap_or(0) > 0
-    })
-    .await;
+    w.until("the playhead to move", || async { position(&w).await > 0 })
+        .await;
     let played = std::fs::metadata(&w.played).map(|m| m.len()).unwrap_or(0);
     assert!(
         played > 0,
@@ -117,7 +98,31 @@ async fn manager_plays_a_call_and_clinician_is_refused_a_colleagues() {
     );
     w.screenshot("call").await;
 
-    // The colleague's call: he may see it (supervisor) but not listen without an approved request.
+    // A colleague's call (the receptionist's) is not hers to see at all.
+    let colleague = demo_calls(DEMO_CALLS)
+        .into_iter()
+        .position(|c| c.staff.as_deref() == Some("lee.carter"))
+        .expect("a call of lee.carter");
+    let colleague_number = demo_calls(DEMO_CALLS)[colleague]
+        .external_number
+        .clone()
+        .unwrap();
+    w.logout().await;
+
+    // The Practice Business Manager (a supervisor) finds it, but may not listen without an
+    // approved request.
+    w.logon("jordan.reid", &password("jordan.reid")).await;
+    w.fill("#q-staff", "lee.carter").await;
+    w.fill("#q-number", &colleague_number).await;
+    w.click("#search").await;
+    w.el("#result-count").await;
+    let colleague_id = w
+        .el(".row[data-id]")
+        .await
+        .attr("data-id")
+        .await
+        .unwrap()
+        .expect("row id");
     w.client
         .execute(&format!("location.hash = '#/call/{colleague_id}'"), vec![])
         .await
@@ -131,7 +136,7 @@ async fn manager_plays_a_call_and_clinician_is_refused_a_colleagues() {
     );
     w.screenshot("call-refused").await;
 
-    // The clinician: a colleague's call is not his to see at all.
+    // The other clinician: the receptionist's call is not his to see at all.
     w.logout().await;
     w.logon("dr.tom.okafor", &password("dr.tom.okafor")).await;
     w.client
@@ -156,6 +161,216 @@ async fn manager_plays_a_call_and_clinician_is_refused_a_colleagues() {
     assert!(
         !body.contains("dr.tom.okafor"),
         "the lock screen names the user"
+    );
+    w.close().await;
+}
+
+/// The playhead position the page shows (from the native player's events).
+async fn position(w: &World) -> u64 {
+    w.el("#waveform")
+        .await
+        .attr("data-position-ms")
+        .await
+        .unwrap()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn status(w: &World) -> String {
+    w.el("#play")
+        .await
+        .attr("data-status")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+async fn wait_status(w: &World, want: &str) {
+    w.until(&format!("the player to be {want}"), || async {
+        status(w).await == want
+    })
+    .await;
+}
+
+/// Open the demo archive in a fresh world's first screen.
+async fn open_archive(w: &World) {
+    w.el("#archive-path").await;
+    w.fill("#archive-path", &w.archive.display().to_string())
+        .await;
+    w.click("#open-archive").await;
+    w.el("#user").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_player_pauses_seeks_skips_and_speeds_up_in_real_time() {
+    let (driver, app) = match prerequisites() {
+        Ok(p) => p,
+        Err(why) => {
+            eprintln!("SKIPPED: {why}");
+            return;
+        }
+    };
+    let _one_at_a_time = SERIAL.lock().await;
+    let w = World::start_env(&driver, &app, DEMO_CALLS, &[], true).await;
+    open_archive(&w).await;
+    w.logon("dr.priya.shah", &password("dr.priya.shah")).await;
+
+    // Her longest call: search by staff, sort by duration (longest first), open it.
+    w.fill("#q-staff", "dr.priya.shah").await;
+    w.click("#search").await;
+    w.el("#result-count").await;
+    w.click("[data-sort='duration_s']").await;
+    let first = w.el(".row[data-id] a.open").await;
+    first.click().await.unwrap();
+    w.el("#call-title").await;
+    let shown = w.text("#position").await; // "0:00 / 0:17"
+    let total = shown.rsplit(' ').next().unwrap().to_string();
+    let (m, s) = total.split_once(':').expect("m:ss");
+    let duration_ms = (m.parse::<u64>().unwrap() * 60 + s.parse::<u64>().unwrap()) * 1000;
+    assert!(duration_ms >= 12_000, "the longest call is only {total}");
+
+    // Play: the playhead moves at the pace of a real sound card.
+    w.fill("#reason", "checking what was agreed on my call")
+        .await;
+    w.click("#play").await;
+    w.until("the playhead to move", || async { position(&w).await > 0 })
+        .await;
+    wait_status(&w, "playing").await;
+    // The sound server may take a moment to start the stream: measure once it runs.
+    w.until("the stream to run", || async { position(&w).await >= 500 })
+        .await;
+    let a = position(&w).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let b = position(&w).await;
+    assert!(
+        (500..=1600).contains(&(b - a)),
+        "1 s of real time moved the playhead {} ms",
+        b - a
+    );
+
+    // Space (from the waveform, a keyboard-focusable slider) pauses; the playhead stays put.
+    let wave = w.el("#waveform").await;
+    wave.send_keys(" ").await.unwrap();
+    wait_status(&w, "paused").await;
+    let p1 = position(&w).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(position(&w).await, p1, "the playhead moved while paused");
+
+    // Click the middle of the waveform: seek there; Space resumes from there.
+    wave.click().await.unwrap();
+    let mid = position(&w).await;
+    assert!(
+        mid.abs_diff(duration_ms / 2) < 1500,
+        "clicked the middle of {duration_ms} ms, playhead at {mid}"
+    );
+    wave.send_keys(" ").await.unwrap();
+    wait_status(&w, "playing").await;
+    w.until("playing on from the seek point", || async {
+        position(&w).await > mid + 300
+    })
+    .await;
+    let resumed = position(&w).await;
+    assert!(
+        resumed < mid + 2500,
+        "resumed at {resumed} ms, not from {mid} ms"
+    );
+    w.screenshot("call-playing").await;
+
+    // −10 s.
+    let before = position(&w).await;
+    w.click("#back10").await;
+    w.until("the playhead to jump back", || async {
+        position(&w).await + 5000 < before
+    })
+    .await;
+
+    // Double speed: the playhead now moves about twice as fast as the clock.
+    w.el("#speed").await.select_by_value("2").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let a = position(&w).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let b = position(&w).await;
+    assert!(
+        (2200..=3800).contains(&(b - a)),
+        "1.5 s of real time at 2x moved the playhead {} ms",
+        b - a
+    );
+    assert!(
+        w.client.find(Locator::Css("#play-error")).await.is_err(),
+        "the player reported an error"
+    );
+    w.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_locks_when_idle_and_remembers_each_users_search() {
+    let (driver, app) = match prerequisites() {
+        Ok(p) => p,
+        Err(why) => {
+            eprintln!("SKIPPED: {why}");
+            return;
+        }
+    };
+    let _one_at_a_time = SERIAL.lock().await;
+    // The practice's idle lock is minutes; this computer shortens it to 6 s for the test.
+    let w = World::start_env(
+        &driver,
+        &app,
+        DEMO_CALLS,
+        &[("CALLVAULT_IDLE_LOCK_SECONDS", "6")],
+        false,
+    )
+    .await;
+    open_archive(&w).await;
+    let own = demo_calls(DEMO_CALLS)
+        .into_iter()
+        .find(|c| c.staff.as_deref() == Some("dr.priya.shah"))
+        .expect("a call of dr.priya.shah");
+    let number = own.external_number.clone().expect("number");
+    w.logon("dr.priya.shah", &password("dr.priya.shah")).await;
+    w.fill("#q-number", &number).await;
+    w.click("#search").await;
+    w.el("#result-count").await;
+
+    // Hands off: the app locks itself, and the lock screen shows nothing personal.
+    let t0 = std::time::Instant::now();
+    w.until("the idle lock", || async {
+        w.text("body").await.contains("Callvault is locked")
+    })
+    .await;
+    let idle = t0.elapsed();
+    let body = w.text("body").await;
+    for personal in ["dr.priya.shah", number.as_str(), own.parties[0].as_str()] {
+        assert!(!body.contains(personal), "the lock screen shows {personal}");
+    }
+    w.screenshot("locked").await;
+    eprintln!("locked after {:.1} s idle", idle.as_secs_f64());
+
+    // Log on again: her last search criteria are back (kept encrypted on this computer)...
+    w.logon("dr.priya.shah", &password("dr.priya.shah")).await;
+    w.until("the remembered criteria", || async {
+        w.el("#q-number")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref()
+            == Some(number.as_str())
+    })
+    .await;
+    // ...and are hers alone.
+    w.logout().await;
+    w.logon("lee.carter", &password("lee.carter")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        w.el("#q-number")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(""),
+        "another user's criteria were shown"
     );
     w.close().await;
 }

@@ -11,7 +11,20 @@ archive: string | null,
 /**
  * The logged-on user, if any.
  */
-user: UserInfo | null, };
+user: UserInfo | null, 
+/**
+ * Whether this system lets the app sign in to a network share itself (Windows); elsewhere
+ * the share is connected in the file manager first.
+ */
+share_sign_in: boolean, };
+
+export type ShareLogin = { user: string, password: string, remember: boolean, };
+
+export type ProgressUpdate = { 
+/**
+ * What is running, e.g. "index" (catching up with the archive's journal at logon).
+ */
+task: string, done: number, total: number, };
 
 export type UserInfo = { name: string, 
 /**

@@ -9,9 +9,11 @@ import type {
   Peaks,
   PlayerUpdate,
   Playing,
+  ProgressUpdate,
   Recording,
   Search,
   SessionEnded,
+  ShareLogin,
   UserInfo,
 } from '../bindings';
 
@@ -27,13 +29,17 @@ export function asApiError(e: unknown): ApiError {
 
 export const api = {
   appStatus: () => invoke<AppStatus>('app_status'),
-  openArchive: (path: string) => invoke<string>('open_archive', { path }),
+  openArchive: (path: string, login: ShareLogin | null = null) =>
+    invoke<string>('open_archive', { path, login }),
+  forgetShareLogin: () => invoke<void>('forget_share_login'),
   demoInfo: () => invoke<DemoAccount[]>('demo_info'),
   logon: (user: string, password: string) => invoke<UserInfo>('logon', { user, password }),
   logout: () => invoke<void>('logout'),
   lock: () => invoke<void>('lock'),
   touch: () => invoke<void>('touch'),
   search: (query: Search) => invoke<Recording[]>('search', { query }),
+  searchFilters: () => invoke<Search | null>('search_filters'),
+  saveSearchFilters: (query: Search | null) => invoke<void>('save_search_filters', { query }),
   show: (id: string) => invoke<Recording>('show', { id }),
   waveform: (id: string) => invoke<Peaks>('waveform', { id }),
   play: (id: string, request: string | null, reason: string | null) =>
@@ -49,6 +55,10 @@ export const api = {
 
 export function onPlayer(f: (u: PlayerUpdate) => void): Promise<UnlistenFn> {
   return listen<PlayerUpdate>('player', (e) => f(e.payload));
+}
+
+export function onProgress(f: (u: ProgressUpdate) => void): Promise<UnlistenFn> {
+  return listen<ProgressUpdate>('progress', (e) => f(e.payload));
 }
 
 export function onSessionEnded(f: (u: SessionEnded) => void): Promise<UnlistenFn> {

@@ -1,5 +1,6 @@
 // The search form and its results, kept while the user opens a call and comes back. Held in
-// memory only (never in web storage: criteria and results are personal data).
+// memory only (never in web storage: criteria and results are personal data); the criteria are
+// also remembered per user and device by the core, in the encrypted local index.
 import type { Recording, Search } from './api';
 
 export function emptySearch(): Search {
@@ -21,9 +22,12 @@ export const searchState = $state({
   query: emptySearch(),
   results: null as Recording[] | null,
   ms: 0,
+  /** The remembered criteria were fetched for this session. */
+  restored: false,
 });
 
 export function clearSearchState() {
   searchState.query = emptySearch();
   searchState.results = null;
+  searchState.restored = false;
 }

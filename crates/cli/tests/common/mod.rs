@@ -121,8 +121,12 @@ impl Env {
 
 impl Device {
     pub fn command(&self, user: Option<(&str, &str)>, args: &[&str]) -> Command {
+        // Run inside the device's temp folder, so anything written to the working directory (a
+        // certificate without --certificate-dir) stays out of the source tree.
+        std::fs::create_dir_all(&self.data).unwrap();
         let mut c = Command::new(BIN);
-        c.args(args)
+        c.current_dir(&self.data)
+            .args(args)
             .env_remove("CALLVAULT_DATA_DIR")
             .env_remove("CALLVAULT_NEW_PASSWORD")
             .env("XDG_DATA_HOME", &self.data)

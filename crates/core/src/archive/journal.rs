@@ -384,11 +384,15 @@ pub fn open_segment_gen(
         body,
         what,
     )?;
-    let entries: Vec<JournalEntry> = serde_json::from_slice(&plain).map_err(|_| {
+    Ok((header.signer, parse_entries(&plain, what)?))
+}
+
+/// Parse a segment's decrypted body: the JSON array of its entries.
+pub fn parse_entries(plain: &[u8], what: &str) -> Result<Vec<JournalEntry>> {
+    serde_json::from_slice(plain).map_err(|_| {
         Error::tampered(
             what,
             "entries not understood (written by a newer Callvault, or damaged)",
         )
-    })?;
-    Ok((header.signer, entries))
+    })
 }

@@ -24,7 +24,7 @@ use symphonia::core::codecs::{
 };
 use symphonia::core::errors::{Error as SymError, SeekErrorKind};
 use symphonia::core::formats::{FormatOptions, FormatReader, Packet, SeekMode, SeekTo};
-use symphonia::core::io::{MediaSource, MediaSourceStream, SeekBuffered};
+use symphonia::core::io::{MediaSource, MediaSourceStream, ReadBytes, SeekBuffered};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
@@ -109,10 +109,46 @@ pub fn codec_name(codec: CodecType) -> &'static str {
         .unwrap_or("unknown")
 }
 
+thread_local! {
+    /// Set while [`guard`] runs: a panic then is reported as an error, not printed.
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run a call into a container reader or codec, turning a panic into an error. Some of
+/// symphonia's readers and codecs panic on hostile input (an arithmetic overflow in the MS ADPCM
+/// decoder, found by fuzzing): a recording that does that is refused as damaged, like any other,
+/// rather than taking the app down. The panic message is not printed (the error says what failed).
+pub(crate) fn guard<T>(
+    f: impl FnOnce() -> std::result::Result<T, SymError>,
+) -> std::result::Result<T, SymError> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !GUARDED.with(|g| g.get()) {
+                previous(info)
+            }
+        }));
+    });
+    let was = GUARDED.with(|g| g.replace(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(was));
+    r.unwrap_or(Err(SymError::DecodeError(
+        "the audio decoder failed on this data (damaged or malformed)",
+    )))
+}
+
 /// Open the container of `source`. WAV49 and raw GSM are recognised by content (raw GSM more
 /// readily with the `gsm` extension), before symphonia's own probe, which would refuse the first
 /// and could mistake the second for MPEG audio. Gapless trimming is on.
 pub fn probe_format(
+    source: Box<dyn MediaSource>,
+    extension: Option<&str>,
+) -> std::result::Result<Box<dyn FormatReader>, SymError> {
+    guard(|| probe_unguarded(source, extension))
+}
+
+fn probe_unguarded(
     source: Box<dyn MediaSource>,
     extension: Option<&str>,
 ) -> std::result::Result<Box<dyn FormatReader>, SymError> {
@@ -136,6 +172,10 @@ pub fn probe_format(
     head.truncate(got);
     mss.seek_buffered_rev(got);
 
+    // (symphonia's probe skips junk before a marker: look for FLAC's anywhere in the head.)
+    if let Some(at) = head.windows(4).position(|w| w == b"fLaC") {
+        check_flac_comments(&mut mss, at)?;
+    }
     let is_gsm_ext = extension.is_some_and(|e| e.eq_ignore_ascii_case("gsm"));
     if Wav49Reader::sniff(&head).is_some_and(|f| f.tag == super::gsm::WAVE_FORMAT_GSM610) {
         return Ok(Box::new(<Wav49Reader as FormatReader>::try_new(
@@ -154,6 +194,66 @@ pub fn probe_format(
     symphonia::default::get_probe()
         .format(&hint, mss, &opts, &MetadataOptions::default())
         .map(|p| p.format)
+}
+
+/// symphonia 0.5 allocates each FLAC Vorbis comment's stated length (up to 4 GiB) before reading
+/// it (found by fuzzing): refuse a FLAC whose comment block holds a length beyond its own end.
+/// Reads the metadata blocks after the `fLaC` marker at `at`, then returns to the start.
+fn check_flac_comments(
+    mss: &mut MediaSourceStream,
+    at: usize,
+) -> std::result::Result<(), SymError> {
+    const DAMAGED: SymError = SymError::DecodeError("flac: a Vorbis comment longer than its block");
+    mss.ignore_bytes(at as u64 + 4)?;
+    loop {
+        let mut h = [0u8; 4];
+        if mss.read_exact(&mut h).is_err() {
+            break; // truncated: symphonia's reader says so
+        }
+        let len = u32::from_be_bytes([0, h[1], h[2], h[3]]) as usize; // at most 16 MiB
+        if h[0] & 0x7f == 4 {
+            // The block as far as the file holds it: symphonia allocates before finding it cut short.
+            let mut body = Vec::new();
+            (&mut *mss).take(len as u64).read_to_end(&mut body)?;
+            if !vorbis_comment_fits(&body) {
+                return Err(DAMAGED);
+            }
+            if body.len() < len {
+                break;
+            }
+        } else if mss.ignore_bytes(len as u64).is_err() {
+            break;
+        }
+        if h[0] & 0x80 != 0 {
+            break;
+        }
+    }
+    mss.seek(SeekFrom::Start(0))?;
+    Ok(())
+}
+
+/// Does every length in a Vorbis comment block (vendor string, each comment) fit inside it?
+fn vorbis_comment_fits(b: &[u8]) -> bool {
+    let mut at = 0usize;
+    let u32_at = |at: &mut usize| -> Option<usize> {
+        let v = b.get(*at..*at + 4)?;
+        *at += 4;
+        Some(u32::from_le_bytes(v.try_into().ok()?) as usize)
+    };
+    let Some(vendor) = u32_at(&mut at) else {
+        return false;
+    };
+    at = at.saturating_add(vendor);
+    let Some(n) = u32_at(&mut at) else {
+        return false;
+    };
+    for _ in 0..n {
+        match u32_at(&mut at) {
+            Some(len) if len <= b.len().saturating_sub(at) => at += len,
+            _ => return false,
+        }
+    }
+    true
 }
 
 #[derive(Debug)]
@@ -238,8 +338,7 @@ impl Decoder {
             .ok_or_else(|| audio_err("no audio track".into()))?
             .clone();
         let params = &track.codec_params;
-        let codec = codecs()
-            .make(params, &DecoderOptions::default())
+        let codec = guard(|| codecs().make(params, &DecoderOptions::default()))
             .map_err(|e| audio_err(format!("audio codec not supported ({})", short(&e))))?;
         let rate = params
             .sample_rate
@@ -370,12 +469,12 @@ impl Decoder {
             ts: if scan { ts / fpb } else { ts },
             track_id,
         };
-        let mut sought = self.format()?.seek(SeekMode::Accurate, to());
+        let mut sought = guard(|| self.format()?.seek(SeekMode::Accurate, to()));
         if let Err(SymError::IoError(e)) = &sought {
             if e.kind() != ErrorKind::UnexpectedEof {
                 // An accurate seek may read its way there (MP3 does), through damage before the
                 // target; a coarse one jumps (by the bitrate or a table of contents).
-                sought = self.format()?.seek(SeekMode::Coarse, to());
+                sought = guard(|| self.format()?.seek(SeekMode::Coarse, to()));
             }
         }
         match sought {
@@ -389,7 +488,7 @@ impl Decoder {
             // Skip packets (read, not decoded) wholly before the target.
             let track = self.track_id;
             loop {
-                match self.format()?.next_packet() {
+                match guard(|| self.format()?.next_packet()) {
                     Ok(p) if p.track_id() != track => {}
                     Ok(p) if p.ts + p.dur <= ts => self.pos = p.ts + p.dur,
                     Ok(p) => {
@@ -469,7 +568,7 @@ impl Decoder {
             }
             let packet = match self.held.take() {
                 Some(p) => p,
-                None => match self.format().and_then(|f| f.next_packet()) {
+                None => match guard(|| self.format()?.next_packet()) {
                     Ok(p) => p,
                     Err(SymError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => {
                         self.state = State::Ended;
@@ -496,7 +595,8 @@ impl Decoder {
             if self.in_preroll && packet.ts + packet.dur > self.skip_to {
                 self.in_preroll = false;
             }
-            let decoded = match self.codec.decode(&packet) {
+            let codec = &mut self.codec;
+            let decoded = match guard(|| codec.decode(&packet)) {
                 Ok(d) => d,
                 Err(e) if self.in_preroll => {
                     self.skip_preroll(&e)?;
@@ -583,6 +683,70 @@ pub fn peaks(samples: &[f32], rate: u32, channels: u16, window_ms: u32) -> Vec<(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing: an MS ADPCM WAV whose step size grows until symphonia's decoder
+    /// overflows (a panic in debug builds, which the app is). Refused as damaged, not a crash.
+    /// Found by fuzzing: a FLAC whose Vorbis comment says it is 4 GiB long, which symphonia
+    /// allocates before reading (out of memory, or an abort where the allocation fails).
+    #[test]
+    fn a_flac_comment_longer_than_its_block_is_refused_before_allocating() {
+        let input = include_bytes!("../../fuzz/corpus/decode/oom-flac-comment-length");
+        let flac = &input[1..];
+        // The same with junk before the marker, which symphonia's probe skips.
+        let junk = include_bytes!("../../fuzz/corpus/decode/oom-flac-comment-after-junk");
+        let r = crate::ingest::probe::probe(junk[1..].into(), None);
+        assert!(
+            r.as_ref().is_err_and(|e| e.contains("Vorbis comment")),
+            "{r:?}"
+        );
+        // And with the comment block cut short by the end of the file.
+        let cut = include_bytes!("../../fuzz/corpus/decode/oom-flac-comment-cut-short");
+        let r = crate::ingest::probe::probe(cut[1..].into(), Some("flac"));
+        assert!(
+            r.as_ref().is_err_and(|e| e.contains("Vorbis comment")),
+            "{r:?}"
+        );
+        let r = crate::ingest::probe::probe(flac.into(), Some("flac"));
+        assert!(
+            r.as_ref().is_err_and(|e| e.contains("Vorbis comment")),
+            "{r:?}"
+        );
+        let e = Decoder::open(std::io::Cursor::new(flac.to_vec()), None, "odd.flac").unwrap_err();
+        assert!(e.to_string().contains("odd.flac"), "{e}");
+        assert!(vorbis_comment_fits(&[
+            0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, b'a', b'b'
+        ]));
+        assert!(!vorbis_comment_fits(&[
+            0, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, b'a', b'b'
+        ]));
+        assert!(!vorbis_comment_fits(&[9, 0, 0, 0]));
+    }
+
+    #[test]
+    fn a_decoder_panic_on_hostile_audio_is_a_refusal() {
+        let input = include_bytes!("../../fuzz/corpus/decode/crash-msadpcm-overflow");
+        let wav = &input[1..]; // the fuzz target's first byte picks the extension hint
+        let r = crate::ingest::probe::probe(wav.into(), Some("wav"));
+        assert!(r.is_err(), "{r:?}");
+        let mut blocks = 0;
+        match Decoder::open(
+            std::io::Cursor::new(wav.to_vec()),
+            Some("wav"),
+            "hostile.wav",
+        ) {
+            Err(e) => assert!(e.to_string().contains("hostile.wav"), "{e}"),
+            Ok(mut d) => loop {
+                match d.next_block() {
+                    Ok(Some(_)) => blocks += 1,
+                    Ok(None) => panic!("decoded to the end ({blocks} blocks)"),
+                    Err(e) => {
+                        assert!(e.to_string().contains("damaged"), "{e}");
+                        break;
+                    }
+                }
+            },
+        }
+    }
 
     #[test]
     fn peaks_mix_scale_and_window() {

@@ -246,7 +246,7 @@ fn strip_object(e: &Error, rel: &str) -> String {
     }
 }
 
-fn open_file(
+pub(crate) fn open_file(
     bytes: &[u8],
     key: Option<&Key32>,
     signers: &SignerKeys,

@@ -54,6 +54,10 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS extra_wraps (recording TEXT NOT NULL, label TEXT NOT NULL, wrap TEXT NOT NULL,
         PRIMARY KEY(recording, label)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS audit_heads (device TEXT PRIMARY KEY, files INTEGER NOT NULL, last_hash TEXT NOT NULL)",
+    // A user's own preferences on this device (e.g. the app's last search criteria): personal data,
+    // so kept here in the encrypted index, never in web storage or plain files.
+    "CREATE TABLE IF NOT EXISTS preferences (uid TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+        PRIMARY KEY(uid, key)) WITHOUT ROWID",
 ];
 
 /// What signers may write: maintainers may compact journals; ingest-only identities may only add
@@ -64,10 +68,14 @@ pub struct SignerRoles {
     pub ingest_only: HashSet<String>,
 }
 
+/// Told how far a long catch-up has got: (journal segments applied, segments to apply).
+pub type Progress = std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>;
+
 /// The local index of one archive on this device.
 pub struct Index {
     pool: SqlitePool,
     path: PathBuf,
+    progress: Option<Progress>,
 }
 
 /// What a sync did.
@@ -148,15 +156,25 @@ impl Index {
         Ok(Index {
             pool,
             path: path.to_path_buf(),
+            progress: None,
         })
     }
 
     /// Drop everything and start again (for `index rebuild`).
     pub async fn reset(self, metadata: &Key32, device: &str) -> Result<Index> {
         let path = self.path.clone();
+        let progress = self.progress.clone();
         self.pool.close().await;
         Self::remove_files(&path);
-        Self::open_at(&path, metadata, device).await
+        let mut i = Self::open_at(&path, metadata, device).await?;
+        i.progress = progress;
+        Ok(i)
+    }
+
+    /// Report the progress of each later `sync` (for a first logon on a new device, which applies
+    /// the whole journal).
+    pub fn set_progress(&mut self, progress: Option<Progress>) {
+        self.progress = progress;
     }
 
     /// Apply every journal segment not yet applied. Damaged segments are reported, not fatal:
@@ -169,6 +187,8 @@ impl Index {
         roles: &SignerRoles,
     ) -> Result<SyncReport> {
         let mut rep = SyncReport::default();
+        // First every device's listing, so the amount of work is known for progress reports.
+        let mut devices = Vec::new();
         for device in archive.list("journal")? {
             if !crate::archive::is_id(&device) {
                 rep.problems.push(Problem {
@@ -185,6 +205,22 @@ impl Index {
                     .into_iter()
                     .collect();
             let listing = journal::list_device(archive, &device)?;
+            devices.push((device, applied, listing));
+        }
+        let total: u64 = devices
+            .iter()
+            .map(|(_, applied, l)| {
+                l.current
+                    .keys()
+                    .filter(|s| !applied.contains(&(**s as i64)))
+                    .count() as u64
+            })
+            .sum();
+        let mut done = 0u64;
+        if let (Some(p), true) = (&self.progress, total > 0) {
+            p(0, total);
+        }
+        for (device, applied, listing) in devices {
             for name in listing.unexpected {
                 rep.problems.push(Problem {
                     object: format!("journal/{device}/{name}"),
@@ -197,6 +233,12 @@ impl Index {
                 present.insert(seq as i64);
                 if applied.contains(&(seq as i64)) {
                     continue;
+                }
+                done += 1;
+                if let Some(p) = &self.progress {
+                    if done.is_multiple_of(64) || done == total {
+                        p(done, total);
+                    }
                 }
                 let (signer, entries) = match archive.read(&rel).and_then(|b| {
                     journal::open_segment_gen(&b, metadata, &device, seq, gen, signers, &rel)
@@ -770,6 +812,39 @@ impl Index {
         .bind(hash)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// A user's preference on this device, if set.
+    pub async fn preference(&self, uid: &str, key: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM preferences WHERE uid = ? AND key = ?")
+                .bind(uid)
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Set (or with `None`, forget) a user's preference on this device.
+    pub async fn set_preference(&self, uid: &str, key: &str, value: Option<&str>) -> Result<()> {
+        match value {
+            Some(v) => {
+                sqlx::query("INSERT OR REPLACE INTO preferences (uid, key, value) VALUES (?, ?, ?)")
+                    .bind(uid)
+                    .bind(key)
+                    .bind(v)
+                    .execute(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query("DELETE FROM preferences WHERE uid = ? AND key = ?")
+                    .bind(uid)
+                    .bind(key)
+                    .execute(&self.pool)
+                    .await?
+            }
+        };
         Ok(())
     }
 

@@ -9,6 +9,9 @@ use chrono_tz::Tz;
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path};
 
+/// Longer than any honest manifest field (a party's name, a note).
+const MAX_FIELD: usize = 4096;
+
 const COLUMNS: &[&str] = &[
     "file",
     "started_at",
@@ -24,12 +27,26 @@ const COLUMNS: &[&str] = &[
 /// or file is a rejection and the rest go on.
 pub fn plan(dir: &Path, manifest: &Path, tz: Tz) -> Result<(Vec<CallSource>, Vec<Rejected>)> {
     let mname = manifest.display().to_string();
+    let file = std::fs::File::open(manifest)
+        .map_err(|e| Error::Invalid(format!("manifest {mname}: {e}")))?;
+    let (sources, mut rejected, listed) = plan_rows(dir, &mname, file, tz)?;
+    rejected.extend(unlisted(dir, manifest, &listed));
+    Ok((sources, rejected))
+}
+
+/// The rows of a manifest named `mname` (its bytes from `data`), with the files they name in `dir`:
+/// the calls, the rows or files refused, and the files listed.
+pub(crate) fn plan_rows<R: std::io::Read>(
+    dir: &Path,
+    mname: &str,
+    data: R,
+    tz: Tz,
+) -> Result<(Vec<CallSource>, Vec<Rejected>, HashSet<String>)> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
         .trim(csv::Trim::All)
-        .from_path(manifest)
-        .map_err(|e| Error::Invalid(format!("manifest {mname}: {e}")))?;
+        .from_reader(data);
     let headers = rdr
         .headers()
         .map_err(|e| Error::Invalid(format!("manifest {mname}: header row: {e}")))?
@@ -95,7 +112,24 @@ pub fn plan(dir: &Path, manifest: &Path, tz: Tz) -> Result<(Vec<CallSource>, Vec
             rejected.push(reject(format!("line {line}: listed twice in the manifest")));
             continue;
         }
-        let started_at = match get("started_at").map(|s| crate::time::parse_instant(s, tz)) {
+        if let Some((i, f)) = rec.iter().enumerate().find(|(_, f)| f.len() > MAX_FIELD) {
+            let name = headers.get(i).unwrap_or("?").trim_start_matches('\u{feff}');
+            rejected.push(reject(format!(
+                "line {line}: field '{}' is longer than {} KiB ({} bytes)",
+                name.to_ascii_lowercase(),
+                MAX_FIELD / 1024,
+                f.len()
+            )));
+            continue;
+        }
+        if let Some(why) = super::layout::unportable(file) {
+            rejected.push(reject(format!("line {line}: field 'file': {why}")));
+            continue;
+        }
+        let started_at = match get("started_at")
+            .map(|s| crate::time::parse_instant(s, tz))
+            .map(|t| t.and_then(|t| crate::time::check_call_time(t).map(|()| t)))
+        {
             Some(Ok(t)) => t,
             Some(Err(e)) => {
                 rejected.push(reject(format!("line {line}: field 'started_at': {e}")));
@@ -142,7 +176,12 @@ pub fn plan(dir: &Path, manifest: &Path, tz: Tz) -> Result<(Vec<CallSource>, Vec
             notes: get("notes").map(String::from),
         });
     }
-    // Audio files in the folder that the manifest does not list are named, not silently skipped.
+    Ok((sources, rejected, listed))
+}
+
+/// Audio files in the folder that the manifest does not list are named, not silently skipped.
+fn unlisted(dir: &Path, manifest: &Path, listed: &HashSet<String>) -> Vec<Rejected> {
+    let mut rejected = Vec::new();
     let manifest_canon = std::fs::canonicalize(manifest).ok();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -178,5 +217,5 @@ pub fn plan(dir: &Path, manifest: &Path, tz: Tz) -> Result<(Vec<CallSource>, Vec
             }
         }
     }
-    Ok((sources, rejected))
+    rejected
 }

@@ -177,10 +177,10 @@ const SHOWN: &[&str] = &[
 ];
 
 impl Cdr {
-    pub(crate) fn read(
+    pub(crate) fn read<R: std::io::Read>(
         source: &str,
         headers: Vec<String>,
-        mut rdr: csv::Reader<std::fs::File>,
+        mut rdr: csv::Reader<R>,
     ) -> Result<Cdr> {
         let cols = Columns(headers);
         let mut cdr = Cdr {

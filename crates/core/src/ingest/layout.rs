@@ -355,7 +355,11 @@ pub fn plan_with_manifest(
                 });
             }
         }
-        let call = match parsed {
+        let call = match parsed.and_then(|c| {
+            crate::time::check_call_time(c.time.utc)
+                .map(|()| c)
+                .map_err(|e| format!("call time {e}"))
+        }) {
             Ok(c) => c,
             Err(reason) => {
                 rejected.push(reject(reason));
@@ -668,7 +672,13 @@ impl Call {
         }
     }
 
-    fn finish(self, rel: &str, layout: Layout, tz: Tz, size: u64) -> (CallSource, Understood) {
+    pub(crate) fn finish(
+        self,
+        rel: &str,
+        layout: Layout,
+        tz: Tz,
+        size: u64,
+    ) -> (CallSource, Understood) {
         let mut notes: Vec<String> = self.time.note.iter().cloned().collect();
         notes.extend(self.notes.iter().filter(|n| !n.is_empty()).cloned());
         let notes = (!notes.is_empty()).then(|| notes.join("; "));
@@ -731,6 +741,39 @@ pub(crate) fn inside(rel: &str) -> bool {
         && !rel.starts_with('\\')
         && !rel.contains('\\')
         && p.components().all(|c| matches!(c, Component::Normal(_)))
+        && unportable(rel).is_none()
+}
+
+/// Why a path given inside metadata would name another file, or a device, on some system: a NUL
+/// or other control character, a Windows device name (`CON`, `aux.wav`, `COM1`…), or a part
+/// ending in a dot or a space (which Windows drops).
+pub(crate) fn unportable(rel: &str) -> Option<String> {
+    if rel.chars().any(char::is_control) {
+        return Some("the name holds a control character".into());
+    }
+    for part in rel.split(['/', '\\']) {
+        let stem = part
+            .split('.')
+            .next()
+            .unwrap_or("")
+            .trim_end()
+            .to_ascii_uppercase();
+        let device = matches!(
+            stem.as_str(),
+            "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
+        ) || (stem.len() == 4
+            && (stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.as_bytes()[3].is_ascii_digit());
+        if device {
+            return Some(format!("'{part}' is a Windows device name, not a file"));
+        }
+        if part.ends_with('.') || part.ends_with(' ') {
+            return Some(format!(
+                "'{part}' ends in a dot or a space (Windows would read another file)"
+            ));
+        }
+    }
+    None
 }
 
 // ---- metadata files given with --cdr ----
@@ -749,12 +792,18 @@ impl Meta {
                 "--cdr is not used by the {layout} layout"
             )));
         }
+        let file =
+            std::fs::File::open(path).map_err(|e| Error::Invalid(format!("--cdr {name}: {e}")))?;
+        Self::read(&name, file, layout)
+    }
+
+    /// Read a FreePBX CDR export or an Oreka metadata CSV (which, by its header) named `name`.
+    pub(crate) fn read<R: std::io::Read>(name: &str, data: R, layout: Layout) -> Result<Meta> {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
             .trim(csv::Trim::All)
-            .from_path(path)
-            .map_err(|e| Error::Invalid(format!("--cdr {name}: {e}")))?;
+            .from_reader(data);
         let headers: Vec<String> = rdr
             .headers()
             .map_err(|e| Error::Invalid(format!("--cdr {name}: header row: {e}")))?
@@ -766,10 +815,10 @@ impl Meta {
         let is_oreka = has("filename");
         match layout {
             Layout::FreePbx | Layout::Auto if is_cdr => {
-                Ok(Meta::FreePbx(freepbx::Cdr::read(&name, headers, rdr)?))
+                Ok(Meta::FreePbx(freepbx::Cdr::read(name, headers, rdr)?))
             }
             Layout::Oreka | Layout::Auto if is_oreka => {
-                Ok(Meta::Oreka(oreka::Meta::read(&name, headers, rdr)?))
+                Ok(Meta::Oreka(oreka::Meta::read(name, headers, rdr)?))
             }
             Layout::FreePbx => Err(Error::Invalid(format!(
                 "--cdr {name}: not a FreePBX CDR export (its header has neither 'uniqueid' nor 'recordingfile')"
@@ -783,14 +832,14 @@ impl Meta {
         }
     }
 
-    fn freepbx(&self) -> Option<&freepbx::Cdr> {
+    pub(crate) fn freepbx(&self) -> Option<&freepbx::Cdr> {
         match self {
             Meta::FreePbx(c) => Some(c),
             _ => None,
         }
     }
 
-    fn oreka(&self) -> Option<&oreka::Meta> {
+    pub(crate) fn oreka(&self) -> Option<&oreka::Meta> {
         match self {
             Meta::Oreka(m) => Some(m),
             _ => None,
@@ -930,4 +979,39 @@ fn walk(dir: &Path, skip: Option<&Path>) -> (Vec<Entry>, Vec<Rejected>) {
         }
     }
     (out, rejected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_would_reach_another_file_or_a_device_are_not_inside() {
+        for ok in [
+            "a.wav",
+            "2025/03/27/in-1.wav",
+            "console.wav",
+            "COM10.wav",
+            "lpt.wav",
+        ] {
+            assert!(inside(ok), "{ok}");
+        }
+        for bad in [
+            "../a.wav",
+            "/etc/passwd",
+            "a\\b.wav",
+            "CON.wav",
+            "sub/aux.wav",
+            "nul",
+            "COM1.wav",
+            "lpt9.mp3",
+            "x.wav.",
+            "sub /x.wav",
+            "a\0.wav",
+            "",
+        ] {
+            assert!(!inside(bad), "{bad}");
+        }
+        assert!(unportable("Con .wav").unwrap().contains("device"));
+    }
 }

@@ -89,10 +89,10 @@ const SHOWN: &[&str] = &[
 ];
 
 impl Meta {
-    pub(crate) fn read(
+    pub(crate) fn read<R: std::io::Read>(
         source: &str,
         headers: Vec<String>,
-        mut rdr: csv::Reader<std::fs::File>,
+        mut rdr: csv::Reader<R>,
     ) -> Result<Meta> {
         let mut m = Meta {
             source: source.to_string(),

@@ -34,15 +34,14 @@ pub fn probe(data: Arc<[u8]>, extension: Option<&str>) -> Result<AudioInfo, Stri
         .get_codec(params.codec)
         .map(|d| d.short_name.to_string())
         .unwrap_or_else(|| "unknown".into());
-    let mut decoder = registry
-        .make(&params, &DecoderOptions::default())
+    let mut decoder = decode::guard(|| registry.make(&params, &DecoderOptions::default()))
         .map_err(|e| format!("audio codec not supported ({})", short(&e)))?;
     let sample_rate = params.sample_rate.ok_or("no sample rate")?;
     let mut channels = params.channels.map(|c| c.count() as u16).unwrap_or(0);
     let mut frames: u64 = 0;
     let mut decoded = 0u32;
     loop {
-        let packet = match format.next_packet() {
+        let packet = match decode::guard(|| format.next_packet()) {
             Ok(p) => p,
             Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
             Err(SymError::ResetRequired) => break,
@@ -53,9 +52,9 @@ pub fn probe(data: Arc<[u8]>, extension: Option<&str>) -> Result<AudioInfo, Stri
         }
         frames += packet.dur;
         if decoded < 4 {
-            match decoder.decode(&packet) {
-                Ok(buf) => {
-                    channels = buf.spec().channels.count() as u16;
+            match decode::guard(|| decoder.decode(&packet).map(|b| b.spec().channels.count())) {
+                Ok(n) => {
+                    channels = n as u16;
                     decoded += 1;
                 }
                 Err(SymError::DecodeError(_)) if frames > packet.dur => {}

@@ -96,6 +96,13 @@ pub(crate) fn understand(ctx: &Ctx, sidecar: &Path) -> std::result::Result<Call,
     if text.len() as u64 > MAX_SIDECAR {
         return Err(bad(format!("larger than {} KiB", MAX_SIDECAR / 1024)));
     }
+    understand_text(ctx, &text)
+}
+
+/// Understand one audio file from its sidecar's text (already read, at most `MAX_SIDECAR` bytes).
+pub(crate) fn understand_text(ctx: &Ctx, text: &str) -> std::result::Result<Call, String> {
+    let side_name = format!("{}.json", ctx.file_name);
+    let bad = |what: String| format!("sidecar {side_name}: {what}");
     let fields: Fields = serde_json::from_str(text.trim_start_matches('\u{feff}'))
         .map_err(|e| bad(format!("not valid: {e}")))?;
     if let Some(file) = &fields.file {

@@ -2,7 +2,9 @@
 //! that rewrite what other devices wrote (erasure compaction, retention sweeps). Taken by
 //! publishing the lock file (never replacing one), then re-read a moment later to be sure no
 //! other device took it over; a lock past its lease (a laptop closed mid-sweep) is moved aside
-//! and taken over after the same re-check.
+//! and taken over after the same re-check. So is a lock this same device took in a process that
+//! is no longer running (killed mid-sweep), without waiting for its lease (checked on Linux; other
+//! systems wait for the lease).
 
 use crate::archive::Archive;
 use crate::error::{Error, Result};
@@ -18,6 +20,22 @@ struct LockFile {
     user: String,
     at: String,
     lease_until: String,
+    /// The process that took it, on `device`.
+    #[serde(default)]
+    pid: Option<u32>,
+}
+
+/// Is process `pid` of this computer still running? (Unknown counts as running.)
+fn process_alive(pid: u32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        true
+    }
 }
 
 /// A held maintenance lock; released on drop.
@@ -44,6 +62,7 @@ pub fn acquire<'a>(
             user: user.to_string(),
             at: crate::time::rfc3339(now),
             lease_until: crate::time::rfc3339(now + lease),
+            pid: Some(std::process::id()),
         };
         match archive.write_new(PATH, &serde_json::to_vec(&lf).expect("serialisable")) {
             Ok(()) => {
@@ -58,7 +77,13 @@ pub fn acquire<'a>(
                         let expired = DateTime::parse_from_rfc3339(&held.lease_until)
                             .map(|t| t.with_timezone(&Utc) < Utc::now())
                             .unwrap_or(true);
-                        if expired {
+                        // Taken on this device by a process that has since died (killed, or the
+                        // computer restarted): nobody is sweeping.
+                        let orphaned = held.device == device
+                            && held
+                                .pid
+                                .is_some_and(|p| p != std::process::id() && !process_alive(p));
+                        if expired || orphaned {
                             // Move the stale lock aside (only one device succeeds), then retry.
                             let _ = std::fs::rename(
                                 archive.path(PATH),

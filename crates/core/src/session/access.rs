@@ -676,8 +676,16 @@ impl Session {
         // No request: only a party to the call, to listen, with a stated reason.
         let party = self.index.is_party(&self.user.uid, rowid).await?;
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        // Only clinician or staff access reaches one's own calls without a request: supervisors,
+        // approvers and the data controller go through a request, and admin alone reaches no call.
+        let own_call_access =
+            self.roles().contains(&Role::Clinician) || self.roles().contains(&Role::Staff);
         let refusal = if right == Right::Export {
             Some("exporting a recording needs an approved request (--request RID)".to_string())
+        } else if party && !own_call_access {
+            Some(format!(
+                "recording {id}: your roles reach calls only through an approved request (--request RID)"
+            ))
         } else if !party {
             Some(format!(
                 "recording {id}: you were not a party to this call; listening needs an approved request (--request RID)"

@@ -131,7 +131,21 @@ impl Session {
             .get(&grant.recording)
             .await?
             .ok_or_else(|| Error::NotFound(format!("recording {id}")))?;
-        let reader = self.open_reader(&grant.recording).await?;
+        let reader = match self.open_reader(&grant.recording).await {
+            Ok(r) => r,
+            // Granted, but this user holds no key that opens it (e.g. a clinician's approved
+            // request for a colleague's call): a refusal, audited as one.
+            Err(e @ Error::Forbidden(_)) => {
+                return self
+                    .refuse(
+                        crate::policy::Action::Listen,
+                        vec![grant.recording.clone()],
+                        e,
+                    )
+                    .map(|_| unreachable!())
+            }
+            Err(e) => return Err(e),
+        };
         let ext = Path::new(&meta.source_name)
             .extension()
             .map(|e| e.to_string_lossy().to_ascii_lowercase());

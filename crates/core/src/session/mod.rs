@@ -265,6 +265,18 @@ impl Session {
         name: &str,
         password: &Password,
     ) -> Result<Session> {
+        Self::logon_with_progress(root, data, name, password, None).await
+    }
+
+    /// As `logon_in`, telling `progress` how the local index's catch-up with the archive's journal
+    /// goes (long on a new device over a large archive), then at each later catch-up.
+    pub async fn logon_with_progress(
+        root: &Path,
+        data: &Path,
+        name: &str,
+        password: &Password,
+        progress: Option<index::Progress>,
+    ) -> Result<Session> {
         let (archive, device, warnings) = device::open_in(root, data)?;
         let uid = users::uid_for(&archive, name)?;
         let audit_now = |action: &str, outcome: &str, detail: Option<String>| {
@@ -278,7 +290,31 @@ impl Session {
         let rec = match users::load_latest(&archive, &uid) {
             Ok(Some(r)) => r,
             Ok(None) => {
+                // No such user: the same work and the same answers as a wrong password (the lockout
+                // count, the KDF at the archive's cost, a failure marker), so neither the time taken
+                // nor a lockout tells whether the name exists.
+                let now = Utc::now().timestamp_millis();
+                if let Some(until) = users::locked_until(&archive, &uid, now)? {
+                    audit_now("logon", "refused", Some("account locked".into()))?;
+                    return Err(Error::Locked {
+                        until: locked_text(until, &archive),
+                    });
+                }
+                users::unlock_nobody(&archive, &uid, password);
+                users::mark(&archive, &uid, 'f')?;
                 audit_now("logon", "failed", Some("no such user".into()))?;
+                if let Some(until) =
+                    users::locked_until(&archive, &uid, Utc::now().timestamp_millis())?
+                {
+                    audit_now(
+                        "account.lock",
+                        "locked",
+                        Some(format!("{} failed logons", users::LOCKOUT_FAILURES)),
+                    )?;
+                    return Err(Error::Locked {
+                        until: locked_text(until, &archive),
+                    });
+                }
                 return Err(Error::BadLogon);
             }
             Err(e) => {
@@ -323,7 +359,8 @@ impl Session {
         }
         users::mark(&archive, &uid, 's')?;
         let metadata = user.secrets.require("metadata")?.clone();
-        let index = Index::open(&device.dir, &metadata, &device.id).await?;
+        let mut index = Index::open(&device.dir, &metadata, &device.id).await?;
+        index.set_progress(progress);
         let tz = time::zone(&archive.config.timezone)?;
         let signing = users::user_signing_seed(&user.secret);
         let mut s = Session {
@@ -364,6 +401,27 @@ impl Session {
 
     pub fn roles(&self) -> &[Role] {
         &self.user.profile.roles
+    }
+
+    /// This user's own preference on this device (e.g. the app's remembered search criteria), kept
+    /// in the encrypted local index. Keys are the caller's; values at most 64 KiB.
+    pub async fn preference(&self, key: &str) -> Result<Option<String>> {
+        self.index.preference(&self.user.uid, key).await
+    }
+
+    /// Remember (or with `None`, forget) one of this user's preferences on this device.
+    pub async fn set_preference(&mut self, key: &str, value: Option<&str>) -> Result<()> {
+        if key.is_empty() || key.len() > 64 {
+            return Err(Error::Invalid(format!(
+                "preference name {key:?}: 1 to 64 characters"
+            )));
+        }
+        if value.is_some_and(|v| v.len() > 64 * 1024) {
+            return Err(Error::Invalid(format!(
+                "preference {key}: more than 64 KiB"
+            )));
+        }
+        self.index.set_preference(&self.user.uid, key, value).await
     }
 
     pub fn archive(&self) -> &Archive {

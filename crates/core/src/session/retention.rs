@@ -485,33 +485,66 @@ impl Session {
                 run: run.clone(),
             });
         }
-        if tombs.is_empty() {
+        // A run killed after journalling its tombstones leaves their audio (and perhaps journal
+        // details) behind: finish that work now, whatever this run deletes.
+        // Found by listing the 256 object folders (not one stat per tombstone: years of
+        // tombstones on a network share would make that slow).
+        let decided: std::collections::HashSet<String> = self
+            .index
+            .tombstones()
+            .await?
+            .into_iter()
+            .map(|t| t.recording)
+            .collect();
+        let mut unfinished = std::collections::BTreeSet::new();
+        if !decided.is_empty() {
+            for shard in self.archive.list("rec")? {
+                for name in self.archive.list(&format!("rec/{shard}"))? {
+                    if let Some(id) = name
+                        .strip_suffix(".cva")
+                        .or_else(|| name.strip_suffix(".cvp"))
+                    {
+                        if decided.contains(id) {
+                            unfinished.insert(id.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        let interrupted_compaction = self.archive.list("journal")?.iter().any(|dev| {
+            crate::archive::is_id(dev)
+                && journal::list_device(&self.archive, dev).is_ok_and(|l| !l.superseded.is_empty())
+        });
+        if tombs.is_empty() && unfinished.is_empty() && !interrupted_compaction {
             return Ok(None);
         }
         lock.check()?;
         // 1. The decision, journalled: every device drops these at its next sync.
-        let entries: Vec<JournalEntry> = tombs
-            .iter()
-            .map(|t| JournalEntry::Tombstone(Box::new(t.clone())))
-            .collect();
-        let floor = self.index.max_applied(&self.device.id).await?;
-        journal::append_after(
-            &self.archive,
-            &self.device.id,
-            &entries,
-            floor,
-            &self.signer(),
-        )?;
+        if !tombs.is_empty() {
+            let entries: Vec<JournalEntry> = tombs
+                .iter()
+                .map(|t| JournalEntry::Tombstone(Box::new(t.clone())))
+                .collect();
+            let floor = self.index.max_applied(&self.device.id).await?;
+            journal::append_after(
+                &self.archive,
+                &self.device.id,
+                &entries,
+                floor,
+                &self.signer(),
+            )?;
+        }
         // 2. The audio and every wrap of its key.
         let mut shards = std::collections::BTreeSet::new();
-        for (i, t) in tombs.iter().enumerate() {
+        let targets = tombs.iter().map(|t| &t.recording).chain(unfinished.iter());
+        for (i, r) in targets.enumerate() {
             if i % 256 == 0 {
                 lock.check()?;
             }
-            crate::archive::shred_and_remove(&self.archive, &audio::object_path(&t.recording))?;
+            crate::archive::shred_and_remove(&self.archive, &audio::object_path(r))?;
             // The peaks are sealed under a key derived from the data key just destroyed.
-            crate::archive::remove(&self.archive, &audio::peaks_path(&t.recording))?;
-            shards.insert(t.recording[..2].to_string());
+            crate::archive::remove(&self.archive, &audio::peaks_path(r))?;
+            shards.insert(r[..2].to_string());
         }
         for s in shards {
             crate::archive::sync_folder(&self.archive, &format!("rec/{s}"));
@@ -528,6 +561,10 @@ impl Session {
         self.compact(&gone, &metadata, &lock)?;
         drop(lock);
         self.sync_index().await?;
+        if tombs.is_empty() {
+            // Only an interrupted run was finished: nothing new to certify.
+            return Ok(None);
+        }
         // 4. Audit each deletion (one entry per recording, written together in audit files of up
         // to 1,000 entries); the certificate is bound to those audit files.
         let mut files = Vec::new();

@@ -447,6 +447,21 @@ pub fn unlock(rec: &UserRecord, password: &Password) -> Result<UnlockedUser> {
     })
 }
 
+/// The work of `unlock` for a name with no record: the KDF at the archive's cost over a throwaway
+/// salt, and an attempt to open a throwaway sealed secret (which fails, as a wrong password does).
+/// Logon calls it so that an unknown name takes as long as a wrong password.
+pub fn unlock_nobody(archive: &Archive, uid: &str, password: &Password) {
+    let kdf = archive.config.kdf;
+    if kdf.check("archive.json").is_err() {
+        return;
+    }
+    let salt: [u8; 16] = crypto::random_array();
+    let k = crypto::argon2id(password, &salt, kdf);
+    let nonce: [u8; 12] = crypto::random_array();
+    let sealed = [0u8; 32 + 16];
+    let _ = crypto::open(&k, &nonce, &secret_aad(uid), &sealed, "logon");
+}
+
 /// Open a user's key bag with their secret (for an identity used without a password: ingest).
 pub fn open_keybag(rec: &UserRecord, secret: &Key32) -> Result<ArchiveSecrets> {
     let what = format!("users/{}/{:08}.cvu", rec.signed.uid, rec.ver);
