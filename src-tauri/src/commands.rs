@@ -13,7 +13,7 @@ use callvault_core::Session;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, Emitter, Runtime, State};
 
 fn not_logged_on() -> ApiError {
     ApiError::new("logged_off", "nobody is logged on: log on first")
@@ -119,8 +119,8 @@ pub fn demo_info(state: State<'_, AppState>) -> ApiResult<Vec<DemoAccount>> {
 /// Log on to the chosen archive. The core counts failures and locks the account after repeated ones;
 /// its messages are passed on as it words them.
 #[tauri::command]
-pub async fn logon(
-    app: AppHandle,
+pub async fn logon<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     user: String,
     password: String,
@@ -233,8 +233,8 @@ pub async fn waveform(state: State<'_, AppState>, id: String) -> ApiResult<Peaks
 /// and audits, then the native player plays from the decrypting reader. Positions arrive as
 /// `player` events.
 #[tauri::command]
-pub async fn play(
-    app: AppHandle,
+pub async fn play<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     id: String,
     request: Option<String>,
@@ -273,7 +273,7 @@ fn position_ms(p: &callvault_core::audio::player::Player) -> u32 {
 }
 
 #[tauri::command]
-pub fn pause(app: AppHandle, state: State<'_, AppState>) -> ApiResult<()> {
+pub fn pause<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> ApiResult<()> {
     state.touch();
     let p = state.current_player()?;
     p.pause();
@@ -287,7 +287,7 @@ pub fn pause(app: AppHandle, state: State<'_, AppState>) -> ApiResult<()> {
 }
 
 #[tauri::command]
-pub fn resume(app: AppHandle, state: State<'_, AppState>) -> ApiResult<()> {
+pub fn resume<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> ApiResult<()> {
     state.touch();
     let p = state.current_player()?;
     p.resume();
@@ -331,7 +331,7 @@ pub fn set_volume(state: State<'_, AppState>, volume: f32) -> ApiResult<()> {
 }
 
 #[tauri::command]
-pub fn stop(app: AppHandle, state: State<'_, AppState>) -> ApiResult<()> {
+pub fn stop<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> ApiResult<()> {
     state.touch();
     if let Ok(p) = state.current_player() {
         p.stop();

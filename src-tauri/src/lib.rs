@@ -7,7 +7,8 @@ pub mod dto;
 pub mod state;
 
 use state::AppState;
-use tauri::Manager;
+use std::path::PathBuf;
+use tauri::{Manager, Runtime};
 
 /// Is the app in demo mode (`--demo` or `CALLVAULT_DEMO=1`)? Only then does the logon screen show
 /// the made-up demo users' passwords.
@@ -20,7 +21,7 @@ pub fn demo_mode() -> bool {
 }
 
 /// An archive folder given on the command line (`--archive PATH`) or in `CALLVAULT_ARCHIVE`.
-fn archive_from_env() -> Option<std::path::PathBuf> {
+fn archive_from_env() -> Option<PathBuf> {
     let mut args = std::env::args().skip_while(|a| a != "--archive");
     args.next();
     args.next()
@@ -28,9 +29,11 @@ fn archive_from_env() -> Option<std::path::PathBuf> {
         .or_else(|| std::env::var_os("CALLVAULT_ARCHIVE").map(Into::into))
 }
 
-pub fn run() {
-    let preset = archive_from_env();
-    tauri::Builder::default()
+/// The app: its plugin, state and every IPC command, over any Tauri runtime (the real one, or
+/// the mock runtime of the IPC tests in `tests/ipc_matrix.rs`). `preset` is an archive folder given
+/// on the command line.
+pub fn app<R: Runtime>(builder: tauri::Builder<R>, preset: Option<PathBuf>) -> tauri::Builder<R> {
+    builder
         // The system's folder picker for "Choose folder…" (the only plugin; its one permission,
         // dialog:allow-open, is granted in capabilities/main.json).
         .plugin(tauri_plugin_dialog::init())
@@ -64,6 +67,10 @@ pub fn run() {
             commands::set_volume,
             commands::stop,
         ])
+}
+
+pub fn run() {
+    app(tauri::Builder::default(), archive_from_env())
         .run(tauri::generate_context!())
         .expect("error while running the Callvault app");
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 /// Default minutes of inactivity before the app locks (the archive setting `idle-lock-minutes`
 /// overrides it at logon).
@@ -143,13 +143,13 @@ impl AppState {
 }
 
 /// Send a player update to the web view.
-pub fn emit_player(app: &AppHandle, u: PlayerUpdate) {
+pub fn emit_player<R: Runtime>(app: &AppHandle<R>, u: PlayerUpdate) {
     let _ = app.emit("player", u);
 }
 
 /// Lock the app after `idle-lock-minutes` without activity: the session is dropped and the web
 /// view told (`session` event), so it shows the lock screen, which shows nothing personal.
-pub fn spawn_idle_lock(app: AppHandle) {
+pub fn spawn_idle_lock<R: Runtime>(app: AppHandle<R>) {
     tauri::async_runtime::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
