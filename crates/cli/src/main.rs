@@ -702,13 +702,14 @@ async fn run(cli: Cli) -> CliResult {
                 return Ok(());
             }
             let root = archive_dir(&cli)?;
-            let r = callvault_core::bench_gen::create(&root, opts, kdf_choice(kdf)?, |done, total| {
-                eprint!(
-                    "\r{done} of {total} calls imported ({:.0} calls/s)",
-                    done as f64 / start.elapsed().as_secs_f64()
-                );
-            })
-            .await?;
+            let r =
+                callvault_core::bench_gen::create(&root, opts, kdf_choice(kdf)?, |done, total| {
+                    eprint!(
+                        "\r{done} of {total} calls imported ({:.0} calls/s)",
+                        done as f64 / start.elapsed().as_secs_f64()
+                    );
+                })
+                .await?;
             eprintln!();
             if *json {
                 print_json(&r);
@@ -736,9 +737,8 @@ async fn run(cli: Cli) -> CliResult {
             ..
         } => {
             let root = archive_dir(&cli)?;
-            let r =
-                callvault_core::demo::create_with(&root, *calls, kdf_choice(kdf)?, *clip_secs)
-                    .await?;
+            let r = callvault_core::demo::create_with(&root, *calls, kdf_choice(kdf)?, *clip_secs)
+                .await?;
             if *json {
                 print_json(&r);
             } else {
@@ -1568,7 +1568,11 @@ async fn run(cli: Cli) -> CliResult {
             let s = logon(&cli).await?;
             let r = callvault_core::bench_gen::search_bench(&s, *runs, *limit).await;
             s.close().await;
-            let r = r?;
+            let mut r = r?;
+            r.push(callvault_core::bench_gen::audit_append_bench(
+                &std::env::temp_dir(),
+                (*runs).min(100),
+            )?);
             if *json {
                 print_json(&r);
             } else {
@@ -1615,8 +1619,7 @@ fn bench_decode(file: &std::path::Path, sealed: bool, json: bool) -> CliResult {
         .map(|e| e.to_string_lossy().to_ascii_lowercase());
     let key = Key32::random();
     let sealed_bytes = if sealed {
-        let data =
-            std::fs::read(file).map_err(|e| Failure::Usage(format!("{name}: {e}")))?;
+        let data = std::fs::read(file).map_err(|e| Failure::Usage(format!("{name}: {e}")))?;
         Some(seal(
             &crypto::new_id(),
             65_536,
@@ -1637,7 +1640,8 @@ fn bench_decode(file: &std::path::Path, sealed: bool, json: bool) -> CliResult {
             Decoder::open(r, ext.as_deref(), &name)?
         }
         None => {
-            let f = std::fs::File::open(file).map_err(|e| Failure::Usage(format!("{name}: {e}")))?;
+            let f =
+                std::fs::File::open(file).map_err(|e| Failure::Usage(format!("{name}: {e}")))?;
             Decoder::open(f, ext.as_deref(), &name)?
         }
     };
@@ -1658,7 +1662,11 @@ fn bench_decode(file: &std::path::Path, sealed: bool, json: bool) -> CliResult {
             "{name}: {} {:.1} s of audio decoded{} in {secs:.3} s ({:.0}x real time)",
             d.codec_name(),
             audio_secs,
-            if sealed { " through the decrypting reader" } else { "" },
+            if sealed {
+                " through the decrypting reader"
+            } else {
+                ""
+            },
             audio_secs / secs.max(1e-9)
         );
     }

@@ -80,11 +80,8 @@ fn decoding(c: &mut Criterion) {
 fn journal_fixture(n: usize) -> (tempfile::TempDir, Archive, Vec<String>) {
     let k = fuzz_api::keys();
     let dir = tempfile::tempdir().unwrap();
-    let archive = Archive::from_bytes(
-        dir.path(),
-        serde_json::to_vec(&k.archive.config).unwrap(),
-    )
-    .unwrap();
+    let archive =
+        Archive::from_bytes(dir.path(), serde_json::to_vec(&k.archive.config).unwrap()).unwrap();
     let signer = Signer {
         uid: SIGNER,
         seed: &k.signer,
@@ -144,9 +141,7 @@ fn journal_segment(c: &mut Criterion) {
     let mut g = c.benchmark_group("journal");
     g.throughput(Throughput::Elements(256));
     g.bench_function("open_segment_256", |b| {
-        b.iter(|| {
-            journal::open_segment(&bytes, &k.metadata, DEVICE, 0, &k.signers, &rel).unwrap()
-        })
+        b.iter(|| journal::open_segment(&bytes, &k.metadata, DEVICE, 0, &k.signers, &rel).unwrap())
     });
     g.finish();
 }

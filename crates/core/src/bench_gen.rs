@@ -87,11 +87,31 @@ pub fn staff_users() -> Vec<DemoUser> {
     users.extend([
         u("sam.ellis", &[Role::Staff], &["102"], "Receptionist"),
         u("kit.dunmore", &[Role::Staff], &["103"], "Receptionist"),
-        u("ros.tillett", &[Role::Staff], &["104"], "Prescriptions clerk"),
+        u(
+            "ros.tillett",
+            &[Role::Staff],
+            &["104"],
+            "Prescriptions clerk",
+        ),
         u("dr.anika.bose", &[Role::Clinician], &["203"], "Salaried GP"),
-        u("dr.hal.brennan", &[Role::Clinician], &["204"], "GP registrar"),
-        u("nurse.gwen.ash", &[Role::Clinician], &["301"], "Practice nurse"),
-        u("pat.oyelaran", &[Role::Clinician], &["401"], "Clinical pharmacist"),
+        u(
+            "dr.hal.brennan",
+            &[Role::Clinician],
+            &["204"],
+            "GP registrar",
+        ),
+        u(
+            "nurse.gwen.ash",
+            &[Role::Clinician],
+            &["301"],
+            "Practice nurse",
+        ),
+        u(
+            "pat.oyelaran",
+            &[Role::Clinician],
+            &["401"],
+            "Clinical pharmacist",
+        ),
     ]);
     users
 }
@@ -332,7 +352,8 @@ pub fn calls_range(opts: &GenOptions, start: usize, n: usize) -> Vec<CallSource>
             } else if extra < 0.09 {
                 // A GP joined the call.
                 parties.push(
-                    ["dr.priya.shah", "dr.tom.okafor", "dr.anika.bose"][(extra * 1000.0) as usize % 3]
+                    ["dr.priya.shah", "dr.tom.okafor", "dr.anika.bose"]
+                        [(extra * 1000.0) as usize % 3]
                         .into(),
                 );
             }
@@ -576,6 +597,73 @@ pub async fn search_bench(s: &Session, runs: usize, limit: i64) -> Result<Vec<Se
         .collect())
 }
 
+/// What part of a search is its audit entry: `runs` appends of an entry like a search's (1,000
+/// result ids and its criteria) to a scratch audit trail in a new folder under `dir` (give one on
+/// the archive's disk), signed and encrypted with the fuzz API's fixed test keys. The folder is
+/// removed afterwards.
+pub fn audit_append_bench(dir: &Path, runs: usize) -> Result<SearchTiming> {
+    use crate::archive::{Archive, Signer};
+    use crate::fuzz_api::{keys, DEVICE, SIGNER};
+    let runs = runs.max(1);
+    let k = keys();
+    let root = dir.join(format!(
+        ".callvault-bench-audit-{}",
+        crate::crypto::new_id()
+    ));
+    let io = |e: std::io::Error| Error::io(root.display(), e);
+    std::fs::create_dir_all(&root).map_err(io)?;
+    let archive = Archive::from_bytes(
+        &root,
+        serde_json::to_vec(&k.archive.config).expect("serialisable"),
+    )?;
+    let signer = Signer {
+        uid: SIGNER,
+        seed: &k.signer,
+    };
+    let entry = crate::audit::AuditEntry {
+        at: "2026-01-05T09:00:00.000Z".into(),
+        device: DEVICE.into(),
+        actor: Some(SIGNER.into()),
+        action: "search".into(),
+        outcome: "allowed".into(),
+        targets: (0..1000).map(|_| crate::crypto::new_id()).collect(),
+        detail: Some(format!(
+            "fields [from,to], criteria {}, 1000 results",
+            "x".repeat(200)
+        )),
+        request: None,
+        witness: Vec::new(),
+    };
+    let mut t = Vec::with_capacity(runs);
+    let res = (|| {
+        for _ in 0..runs {
+            let t0 = std::time::Instant::now();
+            crate::audit::append(
+                &archive,
+                DEVICE,
+                std::slice::from_ref(&entry),
+                Some(&signer),
+            )?;
+            t.push(t0.elapsed().as_secs_f64() * 1000.0);
+        }
+        Ok::<_, Error>(())
+    })();
+    let _ = std::fs::remove_dir_all(&root);
+    res?;
+    t.sort_by(f64::total_cmp);
+    let pct = |p: f64| t[((p * t.len() as f64).ceil() as usize).clamp(1, t.len()) - 1];
+    Ok(SearchTiming {
+        name: "audit entry alone (every search writes one)".into(),
+        criteria: SearchQuery::default(),
+        results: 0,
+        runs,
+        p50_ms: pct(0.50),
+        p95_ms: pct(0.95),
+        p99_ms: pct(0.99),
+        max_ms: t.last().copied().unwrap_or(0.0),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -601,7 +689,10 @@ mod tests {
             assert!(local.weekday().number_from_monday() <= 5, "{local}");
             let hm = local.format("%H:%M").to_string();
             assert!(("08:00".."18:30").contains(&hm.as_str()), "{local}");
-            assert!(seen.insert(crate::crypto::sha256(&c.bytes)), "same audio twice");
+            assert!(
+                seen.insert(crate::crypto::sha256(&c.bytes)),
+                "same audio twice"
+            );
             let digits = crate::phone::normalize(c.external_number.as_deref().unwrap()).unwrap();
             assert!(
                 ["07700900", "01632960", "01134960", "02079460"]
@@ -615,7 +706,10 @@ mod tests {
         // A later batch on its own is the same as the same calls made with the rest.
         let later = calls_range(&o, 2_000, 10);
         for (a, b) in later.iter().zip(&all[2_000..]) {
-            assert_eq!((&a.name, &a.bytes, a.started_at), (&b.name, &b.bytes, b.started_at));
+            assert_eq!(
+                (&a.name, &a.bytes, a.started_at),
+                (&b.name, &b.bytes, b.started_at)
+            );
         }
     }
 
