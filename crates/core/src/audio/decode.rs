@@ -172,8 +172,15 @@ fn probe_unguarded(
     head.truncate(got);
     mss.seek_buffered_rev(got);
 
-    // (symphonia's probe skips junk before a marker: look for FLAC's anywhere in the head.)
-    if let Some(at) = head.windows(4).position(|w| w == b"fLaC") {
+    // (symphonia's probe skips junk before a marker, and may sync on a later one when the first
+    // fails: check every FLAC marker in the head.)
+    let marks: Vec<usize> = head
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"fLaC")
+        .map(|(i, _)| i)
+        .collect();
+    for at in marks {
         check_flac_comments(&mut mss, at)?;
     }
     let is_gsm_ext = extension.is_some_and(|e| e.eq_ignore_ascii_case("gsm"));
@@ -203,7 +210,8 @@ fn check_flac_comments(
     mss: &mut MediaSourceStream,
     at: usize,
 ) -> std::result::Result<(), SymError> {
-    const DAMAGED: SymError = SymError::DecodeError("flac: a Vorbis comment longer than its block");
+    const DAMAGED: SymError =
+        SymError::DecodeError("flac: a Vorbis comment or picture longer than its block");
     mss.ignore_bytes(at as u64 + 4)?;
     loop {
         let mut h = [0u8; 4];
@@ -211,11 +219,16 @@ fn check_flac_comments(
             break; // truncated: symphonia's reader says so
         }
         let len = u32::from_be_bytes([0, h[1], h[2], h[3]]) as usize; // at most 16 MiB
-        if h[0] & 0x7f == 4 {
+        if matches!(h[0] & 0x7f, 4 | 6) {
             // The block as far as the file holds it: symphonia allocates before finding it cut short.
             let mut body = Vec::new();
             (&mut *mss).take(len as u64).read_to_end(&mut body)?;
-            if !vorbis_comment_fits(&body) {
+            let fits = if h[0] & 0x7f == 4 {
+                vorbis_comment_fits(&body)
+            } else {
+                picture_fits(&body)
+            };
+            if !fits {
                 return Err(DAMAGED);
             }
             if body.len() < len {
@@ -230,6 +243,29 @@ fn check_flac_comments(
     }
     mss.seek(SeekFrom::Start(0))?;
     Ok(())
+}
+
+/// Does every length in a FLAC PICTURE block (MIME type, description, picture data; big-endian)
+/// fit inside it? symphonia allocates the stated picture length before reading it (found by fuzzing).
+fn picture_fits(b: &[u8]) -> bool {
+    let mut at = 4usize; // picture type
+    let take = |at: &mut usize| -> Option<usize> {
+        let v = b.get(*at..*at + 4)?;
+        *at += 4;
+        Some(u32::from_be_bytes(v.try_into().ok()?) as usize)
+    };
+    let Some(mime) = take(&mut at) else {
+        return false;
+    };
+    at = at.saturating_add(mime);
+    let Some(desc) = take(&mut at) else {
+        return false;
+    };
+    at = at.saturating_add(desc).saturating_add(16); // width, height, depth, colours
+    match take(&mut at) {
+        Some(data) => data <= b.len().saturating_sub(at),
+        None => false,
+    }
 }
 
 /// Does every length in a Vorbis comment block (vendor string, each comment) fit inside it?
@@ -706,6 +742,11 @@ mod tests {
             r.as_ref().is_err_and(|e| e.contains("Vorbis comment")),
             "{r:?}"
         );
+        // A second marker further on, where the probe syncs when the first stream fails (found
+        // by the CI fuzz run).
+        let second = include_bytes!("../../fuzz/corpus/decode/oom-flac-second-marker");
+        let r = crate::ingest::probe::probe(second[1..].into(), None);
+        assert!(r.is_err(), "{r:?}");
         let r = crate::ingest::probe::probe(flac.into(), Some("flac"));
         assert!(
             r.as_ref().is_err_and(|e| e.contains("Vorbis comment")),
