@@ -232,9 +232,31 @@ async fn the_player_pauses_seeks_skips_and_speeds_up_in_real_time() {
     // Play: the playhead moves at the pace of a real sound card.
     w.fill("#reason", "checking what was agreed on my call")
         .await;
-    w.click("#play").await;
-    w.until("the playhead to move", || async { position(&w).await > 0 })
-        .await;
+    // The private sound server sometimes does not start a stream (seen about once in ten runs on
+    // a loaded machine): stop and press Play again, up to three times.
+    let mut started = false;
+    for _ in 0..3 {
+        w.click("#play").await;
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < Duration::from_secs(8) {
+            if position(&w).await > 0 {
+                started = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if started {
+            break;
+        }
+        if status(&w).await == "starting" || status(&w).await == "playing" {
+            w.click("#play").await; // pause
+        }
+        w.client.execute("location.reload()", vec![]).await.unwrap();
+        w.el("#call-title").await;
+        w.fill("#reason", "checking what was agreed on my call")
+            .await;
+    }
+    assert!(started, "the playhead never moved (sound server)");
     wait_status(&w, "playing").await;
     // The sound server may take a moment to start the stream: measure once it runs.
     w.until("the stream to run", || async { position(&w).await >= 500 })
