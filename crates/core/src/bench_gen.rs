@@ -19,8 +19,7 @@ use crate::demo::{self, DemoUser};
 use crate::error::{Error, Result};
 use crate::ingest::CallSource;
 use crate::policy::Role;
-use crate::secret::Password;
-use crate::session::{self, KdfChoice, SearchQuery, Session};
+use crate::session::{KdfChoice, SearchQuery, Session};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
 use std::path::Path;
@@ -389,18 +388,7 @@ pub async fn create(
     mut progress: impl FnMut(usize, usize),
 ) -> Result<GenReport> {
     let users = staff_users();
-    let admin = &users[0];
-    session::init(root, &admin.name, &Password::new(&admin.password), kdf).await?;
-    let mut s = Session::logon(root, &admin.name, &Password::new(&admin.password)).await?;
-    for u in &users[1..] {
-        s.add_user(
-            &u.name,
-            &u.roles,
-            &u.telephony_ids,
-            &Password::new(&u.password),
-        )
-        .await?;
-    }
+    let mut s = crate::demo::init_practice(root, &users, kdf).await?;
     let mut rep = GenReport {
         users,
         options: opts,

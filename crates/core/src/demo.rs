@@ -96,15 +96,13 @@ pub async fn create(root: &Path, calls: usize, kdf: KdfChoice) -> Result<DemoRep
     create_with(root, calls, kdf, None).await
 }
 
-/// As `create`; with `clip_secs`, every call's audio is that many seconds long (a large archive
-/// for benchmarks: 100,000 one-second calls instead of 4–19 s each). Imported in batches.
-pub async fn create_with(
+/// A new archive at `root` whose first user (the admin) adds the others; returns the admin's
+/// session.
+pub(crate) async fn init_practice(
     root: &Path,
-    calls: usize,
+    users: &[DemoUser],
     kdf: KdfChoice,
-    clip_secs: Option<usize>,
-) -> Result<DemoReport> {
-    let users = demo_users();
+) -> Result<Session> {
     let admin = &users[0];
     session::init(root, &admin.name, &Password::new(&admin.password), kdf).await?;
     let mut s = Session::logon(root, &admin.name, &Password::new(&admin.password)).await?;
@@ -117,6 +115,19 @@ pub async fn create_with(
         )
         .await?;
     }
+    Ok(s)
+}
+
+/// As `create`; with `clip_secs`, every call's audio is that many seconds long (a large archive
+/// for benchmarks: 100,000 one-second calls instead of 4–19 s each). Imported in batches.
+pub async fn create_with(
+    root: &Path,
+    calls: usize,
+    kdf: KdfChoice,
+    clip_secs: Option<usize>,
+) -> Result<DemoReport> {
+    let users = demo_users();
+    let mut s = init_practice(root, &users, kdf).await?;
     let (mut imported, mut rejected) = (0, 0);
     let mut start = 0;
     while start < calls {

@@ -203,8 +203,9 @@ fn probe_unguarded(
         .map(|p| p.format)
 }
 
-/// symphonia 0.5 allocates each FLAC Vorbis comment's stated length (up to 4 GiB) before reading
-/// it (found by fuzzing): refuse a FLAC whose comment block holds a length beyond its own end.
+/// symphonia 0.5 allocates each FLAC Vorbis comment's and PICTURE's stated length (up to 4 GiB)
+/// before reading it (found by fuzzing): refuse a FLAC whose comment or picture block holds a
+/// length beyond its own end.
 /// Reads the metadata blocks after the `fLaC` marker at `at`, then returns to the start.
 fn check_flac_comments(
     mss: &mut MediaSourceStream,
