@@ -10,11 +10,15 @@
 # keychain for network-share credentials: libdbus-1-dev to build the Secret Service client, and
 # dbus + gnome-keyring, which scripts/test runs in a private D-Bus session for the keychain test.
 # pulseaudio + libasound2-plugins: a null sink that plays in real time, for the player's e2e journey.
+# The benchmarks (scripts/bench, whose smoke size scripts/test runs): bc, openssl (the peer of the
+# STREAM AES-256-GCM figures), ffmpeg (the decode peer, and MP3/FLAC/GSM encoders), eatmydata (the
+# import with fsync turned off) and procps (free, for the machine's RAM).
 # The web UI's packages come from the npm registry through `npm ci` (ui/package-lock.json).
 
 need_pkgs=(build-essential pkg-config libssl-dev sox libsox-fmt-all ffmpeg libasound2-dev alsa-utils libgsm-tools espeak-ng
     libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev xvfb xauth webkit2gtk-driver imagemagick file
-    poppler-utils p7zip-full libdbus-1-dev dbus gnome-keyring pulseaudio libasound2-plugins)
+    poppler-utils p7zip-full libdbus-1-dev dbus gnome-keyring pulseaudio libasound2-plugins
+    bc openssl eatmydata procps)
 
 export CALLVAULT_TOOLS="${CALLVAULT_TOOLS:-$HOME/.cache/callvault-tools}"
 

@@ -328,7 +328,9 @@ pub fn typescript() -> String {
         Playing::decl(&cfg),
         PlayerUpdate::decl(&cfg),
         SessionEnded::decl(&cfg),
-    ];
+    ]
+    .into_iter()
+    .chain(crate::dto_workflow::decls(&cfg));
     let mut out = String::from(
         "// Generated from src-tauri/src/dto.rs by `UPDATE_BINDINGS=1 cargo test -p callvault-app --test bindings`.\n// Do not edit: tests/bindings.rs fails when this file and the Rust types disagree.\n",
     );

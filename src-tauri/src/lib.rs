@@ -4,7 +4,9 @@
 
 pub mod commands;
 pub mod dto;
+pub mod dto_workflow;
 pub mod state;
+pub mod workflow;
 
 use state::AppState;
 use std::path::PathBuf;
@@ -66,6 +68,38 @@ pub fn app<R: Runtime>(builder: tauri::Builder<R>, preset: Option<PathBuf>) -> t
             commands::set_speed,
             commands::set_volume,
             commands::stop,
+            workflow::overview,
+            workflow::requests,
+            workflow::request,
+            workflow::request_candidates,
+            workflow::raise_request,
+            workflow::approve_request,
+            workflow::reject_request,
+            workflow::agree_request,
+            workflow::extend_request,
+            workflow::complete_request,
+            workflow::mark_consent,
+            workflow::export_request,
+            workflow::holds,
+            workflow::add_hold,
+            workflow::release_hold,
+            workflow::retention_due,
+            workflow::retention_run,
+            workflow::delete_recordings,
+            workflow::erase_request,
+            workflow::save_certificate,
+            workflow::settings,
+            workflow::set_setting,
+            workflow::audit,
+            workflow::verify_audit,
+            workflow::export_audit_csv,
+            workflow::users,
+            workflow::add_user,
+            workflow::set_roles,
+            workflow::update_user,
+            workflow::reset_password,
+            workflow::assign_recording,
+            workflow::import_folder,
         ])
 }
 

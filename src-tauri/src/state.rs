@@ -3,6 +3,7 @@
 
 use crate::dto::{ApiError, ApiResult, PlayerUpdate, SessionEnded};
 use callvault_core::audio::player::Player;
+use callvault_core::retention::certificate::Certificate;
 use callvault_core::Session;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -38,6 +39,9 @@ pub struct AppState {
     last_activity_ms: AtomicI64,
     /// Seconds of inactivity before the idle lock (see [`idle_lock_seconds`]).
     pub idle_lock_secs: AtomicU64,
+    /// Deletion certificates made in this session, until saved where the user chooses (they are
+    /// signed and hold no audio; forgotten when the session ends).
+    certificates: Mutex<Vec<Certificate>>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize, Default)]
@@ -66,6 +70,7 @@ impl AppState {
             player: Mutex::new(None),
             last_activity_ms: AtomicI64::new(now_ms()),
             idle_lock_secs: AtomicU64::new(u64::from(DEFAULT_IDLE_LOCK_MINUTES) * 60),
+            certificates: Mutex::new(Vec::new()),
         }
     }
 
@@ -127,7 +132,21 @@ impl AppState {
     }
 
     /// End the session (logout, lock or idle lock): stop playback, close the local index.
+    pub fn keep_certificate(&self, c: Certificate) {
+        self.certificates.lock().expect("certificates lock").push(c);
+    }
+
+    pub fn certificate(&self, id: &str) -> Option<Certificate> {
+        self.certificates
+            .lock()
+            .expect("certificates lock")
+            .iter()
+            .find(|c| c.certificate == id)
+            .cloned()
+    }
+
     pub async fn end_session(&self) -> bool {
+        self.certificates.lock().expect("certificates lock").clear();
         if let Some(p) = self.player.lock().expect("player lock").as_ref() {
             p.stop();
         }

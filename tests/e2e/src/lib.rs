@@ -352,12 +352,30 @@ impl World {
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
     }
 
-    /// Log on through the logon screen.
+    /// Log on through the logon screen and go to Search.
     pub async fn logon(&self, user: &str, password: &str) {
+        self.logon_to_overview(user, password).await;
+        self.goto("#/search", "#search-title").await;
+    }
+
+    /// Log on through the logon screen; the app opens on the overview.
+    pub async fn logon_to_overview(&self, user: &str, password: &str) {
         self.fill("#user", user).await;
         self.fill("#password", password).await;
         self.click("#logon").await;
-        self.el("#search-title").await;
+        self.el("#overview-title").await;
+    }
+
+    /// Follow an in-app link (`#/requests`, ...) and wait for `css` on the screen it opens.
+    pub async fn goto(&self, hash: &str, css: &str) {
+        self.client
+            .execute(
+                "location.hash = arguments[0]; return null;",
+                vec![serde_json::Value::String(hash.into())],
+            )
+            .await
+            .expect("navigate");
+        self.el(css).await;
     }
 
     pub async fn logout(&self) {

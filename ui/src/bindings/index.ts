@@ -105,3 +105,120 @@ export type SessionEnded = {
  * "idle" (the idle lock) or "error".
  */
 reason: string, };
+
+export type RequestInfo = { id: string, 
+/**
+ * complaint, medico-legal, staff-protection, training, regulatory, disciplinary, sar,
+ * police, erasure, portability.
+ */
+purpose: string, 
+/**
+ * open, approved, rejected, completed.
+ */
+state: string, raised_by: string | null, raised_at: string, reason: string, call_time: string | null, staff: string | null, number: string | null, parties: Array<string>, info: string | null, received: string | null, identity: string | null, due_date: string | null, days_left: number | null, approved_by: string | null, approved_recordings: Array<string>, allow: Array<string>, expires_at: string | null, rejected_by: string | null, rejection_reason: string | null, agreement_by: string | null, agreement: string | null, extensions: Array<string>, completed_by: string | null, ignored: Array<string>, candidates: Array<Recording>, 
+/**
+ * Is this purpose one of the data controller's cases (SAR, police, erasure, portability)?
+ */
+data_controller_case: boolean, };
+
+export type NewRequest = { purpose: string, reason: string, 
+/**
+ * `YYYY-MM-DD`, or a date and time.
+ */
+call_time: string | null, staff: string | null, number: string | null, parties: Array<string>, info: string | null, 
+/**
+ * SAR: the date it was received in writing (`YYYY-MM-DD`; default today).
+ */
+received: string | null, 
+/**
+ * SAR: how the requester's identity was checked.
+ */
+identity: string | null, };
+
+export type ApprovalIn = { recordings: Array<string>, 
+/**
+ * Days from now until the approval expires (1 to 365).
+ */
+expires_days: number, 
+/**
+ * "listen" and/or "export".
+ */
+allow: Array<string>, };
+
+export type RedactionIn = { recording: string, start_s: number, end_s: number, };
+
+export type ExportIn = { request: string, 
+/**
+ * The folder chosen; the package is made inside it (a new folder, or a new .zip).
+ */
+folder: string, zip: boolean, redactions: Array<RedactionIn>, 
+/**
+ * Fill redacted ranges with a tone instead of silence.
+ */
+tone: boolean, };
+
+export type ExportInfo = { request: string, destination: string, files: Array<string>, 
+/**
+ * The encrypted ZIP's passphrase: shown once, kept nowhere.
+ */
+passphrase: string | null, zip_sha256: string | null, redactions: number, };
+
+export type HoldInfo = { hold: string, recordings: Array<string>, reason: string, request: string | null, by: string | null, at: string, released: string | null, };
+
+export type DueInfo = { recording: string, call_date: string, rule: string, held_by: string | null, };
+
+export type Deleted = { recording: string, call_date: string, deleted_at: string, reason: string, request: string | null, rule: string | null, };
+
+export type CertificateInfo = { certificate: string, archive: string, 
+/**
+ * retention, deletion or erasure.
+ */
+kind: string, created_at: string, by_name: string, request: string | null, deleted: Array<Deleted>, audit_files: number, audit_sha256: string, signature: string, };
+
+export type AuditQuery = { user: string | null, recording: string | null, request: string | null, 
+/**
+ * `YYYY-MM-DD` or a time.
+ */
+from: string | null, to: string | null, };
+
+export type AuditRow = { at: string, device: string, 
+/**
+ * The user's name (or id if unknown), none for the system.
+ */
+actor: string | null, action: string, 
+/**
+ * allowed or refused.
+ */
+outcome: string, targets: Array<string>, detail: string | null, request: string | null, };
+
+export type AuditCheck = { ok: boolean, devices: number, files: number, entries: number, problems: Array<string>, };
+
+export type UserRow = { name: string, roles: Array<string>, telephony_ids: Array<string>, disabled: boolean, };
+
+export type NewUser = { name: string, roles: Array<string>, telephony_ids: Array<string>, password: string, };
+
+export type ImportFile = { file: string, layout: string, started_at: string, local_time: string | null, direction: string, direction_assumed: boolean, external_number: string | null, extension: string | null, staff: string | null, mapped_user: string | null, parties: Array<string>, audio: string | null, size: number, remarks: Array<string>, outcome: string | null, };
+
+export type FileNote = { file: string, note: string, };
+
+export type ImportSummary = { layout: string, tz: string, dry_run: boolean, imported: Array<FileNote>, duplicates: Array<FileNote>, rejected: Array<FileNote>, unassigned: number, understood: Array<ImportFile>, };
+
+export type DayTotal = { day: string, count: number, };
+
+export type PurposeTotal = { purpose: string, count: number, };
+
+export type RetentionInfo = { months: number, due_now: number, held: number, due_within_30_days: number, };
+
+export type OverviewInfo = { awaiting_decision: Array<RequestInfo>, my_requests: Array<RequestInfo>, sar_cases: Array<RequestInfo>, holds: Array<HoldInfo> | null, retention: RetentionInfo | null, recent_imports: Array<DayTotal> | null, calls_per_day: Array<DayTotal>, requests_by_purpose: Array<PurposeTotal>, };
+
+export type SettingInfo = { key: string, value: string, meaning: string, };
+
+export type ConsentIn = { recording: string, 
+/**
+ * caller_objected or not_recorded.
+ */
+kind: string, 
+/**
+ * Where the recording stopped, `mm:ss` (caller objected).
+ */
+stopped_at: string | null, note: string | null, };

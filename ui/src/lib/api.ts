@@ -4,6 +4,23 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
   ApiError,
+  ApprovalIn,
+  AuditCheck,
+  AuditQuery,
+  AuditRow,
+  CertificateInfo,
+  ConsentIn,
+  DueInfo,
+  ExportIn,
+  ExportInfo,
+  HoldInfo,
+  ImportSummary,
+  NewRequest,
+  NewUser,
+  OverviewInfo,
+  RequestInfo,
+  SettingInfo,
+  UserRow,
   AppStatus,
   DemoAccount,
   Peaks,
@@ -51,7 +68,79 @@ export const api = {
   setSpeed: (speed: number) => invoke<void>('set_speed', { speed }),
   setVolume: (volume: number) => invoke<void>('set_volume', { volume }),
   stop: () => invoke<void>('stop'),
+
+  // Workflow (src-tauri/src/workflow.rs). Every rule is the core's; these only carry the calls.
+  overview: () => invoke<OverviewInfo>('overview'),
+  /** filter: null for all, or open / approved / rejected / completed. */
+  requests: (filter: string | null = null) => invoke<RequestInfo[]>('requests', { filter }),
+  request: (id: string) => invoke<RequestInfo>('request', { id }),
+  requestCandidates: (details: NewRequest) => invoke<Recording[]>('request_candidates', { details }),
+  raiseRequest: (details: NewRequest) => invoke<string>('raise_request', { details }),
+  approveRequest: (id: string, approval: ApprovalIn) => invoke<void>('approve_request', { id, approval }),
+  rejectRequest: (id: string, reason: string) => invoke<void>('reject_request', { id, reason }),
+  /** scan: a file path chosen in the system dialog, or null. */
+  agreeRequest: (id: string, text: string, scan: string | null) =>
+    invoke<void>('agree_request', { id, text, scan }),
+  /** Returns the new due date (YYYY-MM-DD). */
+  extendRequest: (id: string, days: number, reason: string) =>
+    invoke<string>('extend_request', { id, days, reason }),
+  completeRequest: (id: string, note: string | null) => invoke<void>('complete_request', { id, note }),
+  markConsent: (mark: ConsentIn) => invoke<void>('mark_consent', { mark }),
+  /** Progress arrives as `progress` events with task "export". */
+  exportRequest: (exp: ExportIn) => invoke<ExportInfo>('export_request', { export: exp }),
+  holds: () => invoke<HoldInfo[]>('holds'),
+  addHold: (recordings: string[], reason: string, request: string | null) =>
+    invoke<string>('add_hold', { recordings, reason, request }),
+  releaseHold: (hold: string, reason: string) => invoke<void>('release_hold', { hold, reason }),
+  retentionDue: () => invoke<DueInfo[]>('retention_due'),
+  retentionRun: () => invoke<CertificateInfo | null>('retention_run'),
+  deleteRecordings: (recordings: string[], reason: string) =>
+    invoke<CertificateInfo>('delete_recordings', { recordings, reason }),
+  eraseRequest: (id: string) => invoke<CertificateInfo>('erase_request', { id }),
+  /** Writes the certificate's JSON and HTML into the folder; returns the two paths. */
+  saveCertificate: (certificate: string, folder: string) =>
+    invoke<string[]>('save_certificate', { certificate, folder }),
+  settings: () => invoke<SettingInfo[]>('settings'),
+  setSetting: (key: string, value: string) => invoke<void>('set_setting', { key, value }),
+  audit: (filter: AuditQuery) => invoke<AuditRow[]>('audit', { filter }),
+  verifyAudit: () => invoke<AuditCheck>('verify_audit'),
+  /** Returns how many entries were written. */
+  exportAuditCsv: (filter: AuditQuery, file: string) =>
+    invoke<number>('export_audit_csv', { filter, file }),
+  users: () => invoke<UserRow[]>('users'),
+  addUser: (user: NewUser) => invoke<void>('add_user', { user }),
+  setRoles: (name: string, roles: string[]) => invoke<void>('set_roles', { name, roles }),
+  updateUser: (name: string, telephonyIds: string[] | null, disabled: boolean | null) =>
+    invoke<void>('update_user', { name, telephonyIds, disabled }),
+  resetPassword: (name: string, password: string) => invoke<void>('reset_password', { name, password }),
+  assignRecording: (id: string, user: string) => invoke<void>('assign_recording', { id, user }),
+  /** layout: auto (null), freepbx, 3cx, oreka, sidecar, csv. Progress: `progress` events, task "import". */
+  importFolder: (folder: string, layout: string | null, dryRun: boolean) =>
+    invoke<ImportSummary>('import_folder', { folder, layout, dryRun }),
 };
+
+/** The user's roles, for showing the screens they can use (the core still decides every action). */
+export function hasRole(user: { roles: string[] } | null, ...roles: string[]): boolean {
+  return !!user && roles.some((r) => user.roles.includes(r));
+}
+
+/** The policy's purposes, as the core names them, and how the app words them. */
+export const PURPOSES: { id: string; label: string; dc: boolean }[] = [
+  { id: 'complaint', label: 'Complaint investigation', dc: false },
+  { id: 'medico-legal', label: 'Medico-legal', dc: false },
+  { id: 'staff-protection', label: 'Staff protection (abusive caller)', dc: false },
+  { id: 'training', label: 'Training', dc: false },
+  { id: 'regulatory', label: 'Regulatory', dc: false },
+  { id: 'disciplinary', label: 'Staff disciplinary', dc: false },
+  { id: 'sar', label: 'Subject access request (SAR)', dc: true },
+  { id: 'police', label: 'Police / crime prevention', dc: true },
+  { id: 'erasure', label: 'Erasure (right to be forgotten)', dc: true },
+  { id: 'portability', label: 'Data portability', dc: true },
+];
+
+export function purposeLabel(id: string): string {
+  return PURPOSES.find((p) => p.id === id)?.label ?? id;
+}
 
 export function onPlayer(f: (u: PlayerUpdate) => void): Promise<UnlistenFn> {
   return listen<PlayerUpdate>('player', (e) => f(e.payload));

@@ -794,6 +794,41 @@ impl Index {
         .await?)
     }
 
+    /// Start times (ms) of the recordings that started at or after `from_ms`, optionally only
+    /// those `party_to` was a party to (for the overview's calls-per-day chart).
+    pub async fn started_since(&self, from_ms: i64, party_to: Option<&str>) -> Result<Vec<i64>> {
+        Ok(match party_to {
+            None => {
+                sqlx::query_scalar("SELECT started_at FROM recordings WHERE started_at >= ?")
+                    .bind(from_ms)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            Some(uid) => {
+                sqlx::query_scalar(
+                    "SELECT r.started_at FROM recordings r JOIN recording_parties p
+                     ON p.rec_rowid = r.rowid WHERE p.uid = ? AND r.started_at >= ?",
+                )
+                .bind(uid)
+                .bind(from_ms)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        })
+    }
+
+    /// Recordings imported since `since` (RFC 3339 UTC), counted by UTC import day, newest first.
+    pub async fn imports_since(&self, since: &str) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT substr(json_extract(meta, '$.imported_at'), 1, 10) AS day, count(*)
+             FROM recordings WHERE json_extract(meta, '$.imported_at') >= ?
+             GROUP BY day ORDER BY day DESC",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// The audit heads this device saw at its last verification (device, files, last hash).
     pub async fn audit_heads(&self) -> Result<Vec<(String, i64, String)>> {
         Ok(

@@ -133,6 +133,7 @@ pub enum Action {
     VerifyAudit,
     RebuildIndex,
     SetRoles,
+    UpdateUser,
     RaiseRequest,
     ListRequests,
     DecideRequest,
@@ -159,6 +160,7 @@ impl Action {
             Action::VerifyAudit => "audit.verify",
             Action::RebuildIndex => "index.rebuild",
             Action::SetRoles => "user.set_roles",
+            Action::UpdateUser => "user.update",
             Action::RaiseRequest => "request.raise",
             Action::ListRequests => "request.list",
             Action::DecideRequest => "request.decide",
@@ -178,7 +180,9 @@ impl Action {
 pub fn decide(roles: &[Role], action: Action) -> Result<()> {
     let has = |r: Role| roles.contains(&r);
     let ok = match action {
-        Action::AddUser | Action::ResetPassword | Action::SetRoles => has(Role::Admin),
+        Action::AddUser | Action::ResetPassword | Action::SetRoles | Action::UpdateUser => {
+            has(Role::Admin)
+        }
         // Any logged-on user may raise a request and see their own; the rest is decided per
         // request in `requests::fold` and `requests::access_refusal`.
         Action::RaiseRequest | Action::ListRequests | Action::CompleteRequest => true,

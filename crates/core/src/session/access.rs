@@ -145,7 +145,7 @@ impl Session {
 
     /// May this user see this request at all? Deciders and the data controller see every request;
     /// others see the ones they raised.
-    fn may_see_request(&self, st: &RequestState) -> bool {
+    pub(super) fn may_see_request(&self, st: &RequestState) -> bool {
         let r = self.roles();
         st.raised_by == self.user.uid
             || r.contains(&Role::Approver)
@@ -233,7 +233,7 @@ impl Session {
                 Error::Forbidden(format!("request {}: raised by someone else", st.id)),
             );
         }
-        let candidates = self.candidates(&st).await?;
+        let candidates = self.candidates(&st.details).await?;
         let ids: Vec<String> = candidates.iter().map(|c| c.id.clone()).collect();
         self.audit_request(
             Action::ListRequests,
@@ -247,13 +247,12 @@ impl Session {
 
     /// Recordings matching a request's details: the call's day (or ±2 hours of its time), staff,
     /// number and any named party; those this user may see.
-    async fn candidates(&self, st: &RequestState) -> Result<Vec<RecordingView>> {
+    async fn candidates(&self, d: &RequestDetails) -> Result<Vec<RecordingView>> {
         let party_to = match self.scope() {
             Scope::All => None,
             Scope::PartyTo(uid) => Some(uid),
             Scope::Nothing => return Ok(vec![]),
         };
-        let d = &st.details;
         let mut q = index::Query {
             limit: 50,
             party_to,
@@ -302,7 +301,62 @@ impl Session {
             .collect())
     }
 
-    fn request_view(&self, st: RequestState, candidates: Vec<RecordingView>) -> RequestView {
+    /// The calls a request being written would find, as the requester types (the app's "Raise a
+    /// request" form): the same matching as a raised request's candidates, among the recordings
+    /// this user may see, and audited as a search. A detail that cannot be read (a malformed time
+    /// or number) is an error naming it. Nothing is written to the journal.
+    pub async fn draft_candidates(&self, mut d: RequestDetails) -> Result<Vec<RecordingView>> {
+        self.require(Action::Search)?;
+        if let Some(t) = d
+            .call_time
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            d.call_time = Some(normalise_call_time(t, self.tz)?);
+        } else {
+            d.call_time = None;
+        }
+        if let Some(n) = d.number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            phone::normalize(n)
+                .ok_or_else(|| Error::Invalid(format!("number '{n}' has no digits")))?;
+        } else {
+            d.number = None;
+        }
+        d.staff = d.staff.filter(|s| !s.trim().is_empty());
+        d.parties.retain(|p| !p.trim().is_empty());
+        if d.call_time.is_none() && d.number.is_none() && d.staff.is_none() && d.parties.is_empty()
+        {
+            return Ok(vec![]);
+        }
+        let found = self.candidates(&d).await?;
+        // As any search: personal values are kept as keyed hashes, so erasure leaves no number or
+        // name in the audit trail.
+        let crit = super::SearchQuery {
+            from: d.call_time.clone(),
+            number: d.number.clone(),
+            staff: d.staff.clone(),
+            party: (!d.parties.is_empty()).then(|| d.parties.join(",")),
+            ..Default::default()
+        };
+        self.audit(
+            Action::Search.as_str(),
+            "allowed",
+            vec![],
+            Some(format!(
+                "request draft; criteria {}; {} found",
+                self.criteria_for_audit(&crit),
+                found.len()
+            )),
+        )?;
+        Ok(found)
+    }
+
+    pub(super) fn request_view(
+        &self,
+        st: RequestState,
+        candidates: Vec<RecordingView>,
+    ) -> RequestView {
         let name = |u: &str| {
             self.name_of(u)
                 .or_else(|| Some(format!("unknown user {u}")))
@@ -747,6 +801,99 @@ impl Session {
             "allowed",
             vec![uid],
             Some(format!("roles {} -> {}", from.join(","), to.join(","))),
+        )?;
+        self.reload_users()
+    }
+
+    /// Change a user's telephony identities and/or disable or re-enable the account (admin). A
+    /// disabled user cannot log on; their calls, requests and audit entries stay. An admin cannot
+    /// disable their own account (someone must be left to re-enable it). Each change is audited.
+    pub async fn update_user(
+        &mut self,
+        name: &str,
+        telephony_ids: Option<&[String]>,
+        disabled: Option<bool>,
+    ) -> Result<()> {
+        self.require(Action::UpdateUser)?;
+        let uid = crate::users::uid_for(&self.archive, name)?;
+        let Some(u) = self.users.iter().find(|u| u.uid == uid).cloned() else {
+            return Err(Error::NotFound(format!("user '{name}'")));
+        };
+        if disabled == Some(true) && uid == self.user.uid {
+            return self.refuse(
+                Action::UpdateUser,
+                vec![uid],
+                Error::Forbidden("you cannot disable your own account".into()),
+            );
+        }
+        let mut ids = u.telephony_ids.clone();
+        if let Some(t) = telephony_ids {
+            ids = Vec::new();
+            for t in t.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+                if t.chars().count() > 64 || t.chars().any(char::is_control) {
+                    return Err(Error::Invalid(format!(
+                        "telephony identity '{}': use up to 64 printable characters",
+                        t.chars().take(64).collect::<String>()
+                    )));
+                }
+                let clash = self.users.iter().find(|o| {
+                    o.uid != uid
+                        && (o.name.eq_ignore_ascii_case(t)
+                            || o.telephony_ids.iter().any(|x| x.eq_ignore_ascii_case(t)))
+                });
+                if let Some(o) = clash {
+                    return Err(Error::Invalid(format!(
+                        "telephony identity '{t}' already maps to {}",
+                        o.name
+                    )));
+                }
+                if !ids.iter().any(|x: &String| x.eq_ignore_ascii_case(t)) {
+                    ids.push(t.to_string());
+                }
+            }
+        }
+        let profile = crate::users::Profile {
+            name: u.name.clone(),
+            roles: u.roles.clone(),
+            telephony_ids: ids.clone(),
+            disabled: disabled.unwrap_or(u.disabled),
+        };
+        if profile.telephony_ids == u.telephony_ids && profile.disabled == u.disabled {
+            return Ok(());
+        }
+        if let Err(e) = self.user.secrets.subset_for(&profile.roles) {
+            return self.refuse(Action::UpdateUser, vec![uid], e);
+        }
+        crate::users::update_profile(
+            &self.archive,
+            &self.user.secrets,
+            &self.user.uid,
+            &uid,
+            &profile,
+        )?;
+        let mut what = Vec::new();
+        if profile.telephony_ids != u.telephony_ids {
+            what.push(format!(
+                "telephony ids {} -> {}",
+                u.telephony_ids.join(","),
+                profile.telephony_ids.join(",")
+            ));
+        }
+        if profile.disabled != u.disabled {
+            what.push(
+                if profile.disabled {
+                    "disabled"
+                } else {
+                    "enabled"
+                }
+                .to_string(),
+            );
+        }
+        self.audit(
+            Action::UpdateUser.as_str(),
+            "allowed",
+            vec![uid],
+            Some(what.join("; ")),
         )?;
         self.reload_users()
     }

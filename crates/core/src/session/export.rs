@@ -39,7 +39,7 @@ impl Session {
         request: &str,
         out: &Path,
         opts: &SarOptions,
-        progress: &mut dyn FnMut(usize, usize),
+        progress: &mut (dyn FnMut(usize, usize) + Send),
     ) -> Result<ExportReport> {
         self.export_common(request, Purpose::Sar, out, opts, progress)
             .await
@@ -50,7 +50,7 @@ impl Session {
         &self,
         request: &str,
         out: &Path,
-        progress: &mut dyn FnMut(usize, usize),
+        progress: &mut (dyn FnMut(usize, usize) + Send),
     ) -> Result<ExportReport> {
         self.export_common(
             request,
@@ -62,13 +62,46 @@ impl Session {
         .await
     }
 
+    /// A copy of the recordings of another approved request that allows export — a police
+    /// request completed by the data controller, or a disciplinary release with the data
+    /// controller's written agreement: the same package as a SAR's (WAVs, originals, manifest,
+    /// checksums; folder or encrypted ZIP; optional redaction) without the subject access letter.
+    pub async fn export_release(
+        &self,
+        request: &str,
+        out: &Path,
+        opts: &SarOptions,
+        progress: &mut (dyn FnMut(usize, usize) + Send),
+    ) -> Result<ExportReport> {
+        let st = match self.request_state(request).await {
+            Ok(st) => st,
+            Err(e) => {
+                return self
+                    .refuse(crate::policy::Action::Export, vec![], e)
+                    .map(|_| unreachable!())
+            }
+        };
+        match st.purpose {
+            Purpose::Sar | Purpose::Portability | Purpose::Erasure => {
+                let e = Error::Invalid(format!(
+                    "request {} is a {} request: use its own export",
+                    st.id,
+                    st.purpose.as_str()
+                ));
+                self.audit_export_refusal(&st.id, &e)?;
+                Err(e)
+            }
+            p => self.export_common(&st.id, p, out, opts, progress).await,
+        }
+    }
+
     async fn export_common(
         &self,
         request: &str,
         purpose: Purpose,
         out: &Path,
         opts: &SarOptions,
-        progress: &mut dyn FnMut(usize, usize),
+        progress: &mut (dyn FnMut(usize, usize) + Send),
     ) -> Result<ExportReport> {
         let action = crate::policy::Action::Export;
         let st = match self.request_state(request).await {
@@ -198,10 +231,10 @@ impl Session {
         let mut e = super::entry(
             &self.device.id,
             &self.user.uid,
-            if purpose == Purpose::Sar {
-                "export.sar"
-            } else {
-                "export.portability"
+            match purpose {
+                Purpose::Sar => "export.sar",
+                Purpose::Portability => "export.portability",
+                _ => "export.release",
             },
             "allowed",
             recordings,

@@ -5,6 +5,7 @@ mod access;
 mod export;
 pub mod ingest;
 mod listen;
+pub mod overview;
 mod retention;
 
 pub use access::{audit_csv, AuditFilter, Grant, RequestView};
@@ -982,7 +983,7 @@ impl Session {
     /// Search criteria as the audit trail keeps them: personal values (number, party, text) as keyed
     /// hashes, so the trail proves who searched for what without keeping a patient's details past
     /// their erasure (the data controller can hash a number to check who searched for it).
-    fn criteria_for_audit(&self, q: &SearchQuery) -> String {
+    pub(super) fn criteria_for_audit(&self, q: &SearchQuery) -> String {
         let key = self
             .user
             .secrets

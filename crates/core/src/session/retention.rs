@@ -67,7 +67,7 @@ impl Session {
             .ok_or_else(|| Error::Invalid(format!("no setting '{key}'")))
     }
 
-    fn roles_of_user(&self, uid: &str) -> Vec<Role> {
+    pub(super) fn roles_of_user(&self, uid: &str) -> Vec<Role> {
         self.users
             .iter()
             .find(|u| u.uid == uid)
@@ -155,7 +155,7 @@ impl Session {
     }
 
     /// Recording id -> hold id, for holds in force.
-    async fn held(&self) -> Result<HashMap<String, String>> {
+    pub(super) async fn held(&self) -> Result<HashMap<String, String>> {
         let mut m = HashMap::new();
         for h in self.holds().await? {
             if h.released.is_none() {

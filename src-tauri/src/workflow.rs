@@ -1,0 +1,623 @@
+//! The workflow commands: requests and approvals, the data controller's cases and exports, consent
+//! marks, retention and holds, deletion certificates, the audit trail, users and roles, import and
+//! the overview. Each is one core call (or a few, composed) through the logged-on `Session`; every
+//! rule — who may raise, decide, export, delete, read the audit or manage users — is the core's,
+//! and every decision is audited there. Files are written only where the user chose (a folder or
+//! file picked in the system dialog), and only what they asked for.
+
+use crate::dto::{ApiError, ApiResult, ProgressUpdate, Recording};
+use crate::dto_workflow::{
+    ApprovalIn, AuditCheck, AuditQuery, AuditRow, CertificateInfo, ConsentIn, DueInfo, ExportIn,
+    ExportInfo, HoldInfo, ImportSummary, NewRequest, NewUser, OverviewInfo, RequestInfo,
+    SettingInfo, UserRow,
+};
+use crate::state::AppState;
+use callvault_core::export::Redaction;
+use callvault_core::requests::{self, ConsentKind, Right, State as RequestState};
+use callvault_core::secret::Password;
+use callvault_core::session::ingest::{ImportOptions, ImportProgress, Layout};
+use callvault_core::session::SarOptions;
+use callvault_core::{Role, Session};
+use std::path::{Path, PathBuf};
+use tauri::{AppHandle, Emitter, Runtime, State};
+use tokio::sync::MutexGuard;
+
+type Guard<'a> = MutexGuard<'a, Option<Session>>;
+
+async fn session<'a>(state: &'a State<'_, AppState>) -> ApiResult<Guard<'a>> {
+    state.touch();
+    let g = state.session.lock().await;
+    if g.is_none() {
+        return Err(ApiError::new(
+            "logged_off",
+            "nobody is logged on: log on first",
+        ));
+    }
+    Ok(g)
+}
+
+fn s<'g>(g: &'g Guard<'_>) -> &'g Session {
+    g.as_ref().expect("checked by session()")
+}
+
+fn s_mut<'g>(g: &'g mut Guard<'_>) -> &'g mut Session {
+    g.as_mut().expect("checked by session()")
+}
+
+fn progress<R: Runtime>(app: &AppHandle<R>, task: &str, done: usize, total: usize) {
+    let _ = app.emit(
+        "progress",
+        ProgressUpdate {
+            task: task.into(),
+            done: u32::try_from(done).unwrap_or(u32::MAX),
+            total: u32::try_from(total).unwrap_or(u32::MAX),
+        },
+    );
+}
+
+/// A folder the user chose in the system dialog: it must exist and be a folder.
+fn chosen_folder(folder: &str) -> ApiResult<PathBuf> {
+    let p = PathBuf::from(folder.trim());
+    if p.as_os_str().is_empty() {
+        return Err(ApiError::new("invalid", "choose a folder"));
+    }
+    if !p.is_dir() {
+        return Err(ApiError::new(
+            "invalid",
+            format!(
+                "folder {}: not found (choose an existing folder)",
+                p.display()
+            ),
+        ));
+    }
+    Ok(p)
+}
+
+// ---- overview ----
+
+#[tauri::command]
+pub async fn overview(state: State<'_, AppState>) -> ApiResult<OverviewInfo> {
+    let g = session(&state).await?;
+    Ok(s(&g).overview().await?.into())
+}
+
+// ---- requests ----
+
+/// Requests this user may see (all, or in one state), newest first.
+#[tauri::command]
+pub async fn requests(
+    state: State<'_, AppState>,
+    filter: Option<String>,
+) -> ApiResult<Vec<RequestInfo>> {
+    let g = session(&state).await?;
+    let st = match filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+        Some(f) => Some(RequestState::parse(f)?),
+        None => None,
+    };
+    let mut v = s(&g).requests(st).await?;
+    v.sort_by(|a, b| b.raised_at.cmp(&a.raised_at));
+    Ok(v.into_iter().map(RequestInfo::from).collect())
+}
+
+/// One request with the candidate calls its details find (among those this user may see).
+#[tauri::command]
+pub async fn request(state: State<'_, AppState>, id: String) -> ApiResult<RequestInfo> {
+    let g = session(&state).await?;
+    Ok(s(&g).request(&id).await?.into())
+}
+
+/// The calls a request being typed would find (nothing is written).
+#[tauri::command]
+pub async fn request_candidates(
+    state: State<'_, AppState>,
+    details: NewRequest,
+) -> ApiResult<Vec<Recording>> {
+    let g = session(&state).await?;
+    let d = details.details(true)?;
+    Ok(s(&g)
+        .draft_candidates(d)
+        .await?
+        .into_iter()
+        .map(Recording::from)
+        .collect())
+}
+
+#[tauri::command]
+pub async fn raise_request(state: State<'_, AppState>, details: NewRequest) -> ApiResult<String> {
+    let mut g = session(&state).await?;
+    let d = details.details(false)?;
+    Ok(s_mut(&mut g).raise_request(d).await?)
+}
+
+#[tauri::command]
+pub async fn approve_request(
+    state: State<'_, AppState>,
+    id: String,
+    approval: ApprovalIn,
+) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    if !(1..=365).contains(&approval.expires_days) {
+        return Err(ApiError::new(
+            "invalid",
+            "the approval's expiry: 1 to 365 days",
+        ));
+    }
+    let allow = Right::parse_list(&approval.allow.join(","))?;
+    let expires = chrono::Utc::now() + chrono::Duration::days(i64::from(approval.expires_days));
+    Ok(s_mut(&mut g)
+        .approve(&id, &approval.recordings, expires, &allow)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn reject_request(
+    state: State<'_, AppState>,
+    id: String,
+    reason: String,
+) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    Ok(s_mut(&mut g).reject(&id, &reason).await?)
+}
+
+/// The data controller's written agreement to a disciplinary release. A scanned letter may be
+/// named: its file name and SHA-256 are recorded with the text (the scan itself stays where the
+/// practice files it), so the agreement can later be matched to the paper.
+#[tauri::command]
+pub async fn agree_request(
+    state: State<'_, AppState>,
+    id: String,
+    text: String,
+    scan: Option<String>,
+) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    let mut text = text.trim().to_string();
+    if let Some(scan) = scan.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {
+        let p = Path::new(&scan);
+        let bytes = std::fs::read(p).map_err(|e| {
+            ApiError::new("io", format!("scan {}: cannot be read: {e}", p.display()))
+        })?;
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let sha: String = callvault_core::crypto::sha256(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&format!("Signed agreement scanned: {name} (SHA-256 {sha})"));
+    }
+    Ok(s_mut(&mut g).agree(&id, &text).await?)
+}
+
+/// Extend a SAR's deadline (data controller); returns the new due date.
+#[tauri::command]
+pub async fn extend_request(
+    state: State<'_, AppState>,
+    id: String,
+    days: u32,
+    reason: String,
+) -> ApiResult<String> {
+    let mut g = session(&state).await?;
+    Ok(s_mut(&mut g).extend(&id, days, &reason).await?.to_string())
+}
+
+/// Mark a request done (e.g. a SAR package sent to the requester).
+#[tauri::command]
+pub async fn complete_request(
+    state: State<'_, AppState>,
+    id: String,
+    note: Option<String>,
+) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    Ok(s_mut(&mut g).complete(&id, note.as_deref()).await?)
+}
+
+#[tauri::command]
+pub async fn mark_consent(state: State<'_, AppState>, mark: ConsentIn) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    let kind = match mark.kind.as_str() {
+        "caller_objected" => ConsentKind::CallerObjected,
+        "not_recorded" => ConsentKind::NotRecorded,
+        other => {
+            return Err(ApiError::new(
+                "invalid",
+                format!("consent mark '{other}': use caller_objected or not_recorded"),
+            ))
+        }
+    };
+    let stopped = match mark
+        .stopped_at
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        Some(t) => Some(requests::parse_mmss(t)?),
+        None => None,
+    };
+    let note = mark
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    Ok(s_mut(&mut g)
+        .mark_consent(&mark.recording, kind, stopped, note)
+        .await?)
+}
+
+// ---- exports ----
+
+/// Export an approved request where the user chose: a SAR package (with its cover letter), a
+/// portability export, or a release copy (police, disciplinary, ...). Progress arrives as
+/// `progress` events (task "export"). A ZIP's passphrase is returned once and kept nowhere.
+#[tauri::command]
+pub async fn export_request<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    export: ExportIn,
+) -> ApiResult<ExportInfo> {
+    let g = session(&state).await?;
+    let folder = chosen_folder(&export.folder)?;
+    let session = s(&g);
+    let st = session.request(&export.request).await?;
+    let opts = SarOptions {
+        zip: export.zip,
+        redactions: export
+            .redactions
+            .iter()
+            .map(|r| Redaction {
+                recording: r.recording.trim().to_ascii_lowercase(),
+                start_s: r.start_s,
+                end_s: r.end_s,
+            })
+            .collect(),
+        tone: export.tone,
+    };
+    for r in &opts.redactions {
+        if !(r.start_s.is_finite()
+            && r.end_s.is_finite()
+            && 0.0 <= r.start_s
+            && r.start_s < r.end_s)
+        {
+            return Err(ApiError::new(
+                "invalid",
+                format!(
+                    "redaction of recording {}: the range must start before it ends",
+                    r.recording
+                ),
+            ));
+        }
+    }
+    let stem = format!(
+        "{}-{}",
+        match st.purpose.as_str() {
+            "sar" => "subject-access",
+            p => p,
+        },
+        &st.id[..8]
+    );
+    let out = folder.join(if export.zip {
+        format!("{stem}.zip")
+    } else {
+        stem
+    });
+    let mut report = |done: usize, total: usize| progress(&app, "export", done, total);
+    let rep = match st.purpose.as_str() {
+        "sar" => session.export_sar(&st.id, &out, &opts, &mut report).await?,
+        "portability" => {
+            session
+                .export_portability(&st.id, &out, &mut report)
+                .await?
+        }
+        _ => {
+            session
+                .export_release(&st.id, &out, &opts, &mut report)
+                .await?
+        }
+    };
+    Ok(rep.into())
+}
+
+// ---- retention, holds, deletion, erasure ----
+
+fn keep_certificate(
+    state: &State<'_, AppState>,
+    c: callvault_core::retention::certificate::Certificate,
+) -> CertificateInfo {
+    let info = CertificateInfo::from(c.clone());
+    state.keep_certificate(c);
+    info
+}
+
+#[tauri::command]
+pub async fn holds(state: State<'_, AppState>) -> ApiResult<Vec<HoldInfo>> {
+    let g = session(&state).await?;
+    Ok(s(&g).holds().await?.into_iter().map(Into::into).collect())
+}
+
+/// Place a legal hold on recordings (or, naming none, on the calls a request's details find).
+#[tauri::command]
+pub async fn add_hold(
+    state: State<'_, AppState>,
+    recordings: Vec<String>,
+    reason: String,
+    request: Option<String>,
+) -> ApiResult<String> {
+    let mut g = session(&state).await?;
+    let request = request
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    Ok(s_mut(&mut g)
+        .add_hold(&recordings, &reason, request.as_deref())
+        .await?)
+}
+
+#[tauri::command]
+pub async fn release_hold(
+    state: State<'_, AppState>,
+    hold: String,
+    reason: String,
+) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    Ok(s_mut(&mut g).release_hold(&hold, &reason).await?)
+}
+
+/// What the retention sweep would delete now (a dry run).
+#[tauri::command]
+pub async fn retention_due(state: State<'_, AppState>) -> ApiResult<Vec<DueInfo>> {
+    let g = session(&state).await?;
+    Ok(s(&g)
+        .retention_due()
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+}
+
+/// Run the retention sweep; its certificate, if anything was deleted.
+#[tauri::command]
+pub async fn retention_run(state: State<'_, AppState>) -> ApiResult<Option<CertificateInfo>> {
+    let mut g = session(&state).await?;
+    let c = s_mut(&mut g).retention_run().await?;
+    Ok(c.map(|c| keep_certificate(&state, c)))
+}
+
+/// Delete recordings with a reason (supervisor or data controller); the deletion certificate.
+#[tauri::command]
+pub async fn delete_recordings(
+    state: State<'_, AppState>,
+    recordings: Vec<String>,
+    reason: String,
+) -> ApiResult<CertificateInfo> {
+    let mut g = session(&state).await?;
+    let c = s_mut(&mut g).delete(&recordings, &reason).await?;
+    Ok(keep_certificate(&state, c))
+}
+
+/// Carry out an approved erasure request (data controller); the erasure certificate.
+#[tauri::command]
+pub async fn erase_request(state: State<'_, AppState>, id: String) -> ApiResult<CertificateInfo> {
+    let mut g = session(&state).await?;
+    let c = s_mut(&mut g).erase(&id).await?;
+    Ok(keep_certificate(&state, c))
+}
+
+/// Save a certificate made in this session (JSON, signed, and a printable HTML page) in the
+/// folder the user chose; the two paths written.
+#[tauri::command]
+pub async fn save_certificate(
+    state: State<'_, AppState>,
+    certificate: String,
+    folder: String,
+) -> ApiResult<Vec<String>> {
+    let g = session(&state).await?;
+    let folder = chosen_folder(&folder)?;
+    let c = state.certificate(&certificate).ok_or_else(|| {
+        ApiError::new(
+            "not_found",
+            format!("certificate {certificate}: not made in this session"),
+        )
+    })?;
+    let practice = s(&g).practice_line().await;
+    let (json, html) = c.write(&folder, &practice)?;
+    Ok(vec![json.display().to_string(), html.display().to_string()])
+}
+
+#[tauri::command]
+pub async fn settings(state: State<'_, AppState>) -> ApiResult<Vec<SettingInfo>> {
+    let g = session(&state).await?;
+    Ok(s(&g)
+        .settings()
+        .await?
+        .into_iter()
+        .map(|(key, value, meaning)| SettingInfo {
+            key,
+            value,
+            meaning,
+        })
+        .collect())
+}
+
+#[tauri::command]
+pub async fn set_setting(state: State<'_, AppState>, key: String, value: String) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    Ok(s_mut(&mut g).set_setting(&key, &value).await?)
+}
+
+// ---- audit ----
+
+#[tauri::command]
+pub async fn audit(state: State<'_, AppState>, filter: AuditQuery) -> ApiResult<Vec<AuditRow>> {
+    let g = session(&state).await?;
+    let s = s(&g);
+    let mut rows: Vec<AuditRow> = s
+        .audit_list(&filter.into())
+        .await?
+        .into_iter()
+        .map(|e| AuditRow::new(e, &|u| s.user_name_of(u)))
+        .collect();
+    rows.sort_by(|a, b| b.at.cmp(&a.at));
+    Ok(rows)
+}
+
+/// Verify every device's audit chain (signatures, hashes, witnesses).
+#[tauri::command]
+pub async fn verify_audit(state: State<'_, AppState>) -> ApiResult<AuditCheck> {
+    let g = session(&state).await?;
+    let r = s(&g).verify_audit().await?;
+    Ok(AuditCheck {
+        ok: r.problems.is_empty(),
+        devices: r.devices as u32,
+        files: r.files as u32,
+        entries: r.entries as u32,
+        problems: r
+            .problems
+            .iter()
+            .map(|p| format!("{}: {}", p.object, p.reason))
+            .collect(),
+    })
+}
+
+/// Write the filtered audit entries as CSV to the file the user chose (a new file).
+#[tauri::command]
+pub async fn export_audit_csv(
+    state: State<'_, AppState>,
+    filter: AuditQuery,
+    file: String,
+) -> ApiResult<u32> {
+    let g = session(&state).await?;
+    let s = s(&g);
+    let path = PathBuf::from(file.trim());
+    if path.as_os_str().is_empty() || path.is_dir() {
+        return Err(ApiError::new("invalid", "choose a file name for the CSV"));
+    }
+    let entries = s.audit_list(&filter.into()).await?;
+    let csv = callvault_core::session::audit_csv(&entries, &|u| s.user_name_of(u));
+    std::fs::write(&path, csv)
+        .map_err(|e| ApiError::new("io", format!("{}: cannot be written: {e}", path.display())))?;
+    Ok(entries.len() as u32)
+}
+
+// ---- users ----
+
+#[tauri::command]
+pub async fn users(state: State<'_, AppState>) -> ApiResult<Vec<UserRow>> {
+    let g = session(&state).await?;
+    Ok(s(&g)
+        .list_users()
+        .await?
+        .into_iter()
+        .filter(|u| !u.roles.iter().all(|r| *r == Role::Ingest) || u.roles.is_empty())
+        .map(Into::into)
+        .collect())
+}
+
+fn roles(names: &[String]) -> ApiResult<Vec<Role>> {
+    Ok(Role::parse_list(&names.join(","))?)
+}
+
+#[tauri::command]
+pub async fn add_user(state: State<'_, AppState>, user: NewUser) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    let r = roles(&user.roles)?;
+    if r.is_empty() {
+        return Err(ApiError::new("invalid", "roles: choose at least one"));
+    }
+    let ids: Vec<String> = user
+        .telephony_ids
+        .iter()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    Ok(s_mut(&mut g)
+        .add_user(user.name.trim(), &r, &ids, &Password::new(user.password))
+        .await?)
+}
+
+#[tauri::command]
+pub async fn set_roles(
+    state: State<'_, AppState>,
+    name: String,
+    roles: Vec<String>,
+) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    let r = self::roles(&roles)?;
+    if r.is_empty() {
+        return Err(ApiError::new(
+            "invalid",
+            "roles: choose at least one (to stop someone logging on, disable the account)",
+        ));
+    }
+    Ok(s_mut(&mut g).set_roles(&name, &r).await?)
+}
+
+#[tauri::command]
+pub async fn update_user(
+    state: State<'_, AppState>,
+    name: String,
+    telephony_ids: Option<Vec<String>>,
+    disabled: Option<bool>,
+) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    Ok(s_mut(&mut g)
+        .update_user(&name, telephony_ids.as_deref(), disabled)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn reset_password(
+    state: State<'_, AppState>,
+    name: String,
+    password: String,
+) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    Ok(s_mut(&mut g)
+        .reset_password(&name, &Password::new(password))
+        .await?)
+}
+
+/// Assign an unassigned call to a user (supervisor).
+#[tauri::command]
+pub async fn assign_recording(
+    state: State<'_, AppState>,
+    id: String,
+    user: String,
+) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    Ok(s_mut(&mut g).assign(&id, &user).await?)
+}
+
+// ---- import ----
+
+/// Import a folder as a phone system lays it out (`layout`: auto, freepbx, 3cx, oreka, sidecar,
+/// csv). With `dry_run`, say how each file is understood and write nothing. Progress arrives as
+/// `progress` events (task "import", in files).
+#[tauri::command]
+pub async fn import_folder<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    folder: String,
+    layout: Option<String>,
+    dry_run: bool,
+) -> ApiResult<ImportSummary> {
+    let mut g = session(&state).await?;
+    let dir = chosen_folder(&folder)?;
+    let layout: Layout = match layout.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+        Some(l) => l.parse().map_err(|e: String| ApiError::new("invalid", e))?,
+        None => Layout::Auto,
+    };
+    let app2 = app.clone();
+    let opts = ImportOptions {
+        layout,
+        dry_run,
+        progress: Some(Box::new(move |p: ImportProgress| {
+            progress(&app2, "import", p.files, p.files_total)
+        })),
+        ..Default::default()
+    };
+    let rep = s_mut(&mut g).import_layout(&dir, opts).await?;
+    Ok(rep.into())
+}
