@@ -578,3 +578,328 @@ async fn a_new_devices_first_catch_up_reports_its_progress() {
     assert_eq!(s.search(&SearchQuery::default()).await.unwrap().len(), 3);
     s.close().await;
 }
+
+// ---- what the app's workflow screens use: user management, request drafts, the overview and
+// release copies for police and disciplinary requests ----
+
+#[tokio::test]
+async fn an_admin_disables_and_re_enables_an_account_and_changes_telephony_ids() {
+    let w = World::new().await;
+    let mut admin = w.as_(ADMIN).await;
+    admin.update_user(STAFF.0, None, Some(true)).await.unwrap();
+    let refused = Session::logon_in(&w.archive, &w.data, STAFF.0, &Password::new(STAFF.1)).await;
+    assert!(
+        forbidden(refused).contains("disabled"),
+        "a disabled account cannot log on"
+    );
+    // An admin cannot lock themselves out.
+    assert!(forbidden(admin.update_user(ADMIN.0, None, Some(true)).await).contains("your own"));
+    // A telephony identity already mapping to someone else is refused, naming them.
+    let clash = admin
+        .update_user(STAFF.0, Some(&["201".to_string()]), None)
+        .await;
+    assert!(
+        matches!(&clash, Err(Error::Invalid(m)) if m.contains("201") && m.contains(CLIN.0)),
+        "{clash:?}"
+    );
+    admin
+        .update_user(STAFF.0, Some(&["101".into(), "102".into()]), Some(false))
+        .await
+        .unwrap();
+    let u = admin
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.name == STAFF.0)
+        .unwrap();
+    assert!(!u.disabled);
+    assert_eq!(u.telephony_ids, vec!["101", "102"]);
+    let staff = w.as_(STAFF).await;
+    staff.close().await;
+    // Someone who is not an admin may not change accounts; the refusal is audited.
+    let mut clin = w.as_(CLIN).await;
+    forbidden(clin.update_user(CLIN2.0, None, Some(true)).await);
+    clin.close().await;
+    let entries = admin.audit_list(&AuditFilter::default()).await.unwrap();
+    let updates: Vec<(String, String)> = entries
+        .iter()
+        .filter(|e| e.action == "user.update")
+        .map(|e| (e.outcome.clone(), e.detail.clone().unwrap_or_default()))
+        .collect();
+    assert!(
+        updates.contains(&("allowed".into(), "disabled".into())),
+        "{updates:?}"
+    );
+    assert!(
+        updates.iter().any(|(o, d)| o == "allowed"
+            && d.contains("telephony ids 101 -> 101,102")
+            && d.contains("enabled")),
+        "{updates:?}"
+    );
+    assert_eq!(
+        updates.iter().filter(|(o, _)| o == "refused").count(),
+        2,
+        "self-disable and the clinician's attempt: {updates:?}"
+    );
+    admin.close().await;
+}
+
+#[tokio::test]
+async fn a_request_being_typed_finds_its_candidate_calls_and_writes_nothing() {
+    let w = World::new().await;
+    let pbm = w.as_(PBM).await;
+    let typed = |number: &str| RequestDetails {
+        number: Some(number.into()),
+        ..Default::default()
+    };
+    let found = pbm.draft_candidates(typed("07700 900502")).await.unwrap();
+    assert_eq!(
+        found.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        vec![w.calls[1].clone()]
+    );
+    // By day and staff member (telephony identity) as well.
+    let by_day = pbm
+        .draft_candidates(RequestDetails {
+            call_time: Some("2025-05-04".into()),
+            staff: Some("101".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_day.len(), 1);
+    assert_eq!(by_day[0].id, w.calls[2]);
+    // Nothing typed yet: nothing searched.
+    assert!(pbm
+        .draft_candidates(RequestDetails::default())
+        .await
+        .unwrap()
+        .is_empty());
+    // A malformed time is an error naming it.
+    let bad = pbm
+        .draft_candidates(RequestDetails {
+            call_time: Some("31/02/2025 ten".into()),
+            ..Default::default()
+        })
+        .await;
+    assert!(
+        matches!(&bad, Err(Error::Invalid(m)) if m.contains("31/02/2025")),
+        "{bad:?}"
+    );
+    assert!(
+        pbm.requests(None).await.unwrap().is_empty(),
+        "nothing raised"
+    );
+    pbm.close().await;
+    // A receptionist's draft finds only calls she took.
+    let staff = w.as_(STAFF).await;
+    assert!(staff
+        .draft_candidates(typed("07700 900502"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        staff
+            .draft_candidates(typed("07700 900503"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    staff.close().await;
+    // Each draft search is audited with the number as a keyed hash, never in clear.
+    let admin = w.as_(ADMIN).await;
+    let drafts: Vec<String> = admin
+        .audit_list(&AuditFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| {
+            e.detail
+                .as_deref()
+                .is_some_and(|d| d.starts_with("request draft"))
+        })
+        .map(|e| e.detail.unwrap())
+        .collect();
+    assert_eq!(drafts.len(), 4, "{drafts:?}");
+    assert!(drafts
+        .iter()
+        .all(|d| !d.contains("900502") && !d.contains("900503")));
+    admin.close().await;
+}
+
+#[tokio::test]
+async fn the_overview_shows_each_user_what_needs_them() {
+    let w = World::new().await;
+    let mut clin = w.as_(CLIN).await;
+    let complaint = clin
+        .raise_request(details(Purpose::Complaint))
+        .await
+        .unwrap();
+    let o = clin.overview().await.unwrap();
+    assert!(
+        o.awaiting_decision.is_empty(),
+        "a clinician decides nothing"
+    );
+    assert_eq!(o.my_requests.len(), 1);
+    assert_eq!(o.my_requests[0].id, complaint);
+    assert!(o.holds.is_none() && o.retention.is_none() && o.recent_imports.is_none());
+    assert!(o.sar_cases.is_empty());
+    assert_eq!(o.calls_per_day.len(), 30);
+    clin.close().await;
+
+    let mut dc = w.as_(ADMIN).await;
+    let sar = dc
+        .raise_request(RequestDetails {
+            purpose: Some(Purpose::Sar),
+            reason: "the caller asked for copies of her calls in writing".into(),
+            number: Some("07700 900501".into()),
+            received: Some(Utc::now().date_naive() - Duration::days(20)),
+            identity: Some("passport seen".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let o = dc.overview().await.unwrap();
+    assert_eq!(o.sar_cases.len(), 1);
+    let days = o.sar_cases[0].days_left.unwrap();
+    assert!(
+        (5..=15).contains(&days),
+        "a month from 20 days ago: {days} days left"
+    );
+    // The DC raised the SAR, so it does not wait for her own decision; the complaint waits for an
+    // approver, not for the data controller.
+    assert!(o.awaiting_decision.iter().all(|r| r.id != sar));
+    assert!(
+        o.recent_imports
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|d| d.count)
+            .sum::<u32>()
+            >= 3
+    );
+    assert_eq!(o.retention.as_ref().unwrap().months, 36);
+    let purposes: Vec<(String, u32)> = o
+        .requests_by_purpose
+        .iter()
+        .map(|p| (p.purpose.clone(), p.count))
+        .collect();
+    assert_eq!(purposes, vec![("complaint".into(), 1), ("sar".into(), 1)]);
+    dc.close().await;
+
+    let gp = w.as_(GP).await;
+    let o = gp.overview().await.unwrap();
+    assert_eq!(
+        o.awaiting_decision
+            .iter()
+            .map(|r| r.id.clone())
+            .collect::<Vec<_>>(),
+        vec![complaint.clone()],
+        "the GP partner may decide the complaint, not the SAR"
+    );
+    assert_eq!(o.sar_cases.len(), 1, "approvers see SAR deadlines");
+    assert!(o.holds.is_some());
+    assert!(
+        o.retention.is_none(),
+        "the sweep is for supervisors and the DC"
+    );
+    gp.close().await;
+}
+
+#[tokio::test]
+async fn a_police_request_is_released_as_a_copy_through_the_same_checks() {
+    let w = World::new().await;
+    let mut staff = w.as_(STAFF).await;
+    let rid = staff
+        .raise_request(RequestDetails {
+            purpose: Some(Purpose::Police),
+            reason: "police request about a threatening call (crime reference 12/3456)".into(),
+            number: Some("07700 900503".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    staff.close().await;
+    let out = w._tmp.path().join("release");
+    let mut dc = w.as_(ADMIN).await;
+    // Not yet approved: refused, and nothing written.
+    forbidden(
+        dc.export_release(&rid, &out, &Default::default(), &mut |_, _| {})
+            .await,
+    );
+    assert!(!out.exists());
+    dc.approve(
+        &rid,
+        &[w.calls[2].clone()],
+        Utc::now() + Duration::days(7),
+        &[Right::Export],
+    )
+    .await
+    .unwrap();
+    let mut steps = Vec::new();
+    let rep = dc
+        .export_release(&rid, &out, &Default::default(), &mut |d, t| {
+            steps.push((d, t))
+        })
+        .await
+        .unwrap();
+    assert_eq!(steps.last(), Some(&(1, 1)));
+    let names: Vec<String> = rep.files.iter().map(|f| f.name.clone()).collect();
+    assert!(names.iter().any(|n| n.ends_with(".wav")), "{names:?}");
+    assert!(names.iter().any(|n| n == "manifest.json"), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.ends_with(".pdf")),
+        "no subject access letter in a police copy: {names:?}"
+    );
+    let wav = rep.files.iter().find(|f| f.name.ends_with(".wav")).unwrap();
+    let bytes = std::fs::read(out.join(&wav.name)).unwrap();
+    assert_eq!(&bytes[..4], b"RIFF");
+    // A SAR goes through its own export (with its letter), not this one.
+    let sar = dc
+        .raise_request(RequestDetails {
+            purpose: Some(Purpose::Sar),
+            reason: "copies of calls".into(),
+            number: Some("07700 900501".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let wrong = dc
+        .export_release(
+            &sar,
+            &w._tmp.path().join("x"),
+            &Default::default(),
+            &mut |_, _| {},
+        )
+        .await;
+    assert!(
+        matches!(&wrong, Err(Error::Invalid(m)) if m.contains("own export")),
+        "{wrong:?}"
+    );
+    let released: Vec<_> = dc
+        .audit_list(&AuditFilter {
+            request: Some(rid.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "export.release")
+        .collect();
+    assert_eq!(released.len(), 1);
+    assert_eq!(released[0].targets, vec![w.calls[2].clone()]);
+    dc.close().await;
+    // The clinician holds no approval for it: refused.
+    let clin = w.as_(CLIN).await;
+    forbidden(
+        clin.export_release(
+            &rid,
+            &w._tmp.path().join("y"),
+            &Default::default(),
+            &mut |_, _| {},
+        )
+        .await,
+    );
+    clin.close().await;
+}
