@@ -180,10 +180,8 @@ pub fn touch(state: State<'_, AppState>) {
 /// Search the recordings this user may see.
 #[tauri::command]
 pub async fn search(state: State<'_, AppState>, query: Search) -> ApiResult<Vec<Recording>> {
-    state.touch();
-    let s = state.session.lock().await;
-    let s = s.as_ref().ok_or_else(not_logged_on)?;
-    let rows = s.search(&query.into()).await?;
+    let g = crate::workflow::session(&state).await?;
+    let rows = crate::workflow::s(&g).search(&query.into()).await?;
     Ok(rows.into_iter().map(Recording::from).collect())
 }
 
@@ -214,10 +212,8 @@ const SEARCH_FILTERS: &str = "app.search-filters";
 /// One recording's details, if this user may see it.
 #[tauri::command]
 pub async fn show(state: State<'_, AppState>, id: String) -> ApiResult<Recording> {
-    state.touch();
-    let s = state.session.lock().await;
-    let s = s.as_ref().ok_or_else(not_logged_on)?;
-    Ok(s.show(&id).await?.into())
+    let g = crate::workflow::session(&state).await?;
+    Ok(crate::workflow::s(&g).show(&id).await?.into())
 }
 
 /// The stored waveform peaks of a recording this user may see.
@@ -243,9 +239,9 @@ pub async fn play<R: Runtime>(
     state.touch();
     let request = request.filter(|r| !r.trim().is_empty());
     let (decoder, grant) = {
-        let s = state.session.lock().await;
-        let s = s.as_ref().ok_or_else(not_logged_on)?;
-        s.open_for_listening(&id, request.as_deref(), reason.as_deref())
+        let g = crate::workflow::session(&state).await?;
+        crate::workflow::s(&g)
+            .open_for_listening(&id, request.as_deref(), reason.as_deref())
             .await?
     };
     let duration_ms = decoder

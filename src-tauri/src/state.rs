@@ -42,7 +42,12 @@ pub struct AppState {
     /// Deletion certificates made in this session, until saved where the user chooses (they are
     /// signed and hold no audio; forgotten when the session ends).
     certificates: Mutex<Vec<Certificate>>,
+    /// When the session last caught up with other computers' changes.
+    last_refresh: Mutex<Option<std::time::Instant>>,
 }
+
+/// How often the workflow screens catch up with what other computers wrote.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(2);
 
 #[derive(serde::Serialize, serde::Deserialize, Default)]
 struct DeviceFile {
@@ -71,6 +76,7 @@ impl AppState {
             last_activity_ms: AtomicI64::new(now_ms()),
             idle_lock_secs: AtomicU64::new(u64::from(DEFAULT_IDLE_LOCK_MINUTES) * 60),
             certificates: Mutex::new(Vec::new()),
+            last_refresh: Mutex::new(None),
         }
     }
 
@@ -132,6 +138,17 @@ impl AppState {
     }
 
     /// End the session (logout, lock or idle lock): stop playback, close the local index.
+    /// Is it time to catch up with other computers (and so note that it is being done now)?
+    pub fn refresh_due(&self) -> bool {
+        let mut last = self.last_refresh.lock().expect("refresh lock");
+        let now = std::time::Instant::now();
+        if last.is_some_and(|t| now.duration_since(t) < REFRESH_EVERY) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
+
     pub fn keep_certificate(&self, c: Certificate) {
         self.certificates.lock().expect("certificates lock").push(c);
     }

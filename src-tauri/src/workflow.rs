@@ -22,21 +22,34 @@ use std::path::{Path, PathBuf};
 use tauri::{AppHandle, Emitter, Runtime, State};
 use tokio::sync::MutexGuard;
 
-type Guard<'a> = MutexGuard<'a, Option<Session>>;
+pub(crate) type Guard<'a> = MutexGuard<'a, Option<Session>>;
 
-async fn session<'a>(state: &'a State<'_, AppState>) -> ApiResult<Guard<'a>> {
+/// The logged-on session, caught up with what other computers wrote (at most every
+/// [`crate::state::REFRESH_EVERY`]): a request approved on the GP partner's Mac shows on the
+/// manager's PC when she next looks. An account disabled elsewhere ends the session here.
+pub(crate) async fn session<'a>(state: &'a State<'_, AppState>) -> ApiResult<Guard<'a>> {
     state.touch();
-    let g = state.session.lock().await;
-    if g.is_none() {
+    let mut g = state.session.lock().await;
+    let Some(s) = g.as_mut() else {
         return Err(ApiError::new(
             "logged_off",
             "nobody is logged on: log on first",
         ));
+    };
+    if state.refresh_due() {
+        if let Err(e) = s.refresh().await {
+            if matches!(e, callvault_core::Error::Forbidden(_)) {
+                if let Some(s) = g.take() {
+                    s.close().await;
+                }
+            }
+            return Err(e.into());
+        }
     }
     Ok(g)
 }
 
-fn s<'g>(g: &'g Guard<'_>) -> &'g Session {
+pub(crate) fn s<'g>(g: &'g Guard<'_>) -> &'g Session {
     g.as_ref().expect("checked by session()")
 }
 
@@ -264,7 +277,7 @@ pub async fn export_request<R: Runtime>(
     let session = s(&g);
     let st = session.request(&export.request).await?;
     let opts = SarOptions {
-        zip: export.zip,
+        zip: export.zip && st.purpose.as_str() != "portability",
         redactions: export
             .redactions
             .iter()
@@ -291,19 +304,20 @@ pub async fn export_request<R: Runtime>(
             ));
         }
     }
+    // A new name each time (the request and when), so a second export never meets the first.
     let stem = format!(
-        "{}-{}",
+        "{}-{}-{}",
         match st.purpose.as_str() {
             "sar" => "subject-access",
             p => p,
         },
-        &st.id[..8]
+        &st.id[..8],
+        chrono::Local::now().format("%Y%m%d-%H%M%S")
     );
-    let out = folder.join(if export.zip {
-        format!("{stem}.zip")
-    } else {
-        stem
-    });
+    // A portability export is always a folder (machine-readable files for the person to take
+    // elsewhere); the others may be one encrypted ZIP.
+    let zip = export.zip && st.purpose.as_str() != "portability";
+    let out = folder.join(if zip { format!("{stem}.zip") } else { stem });
     let mut report = |done: usize, total: usize| progress(&app, "export", done, total);
     let rep = match st.purpose.as_str() {
         "sar" => session.export_sar(&st.id, &out, &opts, &mut report).await?,

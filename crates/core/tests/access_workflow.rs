@@ -903,3 +903,45 @@ async fn a_police_request_is_released_as_a_copy_through_the_same_checks() {
     );
     clin.close().await;
 }
+
+#[tokio::test]
+async fn a_session_catches_up_with_another_computers_decisions_and_a_disabled_account_ends() {
+    let w = World::new().await;
+    let mac = w._tmp.path().join("mac-device");
+    // The manager raises a request on the PC and stays logged on.
+    let mut pbm = w.as_(PBM).await;
+    let rid = pbm
+        .raise_request(details(Purpose::Complaint))
+        .await
+        .unwrap();
+    // The GP partner approves it on her Mac.
+    let mut gp = Session::logon_in(&w.archive, &mac, GP.0, &Password::new(GP.1))
+        .await
+        .unwrap();
+    gp.approve(
+        &rid,
+        &[w.calls[1].clone()],
+        Utc::now() + Duration::days(7),
+        &[Right::Listen],
+    )
+    .await
+    .unwrap();
+    // Before catching up, the PC still sees the request open; after, approved, and she may listen.
+    assert_eq!(pbm.request(&rid).await.unwrap().state, State::Open);
+    assert!(pbm.refresh().await.unwrap() >= 1);
+    assert_eq!(pbm.request(&rid).await.unwrap().state, State::Approved);
+    pbm.authorize(&w.calls[1], Right::Listen, Some(&rid), None)
+        .await
+        .unwrap();
+    assert_eq!(pbm.refresh().await.unwrap(), 0, "nothing new");
+    gp.close().await;
+    // The admin disables the manager's account on another computer: her session ends at the next
+    // catch-up.
+    let mut admin = Session::logon_in(&w.archive, &mac, ADMIN.0, &Password::new(ADMIN.1))
+        .await
+        .unwrap();
+    admin.update_user(PBM.0, None, Some(true)).await.unwrap();
+    admin.close().await;
+    assert!(forbidden(pbm.refresh().await).contains("disabled"));
+    pbm.close().await;
+}

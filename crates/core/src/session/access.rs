@@ -451,7 +451,7 @@ impl Session {
         self.check_decider(&st, Action::DecideRequest)?;
         if recordings.is_empty() {
             return Err(Error::Invalid(
-                "approve names specific recordings (--recording ID)".into(),
+                "an approval names the specific recordings it covers: choose at least one".into(),
             ));
         }
         if expires_at <= Utc::now() {
@@ -735,17 +735,17 @@ impl Session {
         let own_call_access =
             self.roles().contains(&Role::Clinician) || self.roles().contains(&Role::Staff);
         let refusal = if right == Right::Export {
-            Some("exporting a recording needs an approved request (--request RID)".to_string())
+            Some("exporting a recording needs an approved request".to_string())
         } else if party && !own_call_access {
             Some(format!(
-                "recording {id}: your roles reach calls only through an approved request (--request RID)"
+                "recording {id}: your roles reach calls only through an approved request"
             ))
         } else if !party {
             Some(format!(
-                "recording {id}: you were not a party to this call; listening needs an approved request (--request RID)"
+                "recording {id}: you were not a party to this call; listening needs an approved request"
             ))
         } else if reason.is_none() {
-            Some("listening to your own call needs a stated reason (--reason TEXT)".to_string())
+            Some("listening to your own call needs a stated reason".to_string())
         } else {
             None
         };

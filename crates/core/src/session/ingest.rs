@@ -255,7 +255,7 @@ impl Session {
                     let erased = self.index.erased_dedup(&dedup).await?;
                     if let (Some(t), false) = (&erased, self.allow_erased) {
                         let reason = format!(
-                            "this audio was deleted on {}; it is not imported again unless the data controller allows it (--allow-erased)",
+                            "this audio was deleted on {}; it is not imported again unless the data controller allows it",
                             t.deleted_at.get(..10).unwrap_or(&t.deleted_at)
                         );
                         out.report.rejected.push(Rejected {

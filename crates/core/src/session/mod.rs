@@ -492,6 +492,24 @@ impl Session {
         }
     }
 
+    /// Catch up with what other computers wrote since logon (or the last refresh): new users and
+    /// role changes, and new journal segments (imports, requests, decisions, holds, deletions).
+    /// Returns how many journal segments were applied. If this user's own account was disabled
+    /// meanwhile, the session must end: that is an error. Roles taken away elsewhere take effect
+    /// now; roles added take effect at the next logon (their keys come with it).
+    pub async fn refresh(&mut self) -> Result<usize> {
+        self.reload_users()?;
+        if let Some(me) = self.users.iter().find(|u| u.uid == self.user.uid) {
+            if me.disabled {
+                return Err(Error::Forbidden("this account has been disabled".into()));
+            }
+            let now = me.roles.clone();
+            self.user.profile.roles.retain(|r| now.contains(r));
+        }
+        let rep = self.sync_index().await?;
+        Ok(rep.segments_applied)
+    }
+
     /// Catch the local index up with the archive; problems become warnings for the user.
     async fn sync_index(&mut self) -> Result<index::SyncReport> {
         let metadata = self.user.secrets.require("metadata")?.clone();
@@ -504,11 +522,12 @@ impl Session {
                 &self.signer_roles(),
             )
             .await?;
-        self.warnings.extend(
-            sync.problems
-                .iter()
-                .map(|p| format!("{}: {}", p.object, p.reason)),
-        );
+        for p in &sync.problems {
+            let w = format!("{}: {}", p.object, p.reason);
+            if !self.warnings.contains(&w) {
+                self.warnings.push(w);
+            }
+        }
         Ok(sync)
     }
 
@@ -809,7 +828,7 @@ impl Session {
                         rep.rejected.push(Rejected {
                             file: src.name,
                             reason: format!(
-                                "this audio was deleted on {} ({}); it is not imported again unless the data controller allows it (--allow-erased)",
+                                "this audio was deleted on {} ({}); it is not imported again unless the data controller allows it",
                                 &t.deleted_at[..10],
                                 t.request.as_deref().map(|r| format!("erasure request {r}")).unwrap_or_else(|| t.reason.clone())
                             ),

@@ -1,0 +1,511 @@
+// Component tests of the administrative screens (retention and holds, audit, users, import) with
+// the IPC mocked: what each shows for what the core returns, its refusals, and the arguments sent.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { flushSync, mount, unmount } from 'svelte';
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { emit } from '@tauri-apps/api/event';
+import type {
+  AuditRow,
+  CertificateInfo,
+  DueInfo,
+  HoldInfo,
+  ImportFile,
+  ImportSummary,
+  SettingInfo,
+  UserInfo,
+  UserRow,
+} from '../src/bindings';
+import Retention from '../src/screens/Retention.svelte';
+import Audit from '../src/screens/Audit.svelte';
+import Users from '../src/screens/Users.svelte';
+import Import from '../src/screens/Import.svelte';
+
+type Handler = (cmd: string, args: Record<string, unknown>) => unknown;
+let calls: { cmd: string; args: Record<string, unknown> }[] = [];
+
+function ipc(h: Handler) {
+  calls = [];
+  mockIPC(
+    (cmd, args) => {
+      const a = (args ?? {}) as Record<string, unknown>;
+      calls.push({ cmd, args: a });
+      return h(cmd, a);
+    },
+    { shouldMockEvents: true },
+  );
+}
+
+function sent(cmd: string) {
+  return calls.filter((c) => c.cmd === cmd);
+}
+
+async function settle() {
+  for (let i = 0; i < 5; i++) {
+    await new Promise((r) => setTimeout(r, 0));
+    flushSync();
+  }
+}
+
+let target: HTMLElement;
+let component: Record<string, unknown> | null = null;
+
+beforeEach(() => {
+  target = document.createElement('div');
+  document.body.appendChild(target);
+});
+
+afterEach(async () => {
+  if (component) unmount(component);
+  component = null;
+  await settle();
+  target.remove();
+  clearMocks();
+  location.hash = '';
+});
+
+const $ = <T extends Element = HTMLElement>(sel: string) => target.querySelector<T>(sel);
+const text = (sel: string) => $(sel)?.textContent ?? '';
+
+function input(sel: string, value: string) {
+  const el = $<HTMLInputElement | HTMLTextAreaElement>(sel)!;
+  el.value = value;
+  el.dispatchEvent(new Event('input', { bubbles: true }));
+  flushSync();
+}
+
+function check(sel: string, on = true) {
+  const el = $<HTMLInputElement>(sel)!;
+  if (el.checked !== on) el.click();
+  flushSync();
+}
+
+function click(sel: string) {
+  $<HTMLButtonElement>(sel)!.click();
+}
+
+function select(sel: string, value: string) {
+  const el = $<HTMLSelectElement>(sel)!;
+  el.value = value;
+  el.dispatchEvent(new Event('change', { bubbles: true }));
+  flushSync();
+}
+
+const id = (n: number) => n.toString(16).padStart(32, '0');
+const me = (roles: string[]): UserInfo => ({ name: 'jordan.reid', roles, idle_lock_minutes: 10, warnings: [] });
+
+function certificate(kind: string, recordings: string[]): CertificateInfo {
+  return {
+    certificate: 'c'.repeat(32),
+    archive: 'a'.repeat(32),
+    kind,
+    created_at: '2026-04-01T09:00:00Z',
+    by_name: 'jordan.reid',
+    request: null,
+    deleted: recordings.map((r) => ({
+      recording: r,
+      call_date: '2023-01-02',
+      deleted_at: '2026-04-01T09:00:00Z',
+      reason: 'retention period ended',
+      request: null,
+      rule: 'older than the 36-month retention period',
+    })),
+    audit_files: 3,
+    audit_sha256: 'f'.repeat(64),
+    signature: 's',
+  };
+}
+
+const settings: SettingInfo[] = [
+  { key: 'retention-months', value: '36', meaning: 'How long calls are kept' },
+  { key: 'idle-lock-minutes', value: '10', meaning: 'Lock after this many idle minutes' },
+];
+
+describe('retention screen', () => {
+  const due: DueInfo[] = [
+    { recording: id(1), call_date: '2022-12-01', rule: 'older than the 36-month retention period', held_by: null },
+    { recording: id(2), call_date: '2022-12-02', rule: 'older than the 36-month retention period', held_by: 'h'.repeat(32) },
+  ];
+
+  it('lists what the sweep would delete, and running it shows the certificate', async () => {
+    ipc((cmd) => {
+      if (cmd === 'holds') return [];
+      if (cmd === 'settings') return settings;
+      if (cmd === 'retention_due') return due;
+      if (cmd === 'retention_run') return certificate('retention', [id(1)]);
+      return null;
+    });
+    component = mount(Retention, { target, props: { user: me(['supervisor']) } });
+    await settle();
+    click('#retention-plan');
+    await settle();
+    expect(text('#due-count')).toBe('2');
+    const rows = target.querySelectorAll('#due-list tr[data-recording-id]');
+    expect(rows.length).toBe(2);
+    expect(rows[1].textContent).toContain('held by');
+    expect(rows[0].textContent).toContain('2022-12-01');
+    expect($<HTMLButtonElement>('#retention-run')!.disabled).toBe(true);
+    check('#retention-confirm');
+    click('#retention-run');
+    await settle();
+    expect(sent('retention_run').length).toBe(1);
+    const cert = $('[data-certificate]')!;
+    expect(cert.getAttribute('data-certificate')).toBe('c'.repeat(32));
+    expect(cert.querySelector(`[data-deleted="${id(1)}"]`)).not.toBeNull();
+    expect($('#cert-folder')).not.toBeNull();
+    expect($('#cert-save')).not.toBeNull();
+  });
+
+  it('says so when nothing was due', async () => {
+    ipc((cmd) => (cmd === 'holds' ? [] : cmd === 'settings' ? settings : null));
+    component = mount(Retention, { target, props: { user: me(['supervisor']) } });
+    await settle();
+    check('#retention-confirm');
+    click('#retention-run');
+    await settle();
+    expect($('#retention-nothing')).not.toBeNull();
+    expect($('[data-certificate]')).toBeNull();
+  });
+
+  it('places a hold with the ids, reason and request typed, and shows a release refusal as worded', async () => {
+    const hold: HoldInfo = {
+      hold: 'b'.repeat(32), recordings: [id(3), id(4)], reason: 'complaint', request: null,
+      by: 'jordan.reid', at: '2026-03-01T10:00:00Z', released: null,
+    };
+    let holds: HoldInfo[] = [];
+    ipc((cmd) => {
+      if (cmd === 'holds') return holds;
+      if (cmd === 'settings') return settings;
+      if (cmd === 'add_hold') {
+        holds = [hold];
+        return hold.hold;
+      }
+      if (cmd === 'release_hold') throw { code: 'forbidden', message: 'not permitted: only the data controller releases a legal hold' };
+      return null;
+    });
+    component = mount(Retention, { target, props: { user: me(['supervisor']) } });
+    await settle();
+    input('#hold-recordings', `${id(3)}\n${id(4)}, ${id(3)}`);
+    input('#hold-reason', 'complaint');
+    click('#hold-add');
+    await settle();
+    expect(sent('add_hold')[0].args).toEqual({ recordings: [id(3), id(4), id(3)], reason: 'complaint', request: null });
+    const row = $(`#holds-list tr[data-hold="${hold.hold}"]`)!;
+    expect(row.textContent).toContain('complaint');
+    expect(row.textContent).toContain('2');
+
+    // With no calls named, the request is sent alone (the core holds what its details find).
+    input('#hold-request', ' r123 ');
+    input('#hold-reason', 'legal claim');
+    click('#hold-add');
+    await settle();
+    expect(sent('add_hold')[1].args).toEqual({ recordings: [], reason: 'legal claim', request: 'r123' });
+
+    click(`[data-release="${hold.hold}"]`);
+    flushSync();
+    input('#release-reason', 'complaint closed');
+    click('#release-confirm');
+    await settle();
+    expect(sent('release_hold')[0].args).toEqual({ hold: hold.hold, reason: 'complaint closed' });
+    const err = $('#retention-error')!;
+    expect(err.getAttribute('role')).toBe('alert');
+    expect(err.textContent).toContain('only the data controller releases a legal hold');
+  });
+
+  it('deletes by hand from a call page link and shows the certificate; settings refusals shown', async () => {
+    location.hash = `#/retention?recording=${id(5)}`;
+    ipc((cmd) => {
+      if (cmd === 'holds') return [];
+      if (cmd === 'settings') return settings;
+      if (cmd === 'delete_recordings') return certificate('deletion', [id(5)]);
+      if (cmd === 'set_setting') throw { code: 'forbidden', message: 'not permitted: archive settings are set by the data controller' };
+      return null;
+    });
+    component = mount(Retention, { target, props: { user: me(['supervisor']) } });
+    await settle();
+    expect($<HTMLTextAreaElement>('#delete-recordings')!.value).toBe(id(5));
+    input('#delete-reason', 'recorded in error');
+    check('#delete-confirm');
+    click('#delete-run');
+    await settle();
+    expect(sent('delete_recordings')[0].args).toEqual({ recordings: [id(5)], reason: 'recorded in error' });
+    expect($('[data-certificate]')!.textContent).toContain('deletion');
+
+    expect($('#settings-list tr[data-setting="retention-months"]')!.textContent).toContain('How long calls are kept');
+    input('[data-setting-input="retention-months"]', '72');
+    click('[data-setting-save="retention-months"]');
+    await settle();
+    expect(sent('set_setting')[0].args).toEqual({ key: 'retention-months', value: '72' });
+    expect(text('#retention-error')).toContain('archive settings are set by the data controller');
+  });
+});
+
+describe('audit screen', () => {
+  const row = (n: number, over: Partial<AuditRow> = {}): AuditRow => ({
+    at: `2026-03-01T10:${String(n % 60).padStart(2, '0')}:00Z`,
+    device: 'd1',
+    actor: 'jordan.reid',
+    action: 'recording.play',
+    outcome: 'allowed',
+    targets: [id(n)],
+    detail: null,
+    request: null,
+    ...over,
+  });
+
+  it('loads everything, sends the filter as an AuditQuery and marks refusals', async () => {
+    ipc((cmd, a) => {
+      if (cmd === 'audit') {
+        const f = a.filter as { user: string | null };
+        return f.user ? [row(1, { outcome: 'refused', action: 'recording.delete', detail: 'not permitted' })] : Array.from({ length: 520 }, (_, i) => row(i));
+      }
+      return null;
+    });
+    component = mount(Audit, { target, props: { user: me(['admin']) } });
+    await settle();
+    expect(sent('audit')[0].args.filter).toEqual({ user: null, recording: null, request: null, from: null, to: null });
+    expect(text('#audit-count')).toBe('520');
+    expect(target.querySelectorAll('#audit-list tbody tr').length).toBe(500);
+    click('#audit-more');
+    flushSync();
+    expect(target.querySelectorAll('#audit-list tbody tr').length).toBe(520);
+
+    input('#audit-user', 'lee.carter');
+    input('#audit-recording', id(9));
+    input('#audit-from', '2026-03-01');
+    input('#audit-to', '2026-03-31');
+    click('#audit-search');
+    await settle();
+    expect(sent('audit')[1].args.filter).toEqual({ user: 'lee.carter', recording: id(9), request: null, from: '2026-03-01', to: '2026-03-31' });
+    const refused = $('#audit-list tr[data-action="recording.delete"][data-outcome="refused"]')!;
+    expect(refused.textContent).toContain('Refused');
+    expect(refused.querySelector('[title]')).not.toBeNull();
+  });
+
+  it('verifies the trail: intact, then problems', async () => {
+    let ok = true;
+    ipc((cmd) => {
+      if (cmd === 'audit') return [];
+      if (cmd === 'verify_audit') {
+        return ok
+          ? { ok: true, devices: 2, files: 5, entries: 123, problems: [] }
+          : { ok: false, devices: 2, files: 5, entries: 123, problems: ['audit/d1/3.jsonl: hash chain broken at entry 7'] };
+      }
+      return null;
+    });
+    component = mount(Audit, { target, props: { user: me(['data-controller']) } });
+    await settle();
+    click('#audit-verify');
+    await settle();
+    let res = $('#audit-verify-result')!;
+    expect(res.textContent).toContain('Intact: 123 entries in 5 files from 2 devices');
+    expect(res.classList.contains('ok')).toBe(true);
+    ok = false;
+    click('#audit-verify');
+    await settle();
+    res = $('#audit-verify-result')!;
+    expect(res.classList.contains('error')).toBe(true);
+    expect(res.getAttribute('role')).toBe('alert');
+    expect(res.textContent).toContain('hash chain broken at entry 7');
+  });
+
+  it('writes the CSV with the filter and says how many entries', async () => {
+    ipc((cmd) => (cmd === 'audit' ? [] : cmd === 'export_audit_csv' ? 42 : null));
+    component = mount(Audit, { target, props: { user: me(['admin']) } });
+    await settle();
+    input('#audit-request', 'r1');
+    input('#audit-csv', '/home/pm/audit.csv');
+    click('#audit-csv-run');
+    await settle();
+    expect(sent('export_audit_csv')[0].args).toEqual({
+      filter: { user: null, recording: null, request: 'r1', from: null, to: null },
+      file: '/home/pm/audit.csv',
+    });
+    expect(text('#audit-csv-result')).toBe('42 entries written to /home/pm/audit.csv');
+  });
+});
+
+describe('users screen', () => {
+  const users: UserRow[] = [
+    { name: 'lee.carter', roles: ['staff'], telephony_ids: ['101', 'Reception 1'], disabled: false },
+    { name: 'dr.tom.okafor', roles: ['clinician'], telephony_ids: ['202'], disabled: true },
+  ];
+
+  it('lists users and adds one, clearing the password', async () => {
+    ipc((cmd) => (cmd === 'users' ? users : null));
+    component = mount(Users, { target, props: { user: me(['admin']) } });
+    await settle();
+    const lee = $('#users-list tr[data-user="lee.carter"]')!;
+    expect(lee.textContent).toContain('Staff');
+    expect(lee.textContent).toContain('101, Reception 1');
+    expect(lee.textContent).toContain('Active');
+    expect($('#users-list tr[data-user="dr.tom.okafor"]')!.getAttribute('data-disabled')).toBe('true');
+
+    input('#new-user-name', ' sam.patel ');
+    check('[data-new-role="supervisor"]');
+    check('[data-new-role="approver"]');
+    input('#new-user-telephony', '103, Reception 2');
+    input('#new-user-password', 'first-pass-123');
+    click('#new-user-add');
+    await settle();
+    expect(sent('add_user')[0].args).toEqual({
+      user: { name: 'sam.patel', roles: ['approver', 'supervisor'], telephony_ids: ['103', 'Reception 2'], password: 'first-pass-123' },
+    });
+    expect($<HTMLInputElement>('#new-user-password')!.value).toBe('');
+    expect(text('#users-notice')).toContain('sam.patel added');
+    expect(target.textContent).not.toContain('first-pass-123');
+  });
+
+  it('disables a user after confirming, and shows the core\'s refusals verbatim', async () => {
+    ipc((cmd) => {
+      if (cmd === 'users') return users;
+      if (cmd === 'set_roles') throw { code: 'forbidden', message: 'not permitted: only an admin may change roles' };
+      return null;
+    });
+    component = mount(Users, { target, props: { user: me(['admin']) } });
+    await settle();
+    click('[data-edit="lee.carter"]');
+    flushSync();
+    expect($<HTMLInputElement>('#user-editor [data-role="staff"]')!.checked).toBe(true);
+    click('#user-disable');
+    flushSync();
+    expect(sent('update_user').length).toBe(0);
+    click('#user-disable-confirm');
+    await settle();
+    expect(sent('update_user')[0].args).toEqual({ name: 'lee.carter', telephonyIds: null, disabled: true });
+
+    input('#user-telephony', '101, 102 ,');
+    click('#user-save-telephony');
+    await settle();
+    expect(sent('update_user')[1].args).toEqual({ name: 'lee.carter', telephonyIds: ['101', '102'], disabled: null });
+
+    input('#user-new-password', 'new-pass-456');
+    click('#user-reset-password');
+    await settle();
+    expect(sent('reset_password')[0].args).toEqual({ name: 'lee.carter', password: 'new-pass-456' });
+    expect($<HTMLInputElement>('#user-new-password')!.value).toBe('');
+
+    check('#user-editor [data-role="clinician"]');
+    click('#user-save-roles');
+    await settle();
+    expect(sent('set_roles')[0].args).toEqual({ name: 'lee.carter', roles: ['clinician', 'staff'] });
+    const err = $('#users-error')!;
+    expect(err.getAttribute('role')).toBe('alert');
+    expect(err.textContent).toContain('only an admin may change roles');
+
+    click('[data-edit="dr.tom.okafor"]');
+    flushSync();
+    click('#user-enable');
+    await settle();
+    expect(sent('update_user')[2].args).toEqual({ name: 'dr.tom.okafor', telephonyIds: null, disabled: false });
+  });
+
+  it('assigns an unassigned call to a user', async () => {
+    ipc((cmd) => (cmd === 'users' ? users : null));
+    component = mount(Users, { target, props: { user: me(['supervisor']) } });
+    await settle();
+    input('#assign-recording', id(8));
+    select('#assign-user', 'lee.carter');
+    click('#assign-run');
+    await settle();
+    expect(sent('assign_recording')[0].args).toEqual({ id: id(8), user: 'lee.carter' });
+  });
+});
+
+describe('import screen', () => {
+  const file = (name: string, over: Partial<ImportFile> = {}): ImportFile => ({
+    file: name,
+    layout: 'freepbx',
+    started_at: '2026-03-02T14:30:00Z',
+    local_time: '2026-03-02 14:30:00',
+    direction: 'inbound',
+    direction_assumed: false,
+    external_number: '07700900123',
+    extension: '101',
+    staff: null,
+    mapped_user: 'lee.carter',
+    parties: [],
+    audio: 'pcm_mulaw 8000 Hz 1 ch 12.0 s',
+    size: 96000,
+    remarks: [],
+    outcome: 'import',
+    ...over,
+  });
+
+  const dry: ImportSummary = {
+    layout: 'freepbx',
+    tz: 'Europe/London',
+    dry_run: true,
+    imported: [],
+    duplicates: [],
+    rejected: [{ file: 'notes.txt', note: 'not a recording this layout understands' }],
+    unassigned: 1,
+    understood: [
+      file('in-1.wav'),
+      file('in-2.wav', { mapped_user: null, extension: '109', direction_assumed: true }),
+      file('in-3.wav', { outcome: `duplicate of ${id(1)}` }),
+    ],
+  };
+  const done: ImportSummary = {
+    ...dry,
+    dry_run: false,
+    imported: [{ file: 'in-1.wav', note: id(10) }, { file: 'in-2.wav', note: id(11) }],
+    duplicates: [{ file: 'in-3.wav', note: `already stored as ${id(1)}` }],
+    understood: [],
+  };
+
+  it('checks the folder, then imports with progress and a report', async () => {
+    let finish: (s: ImportSummary) => void = () => {};
+    ipc((cmd, a) => {
+      if (cmd === 'import_folder') return a.dryRun ? dry : new Promise<ImportSummary>((r) => (finish = r));
+      return null;
+    });
+    component = mount(Import, { target, props: { user: me(['supervisor']) } });
+    await settle();
+    expect($<HTMLButtonElement>('#import-run')).toBeNull();
+    input('#import-folder', '/srv/recordings');
+    select('#import-layout', 'freepbx');
+    click('#import-preview');
+    await settle();
+    expect(sent('import_folder')[0].args).toEqual({ folder: '/srv/recordings', layout: 'freepbx', dryRun: true });
+    expect(text('#import-summary')).toContain('2 calls would be imported, 1 duplicate, 1 refused, 1 unassigned');
+    const two = $('#import-understood tr[data-file="in-2.wav"]')!;
+    expect(two.textContent).toContain('unassigned');
+    expect(two.textContent).toContain('assumed');
+    expect($('#import-understood tr[data-file="in-1.wav"]')!.textContent).toContain('lee.carter');
+    expect($('#import-rejected tr[data-file="notes.txt"]')!.textContent).toContain('not a recording');
+    const run = $<HTMLButtonElement>('#import-run')!;
+    expect(run.textContent).toContain('Import 2 calls');
+    expect(run.disabled).toBe(false);
+
+    run.click();
+    await settle();
+    expect(sent('import_folder')[1].args).toEqual({ folder: '/srv/recordings', layout: 'freepbx', dryRun: false });
+    await emit('progress', { task: 'import', done: 1, total: 3 });
+    await settle();
+    const bar = $<HTMLProgressElement>('#import-progress')!;
+    expect(bar.value).toBe(1);
+    expect(bar.max).toBe(3);
+    finish(done);
+    await settle();
+    expect($('#import-progress')).toBeNull();
+    expect(text('#import-imported-count')).toBe('2');
+    const rep = $('#import-report')!;
+    expect(rep.textContent).toContain(`already stored as ${id(1)}`);
+    expect(rep.textContent).toContain('not a recording this layout understands');
+    expect(rep.querySelector('a[href="#/users"]')).not.toBeNull();
+  });
+
+  it('sends auto as no layout and shows the core\'s refusal', async () => {
+    ipc((cmd) => {
+      if (cmd === 'import_folder') throw { code: 'forbidden', message: 'not permitted: import needs the admin, supervisor or data-controller role' };
+      return null;
+    });
+    component = mount(Import, { target, props: { user: me(['staff']) } });
+    await settle();
+    input('#import-folder', '/srv/recordings');
+    click('#import-preview');
+    await settle();
+    expect(sent('import_folder')[0].args).toEqual({ folder: '/srv/recordings', layout: null, dryRun: true });
+    expect(text('#import-error')).toContain('import needs the admin, supervisor or data-controller role');
+  });
+});
