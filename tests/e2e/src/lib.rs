@@ -342,6 +342,18 @@ impl World {
         }
     }
 
+    /// Scroll an element into the window (for a screenshot of what it shows).
+    pub async fn scroll_to(&self, css: &str) {
+        self.el(css).await;
+        self.client
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView({block: 'start'}); return null;",
+                vec![serde_json::Value::String(css.into())],
+            )
+            .await
+            .expect("scroll");
+    }
+
     /// Save a screenshot of the window under docs/screenshots/.
     pub async fn screenshot(&self, name: &str) {
         // Let WebKit paint what the DOM now holds.
@@ -350,6 +362,16 @@ impl World {
         let dir = root().join("docs/screenshots");
         std::fs::create_dir_all(&dir).expect("screenshots folder");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
+    /// A new device's first screen: choose the archive folder (typed, as the system dialog cannot
+    /// be driven), then the logon screen.
+    pub async fn open_archive(&self) {
+        self.el("#archive-path").await;
+        self.fill("#archive-path", &self.archive.display().to_string())
+            .await;
+        self.click("#open-archive").await;
+        self.el("#user").await;
     }
 
     /// Log on through the logon screen and go to Search.
