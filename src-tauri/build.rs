@@ -57,6 +57,10 @@ fn main() {
             "reset_password",
             "assign_recording",
             "import_folder",
+            "create_archive",
+            "verify_archive",
+            "rebuild_index",
+            "export_ingest_profile",
         ]),
     ))
     .expect("tauri build script");

@@ -747,6 +747,45 @@ pub struct ConsentIn {
     pub note: Option<String>,
 }
 
+/// The result of reading and authenticating every object of the archive.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct ArchiveCheck {
+    pub ok: bool,
+    pub objects_checked: u32,
+    pub recordings_checked: u32,
+    pub recordings_decrypted: u32,
+    /// Audio objects no journal entry refers to (e.g. left by an interrupted import): not trusted.
+    pub unreferenced: u32,
+    /// Older generations of compacted journal segments (an interrupted erasure): removed next run.
+    pub superseded: u32,
+    pub problems: Vec<String>,
+}
+
+impl From<callvault_core::session::VerifyReport> for ArchiveCheck {
+    fn from(r: callvault_core::session::VerifyReport) -> Self {
+        let callvault_core::session::VerifyReport {
+            objects_checked,
+            recordings_checked,
+            recordings_decrypted,
+            unreferenced,
+            superseded,
+            problems,
+        } = r;
+        ArchiveCheck {
+            ok: problems.is_empty(),
+            objects_checked: objects_checked as u32,
+            recordings_checked: recordings_checked as u32,
+            recordings_decrypted: recordings_decrypted as u32,
+            unreferenced: unreferenced.len() as u32,
+            superseded: superseded.len() as u32,
+            problems: problems
+                .into_iter()
+                .map(|p| format!("{}: {}", p.object, p.reason))
+                .collect(),
+        }
+    }
+}
+
 /// The TypeScript of the types above (appended to [`crate::dto::typescript`]'s).
 pub fn decls(cfg: &ts_rs::Config) -> Vec<String> {
     vec![
@@ -774,5 +813,6 @@ pub fn decls(cfg: &ts_rs::Config) -> Vec<String> {
         OverviewInfo::decl(cfg),
         SettingInfo::decl(cfg),
         ConsentIn::decl(cfg),
+        ArchiveCheck::decl(cfg),
     ]
 }

@@ -100,6 +100,10 @@ pub fn app<R: Runtime>(builder: tauri::Builder<R>, preset: Option<PathBuf>) -> t
             workflow::reset_password,
             workflow::assign_recording,
             workflow::import_folder,
+            workflow::create_archive,
+            workflow::verify_archive,
+            workflow::rebuild_index,
+            workflow::export_ingest_profile,
         ])
 }
 

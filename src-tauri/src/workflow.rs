@@ -616,9 +616,14 @@ pub async fn import_folder<R: Runtime>(
     folder: String,
     layout: Option<String>,
     dry_run: bool,
+    allow_erased: Option<bool>,
 ) -> ApiResult<ImportSummary> {
     let mut g = session(&state).await?;
     let dir = chosen_folder(&folder)?;
+    if allow_erased == Some(true) {
+        // The data controller only: the core refuses (and audits) anyone else.
+        s_mut(&mut g).allow_erased_reimport()?;
+    }
     let layout: Layout = match layout.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
         Some(l) => l.parse().map_err(|e: String| ApiError::new("invalid", e))?,
         None => Layout::Auto,
@@ -634,4 +639,96 @@ pub async fn import_folder<R: Runtime>(
     };
     let rep = s_mut(&mut g).import_layout(&dir, opts).await?;
     Ok(rep.into())
+}
+
+// ---- setting up and looking after the archive ----
+
+/// Create a new archive in an empty folder the user chose, with its first user (roles admin and
+/// data controller) and the practice's name; this computer then uses it. The password's key
+/// derivation is calibrated on this computer (about half a second).
+#[tauri::command]
+pub async fn create_archive(
+    state: State<'_, AppState>,
+    folder: String,
+    admin: String,
+    password: String,
+    practice_name: String,
+) -> ApiResult<String> {
+    let root = PathBuf::from(folder.trim());
+    if root.as_os_str().is_empty() {
+        return Err(ApiError::new(
+            "invalid",
+            "choose a folder for the new archive",
+        ));
+    }
+    let practice_name = practice_name.trim().to_string();
+    if practice_name.is_empty() {
+        return Err(ApiError::new(
+            "invalid",
+            "the practice's name: type it as letters will show it",
+        ));
+    }
+    let password = Password::new(password);
+    let data = callvault_core::device::data_root()?;
+    state.end_session().await;
+    callvault_core::session::init_in(
+        &root,
+        &data,
+        admin.trim(),
+        &password,
+        callvault_core::session::KdfChoice::Calibrated,
+    )
+    .await?;
+    let mut s = Session::logon_in(&root, &data, admin.trim(), &password).await?;
+    let set = s.set_setting("practice-name", &practice_name).await;
+    s.close().await;
+    set?;
+    state.set_archive(root.clone())?;
+    Ok(root.display().to_string())
+}
+
+/// Read and authenticate every object of the archive (signatures, hashes; recordings decrypted
+/// where this user holds the key).
+#[tauri::command]
+pub async fn verify_archive(
+    state: State<'_, AppState>,
+) -> ApiResult<crate::dto_workflow::ArchiveCheck> {
+    let mut g = session(&state).await?;
+    Ok(s_mut(&mut g).verify().await?.into())
+}
+
+/// Drop this computer's index of the archive and rebuild it from the archive alone (e.g. after
+/// restoring the archive from a backup). Returns how many recordings it holds.
+#[tauri::command]
+pub async fn rebuild_index(state: State<'_, AppState>) -> ApiResult<u32> {
+    let mut g = session(&state).await?;
+    let s = g.take().expect("checked by session()");
+    match s.rebuild_index().await {
+        Ok((s, _sync, n)) => {
+            *g = Some(s);
+            Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        }
+        // The session was spent on a failed rebuild: log on again.
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Create an identity for an unattended ingest machine (admin) and write its profile to the file
+/// the user chose (docs/INGEST.md): it holds no key that decrypts anything.
+#[tauri::command]
+pub async fn export_ingest_profile(
+    state: State<'_, AppState>,
+    name: String,
+    file: String,
+) -> ApiResult<String> {
+    let mut g = session(&state).await?;
+    let path = PathBuf::from(file.trim());
+    if path.as_os_str().is_empty() || path.is_dir() {
+        return Err(ApiError::new(
+            "invalid",
+            "choose a file name for the ingest profile",
+        ));
+    }
+    callvault_core::ingest::unattended::export_profile(s_mut(&mut g), name.trim(), &path)?;
+    Ok(path.display().to_string())
 }

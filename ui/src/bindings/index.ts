@@ -222,3 +222,13 @@ kind: string,
  * Where the recording stopped, `mm:ss` (caller objected).
  */
 stopped_at: string | null, note: string | null, };
+
+export type ArchiveCheck = { ok: boolean, objects_checked: number, recordings_checked: number, recordings_decrypted: number, 
+/**
+ * Audio objects no journal entry refers to (e.g. left by an interrupted import): not trusted.
+ */
+unreferenced: number, 
+/**
+ * Older generations of compacted journal segments (an interrupted erasure): removed next run.
+ */
+superseded: number, problems: Array<string>, };

@@ -5,6 +5,7 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
   ApiError,
   ApprovalIn,
+  ArchiveCheck,
   AuditCheck,
   AuditQuery,
   AuditRow,
@@ -115,8 +116,17 @@ export const api = {
   resetPassword: (name: string, password: string) => invoke<void>('reset_password', { name, password }),
   assignRecording: (id: string, user: string) => invoke<void>('assign_recording', { id, user }),
   /** layout: auto (null), freepbx, 3cx, oreka, sidecar, csv. Progress: `progress` events, task "import". */
-  importFolder: (folder: string, layout: string | null, dryRun: boolean) =>
-    invoke<ImportSummary>('import_folder', { folder, layout, dryRun }),
+  importFolder: (folder: string, layout: string | null, dryRun: boolean, allowErased = false) =>
+    invoke<ImportSummary>('import_folder', { folder, layout, dryRun, allowErased }),
+  /** A new archive in an empty folder, with its first user (admin and data controller). */
+  createArchive: (folder: string, admin: string, password: string, practiceName: string) =>
+    invoke<string>('create_archive', { folder, admin, password, practiceName }),
+  verifyArchive: () => invoke<ArchiveCheck>('verify_archive'),
+  /** Returns how many recordings the rebuilt index holds. */
+  rebuildIndex: () => invoke<number>('rebuild_index'),
+  /** Returns the path written. */
+  exportIngestProfile: (name: string, file: string) =>
+    invoke<string>('export_ingest_profile', { name, file }),
 };
 
 /** The user's roles, for showing the screens they can use (the core still decides every action). */
