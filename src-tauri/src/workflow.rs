@@ -42,6 +42,11 @@ pub(crate) async fn session<'a>(state: &'a State<'_, AppState>) -> ApiResult<Gua
                 if let Some(s) = g.take() {
                     s.close().await;
                 }
+                // The web view goes back to the logon screen on `logged_off`.
+                return Err(ApiError::new(
+                    "logged_off",
+                    format!("{e}: you have been logged off"),
+                ));
             }
             return Err(e.into());
         }
@@ -623,6 +628,9 @@ pub async fn import_folder<R: Runtime>(
     if allow_erased == Some(true) {
         // The data controller only: the core refuses (and audits) anyone else.
         s_mut(&mut g).allow_erased_reimport()?;
+    } else {
+        // Only the import it was asked for: the next one refuses deleted audio again.
+        s_mut(&mut g).refuse_erased_reimport();
     }
     let layout: Layout = match layout.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
         Some(l) => l.parse().map_err(|e: String| ApiError::new("invalid", e))?,
@@ -709,7 +717,12 @@ pub async fn rebuild_index(state: State<'_, AppState>) -> ApiResult<u32> {
             Ok(u32::try_from(n).unwrap_or(u32::MAX))
         }
         // The session was spent on a failed rebuild: log on again.
-        Err(e) => Err(e.into()),
+        Err(e) => Err(ApiError::new(
+            "logged_off",
+            format!(
+                "{e}; the index could not be rebuilt and you have been logged off: log on again"
+            ),
+        )),
     }
 }
 

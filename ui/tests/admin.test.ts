@@ -466,7 +466,7 @@ describe('import screen', () => {
     select('#import-layout', 'freepbx');
     click('#import-preview');
     await settle();
-    expect(sent('import_folder')[0].args).toEqual({ folder: '/srv/recordings', layout: 'freepbx', dryRun: true });
+    expect(sent('import_folder')[0].args).toEqual({ folder: '/srv/recordings', layout: 'freepbx', dryRun: true, allowErased: false });
     expect(text('#import-summary')).toContain('2 calls would be imported, 1 duplicate, 1 refused, 1 unassigned');
     const two = $('#import-understood tr[data-file="in-2.wav"]')!;
     expect(two.textContent).toContain('unassigned');
@@ -479,7 +479,7 @@ describe('import screen', () => {
 
     run.click();
     await settle();
-    expect(sent('import_folder')[1].args).toEqual({ folder: '/srv/recordings', layout: 'freepbx', dryRun: false });
+    expect(sent('import_folder')[1].args).toEqual({ folder: '/srv/recordings', layout: 'freepbx', dryRun: false, allowErased: false });
     await emit('progress', { task: 'import', done: 1, total: 3 });
     await settle();
     const bar = $<HTMLProgressElement>('#import-progress')!;
@@ -505,7 +505,7 @@ describe('import screen', () => {
     input('#import-folder', '/srv/recordings');
     click('#import-preview');
     await settle();
-    expect(sent('import_folder')[0].args).toEqual({ folder: '/srv/recordings', layout: null, dryRun: true });
+    expect(sent('import_folder')[0].args).toEqual({ folder: '/srv/recordings', layout: null, dryRun: true, allowErased: false });
     expect(text('#import-error')).toContain('import needs the admin, supervisor or data-controller role');
   });
 });

@@ -739,6 +739,10 @@ async fn run(cli: Cli) -> CliResult {
             let root = archive_dir(&cli)?;
             let r = callvault_core::demo::create_with(&root, *calls, kdf_choice(kdf)?, *clip_secs)
                 .await?;
+            // A benchmark archive (--clip-secs) is calls only; the demo shows work in progress.
+            if clip_secs.is_none() {
+                callvault_core::demo::sample_workflow(&root, *calls).await?;
+            }
             if *json {
                 print_json(&r);
             } else {

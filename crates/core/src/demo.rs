@@ -500,3 +500,102 @@ mod tests {
         assert_eq!(linear_to_alaw(32767), 0xaa);
     }
 }
+
+/// A few things in progress, so that the demo's overview is not empty: reception has raised a
+/// complaint request and logged a subject access request received 18 days ago (awaiting their
+/// deciders), the Practice Business Manager asks for a call for training, and the data controller
+/// holds a call. Made through the core, by each demo user, like everything else. `calls` is the
+/// number of demo calls the archive was made with (on the same day).
+pub async fn sample_workflow(root: &Path, calls: usize) -> Result<()> {
+    use crate::requests::{Purpose, RequestDetails};
+    let users = demo_users();
+    let calls = demo_calls(calls);
+    // The first call taken on one of this user's extensions.
+    let of = |name: &str| {
+        let u = users.iter().find(|u| u.name == name).expect("demo user");
+        calls
+            .iter()
+            .find(|c| {
+                c.extension
+                    .as_ref()
+                    .is_some_and(|e| u.telephony_ids.contains(e))
+                    && c.external_number.is_some()
+            })
+            .cloned()
+    };
+    let mut lee = demo_logon(root, "lee.carter").await?;
+    if let Some(c) = of("lee.carter") {
+        lee.raise_request(RequestDetails {
+            purpose: Some(Purpose::Complaint),
+            reason: "The caller says she was told the surgery could not book her a same-day \
+                     appointment; she has complained in writing"
+                .into(),
+            call_time: Some(
+                c.started_at
+                    .with_timezone(&chrono_tz::Europe::London)
+                    .date_naive()
+                    .to_string(),
+            ),
+            staff: Some("lee.carter".into()),
+            number: c.external_number.clone(),
+            ..Default::default()
+        })
+        .await?;
+    }
+    if let Some(c) = of("dr.tom.okafor") {
+        lee.raise_request(RequestDetails {
+            purpose: Some(Purpose::Sar),
+            reason: "Written subject access request for recordings of the requester's calls".into(),
+            number: c.external_number.clone(),
+            parties: c.parties.iter().take(1).cloned().collect(),
+            received: Some(Utc::now().date_naive() - Duration::days(18)),
+            identity: Some("photo ID and a recent utility bill seen at reception".into()),
+            ..Default::default()
+        })
+        .await?;
+    }
+    lee.close().await;
+    let mut jordan = demo_logon(root, "jordan.reid").await?;
+    if let Some(c) = of("dr.priya.shah") {
+        jordan
+            .raise_request(RequestDetails {
+                purpose: Some(Purpose::Training),
+                reason: "A good example of explaining test results by phone, for the new \
+                         receptionists' training"
+                    .into(),
+                staff: Some("dr.priya.shah".into()),
+                number: c.external_number.clone(),
+                ..Default::default()
+            })
+            .await?;
+    }
+    jordan.close().await;
+    let mut alex = demo_logon(root, "alex.morgan").await?;
+    let ids: Vec<String> = alex
+        .search(&crate::session::SearchQuery {
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    if !ids.is_empty() {
+        alex.add_hold(
+            &ids,
+            "Possible insurance claim: keep until the practice's solicitor replies",
+            None,
+        )
+        .await?;
+    }
+    alex.close().await;
+    Ok(())
+}
+
+async fn demo_logon(root: &Path, name: &str) -> Result<Session> {
+    let u = demo_users()
+        .into_iter()
+        .find(|u| u.name == name)
+        .expect("demo user");
+    Session::logon(root, &u.name, &Password::new(&u.password)).await
+}

@@ -1,6 +1,6 @@
 // Typed wrappers over the app's IPC commands. Every payload type comes from the generated
 // bindings (src/bindings/index.ts, made from the Rust types); errors arrive as ApiError.
-import { invoke } from '@tauri-apps/api/core';
+import { invoke as tauriInvoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
   ApiError,
@@ -43,6 +43,22 @@ export function asApiError(e: unknown): ApiError {
     return e as ApiError;
   }
   return { code: 'internal', message: String(e) };
+}
+
+/** Sent on `window` when the core says nobody is logged on any more (e.g. the account was
+ * disabled on another computer): the app goes back to the logon screen. */
+export const LOGGED_OFF_EVENT = 'callvault:logged-off';
+
+async function invoke<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await tauriInvoke<T>(cmd, args);
+  } catch (e) {
+    const err = asApiError(e);
+    if (err.code === 'logged_off' && cmd !== 'logon') {
+      window.dispatchEvent(new CustomEvent(LOGGED_OFF_EVENT, { detail: err.message }));
+    }
+    throw e;
+  }
 }
 
 export const api = {

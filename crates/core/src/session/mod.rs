@@ -724,6 +724,11 @@ impl Session {
 
     // ---- import ----
 
+    /// Imports refuse deleted audio again (the default), after `allow_erased_reimport`.
+    pub fn refuse_erased_reimport(&mut self) {
+        self.allow_erased = false;
+    }
+
     /// Allow this session's imports to bring back audio that was deleted (data controller only).
     pub fn allow_erased_reimport(&mut self) -> Result<()> {
         if !self.roles().contains(&Role::DataController) {
