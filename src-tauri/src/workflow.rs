@@ -73,6 +73,35 @@ fn progress<R: Runtime>(app: &AppHandle<R>, task: &str, done: usize, total: usiz
     );
 }
 
+/// A file the user named in the system's save dialog, for a file of kind `ext` (csv, json): a
+/// name without an extension gets it; another extension is refused, so that the web view can
+/// only ever write files of the kind asked for.
+fn chosen_file(file: &str, ext: &str, what: &str) -> ApiResult<PathBuf> {
+    let mut p = PathBuf::from(file.trim());
+    if p.as_os_str().is_empty() || p.is_dir() || p.file_name().is_none() {
+        return Err(ApiError::new(
+            "invalid",
+            format!("choose a file name for {what}"),
+        ));
+    }
+    match p
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+    {
+        None => {
+            p.set_extension(ext);
+        }
+        Some(e) if e == ext => {}
+        Some(e) => {
+            return Err(ApiError::new(
+                "invalid",
+                format!("{}: {what} is a .{ext} file, not .{e}", p.display()),
+            ))
+        }
+    }
+    Ok(p)
+}
+
 /// A folder the user chose in the system dialog: it must exist and be a folder.
 fn chosen_folder(folder: &str) -> ApiResult<PathBuf> {
     let p = PathBuf::from(folder.trim());
@@ -509,10 +538,7 @@ pub async fn export_audit_csv(
 ) -> ApiResult<u32> {
     let g = session(&state).await?;
     let s = s(&g);
-    let path = PathBuf::from(file.trim());
-    if path.as_os_str().is_empty() || path.is_dir() {
-        return Err(ApiError::new("invalid", "choose a file name for the CSV"));
-    }
+    let path = chosen_file(&file, "csv", "the audit CSV")?;
     let entries = s.audit_list(&filter.into()).await?;
     let csv = callvault_core::session::audit_csv(&entries, &|u| s.user_name_of(u));
     std::fs::write(&path, csv)
@@ -676,6 +702,15 @@ pub async fn create_archive(
             "the practice's name: type it as letters will show it",
         ));
     }
+    if std::fs::read_dir(&root).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(ApiError::new(
+            "invalid",
+            format!(
+                "folder {}: not empty (choose or make an empty folder for the archive)",
+                root.display()
+            ),
+        ));
+    }
     let password = Password::new(password);
     let data = callvault_core::device::data_root()?;
     state.end_session().await;
@@ -735,13 +770,34 @@ pub async fn export_ingest_profile(
     file: String,
 ) -> ApiResult<String> {
     let mut g = session(&state).await?;
-    let path = PathBuf::from(file.trim());
-    if path.as_os_str().is_empty() || path.is_dir() {
-        return Err(ApiError::new(
-            "invalid",
-            "choose a file name for the ingest profile",
-        ));
-    }
+    let path = chosen_file(&file, "json", "the ingest profile")?;
     callvault_core::ingest::unattended::export_profile(s_mut(&mut g), name.trim(), &path)?;
     Ok(path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chosen_file;
+
+    #[test]
+    fn a_chosen_file_is_only_ever_of_the_kind_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("audit-2026");
+        let got = chosen_file(&p.display().to_string(), "csv", "the audit CSV").unwrap();
+        assert_eq!(got, dir.path().join("audit-2026.csv"));
+        let ok = dir.path().join("x.CSV");
+        assert_eq!(
+            chosen_file(&ok.display().to_string(), "csv", "the audit CSV").unwrap(),
+            ok
+        );
+        let bad = chosen_file(
+            &dir.path().join(".bashrc.sh").display().to_string(),
+            "csv",
+            "the audit CSV",
+        )
+        .unwrap_err();
+        assert!(bad.message.contains("not .sh"), "{}", bad.message);
+        assert!(chosen_file("  ", "json", "the ingest profile").is_err());
+        assert!(chosen_file(&dir.path().display().to_string(), "json", "x").is_err());
+    }
 }

@@ -275,6 +275,19 @@ fn every_ipc_command_decides_exactly_as_the_core_and_is_audited() {
                 invoke(&w, "settings", json!({})),
                 core_outcome(&rt.block_on(s.settings())),
             ),
+            ("verify_archive", invoke(&w, "verify_archive", json!({})), {
+                let mut s2 = rt
+                    .block_on(Session::logon_in(
+                        &archive,
+                        &direct_data,
+                        who.0,
+                        &Password::new(who.1),
+                    ))
+                    .unwrap();
+                let r = rt.block_on(s2.verify());
+                rt.block_on(s2.close());
+                core_outcome(&r)
+            }),
             (
                 "update_user",
                 invoke(
