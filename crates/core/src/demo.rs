@@ -464,43 +464,6 @@ pub fn wav_ima_adpcm(rate: u32, pcm: &[i16]) -> Vec<u8> {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Arc;
-
-    #[test]
-    fn every_demo_codec_probes_with_the_right_duration() {
-        let pcm = speechlike(8000, 3, 1);
-        for (bytes, codec) in [
-            (wav_pcm16(8000, &pcm), "pcm_s16le"),
-            (wav_g711(8000, &pcm, true), "pcm_mulaw"),
-            (wav_g711(8000, &pcm, false), "pcm_alaw"),
-            (wav_ima_adpcm(8000, &pcm), "adpcm_ima_wav"),
-        ] {
-            let info = crate::ingest::probe::probe(Arc::from(bytes), Some("wav")).unwrap();
-            assert_eq!(info.codec, codec);
-            assert_eq!(info.sample_rate, 8000);
-            // ADPCM pads its last block (505 samples, 63 ms).
-            assert!(
-                (2990..=3070).contains(&info.duration_ms),
-                "{codec}: {}",
-                info.duration_ms
-            );
-        }
-    }
-
-    #[test]
-    fn g711_matches_reference_points() {
-        assert_eq!(linear_to_ulaw(0), 0xff);
-        assert_eq!(linear_to_ulaw(-1), 0x7f);
-        assert_eq!(linear_to_ulaw(32767), 0x80);
-        assert_eq!(linear_to_alaw(0), 0xd5);
-        assert_eq!(linear_to_alaw(-8), 0x55);
-        assert_eq!(linear_to_alaw(32767), 0xaa);
-    }
-}
-
 /// A few things in progress, so that the demo's overview is not empty: reception has raised a
 /// complaint request and logged a subject access request received 18 days ago (awaiting their
 /// deciders), the Practice Business Manager asks for a call for training, and the data controller
@@ -598,4 +561,41 @@ async fn demo_logon(root: &Path, name: &str) -> Result<Session> {
         .find(|u| u.name == name)
         .expect("demo user");
     Session::logon(root, &u.name, &Password::new(&u.password)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn every_demo_codec_probes_with_the_right_duration() {
+        let pcm = speechlike(8000, 3, 1);
+        for (bytes, codec) in [
+            (wav_pcm16(8000, &pcm), "pcm_s16le"),
+            (wav_g711(8000, &pcm, true), "pcm_mulaw"),
+            (wav_g711(8000, &pcm, false), "pcm_alaw"),
+            (wav_ima_adpcm(8000, &pcm), "adpcm_ima_wav"),
+        ] {
+            let info = crate::ingest::probe::probe(Arc::from(bytes), Some("wav")).unwrap();
+            assert_eq!(info.codec, codec);
+            assert_eq!(info.sample_rate, 8000);
+            // ADPCM pads its last block (505 samples, 63 ms).
+            assert!(
+                (2990..=3070).contains(&info.duration_ms),
+                "{codec}: {}",
+                info.duration_ms
+            );
+        }
+    }
+
+    #[test]
+    fn g711_matches_reference_points() {
+        assert_eq!(linear_to_ulaw(0), 0xff);
+        assert_eq!(linear_to_ulaw(-1), 0x7f);
+        assert_eq!(linear_to_ulaw(32767), 0x80);
+        assert_eq!(linear_to_alaw(0), 0xd5);
+        assert_eq!(linear_to_alaw(-8), 0x55);
+        assert_eq!(linear_to_alaw(32767), 0xaa);
+    }
 }
