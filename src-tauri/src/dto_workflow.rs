@@ -54,6 +54,9 @@ pub struct RequestInfo {
     pub candidates: Vec<Recording>,
     /// Is this purpose one of the data controller's cases (SAR, police, erasure, portability)?
     pub data_controller_case: bool,
+    /// May this user decide it now (the core's answer: open and theirs to decide; not their own
+    /// unless it is a data controller's case)?
+    pub may_decide: bool,
 }
 
 impl From<RequestView> for RequestInfo {
@@ -86,6 +89,7 @@ impl From<RequestView> for RequestInfo {
             completed_by,
             ignored,
             candidates,
+            may_decide,
         } = v;
         RequestInfo {
             id,
@@ -116,6 +120,7 @@ impl From<RequestView> for RequestInfo {
             ignored,
             candidates: candidates.into_iter().map(Recording::from).collect(),
             data_controller_case: purpose.is_data_controller_case(),
+            may_decide,
         }
     }
 }

@@ -149,6 +149,15 @@ impl AppState {
         true
     }
 
+    /// When the session ended without `end_session` (the core ended it): stop the player and
+    /// forget the session's certificates.
+    pub fn forget_session_extras(&self) {
+        if let Some(p) = self.player.lock().expect("player lock").as_ref() {
+            p.stop();
+        }
+        self.certificates.lock().expect("certificates lock").clear();
+    }
+
     pub fn keep_certificate(&self, c: Certificate) {
         self.certificates.lock().expect("certificates lock").push(c);
     }

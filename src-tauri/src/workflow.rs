@@ -42,6 +42,7 @@ pub(crate) async fn session<'a>(state: &'a State<'_, AppState>) -> ApiResult<Gua
                 if let Some(s) = g.take() {
                     s.close().await;
                 }
+                state.forget_session_extras();
                 // The web view goes back to the logon screen on `logged_off`.
                 return Err(ApiError::new(
                     "logged_off",
@@ -78,7 +79,7 @@ fn progress<R: Runtime>(app: &AppHandle<R>, task: &str, done: usize, total: usiz
 /// only ever write files of the kind asked for.
 fn chosen_file(file: &str, ext: &str, what: &str) -> ApiResult<PathBuf> {
     let mut p = PathBuf::from(file.trim());
-    if p.as_os_str().is_empty() || p.is_dir() || p.file_name().is_none() {
+    if !p.is_absolute() || p.is_dir() || p.file_name().is_none() {
         return Err(ApiError::new(
             "invalid",
             format!("choose a file name for {what}"),
@@ -105,7 +106,7 @@ fn chosen_file(file: &str, ext: &str, what: &str) -> ApiResult<PathBuf> {
 /// A folder the user chose in the system dialog: it must exist and be a folder.
 fn chosen_folder(folder: &str) -> ApiResult<PathBuf> {
     let p = PathBuf::from(folder.trim());
-    if p.as_os_str().is_empty() {
+    if !p.is_absolute() {
         return Err(ApiError::new("invalid", "choose a folder"));
     }
     if !p.is_dir() {
@@ -206,6 +207,9 @@ pub async fn reject_request(
     Ok(s_mut(&mut g).reject(&id, &reason).await?)
 }
 
+/// A scanned agreement larger than this is not a letter.
+const MAX_SCAN_BYTES: u64 = 50 << 20;
+
 /// The data controller's written agreement to a disciplinary release. A scanned letter may be
 /// named: its file name and SHA-256 are recorded with the text (the scan itself stays where the
 /// practice files it), so the agreement can later be matched to the paper.
@@ -218,8 +222,29 @@ pub async fn agree_request(
 ) -> ApiResult<()> {
     let mut g = session(&state).await?;
     let mut text = text.trim().to_string();
-    if let Some(scan) = scan.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {
+    let scan = scan.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    // The file is read only for someone the core's policy lets agree (anyone else is refused, and
+    // audited, by `agree` below without it being touched), and only a regular file of sane size.
+    let may = callvault_core::policy::decide(
+        s(&g).roles(),
+        callvault_core::policy::Action::AgreeDisciplinary,
+    )
+    .is_ok();
+    if let Some(scan) = scan.filter(|_| may) {
         let p = Path::new(&scan);
+        let meta = std::fs::metadata(p).map_err(|e| {
+            ApiError::new("io", format!("scan {}: cannot be read: {e}", p.display()))
+        })?;
+        if !p.is_absolute() || !meta.is_file() || meta.len() > MAX_SCAN_BYTES {
+            return Err(ApiError::new(
+                "invalid",
+                format!(
+                    "scan {}: choose the scanned letter itself (a file of at most {} MB)",
+                    p.display(),
+                    MAX_SCAN_BYTES >> 20
+                ),
+            ));
+        }
         let bytes = std::fs::read(p).map_err(|e| {
             ApiError::new("io", format!("scan {}: cannot be read: {e}", p.display()))
         })?;
@@ -555,7 +580,6 @@ pub async fn users(state: State<'_, AppState>) -> ApiResult<Vec<UserRow>> {
         .list_users()
         .await?
         .into_iter()
-        .filter(|u| !u.roles.iter().all(|r| *r == Role::Ingest) || u.roles.is_empty())
         .map(Into::into)
         .collect())
 }
@@ -752,12 +776,15 @@ pub async fn rebuild_index(state: State<'_, AppState>) -> ApiResult<u32> {
             Ok(u32::try_from(n).unwrap_or(u32::MAX))
         }
         // The session was spent on a failed rebuild: log on again.
-        Err(e) => Err(ApiError::new(
-            "logged_off",
-            format!(
-                "{e}; the index could not be rebuilt and you have been logged off: log on again"
-            ),
-        )),
+        Err(e) => {
+            state.forget_session_extras();
+            Err(ApiError::new(
+                "logged_off",
+                format!(
+                    "{e}; the index could not be rebuilt and you have been logged off: log on again"
+                ),
+            ))
+        }
     }
 }
 
@@ -798,6 +825,7 @@ mod tests {
         .unwrap_err();
         assert!(bad.message.contains("not .sh"), "{}", bad.message);
         assert!(chosen_file("  ", "json", "the ingest profile").is_err());
+        assert!(chosen_file("relative.csv", "csv", "the audit CSV").is_err());
         assert!(chosen_file(&dir.path().display().to_string(), "json", "x").is_err());
     }
 }

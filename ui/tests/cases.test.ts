@@ -61,6 +61,7 @@ function req(i: number, over: Partial<RequestInfo> = {}): RequestInfo {
     ignored: [],
     candidates: [],
     data_controller_case: true,
+    may_decide: false,
     ...over,
   };
 }
@@ -395,9 +396,9 @@ describe('export panel', () => {
     expect($('#export-result')!.textContent).toContain('subject-access-r0000000.zip');
     expect($('#export-passphrase')!.textContent).toBe('maple-otter-violet-42');
     expect(target.textContent).toContain('Shown once — give it to the requester by a separate route (e.g. by phone); Callvault does not keep it');
-    click('#export-copy');
-    await settle();
-    expect(writes).toEqual(['maple-otter-violet-42']);
+    // No copy button: clipboard history would keep the passphrase.
+    expect($('#export-copy')).toBeNull();
+    expect(writes).toEqual([]);
 
     click('#export-mark-sent');
     await settle();

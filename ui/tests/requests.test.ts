@@ -85,6 +85,7 @@ function req(id: string, over: Partial<RequestInfo> = {}): RequestInfo {
     ignored: [],
     candidates: [],
     data_controller_case: false,
+    may_decide: false,
     ...over,
   };
 }
@@ -191,8 +192,8 @@ describe('overview', () => {
 describe('requests list', () => {
   it('lists requests with their state, filters by state, and lists those awaiting the user first', async () => {
     const all = [
-      req('r1', { raised_by: 'jordan.reid' }),
-      req('r2', { raised_by: 'dr.priya.shah' }),
+      req('r1', { raised_by: 'jordan.reid', may_decide: true }),
+      req('r2', { raised_by: 'dr.priya.shah', may_decide: false }),
       req('r3', { state: 'approved', purpose: 'sar', due_date: '2026-04-01', days_left: 12 }),
     ];
     ipc((cmd, a) => (cmd === 'requests' ? (a.filter ? all.filter((r) => r.state === a.filter) : all) : null));
@@ -203,7 +204,7 @@ describe('requests list', () => {
     expect($('tr[data-request-id="r3"] td[data-state]')!.textContent).toBe('approved');
     expect($('tr[data-request-id="r3"]')!.textContent).toContain('12 days left');
     expect($<HTMLAnchorElement>('tr[data-request-id="r1"] a')!.getAttribute('href')).toBe('#/request/r1');
-    // Awaiting: open and not raised by this user.
+    // Awaiting: those the core says this user may decide now.
     expect($('[data-awaiting-id="r1"]')).not.toBeNull();
     expect($('[data-awaiting-id="r2"]')).toBeNull();
 
@@ -216,8 +217,8 @@ describe('requests list', () => {
   it('lists the data controller\'s own open cases as awaiting them', async () => {
     const dc: UserInfo = { name: 'alex.morgan', roles: ['admin', 'data-controller'], idle_lock_minutes: 10, warnings: [] };
     const all = [
-      req('s1', { purpose: 'sar', raised_by: 'alex.morgan', data_controller_case: true }),
-      req('c1', { raised_by: 'jordan.reid' }),
+      req('s1', { purpose: 'sar', raised_by: 'alex.morgan', data_controller_case: true, may_decide: true }),
+      req('c1', { raised_by: 'jordan.reid', may_decide: false }),
     ];
     ipc((cmd) => (cmd === 'requests' ? all : null));
     component = mount(Requests, { target, props: { user: dc } });

@@ -767,9 +767,16 @@ async fn the_overview_shows_each_user_what_needs_them() {
         (5..=15).contains(&days),
         "a month from 20 days ago: {days} days left"
     );
-    // The DC raised the SAR, so it does not wait for her own decision; the complaint waits for an
-    // approver, not for the data controller.
-    assert!(o.awaiting_decision.iter().all(|r| r.id != sar));
+    // The SAR she logged waits for her decision (the data controller decides her cases); the
+    // complaint waits for an approver, not for her.
+    assert_eq!(
+        o.awaiting_decision
+            .iter()
+            .map(|r| r.id.clone())
+            .collect::<Vec<_>>(),
+        vec![sar.clone()]
+    );
+    assert!(o.sar_cases[0].may_decide);
     assert!(
         o.recent_imports
             .as_ref()
@@ -944,4 +951,16 @@ async fn a_session_catches_up_with_another_computers_decisions_and_a_disabled_ac
     admin.close().await;
     assert!(forbidden(pbm.refresh().await).contains("disabled"));
     pbm.close().await;
+    // The end of her session is in the audit trail.
+    let admin = w.as_(ADMIN).await;
+    let ended: Vec<String> = admin
+        .audit_list(&AuditFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "session.end" && e.outcome == "refused")
+        .map(|e| e.detail.unwrap_or_default())
+        .collect();
+    assert_eq!(ended, vec!["this account has been disabled".to_string()]);
+    admin.close().await;
 }

@@ -51,8 +51,8 @@ const ROWS: [&str; 9] = [
 /// agreement; (h) deletion by supervisors; README: admin alone reaches no call, supervisors reach
 /// any call only through an approved request, a clinician or staff member may listen to their own
 /// call after stating a reason, SAR/police/erasure/portability are the data controller's, settings
-/// and hold releases are the data controller's, holds are placed by supervisors, approvers and the
-/// data controller, users are managed by admins, the audit trail is read by admins and the data
+/// and hold releases are the data controller's, holds are placed (and seen: their reasons may name
+/// a patient) by supervisors, approvers and the data controller, users are managed by admins, the audit trail is read by admins and the data
 /// controller.
 #[rustfmt::skip]
 const TABLE: &[(&str, [X; 9])] = &[
@@ -91,7 +91,7 @@ const TABLE: &[(&str, [X; 9])] = &[
     ("rebuild index",                      [A,    A,    A,    A,    A,    A,    R,     R,    R]),
     ("show settings",                      [A,    A,    A,    A,    A,    A,    R,     R,    R]),
     ("set a setting",                      [R,    R,    A,    R,    R,    R,    R,     R,    R]),
-    ("list holds",                         [A,    A,    A,    A,    A,    A,    R,     R,    R]),
+    ("list holds",                         [R,    A,    A,    A,    R,    R,    R,     R,    R]),
     ("place a hold",                       [R,    A,    A,    A,    R,    R,    R,     R,    R]),
     ("release a hold",                     [R,    R,    A,    R,    R,    R,    R,     R,    R]),
     ("retention plan",                     [R,    R,    A,    A,    R,    R,    R,     R,    R]),

@@ -119,7 +119,12 @@ state: string, raised_by: string | null, raised_at: string, reason: string, call
 /**
  * Is this purpose one of the data controller's cases (SAR, police, erasure, portability)?
  */
-data_controller_case: boolean, };
+data_controller_case: boolean, 
+/**
+ * May this user decide it now (the core's answer: open and theirs to decide; not their own
+ * unless it is a data controller's case)?
+ */
+may_decide: boolean, };
 
 export type NewRequest = { purpose: string, reason: string, 
 /**

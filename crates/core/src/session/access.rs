@@ -18,6 +18,9 @@ use crate::time;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+/// The longest an approval may last (a year): access is for a defined purpose, not for ever.
+pub const MAX_APPROVAL_DAYS: i64 = 365;
+
 /// A request as shown to a user: its state with people's names, and candidate recordings.
 #[derive(Clone, Debug, Serialize)]
 pub struct RequestView {
@@ -54,6 +57,9 @@ pub struct RequestView {
     pub ignored: Vec<String>,
     /// Recordings matching the request's details that this user may see (on `show`).
     pub candidates: Vec<RecordingView>,
+    /// May this user decide it now (open and theirs to decide; not their own unless it is a data
+    /// controller's case)?
+    pub may_decide: bool,
 }
 
 /// Permission to listen to or export one recording, as decided by `authorize`.
@@ -169,7 +175,7 @@ impl Session {
         }
         if let Some(n) = &d.number {
             phone::normalize(n)
-                .ok_or_else(|| Error::Invalid(format!("number '{n}' has no digits")))?;
+                .ok_or_else(|| Error::Invalid("the external number has no digits".into()))?;
         }
         if purpose == Purpose::Sar {
             d.received
@@ -319,7 +325,7 @@ impl Session {
         }
         if let Some(n) = d.number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
             phone::normalize(n)
-                .ok_or_else(|| Error::Invalid(format!("number '{n}' has no digits")))?;
+                .ok_or_else(|| Error::Invalid("the external number has no digits".into()))?;
         } else {
             d.number = None;
         }
@@ -362,6 +368,7 @@ impl Session {
                 .or_else(|| Some(format!("unknown user {u}")))
         };
         let today = Utc::now().with_timezone(&self.tz).date_naive();
+        let may_decide = self.may_decide_now(&st);
         let d = st.details;
         RequestView {
             id: st.id,
@@ -403,7 +410,17 @@ impl Session {
             completed_by: st.completed.as_ref().and_then(|c| name(&c.by)),
             ignored: st.ignored,
             candidates,
+            may_decide,
         }
+    }
+
+    /// Would `check_decider` let this user decide `st` now? (For showing what awaits them; the
+    /// decision itself goes through `check_decider`.) The data controller decides her cases even
+    /// when she logged them; anyone else decides only what someone else raised.
+    pub(super) fn may_decide_now(&self, st: &RequestState) -> bool {
+        st.state == State::Open
+            && requests::may_decide(st.purpose, self.roles())
+            && (st.raised_by != self.user.uid || st.purpose.is_data_controller_case())
     }
 
     /// Check that this user may decide `st` now; a refusal is audited.
@@ -458,6 +475,11 @@ impl Session {
             return Err(Error::Invalid(
                 "the approval's expiry must be in the future".into(),
             ));
+        }
+        if expires_at > Utc::now() + chrono::Duration::days(MAX_APPROVAL_DAYS) {
+            return Err(Error::Invalid(format!(
+                "an approval lasts at most {MAX_APPROVAL_DAYS} days: approve again if more time is needed"
+            )));
         }
         let mut recs = Vec::new();
         for r in recordings {

@@ -456,7 +456,12 @@ impl Session {
                     public_key: pk,
                     signing_key: sk,
                 }),
-                Err(e) => self.warnings.push(e.to_string()),
+                Err(e) => {
+                    let w = e.to_string();
+                    if !self.warnings.contains(&w) {
+                        self.warnings.push(w);
+                    }
+                }
             }
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -499,12 +504,19 @@ impl Session {
     /// now; roles added take effect at the next logon (their keys come with it).
     pub async fn refresh(&mut self) -> Result<usize> {
         self.reload_users()?;
-        if let Some(me) = self.users.iter().find(|u| u.uid == self.user.uid) {
-            if me.disabled {
-                return Err(Error::Forbidden("this account has been disabled".into()));
+        let why = match self.users.iter().find(|u| u.uid == self.user.uid) {
+            Some(me) if me.disabled => Some("this account has been disabled"),
+            Some(me) => {
+                let now = me.roles.clone();
+                self.user.profile.roles.retain(|r| now.contains(r));
+                None
             }
-            let now = me.roles.clone();
-            self.user.profile.roles.retain(|r| now.contains(r));
+            // Unreadable or gone: not a reason to carry on with the roles of the logon.
+            None => Some("this account's user record can no longer be read"),
+        };
+        if let Some(why) = why {
+            self.audit("session.end", "refused", vec![], Some(why.to_string()))?;
+            return Err(Error::Forbidden(why.into()));
         }
         let rep = self.sync_index().await?;
         Ok(rep.segments_applied)

@@ -21,7 +21,8 @@ pub const IMPORT_DAYS: i64 = 14;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Overview {
-    /// Open requests this user may decide (and did not raise), oldest first.
+    /// Open requests this user may decide (not ones they raised, except the data controller's own
+    /// cases), oldest first.
     pub awaiting_decision: Vec<RequestView>,
     /// Open or approved requests this user raised, newest first.
     pub my_requests: Vec<RequestView>,
@@ -88,10 +89,8 @@ impl Session {
             *by_purpose
                 .entry(st.purpose.as_str().to_string())
                 .or_default() += 1;
-            let open = st.state == State::Open;
             let live = matches!(st.state, State::Open | State::Approved);
-            let decide =
-                open && st.raised_by != uid && requests::may_decide(st.purpose, self.roles());
+            let decide = self.may_decide_now(&st);
             let sar = st.purpose == requests::Purpose::Sar
                 && live
                 && (has(Role::DataController) || has(Role::Approver) || has(Role::Supervisor));
@@ -116,7 +115,7 @@ impl Session {
 
         let holds = if has(Role::Supervisor) || has(Role::Approver) || has(Role::DataController) {
             Some(
-                self.holds()
+                self.holds_in_force()
                     .await?
                     .into_iter()
                     .filter(|h| h.released.is_none())

@@ -119,8 +119,38 @@ impl Session {
 
     // ---- holds ----
 
-    /// Holds in force and released, newest first.
+    /// Holds in force and released, newest first: for those who place or release them
+    /// (supervisors, approvers, the data controller), as their reasons may name a patient. Reading
+    /// the list is audited.
     pub async fn holds(&self) -> Result<Vec<HoldView>> {
+        if !(self.has(Role::Supervisor)
+            || self.has(Role::Approver)
+            || self.has(Role::DataController))
+        {
+            return self.refuse_plain(
+                "hold.list",
+                vec![],
+                Error::Forbidden(
+                    "holds are seen by supervisors, approvers and the data controller".into(),
+                ),
+            );
+        }
+        let out = self.holds_unaudited().await?;
+        self.audit(
+            "hold.list",
+            "allowed",
+            vec![],
+            Some(format!("{} holds", out.len())),
+        )?;
+        Ok(out)
+    }
+
+    /// For the overview (which is audited as a whole; its caller checks the roles).
+    pub(super) async fn holds_in_force(&self) -> Result<Vec<HoldView>> {
+        self.holds_unaudited().await
+    }
+
+    async fn holds_unaudited(&self) -> Result<Vec<HoldView>> {
         let (holds, releases) = self.index.holds().await?;
         let mut out: Vec<HoldView> = holds
             .into_iter()
@@ -157,7 +187,7 @@ impl Session {
     /// Recording id -> hold id, for holds in force.
     pub(super) async fn held(&self) -> Result<HashMap<String, String>> {
         let mut m = HashMap::new();
-        for h in self.holds().await? {
+        for h in self.holds_unaudited().await? {
             if h.released.is_none() {
                 for r in h.recordings {
                     m.insert(r, h.hold.clone());
