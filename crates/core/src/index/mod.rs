@@ -34,6 +34,9 @@ const SCHEMA: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS rec_staff ON recordings(staff_uid, started_at)",
     "CREATE INDEX IF NOT EXISTS rec_duration ON recordings(duration_ms)",
     "CREATE INDEX IF NOT EXISTS rec_dedup ON recordings(dedup)",
+    // Recent imports for the app's overview (an index on the expression `imports_since` reads, so
+    // no row is parsed; built once when an older index is first opened).
+    "CREATE INDEX IF NOT EXISTS rec_imported ON recordings(json_extract(meta, '$.imported_at'))",
     "CREATE TABLE IF NOT EXISTS recording_parties (
         uid TEXT NOT NULL, rec_rowid INTEGER NOT NULL, PRIMARY KEY(uid, rec_rowid)) WITHOUT ROWID",
     "CREATE VIRTUAL TABLE IF NOT EXISTS recordings_fts USING fts5(parties, notes, tokenize='trigram')",
@@ -604,8 +607,20 @@ impl Index {
 
     /// Run a search, newest first.
     pub async fn search(&self, q: &Query) -> Result<Vec<RecordingMeta>> {
-        let mut b: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT r.meta FROM recordings r WHERE 1=1");
+        // The matching rows are chosen and ordered first, and only the chosen few are read whole.
+        // A user who reaches only their own calls, listing them by time (no number, staff, party or
+        // text to narrow by): walk the start-time index newest first and keep theirs, rather than
+        // sorting all their calls (which reads every one of their rows: 0.4 s at 100,000 calls).
+        let by_time = q.party_to.is_some()
+            && q.number.is_none()
+            && q.staff_uids.is_none()
+            && q.party.is_none()
+            && q.text.is_none();
+        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(if by_time {
+            "SELECT meta FROM recordings WHERE rowid IN (SELECT r.rowid FROM recordings r INDEXED BY rec_started WHERE 1=1"
+        } else {
+            "SELECT meta FROM recordings WHERE rowid IN (SELECT r.rowid FROM recordings r WHERE 1=1"
+        });
         if let Some(uid) = &q.party_to {
             b.push(" AND r.rowid IN (SELECT rec_rowid FROM recording_parties WHERE uid = ")
                 .push_bind(uid.clone())
@@ -660,7 +675,8 @@ impl Index {
                 .push(" ESCAPE '\\')");
         }
         b.push(" ORDER BY r.started_at DESC LIMIT ")
-            .push_bind(q.limit);
+            .push_bind(q.limit)
+            .push(") ORDER BY started_at DESC");
         let rows: Vec<String> = b.build_query_scalar().fetch_all(&self.pool).await?;
         rows.iter()
             .map(|m| serde_json::from_str(m).map_err(|e| Error::Index(e.to_string())))
@@ -784,6 +800,16 @@ impl Index {
             .collect()
     }
 
+    /// How many recordings started before `before_ms`.
+    pub async fn count_started_before(&self, before_ms: i64) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT count(*) FROM recordings WHERE started_at < ?")
+                .bind(before_ms)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     /// Recordings that started before `before_ms`: (id, started_at ms).
     pub async fn older_than(&self, before_ms: i64) -> Result<Vec<(String, i64)>> {
         Ok(sqlx::query_as(
@@ -805,9 +831,11 @@ impl Index {
                     .await?
             }
             Some(uid) => {
+                // The start-time index alone (it holds each row's rowid): no row is read.
                 sqlx::query_scalar(
-                    "SELECT r.started_at FROM recordings r JOIN recording_parties p
-                     ON p.rec_rowid = r.rowid WHERE p.uid = ? AND r.started_at >= ?",
+                    "SELECT r.started_at FROM recordings r INDEXED BY rec_started
+                     WHERE r.rowid IN (SELECT rec_rowid FROM recording_parties WHERE uid = ?)
+                     AND r.started_at >= ?",
                 )
                 .bind(uid)
                 .bind(from_ms)
@@ -817,16 +845,22 @@ impl Index {
         })
     }
 
-    /// Recordings imported since `since` (RFC 3339 UTC), counted by UTC import day, newest first.
-    pub async fn imports_since(&self, since: &str) -> Result<Vec<(String, i64)>> {
-        Ok(sqlx::query_as(
-            "SELECT substr(json_extract(meta, '$.imported_at'), 1, 10) AS day, count(*)
-             FROM recordings WHERE json_extract(meta, '$.imported_at') >= ?
-             GROUP BY day ORDER BY day DESC",
-        )
-        .bind(since)
-        .fetch_all(&self.pool)
-        .await?)
+    /// How many recordings were imported in each of these UTC days (`YYYY-MM-DD`), counted on the
+    /// `rec_imported` expression index alone (no row is read): one range count per day.
+    pub async fn imports_on(&self, days: &[String]) -> Result<Vec<i64>> {
+        let mut out = Vec::with_capacity(days.len());
+        for d in days {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM recordings WHERE json_extract(meta, '$.imported_at') >= ?
+                 AND json_extract(meta, '$.imported_at') < ?",
+            )
+            .bind(format!("{d}T"))
+            .bind(format!("{d}U"))
+            .fetch_one(&self.pool)
+            .await?;
+            out.push(n);
+        }
+        Ok(out)
     }
 
     /// The audit heads this device saw at its last verification (device, files, last hash).

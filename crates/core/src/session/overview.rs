@@ -112,7 +112,6 @@ impl Session {
         awaiting.sort_by(|a, b| a.raised_at.cmp(&b.raised_at));
         mine.sort_by(|a, b| b.raised_at.cmp(&a.raised_at));
         sars.sort_by_key(|v| v.days_left.unwrap_or(i64::MAX));
-
         let holds = if has(Role::Supervisor) || has(Role::Approver) || has(Role::DataController) {
             Some(
                 self.holds_in_force()
@@ -130,17 +129,19 @@ impl Session {
             None
         };
         let recent_imports = if policy::decide(self.roles(), Action::Import).is_ok() {
-            let since = Utc::now() - Duration::days(IMPORT_DAYS);
+            let today = Utc::now().date_naive();
+            let days: Vec<NaiveDate> = (0..IMPORT_DAYS)
+                .map(|i| today - Duration::days(i))
+                .collect();
+            let names: Vec<String> = days.iter().map(|d| d.to_string()).collect();
+            let counts = self.index.imports_on(&names).await?;
             Some(
-                self.index
-                    .imports_since(&crate::time::rfc3339(since))
-                    .await?
-                    .into_iter()
-                    .filter_map(|(day, n)| {
-                        Some(DayCount {
-                            day: NaiveDate::parse_from_str(&day, "%Y-%m-%d").ok()?,
-                            count: u32::try_from(n).unwrap_or(u32::MAX),
-                        })
+                days.into_iter()
+                    .zip(counts)
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(day, n)| DayCount {
+                        day,
+                        count: u32::try_from(n).unwrap_or(u32::MAX),
                     })
                     .collect(),
             )
@@ -217,16 +218,30 @@ impl Session {
             .checked_sub_months(Months::new(months))
             .unwrap_or(DateTime::<Utc>::MIN_UTC);
         let soon = cutoff + Duration::days(30);
-        let upcoming = self.index.older_than(soon.timestamp_millis()).await?;
-        let held = self.held().await?;
         let cut = cutoff.timestamp_millis();
-        let due: Vec<&(String, i64)> = upcoming.iter().filter(|(_, ms)| *ms < cut).collect();
+        // Counts only (an archive three years old has a month's calls passing the period at any
+        // time): the sweep's own plan lists them.
+        let due_now = self.index.count_started_before(cut).await?;
+        let upcoming = self
+            .index
+            .count_started_before(soon.timestamp_millis())
+            .await?;
+        let mut held = 0u32;
+        for id in self.held().await?.keys() {
+            if let Some((m, _)) = self.index.get(id).await? {
+                if DateTime::parse_from_rfc3339(&m.started_at)
+                    .is_ok_and(|t| t.timestamp_millis() < cut)
+                {
+                    held += 1;
+                }
+            }
+        }
+        let n = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
         Ok(RetentionOutlook {
             months,
-            due_now: u32::try_from(due.len()).unwrap_or(u32::MAX),
-            held: u32::try_from(due.iter().filter(|(id, _)| held.contains_key(id)).count())
-                .unwrap_or(u32::MAX),
-            due_within_30_days: u32::try_from(upcoming.len() - due.len()).unwrap_or(u32::MAX),
+            due_now: n(due_now),
+            held,
+            due_within_30_days: n(upcoming - due_now),
         })
     }
 }
