@@ -4,7 +4,7 @@
 
 use crate::dto::{
     clamp_ms, role_name, ApiError, ApiResult, AppStatus, DemoAccount, Peaks, PlayerUpdate, Playing,
-    ProgressUpdate, Recording, Search, ShareLogin, UserInfo,
+    Recording, Search, ShareLogin, UserInfo,
 };
 use crate::state::{emit_player, idle_lock_seconds, AppState};
 use callvault_core::credentials::{self, ShareCredential};
@@ -13,9 +13,9 @@ use callvault_core::Session;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tauri::{AppHandle, Emitter, Runtime, State};
+use tauri::{AppHandle, Runtime, State};
 
-fn not_logged_on() -> ApiError {
+pub(crate) fn not_logged_on() -> ApiError {
     ApiError::new("logged_off", "nobody is logged on: log on first")
 }
 
@@ -133,14 +133,7 @@ pub async fn logon<R: Runtime>(
     let password = Password::new(password);
     // A new device over a large archive first builds its index: the web view is told how far.
     let progress: callvault_core::index::Progress = std::sync::Arc::new(move |done, total| {
-        let _ = app.emit(
-            "progress",
-            ProgressUpdate {
-                task: "index".into(),
-                done: u32::try_from(done).unwrap_or(u32::MAX),
-                total: u32::try_from(total).unwrap_or(u32::MAX),
-            },
-        );
+        crate::workflow::progress(&app, "index", done, total)
     });
     let data = callvault_core::device::data_root()?;
     let s = Session::logon_with_progress(&archive, &data, user.trim(), &password, Some(progress))

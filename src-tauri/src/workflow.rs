@@ -31,10 +31,7 @@ pub(crate) async fn session<'a>(state: &'a State<'_, AppState>) -> ApiResult<Gua
     state.touch();
     let mut g = state.session.lock().await;
     let Some(s) = g.as_mut() else {
-        return Err(ApiError::new(
-            "logged_off",
-            "nobody is logged on: log on first",
-        ));
+        return Err(crate::commands::not_logged_on());
     };
     if state.refresh_due() {
         if let Err(e) = s.refresh().await {
@@ -63,7 +60,8 @@ fn s_mut<'g>(g: &'g mut Guard<'_>) -> &'g mut Session {
     g.as_mut().expect("checked by session()")
 }
 
-fn progress<R: Runtime>(app: &AppHandle<R>, task: &str, done: usize, total: usize) {
+/// Tell the web view how far a long task has got (`progress` events).
+pub(crate) fn progress<R: Runtime>(app: &AppHandle<R>, task: &str, done: u64, total: u64) {
     let _ = app.emit(
         "progress",
         ProgressUpdate {
@@ -377,7 +375,8 @@ pub async fn export_request<R: Runtime>(
     // elsewhere); the others may be one encrypted ZIP.
     let zip = export.zip && st.purpose.as_str() != "portability";
     let out = folder.join(if zip { format!("{stem}.zip") } else { stem });
-    let mut report = |done: usize, total: usize| progress(&app, "export", done, total);
+    let mut report =
+        |done: usize, total: usize| progress(&app, "export", done as u64, total as u64);
     let rep = match st.purpose.as_str() {
         "sar" => session.export_sar(&st.id, &out, &opts, &mut report).await?,
         "portability" => {
@@ -691,7 +690,7 @@ pub async fn import_folder<R: Runtime>(
         layout,
         dry_run,
         progress: Some(Box::new(move |p: ImportProgress| {
-            progress(&app2, "import", p.files, p.files_total)
+            progress(&app2, "import", p.files as u64, p.files_total as u64)
         })),
         ..Default::default()
     };

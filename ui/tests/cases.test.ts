@@ -2,32 +2,13 @@
 // what the core returns, the commands sent with their arguments, and the core's refusals.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { flushSync, mount, unmount } from 'svelte';
-import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { clearMocks } from '@tauri-apps/api/mocks';
+import { called, ipc, settle } from './harness';
 import { emit } from '@tauri-apps/api/event';
 import type { CertificateInfo, ExportInfo, Recording, RequestInfo, UserInfo } from '../src/bindings';
 import Cases from '../src/screens/Cases.svelte';
 import CasePanel from '../src/components/CasePanel.svelte';
 import ExportPanel from '../src/components/ExportPanel.svelte';
-
-type Handler = (cmd: string, args: Record<string, unknown>) => unknown;
-let calls: { cmd: string; args: Record<string, unknown> }[] = [];
-
-function ipc(h: Handler) {
-  calls = [];
-  mockIPC((cmd, args) => {
-    const a = (args ?? {}) as Record<string, unknown>;
-    calls.push({ cmd, args: a });
-    return h(cmd, a);
-  }, { shouldMockEvents: true });
-}
-const called = (cmd: string) => calls.filter((c) => c.cmd === cmd);
-
-async function settle() {
-  for (let i = 0; i < 5; i++) {
-    await new Promise((r) => setTimeout(r, 0));
-    flushSync();
-  }
-}
 
 const hex = (i: number) => i.toString(16).padStart(32, '0');
 

@@ -3,7 +3,8 @@
 // core's refusals) and the consent mark on a call.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { flushSync, mount, unmount } from 'svelte';
-import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { clearMocks } from '@tauri-apps/api/mocks';
+import { called, ipc, settle } from './harness';
 import type { OverviewInfo, Recording, RequestInfo, UserInfo } from '../src/bindings';
 import Overview from '../src/screens/Overview.svelte';
 import Requests from '../src/screens/Requests.svelte';
@@ -11,27 +12,6 @@ import RaiseRequest from '../src/screens/RaiseRequest.svelte';
 import RequestPage from '../src/screens/RequestPage.svelte';
 import ConsentPanel from '../src/components/ConsentPanel.svelte';
 import { today } from '../src/lib/reqFormat';
-
-type Handler = (cmd: string, args: Record<string, unknown>) => unknown;
-let calls: { cmd: string; args: Record<string, unknown> }[] = [];
-
-function ipc(h: Handler) {
-  calls = [];
-  mockIPC((cmd, args) => {
-    const a = (args ?? {}) as Record<string, unknown>;
-    calls.push({ cmd, args: a });
-    return h(cmd, a);
-  }, { shouldMockEvents: true });
-}
-
-const called = (cmd: string) => calls.filter((c) => c.cmd === cmd);
-
-async function settle() {
-  for (let i = 0; i < 5; i++) {
-    await new Promise((r) => setTimeout(r, 0));
-    flushSync();
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

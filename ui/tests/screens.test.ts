@@ -2,7 +2,8 @@
 // the core returns, including its refusals, without the app or an archive.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { flushSync, mount, unmount } from 'svelte';
-import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { clearMocks } from '@tauri-apps/api/mocks';
+import { called, ipc, settle } from './harness';
 import type { ApiError, DemoAccount, Recording, UserInfo } from '../src/bindings';
 import Logon from '../src/screens/Logon.svelte';
 import SearchScreen from '../src/screens/Search.svelte';
@@ -10,25 +11,6 @@ import CallPage from '../src/screens/CallPage.svelte';
 import OpenArchive from '../src/screens/OpenArchive.svelte';
 import { emit } from '@tauri-apps/api/event';
 import { clearSearchState } from '../src/lib/searchState.svelte';
-
-type Handler = (cmd: string, args: Record<string, unknown>) => unknown;
-let calls: { cmd: string; args: Record<string, unknown> }[] = [];
-
-function ipc(h: Handler) {
-  calls = [];
-  mockIPC((cmd, args) => {
-    const a = (args ?? {}) as Record<string, unknown>;
-    calls.push({ cmd, args: a });
-    return h(cmd, a);
-  }, { shouldMockEvents: true });
-}
-
-async function settle() {
-  for (let i = 0; i < 5; i++) {
-    await new Promise((r) => setTimeout(r, 0));
-    flushSync();
-  }
-}
 
 function rec(i: number, over: Partial<Recording> = {}): Recording {
   return {
@@ -92,7 +74,7 @@ describe('logon screen', () => {
     ipc(() => demo);
     component = mount(Logon, { target, props: { locked: true, demo: false, archive: '/a', onloggedon: () => {}, onchangearchive: () => {} } });
     await settle();
-    expect(calls.some((c) => c.cmd === 'demo_info')).toBe(false);
+    expect(called('demo_info').length > 0).toBe(false);
     expect(target.textContent).toContain('Callvault is locked');
     expect(target.textContent).not.toContain('/a');
   });
@@ -122,7 +104,7 @@ describe('logon screen', () => {
     expect(msg).toContain('Account locked');
     expect(msg).toContain('try again after 10:45');
     expect(user).toBeNull();
-    expect(calls.find((c) => c.cmd === 'logon')!.args).toEqual({ user: 'jordan.reid', password: 'wrong-password' });
+    expect(called('logon')[0].args).toEqual({ user: 'jordan.reid', password: 'wrong-password' });
   });
 });
 
@@ -153,7 +135,7 @@ describe('open archive screen', () => {
     component = mount(OpenArchive, { target, props: { current: null, onopened: () => {} } });
     target.querySelector<HTMLButtonElement>('#choose-folder')!.click();
     await settle();
-    expect(calls.find((c) => c.cmd === 'plugin:dialog|open')!.args.options).toMatchObject({ directory: true, multiple: false });
+    expect(called('plugin:dialog|open')[0].args.options).toMatchObject({ directory: true, multiple: false });
     expect(target.querySelector<HTMLInputElement>('#archive-path')!.value).toBe('/srv/practice/callvault');
   });
 
@@ -170,7 +152,7 @@ describe('open archive screen', () => {
     input('share-password', 'share-pass');
     target.querySelector('form')!.requestSubmit();
     await settle();
-    expect(calls.find((c) => c.cmd === 'open_archive')!.args).toEqual({
+    expect(called('open_archive')[0].args).toEqual({
       path: '\\\\files01\\practice\\callvault',
       login: { user: 'PRACTICE\\pm', password: 'share-pass', remember: true },
     });
@@ -201,11 +183,11 @@ describe('search screen', () => {
     input('q-party', 'Vale');
     target.querySelector('form')!.requestSubmit();
     await settle();
-    const saved = calls.find((c) => c.cmd === 'save_search_filters')!.args.query as Record<string, unknown>;
+    const saved = called('save_search_filters')[0].args.query as Record<string, unknown>;
     expect(saved).toMatchObject({ number: '07700 900123', staff: '101', party: 'Vale', limit: 250, min_duration_s: 5 });
     target.querySelector<HTMLButtonElement>('button.secondary[type="button"]')!.click();
     await settle();
-    expect(calls.filter((c) => c.cmd === 'save_search_filters').at(-1)!.args.query).toBeNull();
+    expect(called('save_search_filters').at(-1)!.args.query).toBeNull();
   });
 
   it('sends every criterion and shows the results, sortable', async () => {
@@ -225,7 +207,7 @@ describe('search screen', () => {
     dir.dispatchEvent(new Event('change', { bubbles: true }));
     target.querySelector('form')!.requestSubmit();
     await settle();
-    expect(calls.find((c) => c.cmd === 'search')!.args.query).toEqual({
+    expect(called('search')[0].args.query).toEqual({
       from: '2026-03-01', to: '2026-03-31', number: '07700 900001', staff: '101', party: 'Vale',
       direction: 'inbound', min_duration_s: 4, max_duration_s: 60, text: 'prescription', limit: 1000,
     });
@@ -279,7 +261,7 @@ describe('call page', () => {
     input('reason', 'checking my own call');
     target.querySelector<HTMLButtonElement>('#play')!.click();
     await settle();
-    expect(calls.find((c) => c.cmd === 'play')!.args).toEqual({ id: r.id, request: null, reason: 'checking my own call' });
+    expect(called('play')[0].args).toEqual({ id: r.id, request: null, reason: 'checking my own call' });
     expect(target.querySelector('#position')!.textContent).toContain('0:17');
   });
 

@@ -3,38 +3,15 @@
 // core returns, its refusals, and the arguments sent.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { flushSync, mount, unmount } from 'svelte';
-import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { clearMocks } from '@tauri-apps/api/mocks';
+import { called, ipc, settle } from './harness';
 import type { ArchiveCheck, ImportSummary, UserInfo } from '../src/bindings';
 import OpenArchive from '../src/screens/OpenArchive.svelte';
 import Audit from '../src/screens/Audit.svelte';
 import Users from '../src/screens/Users.svelte';
 import Import from '../src/screens/Import.svelte';
 
-type Handler = (cmd: string, args: Record<string, unknown>) => unknown;
-let calls: { cmd: string; args: Record<string, unknown> }[] = [];
-
-function ipc(h: Handler) {
-  calls = [];
-  mockIPC(
-    (cmd, args) => {
-      const a = (args ?? {}) as Record<string, unknown>;
-      calls.push({ cmd, args: a });
-      return h(cmd, a);
-    },
-    { shouldMockEvents: true },
-  );
-}
-
-function sent(cmd: string) {
-  return calls.filter((c) => c.cmd === cmd);
-}
-
-async function settle() {
-  for (let i = 0; i < 5; i++) {
-    await new Promise((r) => setTimeout(r, 0));
-    flushSync();
-  }
-}
+const sent = called;
 
 let target: HTMLElement;
 let component: Record<string, unknown> | null = null;

@@ -193,14 +193,6 @@ async fn wait_status(w: &World, want: &str) {
 }
 
 /// Open the demo archive in a fresh world's first screen.
-async fn open_archive(w: &World) {
-    w.el("#archive-path").await;
-    w.fill("#archive-path", &w.archive.display().to_string())
-        .await;
-    w.click("#open-archive").await;
-    w.el("#user").await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_player_pauses_seeks_skips_and_speeds_up_in_real_time() {
     let (driver, app) = match prerequisites() {
@@ -212,7 +204,7 @@ async fn the_player_pauses_seeks_skips_and_speeds_up_in_real_time() {
     };
     let _one_at_a_time = SERIAL.lock().await;
     let w = World::start_env(&driver, &app, DEMO_CALLS, &[], true).await;
-    open_archive(&w).await;
+    w.open_archive().await;
     w.logon("dr.priya.shah", &password("dr.priya.shah")).await;
 
     // Her longest call: search by staff, sort by duration (longest first), open it.
@@ -343,7 +335,7 @@ async fn the_app_locks_when_idle_and_remembers_each_users_search() {
         false,
     )
     .await;
-    open_archive(&w).await;
+    w.open_archive().await;
     let own = demo_calls(DEMO_CALLS)
         .into_iter()
         .find(|c| c.staff.as_deref() == Some("dr.priya.shah"))

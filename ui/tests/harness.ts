@@ -1,0 +1,32 @@
+// What every component test needs: the IPC mocked through one handler (every call recorded, in
+// order), the calls made to one command, and a wait for Svelte to settle after async work.
+import { flushSync } from 'svelte';
+import { mockIPC } from '@tauri-apps/api/mocks';
+
+export type Handler = (cmd: string, args: Record<string, unknown>) => unknown;
+
+let calls: { cmd: string; args: Record<string, unknown> }[] = [];
+
+/** Mock the IPC (and its events) with `h`; forget the calls recorded so far. */
+export function ipc(h: Handler) {
+  calls = [];
+  mockIPC(
+    (cmd, args) => {
+      const a = (args ?? {}) as Record<string, unknown>;
+      calls.push({ cmd, args: a });
+      return h(cmd, a);
+    },
+    { shouldMockEvents: true },
+  );
+}
+
+/** The calls made to `cmd`, oldest first. */
+export const called = (cmd: string) => calls.filter((c) => c.cmd === cmd);
+
+/** Let pending promises and timers of 0 ms run, flushing Svelte's updates between them. */
+export async function settle() {
+  for (let i = 0; i < 5; i++) {
+    await new Promise((r) => setTimeout(r, 0));
+    flushSync();
+  }
+}
