@@ -21,7 +21,6 @@ use crate::crypto;
 use crate::device;
 use crate::error::{Error, Result};
 use crate::ingest::{probe, CallSource};
-use crate::policy::Role;
 use crate::secret::{Key32, Password};
 use crate::users;
 use serde::{Deserialize, Serialize};
@@ -375,7 +374,7 @@ impl IngestSession {
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             device: self.device.clone(),
             actor: Some(self.uid.clone()),
-            action: "import".into(),
+            action: crate::policy::Action::Import.as_str().into(),
             outcome: "allowed".into(),
             targets: vec![id.clone()],
             detail: Some("unattended ingest".into()),
@@ -433,7 +432,6 @@ pub fn export_profile(session: &mut crate::session::Session, name: &str, out: &P
     f.write_all(&bytes)
         .map_err(|e| Error::io(out.display(), e))?;
     f.sync_all().map_err(|e| Error::io(out.display(), e))?;
-    let _ = Role::Ingest;
     Ok(())
 }
 

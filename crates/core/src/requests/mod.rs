@@ -9,8 +9,12 @@
 
 use crate::calendar;
 use crate::error::{Error, Result};
+use crate::policy::requests as policy;
 use crate::policy::Role;
-use chrono::{DateTime, NaiveDate, Utc};
+
+pub use crate::policy::listen::access_refusal;
+pub use crate::policy::requests::may_decide;
+use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The valid reasons for access the policy lists.
@@ -308,15 +312,6 @@ pub struct RequestState {
     pub ignored: Vec<String>,
 }
 
-/// May a user with `roles` decide (approve or reject) a request for `purpose`?
-pub fn may_decide(purpose: Purpose, roles: &[Role]) -> bool {
-    if purpose.is_data_controller_case() {
-        roles.contains(&Role::DataController)
-    } else {
-        roles.contains(&Role::Approver)
-    }
-}
-
 /// Fold a request's events into its state. `roles_of` gives a user's roles. Every rule is checked
 /// again here, so a rule-breaking event written by a modified client is ignored, not believed.
 pub fn fold(
@@ -357,7 +352,6 @@ pub fn fold(
     };
     for e in it {
         let roles = roles_of(&e.by);
-        let is_dc = roles.contains(&Role::DataController);
         let mut ignore = |why: &str| {
             st.ignored.push(format!(
                 "{} by {} at {}: {why}",
@@ -376,9 +370,9 @@ pub fn fold(
             } => {
                 if st.state != State::Open {
                     ignore("request already decided");
-                } else if !may_decide(purpose, &roles) {
+                } else if !policy::may_decide(purpose, &roles) {
                     ignore("author may not decide this kind of request");
-                } else if e.by == st.raised_by && !purpose.is_data_controller_case() {
+                } else if e.by == st.raised_by && !policy::may_decide_own(purpose) {
                     ignore("an approver may not approve their own request");
                 } else if recordings.is_empty() {
                     ignore("no recordings named");
@@ -396,9 +390,9 @@ pub fn fold(
             RequestEvent::Rejected { reason } => {
                 if st.state != State::Open {
                     ignore("request already decided");
-                } else if !may_decide(purpose, &roles) {
+                } else if !policy::may_decide(purpose, &roles) {
                     ignore("author may not decide this kind of request");
-                } else if e.by == st.raised_by && !purpose.is_data_controller_case() {
+                } else if e.by == st.raised_by && !policy::may_decide_own(purpose) {
                     ignore("an approver may not decide their own request");
                 } else {
                     st.state = State::Rejected;
@@ -414,7 +408,7 @@ pub fn fold(
             RequestEvent::Agreed { text } => {
                 if purpose != Purpose::Disciplinary {
                     ignore("written agreement is only for disciplinary requests");
-                } else if !is_dc {
+                } else if !policy::may_agree(&roles) {
                     ignore("only the data controller agrees");
                 } else if st.agreement.is_some() {
                     ignore("agreement already recorded");
@@ -429,7 +423,7 @@ pub fn fold(
             RequestEvent::Extended { days, reason } => {
                 if purpose != Purpose::Sar || st.due_date.is_none() {
                     ignore("only a SAR's deadline can be extended");
-                } else if !is_dc {
+                } else if !policy::may_extend(&roles) {
                     ignore("only the data controller extends a SAR");
                 } else {
                     let received = st.details.received.expect("due date implies received");
@@ -455,11 +449,7 @@ pub fn fold(
                 }
             }
             RequestEvent::Completed { note } => {
-                let may = if purpose.is_data_controller_case() {
-                    is_dc
-                } else {
-                    e.by == st.raised_by || roles.contains(&Role::Approver) || is_dc
-                };
+                let may = policy::may_complete(purpose, &roles, e.by == st.raised_by);
                 if st.state == State::Completed {
                     ignore("already completed");
                 } else if !may {
@@ -489,61 +479,6 @@ fn kind_of(e: &RequestEvent) -> &'static str {
         RequestEvent::Extended { .. } => "extension",
         RequestEvent::Completed { .. } => "completion",
     }
-}
-
-/// Why `uid` may not use `request` to `right` `recording` now; None if they may.
-pub fn access_refusal(
-    st: &RequestState,
-    uid: &str,
-    roles: &[Role],
-    recording: &str,
-    right: Right,
-    now: DateTime<Utc>,
-) -> Option<String> {
-    let user_may_use = st.raised_by == uid
-        || (st.purpose.is_data_controller_case() && roles.contains(&Role::DataController));
-    if !user_may_use {
-        return Some(format!("request {} was raised by someone else", st.id));
-    }
-    let Some(a) = &st.approval else {
-        return Some(format!(
-            "request {} is {} (not approved)",
-            st.id,
-            st.state.as_str()
-        ));
-    };
-    if st.state == State::Completed {
-        return Some(format!("request {} is completed", st.id));
-    }
-    if !a.recordings.iter().any(|r| r == recording) {
-        return Some(format!(
-            "request {} does not cover recording {recording}",
-            st.id
-        ));
-    }
-    if !a.allow.contains(&right) {
-        return Some(format!(
-            "request {} does not allow {}",
-            st.id,
-            right.as_str()
-        ));
-    }
-    match DateTime::parse_from_rfc3339(&a.expires_at) {
-        Ok(t) if now < t => {}
-        _ => {
-            return Some(format!(
-                "the approval of request {} expired at {}",
-                st.id, a.expires_at
-            ))
-        }
-    }
-    if st.purpose == Purpose::Disciplinary && st.agreement.is_none() {
-        return Some(format!(
-            "request {} is disciplinary: the data controller's written agreement is not yet recorded",
-            st.id
-        ));
-    }
-    None
 }
 
 #[cfg(test)]

@@ -81,6 +81,25 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Default minutes of inactivity before the desktop app locks (the setting `idle-lock-minutes`).
+pub const DEFAULT_IDLE_LOCK_MINUTES: u32 = 10;
+
+/// Seconds of inactivity before the app locks: the archive's `idle-lock-minutes` (default 10; a
+/// value that is not a whole number above 0 counts as the default, so 0 is not "never"), or
+/// `local_seconds` set on this computer (`CALLVAULT_IDLE_LOCK_SECONDS`: a kiosk-style PC, or a
+/// test) if that is shorter: a computer can shorten the practice's setting, never lengthen it.
+pub fn idle_lock_seconds(setting: Option<&str>, local_seconds: Option<&str>) -> u64 {
+    let minutes = setting
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|m| *m > 0)
+        .unwrap_or(DEFAULT_IDLE_LOCK_MINUTES);
+    let secs = u64::from(minutes) * 60;
+    local_seconds
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(secs, |e| e.min(secs))
+}
+
 /// A hold as it stands.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct HoldView {
@@ -101,4 +120,25 @@ pub struct Due {
     pub rule: String,
     /// Held recordings are listed but kept.
     pub held_by: Option<String>,
+}
+
+#[cfg(test)]
+mod idle_lock_tests {
+    use super::idle_lock_seconds;
+
+    #[test]
+    fn the_idle_lock_follows_the_practice_setting_and_can_only_be_shortened_locally() {
+        assert_eq!(idle_lock_seconds(None, None), 600);
+        assert_eq!(idle_lock_seconds(Some("5"), None), 300);
+        assert_eq!(idle_lock_seconds(Some(" 30 "), None), 1800);
+        assert_eq!(idle_lock_seconds(Some("0"), None), 600, "0 is not 'never'");
+        assert_eq!(idle_lock_seconds(Some("soon"), None), 600);
+        assert_eq!(idle_lock_seconds(Some("5"), Some("3")), 3);
+        assert_eq!(
+            idle_lock_seconds(Some("5"), Some("3600")),
+            300,
+            "never longer"
+        );
+        assert_eq!(idle_lock_seconds(None, Some("0")), 600);
+    }
 }

@@ -9,7 +9,7 @@ use crate::calendar;
 use crate::error::{Error, Result};
 use crate::index;
 use crate::phone;
-use crate::policy::{Action, Role, Scope};
+use crate::policy::{self, Action, Role, Scope};
 use crate::requests::{
     self, ConsentKind, ConsentMark, Purpose, RequestDetails, RequestEntry, RequestEvent,
     RequestState, Right, State,
@@ -115,7 +115,7 @@ impl Session {
         let mut e = entry(
             &self.device.id,
             &self.user.uid,
-            action.as_str(),
+            action,
             outcome,
             targets,
             detail,
@@ -152,11 +152,7 @@ impl Session {
     /// May this user see this request at all? Deciders and the data controller see every request;
     /// others see the ones they raised.
     pub(super) fn may_see_request(&self, st: &RequestState) -> bool {
-        let r = self.roles();
-        st.raised_by == self.user.uid
-            || r.contains(&Role::Approver)
-            || r.contains(&Role::DataController)
-            || r.contains(&Role::Supervisor)
+        policy::requests::may_see_request(self.roles(), st.raised_by == self.user.uid)
     }
 
     /// Raise an access request (any logged-on user). Returns its id.
@@ -219,7 +215,7 @@ impl Session {
             }
         }
         self.audit(
-            Action::ListRequests.as_str(),
+            Action::ListRequests,
             "allowed",
             vec![],
             Some(format!("{} requests", out.len())),
@@ -346,7 +342,7 @@ impl Session {
             ..Default::default()
         };
         self.audit(
-            Action::Search.as_str(),
+            Action::Search,
             "allowed",
             vec![],
             Some(format!(
@@ -419,8 +415,11 @@ impl Session {
     /// when she logged them; anyone else decides only what someone else raised.
     pub(super) fn may_decide_now(&self, st: &RequestState) -> bool {
         st.state == State::Open
-            && requests::may_decide(st.purpose, self.roles())
-            && (st.raised_by != self.user.uid || st.purpose.is_data_controller_case())
+            && policy::requests::may_decide_request(
+                st.purpose,
+                self.roles(),
+                st.raised_by == self.user.uid,
+            )
     }
 
     /// Check that this user may decide `st` now; a refusal is audited.
@@ -436,7 +435,7 @@ impl Session {
                 st.state.as_str()
             ));
         }
-        if !requests::may_decide(st.purpose, self.roles()) {
+        if !policy::requests::may_decide(st.purpose, self.roles()) {
             let who = if st.purpose.is_data_controller_case() {
                 "the data controller"
             } else {
@@ -447,7 +446,7 @@ impl Session {
                 st.purpose.as_str()
             ));
         }
-        if st.raised_by == self.user.uid && !st.purpose.is_data_controller_case() {
+        if st.raised_by == self.user.uid && !policy::requests::may_decide_own(st.purpose) {
             return refuse(format!(
                 "request {}: you raised it, so someone else must decide it",
                 st.id
@@ -622,15 +621,8 @@ impl Session {
     /// Mark a request completed (the data controller for their cases; else the requester or a decider).
     pub async fn complete(&mut self, id: &str, note: Option<&str>) -> Result<()> {
         let st = self.request_state(id).await?;
-        let r = self.roles();
-        let may = if st.purpose.is_data_controller_case() {
-            r.contains(&Role::DataController)
-        } else {
-            st.raised_by == self.user.uid
-                || r.contains(&Role::Approver)
-                || r.contains(&Role::DataController)
-        };
-        if !may {
+        if !policy::requests::may_complete(st.purpose, self.roles(), st.raised_by == self.user.uid)
+        {
             return self.refuse_request(
                 Action::CompleteRequest,
                 &st.id,
@@ -667,9 +659,8 @@ impl Session {
         let Some((meta, _)) = self.index.get(&id).await? else {
             return Err(Error::NotFound(format!("recording {id}")));
         };
-        let may = meta.staff_uid.as_deref() == Some(self.user.uid.as_str())
-            || self.roles().contains(&Role::Supervisor);
-        if !may {
+        let own = meta.staff_uid.as_deref() == Some(self.user.uid.as_str());
+        if !policy::listen::may_mark_consent(self.roles(), own) {
             return self.refuse(
                 Action::MarkConsent,
                 vec![id.clone()],
@@ -696,7 +687,7 @@ impl Session {
         };
         self.journal(vec![JournalEntry::Consent(Box::new(mark))])
             .await?;
-        self.audit(Action::MarkConsent.as_str(), "allowed", vec![id], None)
+        self.audit(Action::MarkConsent, "allowed", vec![id], None)
     }
 
     /// May this user listen to or export this recording now? Supervisors, approvers and the data
@@ -716,22 +707,25 @@ impl Session {
         };
         let id = recording.trim().to_ascii_lowercase();
         let Some((_, rowid)) = self.index.get(&id).await? else {
-            return self
-                .refuse(
-                    action,
-                    vec![id.clone()],
-                    Error::NotFound(format!("recording {id}")),
-                )
-                .map(|_| unreachable!());
+            return self.refuse(
+                action,
+                vec![id.clone()],
+                Error::NotFound(format!("recording {id}")),
+            );
         };
         if let Some(rid) = request {
             let st = match self.request_state(rid).await {
                 Ok(st) => st,
                 Err(e) => return self.refuse_request(action, rid, vec![id], e),
             };
-            if let Some(why) =
-                requests::access_refusal(&st, &self.user.uid, self.roles(), &id, right, Utc::now())
-            {
+            if let Some(why) = policy::listen::access_refusal(
+                &st,
+                &self.user.uid,
+                self.roles(),
+                &id,
+                right,
+                Utc::now(),
+            ) {
                 return self.refuse_request(action, &st.id, vec![id], Error::Forbidden(why));
             }
             let expires_at = st.approval.as_ref().map(|a| a.expires_at.clone());
@@ -752,32 +746,13 @@ impl Session {
         // No request: only a party to the call, to listen, with a stated reason.
         let party = self.index.is_party(&self.user.uid, rowid).await?;
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-        // Only clinician or staff access reaches one's own calls without a request: supervisors,
-        // approvers and the data controller go through a request, and admin alone reaches no call.
-        let own_call_access =
-            self.roles().contains(&Role::Clinician) || self.roles().contains(&Role::Staff);
-        let refusal = if right == Right::Export {
-            Some("exporting a recording needs an approved request".to_string())
-        } else if party && !own_call_access {
-            Some(format!(
-                "recording {id}: your roles reach calls only through an approved request"
-            ))
-        } else if !party {
-            Some(format!(
-                "recording {id}: you were not a party to this call; listening needs an approved request"
-            ))
-        } else if reason.is_none() {
-            Some("listening to your own call needs a stated reason".to_string())
-        } else {
-            None
-        };
+        let refusal =
+            policy::listen::own_call_refusal(self.roles(), &id, right, party, reason.is_some());
         if let Some(why) = refusal {
-            return self
-                .refuse(action, vec![id], Error::Forbidden(why))
-                .map(|_| unreachable!());
+            return self.refuse(action, vec![id], Error::Forbidden(why));
         }
         self.audit(
-            action.as_str(),
+            action,
             "allowed",
             vec![id.clone()],
             Some(format!("own call; reason: {}", reason.unwrap_or_default())),
@@ -819,7 +794,7 @@ impl Session {
         let from: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
         let to: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         self.audit(
-            Action::SetRoles.as_str(),
+            Action::SetRoles,
             "allowed",
             vec![uid],
             Some(format!("roles {} -> {}", from.join(","), to.join(","))),
@@ -912,7 +887,7 @@ impl Session {
             );
         }
         self.audit(
-            Action::UpdateUser.as_str(),
+            Action::UpdateUser,
             "allowed",
             vec![uid],
             Some(what.join("; ")),
@@ -968,7 +943,7 @@ impl Session {
             .collect();
         out.sort_by(|a, b| a.at.cmp(&b.at));
         self.audit(
-            Action::ListAudit.as_str(),
+            Action::ListAudit,
             "allowed",
             vec![],
             Some(format!("{} entries", out.len())),

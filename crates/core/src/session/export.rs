@@ -6,7 +6,7 @@ use super::Session;
 use crate::audio::decode;
 use crate::error::{Error, Result};
 use crate::export::{self, CallAudio, ExportReport, Fill, Letter, Redaction};
-use crate::policy::Role;
+use crate::policy::{self, Action};
 use crate::requests::{Purpose, Right, State};
 use std::io::Read;
 use std::path::Path;
@@ -75,11 +75,7 @@ impl Session {
     ) -> Result<ExportReport> {
         let st = match self.request_state(request).await {
             Ok(st) => st,
-            Err(e) => {
-                return self
-                    .refuse(crate::policy::Action::Export, vec![], e)
-                    .map(|_| unreachable!())
-            }
+            Err(e) => return self.refuse(Action::Export, vec![], e),
         };
         match st.purpose {
             Purpose::Sar | Purpose::Portability | Purpose::Erasure => {
@@ -103,10 +99,10 @@ impl Session {
         opts: &SarOptions,
         progress: &mut (dyn FnMut(usize, usize) + Send),
     ) -> Result<ExportReport> {
-        let action = crate::policy::Action::Export;
+        let action = Action::Export;
         let st = match self.request_state(request).await {
             Ok(st) => st,
-            Err(e) => return self.refuse(action, vec![], e).map(|_| unreachable!()),
+            Err(e) => return self.refuse(action, vec![], e),
         };
         if st.purpose != purpose {
             let e = Error::Invalid(format!(
@@ -133,7 +129,7 @@ impl Session {
             .map(|a| a.recordings.clone())
             .unwrap_or_default();
         for r in &opts.redactions {
-            if !self.roles().contains(&Role::DataController) {
+            if !policy::requests::may_redact(self.roles()) {
                 let e = Error::Forbidden("only the data controller marks redactions".into());
                 self.audit_export_refusal(&st.id, &e)?;
                 return Err(e);
@@ -232,9 +228,9 @@ impl Session {
             &self.device.id,
             &self.user.uid,
             match purpose {
-                Purpose::Sar => "export.sar",
-                Purpose::Portability => "export.portability",
-                _ => "export.release",
+                Purpose::Sar => Action::ExportSar,
+                Purpose::Portability => Action::ExportPortability,
+                _ => Action::ExportRelease,
             },
             "allowed",
             recordings,
@@ -257,7 +253,7 @@ impl Session {
         let mut en = super::entry(
             &self.device.id,
             &self.user.uid,
-            "recording.export",
+            Action::Export,
             "refused",
             vec![],
             Some(e.to_string()),

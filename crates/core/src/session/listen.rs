@@ -110,7 +110,7 @@ impl Session {
         )])
         .await?;
         self.audit(
-            crate::policy::Action::AssignRecording.as_str(),
+            crate::policy::Action::AssignRecording,
             "allowed",
             vec![id, user.uid],
             None,
@@ -136,13 +136,11 @@ impl Session {
             // Granted, but this user holds no key that opens it (e.g. a clinician's approved
             // request for a colleague's call): a refusal, audited as one.
             Err(e @ Error::Forbidden(_)) => {
-                return self
-                    .refuse(
-                        crate::policy::Action::Listen,
-                        vec![grant.recording.clone()],
-                        e,
-                    )
-                    .map(|_| unreachable!())
+                return self.refuse(
+                    crate::policy::Action::Listen,
+                    vec![grant.recording.clone()],
+                    e,
+                )
             }
             Err(e) => return Err(e),
         };

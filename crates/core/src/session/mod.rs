@@ -125,7 +125,7 @@ fn now_rfc3339_ms() -> String {
 fn entry(
     device: &str,
     actor: &str,
-    action: &str,
+    action: Action,
     outcome: &str,
     targets: Vec<String>,
     detail: Option<String>,
@@ -134,7 +134,7 @@ fn entry(
         at: now_rfc3339_ms(),
         device: device.to_string(),
         actor: Some(actor.to_string()),
-        action: action.to_string(),
+        action: action.as_str().to_string(),
         outcome: outcome.to_string(),
         targets,
         detail,
@@ -195,7 +195,7 @@ pub async fn init_in(
     let uid = users::uid_for(&archive, admin)?;
     let profile = Profile {
         name: admin.trim().to_string(),
-        roles: vec![Role::Admin, Role::DataController],
+        roles: policy::users::FOUNDER_ROLES.to_vec(),
         telephony_ids: vec![],
         disabled: false,
     };
@@ -211,7 +211,7 @@ pub async fn init_in(
         &[entry(
             &device.id,
             &uid,
-            "archive.init",
+            Action::InitArchive,
             "allowed",
             vec![archive.config.id.clone()],
             None,
@@ -280,7 +280,7 @@ impl Session {
     ) -> Result<Session> {
         let (archive, device, warnings) = device::open_in(root, data)?;
         let uid = users::uid_for(&archive, name)?;
-        let audit_now = |action: &str, outcome: &str, detail: Option<String>| {
+        let audit_now = |action: Action, outcome: &str, detail: Option<String>| {
             audit::append(
                 &archive,
                 &device.id,
@@ -296,19 +296,19 @@ impl Session {
                 // nor a lockout tells whether the name exists.
                 let now = Utc::now().timestamp_millis();
                 if let Some(until) = users::locked_until(&archive, &uid, now)? {
-                    audit_now("logon", "refused", Some("account locked".into()))?;
+                    audit_now(Action::Logon, "refused", Some("account locked".into()))?;
                     return Err(Error::Locked {
                         until: locked_text(until, &archive),
                     });
                 }
                 users::unlock_nobody(&archive, &uid, password);
                 users::mark(&archive, &uid, 'f')?;
-                audit_now("logon", "failed", Some("no such user".into()))?;
+                audit_now(Action::Logon, "failed", Some("no such user".into()))?;
                 if let Some(until) =
                     users::locked_until(&archive, &uid, Utc::now().timestamp_millis())?
                 {
                     audit_now(
-                        "account.lock",
+                        Action::AccountLock,
                         "locked",
                         Some(format!("{} failed logons", users::LOCKOUT_FAILURES)),
                     )?;
@@ -319,13 +319,13 @@ impl Session {
                 return Err(Error::BadLogon);
             }
             Err(e) => {
-                audit_now("logon", "failed", Some(format!("user record: {e}")))?;
+                audit_now(Action::Logon, "failed", Some(format!("user record: {e}")))?;
                 return Err(e);
             }
         };
         let now = Utc::now().timestamp_millis();
         if let Some(until) = users::locked_until(&archive, &uid, now)? {
-            audit_now("logon", "refused", Some("account locked".into()))?;
+            audit_now(Action::Logon, "refused", Some("account locked".into()))?;
             return Err(Error::Locked {
                 until: locked_text(until, &archive),
             });
@@ -334,12 +334,12 @@ impl Session {
             Ok(u) => u,
             Err(Error::BadLogon) => {
                 users::mark(&archive, &uid, 'f')?;
-                audit_now("logon", "failed", Some("wrong password".into()))?;
+                audit_now(Action::Logon, "failed", Some("wrong password".into()))?;
                 if let Some(until) =
                     users::locked_until(&archive, &uid, Utc::now().timestamp_millis())?
                 {
                     audit_now(
-                        "account.lock",
+                        Action::AccountLock,
                         "locked",
                         Some(format!("{} failed logons", users::LOCKOUT_FAILURES)),
                     )?;
@@ -350,12 +350,12 @@ impl Session {
                 return Err(Error::BadLogon);
             }
             Err(e) => {
-                audit_now("logon", "failed", Some(e.to_string()))?;
+                audit_now(Action::Logon, "failed", Some(e.to_string()))?;
                 return Err(e);
             }
         };
         if user.profile.disabled {
-            audit_now("logon", "refused", Some("account disabled".into()))?;
+            audit_now(Action::Logon, "refused", Some("account disabled".into()))?;
             return Err(Error::Forbidden("this account is disabled".into()));
         }
         users::mark(&archive, &uid, 's')?;
@@ -375,7 +375,14 @@ impl Session {
             allow_erased: false,
             warnings,
         };
-        let mut logon = entry(&s.device.id, &s.user.uid, "logon", "allowed", vec![], None);
+        let mut logon = entry(
+            &s.device.id,
+            &s.user.uid,
+            Action::Logon,
+            "allowed",
+            vec![],
+            None,
+        );
         logon.witness = audit::heads(&s.archive, &s.device.id)?;
         audit::append(&s.archive, &s.device.id, &[logon], Some(&s.signer()))?;
         s.reload_users()?;
@@ -483,15 +490,13 @@ impl Session {
             maintainers: self
                 .users
                 .iter()
-                .filter(|u| {
-                    u.roles.contains(&Role::Supervisor) || u.roles.contains(&Role::DataController)
-                })
+                .filter(|u| policy::users::may_maintain_journals(&u.roles))
                 .map(|u| u.uid.clone())
                 .collect(),
             ingest_only: self
                 .users
                 .iter()
-                .filter(|u| !u.roles.is_empty() && u.roles.iter().all(|r| *r == Role::Ingest))
+                .filter(|u| policy::users::is_ingest_only(&u.roles))
                 .map(|u| u.uid.clone())
                 .collect(),
         }
@@ -515,7 +520,7 @@ impl Session {
             None => Some("this account's user record can no longer be read"),
         };
         if let Some(why) = why {
-            self.audit("session.end", "refused", vec![], Some(why.to_string()))?;
+            self.audit(Action::SessionEnd, "refused", vec![], Some(why.to_string()))?;
             return Err(Error::Forbidden(why.into()));
         }
         let rep = self.sync_index().await?;
@@ -553,7 +558,7 @@ impl Session {
 
     fn audit(
         &self,
-        action: &str,
+        action: Action,
         outcome: &str,
         targets: Vec<String>,
         detail: Option<String>,
@@ -573,19 +578,22 @@ impl Session {
         )
     }
 
-    /// Check the policy for `action`; a refusal is audited and returned.
+    /// Check the rulebook for `action`; a refusal is audited and returned.
     fn require(&self, action: Action) -> Result<()> {
+        self.require_for(action, &[])
+    }
+
+    /// As `require`, the refusal audited with the recordings or users it concerned.
+    fn require_for(&self, action: Action, targets: &[String]) -> Result<()> {
         match policy::decide(&self.user.profile.roles, action) {
             Ok(()) => Ok(()),
-            Err(e) => {
-                self.audit(action.as_str(), "refused", vec![], Some(e.to_string()))?;
-                Err(e)
-            }
+            Err(e) => self.refuse(action, targets.to_vec(), e),
         }
     }
 
-    fn refuse(&self, action: Action, targets: Vec<String>, e: Error) -> Result<()> {
-        self.audit(action.as_str(), "refused", targets, Some(e.to_string()))?;
+    /// Refuse `action`, auditing the refusal.
+    fn refuse<T>(&self, action: Action, targets: Vec<String>, e: Error) -> Result<T> {
+        self.audit(action, "refused", targets, Some(e.to_string()))?;
         Err(e)
     }
 
@@ -637,14 +645,16 @@ impl Session {
 
     /// Create an ingest identity (role `ingest` only) and return its secret, for an ingest profile.
     pub fn add_ingest_user(&mut self, name: &str, password: &Password) -> Result<Key32> {
-        self.add_user_keyed(name, &[Role::Ingest], &[], password)
+        self.add_user_keyed(name, &policy::users::INGEST_ROLES, &[], password)
     }
 
     /// The users as an ingest machine needs them: public keys and telephony identities.
     pub fn profile_users(&self) -> Vec<crate::ingest::unattended::ProfileUser> {
         self.users
             .iter()
-            .filter(|u| !u.disabled && !u.roles.iter().all(|r| *r == Role::Ingest))
+            .filter(|u| {
+                !u.disabled && !u.roles.is_empty() && !policy::users::is_ingest_only(&u.roles)
+            })
             .map(|u| crate::ingest::unattended::ProfileUser {
                 uid: u.uid.clone(),
                 name: u.name.clone(),
@@ -688,9 +698,7 @@ impl Session {
             disabled: false,
         };
         if let Err(e) = self.user.secrets.subset_for(&profile.roles) {
-            return self
-                .refuse(Action::AddUser, vec![uid], e)
-                .map(|_| unreachable!());
+            return self.refuse(Action::AddUser, vec![uid], e);
         }
         let secret = Key32::random();
         users::write_user(
@@ -705,7 +713,7 @@ impl Session {
         )?;
         let roles: Vec<&str> = profile.roles.iter().map(|r| r.as_str()).collect();
         self.audit(
-            Action::AddUser.as_str(),
+            Action::AddUser,
             "allowed",
             vec![uid],
             Some(format!("roles {}", roles.join(","))),
@@ -725,12 +733,12 @@ impl Session {
             return Err(Error::NotFound(format!("user '{name}'")));
         }
         users::reset_password(&self.archive, &self.user.secrets, &uid, new_password)?;
-        self.audit(Action::ResetPassword.as_str(), "allowed", vec![uid], None)
+        self.audit(Action::ResetPassword, "allowed", vec![uid], None)
     }
 
     pub async fn list_users(&self) -> Result<Vec<UserSummary>> {
         self.require(Action::ListUsers)?;
-        self.audit(Action::ListUsers.as_str(), "allowed", vec![], None)?;
+        self.audit(Action::ListUsers, "allowed", vec![], None)?;
         Ok(self.users.clone())
     }
 
@@ -743,18 +751,9 @@ impl Session {
 
     /// Allow this session's imports to bring back audio that was deleted (data controller only).
     pub fn allow_erased_reimport(&mut self) -> Result<()> {
-        if !self.roles().contains(&Role::DataController) {
-            let e = Error::Forbidden("only the data controller may re-import deleted audio".into());
-            self.audit(
-                "import.allow_erased",
-                "refused",
-                vec![],
-                Some(e.to_string()),
-            )?;
-            return Err(e);
-        }
+        self.require(Action::AllowErasedImport)?;
         self.allow_erased = true;
-        self.audit("import.allow_erased", "allowed", vec![], None)
+        self.audit(Action::AllowErasedImport, "allowed", vec![], None)
     }
 
     /// Import a folder described by a CSV manifest (default `DIR/manifest.csv`).
@@ -945,7 +944,7 @@ impl Session {
         self.flush(&mut pending, &mut rep).await?;
         self.sync_index().await?;
         self.audit(
-            Action::Import.as_str(),
+            Action::Import,
             "allowed",
             rep.imported.iter().map(|i| i.id.clone()).collect(),
             Some(format!(
@@ -1048,15 +1047,13 @@ impl Session {
             Scope::All => None,
             Scope::PartyTo(uid) => Some(uid),
             Scope::Nothing => {
-                return self
-                    .refuse(
-                        Action::Search,
-                        vec![],
-                        Error::Forbidden(
-                            "your roles reach no recordings (admin alone does not)".into(),
-                        ),
-                    )
-                    .map(|_| vec![])
+                return self.refuse(
+                    Action::Search,
+                    vec![],
+                    Error::Forbidden(
+                        "your roles reach no recordings (admin alone does not)".into(),
+                    ),
+                )
             }
         };
         let mut used = Vec::new();
@@ -1118,7 +1115,7 @@ impl Session {
         let rows = self.index.search(&iq).await?;
         let ids: Vec<String> = rows.iter().take(1000).map(|m| m.id.clone()).collect();
         self.audit(
-            Action::Search.as_str(),
+            Action::Search,
             "allowed",
             ids,
             Some(format!(
@@ -1154,9 +1151,7 @@ impl Session {
             )));
         }
         let Some((meta, rowid)) = self.index.get(&id).await? else {
-            return self
-                .refuse(Action::ShowRecording, vec![id.clone()], not_yours())
-                .map(|_| unreachable!());
+            return self.refuse(Action::ShowRecording, vec![id.clone()], not_yours());
         };
         let allowed = match self.scope() {
             Scope::All => true,
@@ -1164,11 +1159,9 @@ impl Session {
             Scope::Nothing => false,
         };
         if !allowed {
-            return self
-                .refuse(Action::ShowRecording, vec![id.clone()], not_yours())
-                .map(|_| unreachable!());
+            return self.refuse(Action::ShowRecording, vec![id.clone()], not_yours());
         }
-        self.audit(Action::ShowRecording.as_str(), "allowed", vec![id], None)?;
+        self.audit(Action::ShowRecording, "allowed", vec![id], None)?;
         let marks = self
             .index
             .consent_marks(std::slice::from_ref(&meta.id))
@@ -1407,7 +1400,7 @@ impl Session {
             "failed"
         };
         self.audit(
-            Action::VerifyArchive.as_str(),
+            Action::VerifyArchive,
             outcome,
             vec![],
             Some(format!(
@@ -1492,7 +1485,7 @@ impl Session {
             "failed"
         };
         self.audit(
-            Action::VerifyAudit.as_str(),
+            Action::VerifyAudit,
             outcome,
             vec![],
             Some(format!(
@@ -1548,7 +1541,7 @@ impl Session {
             .await?;
         let n = s.index.count().await?;
         s.audit(
-            Action::RebuildIndex.as_str(),
+            Action::RebuildIndex,
             "allowed",
             vec![],
             Some(format!("{n} recordings")),

@@ -5,7 +5,7 @@
 
 use super::Session;
 use crate::error::Result;
-use crate::policy::{self, Action, Role, Scope};
+use crate::policy::{self, Action, Scope};
 use crate::requests::{self, State};
 use crate::retention::HoldView;
 use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
@@ -70,7 +70,6 @@ impl Session {
     /// The overview for this user. Reading it is audited once.
     pub async fn overview(&self) -> Result<Overview> {
         self.require(Action::ListRequests)?;
-        let has = |r: Role| self.roles().contains(&r);
         let uid = self.user.uid.clone();
         let holidays = crate::calendar::bank_holidays();
         let mut awaiting = Vec::new();
@@ -93,7 +92,7 @@ impl Session {
             let decide = self.may_decide_now(&st);
             let sar = st.purpose == requests::Purpose::Sar
                 && live
-                && (has(Role::DataController) || has(Role::Approver) || has(Role::Supervisor));
+                && policy::requests::follows_sars(self.roles());
             let raised = st.raised_by == uid && live;
             if !(decide || sar || raised) {
                 continue;
@@ -112,7 +111,7 @@ impl Session {
         awaiting.sort_by(|a, b| a.raised_at.cmp(&b.raised_at));
         mine.sort_by(|a, b| b.raised_at.cmp(&a.raised_at));
         sars.sort_by_key(|v| v.days_left.unwrap_or(i64::MAX));
-        let holds = if has(Role::Supervisor) || has(Role::Approver) || has(Role::DataController) {
+        let holds = if policy::holds::may_see_holds(self.roles()) {
             Some(
                 self.holds_in_force()
                     .await?
@@ -123,7 +122,7 @@ impl Session {
         } else {
             None
         };
-        let retention = if has(Role::Supervisor) || has(Role::DataController) {
+        let retention = if policy::retention::may_run_retention(self.roles()) {
             Some(self.retention_outlook().await?)
         } else {
             None
@@ -163,7 +162,7 @@ impl Session {
                 .collect(),
         };
         self.audit(
-            "overview",
+            Action::Overview,
             "allowed",
             vec![],
             Some(format!(

@@ -7,7 +7,7 @@ use crate::archive::journal::{self, JournalEntry};
 use crate::audit;
 use crate::crypto;
 use crate::error::{Error, Result};
-use crate::policy::Role;
+use crate::policy::{self, Action, Role};
 use crate::requests::{Purpose, RequestEvent, State};
 use crate::retention::certificate::Certificate;
 use crate::retention::{lock, Due, Hold, HoldRelease, HoldView, Setting, Tombstone, SETTINGS};
@@ -23,15 +23,6 @@ struct Deletion {
 }
 
 impl Session {
-    fn has(&self, r: Role) -> bool {
-        self.roles().contains(&r)
-    }
-
-    fn refuse_plain<T>(&self, action: &str, targets: Vec<String>, e: Error) -> Result<T> {
-        self.audit(action, "refused", targets, Some(e.to_string()))?;
-        Err(e)
-    }
-
     // ---- settings ----
 
     /// Every setting with its value (the data controller's latest, else the default) and meaning.
@@ -39,7 +30,7 @@ impl Session {
         let mut latest: HashMap<String, String> = HashMap::new();
         for s in self.index.setting_entries().await? {
             // Only the data controller's settings count.
-            if self.roles_of_user(&s.by).contains(&Role::DataController) {
+            if policy::retention::may_change_settings(&self.roles_of_user(&s.by)) {
                 latest.insert(s.key.clone(), s.value.clone());
             }
         }
@@ -77,13 +68,7 @@ impl Session {
 
     /// Change a setting (data controller).
     pub async fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
-        if !self.has(Role::DataController) {
-            return self.refuse_plain(
-                "settings.set",
-                vec![],
-                Error::Forbidden("archive settings are set by the data controller".into()),
-            );
-        }
+        self.require(Action::ChangeSetting)?;
         if !SETTINGS.iter().any(|(k, _, _)| *k == key) {
             let keys: Vec<&str> = SETTINGS.iter().map(|(k, _, _)| *k).collect();
             return Err(Error::Invalid(format!(
@@ -110,7 +95,7 @@ impl Session {
         self.journal(vec![JournalEntry::Setting(Box::new(s))])
             .await?;
         self.audit(
-            "settings.set",
+            Action::ChangeSetting,
             "allowed",
             vec![],
             Some(format!("{key} = {}", value.trim())),
@@ -123,21 +108,10 @@ impl Session {
     /// (supervisors, approvers, the data controller), as their reasons may name a patient. Reading
     /// the list is audited.
     pub async fn holds(&self) -> Result<Vec<HoldView>> {
-        if !(self.has(Role::Supervisor)
-            || self.has(Role::Approver)
-            || self.has(Role::DataController))
-        {
-            return self.refuse_plain(
-                "hold.list",
-                vec![],
-                Error::Forbidden(
-                    "holds are seen by supervisors, approvers and the data controller".into(),
-                ),
-            );
-        }
+        self.require(Action::ListHolds)?;
         let out = self.holds_unaudited().await?;
         self.audit(
-            "hold.list",
+            Action::ListHolds,
             "allowed",
             vec![],
             Some(format!("{} holds", out.len())),
@@ -159,7 +133,7 @@ impl Session {
                     .iter()
                     .find(|r| {
                         r.hold == h.hold
-                            && self.roles_of_user(&r.by).contains(&Role::DataController)
+                            && policy::holds::may_release_hold(&self.roles_of_user(&r.by))
                     })
                     .map(|r| {
                         format!(
@@ -205,19 +179,7 @@ impl Session {
         reason: &str,
         request: Option<&str>,
     ) -> Result<String> {
-        if !(self.has(Role::Supervisor)
-            || self.has(Role::Approver)
-            || self.has(Role::DataController))
-        {
-            return self.refuse_plain(
-                "hold.add",
-                recordings.to_vec(),
-                Error::Forbidden(
-                    "a legal hold is placed by a supervisor, an approver or the data controller"
-                        .into(),
-                ),
-            );
-        }
+        self.require_for(Action::AddHold, &recordings)?;
         if reason.trim().is_empty() {
             return Err(Error::Invalid("a hold needs a reason".into()));
         }
@@ -262,7 +224,7 @@ impl Session {
         let mut e = entry(
             &self.device.id,
             &self.user.uid,
-            "hold.add",
+            Action::AddHold,
             "allowed",
             ids,
             Some(format!("hold {hold}")),
@@ -274,13 +236,7 @@ impl Session {
 
     /// Release a hold (data controller), with a reason.
     pub async fn release_hold(&mut self, hold: &str, reason: &str) -> Result<()> {
-        if !self.has(Role::DataController) {
-            return self.refuse_plain(
-                "hold.release",
-                vec![hold.to_string()],
-                Error::Forbidden("only the data controller releases a legal hold".into()),
-            );
-        }
+        self.require_for(Action::ReleaseHold, &[hold.to_string()])?;
         let hold = hold.trim().to_ascii_lowercase();
         let Some(h) = self.holds().await?.into_iter().find(|h| h.hold == hold) else {
             return Err(Error::NotFound(format!("hold {hold}")));
@@ -300,7 +256,7 @@ impl Session {
         self.journal(vec![JournalEntry::HoldRelease(Box::new(r))])
             .await?;
         self.audit(
-            "hold.release",
+            Action::ReleaseHold,
             "allowed",
             h.recordings,
             Some(format!("hold {hold}")),
@@ -311,15 +267,7 @@ impl Session {
 
     /// What the retention sweep would delete now, and why (held recordings listed, kept).
     pub async fn retention_due(&self) -> Result<Vec<Due>> {
-        if !(self.has(Role::Supervisor) || self.has(Role::DataController)) {
-            return self.refuse_plain(
-                "retention.plan",
-                vec![],
-                Error::Forbidden(
-                    "the retention sweep is run by a supervisor or the data controller".into(),
-                ),
-            );
-        }
+        self.require(Action::PlanRetention)?;
         let months: u32 = self
             .setting("retention-months")
             .await?
@@ -369,23 +317,15 @@ impl Session {
 
     /// Delete recordings (supervisor or data controller) with a reason.
     pub async fn delete(&mut self, ids: &[String], reason: &str) -> Result<Certificate> {
-        if !(self.has(Role::Supervisor) || self.has(Role::DataController)) {
-            return self.refuse_plain(
-                "recording.delete",
-                ids.to_vec(),
-                Error::Forbidden(
-                    "recordings are deleted by a supervisor or the data controller".into(),
-                ),
-            );
-        }
+        self.require_for(Action::DeleteRecording, &ids)?;
         if reason.trim().is_empty() {
             return Err(Error::Invalid("a deletion needs a reason".into()));
         }
         let held = self.held().await?;
         for id in ids {
             if let Some(h) = held.get(&id.trim().to_ascii_lowercase()) {
-                return self.refuse_plain(
-                    "recording.delete",
+                return self.refuse(
+                    Action::DeleteRecording,
                     vec![id.clone()],
                     Error::Forbidden(format!("recording {id} is under legal hold {h}; the data controller must release it first")),
                 );
@@ -409,13 +349,7 @@ impl Session {
 
     /// Erase every recording an approved erasure request covers (data controller), then complete it.
     pub async fn erase(&mut self, request: &str) -> Result<Certificate> {
-        if !self.has(Role::DataController) {
-            return self.refuse_plain(
-                "recording.erase",
-                vec![],
-                Error::Forbidden("erasure is carried out by the data controller".into()),
-            );
-        }
+        self.require(Action::EraseRecording)?;
         let st = self.request_state(request).await?;
         if st.purpose != Purpose::Erasure || st.state != State::Approved {
             return Err(Error::Invalid(format!(
@@ -432,8 +366,8 @@ impl Session {
             .unwrap_or_default();
         let held = self.held().await?;
         if let Some((r, h)) = recs.iter().find_map(|r| held.get(r).map(|h| (r, h))) {
-            return self.refuse_plain(
-                "recording.erase",
+            return self.refuse(
+                Action::EraseRecording,
                 vec![r.clone()],
                 Error::Forbidden(format!(
                     "recording {r} is under legal hold {h}; release it before erasing"
@@ -605,7 +539,7 @@ impl Session {
                 let mut e = entry(
                     &self.device.id,
                     &self.user.uid,
-                    "recording.delete",
+                    Action::DeleteRecording,
                     "allowed",
                     vec![t.recording.clone()],
                     Some(format!(
@@ -716,13 +650,7 @@ impl Session {
     /// Every journal entry the archive holds, decrypted, as JSON lines: the data controller's proof
     /// that an erasure left nothing behind. Audited; the output goes only to the caller.
     pub async fn journal_dump(&self) -> Result<String> {
-        if !self.has(Role::DataController) {
-            return self.refuse_plain(
-                "journal.dump",
-                vec![],
-                Error::Forbidden("only the data controller may read the raw journals".into()),
-            );
-        }
+        self.require(Action::DumpJournal)?;
         let metadata = self.user.secrets.require("metadata")?;
         let signers = self.signer_keys();
         let mut out = String::new();
@@ -739,19 +667,13 @@ impl Session {
                 }
             }
         }
-        self.audit("journal.dump", "allowed", vec![], None)?;
+        self.audit(Action::DumpJournal, "allowed", vec![], None)?;
         Ok(out)
     }
 
     /// Tombstones of deleted recordings (supervisor, data controller).
     pub async fn tombstones(&self) -> Result<Vec<Tombstone>> {
-        if !(self.has(Role::Supervisor) || self.has(Role::DataController)) {
-            return self.refuse_plain(
-                "tombstone.list",
-                vec![],
-                Error::Forbidden("tombstones are for supervisors and the data controller".into()),
-            );
-        }
+        self.require(Action::ListTombstones)?;
         self.index.tombstones().await
     }
 }

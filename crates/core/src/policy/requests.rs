@@ -1,0 +1,97 @@
+//! Who may see, decide, agree, extend and complete an access request, and who follows the
+//! practice's subject access requests. `requests::fold` asks these again for every event read from
+//! the share, so an event written by a modified client that breaks them is ignored.
+
+use super::roles::any;
+use super::Role;
+use crate::requests::Purpose;
+
+/// Roles that see every request (the deciders, supervisors and the data controller).
+const SEE_ALL: [Role; 3] = [Role::Approver, Role::DataController, Role::Supervisor];
+
+/// May a user with `roles` decide (approve or reject) a request for `purpose`? A data
+/// controller's case (SAR, police, disciplinary, …) is hers; the rest are an approver's.
+pub fn may_decide(purpose: Purpose, roles: &[Role]) -> bool {
+    if purpose.is_data_controller_case() {
+        roles.contains(&Role::DataController)
+    } else {
+        roles.contains(&Role::Approver)
+    }
+}
+
+/// May a user decide some kind of request (an approver, or the data controller)?
+pub fn may_decide_any(roles: &[Role]) -> bool {
+    Purpose::ALL.iter().any(|p| may_decide(*p, roles))
+}
+
+/// May `by` decide a request they raised? Only the data controller, on her own cases.
+pub fn may_decide_own(purpose: Purpose) -> bool {
+    purpose.is_data_controller_case()
+}
+
+/// May a user decide this request now (apart from its state): theirs to decide, and not their own
+/// unless it is a data controller's case.
+pub fn may_decide_request(purpose: Purpose, roles: &[Role], raised_it: bool) -> bool {
+    may_decide(purpose, roles) && (!raised_it || may_decide_own(purpose))
+}
+
+/// May a user see a request: the one who raised it, and the deciders, supervisors and the data
+/// controller.
+pub fn may_see_request(roles: &[Role], raised_it: bool) -> bool {
+    raised_it || any(roles, &SEE_ALL)
+}
+
+/// May a user complete a request: the data controller for her cases; else the requester, an
+/// approver or the data controller.
+pub fn may_complete(purpose: Purpose, roles: &[Role], raised_it: bool) -> bool {
+    let dc = roles.contains(&Role::DataController);
+    if purpose.is_data_controller_case() {
+        dc
+    } else {
+        raised_it || dc || roles.contains(&Role::Approver)
+    }
+}
+
+/// The written agreement to a disciplinary use: the data controller.
+pub fn may_agree(roles: &[Role]) -> bool {
+    roles.contains(&Role::DataController)
+}
+
+/// Extending a SAR's deadline: the data controller.
+pub fn may_extend(roles: &[Role]) -> bool {
+    roles.contains(&Role::DataController)
+}
+
+/// Who follows the practice's open SARs and their deadlines on the overview.
+pub fn follows_sars(roles: &[Role]) -> bool {
+    any(roles, &SEE_ALL)
+}
+
+/// Marking redactions in an export: the data controller.
+pub fn may_redact(roles: &[Role]) -> bool {
+    roles.contains(&Role::DataController)
+}
+
+/// May a user use an approved request to listen or export: the one who raised it, or the data
+/// controller on her cases.
+pub fn may_use_request(purpose: Purpose, roles: &[Role], raised_it: bool) -> bool {
+    raised_it || (purpose.is_data_controller_case() && roles.contains(&Role::DataController))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sars_are_the_data_controllers_and_routine_requests_the_approvers() {
+        let ap = [Role::Approver];
+        let dc = [Role::DataController];
+        assert!(may_decide(Purpose::Complaint, &ap));
+        assert!(!may_decide(Purpose::Sar, &ap));
+        assert!(may_decide(Purpose::Sar, &dc));
+        assert!(!may_decide_request(Purpose::Complaint, &ap, true));
+        assert!(may_decide_request(Purpose::Sar, &dc, true));
+        assert!(!may_see_request(&[Role::Clinician], false));
+        assert!(may_see_request(&[Role::Clinician], true));
+    }
+}

@@ -1,0 +1,62 @@
+//! Users and identities: who manages accounts, who lists them, the archive's first user, the
+//! ingest identities, and which signers may maintain (compact) the journals.
+
+use super::roles::any;
+use super::Role;
+
+/// The roles of the archive's first user (the one who creates it).
+pub const FOUNDER_ROLES: [Role; 2] = [Role::Admin, Role::DataController];
+/// The roles of an unattended ingest identity.
+pub const INGEST_ROLES: [Role; 1] = [Role::Ingest];
+
+/// Adding users, resetting passwords, changing roles and accounts: an admin.
+pub fn may_manage_users(roles: &[Role]) -> bool {
+    roles.contains(&Role::Admin)
+}
+
+pub fn may_list_users(roles: &[Role]) -> bool {
+    any(
+        roles,
+        &[
+            Role::Admin,
+            Role::DataController,
+            Role::Approver,
+            Role::Supervisor,
+        ],
+    )
+}
+
+/// An identity that only adds recordings (an unattended ingest machine).
+pub fn is_ingest_only(roles: &[Role]) -> bool {
+    !roles.is_empty() && roles.iter().all(|r| *r == Role::Ingest)
+}
+
+/// Signers whose journal compactions are believed: supervisors and the data controller.
+pub fn may_maintain_journals(roles: &[Role]) -> bool {
+    any(roles, &[Role::Supervisor, Role::DataController])
+}
+
+pub fn may_import(roles: &[Role]) -> bool {
+    any(
+        roles,
+        &[
+            Role::Admin,
+            Role::Supervisor,
+            Role::DataController,
+            Role::Ingest,
+        ],
+    )
+}
+
+/// Verifying the archive: an admin, the data controller or a supervisor.
+pub fn may_verify_archive(roles: &[Role]) -> bool {
+    any(
+        roles,
+        &[Role::Admin, Role::DataController, Role::Supervisor],
+    )
+}
+
+/// Reading and verifying the audit trail: an admin or the data controller.
+pub fn may_read_audit(roles: &[Role]) -> bool {
+    any(roles, &[Role::Admin, Role::DataController])
+}
