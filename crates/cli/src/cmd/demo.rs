@@ -120,7 +120,7 @@ pub async fn bench_search(cli: &Cli, runs: usize, limit: i64, json: bool) -> Cli
     let mut r = r?;
     r.push(callvault_core::bench_gen::audit_append_bench(
         &std::env::temp_dir(),
-        (runs).min(100),
+        runs.min(100),
     )?);
     if json {
         print_json(&r);

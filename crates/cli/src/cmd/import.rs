@@ -7,7 +7,10 @@ use crate::args::{Cli, ImportArgs, IngestArgs, IngestProfileCmd};
 use crate::logon::logon;
 use crate::print::{dir_str, print_json};
 use crate::{CliResult, Failure};
-use callvault_core::session::ingest::{ImportOptions, ImportProgress, Layout, ProgressFn};
+use callvault_core::ingest::unattended::{self, IngestSession, Outcome, SourceMode, WatchOptions};
+use callvault_core::session::ingest::{
+    ImportOptions, ImportProgress, Layout, LayoutImportReport, ProgressFn,
+};
 use std::io::{IsTerminal, Write};
 
 pub async fn import(cli: &Cli, a: &ImportArgs) -> CliResult {
@@ -54,68 +57,7 @@ pub async fn import(cli: &Cli, a: &ImportArgs) -> CliResult {
     if *json {
         print_json(&rep);
     } else if *dry_run {
-        for u in &rep.understood {
-            let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
-            println!("{}", u.file);
-            println!(
-                "    {}: {} {} = {} ({})",
-                u.layout,
-                opt(&u.local_time),
-                u.tz,
-                u.started_at,
-                u.dst
-            );
-            println!(
-                "    {}{}, number {}, extension {}, staff {} -> {}",
-                dir_str(u.direction),
-                if u.direction_assumed {
-                    " (assumed)"
-                } else {
-                    ""
-                },
-                opt(&u.external_number),
-                opt(&u.extension),
-                opt(&u.staff),
-                u.mapped_user.as_deref().unwrap_or("unassigned")
-            );
-            if !u.parties.is_empty() {
-                println!("    parties: {}", u.parties.join("; "));
-            }
-            if let Some(n) = &u.notes {
-                println!("    notes: {n}");
-            }
-            for r in &u.remarks {
-                println!("    ({r})");
-            }
-            println!(
-                "    {}{} -> {}",
-                opt(&u.audio),
-                u.format_hint
-                    .as_deref()
-                    .map(|h| format!(" [{h}]"))
-                    .unwrap_or_default(),
-                u.outcome.as_deref().unwrap_or("-")
-            );
-        }
-        let would = rep
-            .understood
-            .iter()
-            .filter(|u| u.outcome.as_deref() == Some("import"))
-            .count();
-        let dups = rep
-            .understood
-            .iter()
-            .filter(|u| {
-                u.outcome
-                    .as_deref()
-                    .is_some_and(|o| o.starts_with("duplicate"))
-            })
-            .count();
-        println!(
-            "dry run: would import {would} ({} unassigned), duplicates {dups}, rejected {}; nothing written",
-            rep.unassigned,
-            rep.report.rejected.len()
-        );
+        print_dry_run(&rep);
     } else {
         println!(
             "imported {}, duplicates {}, rejected {}, unassigned {}",
@@ -151,10 +93,76 @@ pub async fn import(cli: &Cli, a: &ImportArgs) -> CliResult {
     }
 }
 
+/// `import --dry-run`: how each file is understood and what would happen to it, then a summary.
+fn print_dry_run(rep: &LayoutImportReport) {
+    for u in &rep.understood {
+        let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+        println!("{}", u.file);
+        println!(
+            "    {}: {} {} = {} ({})",
+            u.layout,
+            opt(&u.local_time),
+            u.tz,
+            u.started_at,
+            u.dst
+        );
+        println!(
+            "    {}{}, number {}, extension {}, staff {} -> {}",
+            dir_str(u.direction),
+            if u.direction_assumed {
+                " (assumed)"
+            } else {
+                ""
+            },
+            opt(&u.external_number),
+            opt(&u.extension),
+            opt(&u.staff),
+            u.mapped_user.as_deref().unwrap_or("unassigned")
+        );
+        if !u.parties.is_empty() {
+            println!("    parties: {}", u.parties.join("; "));
+        }
+        if let Some(n) = &u.notes {
+            println!("    notes: {n}");
+        }
+        for r in &u.remarks {
+            println!("    ({r})");
+        }
+        println!(
+            "    {}{} -> {}",
+            opt(&u.audio),
+            u.format_hint
+                .as_deref()
+                .map(|h| format!(" [{h}]"))
+                .unwrap_or_default(),
+            u.outcome.as_deref().unwrap_or("-")
+        );
+    }
+    let would = rep
+        .understood
+        .iter()
+        .filter(|u| u.outcome.as_deref() == Some("import"))
+        .count();
+    let dups = rep
+        .understood
+        .iter()
+        .filter(|u| {
+            u.outcome
+                .as_deref()
+                .is_some_and(|o| o.starts_with("duplicate"))
+        })
+        .count();
+    println!(
+        "dry run: would import {would} ({} unassigned), duplicates {dups}, rejected {}; nothing written",
+        rep.unassigned,
+        rep.report.rejected.len()
+    );
+}
+
 pub async fn export_profile(cli: &Cli, c: &IngestProfileCmd) -> CliResult {
     let IngestProfileCmd::Export { file, name } = c;
     let mut s = logon(cli).await?;
-    let r = callvault_core::ingest::unattended::export_profile(&mut s, name, file);
+    let r = unattended::export_profile(&mut s, name, file);
     s.close().await;
     r?;
     println!("Ingest profile for {name} written to {} (no key in it decrypts anything; keep it readable only by the ingest service).", file.display());
@@ -176,9 +184,6 @@ pub fn ingest(cli: &Cli, a: &IngestArgs) -> CliResult {
         state_dir,
         json,
     } = a;
-    use callvault_core::ingest::unattended::{
-        self, IngestSession, Outcome, SourceMode, WatchOptions,
-    };
     let layout: callvault_core::ingest::layout::Layout = layout.parse().map_err(Failure::Usage)?;
     let tz = callvault_core::time::zone(tz)?;
     let state = match state_dir {

@@ -1,6 +1,6 @@
-//! Finding and annotating recordings: `callvault search`, `show`, `waveform`, and the two
-//! changes a supervisor or the call's owner makes to one — `assign` (an unassigned call to its
-//! staff user) and `mark` (the caller's consent).
+//! Finding and annotating recordings: `callvault search`, `show` and `waveform`, and two changes
+//! to one recording — `assign` (a supervisor gives an unassigned call to its staff user) and
+//! `mark` (the caller's consent).
 
 use crate::args::{Cli, SearchArgs};
 use crate::logon::logon;

@@ -10,12 +10,13 @@ use callvault_core::session::Session;
 
 pub async fn run(cli: &Cli, rc: &RequestCmd) -> CliResult {
     let mut s = logon(cli).await?;
-    let r = request_inner(&mut s, rc).await;
+    let r = run_in_session(&mut s, rc).await;
     s.close().await;
     r
 }
 
-async fn request_inner(s: &mut Session, rc: &RequestCmd) -> CliResult {
+/// One request command in an open session.
+async fn run_in_session(s: &mut Session, rc: &RequestCmd) -> CliResult {
     match rc {
         RequestCmd::New {
             purpose,

@@ -6,6 +6,7 @@ use crate::args::{Cli, HoldCmd};
 use crate::logon::logon;
 use crate::print::print_json;
 use crate::CliResult;
+use callvault_core::retention::certificate::Certificate;
 use callvault_core::session::Session;
 use callvault_core::Error;
 use std::path::Path;
@@ -114,10 +115,12 @@ pub async fn run(cli: &Cli, dry_run: bool, json: bool, certificate_dir: &Path) -
     Ok(r?)
 }
 
+/// Write a deletion's certificate (JSON and HTML) into `dir` and say where it is (or print it as
+/// JSON).
 async fn write_certificate(
     s: &Session,
-    c: &callvault_core::retention::certificate::Certificate,
-    dir: &std::path::Path,
+    c: &Certificate,
+    dir: &Path,
     json: bool,
 ) -> Result<(), Error> {
     let practice = s.practice_line().await;
