@@ -1,0 +1,545 @@
+//! The command line's grammar: every subcommand, flag and help text, as clap derives them. What
+//! each command does is in `cmd/`; this file only says what may be typed.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "callvault",
+    version,
+    about = "Keep, find and lawfully release a GP practice's call recordings"
+)]
+pub struct Cli {
+    /// The archive folder (local disk or network share).
+    #[arg(long, global = true, env = "CALLVAULT_ARCHIVE")]
+    pub archive: Option<PathBuf>,
+    /// Your user name.
+    #[arg(long, global = true, env = "CALLVAULT_USER")]
+    pub user: Option<String>,
+    /// Read your password from the first line of standard input (else CALLVAULT_PASSWORD, else a prompt).
+    #[arg(long, global = true)]
+    pub password_stdin: bool,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Create a new archive and its first user (roles admin and data-controller).
+    Init {
+        #[arg(long)]
+        admin: String,
+        /// Password hashing cost: `calibrated` (~0.5 s here) or `fast` (tests only).
+        #[arg(long, default_value = "calibrated")]
+        kdf: String,
+    },
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Import a folder of recordings as the phone system laid it out (FreePBX, 3CX, Oreka,
+    /// sidecar .json files) or as a CSV manifest describes it.
+    Import(ImportArgs),
+    /// Search the recordings you may see.
+    Search(SearchArgs),
+    /// Show one recording's details.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read and authenticate every object in the archive.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// The local index.
+    #[command(subcommand)]
+    Index(IndexCmd),
+    /// Access requests: raise, list, show, approve, reject, agree, extend, complete.
+    #[command(subcommand)]
+    Request(RequestCmd),
+    /// Mark a call's consent: the caller objected (recording stopped at mm:ss), or asked not to be recorded.
+    Mark {
+        id: String,
+        #[arg(long, required_unless_present = "not_recorded")]
+        consent_objected: bool,
+        #[arg(long, conflicts_with = "consent_objected")]
+        not_recorded: bool,
+        /// Where the recording stopped (mm:ss).
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Check (and audit) whether you may listen to or export a recording now.
+    Authorize {
+        id: String,
+        /// listen or export.
+        #[arg(long = "for", default_value = "listen")]
+        right: String,
+        #[arg(long)]
+        request: Option<String>,
+        /// Your reason (needed to listen to your own call without a request).
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Play a recording on this machine (authorised and audited): with --request RID, or for your
+    /// own call with --reason TEXT.
+    Play(PlayArgs),
+    /// List audio output devices.
+    Devices,
+    /// Assign an unassigned call to its staff user (supervisor): their key then opens it.
+    Assign {
+        id: String,
+        /// User name or telephony identity.
+        #[arg(long)]
+        staff: String,
+    },
+    /// The stored waveform of a recording (min/max per 10 ms), as JSON.
+    Waveform { id: String },
+    /// Ingest profiles for unattended ingest machines (admin).
+    #[command(subcommand, name = "ingest-profile")]
+    IngestProfile(IngestProfileCmd),
+    /// Unattended ingest: watch a folder and import each complete recording exactly once, with no
+    /// user, no password and no key that decrypts anything (only an ingest profile).
+    Ingest(IngestArgs),
+    /// Exports for the person: a SAR package, or a portability export.
+    #[command(subcommand)]
+    Export(ExportCmd),
+    /// Archive settings (retention period, practice name and address, ...).
+    #[command(subcommand)]
+    Settings(SettingsCmd),
+    /// Legal holds.
+    #[command(subcommand)]
+    Hold(HoldCmd),
+    /// Delete recordings (supervisor or data controller), with a reason; writes a deletion certificate.
+    Delete {
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[arg(long)]
+        reason: String,
+        /// Where to write the certificate (JSON and HTML); default: the current folder.
+        #[arg(long, default_value = ".")]
+        certificate_dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Erase every recording of an approved erasure request (data controller).
+    Erase {
+        request: String,
+        #[arg(long, default_value = ".")]
+        certificate_dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The retention sweep.
+    #[command(subcommand)]
+    Retention(RetentionCmd),
+    /// Create a demo archive of made-up users and calls at --archive.
+    Demo(DemoArgs),
+    /// Benchmark: time searches in-process through the core's Session (for scripts/bench).
+    #[command(hide = true)]
+    BenchSearch {
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        /// Rows per search (the app asks for 1000).
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Benchmark: decode a plain audio file through the core's decoder and print the seconds taken
+    /// (for scripts/bench, beside `ffmpeg -f null -`).
+    #[command(hide = true)]
+    BenchDecode {
+        file: PathBuf,
+        /// Seal it as an archive audio object in memory first and decode through the decrypting
+        /// reader, as playback does.
+        #[arg(long)]
+        sealed: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UserCmd {
+    /// Add a user (password from CALLVAULT_NEW_PASSWORD, else a prompt).
+    Add {
+        name: String,
+        /// admin, approver, data-controller, supervisor, clinician, staff (comma-separated).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// An extension number or agent name that maps calls to this user (repeatable).
+        #[arg(long = "telephony-id")]
+        telephony_ids: Vec<String>,
+    },
+    /// List users.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a new password for a user (admin), without knowing the old one.
+    ResetPassword { name: String },
+    /// Change a user's roles (admin).
+    SetRoles {
+        name: String,
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum IngestProfileCmd {
+    /// Create an ingest identity and write its profile to FILE.
+    Export {
+        file: PathBuf,
+        /// A name for the ingest machine's identity, e.g. ingest.pbx-server.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ExportCmd {
+    /// One-click SAR package: WAVs, originals, cover letter (PDF), manifest.json/.csv, SHA256SUMS.
+    Sar {
+        #[arg(long)]
+        request: String,
+        /// A new folder, or with --zip a new .zip file.
+        #[arg(long)]
+        out: PathBuf,
+        /// One AES-256 encrypted ZIP; its passphrase is printed once.
+        #[arg(long)]
+        zip: bool,
+        /// Replace a range of a recording with silence: ID:START-END (seconds). Repeatable.
+        #[arg(long = "redact")]
+        redactions: Vec<String>,
+        /// Fill redactions with a tone instead of silence.
+        #[arg(long)]
+        tone: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Machine-readable metadata plus audio for an approved portability request.
+    Portability {
+        #[arg(long)]
+        request: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SettingsCmd {
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a setting (data controller).
+    Set { key: String, value: String },
+}
+
+#[derive(Subcommand)]
+pub enum HoldCmd {
+    /// Hold recordings (or every recording matching a request) with a reason.
+    Add {
+        ids: Vec<String>,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        request: Option<String>,
+    },
+    /// Release a hold (data controller).
+    Release {
+        hold: String,
+        #[arg(long)]
+        reason: String,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RetentionCmd {
+    /// Delete recordings past the retention period (not held); --dry-run lists them.
+    Run {
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value = ".")]
+        certificate_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RequestCmd {
+    /// Raise a request: its purpose, reason and what is known of the call.
+    New {
+        /// complaint medico-legal staff-protection training regulatory disciplinary sar police erasure portability
+        #[arg(long)]
+        purpose: String,
+        #[arg(long)]
+        reason: String,
+        /// Date (YYYY-MM-DD) or date and time (YYYY-MM-DDTHH:MM) of the call, if known.
+        #[arg(long)]
+        call_time: Option<String>,
+        /// The staff member making or receiving the call.
+        #[arg(long)]
+        staff: Option<String>,
+        /// The external number, if known.
+        #[arg(long)]
+        number: Option<String>,
+        /// Names of the parties (repeatable).
+        #[arg(long = "party")]
+        parties: Vec<String>,
+        /// Any other information on the nature of the call.
+        #[arg(long)]
+        info: Option<String>,
+        /// For a SAR: the date it was received in writing (default today).
+        #[arg(long)]
+        received: Option<String>,
+        /// For a SAR: how the requester's identity was checked.
+        #[arg(long)]
+        identity: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    List {
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve specific recordings of a request.
+    Approve {
+        id: String,
+        #[arg(long = "recording", required = true)]
+        recordings: Vec<String>,
+        #[arg(long, default_value_t = 30)]
+        expires_days: u32,
+        #[arg(long, default_value = "listen")]
+        allow: String,
+    },
+    Reject {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Record the data controller's written agreement (disciplinary).
+    Agree {
+        id: String,
+        #[arg(long)]
+        text: String,
+    },
+    /// Extend a SAR's deadline.
+    Extend {
+        id: String,
+        #[arg(long)]
+        days: u32,
+        #[arg(long)]
+        reason: String,
+    },
+    Complete {
+        id: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCmd {
+    /// Verify every device's hash chain and every entry.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List audit entries.
+    List {
+        /// Only entries by this user. (Named --by because --user is the global logon flag.)
+        #[arg(long = "by", alias = "actor")]
+        by: Option<String>,
+        #[arg(long)]
+        recording: Option<String>,
+        #[arg(long)]
+        request: Option<String>,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// CSV for the practice's DSP Toolkit evidence.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum IndexCmd {
+    /// Drop this device's local index and rebuild it from the archive.
+    Rebuild,
+}
+
+#[derive(Args)]
+pub struct SearchArgs {
+    /// From this time (YYYY-MM-DD or YYYY-MM-DDTHH:MM, UK local time).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Up to this time (a bare date includes the whole day).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// External number, any formatting.
+    #[arg(long)]
+    pub number: Option<String>,
+    /// Staff user name or telephony identity.
+    #[arg(long)]
+    pub staff: Option<String>,
+    /// Part of a party's name.
+    #[arg(long)]
+    pub party: Option<String>,
+    #[arg(long)]
+    pub direction: Option<String>,
+    #[arg(long)]
+    pub min_duration: Option<f64>,
+    #[arg(long)]
+    pub max_duration: Option<f64>,
+    /// Text in notes or party names.
+    #[arg(long)]
+    pub text: Option<String>,
+    #[arg(long)]
+    pub limit: Option<i64>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    pub dir: PathBuf,
+    /// How the folder is laid out: auto (per file), freepbx, 3cx, oreka, sidecar or csv.
+    #[arg(long, default_value = "auto")]
+    pub layout: String,
+    /// The CSV manifest (csv layout; default DIR/manifest.csv, whose presence means csv).
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// The time zone of the times in file names (default: the archive's).
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// A FreePBX CDR CSV export, or an Oreka metadata CSV, to join to the recordings.
+    #[arg(long)]
+    pub cdr: Option<PathBuf>,
+    /// Show how each file is understood and what would happen to it; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Re-import audio that was deleted (data controller only).
+    #[arg(long)]
+    pub allow_erased: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct PlayArgs {
+    pub id: String,
+    #[arg(long)]
+    pub request: Option<String>,
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Start at this many seconds.
+    #[arg(long)]
+    pub start: Option<f64>,
+    /// Stop at this many seconds.
+    #[arg(long)]
+    pub end: Option<f64>,
+    /// 0.5 to 2.0, pitch preserved.
+    #[arg(long)]
+    pub speed: Option<f64>,
+    /// Output device (see `callvault devices`).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Raise quiet calls to a comfortable level.
+    #[arg(long)]
+    pub normalize: bool,
+}
+
+#[derive(Args)]
+pub struct IngestArgs {
+    /// The folder the telephone system writes recordings into.
+    #[arg(long)]
+    pub watch: PathBuf,
+    /// The ingest profile exported by an admin.
+    #[arg(long)]
+    pub profile: PathBuf,
+    #[arg(long, default_value = "auto")]
+    pub layout: String,
+    /// Time zone of times in file names (default Europe/London).
+    #[arg(long, default_value = "Europe/London")]
+    pub tz: String,
+    /// A FreePBX CDR CSV export to join.
+    #[arg(long)]
+    pub cdr: Option<PathBuf>,
+    /// Delete each source once its archived copy has been read back intact.
+    #[arg(long = "move", conflicts_with = "copy")]
+    pub move_: bool,
+    /// Leave sources where they are (the default).
+    #[arg(long)]
+    pub copy: bool,
+    /// Where files that fail go, each with a .reason.txt.
+    #[arg(long)]
+    pub quarantine: Option<PathBuf>,
+    /// Take a file once unchanged for this many seconds.
+    #[arg(long, default_value_t = 5)]
+    pub settle_seconds: u64,
+    /// Stop once the folder is drained (for scheduled runs and tests).
+    #[arg(long)]
+    pub once: bool,
+    /// This machine's ingest state folder (default: in the app-data folder).
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// JSON lines, one per file.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    #[arg(long, default_value_t = 36)]
+    pub calls: usize,
+    #[arg(long, default_value = "calibrated")]
+    pub kdf: String,
+    /// Make every call this many seconds long (for large benchmark archives)
+    #[arg(long)]
+    pub clip_secs: Option<usize>,
+    /// A realistic archive for benchmarks (crates/core/src/bench_gen.rs): three years of
+    /// surgery hours, a practice's staff, repeat callers, 2–40 s speech-like calls.
+    #[arg(long, conflicts_with = "clip_secs")]
+    pub realistic: bool,
+    /// With --realistic: 0.2–1 s clips (metadata-heavy, for a million calls).
+    #[arg(long, requires = "realistic")]
+    pub tiny: bool,
+    /// With --realistic: the seed (the same seed and size give the same calls).
+    #[arg(long, default_value_t = 1, requires = "realistic")]
+    pub seed: u64,
+    /// With --realistic: write the calls as plain files and a manifest.csv into DIR instead
+    /// (to compare `callvault import DIR` with `cp -r DIR`); no archive is made.
+    #[arg(long, requires = "realistic")]
+    pub files_only: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,119 @@
+//! Finding and annotating recordings: `callvault search`, `show` and `waveform`, and two changes
+//! to one recording — `assign` (a supervisor gives an unassigned call to its staff user) and
+//! `mark` (the caller's consent).
+
+use crate::args::{Cli, SearchArgs};
+use crate::logon::logon;
+use crate::print::{dir_str, print_json};
+use crate::CliResult;
+use callvault_core::requests::{self, ConsentKind};
+use callvault_core::session::SearchQuery;
+
+pub async fn search(cli: &Cli, a: &SearchArgs) -> CliResult {
+    let s = logon(cli).await?;
+    let q = SearchQuery {
+        from: a.from.clone(),
+        to: a.to.clone(),
+        number: a.number.clone(),
+        staff: a.staff.clone(),
+        party: a.party.clone(),
+        direction: a.direction.clone(),
+        min_duration_s: a.min_duration,
+        max_duration_s: a.max_duration,
+        text: a.text.clone(),
+        limit: a.limit,
+    };
+    let r = s.search(&q).await;
+    s.close().await;
+    let rows = r?;
+    if a.json {
+        print_json(&rows);
+    } else {
+        for r in &rows {
+            println!(
+                "{}  {}  {:<8} {:<14} {:<16} {:>6.1}s  {}",
+                r.id,
+                r.started_at,
+                dir_str(r.direction),
+                r.staff.as_deref().unwrap_or("unassigned"),
+                r.external_number.as_deref().unwrap_or("-"),
+                r.duration_s,
+                r.parties.join("; ")
+            );
+        }
+        eprintln!("{} recording(s)", rows.len());
+    }
+    Ok(())
+}
+
+pub async fn show(cli: &Cli, id: &str, json: bool) -> CliResult {
+    let s = logon(cli).await?;
+    let r = s.show(id).await;
+    s.close().await;
+    let v = r?;
+    if json {
+        print_json(&v);
+    } else {
+        println!("id:          {}", v.id);
+        println!("started at:  {}", v.started_at);
+        println!("direction:   {}", dir_str(v.direction));
+        println!(
+            "staff:       {}",
+            v.staff.as_deref().unwrap_or("unassigned")
+        );
+        println!("extension:   {}", v.extension.as_deref().unwrap_or("-"));
+        println!(
+            "number:      {}",
+            v.external_number.as_deref().unwrap_or("-")
+        );
+        println!("parties:     {}", v.parties.join("; "));
+        println!("duration:    {:.1} s", v.duration_s);
+        println!(
+            "audio:       {} {} Hz, {} channel(s)",
+            v.codec, v.sample_rate, v.channels
+        );
+        println!("notes:       {}", v.notes.as_deref().unwrap_or("-"));
+    }
+    Ok(())
+}
+
+pub async fn waveform(cli: &Cli, id: &str) -> CliResult {
+    let s = logon(cli).await?;
+    let r = s.waveform(id).await;
+    s.close().await;
+    print_json(&r?);
+    Ok(())
+}
+
+pub async fn assign(cli: &Cli, id: &str, staff: &str) -> CliResult {
+    let mut s = logon(cli).await?;
+    let r = s.assign(id, staff).await;
+    s.close().await;
+    r?;
+    println!("Recording {id} assigned to {staff}.");
+    Ok(())
+}
+
+pub async fn mark(
+    cli: &Cli,
+    id: &str,
+    not_recorded: bool,
+    at: &Option<String>,
+    note: &Option<String>,
+) -> CliResult {
+    let mut s = logon(cli).await?;
+    let kind = if not_recorded {
+        ConsentKind::NotRecorded
+    } else {
+        ConsentKind::CallerObjected
+    };
+    let at = at.as_deref().map(requests::parse_mmss).transpose();
+    let r = match at {
+        Ok(at) => s.mark_consent(id, kind, at, note.as_deref()).await,
+        Err(e) => Err(e),
+    };
+    s.close().await;
+    r?;
+    println!("Marked recording {id}.");
+    Ok(())
+}
