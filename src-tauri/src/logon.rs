@@ -91,9 +91,8 @@ pub async fn logon<R: Runtime>(
     connect_share(&archive, None)?;
     let password = Password::new(password);
     // A new device over a large archive first builds its index: the web view is told how far.
-    let progress: callvault_core::index::Progress = std::sync::Arc::new(move |done, total| {
-        crate::events::progress(&app, "index", done, total)
-    });
+    let progress: callvault_core::index::Progress =
+        std::sync::Arc::new(move |done, total| crate::events::progress(&app, "index", done, total));
     let data = callvault_core::device::data_root()?;
     let s = Session::logon_with_progress(&archive, &data, user.trim(), &password, Some(progress))
         .await?;

@@ -40,11 +40,18 @@ fn the_capability_grants_exactly_the_listed_commands() {
         .filter(|p| !p.contains(':'))
         .map(|p| {
             p.strip_prefix("allow-")
-                .unwrap_or_else(|| panic!("{p}: the main window is only granted allow- permissions"))
+                .unwrap_or_else(|| {
+                    panic!("{p}: the main window is only granted allow- permissions")
+                })
                 .replace('-', "_")
         })
         .collect();
-    assert_eq!(granted, table(), "{}", differ("capabilities/main.json", &granted));
+    assert_eq!(
+        granted,
+        table(),
+        "{}",
+        differ("capabilities/main.json", &granted)
+    );
 }
 
 #[test]
@@ -117,7 +124,11 @@ fn the_ui_invokes_exactly_the_listed_commands() {
     let calls = invoked(&ts);
     let names: BTreeSet<String> = calls.iter().cloned().collect();
     assert_eq!(names, table(), "{}", differ("ui/src/lib/api.ts", &names));
-    assert_eq!(names.len(), calls.len(), "api.ts invokes a command from two places");
+    assert_eq!(
+        names.len(),
+        calls.len(),
+        "api.ts invokes a command from two places"
+    );
 }
 
 #[test]
