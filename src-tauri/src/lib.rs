@@ -1,12 +1,34 @@
-//! Callvault's desktop app: a thin Tauri 2 shell over `callvault_core::Session`. The commands in
-//! [`commands`] translate IPC calls into core calls and core results into [`dto`] types; no rule
-//! about who may see or hear what lives here — every refusal comes from the core.
+//! Callvault's desktop app: a thin Tauri 2 shell over `callvault_core::Session`. One file per
+//! feature (archive, logon, search, player, overview, requests, export, retention, settings, audit,
+//! users, import), each holding its IPC commands and their transport types; the commands are listed
+//! once, in [`commands`]. Each command translates an IPC call into core calls and the core's
+//! results into transport types; no rule about who may see or hear what lives here — every refusal
+//! comes from the core. Shared: [`error`] (`{code, message}`), [`session`] (the logged-on session),
+//! [`state`], [`events`], [`files`] (what the user chose in the system dialogs), [`vocab`] (the
+//! core's vocabularies for TypeScript) and [`bindings`] (the generated TypeScript).
 
+pub mod archive;
+pub mod audit;
+pub mod bindings;
 pub mod commands;
-pub mod dto;
-pub mod dto_workflow;
+pub mod error;
+pub mod events;
+pub mod export;
+pub mod files;
+pub mod import;
+pub mod logon;
+pub mod overview;
+pub mod player;
+pub mod requests;
+pub mod retention;
+pub mod search;
+pub mod session;
+pub mod settings;
 pub mod state;
-pub mod workflow;
+pub mod users;
+pub mod vocab;
+
+pub use commands::COMMANDS;
 
 use state::AppState;
 use std::path::PathBuf;
@@ -31,6 +53,13 @@ fn archive_from_env() -> Option<PathBuf> {
         .or_else(|| std::env::var_os("CALLVAULT_ARCHIVE").map(Into::into))
 }
 
+/// Registers the handlers of the commands given (see [`commands`]).
+macro_rules! handler {
+    ($($feature:ident :: $command:ident),* $(,)?) => {
+        tauri::generate_handler![$($feature::$command),*]
+    };
+}
+
 /// The app: its plugin, state and every IPC command, over any Tauri runtime (the real one, or
 /// the mock runtime of the IPC tests in `tests/ipc_matrix.rs`). `preset` is an archive folder given
 /// on the command line.
@@ -46,65 +75,7 @@ pub fn app<R: Runtime>(builder: tauri::Builder<R>, preset: Option<PathBuf>) -> t
             state::spawn_idle_lock(app.handle().clone());
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::app_status,
-            commands::open_archive,
-            commands::forget_share_login,
-            commands::demo_info,
-            commands::logon,
-            commands::logout,
-            commands::lock,
-            commands::touch,
-            commands::search,
-            commands::search_filters,
-            commands::save_search_filters,
-            commands::show,
-            commands::waveform,
-            commands::play,
-            commands::pause,
-            commands::resume,
-            commands::seek,
-            commands::skip,
-            commands::set_speed,
-            commands::set_volume,
-            commands::stop,
-            workflow::overview,
-            workflow::requests,
-            workflow::request,
-            workflow::request_candidates,
-            workflow::raise_request,
-            workflow::approve_request,
-            workflow::reject_request,
-            workflow::agree_request,
-            workflow::extend_request,
-            workflow::complete_request,
-            workflow::mark_consent,
-            workflow::export_request,
-            workflow::holds,
-            workflow::add_hold,
-            workflow::release_hold,
-            workflow::retention_due,
-            workflow::retention_run,
-            workflow::delete_recordings,
-            workflow::erase_request,
-            workflow::save_certificate,
-            workflow::settings,
-            workflow::set_setting,
-            workflow::audit,
-            workflow::verify_audit,
-            workflow::export_audit_csv,
-            workflow::users,
-            workflow::add_user,
-            workflow::set_roles,
-            workflow::update_user,
-            workflow::reset_password,
-            workflow::assign_recording,
-            workflow::import_folder,
-            workflow::create_archive,
-            workflow::verify_archive,
-            workflow::rebuild_index,
-            workflow::export_ingest_profile,
-        ])
+        .invoke_handler(commands::all_commands!(handler))
 }
 
 pub fn run() {

@@ -1,7 +1,8 @@
 //! What the shell keeps between commands: the archive folder remembered on this device, the logged-on
 //! `Session` (behind a tokio mutex), the native player, and the idle lock.
 
-use crate::dto::{ApiError, ApiResult, PlayerUpdate, SessionEnded};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::events::SessionEnded;
 use callvault_core::audio::player::Player;
 use callvault_core::retention::certificate::Certificate;
 use callvault_core::Session;
@@ -89,7 +90,7 @@ impl AppState {
         *self.archive.lock().expect("archive lock") = Some(path.clone());
         let io = |e: std::io::Error| {
             ApiError::new(
-                "io",
+                ErrorCode::Io,
                 format!(
                     "{}: cannot remember the archive: {e}",
                     self.data_dir.display()
@@ -134,7 +135,7 @@ impl AppState {
             .lock()
             .expect("player lock")
             .clone()
-            .ok_or_else(|| ApiError::new("invalid", "nothing is playing"))
+            .ok_or_else(|| ApiError::invalid("nothing is playing"))
     }
 
     /// End the session (logout, lock or idle lock): stop playback, close the local index.
@@ -185,11 +186,6 @@ impl AppState {
             None => false,
         }
     }
-}
-
-/// Send a player update to the web view.
-pub fn emit_player<R: Runtime>(app: &AppHandle<R>, u: PlayerUpdate) {
-    let _ = app.emit("player", u);
 }
 
 /// Lock the app after `idle-lock-minutes` without activity: the session is dropped and the web

@@ -6,7 +6,7 @@ use std::path::Path;
 #[test]
 fn typescript_bindings_match_the_rust_types() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/bindings/index.ts");
-    let want = callvault_app::dto::typescript();
+    let want = callvault_app::bindings::typescript();
     if std::env::var_os("UPDATE_BINDINGS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &want).unwrap();
@@ -15,14 +15,14 @@ fn typescript_bindings_match_the_rust_types() {
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         have == want,
-        "{} is out of date with src-tauri/src/dto.rs: run UPDATE_BINDINGS=1 cargo test -p callvault-app --test bindings",
+        "{} is out of date with the transport types in src-tauri/src/: run UPDATE_BINDINGS=1 cargo test -p callvault-app --test bindings",
         path.display()
     );
 }
 
 #[test]
 fn errors_carry_the_core_code_and_message() {
-    let e: callvault_app::dto::ApiError = callvault_core::Error::BadLogon.into();
+    let e: callvault_app::error::ApiError = callvault_core::Error::BadLogon.into();
     assert_eq!(e.code, "bad_logon");
     assert_eq!(e.message, "logon failed: wrong user name or password");
 }

@@ -12,6 +12,7 @@ import type {
   HoldInfo,
   ImportFile,
   ImportSummary,
+  Role,
   SettingInfo,
   UserInfo,
   UserRow,
@@ -68,7 +69,7 @@ function select(sel: string, value: string) {
 }
 
 const id = (n: number) => n.toString(16).padStart(32, '0');
-const me = (roles: string[]): UserInfo => ({ name: 'jordan.reid', roles, idle_lock_minutes: 10, warnings: [] });
+const me = (roles: Role[]): UserInfo => ({ name: 'jordan.reid', roles, idle_lock_minutes: 10, warnings: [] });
 
 function certificate(kind: string, recordings: string[]): CertificateInfo {
   return {

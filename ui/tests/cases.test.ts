@@ -390,7 +390,7 @@ describe('export panel', () => {
   });
 
   it('exports a folder copy without redaction for others, and shows no passphrase', async () => {
-    const police = { ...approved, purpose: 'police' };
+    const police: RequestInfo = { ...approved, purpose: 'police' };
     ipc((cmd) =>
       cmd === 'export_request'
         ? { request: police.id, destination: '/media/usb/police-r0000000', files: ['manifest.csv', 'checksums.sha256'], passphrase: null, zip_sha256: null, redactions: 0 }
@@ -413,7 +413,7 @@ describe('export panel', () => {
   });
 
   it('shows the core\'s refusal, and asks for a folder first', async () => {
-    const open = { ...approved, state: 'open' };
+    const open: RequestInfo = { ...approved, state: 'open' };
     ipc((cmd) => {
       if (cmd === 'export_request') throw { code: 'forbidden', message: `request ${open.id} is open (an export needs an approved request)` };
       return null;

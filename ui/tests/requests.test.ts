@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { flushSync, mount, unmount } from 'svelte';
 import { clearMocks } from '@tauri-apps/api/mocks';
 import { called, ipc, settle } from './harness';
-import type { OverviewInfo, Recording, RequestInfo, UserInfo } from '../src/bindings';
+import type { OverviewInfo, Recording, RequestInfo, Right, UserInfo } from '../src/bindings';
 import Overview from '../src/screens/Overview.svelte';
 import Requests from '../src/screens/Requests.svelte';
 import RaiseRequest from '../src/screens/RaiseRequest.svelte';
@@ -312,7 +312,7 @@ describe('request page', () => {
     ipc((cmd, a) => {
       if (cmd === 'request') return current;
       if (cmd === 'approve_request') {
-        const ap = a.approval as { recordings: string[]; allow: string[] };
+        const ap = a.approval as { recordings: string[]; allow: Right[] };
         current = req('r1', { candidates: c, state: 'approved', approved_by: 'dr.priya.shah', approved_recordings: ap.recordings, allow: ap.allow, expires_at: '2026-03-17T09:00:00Z' });
         return null;
       }

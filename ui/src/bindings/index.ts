@@ -1,7 +1,21 @@
-// Generated from src-tauri/src/dto.rs by `UPDATE_BINDINGS=1 cargo test -p callvault-app --test bindings`.
+// Generated from the transport types in src-tauri/src/ by `UPDATE_BINDINGS=1 cargo test -p callvault-app --test bindings`.
 // Do not edit: tests/bindings.rs fails when this file and the Rust types disagree.
 
-export type ApiError = { code: string, message: string, };
+export type Role = "admin" | "approver" | "data-controller" | "supervisor" | "clinician" | "staff" | "ingest";
+
+export type Purpose = "complaint" | "medico-legal" | "staff-protection" | "training" | "regulatory" | "disciplinary" | "sar" | "police" | "erasure" | "portability";
+
+export type RequestState = "open" | "approved" | "rejected" | "completed";
+
+export type Right = "listen" | "export";
+
+export type Direction = "inbound" | "outbound" | "internal";
+
+export type Layout = "auto" | "freepbx" | "3cx" | "oreka" | "sidecar" | "csv";
+
+export type ErrorCode = "bad_logon" | "locked" | "forbidden" | "not_found" | "invalid" | "tampered" | "archive" | "io" | "version" | "index" | "audio" | "keychain" | "logged_off";
+
+export type ApiError = { code: ErrorCode, message: string, };
 
 export type AppStatus = { demo: boolean, 
 /**
@@ -30,7 +44,7 @@ export type UserInfo = { name: string,
 /**
  * Role names as the policy words them ("supervisor", "clinician", ...).
  */
-roles: Array<string>, 
+roles: Array<Role>, 
 /**
  * Minutes of inactivity before the app locks (the archive's `idle-lock-minutes`).
  */
@@ -40,7 +54,7 @@ idle_lock_minutes: number,
  */
 warnings: Array<string>, };
 
-export type DemoAccount = { name: string, password: string, who: string, roles: Array<string>, };
+export type DemoAccount = { name: string, password: string, who: string, roles: Array<Role>, };
 
 export type Search = { 
 /**
@@ -64,9 +78,9 @@ staff: string | null,
  */
 party: string | null, 
 /**
- * "inbound", "outbound" or "internal".
+ * "inbound", "outbound" or "internal" (read leniently by the core, as typed in the CLI).
  */
-direction: string | null, min_duration_s: number | null, max_duration_s: number | null, 
+direction: Direction | null, min_duration_s: number | null, max_duration_s: number | null, 
 /**
  * Words in the notes.
  */
@@ -76,11 +90,7 @@ text: string | null,
  */
 limit: number | null, };
 
-export type Recording = { id: string, started_at: string, 
-/**
- * "inbound", "outbound" or "internal".
- */
-direction: string, staff: string | null, extension: string | null, external_number: string | null, parties: Array<string>, duration_s: number, notes: string | null, codec: string, sample_rate: number, channels: number, source_name: string, 
+export type Recording = { id: string, started_at: string, direction: Direction, staff: string | null, extension: string | null, external_number: string | null, parties: Array<string>, duration_s: number, notes: string | null, codec: string, sample_rate: number, channels: number, source_name: string, 
 /**
  * A consent mark, e.g. "caller objected; recording stopped at 01:12".
  */
@@ -106,16 +116,7 @@ export type SessionEnded = {
  */
 reason: string, };
 
-export type RequestInfo = { id: string, 
-/**
- * complaint, medico-legal, staff-protection, training, regulatory, disciplinary, sar,
- * police, erasure, portability.
- */
-purpose: string, 
-/**
- * open, approved, rejected, completed.
- */
-state: string, raised_by: string | null, raised_at: string, reason: string, call_time: string | null, staff: string | null, number: string | null, parties: Array<string>, info: string | null, received: string | null, identity: string | null, due_date: string | null, days_left: number | null, approved_by: string | null, approved_recordings: Array<string>, allow: Array<string>, expires_at: string | null, rejected_by: string | null, rejection_reason: string | null, agreement_by: string | null, agreement: string | null, extensions: Array<string>, completed_by: string | null, ignored: Array<string>, candidates: Array<Recording>, 
+export type RequestInfo = { id: string, purpose: Purpose, state: RequestState, raised_by: string | null, raised_at: string, reason: string, call_time: string | null, staff: string | null, number: string | null, parties: Array<string>, info: string | null, received: string | null, identity: string | null, due_date: string | null, days_left: number | null, approved_by: string | null, approved_recordings: Array<string>, allow: Array<Right>, expires_at: string | null, rejected_by: string | null, rejection_reason: string | null, agreement_by: string | null, agreement: string | null, extensions: Array<string>, completed_by: string | null, ignored: Array<string>, candidates: Array<Recording>, 
 /**
  * Is this purpose one of the data controller's cases (SAR, police, erasure, portability)?
  */
@@ -126,7 +127,11 @@ data_controller_case: boolean,
  */
 may_decide: boolean, };
 
-export type NewRequest = { purpose: string, reason: string, 
+export type NewRequest = { 
+/**
+ * A purpose; empty while a draft is being typed (candidates only).
+ */
+purpose: Purpose | "", reason: string, 
 /**
  * `YYYY-MM-DD`, or a date and time.
  */
@@ -146,9 +151,9 @@ export type ApprovalIn = { recordings: Array<string>,
  */
 expires_days: number, 
 /**
- * "listen" and/or "export".
+ * "listen" and/or "export" (read by the core, which words any other right's refusal).
  */
-allow: Array<string>, };
+allow: Array<Right>, };
 
 export type RedactionIn = { recording: string, start_s: number, end_s: number, };
 
@@ -198,19 +203,27 @@ outcome: string, targets: Array<string>, detail: string | null, request: string 
 
 export type AuditCheck = { ok: boolean, devices: number, files: number, entries: number, problems: Array<string>, };
 
-export type UserRow = { name: string, roles: Array<string>, telephony_ids: Array<string>, disabled: boolean, };
+export type UserRow = { name: string, roles: Array<Role>, telephony_ids: Array<string>, disabled: boolean, };
 
-export type NewUser = { name: string, roles: Array<string>, telephony_ids: Array<string>, password: string, };
+export type NewUser = { name: string, 
+/**
+ * Role names (read by the core, which words the refusal of a name it does not know).
+ */
+roles: Array<Role>, telephony_ids: Array<string>, password: string, };
 
-export type ImportFile = { file: string, layout: string, started_at: string, local_time: string | null, direction: string, direction_assumed: boolean, external_number: string | null, extension: string | null, staff: string | null, mapped_user: string | null, parties: Array<string>, audio: string | null, size: number, remarks: Array<string>, outcome: string | null, };
+export type ImportFile = { file: string, layout: Layout, started_at: string, local_time: string | null, direction: Direction, direction_assumed: boolean, external_number: string | null, extension: string | null, staff: string | null, mapped_user: string | null, parties: Array<string>, audio: string | null, size: number, remarks: Array<string>, outcome: string | null, };
 
 export type FileNote = { file: string, note: string, };
 
-export type ImportSummary = { layout: string, tz: string, dry_run: boolean, imported: Array<FileNote>, duplicates: Array<FileNote>, rejected: Array<FileNote>, unassigned: number, understood: Array<ImportFile>, };
+export type ImportSummary = { layout: Layout, tz: string, dry_run: boolean, imported: Array<FileNote>, duplicates: Array<FileNote>, rejected: Array<FileNote>, unassigned: number, understood: Array<ImportFile>, };
 
 export type DayTotal = { day: string, count: number, };
 
-export type PurposeTotal = { purpose: string, count: number, };
+export type PurposeTotal = { 
+/**
+ * The purpose as the core names it (the core's overview counts by name).
+ */
+purpose: Purpose, count: number, };
 
 export type RetentionInfo = { months: number, due_now: number, held: number, due_within_30_days: number, };
 

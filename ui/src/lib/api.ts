@@ -12,14 +12,19 @@ import type {
   CertificateInfo,
   ConsentIn,
   DueInfo,
+  ErrorCode,
   ExportIn,
   ExportInfo,
   HoldInfo,
   ImportSummary,
+  Layout,
   NewRequest,
   NewUser,
   OverviewInfo,
+  Purpose,
   RequestInfo,
+  RequestState,
+  Role,
   SettingInfo,
   UserRow,
   AppStatus,
@@ -37,8 +42,12 @@ import type {
 
 export type * from '../bindings';
 
-/** An ApiError, or anything else thrown, as an ApiError. */
-export function asApiError(e: unknown): ApiError {
+/** A failure as the screens see it: the app's ApiError (its code one of the core's), or with
+ * code 'internal' anything else thrown (e.g. Tauri's own refusal of a call, which is a string). */
+export type UiError = { code: ErrorCode | 'internal'; message: string };
+
+/** An ApiError, or anything else thrown, as a UiError. */
+export function asApiError(e: unknown): UiError {
   if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
     return e as ApiError;
   }
@@ -86,10 +95,11 @@ export const api = {
   setVolume: (volume: number) => invoke<void>('set_volume', { volume }),
   stop: () => invoke<void>('stop'),
 
-  // Workflow (src-tauri/src/workflow.rs). Every rule is the core's; these only carry the calls.
+  // Workflow (src-tauri/src/{overview,requests,export,retention,settings,audit,users,import}.rs).
+  // Every rule is the core's; these only carry the calls.
   overview: () => invoke<OverviewInfo>('overview'),
-  /** filter: null for all, or open / approved / rejected / completed. */
-  requests: (filter: string | null = null) => invoke<RequestInfo[]>('requests', { filter }),
+  /** filter: null for all, or one state. */
+  requests: (filter: RequestState | null = null) => invoke<RequestInfo[]>('requests', { filter }),
   request: (id: string) => invoke<RequestInfo>('request', { id }),
   requestCandidates: (details: NewRequest) => invoke<Recording[]>('request_candidates', { details }),
   raiseRequest: (details: NewRequest) => invoke<string>('raise_request', { details }),
@@ -126,13 +136,13 @@ export const api = {
     invoke<number>('export_audit_csv', { filter, file }),
   users: () => invoke<UserRow[]>('users'),
   addUser: (user: NewUser) => invoke<void>('add_user', { user }),
-  setRoles: (name: string, roles: string[]) => invoke<void>('set_roles', { name, roles }),
+  setRoles: (name: string, roles: Role[]) => invoke<void>('set_roles', { name, roles }),
   updateUser: (name: string, telephonyIds: string[] | null, disabled: boolean | null) =>
     invoke<void>('update_user', { name, telephonyIds, disabled }),
   resetPassword: (name: string, password: string) => invoke<void>('reset_password', { name, password }),
   assignRecording: (id: string, user: string) => invoke<void>('assign_recording', { id, user }),
-  /** layout: auto (null), freepbx, 3cx, oreka, sidecar, csv. Progress: `progress` events, task "import". */
-  importFolder: (folder: string, layout: string | null, dryRun: boolean, allowErased = false) =>
+  /** layout: null for auto. Progress: `progress` events, task "import". */
+  importFolder: (folder: string, layout: Layout | null, dryRun: boolean, allowErased = false) =>
     invoke<ImportSummary>('import_folder', { folder, layout, dryRun, allowErased }),
   /** A new archive in an empty folder, with its first user (admin and data controller). */
   createArchive: (folder: string, admin: string, password: string, practiceName: string) =>
@@ -146,12 +156,12 @@ export const api = {
 };
 
 /** The user's roles, for showing the screens they can use (the core still decides every action). */
-export function hasRole(user: { roles: string[] } | null, ...roles: string[]): boolean {
+export function hasRole(user: { roles: Role[] } | null, ...roles: Role[]): boolean {
   return !!user && roles.some((r) => user.roles.includes(r));
 }
 
 /** The policy's purposes, as the core names them, and how the app words them. */
-export const PURPOSES: { id: string; label: string; dc: boolean }[] = [
+export const PURPOSES: { id: Purpose; label: string; dc: boolean }[] = [
   { id: 'complaint', label: 'Complaint investigation', dc: false },
   { id: 'medico-legal', label: 'Medico-legal', dc: false },
   { id: 'staff-protection', label: 'Staff protection (abusive caller)', dc: false },
@@ -164,7 +174,7 @@ export const PURPOSES: { id: string; label: string; dc: boolean }[] = [
   { id: 'portability', label: 'Data portability', dc: true },
 ];
 
-export function purposeLabel(id: string): string {
+export function purposeLabel(id: Purpose): string {
   return PURPOSES.find((p) => p.id === id)?.label ?? id;
 }
 

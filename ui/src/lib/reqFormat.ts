@@ -1,6 +1,6 @@
 // Wording shared by the request screens (overview, requests list, a request's page). Presentation
 // only: every rule about requests is the core's.
-import { mmss, when, type NewRequest, type Recording } from './api';
+import { mmss, when, type NewRequest, type Purpose, type Recording, type RequestState } from './api';
 
 /** How a SAR's deadline is coloured: green > 14 days, amber ≤ 14, red ≤ 5 or overdue. */
 export function daysClass(days: number): 'sar-green' | 'sar-amber' | 'sar-red' {
@@ -19,7 +19,7 @@ export function daysText(days: number): string {
 }
 
 /** A request's state as a practice manager reads it, next to the state word. */
-export const STATE_MEANING: Record<string, string> = {
+export const STATE_MEANING: Record<RequestState, string> = {
   open: 'waiting for a decision',
   approved: 'approved',
   rejected: 'rejected',
@@ -52,7 +52,8 @@ export function opt(s: string): string | null {
 
 /** The fields of the raise form, as typed. */
 export type ReqForm = {
-  purpose: string;
+  /** Empty until one is chosen. */
+  purpose: Purpose | '';
   reason: string;
   callTime: string;
   staff: string;

@@ -1,0 +1,198 @@
+//! Access requests and the data controller's cases: listing them (`requests`, `request`), the
+//! calls a request being typed would find (`request_candidates`), raising, approving, rejecting,
+//! the data controller's written agreement to a disciplinary release (`agree_request`), extending
+//! a SAR's deadline, completing, and consent marks (`mark_consent`). Every rule — who may raise,
+//! decide or agree — is the core's, and every decision is audited there. Transport types in
+//! [`dto`].
+
+pub mod dto;
+
+pub use dto::{ApprovalIn, ConsentIn, NewRequest, RequestInfo};
+
+use crate::error::{ApiError, ApiResult};
+use crate::search::Recording;
+use crate::session::{s, s_mut, session};
+use crate::state::AppState;
+use callvault_core::requests::{self, ConsentKind, Right, State as RequestState};
+use std::path::Path;
+use tauri::State;
+
+/// Requests this user may see (all, or in one state), newest first.
+#[tauri::command]
+pub async fn requests(
+    state: State<'_, AppState>,
+    filter: Option<String>,
+) -> ApiResult<Vec<RequestInfo>> {
+    let g = session(&state).await?;
+    let st = match filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+        Some(f) => Some(RequestState::parse(f)?),
+        None => None,
+    };
+    let mut v = s(&g).requests(st).await?;
+    v.sort_by(|a, b| b.raised_at.cmp(&a.raised_at));
+    Ok(v.into_iter().map(RequestInfo::from).collect())
+}
+
+/// One request with the candidate calls its details find (among those this user may see).
+#[tauri::command]
+pub async fn request(state: State<'_, AppState>, id: String) -> ApiResult<RequestInfo> {
+    let g = session(&state).await?;
+    Ok(s(&g).request(&id).await?.into())
+}
+
+/// The calls a request being typed would find (nothing is written).
+#[tauri::command]
+pub async fn request_candidates(
+    state: State<'_, AppState>,
+    details: NewRequest,
+) -> ApiResult<Vec<Recording>> {
+    let g = session(&state).await?;
+    let d = details.details(true)?;
+    Ok(s(&g)
+        .draft_candidates(d)
+        .await?
+        .into_iter()
+        .map(Recording::from)
+        .collect())
+}
+
+#[tauri::command]
+pub async fn raise_request(state: State<'_, AppState>, details: NewRequest) -> ApiResult<String> {
+    let mut g = session(&state).await?;
+    let d = details.details(false)?;
+    Ok(s_mut(&mut g).raise_request(d).await?)
+}
+
+#[tauri::command]
+pub async fn approve_request(
+    state: State<'_, AppState>,
+    id: String,
+    approval: ApprovalIn,
+) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    if !(1..=365).contains(&approval.expires_days) {
+        return Err(ApiError::invalid("the approval's expiry: 1 to 365 days"));
+    }
+    let allow = Right::parse_list(&approval.allow.join(","))?;
+    let expires = chrono::Utc::now() + chrono::Duration::days(i64::from(approval.expires_days));
+    Ok(s_mut(&mut g)
+        .approve(&id, &approval.recordings, expires, &allow)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn reject_request(
+    state: State<'_, AppState>,
+    id: String,
+    reason: String,
+) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    Ok(s_mut(&mut g).reject(&id, &reason).await?)
+}
+
+/// A scanned agreement larger than this is not a letter.
+const MAX_SCAN_BYTES: u64 = 50 << 20;
+
+/// The data controller's written agreement to a disciplinary release. A scanned letter may be
+/// named: its file name and SHA-256 are recorded with the text (the scan itself stays where the
+/// practice files it), so the agreement can later be matched to the paper.
+#[tauri::command]
+pub async fn agree_request(
+    state: State<'_, AppState>,
+    id: String,
+    text: String,
+    scan: Option<String>,
+) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    let mut text = text.trim().to_string();
+    let scan = scan.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    // The file is read only for someone the core's policy lets agree (anyone else is refused, and
+    // audited, by `agree` below without it being touched), and only a regular file of sane size.
+    let may = callvault_core::policy::decide(
+        s(&g).roles(),
+        callvault_core::policy::Action::AgreeDisciplinary,
+    )
+    .is_ok();
+    if let Some(scan) = scan.filter(|_| may) {
+        let p = Path::new(&scan);
+        let meta = std::fs::metadata(p)
+            .map_err(|e| ApiError::io(format!("scan {}: cannot be read: {e}", p.display())))?;
+        if !p.is_absolute() || !meta.is_file() || meta.len() > MAX_SCAN_BYTES {
+            return Err(ApiError::invalid(format!(
+                "scan {}: choose the scanned letter itself (a file of at most {} MB)",
+                p.display(),
+                MAX_SCAN_BYTES >> 20
+            )));
+        }
+        let bytes = std::fs::read(p)
+            .map_err(|e| ApiError::io(format!("scan {}: cannot be read: {e}", p.display())))?;
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let sha: String = callvault_core::crypto::sha256(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&format!("Signed agreement scanned: {name} (SHA-256 {sha})"));
+    }
+    Ok(s_mut(&mut g).agree(&id, &text).await?)
+}
+
+/// Extend a SAR's deadline (data controller); returns the new due date.
+#[tauri::command]
+pub async fn extend_request(
+    state: State<'_, AppState>,
+    id: String,
+    days: u32,
+    reason: String,
+) -> ApiResult<String> {
+    let mut g = session(&state).await?;
+    Ok(s_mut(&mut g).extend(&id, days, &reason).await?.to_string())
+}
+
+/// Mark a request done (e.g. a SAR package sent to the requester).
+#[tauri::command]
+pub async fn complete_request(
+    state: State<'_, AppState>,
+    id: String,
+    note: Option<String>,
+) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    Ok(s_mut(&mut g).complete(&id, note.as_deref()).await?)
+}
+
+#[tauri::command]
+pub async fn mark_consent(state: State<'_, AppState>, mark: ConsentIn) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    let kind = match mark.kind.as_str() {
+        "caller_objected" => ConsentKind::CallerObjected,
+        "not_recorded" => ConsentKind::NotRecorded,
+        other => {
+            return Err(ApiError::invalid(format!(
+                "consent mark '{other}': use caller_objected or not_recorded"
+            )))
+        }
+    };
+    let stopped = match mark
+        .stopped_at
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        Some(t) => Some(requests::parse_mmss(t)?),
+        None => None,
+    };
+    let note = mark
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    Ok(s_mut(&mut g)
+        .mark_consent(&mark.recording, kind, stopped, note)
+        .await?)
+}

@@ -1,0 +1,162 @@
+//! Users and roles (admin): listing them, adding one, changing roles, telephony identities or
+//! the disabled flag, resetting a password; assigning an unassigned call to a user (supervisor);
+//! and creating an unattended ingest machine's identity (`export_ingest_profile`). With their
+//! transport types.
+
+use crate::error::{ApiError, ApiResult};
+use crate::files::chosen_file;
+use crate::session::{s, s_mut, session};
+use crate::state::AppState;
+use crate::vocab::{roles as role_list, Role};
+use callvault_core::secret::Password;
+use callvault_core::session::UserSummary;
+use callvault_core::Role as CoreRole;
+use serde::{Deserialize, Serialize};
+use tauri::State;
+use ts_rs::TS;
+
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct UserRow {
+    pub name: String,
+    pub roles: Vec<Role>,
+    pub telephony_ids: Vec<String>,
+    pub disabled: bool,
+}
+
+impl From<UserSummary> for UserRow {
+    fn from(u: UserSummary) -> Self {
+        let UserSummary {
+            name,
+            roles,
+            telephony_ids,
+            disabled,
+            uid: _,
+            public_key: _,
+            signing_key: _,
+        } = u;
+        UserRow {
+            name,
+            roles: role_list(&roles),
+            telephony_ids,
+            disabled,
+        }
+    }
+}
+
+#[derive(Clone, Deserialize, TS)]
+pub struct NewUser {
+    pub name: String,
+    /// Role names (read by the core, which words the refusal of a name it does not know).
+    #[ts(as = "Vec<Role>")]
+    pub roles: Vec<String>,
+    pub telephony_ids: Vec<String>,
+    pub password: String,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("name", &self.name)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
+}
+
+#[tauri::command]
+pub async fn users(state: State<'_, AppState>) -> ApiResult<Vec<UserRow>> {
+    let g = session(&state).await?;
+    Ok(s(&g)
+        .list_users()
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+}
+
+fn roles(names: &[String]) -> ApiResult<Vec<CoreRole>> {
+    Ok(CoreRole::parse_list(&names.join(","))?)
+}
+
+#[tauri::command]
+pub async fn add_user(state: State<'_, AppState>, user: NewUser) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    let r = roles(&user.roles)?;
+    if r.is_empty() {
+        return Err(ApiError::invalid("roles: choose at least one"));
+    }
+    let ids: Vec<String> = user
+        .telephony_ids
+        .iter()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    Ok(s_mut(&mut g)
+        .add_user(user.name.trim(), &r, &ids, &Password::new(user.password))
+        .await?)
+}
+
+#[tauri::command]
+pub async fn set_roles(
+    state: State<'_, AppState>,
+    name: String,
+    roles: Vec<String>,
+) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    let r = self::roles(&roles)?;
+    if r.is_empty() {
+        return Err(ApiError::invalid(
+            "roles: choose at least one (to stop someone logging on, disable the account)",
+        ));
+    }
+    Ok(s_mut(&mut g).set_roles(&name, &r).await?)
+}
+
+#[tauri::command]
+pub async fn update_user(
+    state: State<'_, AppState>,
+    name: String,
+    telephony_ids: Option<Vec<String>>,
+    disabled: Option<bool>,
+) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    Ok(s_mut(&mut g)
+        .update_user(&name, telephony_ids.as_deref(), disabled)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn reset_password(
+    state: State<'_, AppState>,
+    name: String,
+    password: String,
+) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    Ok(s_mut(&mut g)
+        .reset_password(&name, &Password::new(password))
+        .await?)
+}
+
+/// Assign an unassigned call to a user (supervisor).
+#[tauri::command]
+pub async fn assign_recording(
+    state: State<'_, AppState>,
+    id: String,
+    user: String,
+) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    Ok(s_mut(&mut g).assign(&id, &user).await?)
+}
+
+/// Create an identity for an unattended ingest machine (admin) and write its profile to the file
+/// the user chose (docs/INGEST.md): it holds no key that decrypts anything.
+#[tauri::command]
+pub async fn export_ingest_profile(
+    state: State<'_, AppState>,
+    name: String,
+    file: String,
+) -> ApiResult<String> {
+    let mut g = session(&state).await?;
+    let path = chosen_file(&file, "json", "the ingest profile")?;
+    callvault_core::ingest::unattended::export_profile(s_mut(&mut g), name.trim(), &path)?;
+    Ok(path.display().to_string())
+}

@@ -1,0 +1,217 @@
+//! The core's vocabularies as the web view sees them: role, request purpose, request state,
+//! approval right, call direction and import layout, each a string-literal union in
+//! `ui/src/bindings/index.ts` (so `'data-controler'` fails the UI's type check).
+//!
+//! Each is a mirror of the core's enum with an exhaustive `From` (no wildcard arm): a variant added
+//! in the core fails to compile here until it is carried across, and the tests below check that
+//! every mirror serialises exactly as the core words it (`as_str`). Mirrors, rather than a `ts`
+//! feature on callvault-core, keep the core free of anything that exists for the web view.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+use callvault_core::archive::journal::Direction as CoreDirection;
+use callvault_core::requests::{Purpose as CorePurpose, Right as CoreRight, State as CoreState};
+use callvault_core::session::ingest::Layout as CoreLayout;
+use callvault_core::Role as CoreRole;
+
+/// A role from the practice's policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Admin,
+    Approver,
+    DataController,
+    Supervisor,
+    Clinician,
+    Staff,
+    Ingest,
+}
+
+impl From<&CoreRole> for Role {
+    fn from(r: &CoreRole) -> Self {
+        match r {
+            CoreRole::Admin => Role::Admin,
+            CoreRole::Approver => Role::Approver,
+            CoreRole::DataController => Role::DataController,
+            CoreRole::Supervisor => Role::Supervisor,
+            CoreRole::Clinician => Role::Clinician,
+            CoreRole::Staff => Role::Staff,
+            CoreRole::Ingest => Role::Ingest,
+        }
+    }
+}
+
+/// Roles as the web view gets them.
+pub fn roles(rs: &[CoreRole]) -> Vec<Role> {
+    rs.iter().map(Role::from).collect()
+}
+
+/// A valid purpose of an access request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum Purpose {
+    Complaint,
+    MedicoLegal,
+    StaffProtection,
+    Training,
+    Regulatory,
+    Disciplinary,
+    Sar,
+    Police,
+    Erasure,
+    Portability,
+}
+
+impl From<CorePurpose> for Purpose {
+    fn from(p: CorePurpose) -> Self {
+        match p {
+            CorePurpose::Complaint => Purpose::Complaint,
+            CorePurpose::MedicoLegal => Purpose::MedicoLegal,
+            CorePurpose::StaffProtection => Purpose::StaffProtection,
+            CorePurpose::Training => Purpose::Training,
+            CorePurpose::Regulatory => Purpose::Regulatory,
+            CorePurpose::Disciplinary => Purpose::Disciplinary,
+            CorePurpose::Sar => Purpose::Sar,
+            CorePurpose::Police => Purpose::Police,
+            CorePurpose::Erasure => Purpose::Erasure,
+            CorePurpose::Portability => Purpose::Portability,
+        }
+    }
+}
+
+/// Where a request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestState {
+    Open,
+    Approved,
+    Rejected,
+    Completed,
+}
+
+impl From<CoreState> for RequestState {
+    fn from(s: CoreState) -> Self {
+        match s {
+            CoreState::Open => RequestState::Open,
+            CoreState::Approved => RequestState::Approved,
+            CoreState::Rejected => RequestState::Rejected,
+            CoreState::Completed => RequestState::Completed,
+        }
+    }
+}
+
+/// What an approval allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Right {
+    Listen,
+    Export,
+}
+
+impl From<&CoreRight> for Right {
+    fn from(r: &CoreRight) -> Self {
+        match r {
+            CoreRight::Listen => Right::Listen,
+            CoreRight::Export => Right::Export,
+        }
+    }
+}
+
+/// The direction of a call as the practice sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+    Internal,
+}
+
+impl From<CoreDirection> for Direction {
+    fn from(d: CoreDirection) -> Self {
+        match d {
+            CoreDirection::Inbound => Direction::Inbound,
+            CoreDirection::Outbound => Direction::Outbound,
+            CoreDirection::Internal => Direction::Internal,
+        }
+    }
+}
+
+/// How a phone system lays out its recordings (an import's `layout`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]
+pub enum Layout {
+    #[serde(rename = "auto")]
+    Auto,
+    #[serde(rename = "freepbx")]
+    FreePbx,
+    #[serde(rename = "3cx")]
+    ThreeCx,
+    #[serde(rename = "oreka")]
+    Oreka,
+    #[serde(rename = "sidecar")]
+    Sidecar,
+    #[serde(rename = "csv")]
+    Csv,
+}
+
+impl From<CoreLayout> for Layout {
+    fn from(l: CoreLayout) -> Self {
+        match l {
+            CoreLayout::Auto => Layout::Auto,
+            CoreLayout::FreePbx => Layout::FreePbx,
+            CoreLayout::ThreeCx => Layout::ThreeCx,
+            CoreLayout::Oreka => Layout::Oreka,
+            CoreLayout::Sidecar => Layout::Sidecar,
+            CoreLayout::Csv => Layout::Csv,
+        }
+    }
+}
+
+/// The TypeScript of the vocabularies.
+pub(crate) fn decls(cfg: &ts_rs::Config) -> Vec<String> {
+    vec![
+        Role::decl(cfg),
+        Purpose::decl(cfg),
+        RequestState::decl(cfg),
+        Right::decl(cfg),
+        Direction::decl(cfg),
+        Layout::decl(cfg),
+        crate::error::ErrorCode::decl(cfg),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn json(v: impl Serialize) -> Value {
+        serde_json::to_value(v).unwrap()
+    }
+
+    #[test]
+    fn every_mirror_travels_as_the_core_words_it() {
+        for r in CoreRole::ALL {
+            assert_eq!(json(Role::from(&r)), r.as_str());
+            assert_eq!(json(Role::from(&r)), json(r), "the core's serde name too");
+        }
+        for p in CorePurpose::ALL {
+            assert_eq!(json(Purpose::from(p)), p.as_str());
+        }
+        for s in ["open", "approved", "rejected", "completed"] {
+            let st = CoreState::parse(s).unwrap();
+            assert_eq!(json(RequestState::from(st)), st.as_str());
+        }
+        for r in [CoreRight::Listen, CoreRight::Export] {
+            assert_eq!(json(Right::from(&r)), r.as_str());
+        }
+        for d in ["inbound", "outbound", "internal"] {
+            let dir = CoreDirection::parse(d).unwrap();
+            assert_eq!(json(Direction::from(dir)), dir.as_str());
+        }
+        for l in ["auto", "freepbx", "3cx", "oreka", "sidecar", "csv"] {
+            let layout: CoreLayout = l.parse().unwrap();
+            assert_eq!(json(Layout::from(layout)), layout.as_str());
+        }
+    }
+}
