@@ -58,3 +58,27 @@ pub fn typescript() -> String {
     }
     out
 }
+
+/// The core's abilities for every role and every pair of roles, as JSON keyed by the roles in
+/// alphabetical order joined with commas ("approver,supervisor"): the UI's component tests build
+/// their users from it (`ui/tests/harness.ts`), so they show what the core would allow, and a
+/// change of the rulebook reaches them through `tests/bindings.rs`.
+pub fn abilities_fixture() -> String {
+    use callvault_core::Role;
+    let mut sets: Vec<Vec<Role>> = Role::ALL.iter().map(|r| vec![*r]).collect();
+    for (i, a) in Role::ALL.iter().enumerate() {
+        for b in &Role::ALL[i + 1..] {
+            sets.push(vec![*a, *b]);
+        }
+    }
+    let mut map = std::collections::BTreeMap::new();
+    for set in sets {
+        let mut names: Vec<&str> = set.iter().map(|r| r.as_str()).collect();
+        names.sort();
+        let a: crate::vocab::Abilities = callvault_core::policy::abilities(&set).into();
+        map.insert(names.join(","), a);
+    }
+    let mut out = serde_json::to_string_pretty(&map).expect("serialisable");
+    out.push('\n');
+    out
+}

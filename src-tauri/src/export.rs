@@ -77,61 +77,23 @@ pub async fn export_request<R: Runtime>(
 ) -> ApiResult<ExportInfo> {
     let g = session(&state).await?;
     let folder = chosen_folder(&export.folder)?;
-    let session = s(&g);
-    let st = session.request(&export.request).await?;
     let opts = SarOptions {
-        zip: export.zip && st.purpose.as_str() != "portability",
+        zip: export.zip,
         redactions: export
             .redactions
             .iter()
             .map(|r| Redaction {
-                recording: r.recording.trim().to_ascii_lowercase(),
+                recording: r.recording.clone(),
                 start_s: r.start_s,
                 end_s: r.end_s,
             })
             .collect(),
         tone: export.tone,
     };
-    for r in &opts.redactions {
-        if !(r.start_s.is_finite()
-            && r.end_s.is_finite()
-            && 0.0 <= r.start_s
-            && r.start_s < r.end_s)
-        {
-            return Err(ApiError::invalid(format!(
-                "redaction of recording {}: the range must start before it ends",
-                r.recording
-            )));
-        }
-    }
-    // A new name each time (the request and when), so a second export never meets the first.
-    let stem = format!(
-        "{}-{}-{}",
-        match st.purpose.as_str() {
-            "sar" => "subject-access",
-            p => p,
-        },
-        &st.id[..8],
-        chrono::Local::now().format("%Y%m%d-%H%M%S")
-    );
-    // A portability export is always a folder (machine-readable files for the person to take
-    // elsewhere); the others may be one encrypted ZIP.
-    let zip = export.zip && st.purpose.as_str() != "portability";
-    let out = folder.join(if zip { format!("{stem}.zip") } else { stem });
     let mut report =
         |done: usize, total: usize| progress(&app, "export", done as u64, total as u64);
-    let rep = match st.purpose.as_str() {
-        "sar" => session.export_sar(&st.id, &out, &opts, &mut report).await?,
-        "portability" => {
-            session
-                .export_portability(&st.id, &out, &mut report)
-                .await?
-        }
-        _ => {
-            session
-                .export_release(&st.id, &out, &opts, &mut report)
-                .await?
-        }
-    };
-    Ok(rep.into())
+    Ok(s(&g)
+        .export(&export.request, &folder, &opts, &mut report)
+        .await?
+        .into())
 }

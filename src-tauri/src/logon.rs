@@ -5,8 +5,8 @@
 
 use crate::archive::connect_share;
 use crate::error::{ApiError, ApiResult};
-use crate::state::{idle_lock_seconds, AppState};
-use crate::vocab::{roles, Role};
+use crate::state::AppState;
+use crate::vocab::{roles, Abilities, Role};
 use callvault_core::demo::DemoUser;
 use callvault_core::secret::Password;
 use callvault_core::Session;
@@ -21,6 +21,9 @@ pub struct UserInfo {
     pub name: String,
     /// Role names as the policy words them ("supervisor", "clinician", ...).
     pub roles: Vec<Role>,
+    /// What the user may do: the screens and buttons shown follow these, never role names (the
+    /// core decides each action again).
+    pub abilities: Abilities,
     /// Minutes of inactivity before the app locks (the archive's `idle-lock-minutes`).
     pub idle_lock_minutes: u32,
     /// Things the core asks the user to be told (e.g. a damaged journal segment).
@@ -58,6 +61,7 @@ pub(crate) fn user_info(s: &Session, idle_lock_secs: u64) -> UserInfo {
     UserInfo {
         name: s.user_name().to_string(),
         roles: roles(s.roles()),
+        abilities: s.abilities().into(),
         idle_lock_minutes: u32::try_from(idle_lock_secs.div_ceil(60)).unwrap_or(u32::MAX),
         warnings: s.warnings.clone(),
     }
@@ -96,11 +100,9 @@ pub async fn logon<R: Runtime>(
     let data = callvault_core::device::data_root()?;
     let s = Session::logon_with_progress(&archive, &data, user.trim(), &password, Some(progress))
         .await?;
-    let setting = s.setting("idle-lock-minutes").await.ok();
-    let secs = idle_lock_seconds(
-        setting.as_deref(),
-        std::env::var("CALLVAULT_IDLE_LOCK_SECONDS").ok().as_deref(),
-    );
+    let secs = s
+        .idle_lock_seconds(std::env::var("CALLVAULT_IDLE_LOCK_SECONDS").ok().as_deref())
+        .await?;
     state.idle_lock_secs.store(secs, Ordering::Relaxed);
     state.touch();
     let info = user_info(&s, secs);

@@ -12,24 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
-/// Default minutes of inactivity before the app locks (the archive setting `idle-lock-minutes`
-/// overrides it at logon).
-pub const DEFAULT_IDLE_LOCK_MINUTES: u32 = 10;
-
-/// Seconds of inactivity before the app locks: the archive's `idle-lock-minutes` (default 10), or
-/// `CALLVAULT_IDLE_LOCK_SECONDS` on this computer if that is shorter (a kiosk-style PC, or a test);
-/// the variable can shorten the practice's setting, never lengthen it.
-pub fn idle_lock_seconds(setting: Option<&str>, env: Option<&str>) -> u64 {
-    let minutes = setting
-        .and_then(|v| v.trim().parse::<u32>().ok())
-        .filter(|m| *m > 0)
-        .unwrap_or(DEFAULT_IDLE_LOCK_MINUTES);
-    let secs = u64::from(minutes) * 60;
-    env.and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|s| *s > 0)
-        .map_or(secs, |e| e.min(secs))
-}
-
 pub struct AppState {
     pub demo: bool,
     /// The app-data folder of this device, where `device.json` remembers the archive.
@@ -38,7 +20,7 @@ pub struct AppState {
     pub session: tokio::sync::Mutex<Option<Session>>,
     player: Mutex<Option<Arc<Player>>>,
     last_activity_ms: AtomicI64,
-    /// Seconds of inactivity before the idle lock (see [`idle_lock_seconds`]).
+    /// Seconds of inactivity before the idle lock (the core's `Session::idle_lock_seconds`).
     pub idle_lock_secs: AtomicU64,
     /// Deletion certificates made in this session, until saved where the user chooses (they are
     /// signed and hold no audio; forgotten when the session ends).
@@ -75,7 +57,9 @@ impl AppState {
             session: tokio::sync::Mutex::new(None),
             player: Mutex::new(None),
             last_activity_ms: AtomicI64::new(now_ms()),
-            idle_lock_secs: AtomicU64::new(u64::from(DEFAULT_IDLE_LOCK_MINUTES) * 60),
+            idle_lock_secs: AtomicU64::new(
+                u64::from(callvault_core::retention::DEFAULT_IDLE_LOCK_MINUTES) * 60,
+            ),
             certificates: Mutex::new(Vec::new()),
             last_refresh: Mutex::new(None),
         }
@@ -206,25 +190,4 @@ pub fn spawn_idle_lock<R: Runtime>(app: AppHandle<R>) {
             }
         }
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::idle_lock_seconds;
-
-    #[test]
-    fn the_idle_lock_follows_the_practice_setting_and_can_only_be_shortened_locally() {
-        assert_eq!(idle_lock_seconds(None, None), 600);
-        assert_eq!(idle_lock_seconds(Some("5"), None), 300);
-        assert_eq!(idle_lock_seconds(Some(" 30 "), None), 1800);
-        assert_eq!(idle_lock_seconds(Some("0"), None), 600, "0 is not 'never'");
-        assert_eq!(idle_lock_seconds(Some("soon"), None), 600);
-        assert_eq!(idle_lock_seconds(Some("5"), Some("3")), 3);
-        assert_eq!(
-            idle_lock_seconds(Some("5"), Some("3600")),
-            300,
-            "never longer"
-        );
-        assert_eq!(idle_lock_seconds(None, Some("0")), 600);
-    }
 }

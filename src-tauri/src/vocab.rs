@@ -13,6 +13,7 @@ use ts_rs::TS;
 use callvault_core::archive::journal::Direction as CoreDirection;
 use callvault_core::requests::{Purpose as CorePurpose, Right as CoreRight, State as CoreState};
 use callvault_core::session::ingest::Layout as CoreLayout;
+use callvault_core::policy::Abilities as CoreAbilities;
 use callvault_core::Role as CoreRole;
 
 /// A role from the practice's policy.
@@ -167,6 +168,82 @@ impl From<CoreLayout> for Layout {
     }
 }
 
+/// What the logged-on user may do (the core's `policy::Abilities`): the UI shows and hides by
+/// these only, never by role names; the core decides every action again when it is asked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, TS)]
+pub struct Abilities {
+    pub may_see_all_calls: bool,
+    pub may_see_cases: bool,
+    pub may_decide_requests: bool,
+    pub may_handle_dc_cases: bool,
+    pub may_redact: bool,
+    pub may_follow_sars: bool,
+    pub may_see_holds: bool,
+    pub may_place_holds: bool,
+    pub may_release_holds: bool,
+    pub may_run_retention: bool,
+    pub may_delete: bool,
+    pub may_erase: bool,
+    pub may_change_settings: bool,
+    pub may_read_audit: bool,
+    pub may_list_users: bool,
+    pub may_manage_users: bool,
+    pub may_import: bool,
+    pub may_reimport_erased: bool,
+    pub may_assign: bool,
+    pub may_verify_archive: bool,
+}
+
+impl From<CoreAbilities> for Abilities {
+    fn from(a: CoreAbilities) -> Self {
+        // Destructured, so an ability added in the core fails to compile here until carried over.
+        let CoreAbilities {
+            may_see_all_calls,
+            may_see_cases,
+            may_decide_requests,
+            may_handle_dc_cases,
+            may_redact,
+            may_follow_sars,
+            may_see_holds,
+            may_place_holds,
+            may_release_holds,
+            may_run_retention,
+            may_delete,
+            may_erase,
+            may_change_settings,
+            may_read_audit,
+            may_list_users,
+            may_manage_users,
+            may_import,
+            may_reimport_erased,
+            may_assign,
+            may_verify_archive,
+        } = a;
+        Abilities {
+            may_see_all_calls,
+            may_see_cases,
+            may_decide_requests,
+            may_handle_dc_cases,
+            may_redact,
+            may_follow_sars,
+            may_see_holds,
+            may_place_holds,
+            may_release_holds,
+            may_run_retention,
+            may_delete,
+            may_erase,
+            may_change_settings,
+            may_read_audit,
+            may_list_users,
+            may_manage_users,
+            may_import,
+            may_reimport_erased,
+            may_assign,
+            may_verify_archive,
+        }
+    }
+}
+
 /// The TypeScript of the vocabularies.
 pub(crate) fn decls(cfg: &ts_rs::Config) -> Vec<String> {
     vec![
@@ -176,6 +253,7 @@ pub(crate) fn decls(cfg: &ts_rs::Config) -> Vec<String> {
         Right::decl(cfg),
         Direction::decl(cfg),
         Layout::decl(cfg),
+        Abilities::decl(cfg),
         crate::error::ErrorCode::decl(cfg),
     ]
 }

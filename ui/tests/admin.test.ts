@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { flushSync, mount, unmount } from 'svelte';
 import { clearMocks } from '@tauri-apps/api/mocks';
-import { called, ipc, settle } from './harness';
+import { called, ipc, settle, userInfo } from './harness';
 import { emit } from '@tauri-apps/api/event';
 import type {
   AuditRow,
@@ -69,7 +69,7 @@ function select(sel: string, value: string) {
 }
 
 const id = (n: number) => n.toString(16).padStart(32, '0');
-const me = (roles: Role[]): UserInfo => ({ name: 'jordan.reid', roles, idle_lock_minutes: 10, warnings: [] });
+const me = (roles: Role[]): UserInfo => userInfo('jordan.reid', roles);
 
 function certificate(kind: string, recordings: string[]): CertificateInfo {
   return {

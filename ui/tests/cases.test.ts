@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { flushSync, mount, unmount } from 'svelte';
 import { clearMocks } from '@tauri-apps/api/mocks';
-import { called, ipc, settle } from './harness';
+import { called, ipc, settle, userInfo } from './harness';
 import { emit } from '@tauri-apps/api/event';
 import type { CertificateInfo, ExportInfo, Recording, RequestInfo, UserInfo } from '../src/bindings';
 import Cases from '../src/screens/Cases.svelte';
@@ -67,8 +67,8 @@ function rec(i: number, over: Partial<Recording> = {}): Recording {
   };
 }
 
-const dc: UserInfo = { name: 'alex.morgan', roles: ['admin', 'data-controller'], idle_lock_minutes: 10, warnings: [] };
-const pbm: UserInfo = { name: 'jordan.reid', roles: ['approver', 'supervisor'], idle_lock_minutes: 10, warnings: [] };
+const dc: UserInfo = userInfo('alex.morgan', ['admin', 'data-controller']);
+const pbm: UserInfo = userInfo('jordan.reid', ['approver', 'supervisor']);
 
 let target: HTMLElement;
 let component: Record<string, unknown> | null = null;

@@ -2,6 +2,8 @@
 // order), the calls made to one command, and a wait for Svelte to settle after async work.
 import { flushSync } from 'svelte';
 import { mockIPC } from '@tauri-apps/api/mocks';
+import type { Abilities, Role, UserInfo } from '../src/bindings';
+import abilitiesByRoles from './abilities.json';
 
 export type Handler = (cmd: string, args: Record<string, unknown>) => unknown;
 
@@ -29,4 +31,13 @@ export async function settle() {
     await new Promise((r) => setTimeout(r, 0));
     flushSync();
   }
+}
+
+/** A logged-on user with `roles`, and the abilities the core gives them (tests/abilities.json is
+ * generated from the core's rulebook by src-tauri/tests/bindings.rs). */
+export function userInfo(name: string, roles: Role[]): UserInfo {
+  const key = [...roles].sort().join(',');
+  const abilities = (abilitiesByRoles as Record<string, Abilities>)[key];
+  if (!abilities) throw new Error(`no abilities for roles ${key} in tests/abilities.json`);
+  return { name, roles, abilities, idle_lock_minutes: 10, warnings: [] };
 }

@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { flushSync, mount, unmount } from 'svelte';
 import { clearMocks } from '@tauri-apps/api/mocks';
-import { called, ipc, settle } from './harness';
+import { called, ipc, settle, userInfo } from './harness';
 import type { OverviewInfo, Recording, RequestInfo, Right, UserInfo } from '../src/bindings';
 import Overview from '../src/screens/Overview.svelte';
 import Requests from '../src/screens/Requests.svelte';
@@ -70,9 +70,9 @@ function req(id: string, over: Partial<RequestInfo> = {}): RequestInfo {
   };
 }
 
-const approver: UserInfo = { name: 'dr.priya.shah', roles: ['approver', 'clinician'], idle_lock_minutes: 10, warnings: [] };
-const manager: UserInfo = { name: 'jordan.reid', roles: ['approver', 'supervisor'], idle_lock_minutes: 10, warnings: [] };
-const reception: UserInfo = { name: 'lee.carter', roles: ['staff'], idle_lock_minutes: 10, warnings: [] };
+const approver: UserInfo = userInfo('dr.priya.shah', ['approver', 'clinician']);
+const manager: UserInfo = userInfo('jordan.reid', ['approver', 'supervisor']);
+const reception: UserInfo = userInfo('lee.carter', ['staff']);
 
 let target: HTMLElement;
 let component: Record<string, unknown> | null = null;
@@ -195,7 +195,7 @@ describe('requests list', () => {
   });
 
   it('lists the data controller\'s own open cases as awaiting them', async () => {
-    const dc: UserInfo = { name: 'alex.morgan', roles: ['admin', 'data-controller'], idle_lock_minutes: 10, warnings: [] };
+    const dc: UserInfo = userInfo('alex.morgan', ['admin', 'data-controller']);
     const all = [
       req('s1', { purpose: 'sar', raised_by: 'alex.morgan', data_controller_case: true, may_decide: true }),
       req('c1', { raised_by: 'jordan.reid', may_decide: false }),

@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { flushSync, mount, unmount } from 'svelte';
 import { clearMocks } from '@tauri-apps/api/mocks';
-import { called, ipc, settle } from './harness';
+import { called, ipc, settle, userInfo } from './harness';
 import type { ApiError, DemoAccount, Recording, UserInfo } from '../src/bindings';
 import Logon from '../src/screens/Logon.svelte';
 import SearchScreen from '../src/screens/Search.svelte';
@@ -122,7 +122,7 @@ describe('logon progress', () => {
     await emit('progress', { task: 'index', done: 640, total: 1563 });
     await settle();
     expect(target.querySelector('#logon-progress')!.textContent).toContain('640 of 1563');
-    finish({ name: 'jordan.reid', roles: ['supervisor'], idle_lock_minutes: 10, warnings: [] });
+    finish(userInfo('jordan.reid', ['supervisor']));
     await settle();
     expect(user).not.toBeNull();
     expect(target.querySelector('#logon-progress')).toBeNull();

@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { flushSync, mount, unmount } from 'svelte';
 import { clearMocks } from '@tauri-apps/api/mocks';
-import { called, ipc, settle } from './harness';
+import { called, ipc, settle, userInfo } from './harness';
 import type { ArchiveCheck, ImportSummary, Role, UserInfo } from '../src/bindings';
 import OpenArchive from '../src/screens/OpenArchive.svelte';
 import Audit from '../src/screens/Audit.svelte';
@@ -46,7 +46,7 @@ function click(sel: string) {
   flushSync();
 }
 
-const me = (roles: Role[]): UserInfo => ({ name: 'jordan.reid', roles, idle_lock_minutes: 10, warnings: [] });
+const me = (roles: Role[]): UserInfo => userInfo('jordan.reid', roles);
 
 describe('starting a new archive', () => {
   function fill(password: string, again: string) {

@@ -236,6 +236,27 @@ pub enum ExportCmd {
         #[arg(long)]
         json: bool,
     },
+    /// A copy of the calls of an approved police or disciplinary request (with the data
+    /// controller's written agreement): the SAR package without its letter, made as a new folder
+    /// (or with --zip a new .zip) named after the request inside the existing folder DIR.
+    Release {
+        #[arg(long)]
+        request: String,
+        /// An existing folder; the package gets a new name inside it.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// One AES-256 encrypted ZIP; its passphrase is printed once.
+        #[arg(long)]
+        zip: bool,
+        /// Replace a range of a recording with silence: ID:START-END (seconds). Repeatable.
+        #[arg(long = "redact")]
+        redactions: Vec<String>,
+        /// Fill redactions with a tone instead of silence.
+        #[arg(long)]
+        tone: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -347,6 +368,10 @@ pub enum RequestCmd {
         id: String,
         #[arg(long)]
         text: String,
+        /// The scanned signed letter: its file name and SHA-256 are recorded with the text (the
+        /// scan stays where it is; a file of at most 50 MB).
+        #[arg(long)]
+        scan: Option<PathBuf>,
     },
     /// Extend a SAR's deadline.
     Extend {

@@ -572,3 +572,124 @@ fn a_portability_export_has_every_field_and_the_audio() {
         0
     );
 }
+
+#[test]
+fn a_disciplinary_release_waits_for_the_scanned_agreement_and_lands_named_in_the_folder_chosen() {
+    let c = case();
+    let d = &c.d;
+    let rid = d
+        .cmd(
+            CLIN,
+            &[
+                "request",
+                "new",
+                "--purpose",
+                "disciplinary",
+                "--reason",
+                "Conduct on a call, HR case 7 (made up)",
+                "--json",
+            ],
+        )
+        .ok()
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    d.cmd(
+        SUPER,
+        &[
+            "request",
+            "approve",
+            &rid,
+            "--allow",
+            "export",
+            "--recording",
+            &c.ids[0],
+        ],
+    )
+    .ok();
+    let dir = c.env.path("release");
+    std::fs::create_dir_all(&dir).unwrap();
+    let export = |who| {
+        d.cmd(
+            who,
+            &[
+                "export",
+                "release",
+                "--request",
+                &rid,
+                "--out",
+                dir.to_str().unwrap(),
+                "--json",
+            ],
+        )
+    };
+    // Approved, but without the data controller's written agreement: refused, nothing written.
+    let early = export(CLIN);
+    assert_ne!(early.code, 0);
+    assert!(early.stderr.contains("written agreement"), "{}", early.stderr);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    // The agreement with its scanned letter: only the data controller; the scan's name and
+    // SHA-256 are recorded with the text.
+    let scan = c.env.path("signed-letter.pdf");
+    let letter = b"%PDF-1.4 made-up signed agreement".to_vec();
+    std::fs::write(&scan, &letter).unwrap();
+    let agree = |who| {
+        d.cmd(
+            who,
+            &[
+                "request",
+                "agree",
+                &rid,
+                "--text",
+                "I agree to this release. A. Admin",
+                "--scan",
+                scan.to_str().unwrap(),
+            ],
+        )
+    };
+    let refused = agree(SUPER);
+    assert_ne!(refused.code, 0, "{}", refused.stdout);
+    assert!(refused.stderr.contains("not permitted"), "{}", refused.stderr);
+    agree(ADMIN).ok();
+    let shown = d.cmd(ADMIN, &["request", "show", &rid, "--json"]).ok().json();
+    let sha: String = callvault_core::crypto::sha256(&letter)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let agreement = shown["agreement"].as_str().unwrap();
+    assert!(agreement.starts_with("I agree to this release. A. Admin\n"));
+    assert!(
+        agreement.ends_with(&format!(
+            "Signed agreement scanned: signed-letter.pdf (SHA-256 {sha})"
+        )),
+        "{agreement}"
+    );
+    // The release: a new folder named after the request inside the folder given, the archive's
+    // audio sample-exact, no subject access letter.
+    let rep = export(CLIN).ok().json();
+    let made: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+    let name = made[0].file_name().unwrap().to_str().unwrap().to_string();
+    assert!(
+        name.starts_with(&format!("disciplinary-{}-", &rid[..8])),
+        "{name}"
+    );
+    assert_eq!(rep["destination"].as_str().unwrap(), made[0].to_str().unwrap());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(made[0].join("manifest.json")).unwrap()).unwrap();
+    let calls = manifest["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1);
+    let (_, got) =
+        wav_samples(&std::fs::read(made[0].join(calls[0]["file"].as_str().unwrap())).unwrap());
+    assert_eq!(got, decoded(&c.sources[0]));
+    assert!(
+        !std::fs::read_dir(&made[0])
+            .unwrap()
+            .any(|e| e.unwrap().path().extension().is_some_and(|x| x == "pdf")),
+        "a release copy has no subject access letter"
+    );
+}

@@ -346,7 +346,7 @@ async fn a_disciplinary_release_needs_the_data_controllers_written_agreement() {
     .await
     .unwrap();
     // Only the data controller agrees.
-    forbidden(gp.agree(&rid, "fine by me").await);
+    forbidden(gp.agree(&rid, "fine by me", None).await);
     gp.close().await;
     let pbm = w.as_(PBM).await;
     let m = forbidden(
@@ -359,6 +359,7 @@ async fn a_disciplinary_release_needs_the_data_controllers_written_agreement() {
     dc.agree(
         &rid,
         "I agree to release this call to the line manager. D. Controller, 3 June",
+        None,
     )
     .await
     .unwrap();

@@ -369,7 +369,10 @@ async fn run(op: &str, s: Session, w: &World) -> (Session, Result<(), Error>) {
             s.approve(&rq("sar"), &[c("colleague")], until, &[Right::Export])
                 .await
         }
-        "agree colleague's disciplinary" => s.agree(&rq("disciplinary"), "agreed in writing").await,
+        "agree colleague's disciplinary" => {
+            s.agree(&rq("disciplinary"), "agreed in writing", None)
+                .await
+        }
         "extend colleague's SAR" => s.extend(&rq("sar"), 10, "complex").await.map(drop),
         "complete colleague's complaint" => s.complete(&rq("complete"), None).await,
         "mark consent on own call" => {

@@ -90,9 +90,6 @@ pub async fn reject_request(
     Ok(s_mut(&mut g).reject(&id, &reason).await?)
 }
 
-/// A scanned agreement larger than this is not a letter.
-const MAX_SCAN_BYTES: u64 = 50 << 20;
-
 /// The data controller's written agreement to a disciplinary release. A scanned letter may be
 /// named: its file name and SHA-256 are recorded with the text (the scan itself stays where the
 /// practice files it), so the agreement can later be matched to the paper.
@@ -104,42 +101,10 @@ pub async fn agree_request(
     scan: Option<String>,
 ) -> ApiResult<()> {
     let mut g = session(&state).await?;
-    let mut text = text.trim().to_string();
     let scan = scan.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    // The file is read only for someone the core's policy lets agree (anyone else is refused, and
-    // audited, by `agree` below without it being touched), and only a regular file of sane size.
-    let may = callvault_core::policy::decide(
-        s(&g).roles(),
-        callvault_core::policy::Action::AgreeDisciplinary,
-    )
-    .is_ok();
-    if let Some(scan) = scan.filter(|_| may) {
-        let p = Path::new(&scan);
-        let meta = std::fs::metadata(p)
-            .map_err(|e| ApiError::io(format!("scan {}: cannot be read: {e}", p.display())))?;
-        if !p.is_absolute() || !meta.is_file() || meta.len() > MAX_SCAN_BYTES {
-            return Err(ApiError::invalid(format!(
-                "scan {}: choose the scanned letter itself (a file of at most {} MB)",
-                p.display(),
-                MAX_SCAN_BYTES >> 20
-            )));
-        }
-        let bytes = std::fs::read(p)
-            .map_err(|e| ApiError::io(format!("scan {}: cannot be read: {e}", p.display())))?;
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let sha: String = callvault_core::crypto::sha256(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        text.push_str(&format!("Signed agreement scanned: {name} (SHA-256 {sha})"));
-    }
-    Ok(s_mut(&mut g).agree(&id, &text).await?)
+    Ok(s_mut(&mut g)
+        .agree(&id, &text, scan.as_deref().map(Path::new))
+        .await?)
 }
 
 /// Extend a SAR's deadline (data controller); returns the new due date.

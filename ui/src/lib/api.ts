@@ -155,11 +155,6 @@ export const api = {
     invoke<string>('export_ingest_profile', { name, file }),
 };
 
-/** The user's roles, for showing the screens they can use (the core still decides every action). */
-export function hasRole(user: { roles: Role[] } | null, ...roles: Role[]): boolean {
-  return !!user && roles.some((r) => user.roles.includes(r));
-}
-
 /** The policy's purposes, as the core names them, and how the app words them. */
 export const PURPOSES: { id: Purpose; label: string; dc: boolean }[] = [
   { id: 'complaint', label: 'Complaint investigation', dc: false },

@@ -1,5 +1,6 @@
-//! Exports for the person: `callvault export sar` (the one-click SAR package, optionally an
-//! encrypted ZIP and with redactions) and `callvault export portability`.
+//! Exports: `callvault export sar` (the one-click SAR package, optionally an encrypted ZIP and with
+//! redactions), `callvault export portability`, and `callvault export release` (a police or
+//! disciplinary copy, named by the core inside the folder given, as the app makes it).
 
 use crate::args::{Cli, ExportCmd};
 use crate::logon::logon;
@@ -45,6 +46,33 @@ pub async fn run(cli: &Cli, ec: &ExportCmd) -> CliResult {
             s.export_portability(request, out, &mut progress).await,
             *json,
         ),
+        ExportCmd::Release {
+            request,
+            out,
+            zip,
+            redactions,
+            tone,
+            json,
+        } => {
+            let opts = redactions
+                .iter()
+                .map(|r| Redaction::parse(r))
+                .collect::<Result<Vec<_>, Error>>()
+                .map(|redactions| SarOptions {
+                    zip: *zip,
+                    redactions,
+                    tone: *tone,
+                });
+            let folder = std::path::absolute(out).map_err(|e| Error::Io {
+                path: out.display().to_string(),
+                source: e,
+            });
+            let r = match (opts, folder) {
+                (Ok(opts), Ok(folder)) => s.export(request, &folder, &opts, &mut progress).await,
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            };
+            (r, *json)
+        }
     };
     s.close().await;
     let rep = r?;

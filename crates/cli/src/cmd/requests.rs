@@ -7,6 +7,7 @@ use crate::print::{print_json, print_request_line};
 use crate::{CliResult, Failure};
 use callvault_core::requests::{Purpose, RequestDetails, Right, State};
 use callvault_core::session::Session;
+use callvault_core::Error;
 
 pub async fn run(cli: &Cli, rc: &RequestCmd) -> CliResult {
     let mut s = logon(cli).await?;
@@ -139,8 +140,15 @@ async fn run_in_session(s: &mut Session, rc: &RequestCmd) -> CliResult {
             println!("Rejected request {id}.");
             Ok(())
         }
-        RequestCmd::Agree { id, text } => {
-            s.agree(id, text).await?;
+        RequestCmd::Agree { id, text, scan } => {
+            let scan = match scan {
+                Some(p) => Some(std::path::absolute(p).map_err(|e| Error::Io {
+                    path: p.display().to_string(),
+                    source: e,
+                })?),
+                None => None,
+            };
+            s.agree(id, text, scan.as_deref()).await?;
             println!("Written agreement recorded for request {id}.");
             Ok(())
         }

@@ -14,7 +14,7 @@ use crate::policy::Role;
 
 pub use crate::policy::listen::access_refusal;
 pub use crate::policy::requests::may_decide;
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// The valid reasons for access the policy lists.
@@ -484,6 +484,7 @@ fn kind_of(e: &RequestEvent) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
 
     fn ev(by: &str, at: &str, event: RequestEvent) -> RequestEntry {
         RequestEntry {

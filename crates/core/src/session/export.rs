@@ -33,6 +33,68 @@ const COMMON: &[&str] = &[
 ];
 
 impl Session {
+    /// The one export of an approved request, whatever its purpose, into a new file or folder in
+    /// `folder` (an existing folder the user chose): a SAR package with its letter, a portability
+    /// folder (never a ZIP: machine-readable files for the person to take elsewhere), or a release
+    /// copy for a police or disciplinary request. The name is new each time (purpose, request and
+    /// time), so a second export never meets the first. Redaction ranges are checked here.
+    pub async fn export(
+        &self,
+        request: &str,
+        folder: &Path,
+        opts: &SarOptions,
+        progress: &mut (dyn FnMut(usize, usize) + Send),
+    ) -> Result<ExportReport> {
+        let st = match self.request_state(request).await {
+            Ok(st) => st,
+            Err(e) => return self.refuse(Action::Export, vec![], e),
+        };
+        if !folder.is_absolute() || !folder.is_dir() {
+            return Err(Error::Invalid(format!(
+                "export folder {}: choose an existing folder",
+                folder.display()
+            )));
+        }
+        for r in &opts.redactions {
+            if !(r.start_s.is_finite()
+                && r.end_s.is_finite()
+                && 0.0 <= r.start_s
+                && r.start_s < r.end_s)
+            {
+                return Err(Error::Invalid(format!(
+                    "redaction of recording {}: the range must start before it ends",
+                    r.recording
+                )));
+            }
+        }
+        let mut opts = opts.clone();
+        opts.zip &= st.purpose != Purpose::Portability;
+        for r in &mut opts.redactions {
+            r.recording = r.recording.trim().to_ascii_lowercase();
+        }
+        let stem = format!(
+            "{}-{}-{}",
+            match st.purpose {
+                Purpose::Sar => "subject-access",
+                p => p.as_str(),
+            },
+            &st.id[..8],
+            chrono::Utc::now()
+                .with_timezone(&self.tz)
+                .format("%Y%m%d-%H%M%S")
+        );
+        let out = folder.join(if opts.zip {
+            format!("{stem}.zip")
+        } else {
+            stem
+        });
+        match st.purpose {
+            Purpose::Sar => self.export_sar(&st.id, &out, &opts, progress).await,
+            Purpose::Portability => self.export_portability(&st.id, &out, progress).await,
+            _ => self.export_release(&st.id, &out, &opts, progress).await,
+        }
+    }
+
     /// One-click SAR export of an approved subject access request.
     pub async fn export_sar(
         &self,

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-pub use super::access::RequestView;
+pub use super::requests::RequestView;
 
 /// Days shown in the calls-per-day chart.
 pub const CHART_DAYS: i64 = 30;
@@ -78,8 +78,7 @@ impl Session {
         let mut by_purpose: BTreeMap<String, u32> = BTreeMap::new();
         for id in self.index.request_ids().await? {
             let events = self.index.request_events(&id).await?;
-            let Some(st) = requests::fold(&id, events, &|u| self.roles_of_user(u), &holidays)
-            else {
+            let Some(st) = requests::fold(&id, events, &|u| self.roles_of(u), &holidays) else {
                 continue;
             };
             if !self.may_see_request(&st) {

@@ -7,7 +7,7 @@ use crate::archive::journal::{self, JournalEntry};
 use crate::audit;
 use crate::crypto;
 use crate::error::{Error, Result};
-use crate::policy::{self, Action, Role};
+use crate::policy::{self, Action};
 use crate::requests::{Purpose, RequestEvent, State};
 use crate::retention::certificate::Certificate;
 use crate::retention::{lock, Due, Hold, HoldRelease, HoldView, Setting, Tombstone, SETTINGS};
@@ -30,7 +30,7 @@ impl Session {
         let mut latest: HashMap<String, String> = HashMap::new();
         for s in self.index.setting_entries().await? {
             // Only the data controller's settings count.
-            if policy::retention::may_change_settings(&self.roles_of_user(&s.by)) {
+            if policy::retention::may_change_settings(&self.roles_of(&s.by)) {
                 latest.insert(s.key.clone(), s.value.clone());
             }
         }
@@ -56,14 +56,6 @@ impl Session {
             .find(|(k, _, _)| k == key)
             .map(|(_, v, _)| v)
             .ok_or_else(|| Error::Invalid(format!("no setting '{key}'")))
-    }
-
-    pub(super) fn roles_of_user(&self, uid: &str) -> Vec<Role> {
-        self.users
-            .iter()
-            .find(|u| u.uid == uid)
-            .map(|u| u.roles.clone())
-            .unwrap_or_default()
     }
 
     /// Change a setting (data controller).
@@ -132,8 +124,7 @@ impl Session {
                 let released = releases
                     .iter()
                     .find(|r| {
-                        r.hold == h.hold
-                            && policy::holds::may_release_hold(&self.roles_of_user(&r.by))
+                        r.hold == h.hold && policy::holds::may_release_hold(&self.roles_of(&r.by))
                     })
                     .map(|r| {
                         format!(

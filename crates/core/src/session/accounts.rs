@@ -1,0 +1,291 @@
+//! Users through `Session`: adding people and ingest identities, roles, telephony ids, disabling,
+//! password resets, and reading every user record (with its keys) from the archive. Each change is
+//! the admin's and is audited.
+
+use super::*;
+use crate::error::{Error, Result};
+use crate::policy::{self, Action, Role};
+
+impl Session {
+    pub(super) fn reload_users(&mut self) -> Result<()> {
+        let metadata = self.user.secrets.require("metadata")?;
+        let mut out = Vec::new();
+        for uid in users::list_uids(&self.archive)? {
+            match users::load_latest(&self.archive, &uid).and_then(|r| {
+                let r = r.ok_or_else(|| Error::NotFound(format!("user {uid}")))?;
+                let p = users::read_profile(&r, metadata)?;
+                let key = |b64: &str| -> Result<[u8; 32]> {
+                    crypto::unb64(b64, "user record")?
+                        .try_into()
+                        .map_err(|_| Error::tampered(format!("users/{uid}"), "key length"))
+                };
+                Ok((p, key(&r.signed.public_key)?, key(&r.signed.signing_key)?))
+            }) {
+                Ok((p, pk, sk)) => out.push(UserSummary {
+                    name: p.name,
+                    roles: p.roles,
+                    telephony_ids: p.telephony_ids,
+                    disabled: p.disabled,
+                    uid,
+                    public_key: pk,
+                    signing_key: sk,
+                }),
+                Err(e) => {
+                    let w = e.to_string();
+                    if !self.warnings.contains(&w) {
+                        self.warnings.push(w);
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        self.users = out;
+        Ok(())
+    }
+
+    /// Add a user. Only an admin may, and only granting archive keys the admin holds.
+    pub async fn add_user(
+        &mut self,
+        name: &str,
+        roles: &[Role],
+        telephony_ids: &[String],
+        password: &Password,
+    ) -> Result<()> {
+        self.add_user_keyed(name, roles, telephony_ids, password)
+            .map(|_| ())
+    }
+
+    /// Create an ingest identity (role `ingest` only) and return its secret, for an ingest profile.
+    pub fn add_ingest_user(&mut self, name: &str, password: &Password) -> Result<Key32> {
+        self.add_user_keyed(name, &policy::users::INGEST_ROLES, &[], password)
+    }
+
+    /// The users as an ingest machine needs them: public keys and telephony identities.
+    pub fn profile_users(&self) -> Vec<crate::ingest::unattended::ProfileUser> {
+        self.users
+            .iter()
+            .filter(|u| {
+                !u.disabled && !u.roles.is_empty() && !policy::users::is_ingest_only(&u.roles)
+            })
+            .map(|u| crate::ingest::unattended::ProfileUser {
+                uid: u.uid.clone(),
+                name: u.name.clone(),
+                telephony_ids: u.telephony_ids.clone(),
+                public_key: crypto::b64(&u.public_key),
+            })
+            .collect()
+    }
+
+    pub(super) fn add_user_keyed(
+        &mut self,
+        name: &str,
+        roles: &[Role],
+        telephony_ids: &[String],
+        password: &Password,
+    ) -> Result<Key32> {
+        self.require(Action::AddUser)?;
+        users::check_name(name)?;
+        if password.expose().chars().count() < 8 {
+            return Err(Error::Invalid("password: use at least 8 characters".into()));
+        }
+        let uid = users::uid_for(&self.archive, name)?;
+        if users::load_latest(&self.archive, &uid)?.is_some() {
+            return Err(Error::Invalid(format!("user '{name}' already exists")));
+        }
+        for t in telephony_ids {
+            if let Some(other) = self.resolve_staff(t) {
+                return Err(Error::Invalid(format!(
+                    "telephony identity '{t}' already maps to {}",
+                    other.name
+                )));
+            }
+        }
+        let mut roles = roles.to_vec();
+        roles.sort();
+        roles.dedup();
+        let profile = Profile {
+            name: name.trim().to_string(),
+            roles,
+            telephony_ids: telephony_ids.iter().map(|t| t.trim().to_string()).collect(),
+            disabled: false,
+        };
+        if let Err(e) = self.user.secrets.subset_for(&profile.roles) {
+            return self.refuse(Action::AddUser, vec![uid], e);
+        }
+        let secret = Key32::random();
+        users::write_user(
+            &self.archive,
+            &self.user.secrets,
+            Some(&self.user.uid),
+            &uid,
+            &secret,
+            &profile,
+            password,
+            1,
+        )?;
+        let roles: Vec<&str> = profile.roles.iter().map(|r| r.as_str()).collect();
+        self.audit(
+            Action::AddUser,
+            "allowed",
+            vec![uid],
+            Some(format!("roles {}", roles.join(","))),
+        )?;
+        self.reload_users()?;
+        Ok(secret)
+    }
+
+    /// Reset another user's password (admin), without knowing the old one.
+    pub async fn reset_password(&mut self, name: &str, new_password: &Password) -> Result<()> {
+        self.require(Action::ResetPassword)?;
+        if new_password.expose().chars().count() < 8 {
+            return Err(Error::Invalid("password: use at least 8 characters".into()));
+        }
+        let uid = users::uid_for(&self.archive, name)?;
+        if users::load_latest(&self.archive, &uid)?.is_none() {
+            return Err(Error::NotFound(format!("user '{name}'")));
+        }
+        users::reset_password(&self.archive, &self.user.secrets, &uid, new_password)?;
+        self.audit(Action::ResetPassword, "allowed", vec![uid], None)
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<UserSummary>> {
+        self.require(Action::ListUsers)?;
+        self.audit(Action::ListUsers, "allowed", vec![], None)?;
+        Ok(self.users.clone())
+    }
+
+    /// Change a user's roles (admin; only granting keys the admin holds).
+    pub async fn set_roles(&mut self, name: &str, roles: &[Role]) -> Result<()> {
+        self.require(Action::SetRoles)?;
+        let uid = crate::users::uid_for(&self.archive, name)?;
+        let Some(u) = self.users.iter().find(|u| u.uid == uid).cloned() else {
+            return Err(Error::NotFound(format!("user '{name}'")));
+        };
+        let mut roles = roles.to_vec();
+        roles.sort();
+        roles.dedup();
+        let profile = crate::users::Profile {
+            name: u.name.clone(),
+            roles: roles.clone(),
+            telephony_ids: u.telephony_ids.clone(),
+            disabled: u.disabled,
+        };
+        if let Err(e) = self.user.secrets.subset_for(&roles) {
+            return self.refuse(Action::SetRoles, vec![uid], e);
+        }
+        crate::users::update_profile(
+            &self.archive,
+            &self.user.secrets,
+            &self.user.uid,
+            &uid,
+            &profile,
+        )?;
+        let from: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
+        let to: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        self.audit(
+            Action::SetRoles,
+            "allowed",
+            vec![uid],
+            Some(format!("roles {} -> {}", from.join(","), to.join(","))),
+        )?;
+        self.reload_users()
+    }
+
+    /// Change a user's telephony identities and/or disable or re-enable the account (admin). A
+    /// disabled user cannot log on; their calls, requests and audit entries stay. An admin cannot
+    /// disable their own account (someone must be left to re-enable it). Each change is audited.
+    pub async fn update_user(
+        &mut self,
+        name: &str,
+        telephony_ids: Option<&[String]>,
+        disabled: Option<bool>,
+    ) -> Result<()> {
+        self.require(Action::UpdateUser)?;
+        let uid = crate::users::uid_for(&self.archive, name)?;
+        let Some(u) = self.users.iter().find(|u| u.uid == uid).cloned() else {
+            return Err(Error::NotFound(format!("user '{name}'")));
+        };
+        if disabled == Some(true) && uid == self.user.uid {
+            return self.refuse(
+                Action::UpdateUser,
+                vec![uid],
+                Error::Forbidden("you cannot disable your own account".into()),
+            );
+        }
+        let mut ids = u.telephony_ids.clone();
+        if let Some(t) = telephony_ids {
+            ids = Vec::new();
+            for t in t.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+                if t.chars().count() > 64 || t.chars().any(char::is_control) {
+                    return Err(Error::Invalid(format!(
+                        "telephony identity '{}': use up to 64 printable characters",
+                        t.chars().take(64).collect::<String>()
+                    )));
+                }
+                let clash = self.users.iter().find(|o| {
+                    o.uid != uid
+                        && (o.name.eq_ignore_ascii_case(t)
+                            || o.telephony_ids.iter().any(|x| x.eq_ignore_ascii_case(t)))
+                });
+                if let Some(o) = clash {
+                    return Err(Error::Invalid(format!(
+                        "telephony identity '{t}' already maps to {}",
+                        o.name
+                    )));
+                }
+                if !ids.iter().any(|x: &String| x.eq_ignore_ascii_case(t)) {
+                    ids.push(t.to_string());
+                }
+            }
+        }
+        let profile = crate::users::Profile {
+            name: u.name.clone(),
+            roles: u.roles.clone(),
+            telephony_ids: ids.clone(),
+            disabled: disabled.unwrap_or(u.disabled),
+        };
+        if profile.telephony_ids == u.telephony_ids && profile.disabled == u.disabled {
+            return Ok(());
+        }
+        if let Err(e) = self.user.secrets.subset_for(&profile.roles) {
+            return self.refuse(Action::UpdateUser, vec![uid], e);
+        }
+        crate::users::update_profile(
+            &self.archive,
+            &self.user.secrets,
+            &self.user.uid,
+            &uid,
+            &profile,
+        )?;
+        let mut what = Vec::new();
+        if profile.telephony_ids != u.telephony_ids {
+            what.push(format!(
+                "telephony ids {} -> {}",
+                u.telephony_ids.join(","),
+                profile.telephony_ids.join(",")
+            ));
+        }
+        if profile.disabled != u.disabled {
+            what.push(
+                if profile.disabled {
+                    "disabled"
+                } else {
+                    "enabled"
+                }
+                .to_string(),
+            );
+        }
+        self.audit(
+            Action::UpdateUser,
+            "allowed",
+            vec![uid],
+            Some(what.join("; ")),
+        )?;
+        self.reload_users()
+    }
+
+    /// The name of a user id, for showing audit entries.
+    pub fn user_name_of(&self, uid: &str) -> Option<String> {
+        self.name_of(uid)
+    }
+}

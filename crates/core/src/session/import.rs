@@ -1,0 +1,249 @@
+//! Importing calls through `Session`: a folder with its CSV manifest, or call sources a layout
+//! understood — each call checked, sealed, its audio written and its metadata journalled; deleted
+//! audio is refused again unless the data controller allows it for this session.
+
+use super::*;
+
+impl Session {
+    /// Imports refuse deleted audio again (the default), after `allow_erased_reimport`.
+    pub fn refuse_erased_reimport(&mut self) {
+        self.allow_erased = false;
+    }
+
+    /// Allow this session's imports to bring back audio that was deleted (data controller only).
+    pub fn allow_erased_reimport(&mut self) -> Result<()> {
+        self.require(Action::AllowErasedImport)?;
+        self.allow_erased = true;
+        self.audit(Action::AllowErasedImport, "allowed", vec![], None)
+    }
+
+    /// Import a folder described by a CSV manifest (default `DIR/manifest.csv`).
+    pub async fn import_dir(
+        &mut self,
+        dir: &Path,
+        manifest: Option<&Path>,
+    ) -> Result<ImportReport> {
+        self.require(Action::Import)?;
+        let default = dir.join("manifest.csv");
+        let manifest = manifest.unwrap_or(&default);
+        if !manifest.exists() {
+            return Err(Error::Invalid(format!(
+                "{}: no manifest (give --manifest FILE, or put manifest.csv in the folder)",
+                manifest.display()
+            )));
+        }
+        let (sources, rejected) = csv_manifest::plan(dir, manifest, self.tz)?;
+        let mut rep = self.import_sources(sources).await?;
+        rep.rejected.splice(0..0, rejected);
+        Ok(rep)
+    }
+
+    /// The common import path for every layout.
+    pub async fn import_sources(&mut self, sources: Vec<CallSource>) -> Result<ImportReport> {
+        self.require(Action::Import)?;
+        let dedup_key = self.user.secrets.require("dedup")?.clone();
+        let custodian = self.archive.config.keys.get("custodian")?;
+        let seg = self.archive.config.segment_size;
+        let mut rep = ImportReport::default();
+        let mut batch_dedup: HashMap<String, String> = HashMap::new();
+        let mut pending: Vec<(String, RecordingMeta)> = Vec::new();
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        let mut sources = sources.into_iter().peekable();
+        while sources.peek().is_some() {
+            let chunk: Vec<CallSource> = sources.by_ref().take(workers * 4).collect();
+            // 1. In parallel: is it audio, and its keyed hash.
+            let probed = par_map(chunk, workers, |mut src| {
+                let ext = Path::new(&src.name)
+                    .extension()
+                    .map(|e| e.to_string_lossy().to_ascii_lowercase());
+                let data: Arc<[u8]> = std::mem::take(&mut src.bytes).into();
+                let res = crate::ingest::probe::probe(data.clone(), ext.as_deref()).map(|info| {
+                    // Waveform peaks, computed once here so the app draws without decoding.
+                    let peaks = crate::audio::decode::decode_all(
+                        std::io::Cursor::new(data.clone()),
+                        ext.as_deref(),
+                        &src.name,
+                    )
+                    .ok()
+                    .map(|(s, rate, ch)| {
+                        crate::audio::decode::peaks(
+                            &s,
+                            rate,
+                            ch,
+                            crate::audio::decode::PEAK_WINDOW_MS,
+                        )
+                    });
+                    (
+                        info,
+                        hex::encode(crypto::hmac_sha256(dedup_key.expose(), &data)),
+                        peaks,
+                    )
+                });
+                (src, data, res)
+            });
+            // 2. In order: duplicates, who the call maps to, whose keys open it.
+            let mut to_seal = Vec::new();
+            for (src, data, res) in probed {
+                let (info, dedup, peaks) = match res {
+                    Ok(x) => x,
+                    Err(reason) => {
+                        rep.rejected.push(Rejected {
+                            file: src.name,
+                            reason,
+                        });
+                        continue;
+                    }
+                };
+                let existing = match batch_dedup.get(&dedup) {
+                    Some(id) => Some(id.clone()),
+                    None => self.index.find_dedup(&dedup).await?,
+                };
+                if let Some(t) = self.index.erased_dedup(&dedup).await? {
+                    if !self.allow_erased {
+                        rep.rejected.push(Rejected {
+                            file: src.name,
+                            reason: format!(
+                                "this audio was deleted on {} ({}); it is not imported again unless the data controller allows it",
+                                &t.deleted_at[..10],
+                                t.request.as_deref().map(|r| format!("erasure request {r}")).unwrap_or_else(|| t.reason.clone())
+                            ),
+                        });
+                        continue;
+                    }
+                }
+                if let Some(existing_id) = existing {
+                    rep.duplicates.push(Duplicate {
+                        file: src.name,
+                        existing_id,
+                    });
+                    continue;
+                }
+                let staff = src
+                    .staff
+                    .as_deref()
+                    .and_then(|s| self.resolve_staff(s))
+                    .or_else(|| src.extension.as_deref().and_then(|e| self.resolve_staff(e)));
+                let mut party_users: Vec<&UserSummary> = staff.into_iter().collect();
+                for p in &src.parties {
+                    if let Some(u) = self.resolve_staff(p) {
+                        if !party_users.iter().any(|x| x.uid == u.uid) {
+                            party_users.push(u);
+                        }
+                    }
+                }
+                let mut recipients = vec![("custodian".to_string(), custodian)];
+                recipients.extend(
+                    party_users
+                        .iter()
+                        .map(|u| (format!("user:{}", u.uid), u.public_key)),
+                );
+                let id = crypto::new_id();
+                batch_dedup.insert(dedup.clone(), id.clone());
+                let meta = RecordingMeta {
+                    id,
+                    started_at: time::rfc3339(src.started_at),
+                    direction: src.direction,
+                    staff_uid: staff.map(|u| u.uid.clone()),
+                    staff_label: src.staff.clone(),
+                    extension: src.extension.clone(),
+                    external_number: src.external_number.clone(),
+                    parties: src.parties.clone(),
+                    party_uids: party_users.iter().map(|u| u.uid.clone()).collect(),
+                    notes: src.notes.clone(),
+                    duration_ms: info.duration_ms,
+                    codec: info.codec,
+                    sample_rate: info.sample_rate,
+                    channels: info.channels,
+                    source_name: src.name.clone(),
+                    size: data.len() as u64,
+                    object_sha256: String::new(),
+                    peaks_sha256: None,
+                    dedup,
+                    imported_by: self.user.uid.clone(),
+                    imported_at: now_rfc3339_ms(),
+                };
+                to_seal.push((src.name, data, recipients, meta, peaks));
+            }
+            // 3. In parallel: encrypt and write each audio object (written once, never replaced).
+            let archive = &self.archive;
+            let sealed = par_map(
+                to_seal,
+                workers,
+                |(name, data, recipients, mut meta, peaks)| {
+                    let (object, dek) = audio::seal_keyed(&meta.id, seg, &data, &recipients)?;
+                    if let Some(p) = peaks {
+                        let po = audio::seal_peaks(
+                            &meta.id,
+                            &dek,
+                            crate::audio::decode::PEAK_WINDOW_MS,
+                            &p,
+                        );
+                        let prel = audio::peaks_path(&meta.id);
+                        archive
+                            .write_new(&prel, &po)
+                            .map_err(|e| Error::io(archive.path(&prel).display(), e))?;
+                        meta.peaks_sha256 = Some(hex::encode(crypto::sha256(&po)));
+                    }
+                    let rel = audio::object_path(&meta.id);
+                    archive
+                        .write_new(&rel, &object)
+                        .map_err(|e| Error::io(archive.path(&rel).display(), e))?;
+                    meta.object_sha256 = hex::encode(crypto::sha256(&object));
+                    Ok::<_, Error>((name, meta))
+                },
+            );
+            for r in sealed {
+                pending.push(r?);
+            }
+            // 4. Journal them: only now are they stored.
+            if pending.len() >= SEGMENT_ENTRIES {
+                self.flush(&mut pending, &mut rep).await?;
+            }
+        }
+        self.flush(&mut pending, &mut rep).await?;
+        self.sync_index().await?;
+        self.audit(
+            Action::Import,
+            "allowed",
+            rep.imported.iter().map(|i| i.id.clone()).collect(),
+            Some(format!(
+                "imported {}, duplicates {}, rejected {}",
+                rep.imported.len(),
+                rep.duplicates.len(),
+                rep.rejected.len()
+            )),
+        )?;
+        Ok(rep)
+    }
+
+    /// Journal the pending recordings (their audio objects are already written): only now are they stored.
+    pub(super) async fn flush(
+        &self,
+        pending: &mut Vec<(String, RecordingMeta)>,
+        rep: &mut ImportReport,
+    ) -> Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let entries: Vec<JournalEntry> = pending
+            .iter()
+            .map(|(_, m)| JournalEntry::Recording(Box::new(m.clone())))
+            .collect();
+        let floor = self.index.max_applied(&self.device.id).await?;
+        journal::append_after(
+            &self.archive,
+            &self.device.id,
+            &entries,
+            floor,
+            &self.signer(),
+        )?;
+        rep.imported.extend(
+            pending
+                .drain(..)
+                .map(|(file, m)| Imported { file, id: m.id }),
+        );
+        Ok(())
+    }
+}

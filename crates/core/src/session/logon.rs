@@ -1,0 +1,234 @@
+//! Creating an archive and logging on: the first user, the password check with its lockout (the
+//! same work and answers whether or not the name exists), the logon's audit entry with its
+//! witnesses, and the first catch-up of this computer's index.
+
+use super::*;
+
+/// Create a new archive at `root` with its keys and its first user (roles admin and data-controller).
+pub async fn init(
+    root: &Path,
+    admin: &str,
+    password: &Password,
+    kdf: KdfChoice,
+) -> Result<InitReport> {
+    init_in(root, &device::data_root()?, admin, password, kdf).await
+}
+
+/// As `init`, with an explicit app-data folder for this device.
+pub async fn init_in(
+    root: &Path,
+    data: &Path,
+    admin: &str,
+    password: &Password,
+    kdf: KdfChoice,
+) -> Result<InitReport> {
+    users::check_name(admin)?;
+    if password.expose().chars().count() < 8 {
+        return Err(Error::Invalid("password: use at least 8 characters".into()));
+    }
+    let secrets = ArchiveSecrets::generate();
+    let (params, ms) = match kdf {
+        KdfChoice::Calibrated => KdfParams::calibrate(500),
+        KdfChoice::Fast => (KdfParams::FAST, 0),
+    };
+    let pk = |n: &str| crypto::b64(&crypto::x25519_public(secrets.get(n).expect("generated")));
+    let config = ArchiveConfig {
+        format: "callvault-archive".into(),
+        v: archive::FORMAT_VERSION,
+        id: crypto::new_id(),
+        created_at: time::rfc3339(Utc::now()),
+        keys: PublicKeys {
+            metadata: pk("metadata"),
+            custodian: pk("custodian"),
+            audit: pk("audit"),
+            admin: pk("admin"),
+            signing: crypto::b64(&crypto::ed25519_public(
+                secrets.get("signing").expect("generated"),
+            )),
+        },
+        kdf: params,
+        kdf_measured_ms: ms as u64,
+        user_salt: crypto::b64(&crypto::random_array::<16>()),
+        segment_size: 65536,
+        timezone: "Europe/London".into(),
+    };
+    let archive = archive::create_config(root, &config)?;
+    let uid = users::uid_for(&archive, admin)?;
+    let profile = Profile {
+        name: admin.trim().to_string(),
+        roles: policy::users::FOUNDER_ROLES.to_vec(),
+        telephony_ids: vec![],
+        disabled: false,
+    };
+    let secret = Key32::random();
+    users::write_user(
+        &archive, &secrets, None, &uid, &secret, &profile, password, 1,
+    )?;
+    let (archive, device, _) = device::open_in(root, data)?;
+    let seed = users::user_signing_seed(&secret);
+    audit::append(
+        &archive,
+        &device.id,
+        &[entry(
+            &device.id,
+            &uid,
+            Action::InitArchive,
+            "allowed",
+            vec![archive.config.id.clone()],
+            None,
+        )],
+        Some(&Signer {
+            uid: &uid,
+            seed: &seed,
+        }),
+    )?;
+    Ok(InitReport {
+        archive_id: archive.config.id,
+        kdf: params,
+        kdf_measured_ms: ms as u64,
+    })
+}
+
+fn locked_text(until_ms: i64, archive: &Archive) -> String {
+    let tz = time::zone(&archive.config.timezone).unwrap_or(chrono_tz::Europe::London);
+    chrono::DateTime::from_timestamp_millis(until_ms)
+        .map(|t| t.with_timezone(&tz).format("%H:%M:%S %Z").to_string())
+        .unwrap_or_default()
+}
+
+impl Session {
+    /// Log on: the only way to act. Five failed logons within 15 minutes, counted across every
+    /// device, lock the account for 15 minutes. Every attempt is audited.
+    pub async fn logon(root: &Path, name: &str, password: &Password) -> Result<Session> {
+        Self::logon_in(root, &device::data_root()?, name, password).await
+    }
+
+    /// As `logon`, with an explicit app-data folder for this device.
+    pub async fn logon_in(
+        root: &Path,
+        data: &Path,
+        name: &str,
+        password: &Password,
+    ) -> Result<Session> {
+        Self::logon_with_progress(root, data, name, password, None).await
+    }
+
+    /// As `logon_in`, telling `progress` how the local index's catch-up with the archive's journal
+    /// goes (long on a new device over a large archive), then at each later catch-up.
+    pub async fn logon_with_progress(
+        root: &Path,
+        data: &Path,
+        name: &str,
+        password: &Password,
+        progress: Option<index::Progress>,
+    ) -> Result<Session> {
+        let (archive, device, warnings) = device::open_in(root, data)?;
+        let uid = users::uid_for(&archive, name)?;
+        let audit_now = |action: Action, outcome: &str, detail: Option<String>| {
+            audit::append(
+                &archive,
+                &device.id,
+                &[entry(&device.id, &uid, action, outcome, vec![], detail)],
+                None,
+            )
+        };
+        // A locked account is refused before any password work.
+        let refuse_if_locked = || -> Result<()> {
+            if let Some(until) = users::locked_until(&archive, &uid, Utc::now().timestamp_millis())?
+            {
+                audit_now(Action::Logon, "refused", Some("account locked".into()))?;
+                return Err(Error::Locked {
+                    until: locked_text(until, &archive),
+                });
+            }
+            Ok(())
+        };
+        // A failed logon leaves a failure marker and is audited; the failure that reaches the
+        // limit locks the account (audited too) and is answered as a lock.
+        let failed = |why: &str| -> Error {
+            let marked = users::mark(&archive, &uid, 'f')
+                .and_then(|()| audit_now(Action::Logon, "failed", Some(why.into())))
+                .and_then(|()| users::locked_until(&archive, &uid, Utc::now().timestamp_millis()));
+            match marked {
+                Err(e) => e,
+                Ok(None) => Error::BadLogon,
+                Ok(Some(until)) => match audit_now(
+                    Action::AccountLock,
+                    "locked",
+                    Some(format!("{} failed logons", users::LOCKOUT_FAILURES)),
+                ) {
+                    Err(e) => e,
+                    Ok(()) => Error::Locked {
+                        until: locked_text(until, &archive),
+                    },
+                },
+            }
+        };
+        let rec = match users::load_latest(&archive, &uid) {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                // No such user: the same work and the same answers as a wrong password (the lockout
+                // count, the KDF at the archive's cost, a failure marker), so neither the time taken
+                // nor a lockout tells whether the name exists.
+                refuse_if_locked()?;
+                users::unlock_nobody(&archive, &uid, password);
+                return Err(failed("no such user"));
+            }
+            Err(e) => {
+                audit_now(Action::Logon, "failed", Some(format!("user record: {e}")))?;
+                return Err(e);
+            }
+        };
+        refuse_if_locked()?;
+        let user = match users::unlock(&rec, password) {
+            Ok(u) => u,
+            Err(Error::BadLogon) => return Err(failed("wrong password")),
+            Err(e) => {
+                audit_now(Action::Logon, "failed", Some(e.to_string()))?;
+                return Err(e);
+            }
+        };
+        if user.profile.disabled {
+            audit_now(Action::Logon, "refused", Some("account disabled".into()))?;
+            return Err(Error::Forbidden("this account is disabled".into()));
+        }
+        users::mark(&archive, &uid, 's')?;
+        let metadata = user.secrets.require("metadata")?.clone();
+        let mut index = Index::open(&device.dir, &metadata, &device.id).await?;
+        index.set_progress(progress);
+        let tz = time::zone(&archive.config.timezone)?;
+        let signing = users::user_signing_seed(&user.secret);
+        let mut s = Session {
+            archive,
+            device,
+            user,
+            signing,
+            index,
+            users: vec![],
+            tz,
+            allow_erased: false,
+            warnings,
+        };
+        let mut logon = entry(
+            &s.device.id,
+            &s.user.uid,
+            Action::Logon,
+            "allowed",
+            vec![],
+            None,
+        );
+        logon.witness = audit::heads(&s.archive, &s.device.id)?;
+        audit::append(&s.archive, &s.device.id, &[logon], Some(&s.signer()))?;
+        s.reload_users()?;
+        let sync = s
+            .index
+            .sync(&s.archive, &metadata, &s.signer_keys(), &s.signer_roles())
+            .await?;
+        s.warnings.extend(
+            sync.problems
+                .iter()
+                .map(|p| format!("{}: {}", p.object, p.reason)),
+        );
+        Ok(s)
+    }
+}

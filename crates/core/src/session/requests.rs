@@ -1,0 +1,646 @@
+//! Access requests through `Session`: raising them, the candidate calls their details find, seeing
+//! them, deciding (approve, reject), the data controller's agreement and extensions, completion.
+//! Every decision, allowed or refused, is audited against its request.
+
+use super::*;
+use crate::archive::journal::JournalEntry;
+use crate::audit::{self};
+use crate::calendar;
+use crate::error::{Error, Result};
+use crate::index;
+use crate::phone;
+use crate::policy::{self, Action, Scope};
+use crate::requests::{
+    self, Purpose, RequestDetails, RequestEntry, RequestEvent, RequestState, Right, State,
+};
+use crate::time;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use std::path::Path;
+
+/// The longest an approval may last (a year): access is for a defined purpose, not for ever.
+pub const MAX_APPROVAL_DAYS: i64 = 365;
+
+/// A request as shown to a user: its state with people's names, and candidate recordings.
+#[derive(Clone, Debug, Serialize)]
+pub struct RequestView {
+    pub id: String,
+    pub purpose: Purpose,
+    pub state: State,
+    pub raised_by: Option<String>,
+    pub raised_at: String,
+    pub reason: String,
+    pub call_time: Option<String>,
+    pub staff: Option<String>,
+    pub number: Option<String>,
+    pub parties: Vec<String>,
+    pub info: Option<String>,
+    /// SAR: date received in writing, `YYYY-MM-DD`.
+    pub received: Option<NaiveDate>,
+    /// SAR: how identity was checked.
+    pub identity: Option<String>,
+    /// SAR: statutory due date (extensions included), `YYYY-MM-DD`, a working day.
+    pub due_date: Option<NaiveDate>,
+    /// SAR: calendar days from today to the due date (negative when overdue).
+    pub days_left: Option<i64>,
+    pub approved_by: Option<String>,
+    pub approved_recordings: Vec<String>,
+    pub allow: Vec<Right>,
+    pub expires_at: Option<String>,
+    pub rejected_by: Option<String>,
+    pub rejection_reason: Option<String>,
+    pub agreement_by: Option<String>,
+    pub agreement: Option<String>,
+    pub extensions: Vec<String>,
+    pub completed_by: Option<String>,
+    /// Events that broke a rule and were ignored.
+    pub ignored: Vec<String>,
+    /// Recordings matching the request's details that this user may see (on `show`).
+    pub candidates: Vec<RecordingView>,
+    /// May this user decide it now (open and theirs to decide; not their own unless it is a data
+    /// controller's case)?
+    pub may_decide: bool,
+}
+
+/// `YYYY-MM-DD` stays a date; `YYYY-MM-DDTHH:MM` (local) becomes RFC 3339 UTC.
+fn normalise_call_time(t: &str, tz: chrono_tz::Tz) -> Result<String> {
+    let t = t.trim();
+    if NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok() {
+        return Ok(t.to_string());
+    }
+    Ok(time::rfc3339(time::parse_bound(t, tz, false)?))
+}
+
+/// The largest scanned agreement read (50 MB).
+pub const MAX_SCAN_BYTES: u64 = 50 << 20;
+
+/// "Signed agreement scanned: NAME (SHA-256 …)", for the agreement's text.
+fn scan_line(p: &Path) -> Result<String> {
+    let unreadable = |e| Error::io(format!("scan {}", p.display()), e);
+    let meta = std::fs::metadata(p).map_err(unreadable)?;
+    if !p.is_absolute() || !meta.is_file() || meta.len() > MAX_SCAN_BYTES {
+        return Err(Error::Invalid(format!(
+            "scan {}: choose the scanned letter itself (a file of at most {} MB)",
+            p.display(),
+            MAX_SCAN_BYTES >> 20
+        )));
+    }
+    let bytes = std::fs::read(p).map_err(unreadable)?;
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(format!(
+        "Signed agreement scanned: {name} (SHA-256 {})",
+        hex::encode(crate::crypto::sha256(&bytes))
+    ))
+}
+
+impl Session {
+    pub(super) fn audit_request(
+        &self,
+        action: Action,
+        outcome: &str,
+        request: &str,
+        targets: Vec<String>,
+        detail: Option<String>,
+    ) -> Result<()> {
+        let mut e = entry(
+            &self.device.id,
+            &self.user.uid,
+            action,
+            outcome,
+            targets,
+            detail,
+        );
+        e.request = Some(request.to_string());
+        audit::append(&self.archive, &self.device.id, &[e], Some(&self.signer()))
+    }
+
+    /// Refuse, auditing the refusal against the request.
+    pub(super) fn refuse_request<T>(
+        &self,
+        action: Action,
+        request: &str,
+        targets: Vec<String>,
+        e: Error,
+    ) -> Result<T> {
+        self.audit_request(action, "refused", request, targets, Some(e.to_string()))?;
+        Err(e)
+    }
+
+    pub(super) async fn request_state(&self, id: &str) -> Result<RequestState> {
+        let id = id.trim().to_ascii_lowercase();
+        if !crate::archive::is_id(&id) {
+            return Err(Error::Invalid(format!(
+                "'{id}' is not a request id (32 hex digits)"
+            )));
+        }
+        let events = self.index.request_events(&id).await?;
+        let holidays = calendar::bank_holidays();
+        requests::fold(&id, events, &|u| self.roles_of(u), &holidays)
+            .ok_or_else(|| Error::NotFound(format!("request {id}")))
+    }
+
+    /// May this user see this request at all? Deciders and the data controller see every request;
+    /// others see the ones they raised.
+    pub(super) fn may_see_request(&self, st: &RequestState) -> bool {
+        policy::requests::may_see_request(self.roles(), st.raised_by == self.user.uid)
+    }
+
+    /// Raise an access request (any logged-on user). Returns its id.
+    pub async fn raise_request(&mut self, mut d: RequestDetails) -> Result<String> {
+        self.require(Action::RaiseRequest)?;
+        let purpose = d
+            .purpose
+            .ok_or_else(|| Error::Invalid("a request needs a purpose".into()))?;
+        if d.reason.trim().is_empty() {
+            return Err(Error::Invalid(
+                "a request needs a reason (free text)".into(),
+            ));
+        }
+        if let Some(t) = &d.call_time {
+            d.call_time = Some(normalise_call_time(t, self.tz)?);
+        }
+        if let Some(n) = &d.number {
+            phone::normalize(n)
+                .ok_or_else(|| Error::Invalid("the external number has no digits".into()))?;
+        }
+        if purpose == Purpose::Sar {
+            d.received
+                .get_or_insert_with(|| Utc::now().with_timezone(&self.tz).date_naive());
+        } else if d.received.is_some() {
+            return Err(Error::Invalid(
+                "--received is only for a subject access request (sar)".into(),
+            ));
+        }
+        let id = crate::crypto::new_id();
+        let e = RequestEntry {
+            request: id.clone(),
+            by: self.user.uid.clone(),
+            at: now_rfc3339_ms(),
+            event: RequestEvent::Raised(d),
+        };
+        self.journal(vec![JournalEntry::Request(Box::new(e))])
+            .await?;
+        self.audit_request(
+            Action::RaiseRequest,
+            "allowed",
+            &id,
+            vec![],
+            Some(format!("purpose {}", purpose.as_str())),
+        )?;
+        Ok(id)
+    }
+
+    /// Requests this user may see, newest first, optionally in one state.
+    pub async fn requests(&self, state: Option<State>) -> Result<Vec<RequestView>> {
+        self.require(Action::ListRequests)?;
+        let holidays = calendar::bank_holidays();
+        let mut out = Vec::new();
+        for id in self.index.request_ids().await? {
+            let events = self.index.request_events(&id).await?;
+            let Some(st) = requests::fold(&id, events, &|u| self.roles_of(u), &holidays) else {
+                continue;
+            };
+            if self.may_see_request(&st) && state.is_none_or(|s| s == st.state) {
+                out.push(self.request_view(st, vec![]));
+            }
+        }
+        self.audit(
+            Action::ListRequests,
+            "allowed",
+            vec![],
+            Some(format!("{} requests", out.len())),
+        )?;
+        Ok(out)
+    }
+
+    /// One request with the candidate recordings its details find (among those this user may see).
+    pub async fn request(&self, id: &str) -> Result<RequestView> {
+        self.require(Action::ListRequests)?;
+        let st = self.request_state(id).await?;
+        if !self.may_see_request(&st) {
+            return self.refuse_request(
+                Action::ListRequests,
+                &st.id,
+                vec![],
+                Error::Forbidden(format!("request {}: raised by someone else", st.id)),
+            );
+        }
+        let candidates = self.candidates(&st.details).await?;
+        let ids: Vec<String> = candidates.iter().map(|c| c.id.clone()).collect();
+        self.audit_request(
+            Action::ListRequests,
+            "allowed",
+            &st.id,
+            ids,
+            Some("request shown with candidates".into()),
+        )?;
+        Ok(self.request_view(st, candidates))
+    }
+
+    /// Recordings matching a request's details: the call's day (or ±2 hours of its time), staff,
+    /// number and any named party; those this user may see.
+    pub(super) async fn candidates(&self, d: &RequestDetails) -> Result<Vec<RecordingView>> {
+        let party_to = match self.scope() {
+            Scope::All => None,
+            Scope::PartyTo(uid) => Some(uid),
+            Scope::Nothing => return Ok(vec![]),
+        };
+        let mut q = index::Query {
+            limit: 50,
+            party_to,
+            ..Default::default()
+        };
+        if let Some(t) = &d.call_time {
+            if let Ok(day) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+                q.from_ms =
+                    Some(time::parse_bound(&day.to_string(), self.tz, false)?.timestamp_millis());
+                q.to_ms =
+                    Some(time::parse_bound(&day.to_string(), self.tz, true)?.timestamp_millis());
+            } else if let Ok(t) = DateTime::parse_from_rfc3339(t) {
+                q.from_ms = Some(t.timestamp_millis() - 2 * 3600 * 1000);
+                q.to_ms = Some(t.timestamp_millis() + 2 * 3600 * 1000);
+            }
+        }
+        q.number = d.number.as_deref().and_then(phone::normalize);
+        if let Some(s) = &d.staff {
+            q.staff_uids = Some(self.staff_uids(s));
+        }
+        let mut found = Vec::new();
+        let parties: Vec<Option<String>> = if d.parties.is_empty() {
+            vec![None]
+        } else {
+            d.parties.iter().map(|p| Some(p.clone())).collect()
+        };
+        for p in parties {
+            q.party = p;
+            for m in self.index.search(&q).await? {
+                if !found
+                    .iter()
+                    .any(|f: &crate::archive::journal::RecordingMeta| f.id == m.id)
+                {
+                    found.push(m);
+                }
+            }
+        }
+        let ids: Vec<String> = found.iter().map(|m| m.id.clone()).collect();
+        let marks = self.index.consent_marks(&ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|m| {
+                let c = marks.get(&m.id);
+                self.view(m, c)
+            })
+            .collect())
+    }
+
+    /// The calls a request being written would find, as the requester types (the app's "Raise a
+    /// request" form): the same matching as a raised request's candidates, among the recordings
+    /// this user may see, and audited as a search. A detail that cannot be read (a malformed time
+    /// or number) is an error naming it. Nothing is written to the journal.
+    pub async fn draft_candidates(&self, mut d: RequestDetails) -> Result<Vec<RecordingView>> {
+        self.require(Action::Search)?;
+        if let Some(t) = d
+            .call_time
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            d.call_time = Some(normalise_call_time(t, self.tz)?);
+        } else {
+            d.call_time = None;
+        }
+        if let Some(n) = d.number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            phone::normalize(n)
+                .ok_or_else(|| Error::Invalid("the external number has no digits".into()))?;
+        } else {
+            d.number = None;
+        }
+        d.staff = d.staff.filter(|s| !s.trim().is_empty());
+        d.parties.retain(|p| !p.trim().is_empty());
+        if d.call_time.is_none() && d.number.is_none() && d.staff.is_none() && d.parties.is_empty()
+        {
+            return Ok(vec![]);
+        }
+        let found = self.candidates(&d).await?;
+        // As any search: personal values are kept as keyed hashes, so erasure leaves no number or
+        // name in the audit trail.
+        let crit = super::SearchQuery {
+            from: d.call_time.clone(),
+            number: d.number.clone(),
+            staff: d.staff.clone(),
+            party: (!d.parties.is_empty()).then(|| d.parties.join(",")),
+            ..Default::default()
+        };
+        self.audit(
+            Action::Search,
+            "allowed",
+            vec![],
+            Some(format!(
+                "request draft; criteria {}; {} found",
+                self.criteria_for_audit(&crit),
+                found.len()
+            )),
+        )?;
+        Ok(found)
+    }
+
+    pub(super) fn request_view(
+        &self,
+        st: RequestState,
+        candidates: Vec<RecordingView>,
+    ) -> RequestView {
+        let name = |u: &str| {
+            self.name_of(u)
+                .or_else(|| Some(format!("unknown user {u}")))
+        };
+        let today = Utc::now().with_timezone(&self.tz).date_naive();
+        let may_decide = self.may_decide_now(&st);
+        let d = st.details;
+        RequestView {
+            id: st.id,
+            purpose: st.purpose,
+            state: st.state,
+            raised_by: name(&st.raised_by),
+            raised_at: st.raised_at,
+            reason: d.reason,
+            call_time: d.call_time,
+            staff: d.staff,
+            number: d.number,
+            parties: d.parties,
+            info: d.info,
+            received: d.received,
+            identity: d.identity,
+            due_date: st.due_date,
+            days_left: st.due_date.map(|due| (due - today).num_days()),
+            approved_by: st.approval.as_ref().and_then(|a| name(&a.by)),
+            approved_recordings: st
+                .approval
+                .as_ref()
+                .map(|a| a.recordings.clone())
+                .unwrap_or_default(),
+            allow: st
+                .approval
+                .as_ref()
+                .map(|a| a.allow.clone())
+                .unwrap_or_default(),
+            expires_at: st.approval.as_ref().map(|a| a.expires_at.clone()),
+            rejected_by: st.rejection.as_ref().and_then(|r| name(&r.by)),
+            rejection_reason: st.rejection.map(|r| r.what.text),
+            agreement_by: st.agreement.as_ref().and_then(|a| name(&a.by)),
+            agreement: st.agreement.map(|a| a.what.text),
+            extensions: st
+                .extensions
+                .iter()
+                .map(|e| format!("{} days: {}", e.what.days, e.what.reason))
+                .collect(),
+            completed_by: st.completed.as_ref().and_then(|c| name(&c.by)),
+            ignored: st.ignored,
+            candidates,
+            may_decide,
+        }
+    }
+
+    /// Would `check_decider` let this user decide `st` now? (For showing what awaits them; the
+    /// decision itself goes through `check_decider`.) The data controller decides her cases even
+    /// when she logged them; anyone else decides only what someone else raised.
+    pub(super) fn may_decide_now(&self, st: &RequestState) -> bool {
+        st.state == State::Open
+            && policy::requests::may_decide_request(
+                st.purpose,
+                self.roles(),
+                st.raised_by == self.user.uid,
+            )
+    }
+
+    /// Check that this user may decide `st` now; a refusal is audited.
+    pub(super) fn check_decider(&self, st: &RequestState, action: Action) -> Result<()> {
+        let refuse = |m: String| self.refuse_request(action, &st.id, vec![], Error::Forbidden(m));
+        if let Err(e) = crate::policy::decide(self.roles(), action) {
+            return self.refuse_request(action, &st.id, vec![], e);
+        }
+        if st.state != State::Open {
+            return refuse(format!(
+                "request {} is already {}",
+                st.id,
+                st.state.as_str()
+            ));
+        }
+        if !policy::requests::may_decide(st.purpose, self.roles()) {
+            let who = if st.purpose.is_data_controller_case() {
+                "the data controller"
+            } else {
+                "an approver (GP Partner or Practice Business Manager)"
+            };
+            return refuse(format!(
+                "a {} request is decided by {who}",
+                st.purpose.as_str()
+            ));
+        }
+        if st.raised_by == self.user.uid && !policy::requests::may_decide_own(st.purpose) {
+            return refuse(format!(
+                "request {}: you raised it, so someone else must decide it",
+                st.id
+            ));
+        }
+        Ok(())
+    }
+
+    /// Approve specific recordings of a request, with an expiry and rights.
+    pub async fn approve(
+        &mut self,
+        id: &str,
+        recordings: &[String],
+        expires_at: DateTime<Utc>,
+        allow: &[Right],
+    ) -> Result<()> {
+        let st = self.request_state(id).await?;
+        self.check_decider(&st, Action::DecideRequest)?;
+        if recordings.is_empty() {
+            return Err(Error::Invalid(
+                "an approval names the specific recordings it covers: choose at least one".into(),
+            ));
+        }
+        if expires_at <= Utc::now() {
+            return Err(Error::Invalid(
+                "the approval's expiry must be in the future".into(),
+            ));
+        }
+        if expires_at > Utc::now() + chrono::Duration::days(MAX_APPROVAL_DAYS) {
+            return Err(Error::Invalid(format!(
+                "an approval lasts at most {MAX_APPROVAL_DAYS} days: approve again if more time is needed"
+            )));
+        }
+        let mut recs = Vec::new();
+        for r in recordings {
+            let r = r.trim().to_ascii_lowercase();
+            if !crate::archive::is_id(&r) || self.index.get(&r).await?.is_none() {
+                return Err(Error::NotFound(format!("recording {r}")));
+            }
+            if !recs.contains(&r) {
+                recs.push(r);
+            }
+        }
+        let e = RequestEntry {
+            request: st.id.clone(),
+            by: self.user.uid.clone(),
+            at: now_rfc3339_ms(),
+            event: RequestEvent::Approved {
+                recordings: recs.clone(),
+                expires_at: time::rfc3339(expires_at),
+                allow: allow.to_vec(),
+                note: None,
+            },
+        };
+        self.journal(vec![JournalEntry::Request(Box::new(e))])
+            .await?;
+        let rights: Vec<&str> = allow.iter().map(|r| r.as_str()).collect();
+        self.audit_request(
+            Action::DecideRequest,
+            "allowed",
+            &st.id,
+            recs,
+            Some(format!(
+                "approved: {} until {}",
+                rights.join(","),
+                time::rfc3339(expires_at)
+            )),
+        )
+    }
+
+    /// Reject a request with a reason.
+    pub async fn reject(&mut self, id: &str, reason: &str) -> Result<()> {
+        let st = self.request_state(id).await?;
+        self.check_decider(&st, Action::DecideRequest)?;
+        if reason.trim().is_empty() {
+            return Err(Error::Invalid("a rejection needs a reason".into()));
+        }
+        self.event(
+            &st.id,
+            RequestEvent::Rejected {
+                reason: reason.trim().to_string(),
+            },
+        )
+        .await?;
+        self.audit_request(
+            Action::DecideRequest,
+            "allowed",
+            &st.id,
+            vec![],
+            Some("rejected".into()),
+        )
+    }
+
+    pub(super) async fn event(&mut self, id: &str, event: RequestEvent) -> Result<()> {
+        let e = RequestEntry {
+            request: id.to_string(),
+            by: self.user.uid.clone(),
+            at: now_rfc3339_ms(),
+            event,
+        };
+        self.journal(vec![JournalEntry::Request(Box::new(e))]).await
+    }
+
+    /// Record the data controller's written agreement to a disciplinary release: its text and,
+    /// optionally, the scanned signed letter, whose name and SHA-256 are added to the text (the
+    /// scan itself stays where it is). The scan is read only once the rulebook lets this user
+    /// agree, and only a regular file of at most 50 MB given by its absolute path.
+    pub async fn agree(&mut self, id: &str, text: &str, scan: Option<&Path>) -> Result<()> {
+        let st = self.request_state(id).await?;
+        if let Err(e) = crate::policy::decide(self.roles(), Action::AgreeDisciplinary) {
+            return self.refuse_request(Action::AgreeDisciplinary, &st.id, vec![], e);
+        }
+        if st.purpose != Purpose::Disciplinary {
+            return Err(Error::Invalid(format!(
+                "request {} is not a disciplinary request",
+                st.id
+            )));
+        }
+        let mut text = text.trim().to_string();
+        if let Some(p) = scan {
+            let line = scan_line(p)?;
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(&line);
+        }
+        if text.is_empty() {
+            return Err(Error::Invalid("the agreement needs its text".into()));
+        }
+        self.event(&st.id, RequestEvent::Agreed { text }).await?;
+        self.audit_request(Action::AgreeDisciplinary, "allowed", &st.id, vec![], None)
+    }
+
+    /// Extend a SAR's deadline (up to two further months in all) with a reason.
+    pub async fn extend(&mut self, id: &str, days: u32, reason: &str) -> Result<NaiveDate> {
+        let st = self.request_state(id).await?;
+        if let Err(e) = crate::policy::decide(self.roles(), Action::ExtendSar) {
+            return self.refuse_request(Action::ExtendSar, &st.id, vec![], e);
+        }
+        let (Some(received), Some(due)) = (st.details.received, st.due_date) else {
+            return Err(Error::Invalid(format!(
+                "request {} is not a subject access request",
+                st.id
+            )));
+        };
+        if reason.trim().is_empty() || days == 0 {
+            return Err(Error::Invalid(
+                "an extension needs a number of days and a reason".into(),
+            ));
+        }
+        let holidays = calendar::bank_holidays();
+        let new = calendar::next_working_day(due + chrono::Duration::days(days as i64), &holidays);
+        let latest = calendar::sar_latest_extended(received, &holidays);
+        if new > latest {
+            return Err(Error::Invalid(format!(
+                "an extension may reach {latest} at the latest (two further months); {new} is too late"
+            )));
+        }
+        self.event(
+            &st.id,
+            RequestEvent::Extended {
+                days,
+                reason: reason.trim().to_string(),
+            },
+        )
+        .await?;
+        self.audit_request(
+            Action::ExtendSar,
+            "allowed",
+            &st.id,
+            vec![],
+            Some(format!("{days} days, due {new}")),
+        )?;
+        Ok(new)
+    }
+
+    /// Mark a request completed (the data controller for their cases; else the requester or a decider).
+    pub async fn complete(&mut self, id: &str, note: Option<&str>) -> Result<()> {
+        let st = self.request_state(id).await?;
+        if !policy::requests::may_complete(st.purpose, self.roles(), st.raised_by == self.user.uid)
+        {
+            return self.refuse_request(
+                Action::CompleteRequest,
+                &st.id,
+                vec![],
+                Error::Forbidden(format!("request {}: you may not complete it", st.id)),
+            );
+        }
+        if st.state == State::Completed {
+            return Err(Error::Invalid(format!(
+                "request {} is already completed",
+                st.id
+            )));
+        }
+        self.event(
+            &st.id,
+            RequestEvent::Completed {
+                note: note.map(str::to_string),
+            },
+        )
+        .await?;
+        self.audit_request(Action::CompleteRequest, "allowed", &st.id, vec![], None)
+    }
+}

@@ -1,0 +1,225 @@
+//! Finding calls through `Session`: the search over the local index within the user's scope (every
+//! call, or only their own), one call's details, and how a call is shown. Every search is audited
+//! with its criteria as keyed hashes.
+
+use super::*;
+
+/// A recording as shown to a user who may see it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RecordingView {
+    pub id: String,
+    pub started_at: String,
+    pub direction: Direction,
+    /// The mapped staff user's name, or None when unassigned.
+    pub staff: Option<String>,
+    pub extension: Option<String>,
+    pub external_number: Option<String>,
+    pub parties: Vec<String>,
+    pub duration_s: f64,
+    pub notes: Option<String>,
+    pub codec: String,
+    pub sample_rate: u32,
+    pub channels: u16,
+    pub source_name: String,
+    /// A consent mark, e.g. "caller objected; recording stopped at 01:12".
+    pub consent: Option<String>,
+}
+
+/// Search criteria as a person gives them.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SearchQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub number: Option<String>,
+    pub staff: Option<String>,
+    pub party: Option<String>,
+    pub direction: Option<String>,
+    pub min_duration_s: Option<f64>,
+    pub max_duration_s: Option<f64>,
+    pub text: Option<String>,
+    pub limit: Option<i64>,
+}
+
+impl Session {
+    pub(super) fn view(
+        &self,
+        m: RecordingMeta,
+        consent: Option<&crate::requests::ConsentMark>,
+    ) -> RecordingView {
+        RecordingView {
+            consent: consent.map(|c| c.describe()),
+            staff: m.staff_uid.as_deref().and_then(|u| self.name_of(u)),
+            id: m.id,
+            started_at: m.started_at,
+            direction: m.direction,
+            extension: m.extension,
+            external_number: m.external_number,
+            parties: m.parties,
+            duration_s: m.duration_ms as f64 / 1000.0,
+            notes: m.notes,
+            codec: m.codec,
+            sample_rate: m.sample_rate,
+            channels: m.channels,
+            source_name: m.source_name,
+        }
+    }
+
+    pub(super) fn scope(&self) -> Scope {
+        policy::recording_scope(&self.user.uid, &self.user.profile.roles)
+    }
+
+    /// Search criteria as the audit trail keeps them: personal values (number, party, text) as keyed
+    /// hashes, so the trail proves who searched for what without keeping a patient's details past
+    /// their erasure (the data controller can hash a number to check who searched for it).
+    pub(super) fn criteria_for_audit(&self, q: &SearchQuery) -> String {
+        let key = self
+            .user
+            .secrets
+            .get("dedup")
+            .map(|k| crypto::hkdf(k.expose(), b"callvault/v1/audit-criteria"));
+        let h = |v: &Option<String>, norm: &dyn Fn(&str) -> String| {
+            v.as_ref().map(|v| match &key {
+                Some(k) => format!(
+                    "hmac:{}",
+                    &hex::encode(crypto::hmac_sha256(k.expose(), norm(v).as_bytes()))[..16]
+                ),
+                None => "hmac:-".to_string(),
+            })
+        };
+        let mut c = q.clone();
+        c.number = h(&q.number, &|v| phone::normalize(v).unwrap_or_default());
+        c.party = h(&q.party, &|v| v.trim().to_lowercase());
+        c.text = h(&q.text, &|v| v.trim().to_lowercase());
+        serde_json::to_string(&c).expect("serialisable")
+    }
+
+    /// Search the recordings this user may see.
+    pub async fn search(&self, q: &SearchQuery) -> Result<Vec<RecordingView>> {
+        self.require(Action::Search)?;
+        let party_to = match self.scope() {
+            Scope::All => None,
+            Scope::PartyTo(uid) => Some(uid),
+            Scope::Nothing => {
+                return self.refuse(
+                    Action::Search,
+                    vec![],
+                    Error::Forbidden(
+                        "your roles reach no recordings (admin alone does not)".into(),
+                    ),
+                )
+            }
+        };
+        let mut used = Vec::new();
+        let mut iq = index::Query {
+            limit: q.limit.unwrap_or(100).clamp(1, 100_000),
+            party_to,
+            ..Default::default()
+        };
+        if let Some(f) = &q.from {
+            iq.from_ms = Some(time::parse_bound(f, self.tz, false)?.timestamp_millis());
+            used.push("from");
+        }
+        if let Some(t) = &q.to {
+            iq.to_ms = Some(time::parse_bound(t, self.tz, true)?.timestamp_millis());
+            used.push("to");
+        }
+        if let Some(n) = &q.number {
+            iq.number = Some(
+                phone::normalize(n)
+                    .ok_or_else(|| Error::Invalid(format!("number '{n}' has no digits")))?,
+            );
+            used.push("number");
+        }
+        if let Some(s) = &q.staff {
+            iq.staff_uids = Some(self.staff_uids(s));
+            used.push("staff");
+        }
+        if let Some(p) = &q.party {
+            iq.party = Some(p.trim().to_string());
+            used.push("party");
+        }
+        if let Some(d) = &q.direction {
+            let d = Direction::parse(d).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "direction '{d}': use inbound, outbound or internal"
+                ))
+            })?;
+            iq.direction = Some(d.as_str().to_string());
+            used.push("direction");
+        }
+        for (v, slot, name) in [
+            (q.min_duration_s, &mut iq.min_ms, "min-duration"),
+            (q.max_duration_s, &mut iq.max_ms, "max-duration"),
+        ] {
+            if let Some(s) = v {
+                if !(s >= 0.0 && s.is_finite()) {
+                    return Err(Error::Invalid(format!(
+                        "{name} must be a number of seconds"
+                    )));
+                }
+                *slot = Some((s * 1000.0) as i64);
+                used.push(name);
+            }
+        }
+        if let Some(t) = &q.text {
+            iq.text = Some(t.trim().to_string());
+            used.push("text");
+        }
+        let rows = self.index.search(&iq).await?;
+        let ids: Vec<String> = rows.iter().take(1000).map(|m| m.id.clone()).collect();
+        self.audit(
+            Action::Search,
+            "allowed",
+            ids,
+            Some(format!(
+                "fields [{}], criteria {}, {} results",
+                used.join(","),
+                self.criteria_for_audit(q),
+                rows.len()
+            )),
+        )?;
+        let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
+        let marks = self.index.consent_marks(&ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|m| {
+                let c = marks.get(&m.id);
+                self.view(m, c)
+            })
+            .collect())
+    }
+
+    /// One recording's details, if this user may see it.
+    pub async fn show(&self, id: &str) -> Result<RecordingView> {
+        self.require(Action::ShowRecording)?;
+        let id = id.trim().to_ascii_lowercase();
+        let not_yours = || {
+            Error::NotFound(format!(
+                "recording {id}: no such recording, or not one you may see"
+            ))
+        };
+        if !archive::is_id(&id) {
+            return Err(Error::Invalid(format!(
+                "'{id}' is not a recording id (32 hex digits)"
+            )));
+        }
+        let Some((meta, rowid)) = self.index.get(&id).await? else {
+            return self.refuse(Action::ShowRecording, vec![id.clone()], not_yours());
+        };
+        let allowed = match self.scope() {
+            Scope::All => true,
+            Scope::PartyTo(uid) => self.index.is_party(&uid, rowid).await?,
+            Scope::Nothing => false,
+        };
+        if !allowed {
+            return self.refuse(Action::ShowRecording, vec![id.clone()], not_yours());
+        }
+        self.audit(Action::ShowRecording, "allowed", vec![id], None)?;
+        let marks = self
+            .index
+            .consent_marks(std::slice::from_ref(&meta.id))
+            .await?;
+        let c = marks.get(&meta.id);
+        Ok(self.view(meta, c))
+    }
+}

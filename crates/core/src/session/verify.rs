@@ -1,0 +1,412 @@
+//! Checking the archive through `Session`: every object's signature, author and place; the audit
+//! chain; and rebuilding this computer's index from the journals.
+
+use super::*;
+
+/// What `verify` found.
+#[derive(Debug, Default, Serialize)]
+pub struct VerifyReport {
+    pub objects_checked: usize,
+    pub recordings_checked: usize,
+    /// Recordings whose every audio segment was decrypted and authenticated (needs the custodian key).
+    pub recordings_decrypted: usize,
+    /// Audio objects no journal entry refers to (e.g. left by an interrupted import): not trusted, not shown.
+    pub unreferenced: Vec<String>,
+    /// Older generations of compacted journal segments (left by an interrupted erasure): ignored by
+    /// readers, removed by the next deletion run.
+    pub superseded: Vec<String>,
+    pub problems: Vec<Problem>,
+}
+
+fn rep_problem(problems: &mut Vec<Problem>, object: String, reason: String) {
+    problems.push(Problem { object, reason });
+}
+
+fn reason_of(e: &Error) -> String {
+    match e {
+        Error::Tampered { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Decrypt every segment if one of `keys` opens the object; Ok(false) if none does.
+fn decrypt_all(bytes: Vec<u8>, id: &str, keys: &[(String, &Key32)], what: &str) -> Result<bool> {
+    let mut r = match DecryptingReader::open_recording(std::io::Cursor::new(bytes), id, keys, what)
+    {
+        Ok(r) => r,
+        Err(Error::Forbidden(_)) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    for i in 0..r.segment_count() {
+        r.segment(i)?;
+    }
+    Ok(true)
+}
+
+impl Session {
+    /// The keys this session holds that may open audio objects.
+    pub(super) fn audio_keys(&self) -> Vec<(String, &Key32)> {
+        let mut k = Vec::new();
+        if let Some(c) = self.user.secrets.get("custodian") {
+            k.push(("custodian".to_string(), c));
+        }
+        k.push((format!("user:{}", self.user.uid), &self.user.secret));
+        k
+    }
+
+    /// Read and authenticate every object in the archive, naming each one that fails.
+    pub async fn verify(&mut self) -> Result<VerifyReport> {
+        self.require(Action::VerifyArchive)?;
+        let mut rep = VerifyReport::default();
+        let a = &self.archive;
+        let mut problem =
+            |object: String, reason: String| rep_problem(&mut rep.problems, object, reason);
+        // archive.json against this device's pinned copy.
+        match std::fs::read(a.path("archive.json")) {
+            Ok(b) if b == a.config_bytes => {}
+            Ok(_) => problem(
+                "archive.json".into(),
+                "differs from the copy this device pinned (altered)".into(),
+            ),
+            Err(e) => problem("archive.json".into(), format!("unreadable ({})", e.kind())),
+        }
+        rep.objects_checked += 1;
+        for top in a.list("")? {
+            if ![
+                "archive.json",
+                "users",
+                "journal",
+                "audit",
+                "rec",
+                "auth",
+                "locks",
+            ]
+            .contains(&top.as_str())
+            {
+                problem(
+                    top.clone(),
+                    "unexpected file or folder in the archive".into(),
+                );
+            }
+        }
+        // User records.
+        for uid in a.list("users")? {
+            for name in a.list(&format!("users/{uid}"))? {
+                let rel = format!("users/{uid}/{name}");
+                rep.objects_checked += 1;
+                let ver = users::parse_ver(&name);
+                match (archive::is_id(&uid), ver) {
+                    (true, Some(ver)) => {
+                        if let Err(e) = a
+                            .read(&rel)
+                            .and_then(|b| users::check_record(a, &b, &uid, ver, &rel))
+                        {
+                            problem(rel, reason_of(&e));
+                        }
+                    }
+                    _ => problem(rel, "unexpected file among user records".into()),
+                }
+            }
+        }
+        let signers = self.signer_keys();
+        // Journal segments.
+        let metadata = self.user.secrets.require("metadata")?.clone();
+        for dev in a.list("journal")? {
+            if !archive::is_id(&dev) {
+                problem(
+                    format!("journal/{dev}"),
+                    "unexpected folder in journal/".into(),
+                );
+                continue;
+            }
+            let listing = journal::list_device(a, &dev)?;
+            for name in listing.unexpected {
+                problem(
+                    format!("journal/{dev}/{name}"),
+                    "unexpected file in a journal".into(),
+                );
+            }
+            for name in listing.superseded {
+                rep.superseded.push(format!("journal/{dev}/{name}"));
+            }
+            for (seq, (gen, name)) in listing.current {
+                let rel = format!("journal/{dev}/{name}");
+                rep.objects_checked += 1;
+                if let Err(e) = a.read(&rel).and_then(|b| {
+                    journal::open_segment_gen(&b, &metadata, &dev, seq, gen, &signers, &rel)
+                }) {
+                    problem(rel, reason_of(&e));
+                }
+            }
+        }
+        // Index catch-up (reports segments that went missing).
+        let sync = self
+            .index
+            .sync(a, &metadata, &signers, &self.signer_roles())
+            .await?;
+        for p in sync.problems {
+            if !rep.problems.iter().any(|q| q.object == p.object) {
+                rep.problems.push(p);
+            }
+        }
+        // Audit chains (bodies too when this user holds the audit key).
+        let ar = audit::verify_chain(a, self.user.secrets.get("audit"), &signers)?;
+        rep.objects_checked += ar.files;
+        rep.problems.extend(ar.problems);
+        // Audio objects against the hashes their journal entries recorded.
+        let known: HashMap<String, RecordingMeta> = self
+            .index
+            .all_objects()
+            .await?
+            .into_iter()
+            .map(|m| (m.id.clone(), m))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        let mut seen_peaks = std::collections::HashSet::new();
+        let keys = self.audio_keys();
+        for shard in a.list("rec")? {
+            for name in a.list(&format!("rec/{shard}"))? {
+                let rel = format!("rec/{shard}/{name}");
+                rep.objects_checked += 1;
+                if let Some(pid) = name
+                    .strip_suffix(".cvp")
+                    .filter(|i| archive::is_id(i) && i.starts_with(&shard))
+                {
+                    seen_peaks.insert(pid.to_string());
+                    match known.get(pid) {
+                        None => rep.unreferenced.push(rel),
+                        Some(m) => {
+                            let ok = a
+                                .read(&rel)
+                                .map(|b| Some(hex::encode(crypto::sha256(&b))) == m.peaks_sha256)
+                                .unwrap_or(false);
+                            if !ok {
+                                rep.problems.push(Problem {
+                                    object: rel,
+                                    reason: "waveform peaks do not match the hash recorded at import (altered or replaced)".into(),
+                                });
+                            }
+                        }
+                    }
+                    continue;
+                }
+                let Some(id) = name
+                    .strip_suffix(".cva")
+                    .filter(|i| archive::is_id(i) && i.starts_with(&shard))
+                else {
+                    rep.problems.push(Problem {
+                        object: rel,
+                        reason: "unexpected file among audio objects".into(),
+                    });
+                    continue;
+                };
+                let Some(meta) = known.get(id) else {
+                    rep.unreferenced.push(rel);
+                    continue;
+                };
+                seen.insert(id.to_string());
+                rep.recordings_checked += 1;
+                let bytes = match a.read(&rel) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        rep.problems.push(Problem {
+                            object: rel,
+                            reason: reason_of(&e),
+                        });
+                        continue;
+                    }
+                };
+                if hex::encode(crypto::sha256(&bytes)) != meta.object_sha256 {
+                    rep.problems.push(Problem {
+                        object: rel,
+                        reason: "content does not match the hash recorded at import (altered, truncated or replaced)".into(),
+                    });
+                    continue;
+                }
+                match decrypt_all(bytes, id, &keys, &rel) {
+                    Ok(true) => rep.recordings_decrypted += 1,
+                    Ok(false) => {}
+                    Err(e) => rep.problems.push(Problem {
+                        object: rel,
+                        reason: reason_of(&e),
+                    }),
+                }
+            }
+        }
+        for (id, _) in known.iter().filter(|(id, _)| !seen.contains(*id)) {
+            rep.problems.push(Problem {
+                object: audio::object_path(id),
+                reason: "audio object missing".into(),
+            });
+        }
+        for (id, _) in known
+            .iter()
+            .filter(|(id, m)| m.peaks_sha256.is_some() && !seen_peaks.contains(*id))
+        {
+            rep.problems.push(Problem {
+                object: audio::peaks_path(id),
+                reason: "waveform peaks object missing".into(),
+            });
+        }
+        // Logon markers.
+        for uid in a.list("auth")? {
+            for name in a.list(&format!("auth/{uid}"))? {
+                let rel = format!("auth/{uid}/{name}");
+                rep.objects_checked += 1;
+                let size = std::fs::metadata(a.path(&rel))
+                    .map(|m| m.len())
+                    .unwrap_or(1);
+                if !archive::is_id(&uid) || users::parse_mark(&name).is_none() || size != 0 {
+                    rep.problems.push(Problem {
+                        object: rel,
+                        reason: "unexpected logon marker".into(),
+                    });
+                }
+            }
+        }
+        rep.problems.sort_by(|a, b| a.object.cmp(&b.object));
+        rep.problems.dedup();
+        let outcome = if rep.problems.is_empty() {
+            "allowed"
+        } else {
+            "failed"
+        };
+        self.audit(
+            Action::VerifyArchive,
+            outcome,
+            vec![],
+            Some(format!(
+                "{} objects, {} problems",
+                rep.objects_checked,
+                rep.problems.len()
+            )),
+        )?;
+        Ok(rep)
+    }
+
+    /// Verify every device's audit chain and every entry; detect a chain cut back since this
+    /// device last verified.
+    pub async fn verify_audit(&self) -> Result<AuditReport> {
+        self.require(Action::VerifyAudit)?;
+        let key = self.user.secrets.require("audit")?;
+        let mut rep = audit::verify(&self.archive, key, &self.signer_keys())?;
+        // What other devices witnessed of each chain must still be there, unchanged.
+        let mut witnessed: HashMap<(String, u64), (String, String)> = HashMap::new();
+        for e in &rep.all_entries {
+            for w in &e.witness {
+                witnessed.insert(
+                    (w.device.clone(), w.files),
+                    (w.last.clone(), e.device.clone()),
+                );
+            }
+        }
+        for ((dev, files), (last, by)) in witnessed {
+            let rel = format!("audit/{dev}/{}", audit::file_name(files.saturating_sub(1)));
+            let now = rep.heads.iter().find(|h| h.0 == dev).map_or(0, |h| h.1);
+            let same = now >= files
+                && self
+                    .archive
+                    .read(&rel)
+                    .map(|b| hex::encode(crypto::sha256(&b)) == last)
+                    .unwrap_or(false);
+            if !same {
+                rep.problems.push(Problem {
+                    object: rel,
+                    reason: format!(
+                        "device {by} saw this chain at {files} files; it has been cut back or rewritten since"
+                    ),
+                });
+            }
+        }
+        for (dev, files, hash) in self.index.audit_heads().await? {
+            let now = rep.heads.iter().find(|h| h.0 == dev);
+            let cut = match now {
+                None => true,
+                Some((_, n, _)) => (*n as i64) < files,
+            };
+            if cut {
+                rep.problems.push(Problem {
+                    object: format!("audit/{dev}"),
+                    reason: format!(
+                        "this device saw {files} audit files here before; fewer remain (cut back)"
+                    ),
+                });
+            } else if files > 0 {
+                let rel = format!("audit/{dev}/{}", audit::file_name(files as u64 - 1));
+                let same = self
+                    .archive
+                    .read(&rel)
+                    .map(|b| hex::encode(crypto::sha256(&b)) == hash)
+                    .unwrap_or(false);
+                if !same {
+                    rep.problems.push(Problem {
+                        object: rel,
+                        reason: "differs from when this device last verified it (replaced)".into(),
+                    });
+                }
+            }
+        }
+        if rep.problems.is_empty() {
+            for (dev, files, hash) in &rep.heads {
+                self.index.set_audit_head(dev, *files as i64, hash).await?;
+            }
+        }
+        let outcome = if rep.problems.is_empty() {
+            "allowed"
+        } else {
+            "failed"
+        };
+        self.audit(
+            Action::VerifyAudit,
+            outcome,
+            vec![],
+            Some(format!(
+                "{} entries, {} problems",
+                rep.entries,
+                rep.problems.len()
+            )),
+        )?;
+        Ok(rep)
+    }
+
+    /// Drop the local index and rebuild it from the archive alone.
+    pub async fn rebuild_index(self) -> Result<(Session, SyncReport, i64)> {
+        self.require(Action::RebuildIndex)?;
+        let metadata = self.user.secrets.require("metadata")?.clone();
+        let Session {
+            archive,
+            device,
+            user,
+            signing,
+            index,
+            users,
+            tz,
+            allow_erased,
+            warnings,
+        } = self;
+        let index = index.reset(&metadata, &device.id).await?;
+        let s = Session {
+            archive,
+            device,
+            user,
+            signing,
+            index,
+            users,
+            tz,
+            allow_erased,
+            warnings,
+        };
+        let sync = s
+            .index
+            .sync(&s.archive, &metadata, &s.signer_keys(), &s.signer_roles())
+            .await?;
+        let n = s.index.count().await?;
+        s.audit(
+            Action::RebuildIndex,
+            "allowed",
+            vec![],
+            Some(format!("{n} recordings")),
+        )?;
+        Ok((s, sync, n))
+    }
+}
