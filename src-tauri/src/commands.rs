@@ -110,7 +110,7 @@ pub fn demo_info(state: State<'_, AppState>) -> ApiResult<Vec<DemoAccount>> {
     if !state.demo {
         return Ok(vec![]);
     }
-    Ok(callvault_core::demo::demo_users()
+    Ok(callvault_testkit::demo::demo_users()
         .into_iter()
         .map(DemoAccount::from)
         .collect())
@@ -257,7 +257,7 @@ pub async fn play<R: Runtime>(
     })
 }
 
-fn position_ms(p: &callvault_core::audio::player::Player) -> u32 {
+fn position_ms(p: &callvault_player::Player) -> u32 {
     p.position().map_or(0, |d| clamp_ms(d.as_millis() as u64))
 }
 

@@ -2,9 +2,9 @@
 //! `Session` (behind a tokio mutex), the native player, and the idle lock.
 
 use crate::dto::{ApiError, ApiResult, PlayerUpdate, SessionEnded};
-use callvault_core::audio::player::Player;
 use callvault_core::retention::certificate::Certificate;
 use callvault_core::Session;
+use callvault_player::Player;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,6 @@
 //! tests. It holds no rules of its own: every decision is the core's.
 
 use callvault_core::archive::journal::Direction;
-use callvault_core::audio::player::{Player, PlayerEvent};
 use callvault_core::export::Redaction;
 use callvault_core::requests::{self, ConsentKind, Purpose, RequestDetails, Right, State};
 use callvault_core::secret::Password;
@@ -10,6 +9,7 @@ use callvault_core::session::{
     audit_csv, AuditFilter, KdfChoice, RequestView, SarOptions, SearchQuery, Session,
 };
 use callvault_core::{Error, Role};
+use callvault_player::{Player, PlayerEvent};
 use clap::{Args, Parser, Subcommand};
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -680,18 +680,18 @@ async fn run(cli: Cli) -> CliResult {
             files_only,
             json,
         } => {
-            let opts = callvault_core::bench_gen::GenOptions {
+            let opts = callvault_testkit::bench_gen::GenOptions {
                 calls: *calls,
                 seed: *seed,
                 audio: if *tiny {
-                    callvault_core::bench_gen::Audio::Tiny
+                    callvault_testkit::bench_gen::Audio::Tiny
                 } else {
-                    callvault_core::bench_gen::Audio::Speech
+                    callvault_testkit::bench_gen::Audio::Speech
                 },
             };
             let start = std::time::Instant::now();
             if let Some(dir) = files_only {
-                let bytes = callvault_core::bench_gen::write_files(dir, &opts)?;
+                let bytes = callvault_testkit::bench_gen::write_files(dir, &opts)?;
                 println!(
                     "{} calls ({:.1} MB of audio) and manifest.csv written to {} in {:.2} s",
                     calls,
@@ -702,14 +702,18 @@ async fn run(cli: Cli) -> CliResult {
                 return Ok(());
             }
             let root = archive_dir(&cli)?;
-            let r =
-                callvault_core::bench_gen::create(&root, opts, kdf_choice(kdf)?, |done, total| {
+            let r = callvault_testkit::bench_gen::create(
+                &root,
+                opts,
+                kdf_choice(kdf)?,
+                |done, total| {
                     eprint!(
                         "\r{done} of {total} calls imported ({:.0} calls/s)",
                         done as f64 / start.elapsed().as_secs_f64()
                     );
-                })
-                .await?;
+                },
+            )
+            .await?;
             eprintln!();
             if *json {
                 print_json(&r);
@@ -737,11 +741,12 @@ async fn run(cli: Cli) -> CliResult {
             ..
         } => {
             let root = archive_dir(&cli)?;
-            let r = callvault_core::demo::create_with(&root, *calls, kdf_choice(kdf)?, *clip_secs)
-                .await?;
+            let r =
+                callvault_testkit::demo::create_with(&root, *calls, kdf_choice(kdf)?, *clip_secs)
+                    .await?;
             // A benchmark archive (--clip-secs) is calls only; the demo shows work in progress.
             if clip_secs.is_none() {
-                callvault_core::demo::sample_workflow(&root, *calls).await?;
+                callvault_testkit::demo::sample_workflow(&root, *calls).await?;
             }
             if *json {
                 print_json(&r);
@@ -1570,10 +1575,10 @@ async fn run(cli: Cli) -> CliResult {
         }
         Cmd::BenchSearch { runs, limit, json } => {
             let s = logon(&cli).await?;
-            let r = callvault_core::bench_gen::search_bench(&s, *runs, *limit).await;
+            let r = callvault_testkit::bench_gen::search_bench(&s, *runs, *limit).await;
             s.close().await;
             let mut r = r?;
-            r.push(callvault_core::bench_gen::audit_append_bench(
+            r.push(callvault_testkit::bench_gen::audit_append_bench(
                 &std::env::temp_dir(),
                 (*runs).min(100),
             )?);

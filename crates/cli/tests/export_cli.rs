@@ -5,7 +5,7 @@
 mod common;
 
 use callvault_core::audio::decode;
-use callvault_core::demo::wav_pcm16;
+use callvault_testkit::demo::wav_pcm16;
 use common::*;
 use std::io::Cursor;
 use std::path::Path;
