@@ -240,7 +240,7 @@ enum Cmd {
         /// Make every call this many seconds long (for large benchmark archives)
         #[arg(long)]
         clip_secs: Option<usize>,
-        /// A realistic archive for benchmarks (crates/core/src/bench_gen.rs): three years of
+        /// A realistic archive for benchmarks (crates/testkit/src/bench_gen.rs): three years of
         /// surgery hours, a practice's staff, repeat callers, 2–40 s speech-like calls.
         #[arg(long, conflicts_with = "clip_secs")]
         realistic: bool,
