@@ -59,12 +59,41 @@ install_e2e_tools() {
     fi
 }
 
+# The features of every workspace build these scripts make (build_app, scripts/test's two test runs
+# and its keychain test, scripts/bench): the slow tests (crash injection, concurrency, the fuzz
+# corpus, the logon timing, the WebDriver journeys) are opt-in through the feature slow-tests, which
+# plain `cargo test` leaves off. A feature changes what its crate is compiled with (the core's
+# included), so the scripts all use the same one: after build_app nothing is compiled again.
+workspace_features=(--features slow-tests)
+
 # The app as tests and `scripts/run` use it: one debug build with the built UI embedded
 # (default feature custom-protocol). It is built with the whole workspace's targets, as
-# `cargo test --workspace --all-targets` builds it, so the features of shared dependencies (tokio)
-# are the same and nothing is rebuilt between building, testing and running.
+# `cargo test --workspace --all-targets` builds it, and the same features as scripts/test, so the
+# features of shared dependencies (tokio) are the same and nothing is rebuilt between building,
+# testing and running.
 build_app() {
     install_ui_deps
     (cd ui && npm run build --silent)
-    cargo build --locked --workspace --all-targets
+    cargo build --locked --workspace --all-targets "${workspace_features[@]}"
+}
+
+# The workspace's test targets (integration tests), one per line: the fast ones (`fast`), or those
+# whose [[test]] entry requires the feature slow-tests (`slow`). Fails if one name is both.
+test_targets() {
+    cargo metadata --locked --no-deps --format-version 1 | node -e '
+        const want = process.argv[1] === "slow";
+        const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
+        const slow = new Map();
+        for (const p of m.packages)
+            for (const t of p.targets) {
+                if (!t.kind.includes("test")) continue;
+                const s = (t["required-features"] || []).includes("slow-tests");
+                if (slow.has(t.name) && slow.get(t.name) !== s) {
+                    console.error(`test target ${t.name} is both slow and fast: rename one`);
+                    process.exit(1);
+                }
+                slow.set(t.name, s);
+            }
+        for (const [name, s] of slow) if (s === want) console.log(name);
+    ' "$1"
 }

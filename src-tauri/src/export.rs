@@ -3,7 +3,7 @@
 //! redactions for the data controller. Progress arrives as `progress` events (task "export"). With
 //! its transport types.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::events::progress;
 use crate::files::chosen_folder;
 use crate::session::{s, session};

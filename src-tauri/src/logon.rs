@@ -7,9 +7,9 @@ use crate::archive::connect_share;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::vocab::{roles, Abilities, Role};
-use callvault_core::demo::DemoUser;
 use callvault_core::secret::Password;
 use callvault_core::Session;
+use callvault_testkit::demo::DemoUser;
 use serde::Serialize;
 use std::sync::atomic::Ordering;
 use tauri::{AppHandle, Runtime, State};
@@ -73,7 +73,7 @@ pub fn demo_info(state: State<'_, AppState>) -> ApiResult<Vec<DemoAccount>> {
     if !state.demo {
         return Ok(vec![]);
     }
-    Ok(callvault_core::demo::demo_users()
+    Ok(callvault_testkit::demo::demo_users()
         .into_iter()
         .map(DemoAccount::from)
         .collect())

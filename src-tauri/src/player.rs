@@ -6,7 +6,7 @@
 use crate::error::ApiResult;
 use crate::session::{s, session};
 use crate::state::AppState;
-use callvault_core::audio::player::{Player, PlayerEvent};
+use callvault_player::{Player, PlayerEvent};
 use serde::Serialize;
 use std::time::Duration;
 use tauri::{AppHandle, Emitter, Runtime, State};

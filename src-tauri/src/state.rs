@@ -3,9 +3,9 @@
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::events::SessionEnded;
-use callvault_core::audio::player::Player;
 use callvault_core::retention::certificate::Certificate;
 use callvault_core::Session;
+use callvault_player::Player;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

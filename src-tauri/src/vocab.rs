@@ -11,9 +11,9 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use callvault_core::archive::journal::Direction as CoreDirection;
+use callvault_core::policy::Abilities as CoreAbilities;
 use callvault_core::requests::{Purpose as CorePurpose, Right as CoreRight, State as CoreState};
 use callvault_core::session::ingest::Layout as CoreLayout;
-use callvault_core::policy::Abilities as CoreAbilities;
 use callvault_core::Role as CoreRole;
 
 /// A role from the practice's policy.

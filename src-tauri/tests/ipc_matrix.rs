@@ -5,9 +5,9 @@
 //! through `Session` directly gives the same result or the same refusal — so the shell neither adds
 //! nor drops a rule — and every refusal the app met is in the audit trail, from the app's device.
 
-use callvault_core::demo::demo_users;
 use callvault_core::secret::Password;
 use callvault_core::session::{AuditFilter, KdfChoice, SearchQuery, Session};
+use callvault_testkit::demo::demo_users;
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
@@ -72,7 +72,7 @@ fn every_ipc_command_decides_exactly_as_the_core_and_is_audited() {
     std::env::set_var("CALLVAULT_DATA_DIR", tmp.path().join("maker"));
     std::env::remove_var("CALLVAULT_DEMO");
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(callvault_core::demo::create(
+    rt.block_on(callvault_testkit::demo::create(
         &archive,
         CALLS,
         KdfChoice::Fast,

@@ -308,7 +308,7 @@ describe('raise a request', () => {
 describe('request page', () => {
   it('approves exactly the ticked calls with the expiry and rights chosen, then shows the approval', async () => {
     const c = [rec(1), rec(2), rec(3)];
-    let current = req('r1', { candidates: c });
+    let current = req('r1', { candidates: c, may_decide: true });
     ipc((cmd, a) => {
       if (cmd === 'request') return current;
       if (cmd === 'approve_request') {
@@ -349,7 +349,7 @@ describe('request page', () => {
   it('shows the core\'s refusal when the approver raised the request', async () => {
     const c = [rec(1)];
     ipc((cmd) => {
-      if (cmd === 'request') return req('r9', { candidates: c, raised_by: 'jordan.reid', purpose: 'police', data_controller_case: false });
+      if (cmd === 'request') return req('r9', { candidates: c, raised_by: 'jordan.reid', purpose: 'police', data_controller_case: false, may_decide: true });
       if (cmd === 'approve_request') throw { code: 'forbidden', message: 'request r9: you raised it, so someone else must decide it' };
       return null;
     });
@@ -368,7 +368,7 @@ describe('request page', () => {
   });
 
   it('rejects with the reason typed and shows the rejection', async () => {
-    let current = req('r2', { candidates: [rec(1)] });
+    let current = req('r2', { candidates: [rec(1)], may_decide: true });
     ipc((cmd, a) => {
       if (cmd === 'request') return current;
       if (cmd === 'reject_request') {
@@ -385,6 +385,15 @@ describe('request page', () => {
     expect(called('reject_request')[0].args).toEqual({ id: 'r2', reason: 'Not enough detail to find the call' });
     expect($('#request-state')!.textContent).toBe('rejected');
     expect($('#rejection-reason')!.textContent).toBe('Not enough detail to find the call');
+  });
+
+  it('offers no decision on a request the core says this approver may not decide (a SAR, or their own)', async () => {
+    ipc((cmd) => (cmd === 'request' ? req('s2', { candidates: [rec(1)], purpose: 'sar', data_controller_case: true, may_decide: false }) : null));
+    component = mount(RequestPage, { target, props: { id: 's2', user: approver } });
+    await settle();
+    expect($('#request-state')!.textContent).toBe('open');
+    expect($('#decision')).toBeNull();
+    expect($('#approve')).toBeNull();
   });
 
   it('shows no decision panel to someone who cannot decide, and lets an approved request be completed', async () => {

@@ -551,7 +551,7 @@ pub struct DemoArgs {
     /// Make every call this many seconds long (for large benchmark archives)
     #[arg(long)]
     pub clip_secs: Option<usize>,
-    /// A realistic archive for benchmarks (crates/core/src/bench_gen.rs): three years of
+    /// A realistic archive for benchmarks (crates/testkit/src/bench_gen.rs): three years of
     /// surgery hours, a practice's staff, repeat callers, 2–40 s speech-like calls.
     #[arg(long, conflicts_with = "clip_secs")]
     pub realistic: bool,

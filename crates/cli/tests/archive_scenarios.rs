@@ -3,7 +3,7 @@
 
 mod common;
 
-use callvault_core::demo::{wav_g711, wav_ima_adpcm, wav_pcm16};
+use callvault_testkit::demo::{wav_g711, wav_ima_adpcm, wav_pcm16};
 use common::*;
 use std::collections::BTreeSet;
 

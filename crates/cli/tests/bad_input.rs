@@ -7,7 +7,7 @@
 
 mod common;
 
-use callvault_core::demo::wav_pcm16;
+use callvault_testkit::demo::wav_pcm16;
 use common::*;
 use std::collections::BTreeMap;
 use std::os::unix::ffi::OsStrExt;

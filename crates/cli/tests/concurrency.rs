@@ -13,7 +13,7 @@
 
 mod common;
 
-use callvault_core::demo::wav_g711;
+use callvault_testkit::demo::wav_g711;
 use common::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

@@ -15,7 +15,7 @@
 
 mod common;
 
-use callvault_core::demo::{wav_g711, Lcg};
+use callvault_testkit::demo::{wav_g711, Lcg};
 use common::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

@@ -5,7 +5,7 @@
 mod common;
 
 use callvault_core::audio::decode;
-use callvault_core::demo::wav_pcm16;
+use callvault_testkit::demo::wav_pcm16;
 use common::*;
 use std::io::Cursor;
 use std::path::Path;
@@ -627,7 +627,11 @@ fn a_disciplinary_release_waits_for_the_scanned_agreement_and_lands_named_in_the
     // Approved, but without the data controller's written agreement: refused, nothing written.
     let early = export(CLIN);
     assert_ne!(early.code, 0);
-    assert!(early.stderr.contains("written agreement"), "{}", early.stderr);
+    assert!(
+        early.stderr.contains("written agreement"),
+        "{}",
+        early.stderr
+    );
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
     // The agreement with its scanned letter: only the data controller; the scan's name and
     // SHA-256 are recorded with the text.
@@ -650,9 +654,16 @@ fn a_disciplinary_release_waits_for_the_scanned_agreement_and_lands_named_in_the
     };
     let refused = agree(SUPER);
     assert_ne!(refused.code, 0, "{}", refused.stdout);
-    assert!(refused.stderr.contains("not permitted"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("not permitted"),
+        "{}",
+        refused.stderr
+    );
     agree(ADMIN).ok();
-    let shown = d.cmd(ADMIN, &["request", "show", &rid, "--json"]).ok().json();
+    let shown = d
+        .cmd(ADMIN, &["request", "show", &rid, "--json"])
+        .ok()
+        .json();
     let sha: String = callvault_core::crypto::sha256(&letter)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -678,7 +689,10 @@ fn a_disciplinary_release_waits_for_the_scanned_agreement_and_lands_named_in_the
         name.starts_with(&format!("disciplinary-{}-", &rid[..8])),
         "{name}"
     );
-    assert_eq!(rep["destination"].as_str().unwrap(), made[0].to_str().unwrap());
+    assert_eq!(
+        rep["destination"].as_str().unwrap(),
+        made[0].to_str().unwrap()
+    );
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(made[0].join("manifest.json")).unwrap()).unwrap();
     let calls = manifest["calls"].as_array().unwrap();
@@ -687,9 +701,11 @@ fn a_disciplinary_release_waits_for_the_scanned_agreement_and_lands_named_in_the
         wav_samples(&std::fs::read(made[0].join(calls[0]["file"].as_str().unwrap())).unwrap());
     assert_eq!(got, decoded(&c.sources[0]));
     assert!(
-        !std::fs::read_dir(&made[0])
+        !std::fs::read_dir(&made[0]).unwrap().any(|e| e
             .unwrap()
-            .any(|e| e.unwrap().path().extension().is_some_and(|x| x == "pdf")),
+            .path()
+            .extension()
+            .is_some_and(|x| x == "pdf")),
         "a release copy has no subject access letter"
     );
 }

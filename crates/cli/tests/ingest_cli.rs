@@ -7,8 +7,8 @@ mod common;
 
 use callvault_core::archive::audio::DecryptingReader;
 use callvault_core::archive::Archive;
-use callvault_core::demo::wav_g711;
 use callvault_core::secret::Key32;
+use callvault_testkit::demo::wav_g711;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -198,7 +198,7 @@ fn killed_at_random_moments_it_imports_every_file_exactly_once() {
     freepbx_folder(&pbx, n);
     let ingest_machine = env.device("pbx-server");
     let state = env.path("state");
-    let mut rng = callvault_core::demo::Lcg(0x1eed);
+    let mut rng = callvault_testkit::demo::Lcg(0x1eed);
     for round in 0..10 {
         let mut child = ingest(&ingest_machine, &profile, &pbx, &state, &["--move"])
             .stdout(std::process::Stdio::null())

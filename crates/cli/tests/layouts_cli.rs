@@ -7,7 +7,7 @@
 
 mod common;
 
-use callvault_core::demo::{wav_g711, wav_pcm16};
+use callvault_testkit::demo::{wav_g711, wav_pcm16};
 use chrono::{TimeZone, Utc};
 use common::*;
 use serde_json::Value;

@@ -14,7 +14,7 @@
 mod common;
 
 use callvault_core::audio::decode;
-use callvault_core::demo::{wav_g711, wav_pcm16, Lcg};
+use callvault_testkit::demo::{wav_g711, wav_pcm16, Lcg};
 use common::*;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 
 mod common;
 
-use callvault_core::demo::wav_pcm16;
+use callvault_testkit::demo::wav_pcm16;
 use common::*;
 
 fn alsa_home(d: &Device, capture: &std::path::Path) {

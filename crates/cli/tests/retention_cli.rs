@@ -3,7 +3,7 @@
 
 mod common;
 
-use callvault_core::demo::wav_g711;
+use callvault_testkit::demo::wav_g711;
 use common::*;
 
 #[test]

@@ -15,12 +15,12 @@
 use callvault_core::archive::journal::{self, JournalEntry, RecordingMeta};
 use callvault_core::archive::{Archive, Signer};
 use callvault_core::audio::decode::decode_all;
-use callvault_core::bench_gen::{self, Audio, GenOptions};
 use callvault_core::crypto::{self, stream};
-use callvault_core::demo::{speechlike, wav_g711};
-use callvault_core::fuzz_api::{self, DEVICE, SIGNER};
 use callvault_core::index::{Index, Query, SignerRoles};
 use callvault_core::secret::Key32;
+use callvault_testkit::bench_gen::{self, Audio, GenOptions};
+use callvault_testkit::demo::{speechlike, wav_g711};
+use callvault_testkit::fuzz_api::{self, DEVICE, SIGNER};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::io::Cursor;
 use std::time::Duration;
@@ -52,7 +52,7 @@ fn decoding(c: &mut Criterion) {
     let ulaw: std::sync::Arc<[u8]> = wav_g711(8000, &speechlike(8000, SECS, 3), true).into();
     // Raw GSM 06.10: 50 frames of 33 bytes a second, each starting with the 0xD magic nibble;
     // the other bits from a fixed generator (the decoder's cost does not depend on them).
-    let mut lcg = callvault_core::demo::Lcg(5);
+    let mut lcg = callvault_testkit::demo::Lcg(5);
     let gsm: std::sync::Arc<[u8]> = (0..SECS * 50)
         .flat_map(|_| {
             let mut f = [0u8; 33];

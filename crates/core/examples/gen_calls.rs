@@ -1,7 +1,7 @@
 //! Write N made-up calls (speech-like G.711 µ-law WAV, 8 kHz) and a manifest.csv into a folder,
 //! for benchmarks: `cargo run --example gen_calls -- DIR N SECONDS`.
 
-use callvault_core::demo::{speechlike, wav_g711};
+use callvault_testkit::demo::{speechlike, wav_g711};
 use std::fmt::Write as _;
 
 fn main() {

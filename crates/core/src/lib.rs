@@ -5,16 +5,12 @@
 pub mod archive;
 pub mod audio;
 pub mod audit;
-pub mod bench_gen;
 pub mod calendar;
 pub mod credentials;
 pub mod crypto;
-pub mod demo;
 pub mod device;
 pub mod error;
 pub mod export;
-#[doc(hidden)]
-pub mod fuzz_api;
 pub mod index;
 pub mod ingest;
 pub mod phone;

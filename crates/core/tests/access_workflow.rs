@@ -3,13 +3,13 @@
 //! clinicians' own calls, consent marks, and every refusal in the audit trail.
 
 use callvault_core::archive::journal::Direction;
-use callvault_core::demo::{speechlike, wav_g711};
 use callvault_core::ingest::CallSource;
 use callvault_core::policy::Role;
 use callvault_core::requests::{ConsentKind, Purpose, RequestDetails, Right, State};
 use callvault_core::secret::Password;
 use callvault_core::session::{self, AuditFilter, KdfChoice, SearchQuery, Session};
 use callvault_core::Error;
+use callvault_testkit::demo::{speechlike, wav_g711};
 use chrono::{Duration, TimeZone, Utc};
 use std::path::PathBuf;
 

@@ -4,7 +4,7 @@
 //! (signed journal segment, audit file, audio and peaks objects) must open with the test keys, so
 //! the fuzzer starts from real objects; `UPDATE_FUZZ_SEEDS=1` rewrites them.
 
-use callvault_core::fuzz_api as f;
+use callvault_testkit::fuzz_api as f;
 use std::path::PathBuf;
 
 /// A fuzz target: its name (its corpus folder) and the function it calls.

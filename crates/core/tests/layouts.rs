@@ -4,12 +4,12 @@
 //! reported batch by batch up to the totals. Invented names and numbers only.
 
 use callvault_core::archive::journal::Direction;
-use callvault_core::demo::{speechlike, wav_g711};
 use callvault_core::ingest::layout::{self, is_extension, resolve_local, Layout};
 use callvault_core::ingest::{freepbx, oreka, threecx};
 use callvault_core::secret::Password;
 use callvault_core::session::ingest::{ImportOptions, ImportProgress};
 use callvault_core::session::{self, KdfChoice, Session};
+use callvault_testkit::demo::{speechlike, wav_g711};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use std::collections::BTreeMap;
 use std::path::Path;

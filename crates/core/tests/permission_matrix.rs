@@ -6,13 +6,13 @@
 //! refusal left a "refused" entry by that user in the audit trail.
 
 use callvault_core::archive::journal::Direction;
-use callvault_core::demo::{speechlike, wav_g711};
 use callvault_core::ingest::CallSource;
 use callvault_core::policy::Role;
 use callvault_core::requests::{ConsentKind, Purpose, RequestDetails, Right};
 use callvault_core::secret::Password;
 use callvault_core::session::{self, AuditFilter, KdfChoice, SarOptions, SearchQuery, Session};
 use callvault_core::{users, Error};
+use callvault_testkit::demo::{speechlike, wav_g711};
 use chrono::{Duration, TimeZone, Utc};
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -4,12 +4,12 @@
 
 use callvault_core::archive::journal::Direction;
 use callvault_core::archive::Archive;
-use callvault_core::demo::{speechlike, wav_pcm16};
 use callvault_core::ingest::CallSource;
 use callvault_core::policy::Role;
 use callvault_core::requests::{Purpose, RequestDetails, Right};
 use callvault_core::secret::Password;
 use callvault_core::session::{self, AuditFilter, KdfChoice, SearchQuery, Session};
+use callvault_testkit::demo::{speechlike, wav_pcm16};
 use chrono::{Duration, Months, Utc};
 use std::path::{Path, PathBuf};
 

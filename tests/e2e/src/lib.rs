@@ -211,9 +211,13 @@ impl World {
         // The demo archive, made through the core with this process's own app-data folder.
         if existing.is_none() {
             std::env::set_var("CALLVAULT_DATA_DIR", tmp.path().join("maker-data"));
-            callvault_core::demo::create(&archive, calls, callvault_core::session::KdfChoice::Fast)
-                .await
-                .expect("demo archive");
+            callvault_testkit::demo::create(
+                &archive,
+                calls,
+                callvault_core::session::KdfChoice::Fast,
+            )
+            .await
+            .expect("demo archive");
             std::env::remove_var("CALLVAULT_DATA_DIR");
         }
 

@@ -5,8 +5,8 @@
 //! resume from there, ±10 s and double speed, from the keyboard and the controls. The idle lock,
 //! and search criteria remembered per user. Screenshots of each screen go to docs/screenshots/.
 
-use callvault_core::demo::{demo_calls, demo_users};
 use callvault_e2e::{prerequisites, World, DEMO_CALLS, SERIAL};
+use callvault_testkit::demo::{demo_calls, demo_users};
 use fantoccini::Locator;
 use std::time::Duration;
 

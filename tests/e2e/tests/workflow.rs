@@ -9,8 +9,8 @@
 //! way: consent marks, import (dry run, then import), users. Screenshots of each screen go to
 //! docs/screenshots/.
 
-use callvault_core::demo::{demo_calls, demo_users, speechlike, wav_g711};
 use callvault_e2e::{prerequisites, World, DEMO_CALLS, SERIAL};
+use callvault_testkit::demo::{demo_calls, demo_users, speechlike, wav_g711};
 use fantoccini::Locator;
 use std::path::Path;
 use std::process::Command;

@@ -13,6 +13,8 @@ export type Direction = "inbound" | "outbound" | "internal";
 
 export type Layout = "auto" | "freepbx" | "3cx" | "oreka" | "sidecar" | "csv";
 
+export type Abilities = { may_see_all_calls: boolean, may_see_cases: boolean, may_decide_requests: boolean, may_handle_dc_cases: boolean, may_redact: boolean, may_follow_sars: boolean, may_see_holds: boolean, may_place_holds: boolean, may_release_holds: boolean, may_run_retention: boolean, may_delete: boolean, may_erase: boolean, may_change_settings: boolean, may_read_audit: boolean, may_list_users: boolean, may_manage_users: boolean, may_import: boolean, may_reimport_erased: boolean, may_assign: boolean, may_verify_archive: boolean, };
+
 export type ErrorCode = "bad_logon" | "locked" | "forbidden" | "not_found" | "invalid" | "tampered" | "archive" | "io" | "version" | "index" | "audio" | "keychain" | "logged_off";
 
 export type ApiError = { code: ErrorCode, message: string, };
@@ -45,6 +47,11 @@ export type UserInfo = { name: string,
  * Role names as the policy words them ("supervisor", "clinician", ...).
  */
 roles: Array<Role>, 
+/**
+ * What the user may do: the screens and buttons shown follow these, never role names (the
+ * core decides each action again).
+ */
+abilities: Abilities, 
 /**
  * Minutes of inactivity before the app locks (the archive's `idle-lock-minutes`).
  */

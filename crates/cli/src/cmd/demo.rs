@@ -27,18 +27,18 @@ async fn realistic(cli: &Cli, a: &DemoArgs) -> CliResult {
         json,
         ..
     } = a;
-    let opts = callvault_core::bench_gen::GenOptions {
+    let opts = callvault_testkit::bench_gen::GenOptions {
         calls: *calls,
         seed: *seed,
         audio: if *tiny {
-            callvault_core::bench_gen::Audio::Tiny
+            callvault_testkit::bench_gen::Audio::Tiny
         } else {
-            callvault_core::bench_gen::Audio::Speech
+            callvault_testkit::bench_gen::Audio::Speech
         },
     };
     let start = std::time::Instant::now();
     if let Some(dir) = files_only {
-        let bytes = callvault_core::bench_gen::write_files(dir, &opts)?;
+        let bytes = callvault_testkit::bench_gen::write_files(dir, &opts)?;
         println!(
             "{} calls ({:.1} MB of audio) and manifest.csv written to {} in {:.2} s",
             calls,
@@ -49,7 +49,7 @@ async fn realistic(cli: &Cli, a: &DemoArgs) -> CliResult {
         return Ok(());
     }
     let root = archive_dir(cli)?;
-    let r = callvault_core::bench_gen::create(&root, opts, kdf_choice(kdf)?, |done, total| {
+    let r = callvault_testkit::bench_gen::create(&root, opts, kdf_choice(kdf)?, |done, total| {
         eprint!(
             "\r{done} of {total} calls imported ({:.0} calls/s)",
             done as f64 / start.elapsed().as_secs_f64()
@@ -86,10 +86,11 @@ async fn small(cli: &Cli, a: &DemoArgs) -> CliResult {
         ..
     } = a;
     let root = archive_dir(cli)?;
-    let r = callvault_core::demo::create_with(&root, *calls, kdf_choice(kdf)?, *clip_secs).await?;
+    let r =
+        callvault_testkit::demo::create_with(&root, *calls, kdf_choice(kdf)?, *clip_secs).await?;
     // A benchmark archive (--clip-secs) is calls only; the demo shows work in progress.
     if clip_secs.is_none() {
-        callvault_core::demo::sample_workflow(&root, *calls).await?;
+        callvault_testkit::demo::sample_workflow(&root, *calls).await?;
     }
     if *json {
         print_json(&r);
@@ -115,10 +116,10 @@ async fn small(cli: &Cli, a: &DemoArgs) -> CliResult {
 
 pub async fn bench_search(cli: &Cli, runs: usize, limit: i64, json: bool) -> CliResult {
     let s = logon(cli).await?;
-    let r = callvault_core::bench_gen::search_bench(&s, runs, limit).await;
+    let r = callvault_testkit::bench_gen::search_bench(&s, runs, limit).await;
     s.close().await;
     let mut r = r?;
-    r.push(callvault_core::bench_gen::audit_append_bench(
+    r.push(callvault_testkit::bench_gen::audit_append_bench(
         &std::env::temp_dir(),
         runs.min(100),
     )?);

@@ -6,9 +6,9 @@ use crate::args::{Cli, PlayArgs};
 use crate::logon::logon;
 use crate::print::print_json;
 use crate::{CliResult, Failure};
-use callvault_core::audio::player::{Player, PlayerEvent};
 use callvault_core::requests::Right;
 use callvault_core::Error;
+use callvault_player::{Player, PlayerEvent};
 
 pub async fn authorize(
     cli: &Cli,

@@ -160,7 +160,7 @@ impl Device {
 
 /// Made-up audio: speech-like, 8 kHz mono, `secs` long, varied by `seed`.
 pub fn pcm(secs: usize, seed: u32) -> Vec<i16> {
-    callvault_core::demo::speechlike(8000, secs, seed)
+    callvault_testkit::demo::speechlike(8000, secs, seed)
 }
 
 /// Every file under `dir`, recursively.

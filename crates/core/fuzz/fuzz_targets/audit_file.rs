@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| callvault_core::fuzz_api::audit_file(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| callvault_testkit::fuzz_api::audit_file(data));

@@ -246,7 +246,9 @@ fn strip_object(e: &Error, rel: &str) -> String {
     }
 }
 
-pub(crate) fn open_file(
+// Public only for callvault-testkit's fuzz entry points (fuzz_api.rs); not an API.
+#[doc(hidden)]
+pub fn open_file(
     bytes: &[u8],
     key: Option<&Key32>,
     signers: &SignerKeys,

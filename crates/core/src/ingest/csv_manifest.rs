@@ -36,7 +36,9 @@ pub fn plan(dir: &Path, manifest: &Path, tz: Tz) -> Result<(Vec<CallSource>, Vec
 
 /// The rows of a manifest named `mname` (its bytes from `data`), with the files they name in `dir`:
 /// the calls, the rows or files refused, and the files listed.
-pub(crate) fn plan_rows<R: std::io::Read>(
+// Public only for callvault-testkit's fuzz entry points (fuzz_api.rs); not an API.
+#[doc(hidden)]
+pub fn plan_rows<R: std::io::Read>(
     dir: &Path,
     mname: &str,
     data: R,

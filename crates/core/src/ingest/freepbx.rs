@@ -254,7 +254,9 @@ impl Cdr {
 }
 
 /// Understand one file of the FreePBX layout.
-pub(crate) fn understand(ctx: &Ctx, cdr: Option<&Cdr>) -> std::result::Result<Call, String> {
+// Public only for callvault-testkit's fuzz entry points (fuzz_api.rs); not an API.
+#[doc(hidden)]
+pub fn understand(ctx: &Ctx, cdr: Option<&Cdr>) -> std::result::Result<Call, String> {
     let n = parse_name(ctx.file_name)?;
     ctx.check_date_folders(n.local, false)?;
     let channel_created = DateTime::from_timestamp(n.epoch, 0);

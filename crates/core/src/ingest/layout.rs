@@ -457,7 +457,9 @@ fn plan_csv(dir: &Path, manifest: &Path, tz: Tz) -> Result<Plan> {
 // ---- what the layouts share ----
 
 /// One file being understood.
-pub(crate) struct Ctx<'a> {
+// Public only for callvault-testkit's fuzz entry points (fuzz_api.rs); not an API.
+#[doc(hidden)]
+pub struct Ctx<'a> {
     /// Path relative to the import folder, `/`-separated.
     pub rel: &'a str,
     pub file_name: &'a str,
@@ -637,7 +639,9 @@ pub(crate) fn number_field(s: &str, what: &str) -> std::result::Result<Option<St
 
 /// What a layout understood of one file, before it becomes a `CallSource`.
 #[derive(Clone, Debug)]
-pub(crate) struct Call {
+// Public only for callvault-testkit's fuzz entry points (fuzz_api.rs); not an API.
+#[doc(hidden)]
+pub struct Call {
     pub time: Instant,
     pub direction: Direction,
     pub direction_assumed: bool,
@@ -672,13 +676,9 @@ impl Call {
         }
     }
 
-    pub(crate) fn finish(
-        self,
-        rel: &str,
-        layout: Layout,
-        tz: Tz,
-        size: u64,
-    ) -> (CallSource, Understood) {
+    // Public only for callvault-testkit's fuzz entry points (fuzz_api.rs); not an API.
+    #[doc(hidden)]
+    pub fn finish(self, rel: &str, layout: Layout, tz: Tz, size: u64) -> (CallSource, Understood) {
         let mut notes: Vec<String> = self.time.note.iter().cloned().collect();
         notes.extend(self.notes.iter().filter(|n| !n.is_empty()).cloned());
         let notes = (!notes.is_empty()).then(|| notes.join("; "));
@@ -778,7 +778,9 @@ pub(crate) fn unportable(rel: &str) -> Option<String> {
 
 // ---- metadata files given with --cdr ----
 
-pub(crate) enum Meta {
+// Public only for callvault-testkit's fuzz entry points (fuzz_api.rs); not an API.
+#[doc(hidden)]
+pub enum Meta {
     None,
     FreePbx(freepbx::Cdr),
     Oreka(oreka::Meta),
@@ -798,7 +800,9 @@ impl Meta {
     }
 
     /// Read a FreePBX CDR export or an Oreka metadata CSV (which, by its header) named `name`.
-    pub(crate) fn read<R: std::io::Read>(name: &str, data: R, layout: Layout) -> Result<Meta> {
+    // Public only for callvault-testkit's fuzz entry points (fuzz_api.rs); not an API.
+    #[doc(hidden)]
+    pub fn read<R: std::io::Read>(name: &str, data: R, layout: Layout) -> Result<Meta> {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
@@ -832,14 +836,18 @@ impl Meta {
         }
     }
 
-    pub(crate) fn freepbx(&self) -> Option<&freepbx::Cdr> {
+    // Public only for callvault-testkit's fuzz entry points (fuzz_api.rs); not an API.
+    #[doc(hidden)]
+    pub fn freepbx(&self) -> Option<&freepbx::Cdr> {
         match self {
             Meta::FreePbx(c) => Some(c),
             _ => None,
         }
     }
 
-    pub(crate) fn oreka(&self) -> Option<&oreka::Meta> {
+    // Public only for callvault-testkit's fuzz entry points (fuzz_api.rs); not an API.
+    #[doc(hidden)]
+    pub fn oreka(&self) -> Option<&oreka::Meta> {
         match self {
             Meta::Oreka(m) => Some(m),
             _ => None,

@@ -157,7 +157,9 @@ impl Meta {
 }
 
 /// Understand one file of the Oreka layout.
-pub(crate) fn understand(ctx: &Ctx, meta: Option<&Meta>) -> std::result::Result<Call, String> {
+// Public only for callvault-testkit's fuzz entry points (fuzz_api.rs); not an API.
+#[doc(hidden)]
+pub fn understand(ctx: &Ctx, meta: Option<&Meta>) -> std::result::Result<Call, String> {
     let n = parse_name(ctx.file_name)?;
     ctx.check_date_folders(n.local, true)?;
     let time = resolve_local(n.local, ctx.tz, None)?;

@@ -100,7 +100,9 @@ pub(crate) fn understand(ctx: &Ctx, sidecar: &Path) -> std::result::Result<Call,
 }
 
 /// Understand one audio file from its sidecar's text (already read, at most `MAX_SIDECAR` bytes).
-pub(crate) fn understand_text(ctx: &Ctx, text: &str) -> std::result::Result<Call, String> {
+// Public only for callvault-testkit's fuzz entry points (fuzz_api.rs); not an API.
+#[doc(hidden)]
+pub fn understand_text(ctx: &Ctx, text: &str) -> std::result::Result<Call, String> {
     let side_name = format!("{}.json", ctx.file_name);
     let bad = |what: String| format!("sidecar {side_name}: {what}");
     let fields: Fields = serde_json::from_str(text.trim_start_matches('\u{feff}'))

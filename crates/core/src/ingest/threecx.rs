@@ -76,7 +76,9 @@ pub fn parse_name(file_name: &str) -> std::result::Result<Name, String> {
 }
 
 /// Understand one file of the 3CX layout.
-pub(crate) fn understand(ctx: &Ctx) -> std::result::Result<Call, String> {
+// Public only for callvault-testkit's fuzz entry points (fuzz_api.rs); not an API.
+#[doc(hidden)]
+pub fn understand(ctx: &Ctx) -> std::result::Result<Call, String> {
     let n = parse_name(ctx.file_name)?;
     ctx.check_date_folders(n.local, false)?;
     let time = resolve_local(n.local, ctx.tz, None)?;

@@ -3,12 +3,12 @@
 //! ignores the result. A parser passes if it returns (an error is fine) without panicking, hanging
 //! or exhausting memory. Not an API: hidden from the docs, and free to change with the targets.
 
-use crate::archive::{self, audio, journal, Archive, SignerKeys};
-use crate::audio::{decode, gsm};
-use crate::crypto;
-use crate::ingest::layout::{self, Ctx, Layout};
-use crate::ingest::{csv_manifest, freepbx, oreka, probe, sidecar, threecx};
-use crate::secret::Key32;
+use callvault_core::archive::{self, audio, journal, Archive, SignerKeys};
+use callvault_core::audio::{decode, gsm};
+use callvault_core::crypto;
+use callvault_core::ingest::layout::{self, Ctx, Layout};
+use callvault_core::ingest::{csv_manifest, freepbx, oreka, probe, sidecar, threecx};
+use callvault_core::secret::Key32;
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -36,7 +36,7 @@ pub fn keys() -> &'static Keys {
     K.get_or_init(|| {
         let k = |b: u8| Key32::from_bytes([b; 32]);
         let (metadata, custodian, audit, signing) = (k(1), k(2), k(3), k(4));
-        let signer = crate::users::user_signing_seed(&k(5));
+        let signer = callvault_core::users::user_signing_seed(&k(5));
         let mut signers = SignerKeys::new();
         signers.insert(SIGNER.to_string(), crypto::ed25519_public(&signer));
         let pk = |s: &Key32| crypto::b64(&crypto::x25519_public(s));
@@ -94,8 +94,10 @@ pub fn journal_entries(data: &[u8]) {
     let Ok(entries) = journal::parse_entries(data, "journal/fuzz/0") else {
         return;
     };
-    let mut requests: std::collections::BTreeMap<String, Vec<crate::requests::RequestEntry>> =
-        Default::default();
+    let mut requests: std::collections::BTreeMap<
+        String,
+        Vec<callvault_core::requests::RequestEntry>,
+    > = Default::default();
     for e in entries {
         let _ = (e.author().len(), e.personal_data_of().map(str::len));
         if let journal::JournalEntry::Request(r) = e {
@@ -104,13 +106,13 @@ pub fn journal_entries(data: &[u8]) {
     }
     let roles = |uid: &str| {
         if uid.len().is_multiple_of(2) {
-            crate::Role::ALL.to_vec()
+            callvault_core::Role::ALL.to_vec()
         } else {
-            vec![crate::Role::Approver]
+            vec![callvault_core::Role::Approver]
         }
     };
     for (id, events) in requests {
-        if let Some(st) = crate::requests::fold(&id, events, &roles, &Default::default()) {
+        if let Some(st) = callvault_core::requests::fold(&id, events, &roles, &Default::default()) {
             let _ = format!("{st:?}");
         }
     }
@@ -120,11 +122,20 @@ pub fn journal_entries(data: &[u8]) {
 pub fn audit_file(data: &[u8]) {
     let k = keys();
     let open = |d: &[u8]| {
-        crate::audit::open_file(d, Some(&k.audit), &k.signers, DEVICE, 0, "", "audit/fuzz/0")
+        callvault_core::audit::open_file(
+            d,
+            Some(&k.audit),
+            &k.signers,
+            DEVICE,
+            0,
+            "",
+            "audit/fuzz/0",
+        )
     };
     let _ = open(data);
-    if let Ok((_, _, _, signed)) = archive::split_signed(data, crate::audit::MAGIC, "fuzz") {
-        let _ = open(&resign(signed, crate::audit::SIG_DOMAIN));
+    if let Ok((_, _, _, signed)) = archive::split_signed(data, callvault_core::audit::MAGIC, "fuzz")
+    {
+        let _ = open(&resign(signed, callvault_core::audit::SIG_DOMAIN));
     }
 }
 
@@ -172,11 +183,14 @@ pub fn archive_json_and_user_record(data: &[u8]) {
     }
     let k = keys();
     let rel = format!("users/{SIGNER}/00000000.cvu");
-    if let Ok(rec) = crate::users::check_record(&k.archive, data, SIGNER, 0, &rel) {
+    if let Ok(rec) = callvault_core::users::check_record(&k.archive, data, SIGNER, 0, &rel) {
         let _ = rec.kdf.check(&rel);
     }
     if let Ok(s) = std::str::from_utf8(data) {
-        let _ = (crate::users::parse_mark(s), crate::users::parse_ver(s));
+        let _ = (
+            callvault_core::users::parse_mark(s),
+            callvault_core::users::parse_ver(s),
+        );
         let _ = (journal::parse_segment_file(s), archive::is_id(s));
     }
 }
@@ -389,9 +403,9 @@ pub fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         r#"[{{"at":"2025-01-06T09:00:00.123Z","device":"{DEVICE}","actor":"{SIGNER}","action":"archive.init","outcome":"allowed","targets":["{RECORDING}"],"detail":null,"witness":[{{"device":"{RECORDING}","files":2,"last":"00"}}]}}]"#
     );
     let audit = sealed_envelope(
-        crate::audit::MAGIC,
+        callvault_core::audit::MAGIC,
         format!("callvault/v1/audit/{DEVICE}/0"),
-        crate::audit::SIG_DOMAIN,
+        callvault_core::audit::SIG_DOMAIN,
         serde_json::json!({"v": 1, "device": DEVICE, "seq": 0, "prev": ""}),
         audit_entries.as_bytes(),
         &Key32::from_bytes([10; 32]),

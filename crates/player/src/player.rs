@@ -1,5 +1,5 @@
 //! Playing a recording on an output device (cpal): pause, resume, stop, seek, ±10 s, speed
-//! 0.5×–2× with the pitch kept ([`super::stretch`]), volume up to 150 %, optional loudness
+//! 0.5×–2× with the pitch kept ([`crate::stretch`]), volume up to 150 %, optional loudness
 //! normalisation, and position updates as events for the UI.
 //!
 //! How it runs (one playback at a time per [`Player`]):
@@ -28,9 +28,9 @@
 //! Nothing decoded is written anywhere: samples live only in the decoder's buffers, the pipeline's
 //! scratch vectors and the ring, all in memory, and are never logged.
 
-use super::decode::Decoder;
-use super::stretch::{TimeStretch, MAX_SPEED, MIN_SPEED};
-use crate::error::{Error, Result};
+use crate::stretch::{TimeStretch, MAX_SPEED, MIN_SPEED};
+use callvault_core::audio::decode::Decoder;
+use callvault_core::{Error, Result};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, SampleFormat, SizedSample};
 use rubato::audioadapter_buffers::direct::InterleavedSlice;

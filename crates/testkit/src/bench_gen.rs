@@ -14,12 +14,12 @@
 //! throughput and export), and `Audio::Tiny`, clips of 0.2–1 s (metadata-heavy: a million calls
 //! in a few GB, for search and index rebuild at scale).
 
-use crate::archive::journal::Direction;
 use crate::demo::{self, DemoUser};
-use crate::error::{Error, Result};
-use crate::ingest::CallSource;
-use crate::policy::Role;
-use crate::session::{KdfChoice, SearchQuery, Session};
+use callvault_core::archive::journal::Direction;
+use callvault_core::error::{Error, Result};
+use callvault_core::ingest::CallSource;
+use callvault_core::policy::Role;
+use callvault_core::session::{KdfChoice, SearchQuery, Session};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
 use std::path::Path;
@@ -423,7 +423,10 @@ pub async fn create(
 /// export would give `callvault import`, and what `cp -r` is compared with). Returns the bytes of
 /// audio written.
 pub fn write_files(dir: &Path, opts: &GenOptions) -> Result<u64> {
-    let io = |p: &Path, e: std::io::Error| Error::io(p.display(), e);
+    let io = |p: &Path, e: std::io::Error| Error::Io {
+        path: p.display().to_string(),
+        source: e,
+    };
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let mut manifest =
         String::from("file,started_at,direction,staff,extension,external_number,parties,notes\n");
@@ -448,7 +451,7 @@ pub fn write_files(dir: &Path, opts: &GenOptions) -> Result<u64> {
             manifest.push_str(&format!(
                 "{},{},{},{},{},{},{},{}\n",
                 field(&c.name),
-                crate::time::rfc3339(c.started_at),
+                callvault_core::time::rfc3339(c.started_at),
                 c.direction.as_str(),
                 field(c.staff.as_deref().unwrap_or("")),
                 field(c.extension.as_deref().unwrap_or("")),
@@ -502,7 +505,7 @@ pub async fn search_bench(s: &Session, runs: usize, limit: i64) -> Result<Vec<Se
     let number = call.external_number.clone();
     let digits = number
         .as_deref()
-        .and_then(crate::phone::normalize)
+        .and_then(callvault_core::phone::normalize)
         .unwrap_or_default();
     let surname: Vec<char> = call.parties[0]
         .rsplit(' ')
@@ -590,15 +593,18 @@ pub async fn search_bench(s: &Session, runs: usize, limit: i64) -> Result<Vec<Se
 /// the archive's disk), signed and encrypted with the fuzz API's fixed test keys. The folder is
 /// removed afterwards.
 pub fn audit_append_bench(dir: &Path, runs: usize) -> Result<SearchTiming> {
-    use crate::archive::{Archive, Signer};
     use crate::fuzz_api::{keys, DEVICE, SIGNER};
+    use callvault_core::archive::{Archive, Signer};
     let runs = runs.max(1);
     let k = keys();
     let root = dir.join(format!(
         ".callvault-bench-audit-{}",
-        crate::crypto::new_id()
+        callvault_core::crypto::new_id()
     ));
-    let io = |e: std::io::Error| Error::io(root.display(), e);
+    let io = |e: std::io::Error| Error::Io {
+        path: root.display().to_string(),
+        source: e,
+    };
     std::fs::create_dir_all(&root).map_err(io)?;
     let archive = Archive::from_bytes(
         &root,
@@ -608,13 +614,15 @@ pub fn audit_append_bench(dir: &Path, runs: usize) -> Result<SearchTiming> {
         uid: SIGNER,
         seed: &k.signer,
     };
-    let entry = crate::audit::AuditEntry {
+    let entry = callvault_core::audit::AuditEntry {
         at: "2026-01-05T09:00:00.000Z".into(),
         device: DEVICE.into(),
         actor: Some(SIGNER.into()),
         action: "search".into(),
         outcome: "allowed".into(),
-        targets: (0..1000).map(|_| crate::crypto::new_id()).collect(),
+        targets: (0..1000)
+            .map(|_| callvault_core::crypto::new_id())
+            .collect(),
         detail: Some(format!(
             "fields [from,to], criteria {}, 1000 results",
             "x".repeat(200)
@@ -626,7 +634,7 @@ pub fn audit_append_bench(dir: &Path, runs: usize) -> Result<SearchTiming> {
     let res = (|| {
         for _ in 0..runs {
             let t0 = std::time::Instant::now();
-            crate::audit::append(
+            callvault_core::audit::append(
                 &archive,
                 DEVICE,
                 std::slice::from_ref(&entry),
@@ -678,10 +686,11 @@ mod tests {
             let hm = local.format("%H:%M").to_string();
             assert!(("08:00".."18:30").contains(&hm.as_str()), "{local}");
             assert!(
-                seen.insert(crate::crypto::sha256(&c.bytes)),
+                seen.insert(callvault_core::crypto::sha256(&c.bytes)),
                 "same audio twice"
             );
-            let digits = crate::phone::normalize(c.external_number.as_deref().unwrap()).unwrap();
+            let digits =
+                callvault_core::phone::normalize(c.external_number.as_deref().unwrap()).unwrap();
             assert!(
                 ["07700900", "01632960", "01134960", "02079460"]
                     .iter()
@@ -704,7 +713,8 @@ mod tests {
     #[test]
     fn speech_clips_probe_with_their_durations() {
         for c in calls_range(&opts(40, Audio::Speech), 0, 8) {
-            let info = crate::ingest::probe::probe(Arc::from(c.bytes), Some("wav")).unwrap();
+            let info =
+                callvault_core::ingest::probe::probe(Arc::from(c.bytes), Some("wav")).unwrap();
             assert!(
                 (1_990..=40_100).contains(&info.duration_ms),
                 "{}: {}",

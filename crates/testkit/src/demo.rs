@@ -2,12 +2,12 @@
 //! speech-like audio synthesised in memory and encoded as the codecs telephony systems write:
 //! 16-bit PCM, G.711 µ-law and A-law, and IMA ADPCM WAV. Nothing plaintext touches the disk.
 
-use crate::archive::journal::Direction;
-use crate::error::Result;
-use crate::ingest::CallSource;
-use crate::policy::Role;
-use crate::secret::Password;
-use crate::session::{self, KdfChoice, Session};
+use callvault_core::archive::journal::Direction;
+use callvault_core::error::Result;
+use callvault_core::ingest::CallSource;
+use callvault_core::policy::Role;
+use callvault_core::secret::Password;
+use callvault_core::session::{self, KdfChoice, Session};
 use chrono::{Datelike, Duration, TimeZone, Utc};
 use serde::Serialize;
 use std::path::Path;
@@ -470,7 +470,7 @@ pub fn wav_ima_adpcm(rate: u32, pcm: &[i16]) -> Vec<u8> {
 /// holds a call. Made through the core, by each demo user, like everything else. `calls` is the
 /// number of demo calls the archive was made with (on the same day).
 pub async fn sample_workflow(root: &Path, calls: usize) -> Result<()> {
-    use crate::requests::{Purpose, RequestDetails};
+    use callvault_core::requests::{Purpose, RequestDetails};
     let users = demo_users();
     let calls = demo_calls(calls);
     // The first call taken on one of this user's extensions.
@@ -535,7 +535,7 @@ pub async fn sample_workflow(root: &Path, calls: usize) -> Result<()> {
     jordan.close().await;
     let mut alex = demo_logon(root, "alex.morgan").await?;
     let ids: Vec<String> = alex
-        .search(&crate::session::SearchQuery {
+        .search(&callvault_core::session::SearchQuery {
             limit: Some(1),
             ..Default::default()
         })
@@ -577,7 +577,7 @@ mod tests {
             (wav_g711(8000, &pcm, false), "pcm_alaw"),
             (wav_ima_adpcm(8000, &pcm), "adpcm_ima_wav"),
         ] {
-            let info = crate::ingest::probe::probe(Arc::from(bytes), Some("wav")).unwrap();
+            let info = callvault_core::ingest::probe::probe(Arc::from(bytes), Some("wav")).unwrap();
             assert_eq!(info.codec, codec);
             assert_eq!(info.sample_rate, 8000);
             // ADPCM pads its last block (505 samples, 63 ms).

@@ -2,8 +2,8 @@
 //! device, seek latency, and peak memory, on long 8 kHz µ-law recordings.
 //!
 //! ```sh
-//! cargo run -p callvault-core --example player_bench -- make 3600 /tmp/call-1h.cva
-//! cargo run -p callvault-core --example player_bench -- play /tmp/call-1h.cva
+//! cargo run -p callvault-player --example player_bench -- make 3600 /tmp/call-1h.cva
+//! cargo run -p callvault-player --example player_bench -- play /tmp/call-1h.cva
 //! ```
 //!
 //! `make` writes a made-up call (speech-like audio as 8 kHz µ-law WAV) sealed as an archive audio
@@ -17,10 +17,10 @@
 
 use callvault_core::archive::audio::{seal, DecryptingReader};
 use callvault_core::audio::decode::Decoder;
-use callvault_core::audio::player::{Player, PlayerEvent};
 use callvault_core::crypto;
-use callvault_core::demo::{speechlike, wav_g711};
 use callvault_core::secret::Key32;
+use callvault_player::{Player, PlayerEvent};
+use callvault_testkit::demo::{speechlike, wav_g711};
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 

@@ -9,11 +9,11 @@
 
 use callvault_core::archive::audio::{parse_header, seal, DecryptingReader};
 use callvault_core::audio::decode::{decode_all, Decoder};
-use callvault_core::audio::player::{Player, PlayerEvent};
 use callvault_core::crypto;
-use callvault_core::demo::{speechlike, wav_g711, wav_pcm16};
 use callvault_core::secret::Key32;
 use callvault_core::Error;
+use callvault_player::{Player, PlayerEvent};
+use callvault_testkit::demo::{speechlike, wav_g711, wav_pcm16};
 use std::io::Cursor;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};

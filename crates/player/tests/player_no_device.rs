@@ -2,8 +2,8 @@
 //! machine without a card looks like to cpal), the player says so with an audio error instead of
 //! panicking. A separate test binary, because ALSA reads its configuration once per process.
 
-use callvault_core::audio::player::Player;
 use callvault_core::Error;
+use callvault_player::Player;
 
 #[test]
 fn no_output_device_is_a_clear_audio_error() {
