@@ -1,15 +1,24 @@
-//! Import: each telephony layout is one module that turns a folder into `CallSource`s (audio bytes
-//! plus what is known of the call) or rejections; the common path here checks the audio, detects
-//! duplicates with a keyed hash, encrypts it into the archive and journals its metadata.
+//! Import: each telephony layout is one file in `layouts/` that turns files (or a whole folder)
+//! into `CallSource`s (audio bytes plus what is known of the call) or rejections; the common path
+//! checks the audio, detects duplicates with a keyed hash, encrypts it into the archive and
+//! journals its metadata.
+//!
+//! Who imports whom (no circles): `walk`, `names` and `understand` (the `Layout` trait and what
+//! it is given and gives back) import no layout; each layout in `layouts/` imports them; the
+//! registry (`layouts/mod.rs`) imports the layouts; the planner (`plan`) imports the registry.
 
-pub mod csv_manifest;
-pub mod freepbx;
-pub mod layout;
-pub mod oreka;
+pub mod layouts;
+pub mod names;
+pub mod plan;
 pub mod probe;
-pub mod sidecar;
-pub mod threecx;
+pub mod understand;
 pub mod unattended;
+pub mod walk;
+
+/// The planner, by the name it has always had (`ingest::layout::{plan, Layout, Understood, ..}`).
+pub use plan as layout;
+/// The layouts' modules at the paths they have always had.
+pub use layouts::{csv_manifest, freepbx, oreka, sidecar, threecx};
 
 use crate::archive::journal::Direction;
 use chrono::{DateTime, Utc};
