@@ -4,6 +4,7 @@
 use callvault_core::archive::journal::Direction;
 use callvault_core::audio::player::{Player, PlayerEvent};
 use callvault_core::export::Redaction;
+use callvault_core::ingest::layouts;
 use callvault_core::requests::{self, ConsentKind, Purpose, RequestDetails, Right, State};
 use callvault_core::secret::Password;
 use callvault_core::session::{
@@ -48,12 +49,12 @@ enum Cmd {
     /// Manage users.
     #[command(subcommand)]
     User(UserCmd),
-    /// Import a folder of recordings as the phone system laid it out (FreePBX, 3CX, Oreka,
-    /// sidecar .json files) or as a CSV manifest describes it.
+    /// Import a folder of recordings as the phone system laid it out, or as a manifest lists
+    /// them (see --layout).
     Import {
         dir: PathBuf,
-        /// How the folder is laid out: auto (per file), freepbx, 3cx, oreka, sidecar or csv.
-        #[arg(long, default_value = "auto")]
+        // The layouts, their help and the error naming them come from the core's registry.
+        #[arg(long, default_value = "auto", help = layouts::help(), long_help = layouts::long_help())]
         layout: String,
         /// The CSV manifest (csv layout; default DIR/manifest.csv, whose presence means csv).
         #[arg(long)]
@@ -169,7 +170,7 @@ enum Cmd {
         /// The ingest profile exported by an admin.
         #[arg(long)]
         profile: PathBuf,
-        #[arg(long, default_value = "auto")]
+        #[arg(long, default_value = "auto", help = layouts::help(), long_help = layouts::long_help())]
         layout: String,
         /// Time zone of times in file names (default Europe/London).
         #[arg(long, default_value = "Europe/London")]
