@@ -11,14 +11,14 @@ pub mod layouts;
 pub mod names;
 pub mod plan;
 pub mod probe;
-pub mod understand;
 pub mod unattended;
+pub mod understand;
 pub mod walk;
 
-/// The planner, by the name it has always had (`ingest::layout::{plan, Layout, Understood, ..}`).
-pub use plan as layout;
 /// The layouts' modules at the paths they have always had.
 pub use layouts::{csv_manifest, freepbx, oreka, sidecar, threecx};
+/// The planner, by the name it has always had (`ingest::layout::{plan, Layout, Understood, ..}`).
+pub use plan as layout;
 
 use crate::archive::journal::Direction;
 use chrono::{DateTime, Utc};

@@ -138,7 +138,6 @@ pub fn number_field(s: &str, what: &str) -> std::result::Result<Option<String>, 
     Err(format!("{what} '{s}' is not a phone number or extension"))
 }
 
-
 /// A path given inside metadata must name a file inside the folder.
 pub fn inside(rel: &str) -> bool {
     let p = Path::new(rel);

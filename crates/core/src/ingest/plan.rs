@@ -124,7 +124,7 @@ pub fn read_metadata<R: Read>(
         .collect();
     let readers: Vec<AnyLayout> = match layouts::find(layout) {
         Some(l) => vec![l],
-        None => LAYOUTS.iter().copied().collect(),
+        None => LAYOUTS.to_vec(),
     };
     let kinds: Vec<_> = readers
         .iter()
@@ -133,14 +133,16 @@ pub fn read_metadata<R: Read>(
     if let Some((l, m)) = kinds.iter().find(|(_, m)| (m.recognises)(&headers)) {
         return Ok((*l, (m.read)(name, headers, rdr)?));
     }
-    Err(Error::Invalid(match (layouts::find(layout), kinds.as_slice()) {
-        (Some(_), [(_, m)]) => format!("--cdr {name}: {}", m.not_one),
-        (Some(_), _) => format!("--cdr is not used by the {layout} layout"),
-        _ => {
-            let whats: Vec<&str> = kinds.iter().map(|(_, m)| m.what).collect();
-            format!("--cdr {name}: {}", neither(&whats))
-        }
-    }))
+    Err(Error::Invalid(
+        match (layouts::find(layout), kinds.as_slice()) {
+            (Some(_), [(_, m)]) => format!("--cdr {name}: {}", m.not_one),
+            (Some(_), _) => format!("--cdr is not used by the {layout} layout"),
+            _ => {
+                let whats: Vec<&str> = kinds.iter().map(|(_, m)| m.what).collect();
+                format!("--cdr {name}: {}", neither(&whats))
+            }
+        },
+    ))
 }
 
 /// `neither A nor B` (`neither A, B nor C`).
@@ -252,7 +254,8 @@ fn per_file(
         };
         let (source, understood) =
             call.finish(&e.rel, LayoutName::named(chosen.name()), tz, e.size);
-        plan.calls.push(Planned::new(e.path.clone(), e.size, source));
+        plan.calls
+            .push(Planned::new(e.path.clone(), e.size, source));
         plan.understood.push(understood);
     }
     for j in &json_files {

@@ -109,8 +109,12 @@ pub struct MetadataCsv {
     /// Is this header (trimmed, lower case) one of these?
     pub recognises: fn(&[String]) -> bool,
     /// Read the rows after the header; `source` names the file in messages.
-    pub read: fn(&str, Vec<String>, csv::Reader<&mut dyn Read>) -> Result<Metadata>,
+    pub read: ReadMetadata,
 }
+
+/// Reads a metadata CSV's rows: its name (for messages), its header (trimmed, lower case), the
+/// reader positioned after the header.
+pub type ReadMetadata = fn(&str, Vec<String>, csv::Reader<&mut dyn Read>) -> Result<Metadata>;
 
 /// A metadata CSV as read by its layout, with the rows that could not be used.
 pub struct Metadata {
@@ -244,7 +248,6 @@ impl Ctx<'_> {
         }
     }
 }
-
 
 /// What a layout understood of one file, before it becomes a `CallSource`.
 #[derive(Clone, Debug)]

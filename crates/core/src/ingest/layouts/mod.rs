@@ -194,7 +194,10 @@ mod tests {
             .iter()
             .map(|r| (r.file.as_str(), r.reason.as_str()))
             .collect();
-        assert_eq!(reasons[0], ("acme_999_20250327-092517.wav", "'999' is not an extension"));
+        assert_eq!(
+            reasons[0],
+            ("acme_999_20250327-092517.wav", "'999' is not an extension")
+        );
         assert_eq!(reasons[1].0, "unknown.wav");
         assert!(
             reasons[1]
@@ -212,8 +215,12 @@ mod tests {
         // Forced, it reads every file its way, and takes no --cdr or manifest.
         let p = plan(d, acme, LONDON, None).unwrap();
         assert_eq!(p.understood.len(), 1);
-        assert!(p.rejected.iter().any(|r| r.file.starts_with("2025/03/27/out-")
-            && r.reason == "not an Acme name: out-07700900123-201-20250327-101500-1743070500.7.wav"));
+        assert!(p
+            .rejected
+            .iter()
+            .any(|r| r.file.starts_with("2025/03/27/out-")
+                && r.reason
+                    == "not an Acme name: out-07700900123-201-20250327-101500-1743070500.7.wav"));
         let cdr = d.join("cdr.csv");
         std::fs::write(&cdr, "uniqueid,recordingfile\n1,a.wav\n").unwrap();
         let e = plan(d, acme, LONDON, Some(&cdr)).unwrap_err().to_string();
@@ -221,6 +228,9 @@ mod tests {
         let e = plan_with_manifest(d, acme, LONDON, None, Some(&cdr))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("a manifest is only read by the csv layout (not acme)"), "{e}");
+        assert!(
+            e.contains("a manifest is only read by the csv layout (not acme)"),
+            "{e}"
+        );
     }
 }
