@@ -17,9 +17,9 @@
 //!   reported as not read when another layout was forced; a `.json` that is no sidecar is refused.
 
 use super::layouts::{self, LAYOUTS};
+use super::source::{Rejected, AUDIO_EXTENSIONS};
 use super::understand::{self, Ctx, Fit, Folder, LayoutName, Metadata};
 use super::walk::{readable, walk};
-use super::{Rejected, AUDIO_EXTENSIONS};
 use crate::error::{Error, Result};
 use chrono_tz::Tz;
 use std::collections::HashSet;

@@ -5,8 +5,8 @@
 //! (`plan.rs`) chooses among them. Nothing here names a layout.
 
 use super::names::Instant;
+use super::source::{CallSource, Rejected};
 use super::walk::io_kind;
-use super::{CallSource, Rejected};
 use crate::archive::journal::Direction;
 use crate::error::Result;
 use chrono::NaiveDateTime;

@@ -3,7 +3,7 @@
 //! characters, unreadable folders) as rejections. Hidden files and the folders NAS boxes and OSes
 //! add are skipped. Knows nothing of layouts.
 
-use super::Rejected;
+use super::source::Rejected;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 

@@ -8,7 +8,7 @@ use crate::ingest::names::{offset_name, unportable};
 use crate::ingest::understand::{
     Call, Ctx, Fit, Folder, Layout, LayoutName, Metadata, Plan, Planned, Understood,
 };
-use crate::ingest::{CallSource, Rejected, AUDIO_EXTENSIONS};
+use crate::ingest::source::{CallSource, Rejected, AUDIO_EXTENSIONS};
 use chrono::{LocalResult, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::collections::{HashMap, HashSet};

@@ -26,7 +26,7 @@ use crate::ingest::names::{is_extension, naive, number_field, resolve_local};
 use crate::ingest::understand::{
     Call, Columns, Ctx, Fit, Layout, Metadata, MetadataCsv, MetadataRow,
 };
-use crate::ingest::Rejected;
+use crate::ingest::source::Rejected;
 use crate::archive::journal::Direction;
 use crate::error::{Error, Result};
 use chrono::{DateTime, NaiveDateTime};
