@@ -20,6 +20,7 @@ use ts_rs::TS;
 #[derive(Clone, Debug, Serialize, TS)]
 pub struct ImportFile {
     pub file: String,
+    #[ts(type = "Layout")]
     pub layout: Layout,
     pub started_at: String,
     pub local_time: Option<String>,
@@ -92,6 +93,7 @@ pub struct FileNote {
 /// What an import did (or, dry run, would do).
 #[derive(Clone, Debug, Serialize, TS)]
 pub struct ImportSummary {
+    #[ts(type = "Layout")]
     pub layout: Layout,
     pub tz: String,
     pub dry_run: bool,

@@ -138,34 +138,38 @@ impl From<CoreDirection> for Direction {
     }
 }
 
-/// How a phone system lays out its recordings (an import's `layout`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]
-pub enum Layout {
-    #[serde(rename = "auto")]
-    Auto,
-    #[serde(rename = "freepbx")]
-    FreePbx,
-    #[serde(rename = "3cx")]
-    ThreeCx,
-    #[serde(rename = "oreka")]
-    Oreka,
-    #[serde(rename = "sidecar")]
-    Sidecar,
-    #[serde(rename = "csv")]
-    Csv,
-}
+/// How a phone system lays out its recordings (an import's `layout`): a name from the core's
+/// registry of layouts (`ingest::layouts`). Its TypeScript union, and the app's list of layouts
+/// with their descriptions (`LAYOUT_CHOICES`), are written from that registry ([`decls`]), so a
+/// layout added in the core reaches the app with nothing written here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Layout(pub String);
 
 impl From<CoreLayout> for Layout {
     fn from(l: CoreLayout) -> Self {
-        match l {
-            CoreLayout::Auto => Layout::Auto,
-            CoreLayout::FreePbx => Layout::FreePbx,
-            CoreLayout::ThreeCx => Layout::ThreeCx,
-            CoreLayout::Oreka => Layout::Oreka,
-            CoreLayout::Sidecar => Layout::Sidecar,
-            CoreLayout::Csv => Layout::Csv,
-        }
+        Layout(l.as_str().to_string())
     }
+}
+
+/// `type Layout = "auto" | …;` and `const LAYOUT_CHOICES = […];`, from the core's registry.
+fn layout_decls() -> Vec<String> {
+    let q = |s: &str| serde_json::to_string(s).expect("a string");
+    let names: Vec<String> = callvault_core::ingest::layouts::names()
+        .into_iter()
+        .map(q)
+        .collect();
+    let choices: Vec<String> = callvault_core::ingest::layouts::described()
+        .into_iter()
+        .map(|(id, label)| format!("  {{ id: {}, label: {} }},", q(id), q(label)))
+        .collect();
+    vec![
+        format!("type Layout = {};", names.join(" | ")),
+        format!(
+            "const LAYOUT_CHOICES: {{ id: Layout, label: string }}[] = [\n{}\n];",
+            choices.join("\n")
+        ),
+    ]
 }
 
 /// What the logged-on user may do (the core's `policy::Abilities`): the UI shows and hides by
@@ -252,10 +256,12 @@ pub(crate) fn decls(cfg: &ts_rs::Config) -> Vec<String> {
         RequestState::decl(cfg),
         Right::decl(cfg),
         Direction::decl(cfg),
-        Layout::decl(cfg),
         Abilities::decl(cfg),
         crate::error::ErrorCode::decl(cfg),
     ]
+    .into_iter()
+    .chain(layout_decls())
+    .collect()
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The command line's grammar: every subcommand, flag and help text, as clap derives them. What
 //! each command does is in `cmd/`; this file only says what may be typed.
 
+use callvault_core::ingest::layouts;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -37,8 +38,8 @@ pub enum Cmd {
     /// Manage users.
     #[command(subcommand)]
     User(UserCmd),
-    /// Import a folder of recordings as the phone system laid it out (FreePBX, 3CX, Oreka,
-    /// sidecar .json files) or as a CSV manifest describes it.
+    /// Import a folder of recordings as the phone system laid it out, or as a manifest lists
+    /// them (see --layout).
     Import(ImportArgs),
     /// Search the recordings you may see.
     Search(SearchArgs),
@@ -457,8 +458,8 @@ pub struct SearchArgs {
 #[derive(Args)]
 pub struct ImportArgs {
     pub dir: PathBuf,
-    /// How the folder is laid out: auto (per file), freepbx, 3cx, oreka, sidecar or csv.
-    #[arg(long, default_value = "auto")]
+    // The layouts, their help and the error naming them come from the core's registry.
+    #[arg(long, default_value = "auto", help = layouts::help(), long_help = layouts::long_help())]
     pub layout: String,
     /// The CSV manifest (csv layout; default DIR/manifest.csv, whose presence means csv).
     #[arg(long)]
@@ -511,7 +512,7 @@ pub struct IngestArgs {
     /// The ingest profile exported by an admin.
     #[arg(long)]
     pub profile: PathBuf,
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value = "auto", help = layouts::help(), long_help = layouts::long_help())]
     pub layout: String,
     /// Time zone of times in file names (default Europe/London).
     #[arg(long, default_value = "Europe/London")]

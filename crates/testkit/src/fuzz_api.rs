@@ -6,8 +6,9 @@
 use callvault_core::archive::{self, audio, journal, Archive, SignerKeys};
 use callvault_core::audio::{decode, gsm};
 use callvault_core::crypto;
-use callvault_core::ingest::layout::{self, Ctx, Layout};
-use callvault_core::ingest::{csv_manifest, freepbx, oreka, probe, sidecar, threecx};
+use callvault_core::ingest::layouts::LAYOUTS;
+use callvault_core::ingest::understand::{Ctx, LayoutName, Metadata};
+use callvault_core::ingest::{csv_manifest, freepbx, layout, oreka, probe, sidecar, threecx};
 use callvault_core::secret::Key32;
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
@@ -205,34 +206,30 @@ pub fn import_name(data: &[u8]) {
     understand_name(rel, None);
 }
 
-fn understand_name(rel: &str, meta: Option<&layout::Meta>) {
+fn understand_name(rel: &str, meta: Option<&(layout::AnyLayout, Metadata)>) {
     let file_name = rel.rsplit('/').next().unwrap_or(rel);
     let tz = chrono_tz::Europe::London;
-    let ctx = Ctx { rel, file_name, tz };
-    let _ = (
-        freepbx::looks_like(file_name),
-        threecx::looks_like(file_name),
-        oreka::looks_like(file_name),
-    );
+    let ctx = Ctx {
+        dir: Path::new("."),
+        rel,
+        file_name,
+        tz,
+        sidecar: None,
+    };
+    let _ = layout::detect(&ctx);
     let _ = (
         freepbx::parse_name(file_name),
         threecx::parse_name(file_name),
         oreka::parse_name(file_name),
     );
-    let parsed = [
-        (
-            Layout::FreePbx,
-            freepbx::understand(&ctx, meta.and_then(layout::Meta::freepbx)),
-        ),
-        (Layout::ThreeCx, threecx::understand(&ctx)),
-        (
-            Layout::Oreka,
-            oreka::understand(&ctx, meta.and_then(layout::Meta::oreka)),
-        ),
-    ];
-    for (l, c) in parsed {
-        if let Ok(c) = c {
-            let _ = c.finish(rel, l, tz, 1);
+    // Every layout that reads names (one with a manifest reads a folder, and is fuzzed as such).
+    for l in LAYOUTS.iter().filter(|l| l.manifest().is_none()) {
+        let _ = l.looks_like(&ctx);
+        let own = meta
+            .filter(|(owner, _)| owner.name() == l.name())
+            .map(|(_, m)| m);
+        if let Ok(c) = l.understand(&ctx, own) {
+            let _ = c.finish(rel, LayoutName::named(l.name()), tz, 1);
         }
     }
 }
@@ -244,12 +241,14 @@ pub fn sidecar(data: &[u8]) {
     };
     let (file_name, text) = s.split_once('\n').unwrap_or(("call.wav", s));
     let ctx = Ctx {
+        dir: Path::new("."),
         rel: file_name,
         file_name,
         tz: chrono_tz::Europe::London,
+        sidecar: None,
     };
     if let Ok(c) = sidecar::understand_text(&ctx, text) {
-        let _ = c.finish(file_name, Layout::Sidecar, ctx.tz, 1);
+        let _ = c.finish(file_name, LayoutName::named(sidecar::NAME), ctx.tz, 1);
     }
 }
 
@@ -281,8 +280,12 @@ pub fn metadata_csv(data: &[u8]) {
     let split = data.iter().position(|&b| b == b'\n').unwrap_or(0);
     let rel = std::str::from_utf8(&data[..split]).unwrap_or("");
     let csv = data.get(split + 1..).unwrap_or(&[]);
-    for l in [Layout::Auto, Layout::FreePbx, Layout::Oreka] {
-        if let Ok(m) = layout::Meta::read("cdr.csv", csv, l) {
+    let readers = LAYOUTS
+        .iter()
+        .filter(|l| l.metadata().is_some())
+        .map(|l| LayoutName::named(l.name()));
+    for l in std::iter::once(LayoutName::Auto).chain(readers) {
+        if let Ok(m) = layout::read_metadata("cdr.csv", csv, l) {
             understand_name(rel, Some(&m));
         }
     }

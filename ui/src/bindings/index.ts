@@ -11,11 +11,20 @@ export type Right = "listen" | "export";
 
 export type Direction = "inbound" | "outbound" | "internal";
 
-export type Layout = "auto" | "freepbx" | "3cx" | "oreka" | "sidecar" | "csv";
-
 export type Abilities = { may_see_all_calls: boolean, may_see_cases: boolean, may_decide_requests: boolean, may_handle_dc_cases: boolean, may_redact: boolean, may_follow_sars: boolean, may_see_holds: boolean, may_place_holds: boolean, may_release_holds: boolean, may_run_retention: boolean, may_delete: boolean, may_erase: boolean, may_change_settings: boolean, may_read_audit: boolean, may_list_users: boolean, may_manage_users: boolean, may_import: boolean, may_reimport_erased: boolean, may_assign: boolean, may_verify_archive: boolean, };
 
 export type ErrorCode = "bad_logon" | "locked" | "forbidden" | "not_found" | "invalid" | "tampered" | "archive" | "io" | "version" | "index" | "audio" | "keychain" | "logged_off";
+
+export type Layout = "auto" | "freepbx" | "3cx" | "oreka" | "sidecar" | "csv";
+
+export const LAYOUT_CHOICES: { id: Layout, label: string }[] = [
+  { id: "auto", label: "Work it out (recommended)" },
+  { id: "freepbx", label: "FreePBX / Asterisk (year/month/day folders, names like in-…-….wav)" },
+  { id: "3cx", label: "3CX (names like [Name]_101-07700…_2026….wav)" },
+  { id: "oreka", label: "Oreka / OrecX (with its metadata export)" },
+  { id: "sidecar", label: "Audio files each with a .json description beside them" },
+  { id: "csv", label: "Audio files listed in a CSV manifest" },
+];
 
 export type ApiError = { code: ErrorCode, message: string, };
 

@@ -1,65 +1,23 @@
-//! Import: each telephony layout is one module that turns a folder into `CallSource`s (audio bytes
-//! plus what is known of the call) or rejections; the common path here checks the audio, detects
-//! duplicates with a keyed hash, encrypts it into the archive and journals its metadata.
+//! Import: each telephony layout is one file in `layouts/` that turns files (or a whole folder)
+//! into `CallSource`s (audio bytes plus what is known of the call) or rejections; the common path
+//! checks the audio, detects duplicates with a keyed hash, encrypts it into the archive and
+//! journals its metadata.
+//!
+//! Who imports whom (no circles): `source`, `walk`, `names` and `understand` (the `Layout` trait
+//! and what it is given and gives back) import no layout; each layout in `layouts/` imports them; the
+//! registry (`layouts/mod.rs`) imports the layouts; the planner (`plan`) imports the registry.
 
-pub mod csv_manifest;
-pub mod freepbx;
-pub mod layout;
-pub mod oreka;
+pub mod layouts;
+pub mod names;
+pub mod plan;
 pub mod probe;
-pub mod sidecar;
-pub mod threecx;
+pub mod source;
 pub mod unattended;
+pub mod understand;
+pub mod walk;
 
-use crate::archive::journal::Direction;
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-
-/// One call found by a layout, ready for the common import path.
-#[derive(Clone, Debug)]
-pub struct CallSource {
-    /// The file's name as shown to the user (relative to the import folder).
-    pub name: String,
-    pub bytes: Vec<u8>,
-    pub started_at: DateTime<Utc>,
-    pub direction: Direction,
-    /// A user name or telephony identity.
-    pub staff: Option<String>,
-    pub extension: Option<String>,
-    pub external_number: Option<String>,
-    pub parties: Vec<String>,
-    pub notes: Option<String>,
-}
-
-/// A file or row that will not be imported, and why.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct Rejected {
-    pub file: String,
-    pub reason: String,
-}
-
-/// What an import did.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct ImportReport {
-    pub imported: Vec<Imported>,
-    pub duplicates: Vec<Duplicate>,
-    pub rejected: Vec<Rejected>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Imported {
-    pub file: String,
-    pub id: String,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Duplicate {
-    pub file: String,
-    /// The recording that already holds this audio.
-    pub existing_id: String,
-}
-
-/// Audio file extensions an import folder is expected to hold.
-pub const AUDIO_EXTENSIONS: &[&str] = &[
-    "wav", "mp3", "flac", "ogg", "oga", "m4a", "mp4", "aac", "gsm", "au",
-];
+/// The layouts' modules at the paths they have always had.
+pub use layouts::{csv_manifest, freepbx, oreka, sidecar, threecx};
+/// The planner, by the name it has always had (`ingest::layout::{plan, Layout, Understood, ..}`).
+pub use plan as layout;
+pub use source::{CallSource, Duplicate, ImportReport, Imported, Rejected, AUDIO_EXTENSIONS};

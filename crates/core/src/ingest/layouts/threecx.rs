@@ -9,9 +9,41 @@
 //! - `<n>` is 3CX's sequence number; the time is the PBX's wall clock.
 //! - The name is read from the right, so a display name may hold `_`, `-`, `(` or `]`.
 
-use super::layout::{is_extension, naive, number_field, resolve_local, Call, Ctx};
+use crate::ingest::names::{is_extension, naive, number_field, resolve_local};
+use crate::ingest::understand::{Call, Ctx, Fit, Layout, Metadata};
 use crate::archive::journal::Direction;
 use chrono::NaiveDateTime;
+
+/// The layout's name.
+pub const NAME: &str = "3cx";
+
+/// The 3CX layout.
+pub struct ThreeCx;
+
+impl Layout for ThreeCx {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["threecx"]
+    }
+    fn description(&self) -> &'static str {
+        "3CX (names like [Name]_101-07700…_2026….wav)"
+    }
+    fn shape(&self) -> Option<&'static str> {
+        Some("3CX [<name>]_<from>-<to>_<YYYYMMDDHHMMSS>(<n>).wav")
+    }
+    fn looks_like(&self, file: &Ctx) -> Fit {
+        if looks_like(file.file_name) {
+            Fit::Name
+        } else {
+            Fit::No
+        }
+    }
+    fn understand(&self, file: &Ctx, _meta: Option<&Metadata>) -> std::result::Result<Call, String> {
+        understand(file)
+    }
+}
 
 const EXPECTED: &str = "expected [<name>]_<from>-<to>_<YYYYMMDDHHMMSS>(<n>).wav";
 

@@ -14,12 +14,61 @@
 //! guess for a GP practice: most recorded calls are patients calling in, and an unassigned call is
 //! reached by supervisors only, through an approved request.
 
-use super::layout::{inside, is_extension, naive, resolve_local, Call, Columns, Ctx, MetadataRow};
-use super::Rejected;
+use crate::ingest::names::{inside, is_extension, naive, resolve_local};
+use crate::ingest::understand::{
+    Call, Columns, Ctx, Fit, Layout, Metadata, MetadataCsv, MetadataRow,
+};
+use crate::ingest::source::Rejected;
 use crate::archive::journal::Direction;
 use crate::error::{Error, Result};
 use chrono::NaiveDateTime;
 use std::collections::{BTreeMap, HashMap};
+
+/// The layout's name.
+pub const NAME: &str = "oreka";
+
+/// The OrecX Oreka layout.
+pub struct Oreka;
+
+impl Layout for Oreka {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["orecx"]
+    }
+    fn description(&self) -> &'static str {
+        "Oreka / OrecX (with its metadata export)"
+    }
+    fn shape(&self) -> Option<&'static str> {
+        Some("Oreka YYYYMMDD_HHMMSS_<port>.<ext>")
+    }
+    fn looks_like(&self, file: &Ctx) -> Fit {
+        if looks_like(file.file_name) {
+            Fit::Name
+        } else {
+            Fit::No
+        }
+    }
+    fn understand(&self, file: &Ctx, meta: Option<&Metadata>) -> std::result::Result<Call, String> {
+        understand(file, meta.and_then(Metadata::get::<Meta>))
+    }
+    fn metadata(&self) -> Option<&'static MetadataCsv> {
+        Some(&META)
+    }
+}
+
+/// An Oreka metadata CSV, joined by `filename`.
+static META: MetadataCsv = MetadataCsv {
+    what: "an Oreka metadata CSV ('filename' column)",
+    not_one: "not an Oreka metadata CSV (its header has no 'filename' column)",
+    recognises: |h| h.iter().any(|c| c == "filename"),
+    read: |source, headers, rdr| {
+        let m = Meta::read(source, headers, rdr)?;
+        let problems = m.problems.clone();
+        Ok(Metadata::new(m, problems))
+    },
+};
 
 const EXPECTED: &str = "expected YYYYMMDD_HHMMSS_<port>.<ext>";
 

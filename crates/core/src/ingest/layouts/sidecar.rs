@@ -12,12 +12,47 @@
 //! without an offset are local to the import's zone (the clocks' changes handled as for file
 //! names). Unknown fields are refused, so that a misspelt field is not silently lost.
 
-use super::layout::{resolve_local, Call, Ctx, Instant};
+use crate::ingest::names::{resolve_local, Instant};
+use crate::ingest::understand::{Call, Ctx, Fit, Layout, Metadata};
 use crate::archive::journal::Direction;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use std::io::Read;
 use std::path::Path;
+
+/// The layout's name.
+pub const NAME: &str = "sidecar";
+
+/// The sidecar layout: a `<file>.json` beside each audio file.
+pub struct Sidecar;
+
+impl Layout for Sidecar {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn description(&self) -> &'static str {
+        "Audio files each with a .json description beside them"
+    }
+    fn looks_like(&self, file: &Ctx) -> Fit {
+        if file.sidecar.is_some() {
+            Fit::Beside
+        } else {
+            Fit::No
+        }
+    }
+    fn understand(&self, file: &Ctx, _meta: Option<&Metadata>) -> std::result::Result<Call, String> {
+        match file.sidecar {
+            Some(side) => understand(file, &file.dir.join(side)),
+            None => Err(format!(
+                "no sidecar {}.json beside it (the sidecar layout needs one per audio file)",
+                file.file_name
+            )),
+        }
+    }
+    fn reads_sidecar(&self) -> bool {
+        true
+    }
+}
 
 /// Larger than any honest sidecar.
 const MAX_SIDECAR: u64 = 256 * 1024;

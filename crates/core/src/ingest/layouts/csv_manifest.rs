@@ -2,12 +2,117 @@
 //! `file,started_at,direction,staff,extension,external_number,parties,notes` (any order; `file`,
 //! `started_at` and `direction` required). Times without an offset are local to the archive's zone.
 
-use super::{CallSource, Rejected, AUDIO_EXTENSIONS};
 use crate::archive::journal::Direction;
 use crate::error::{Error, Result};
+use crate::ingest::names::{offset_name, unportable};
+use crate::ingest::understand::{
+    Call, Ctx, Fit, Folder, Layout, LayoutName, Metadata, Plan, Planned, Understood,
+};
+use crate::ingest::source::{CallSource, Rejected, AUDIO_EXTENSIONS};
+use chrono::{LocalResult, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path};
+
+/// The layout's name.
+pub const NAME: &str = "csv";
+
+/// The default manifest's name in the folder.
+const MANIFEST: &str = "manifest.csv";
+
+/// The CSV manifest layout: the folder as a whole, as its manifest lists it.
+pub struct CsvManifest;
+
+impl Layout for CsvManifest {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["manifest"]
+    }
+    fn description(&self) -> &'static str {
+        "Audio files listed in a CSV manifest"
+    }
+    fn looks_like(&self, _file: &Ctx) -> Fit {
+        Fit::No
+    }
+    fn understand(&self, file: &Ctx, _meta: Option<&Metadata>) -> std::result::Result<Call, String> {
+        Err(format!(
+            "{}: the csv layout reads its manifest, not file names",
+            file.rel
+        ))
+    }
+    fn manifest(&self) -> Option<&'static str> {
+        Some(MANIFEST)
+    }
+    fn understand_folder(&self, folder: &Folder) -> Result<Plan> {
+        if folder.cdr.is_some() {
+            return Err(Error::Invalid(
+                "--cdr is not used with a CSV manifest (put the details in the manifest)".into(),
+            ));
+        }
+        let default_manifest = folder.dir.join(MANIFEST);
+        let manifest = folder.manifest.unwrap_or(&default_manifest);
+        if !manifest.exists() {
+            return Err(Error::Invalid(format!(
+                "{}: no manifest (give --manifest FILE, or put manifest.csv in the folder)",
+                manifest.display()
+            )));
+        }
+        plan_understood(folder.dir, manifest, folder.tz)
+    }
+}
+
+/// The CSV manifest layout: today's import, with how each row was understood.
+fn plan_understood(dir: &Path, manifest: &Path, tz: Tz) -> Result<Plan> {
+    let (sources, rejected) = plan(dir, manifest, tz)?;
+    let mut plan = Plan {
+        rejected,
+        ..Plan::default()
+    };
+    for s in sources {
+        let local = s.started_at.with_timezone(&tz);
+        let naive = local.naive_local();
+        let dst = match tz.from_local_datetime(&naive) {
+            LocalResult::Ambiguous(a, b) if a.with_timezone(&Utc) == s.started_at => format!(
+                "ambiguous (clocks went back): earlier instant taken, {} (the later would be {})",
+                offset_name(&a),
+                offset_name(&b)
+            ),
+            LocalResult::Ambiguous(_, b) => {
+                format!("ambiguous (clocks went back): later instant, {}, as the manifest's offset says", offset_name(&b))
+            }
+            _ => offset_name(&local),
+        };
+        plan.understood.push(Understood {
+            file: s.name.clone(),
+            layout: LayoutName::named(NAME),
+            local_time: Some(naive.format("%Y-%m-%d %H:%M:%S").to_string()),
+            tz: tz.name().to_string(),
+            started_at: crate::time::rfc3339(s.started_at),
+            dst,
+            direction: s.direction,
+            direction_assumed: false,
+            from: None,
+            to: None,
+            external_number: s.external_number.clone(),
+            extension: s.extension.clone(),
+            staff: s.staff.clone(),
+            parties: s.parties.clone(),
+            notes: s.notes.clone(),
+            format_hint: None,
+            metadata: None,
+            remarks: vec![],
+            size: s.bytes.len() as u64,
+            mapped_user: None,
+            party_users: vec![],
+            audio: None,
+            outcome: None,
+        });
+        plan.calls.push(Planned::loaded(dir.join(&s.name), s));
+    }
+    Ok(plan)
+}
 
 /// Longer than any honest manifest field (a party's name, a note).
 const MAX_FIELD: usize = 4096;
@@ -124,7 +229,7 @@ pub fn plan_rows<R: std::io::Read>(
             )));
             continue;
         }
-        if let Some(why) = super::layout::unportable(file) {
+        if let Some(why) = unportable(file) {
             rejected.push(reject(format!("line {line}: field 'file': {why}")));
             continue;
         }

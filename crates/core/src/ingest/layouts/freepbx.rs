@@ -22,14 +22,61 @@
 //!   (`"Jane Doe" <07700900123>`) gives an inbound caller's name, and `disposition`, `duration`
 //!   and `billsec` are kept in the notes. Without a CDR such a call is imported unassigned.
 
-use super::layout::{
-    is_extension, naive, number_field, resolve_local, Call, Columns, Ctx, MetadataRow,
+use crate::ingest::names::{is_extension, naive, number_field, resolve_local};
+use crate::ingest::understand::{
+    Call, Columns, Ctx, Fit, Layout, Metadata, MetadataCsv, MetadataRow,
 };
-use super::Rejected;
+use crate::ingest::source::Rejected;
 use crate::archive::journal::Direction;
 use crate::error::{Error, Result};
 use chrono::{DateTime, NaiveDateTime};
 use std::collections::{BTreeMap, HashMap};
+
+/// The layout's name.
+pub const NAME: &str = "freepbx";
+
+/// The FreePBX / Asterisk MixMonitor layout.
+pub struct FreePbx;
+
+impl Layout for FreePbx {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["asterisk"]
+    }
+    fn description(&self) -> &'static str {
+        "FreePBX / Asterisk (year/month/day folders, names like in-…-….wav)"
+    }
+    fn shape(&self) -> Option<&'static str> {
+        Some("FreePBX <type>-<to>-<from>-<YYYYMMDD>-<HHMMSS>-<uniqueid>.<ext>")
+    }
+    fn looks_like(&self, file: &Ctx) -> Fit {
+        if looks_like(file.file_name) {
+            Fit::Name
+        } else {
+            Fit::No
+        }
+    }
+    fn understand(&self, file: &Ctx, meta: Option<&Metadata>) -> std::result::Result<Call, String> {
+        understand(file, meta.and_then(Metadata::get::<Cdr>))
+    }
+    fn metadata(&self) -> Option<&'static MetadataCsv> {
+        Some(&CDR)
+    }
+}
+
+/// A FreePBX CDR export, joined by `recordingfile` (else `uniqueid`).
+static CDR: MetadataCsv = MetadataCsv {
+    what: "a FreePBX CDR export ('uniqueid', 'recordingfile' columns)",
+    not_one: "not a FreePBX CDR export (its header has neither 'uniqueid' nor 'recordingfile')",
+    recognises: |h| h.iter().any(|c| c == "uniqueid" || c == "recordingfile"),
+    read: |source, headers, rdr| {
+        let cdr = Cdr::read(source, headers, rdr)?;
+        let problems = cdr.problems.clone();
+        Ok(Metadata::new(cdr, problems))
+    },
+};
 
 /// The `<type>`s `sub-record-check` writes.
 pub const TYPES: &[&str] = &[
