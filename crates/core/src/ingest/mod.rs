@@ -11,6 +11,7 @@ pub mod layouts;
 pub mod names;
 pub mod plan;
 pub mod probe;
+pub mod seal;
 pub mod source;
 pub mod unattended;
 pub mod understand;

@@ -14,20 +14,20 @@
 //! found identical to what was written.
 
 use crate::archive::audio;
-use crate::archive::journal::{self, JournalEntry, RecordingMeta};
+use crate::archive::journal::{self, JournalEntry};
 use crate::archive::{Archive, Signer};
 use crate::audit::{self, AuditEntry};
 use crate::crypto;
 use crate::device;
 use crate::error::{Error, Result};
-use crate::ingest::{probe, CallSource};
+use crate::ingest::seal;
+use crate::ingest::CallSource;
 use crate::secret::{Key32, Password};
 use crate::users;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// A staff user as the ingest machine needs them: public key and telephony identities only.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -249,43 +249,27 @@ impl IngestSession {
 
     /// Import one call exactly once. The caller deletes the source (for `--move`) only when
     /// `source_may_go` says the archived copy was read back and found intact.
-    pub fn import(&mut self, src: CallSource) -> Result<Outcome> {
-        let ext = Path::new(&src.name)
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    pub fn import(&mut self, mut src: CallSource) -> Result<Outcome> {
         if src.bytes.is_empty() {
             return Ok(Outcome::Rejected {
                 reason: "empty file".into(),
             });
         }
-        let data: Arc<[u8]> = src.bytes.clone().into();
-        let info = match probe::probe(data.clone(), ext.as_deref()) {
-            Ok(i) => i,
+        let (data, res) = seal::probe(&mut src, &self.dedup_key);
+        let probed = match res {
+            Ok(p) => p,
             Err(reason) => return Ok(Outcome::Rejected { reason }),
         };
-        let dedup = hex::encode(crypto::hmac_sha256(self.dedup_key.expose(), &data));
+        let dedup = probed.dedup.clone();
         if let Some((id, _)) = self.done.get(&dedup) {
             return Ok(Outcome::AlreadyImported { id: id.clone() });
         }
-        let staff = src
-            .staff
-            .as_deref()
-            .and_then(|s| self.resolve(s))
-            .or_else(|| src.extension.as_deref().and_then(|e| self.resolve(e)))
-            .cloned();
-        let mut party_users: Vec<ProfileUser> = staff.iter().cloned().collect();
-        for p in &src.parties {
-            if let Some(u) = self.resolve(p) {
-                if !party_users.iter().any(|x| x.uid == u.uid) {
-                    party_users.push(u.clone());
-                }
-            }
-        }
+        let (staff, users) = seal::parties(&src, |l| self.resolve(l), |u: &ProfileUser| &u.uid);
         let mut recipients = vec![(
             "custodian".to_string(),
             self.archive.config.keys.get("custodian")?,
         )];
-        for u in &party_users {
+        for u in &users {
             let pk: [u8; 32] = crypto::unb64(&u.public_key, "ingest profile")?
                 .try_into()
                 .map_err(|_| {
@@ -293,52 +277,23 @@ impl IngestSession {
                 })?;
             recipients.push((format!("user:{}", u.uid), pk));
         }
-        let id = crypto::new_id();
-        let (object, dek) =
-            audio::seal_keyed(&id, self.archive.config.segment_size, &data, &recipients)?;
-        let mut peaks_sha256 = None;
-        if let Ok((s, rate, ch)) = crate::audio::decode::decode_all(
-            std::io::Cursor::new(data.clone()),
-            ext.as_deref(),
-            &src.name,
-        ) {
-            let p = crate::audio::decode::peaks(&s, rate, ch, crate::audio::decode::PEAK_WINDOW_MS);
-            let po = audio::seal_peaks(&id, &dek, crate::audio::decode::PEAK_WINDOW_MS, &p);
-            let prel = audio::peaks_path(&id);
-            self.archive
-                .write_new(&prel, &po)
-                .map_err(|e| Error::io(self.archive.path(&prel).display(), e))?;
-            peaks_sha256 = Some(hex::encode(crypto::sha256(&po)));
-        }
-        drop(dek);
-        let rel = audio::object_path(&id);
-        self.archive
-            .write_new(&rel, &object)
-            .map_err(|e| Error::io(self.archive.path(&rel).display(), e))?;
-        let object_sha256 = hex::encode(crypto::sha256(&object));
-        let meta = RecordingMeta {
-            id: id.clone(),
-            started_at: crate::time::rfc3339(src.started_at),
-            direction: src.direction,
-            staff_uid: staff.as_ref().map(|u| u.uid.clone()),
-            staff_label: src.staff.clone(),
-            extension: src.extension.clone(),
-            external_number: src.external_number.clone(),
-            parties: src.parties.clone(),
-            party_uids: party_users.iter().map(|u| u.uid.clone()).collect(),
-            notes: src.notes.clone(),
-            duration_ms: info.duration_ms,
-            codec: info.codec,
-            sample_rate: info.sample_rate,
-            channels: info.channels,
-            source_name: src.name.clone(),
-            size: data.len() as u64,
-            object_sha256: object_sha256.clone(),
-            peaks_sha256,
-            dedup: dedup.clone(),
-            imported_by: self.uid.clone(),
-            imported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        };
+        let mut meta = seal::meta(
+            &src,
+            &probed,
+            data.len(),
+            staff.map(|u| u.uid.clone()),
+            users.iter().map(|u| u.uid.clone()).collect(),
+            &self.uid,
+        );
+        seal::seal(
+            &self.archive,
+            &data,
+            &recipients,
+            &mut meta,
+            probed.peaks.as_deref(),
+        )?;
+        let id = meta.id.clone();
+        let object_sha256 = meta.object_sha256.clone();
         // The segment number this call will take: recorded before it is written.
         let next = self
             .archive

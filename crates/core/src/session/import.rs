@@ -3,6 +3,7 @@
 //! audio is refused again unless the data controller allows it for this session.
 
 use super::*;
+use crate::ingest::seal;
 
 impl Session {
     /// Imports refuse deleted audio again (the default), after `allow_erased_reimport`.
@@ -43,7 +44,6 @@ impl Session {
         self.require(Action::Import)?;
         let dedup_key = self.user.secrets.require("dedup")?.clone();
         let custodian = self.archive.config.keys.get("custodian")?;
-        let seg = self.archive.config.segment_size;
         let mut rep = ImportReport::default();
         let mut batch_dedup: HashMap<String, String> = HashMap::new();
         let mut pending: Vec<(String, RecordingMeta)> = Vec::new();
@@ -53,40 +53,15 @@ impl Session {
         let mut sources = sources.into_iter().peekable();
         while sources.peek().is_some() {
             let chunk: Vec<CallSource> = sources.by_ref().take(workers * 4).collect();
-            // 1. In parallel: is it audio, and its keyed hash.
+            // 1. In parallel: is it audio, its keyed hash and its peaks.
             let probed = par_map(chunk, workers, |mut src| {
-                let ext = Path::new(&src.name)
-                    .extension()
-                    .map(|e| e.to_string_lossy().to_ascii_lowercase());
-                let data: Arc<[u8]> = std::mem::take(&mut src.bytes).into();
-                let res = crate::ingest::probe::probe(data.clone(), ext.as_deref()).map(|info| {
-                    // Waveform peaks, computed once here so the app draws without decoding.
-                    let peaks = crate::audio::decode::decode_all(
-                        std::io::Cursor::new(data.clone()),
-                        ext.as_deref(),
-                        &src.name,
-                    )
-                    .ok()
-                    .map(|(s, rate, ch)| {
-                        crate::audio::decode::peaks(
-                            &s,
-                            rate,
-                            ch,
-                            crate::audio::decode::PEAK_WINDOW_MS,
-                        )
-                    });
-                    (
-                        info,
-                        hex::encode(crypto::hmac_sha256(dedup_key.expose(), &data)),
-                        peaks,
-                    )
-                });
+                let (data, res) = seal::probe(&mut src, &dedup_key);
                 (src, data, res)
             });
             // 2. In order: duplicates, who the call maps to, whose keys open it.
             let mut to_seal = Vec::new();
             for (src, data, res) in probed {
-                let (info, dedup, peaks) = match res {
+                let probed = match res {
                     Ok(x) => x,
                     Err(reason) => {
                         rep.rejected.push(Rejected {
@@ -96,11 +71,12 @@ impl Session {
                         continue;
                     }
                 };
-                let existing = match batch_dedup.get(&dedup) {
+                let dedup = &probed.dedup;
+                let existing = match batch_dedup.get(dedup) {
                     Some(id) => Some(id.clone()),
-                    None => self.index.find_dedup(&dedup).await?,
+                    None => self.index.find_dedup(dedup).await?,
                 };
-                if let Some(t) = self.index.erased_dedup(&dedup).await? {
+                if let Some(t) = self.index.erased_dedup(dedup).await? {
                     if !self.allow_erased {
                         rep.rejected.push(Rejected {
                             file: src.name,
@@ -120,51 +96,24 @@ impl Session {
                     });
                     continue;
                 }
-                let staff = src
-                    .staff
-                    .as_deref()
-                    .and_then(|s| self.resolve_staff(s))
-                    .or_else(|| src.extension.as_deref().and_then(|e| self.resolve_staff(e)));
-                let mut party_users: Vec<&UserSummary> = staff.into_iter().collect();
-                for p in &src.parties {
-                    if let Some(u) = self.resolve_staff(p) {
-                        if !party_users.iter().any(|x| x.uid == u.uid) {
-                            party_users.push(u);
-                        }
-                    }
-                }
+                let (staff, users) =
+                    seal::parties(&src, |l| self.resolve_staff(l), |u: &UserSummary| &u.uid);
                 let mut recipients = vec![("custodian".to_string(), custodian)];
                 recipients.extend(
-                    party_users
+                    users
                         .iter()
                         .map(|u| (format!("user:{}", u.uid), u.public_key)),
                 );
-                let id = crypto::new_id();
-                batch_dedup.insert(dedup.clone(), id.clone());
-                let meta = RecordingMeta {
-                    id,
-                    started_at: time::rfc3339(src.started_at),
-                    direction: src.direction,
-                    staff_uid: staff.map(|u| u.uid.clone()),
-                    staff_label: src.staff.clone(),
-                    extension: src.extension.clone(),
-                    external_number: src.external_number.clone(),
-                    parties: src.parties.clone(),
-                    party_uids: party_users.iter().map(|u| u.uid.clone()).collect(),
-                    notes: src.notes.clone(),
-                    duration_ms: info.duration_ms,
-                    codec: info.codec,
-                    sample_rate: info.sample_rate,
-                    channels: info.channels,
-                    source_name: src.name.clone(),
-                    size: data.len() as u64,
-                    object_sha256: String::new(),
-                    peaks_sha256: None,
-                    dedup,
-                    imported_by: self.user.uid.clone(),
-                    imported_at: now_rfc3339_ms(),
-                };
-                to_seal.push((src.name, data, recipients, meta, peaks));
+                let meta = seal::meta(
+                    &src,
+                    &probed,
+                    data.len(),
+                    staff.map(|u| u.uid.clone()),
+                    users.iter().map(|u| u.uid.clone()).collect(),
+                    &self.user.uid,
+                );
+                batch_dedup.insert(probed.dedup.clone(), meta.id.clone());
+                to_seal.push((src.name, data, recipients, meta, probed.peaks));
             }
             // 3. In parallel: encrypt and write each audio object (written once, never replaced).
             let archive = &self.archive;
@@ -172,25 +121,7 @@ impl Session {
                 to_seal,
                 workers,
                 |(name, data, recipients, mut meta, peaks)| {
-                    let (object, dek) = audio::seal_keyed(&meta.id, seg, &data, &recipients)?;
-                    if let Some(p) = peaks {
-                        let po = audio::seal_peaks(
-                            &meta.id,
-                            &dek,
-                            crate::audio::decode::PEAK_WINDOW_MS,
-                            &p,
-                        );
-                        let prel = audio::peaks_path(&meta.id);
-                        archive
-                            .write_new(&prel, &po)
-                            .map_err(|e| Error::io(archive.path(&prel).display(), e))?;
-                        meta.peaks_sha256 = Some(hex::encode(crypto::sha256(&po)));
-                    }
-                    let rel = audio::object_path(&meta.id);
-                    archive
-                        .write_new(&rel, &object)
-                        .map_err(|e| Error::io(archive.path(&rel).display(), e))?;
-                    meta.object_sha256 = hex::encode(crypto::sha256(&object));
+                    seal::seal(archive, &data, &recipients, &mut meta, peaks.as_deref())?;
                     Ok::<_, Error>((name, meta))
                 },
             );

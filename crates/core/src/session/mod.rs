@@ -42,7 +42,6 @@ use chrono::Utc;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 
 /// Journal entries per segment when importing.
 const SEGMENT_ENTRIES: usize = 256;
