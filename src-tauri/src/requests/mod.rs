@@ -134,15 +134,7 @@ pub async fn complete_request(
 #[tauri::command]
 pub async fn mark_consent(state: State<'_, AppState>, mark: ConsentIn) -> ApiResult<()> {
     let mut g = session(&state).await?;
-    let kind = match mark.kind.as_str() {
-        "caller_objected" => ConsentKind::CallerObjected,
-        "not_recorded" => ConsentKind::NotRecorded,
-        other => {
-            return Err(ApiError::invalid(format!(
-                "consent mark '{other}': use caller_objected or not_recorded"
-            )))
-        }
-    };
+    let kind = ConsentKind::parse(&mark.kind)?;
     let stopped = match mark
         .stopped_at
         .as_deref()

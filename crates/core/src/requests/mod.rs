@@ -199,6 +199,19 @@ pub enum ConsentKind {
     NotRecorded,
 }
 
+impl ConsentKind {
+    /// `caller_objected` or `not_recorded`, as the app sends them.
+    pub fn parse(s: &str) -> Result<ConsentKind> {
+        match s.trim() {
+            "caller_objected" => Ok(ConsentKind::CallerObjected),
+            "not_recorded" => Ok(ConsentKind::NotRecorded),
+            other => Err(Error::Invalid(format!(
+                "consent mark '{other}': use caller_objected or not_recorded"
+            ))),
+        }
+    }
+}
+
 impl ConsentMark {
     /// The words shown in search results and exports.
     pub fn describe(&self) -> String {
