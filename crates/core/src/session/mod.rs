@@ -24,6 +24,8 @@ pub use search::{RecordingView, SearchQuery};
 pub use trail::{audit_csv, AuditFilter};
 pub use verify::VerifyReport;
 
+// The session's prelude: what its job files (logon, accounts, import, search, …) share; each takes it
+// with `use super::*` and imports only what is its own beside it.
 use crate::archive::audio::{self, DecryptingReader};
 use crate::archive::journal::{self, Direction, JournalEntry, RecordingMeta};
 use crate::archive::{self, Archive, ArchiveConfig, PublicKeys, Signer, SignerKeys};

@@ -170,7 +170,7 @@ impl Session {
         reason: &str,
         request: Option<&str>,
     ) -> Result<String> {
-        self.require_for(Action::AddHold, &recordings)?;
+        self.require_for(Action::AddHold, recordings)?;
         if reason.trim().is_empty() {
             return Err(Error::Invalid("a hold needs a reason".into()));
         }
@@ -308,7 +308,7 @@ impl Session {
 
     /// Delete recordings (supervisor or data controller) with a reason.
     pub async fn delete(&mut self, ids: &[String], reason: &str) -> Result<Certificate> {
-        self.require_for(Action::DeleteRecording, &ids)?;
+        self.require_for(Action::DeleteRecording, ids)?;
         if reason.trim().is_empty() {
             return Err(Error::Invalid("a deletion needs a reason".into()));
         }
