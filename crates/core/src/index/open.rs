@@ -55,8 +55,6 @@ const SCHEMA: &[&str] = &[
         PRIMARY KEY(uid, key)) WITHOUT ROWID",
 ];
 
-/// What signers may write: maintainers may compact journals; ingest-only identities may only add
-
 /// Told how far a long catch-up has got: (journal segments applied, segments to apply).
 pub type Progress = std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>;
 

@@ -11,6 +11,7 @@ use crate::phone;
 use crate::secret::Key32;
 use std::collections::HashSet;
 
+/// What signers may write: maintainers may compact journals; ingest-only identities may only add
 /// recordings.
 #[derive(Clone, Debug, Default)]
 pub struct SignerRoles {

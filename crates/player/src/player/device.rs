@@ -31,8 +31,8 @@ pub(super) fn device_id(d: &cpal::Device) -> String {
     d.id().map(|i| i.id().to_string()).unwrap_or_default()
 }
 
-/// Every output device with the label [`Player::new`](super::Player::new) accepts: its name, or "name (id)" where
-/// two devices share a name.
+/// Every output device with the label [`Player::new`](super::Player::new) accepts: its name, or
+/// "name (id)" where two devices share a name.
 pub(super) fn labelled_devices(host: &cpal::Host) -> Result<Vec<(String, cpal::Device)>> {
     let devices: Vec<cpal::Device> = host
         .output_devices()

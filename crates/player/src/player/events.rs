@@ -21,7 +21,8 @@ pub enum PlayerEvent {
 /// Timings of the current (or last) playback, for diagnostics and benchmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PlayerStats {
-    /// From [`Player::play`](super::Player::play) to the first buffer of audio handed to the device.
+    /// From [`Player::play`](super::Player::play) to the first buffer of audio handed to the
+    /// device.
     pub first_buffer: Option<Duration>,
     /// From the last seek (or skip, or speed change) to the first buffer from the new position.
     pub last_seek: Option<Duration>,
