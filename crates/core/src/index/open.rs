@@ -1,0 +1,144 @@
+//! Opening the local index: its schema, its key (derived from the archive's metadata secret and
+//! this device's id), the SQLCipher connection, and starting again from nothing (`index rebuild`).
+//! [`Index`] itself is defined here; the other files of `index` add its queries.
+
+use crate::crypto;
+use crate::error::Result;
+use crate::secret::Key32;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::path::{Path, PathBuf};
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS recordings (
+        rowid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        started_at INTEGER NOT NULL,
+        direction TEXT NOT NULL,
+        staff_uid TEXT,
+        external_digits TEXT,
+        duration_ms INTEGER NOT NULL,
+        dedup TEXT NOT NULL,
+        meta TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS rec_started ON recordings(started_at)",
+    "CREATE INDEX IF NOT EXISTS rec_number ON recordings(external_digits, started_at)",
+    "CREATE INDEX IF NOT EXISTS rec_staff ON recordings(staff_uid, started_at)",
+    "CREATE INDEX IF NOT EXISTS rec_duration ON recordings(duration_ms)",
+    "CREATE INDEX IF NOT EXISTS rec_dedup ON recordings(dedup)",
+    // Recent imports for the app's overview (an index on the expression `imports_since` reads, so
+    // no row is parsed; built once when an older index is first opened).
+    "CREATE INDEX IF NOT EXISTS rec_imported ON recordings(json_extract(meta, '$.imported_at'))",
+    "CREATE TABLE IF NOT EXISTS recording_parties (
+        uid TEXT NOT NULL, rec_rowid INTEGER NOT NULL, PRIMARY KEY(uid, rec_rowid)) WITHOUT ROWID",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS recordings_fts USING fts5(parties, notes, tokenize='trigram')",
+    "CREATE TABLE IF NOT EXISTS applied_segments (
+        device TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(device, seq)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS request_events (
+        request TEXT NOT NULL, at TEXT NOT NULL, device TEXT NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL,
+        event TEXT NOT NULL, PRIMARY KEY(request, device, seq, idx)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS consent_marks (
+        recording TEXT NOT NULL, at TEXT NOT NULL, device TEXT NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL,
+        mark TEXT NOT NULL, PRIMARY KEY(recording, device, seq, idx)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS tombstones (recording TEXT PRIMARY KEY, dedup TEXT NOT NULL, tombstone TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS tomb_dedup ON tombstones(dedup)",
+    "CREATE TABLE IF NOT EXISTS holds (hold TEXT PRIMARY KEY, entry TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS hold_releases (hold TEXT NOT NULL, at TEXT NOT NULL, entry TEXT NOT NULL, PRIMARY KEY(hold, at))",
+    "CREATE TABLE IF NOT EXISTS settings (key TEXT NOT NULL, at TEXT NOT NULL, device TEXT NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL,
+        entry TEXT NOT NULL, PRIMARY KEY(key, device, seq, idx)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS extra_wraps (recording TEXT NOT NULL, label TEXT NOT NULL, wrap TEXT NOT NULL,
+        PRIMARY KEY(recording, label)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS audit_heads (device TEXT PRIMARY KEY, files INTEGER NOT NULL, last_hash TEXT NOT NULL)",
+    // A user's own preferences on this device (e.g. the app's last search criteria): personal data,
+    // so kept here in the encrypted index, never in web storage or plain files.
+    "CREATE TABLE IF NOT EXISTS preferences (uid TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+        PRIMARY KEY(uid, key)) WITHOUT ROWID",
+];
+
+/// Told how far a long catch-up has got: (journal segments applied, segments to apply).
+pub type Progress = std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>;
+
+/// The local index of one archive on this device.
+pub struct Index {
+    pub(super) pool: SqlitePool,
+    path: PathBuf,
+    pub(super) progress: Option<Progress>,
+}
+
+fn key_hex(metadata: &Key32, device: &str) -> zeroize::Zeroizing<String> {
+    let k = crypto::hkdf(
+        metadata.expose(),
+        format!("callvault/v1/local-index/{device}").as_bytes(),
+    );
+    zeroize::Zeroizing::new(hex::encode(k.expose()))
+}
+
+impl Index {
+    /// Open (creating if needed) the encrypted index at `dir/index.db`. If it cannot be opened
+    /// with this key (damaged, or from an older archive), it is set aside and rebuilt.
+    pub async fn open(dir: &Path, metadata: &Key32, device: &str) -> Result<Index> {
+        let path = dir.join("index.db");
+        match Self::open_at(&path, metadata, device).await {
+            Ok(i) => Ok(i),
+            Err(_) if path.exists() => {
+                Self::remove_files(&path);
+                Self::open_at(&path, metadata, device).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn remove_files(path: &Path) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+
+    async fn open_at(path: &Path, metadata: &Key32, device: &str) -> Result<Index> {
+        let key = key_hex(metadata, device);
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .pragma("key", format!("\"x'{}'\"", key.as_str()))
+            .pragma("temp_store", "MEMORY")
+            // Deleted rows are overwritten, so an erased call's details do not linger in free pages.
+            .pragma("secure_delete", "ON")
+            .pragma("cache_size", "-65536")
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(false);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
+            .await?;
+        for s in SCHEMA {
+            sqlx::query(s).execute(&pool).await?;
+        }
+        Ok(Index {
+            pool,
+            path: path.to_path_buf(),
+            progress: None,
+        })
+    }
+
+    /// Drop everything and start again (for `index rebuild`).
+    pub async fn reset(self, metadata: &Key32, device: &str) -> Result<Index> {
+        let path = self.path.clone();
+        let progress = self.progress.clone();
+        self.pool.close().await;
+        Self::remove_files(&path);
+        let mut i = Self::open_at(&path, metadata, device).await?;
+        i.progress = progress;
+        Ok(i)
+    }
+
+    /// Report the progress of each later `sync` (for a first logon on a new device, which applies
+    /// the whole journal).
+    pub fn set_progress(&mut self, progress: Option<Progress>) {
+        self.progress = progress;
+    }
+
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+}
