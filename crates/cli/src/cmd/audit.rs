@@ -66,10 +66,10 @@ pub async fn run(cli: &Cli, ac: &AuditCmd) -> CliResult {
                 print!("{}", audit_csv(&entries, &|u| s.user_name_of(u)));
             } else {
                 for e in &entries {
-                    let who = e
-                        .actor
-                        .as_deref()
-                        .map(|a| s.user_name_of(a).unwrap_or_else(|| a[..8].to_string()));
+                    let who = e.actor.as_deref().map(|a| {
+                        s.user_name_of(a)
+                            .unwrap_or_else(|| a.get(..8).unwrap_or(a).to_string())
+                    });
                     println!(
                         "{} {:<16} {:<24} {:<8} {}{}",
                         e.at,
