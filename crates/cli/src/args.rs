@@ -216,15 +216,8 @@ pub enum ExportCmd {
         /// A new folder, or with --zip a new .zip file.
         #[arg(long)]
         out: PathBuf,
-        /// One AES-256 encrypted ZIP; its passphrase is printed once.
-        #[arg(long)]
-        zip: bool,
-        /// Replace a range of a recording with silence: ID:START-END (seconds). Repeatable.
-        #[arg(long = "redact")]
-        redactions: Vec<String>,
-        /// Fill redactions with a tone instead of silence.
-        #[arg(long)]
-        tone: bool,
+        #[command(flatten)]
+        package: PackageArgs,
         #[arg(long)]
         json: bool,
     },
@@ -246,18 +239,25 @@ pub enum ExportCmd {
         /// An existing folder; the package gets a new name inside it.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        /// One AES-256 encrypted ZIP; its passphrase is printed once.
-        #[arg(long)]
-        zip: bool,
-        /// Replace a range of a recording with silence: ID:START-END (seconds). Repeatable.
-        #[arg(long = "redact")]
-        redactions: Vec<String>,
-        /// Fill redactions with a tone instead of silence.
-        #[arg(long)]
-        tone: bool,
+        #[command(flatten)]
+        package: PackageArgs,
         #[arg(long)]
         json: bool,
     },
+}
+
+/// How an export package is made: folder or encrypted ZIP, redactions and their fill.
+#[derive(Args)]
+pub struct PackageArgs {
+    /// One AES-256 encrypted ZIP; its passphrase is printed once.
+    #[arg(long)]
+    pub zip: bool,
+    /// Replace a range of a recording with silence: ID:START-END (seconds). Repeatable.
+    #[arg(long = "redact")]
+    pub redactions: Vec<String>,
+    /// Fill redactions with a tone instead of silence.
+    #[arg(long)]
+    pub tone: bool,
 }
 
 #[derive(Subcommand)]

@@ -345,8 +345,11 @@ async fn a_disciplinary_release_needs_the_data_controllers_written_agreement() {
     )
     .await
     .unwrap();
-    // Only the data controller agrees.
+    // Only the data controller agrees; a scan named by anyone else is not even read (a path that
+    // does not exist is refused as not permitted, not as unreadable).
     forbidden(gp.agree(&rid, "fine by me", None).await);
+    let nowhere = std::env::temp_dir().join("callvault-no-such-scan.pdf");
+    forbidden(gp.agree(&rid, "fine by me", Some(&nowhere)).await);
     gp.close().await;
     let pbm = w.as_(PBM).await;
     let m = forbidden(
@@ -356,6 +359,13 @@ async fn a_disciplinary_release_needs_the_data_controllers_written_agreement() {
     assert!(m.contains("written agreement"), "{m}");
     pbm.close().await;
     let mut dc = w.as_(ADMIN).await;
+    // The data controller's scan must be the letter itself: a relative path or a folder is
+    // refused, and nothing is recorded.
+    for bad in [PathBuf::from("signed-letter.pdf"), std::env::temp_dir()] {
+        let e = dc.agree(&rid, "agreed", Some(&bad)).await.unwrap_err();
+        assert!(matches!(e, Error::Invalid(_)), "{e}");
+    }
+    assert!(dc.request(&rid).await.unwrap().agreement.is_none());
     dc.agree(
         &rid,
         "I agree to release this call to the line manager. D. Controller, 3 June",

@@ -2,7 +2,7 @@
 //! redactions), `callvault export portability`, and `callvault export release` (a police or
 //! disciplinary copy, named by the core inside the folder given, as the app makes it).
 
-use crate::args::{Cli, ExportCmd};
+use crate::args::{Cli, ExportCmd, PackageArgs};
 use crate::logon::logon;
 use crate::print::print_json;
 use crate::CliResult;
@@ -22,22 +22,11 @@ pub async fn run(cli: &Cli, ec: &ExportCmd) -> CliResult {
         ExportCmd::Sar {
             request,
             out,
-            zip,
-            redactions,
-            tone,
+            package,
             json,
         } => {
-            let parsed: Result<Vec<Redaction>, Error> =
-                redactions.iter().map(|r| Redaction::parse(r)).collect();
-            let r = match parsed {
-                Ok(redactions) => {
-                    let opts = SarOptions {
-                        zip: *zip,
-                        redactions,
-                        tone: *tone,
-                    };
-                    s.export_sar(request, out, &opts, &mut progress).await
-                }
+            let r = match options(package) {
+                Ok(opts) => s.export_sar(request, out, &opts, &mut progress).await,
                 Err(e) => Err(e),
             };
             (r, *json)
@@ -49,25 +38,14 @@ pub async fn run(cli: &Cli, ec: &ExportCmd) -> CliResult {
         ExportCmd::Release {
             request,
             out,
-            zip,
-            redactions,
-            tone,
+            package,
             json,
         } => {
-            let opts = redactions
-                .iter()
-                .map(|r| Redaction::parse(r))
-                .collect::<Result<Vec<_>, Error>>()
-                .map(|redactions| SarOptions {
-                    zip: *zip,
-                    redactions,
-                    tone: *tone,
-                });
             let folder = std::path::absolute(out).map_err(|e| Error::Io {
                 path: out.display().to_string(),
                 source: e,
             });
-            let r = match (opts, folder) {
+            let r = match (options(package), folder) {
                 (Ok(opts), Ok(folder)) => s.export(request, &folder, &opts, &mut progress).await,
                 (Err(e), _) | (_, Err(e)) => Err(e),
             };
@@ -85,4 +63,17 @@ pub async fn run(cli: &Cli, ec: &ExportCmd) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// The package's options as the core takes them (each `--redact` parsed).
+fn options(p: &PackageArgs) -> Result<SarOptions, Error> {
+    Ok(SarOptions {
+        zip: p.zip,
+        redactions: p
+            .redactions
+            .iter()
+            .map(|r| Redaction::parse(r))
+            .collect::<Result<_, _>>()?,
+        tone: p.tone,
+    })
 }

@@ -7,7 +7,7 @@ use crate::audio::decode;
 use crate::error::{Error, Result};
 use crate::export::{self, CallAudio, ExportReport, Fill, Letter, Redaction};
 use crate::policy::{self, Action};
-use crate::requests::{Purpose, Right, State};
+use crate::requests::{Purpose, RequestState, Right, State};
 use std::io::Read;
 use std::path::Path;
 
@@ -45,10 +45,7 @@ impl Session {
         opts: &SarOptions,
         progress: &mut (dyn FnMut(usize, usize) + Send),
     ) -> Result<ExportReport> {
-        let st = match self.request_state(request).await {
-            Ok(st) => st,
-            Err(e) => return self.refuse(Action::Export, vec![], e),
-        };
+        let st = self.export_request(request).await?;
         if !folder.is_absolute() || !folder.is_dir() {
             return Err(Error::Invalid(format!(
                 "export folder {}: choose an existing folder",
@@ -135,10 +132,7 @@ impl Session {
         opts: &SarOptions,
         progress: &mut (dyn FnMut(usize, usize) + Send),
     ) -> Result<ExportReport> {
-        let st = match self.request_state(request).await {
-            Ok(st) => st,
-            Err(e) => return self.refuse(Action::Export, vec![], e),
-        };
+        let st = self.export_request(request).await?;
         match st.purpose {
             Purpose::Sar | Purpose::Portability | Purpose::Erasure => {
                 let e = Error::Invalid(format!(
@@ -161,11 +155,7 @@ impl Session {
         opts: &SarOptions,
         progress: &mut (dyn FnMut(usize, usize) + Send),
     ) -> Result<ExportReport> {
-        let action = Action::Export;
-        let st = match self.request_state(request).await {
-            Ok(st) => st,
-            Err(e) => return self.refuse(action, vec![], e),
-        };
+        let st = self.export_request(request).await?;
         if st.purpose != purpose {
             let e = Error::Invalid(format!(
                 "request {} is a {} request, not {}",
@@ -309,6 +299,22 @@ impl Session {
         e.request = Some(st.id.clone());
         crate::audit::append(&self.archive, &self.device.id, &[e], Some(&self.signer()))?;
         Ok(rep)
+    }
+
+    /// The request an export serves, refused (and audited) when it cannot be read or this user may
+    /// not see it: whoever may not see a request learns nothing of it (its purpose or state) from
+    /// an export's refusal.
+    async fn export_request(&self, request: &str) -> Result<RequestState> {
+        let st = match self.request_state(request).await {
+            Ok(st) => st,
+            Err(e) => return self.refuse(Action::Export, vec![], e),
+        };
+        if !self.may_see_request(&st) {
+            let e = Error::Forbidden(format!("request {}: raised by someone else", st.id));
+            self.audit_export_refusal(&st.id, &e)?;
+            return Err(e);
+        }
+        Ok(st)
     }
 
     fn audit_export_refusal(&self, request: &str, e: &Error) -> Result<()> {

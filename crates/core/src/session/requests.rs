@@ -77,13 +77,21 @@ pub const MAX_SCAN_BYTES: u64 = 50 << 20;
 /// "Signed agreement scanned: NAME (SHA-256 …)", for the agreement's text.
 fn scan_line(p: &Path) -> Result<String> {
     let unreadable = |e| Error::io(format!("scan {}", p.display()), e);
-    let meta = std::fs::metadata(p).map_err(unreadable)?;
-    if !p.is_absolute() || !meta.is_file() || meta.len() > MAX_SCAN_BYTES {
-        return Err(Error::Invalid(format!(
+    let refuse = || {
+        Err(Error::Invalid(format!(
             "scan {}: choose the scanned letter itself (a file of at most {} MB)",
             p.display(),
             MAX_SCAN_BYTES >> 20
-        )));
+        )))
+    };
+    // Only a path the user chose in full: a relative one would be read from wherever the
+    // program happens to run.
+    if !p.is_absolute() {
+        return refuse();
+    }
+    let meta = std::fs::metadata(p).map_err(unreadable)?;
+    if !meta.is_file() || meta.len() > MAX_SCAN_BYTES {
+        return refuse();
     }
     let bytes = std::fs::read(p).map_err(unreadable)?;
     let name = p
