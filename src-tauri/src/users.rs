@@ -157,6 +157,6 @@ pub async fn export_ingest_profile(
 ) -> ApiResult<String> {
     let mut g = session(&state).await?;
     let path = chosen_file(&file, "json", "the ingest profile")?;
-    callvault_core::ingest::unattended::export_profile(s_mut(&mut g), name.trim(), &path)?;
+    callvault_core::ingest::unattended::export_profile(s_mut(&mut g), name.trim(), &path).await?;
     Ok(path.display().to_string())
 }

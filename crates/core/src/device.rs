@@ -147,3 +147,41 @@ pub fn open_in(root: &Path, data: &Path) -> Result<(Archive, Device, Vec<String>
         warnings,
     ))
 }
+
+/// The highest revision of each user's record this device has seen (`users-seen.json` beside the
+/// index, kept by `index rebuild`): a record found older than this was rolled back.
+pub fn seen_revisions(device: &Device) -> std::collections::BTreeMap<String, u64> {
+    std::fs::read(device.dir.join("users-seen.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// Remember the revisions seen (only ever raised), replacing the file in one step.
+pub fn remember_revisions(
+    device: &Device,
+    seen: &std::collections::BTreeMap<String, u64>,
+) -> Result<()> {
+    let mut merged = seen_revisions(device);
+    let mut changed = false;
+    for (uid, rev) in seen {
+        let e = merged.entry(uid.clone()).or_insert(0);
+        if *rev > *e {
+            *e = *rev;
+            changed = true;
+        }
+    }
+    if !changed {
+        return Ok(());
+    }
+    let path = device.dir.join("users-seen.json");
+    let tmp = device
+        .dir
+        .join(format!(".users-seen-{}.tmp", crypto::new_id()));
+    std::fs::write(&tmp, serde_json::to_vec(&merged).expect("serialisable"))
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io(path.display(), e)
+        })
+}

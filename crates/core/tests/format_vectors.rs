@@ -631,16 +631,20 @@ fn password_reset_removes_older_versions() {
     let old = users::load_latest(&a, &uid).unwrap().unwrap();
     let admin = users::unlock(&old, &old_password).unwrap();
     let new_password = Password::new("a new password for the test");
-    users::reset_password(&a, &admin.secrets, &uid, &new_password).unwrap();
-    // A new version with the same signed part and signature, and nothing older left.
+    users::reset_password(&a, &admin.secrets, &admin.uid, &uid, &new_password).unwrap();
+    // A new version, a new revision signed by the admin binding the new sealing, nothing older left.
     assert_eq!(
         a.list(&format!("users/{uid}")).unwrap(),
         vec!["00000001.cvu".to_string()]
     );
     let cur = users::load_latest(&a, &uid).unwrap().unwrap();
     assert_eq!(cur.ver, 1);
-    assert_eq!(cur.signed, old.signed);
-    assert_eq!(cur.sig, old.sig);
+    assert_eq!(cur.signed.rev, old.signed.rev + 1);
+    assert_eq!(cur.signed.public_key, old.signed.public_key);
+    assert_eq!(
+        cur.signed.sealing,
+        Some(users::sealing_hash(&cur.kdf, &cur.salt, &cur.sealed))
+    );
     assert_ne!(cur.salt, old.salt);
     assert!(matches!(
         users::unlock(&cur, &old_password),

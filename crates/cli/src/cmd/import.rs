@@ -162,7 +162,7 @@ fn print_dry_run(rep: &LayoutImportReport) {
 pub async fn export_profile(cli: &Cli, c: &IngestProfileCmd) -> CliResult {
     let IngestProfileCmd::Export { file, name } = c;
     let mut s = logon(cli).await?;
-    let r = unattended::export_profile(&mut s, name, file);
+    let r = unattended::export_profile(&mut s, name, file).await;
     s.close().await;
     r?;
     println!("Ingest profile for {name} written to {} (no key in it decrypts anything; keep it readable only by the ingest service).", file.display());

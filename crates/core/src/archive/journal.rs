@@ -91,6 +91,23 @@ pub enum JournalEntry {
     Setting(Box<crate::retention::Setting>),
     /// A supervisor assigned an unassigned call to a staff user: its data key wrapped to them.
     Assign(Box<Assignment>),
+    /// An admin changed a user's record: its revision, so every device (a new one included) can
+    /// tell a later rollback of the record, and for a disablement the journal heads it followed.
+    UserCheckpoint(Box<UserCheckpoint>),
+}
+
+/// A user record revision, journalled by the admin who wrote it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct UserCheckpoint {
+    pub uid: String,
+    pub rev: u64,
+    pub disabled: bool,
+    /// For a disablement: each device's highest journal segment the admin's computer had read.
+    /// Segments the disabled user signs beyond these are refused on every device.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub heads: std::collections::BTreeMap<String, u64>,
+    pub by: String,
+    pub at: String,
 }
 
 /// A call assigned to its staff user after import (the extension mapped to no one then).
@@ -116,6 +133,22 @@ impl JournalEntry {
             JournalEntry::HoldRelease(h) => &h.by,
             JournalEntry::Setting(s) => &s.by,
             JournalEntry::Assign(a) => &a.by,
+            JournalEntry::UserCheckpoint(c) => &c.by,
+        }
+    }
+
+    /// The entry's kind, as its tag reads in the journal.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            JournalEntry::Recording(_) => "recording",
+            JournalEntry::Request(_) => "request",
+            JournalEntry::Consent(_) => "consent",
+            JournalEntry::Tombstone(_) => "tombstone",
+            JournalEntry::Hold(_) => "hold",
+            JournalEntry::HoldRelease(_) => "hold_release",
+            JournalEntry::Setting(_) => "setting",
+            JournalEntry::Assign(_) => "assign",
+            JournalEntry::UserCheckpoint(_) => "user_checkpoint",
         }
     }
 

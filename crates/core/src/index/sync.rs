@@ -8,15 +8,26 @@ use crate::archive::{Archive, SignerKeys};
 use crate::audit::Problem;
 use crate::error::{Error, Result};
 use crate::phone;
+use crate::policy::journal::{may_author, may_compact, EntryKind};
+use crate::policy::Role;
 use crate::secret::Key32;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-/// What signers may write: maintainers may compact journals; ingest-only identities may only add
-/// recordings.
+/// The roles of every user whose entries may be read, by uid: a disabled user's are empty (their
+/// roles count for nothing), an unknown signer has none. Every entry read from the share is checked
+/// against the rulebook (`policy::journal`) with these before it is believed.
 #[derive(Clone, Debug, Default)]
 pub struct SignerRoles {
-    pub maintainers: HashSet<String>,
-    pub ingest_only: HashSet<String>,
+    pub roles: HashMap<String, Vec<Role>>,
+    /// Users whose current record is disabled: what they signed is believed only up to the
+    /// journal heads their disablement's checkpoint names.
+    pub disabled: HashSet<String>,
+}
+
+impl SignerRoles {
+    pub fn of(&self, uid: &str) -> &[Role] {
+        self.roles.get(uid).map(|r| r.as_slice()).unwrap_or(&[])
+    }
 }
 
 /// What a sync did.
@@ -69,6 +80,7 @@ impl Index {
             })
             .sum();
         let mut done = 0u64;
+        let mut deferred = Vec::new();
         if let (Some(p), true) = (&self.progress, total > 0) {
             p(0, total);
         }
@@ -105,32 +117,16 @@ impl Index {
                     }
                 };
                 // A first generation is signed by the author of every entry; a compacted one by a
-                // maintainer (supervisor or data controller) who rewrote it for an erasure.
+                // maintainer (supervisor or data controller) who rewrote it for an erasure. Each
+                // entry's author is then checked against the rulebook as it is applied.
                 let bad = if gen == 0 {
-                    entries
-                        .iter()
-                        .find(|e| e.author() != signer)
-                        .map(|b| {
-                            format!(
-                                "an entry claims author {} but the segment was signed by {signer}",
-                                b.author()
-                            )
-                        })
-                        .or_else(|| {
-                            // Only a maintainer (supervisor, data controller) deletes or assigns.
-                            (!roles.maintainers.contains(&signer)
-                                && entries
-                                    .iter()
-                                    .any(|e| matches!(e, JournalEntry::Tombstone(_) | JournalEntry::Assign(_))))
-                            .then(|| format!("{signer} may not delete recordings (not a supervisor or data controller)"))
-                        })
-                        .or_else(|| {
-                            // An ingest machine may only add recordings.
-                            (roles.ingest_only.contains(&signer)
-                                && entries.iter().any(|e| !matches!(e, JournalEntry::Recording(_))))
-                            .then(|| format!("ingest identity {signer} wrote something other than a recording"))
-                        })
-                } else if !roles.maintainers.contains(&signer) {
+                    entries.iter().find(|e| e.author() != signer).map(|b| {
+                        format!(
+                            "an entry claims author {} but the segment was signed by {signer}",
+                            b.author()
+                        )
+                    })
+                } else if !may_compact(roles.of(&signer)) {
                     Some(format!(
                         "compacted by {signer}, who is not a supervisor or data controller"
                     ))
@@ -144,10 +140,13 @@ impl Index {
                     });
                     continue;
                 }
-                let (added, erased) = self.apply(&device, seq, &entries).await?;
-                rep.recordings_added += added;
-                rep.recordings_erased += erased;
-                rep.segments_applied += 1;
+                if gen == 0 && roles.disabled.contains(&signer) {
+                    // Decided once every checkpoint of this sync is known.
+                    deferred.push((device.clone(), seq, rel, signer, entries));
+                    continue;
+                }
+                self.apply_reported(&device, seq, &rel, &entries, roles, &mut rep)
+                    .await?;
             }
             if let Some(&max) = present.iter().max() {
                 for gap in (0..max).filter(|s| !present.contains(s) && !applied.contains(s)) {
@@ -167,41 +166,147 @@ impl Index {
                 });
             }
         }
+        for (device, seq, rel, signer, entries) in deferred {
+            let heads: Option<String> = sqlx::query_scalar(
+                "SELECT heads FROM user_checkpoints WHERE uid = ? AND disabled = 1 ORDER BY rev DESC LIMIT 1",
+            )
+            .bind(&signer)
+            .fetch_optional(&self.pool)
+            .await?;
+            // A disablement journalled by an older Callvault names no heads: nothing to go by.
+            let before = match heads {
+                None => true,
+                Some(h) => serde_json::from_str::<std::collections::BTreeMap<String, u64>>(&h)
+                    .ok()
+                    .and_then(|h| h.get(&device).copied())
+                    .is_some_and(|head| seq <= head),
+            };
+            if before {
+                self.apply_reported(&device, seq, &rel, &entries, roles, &mut rep)
+                    .await?;
+            } else {
+                rep.problems.push(Problem {
+                    object: rel,
+                    reason: format!("signed by {signer} after their account was disabled; refused"),
+                });
+            }
+        }
         Ok(rep)
     }
 
+    async fn apply_reported(
+        &self,
+        device: &str,
+        seq: u64,
+        rel: &str,
+        entries: &[JournalEntry],
+        roles: &SignerRoles,
+        rep: &mut SyncReport,
+    ) -> Result<()> {
+        let (added, erased, refused) = self.apply(device, seq, entries, roles).await?;
+        for reason in refused {
+            rep.problems.push(Problem {
+                object: rel.to_string(),
+                reason,
+            });
+        }
+        rep.recordings_added += added;
+        rep.recordings_erased += erased;
+        rep.segments_applied += 1;
+        Ok(())
+    }
+
+    /// The highest revision an admin's checkpoint names for each user.
+    pub async fn checkpointed_revs(&self) -> Result<HashMap<String, u64>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT uid, max(rev) FROM user_checkpoints GROUP BY uid")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(u, r)| (u, r as u64)).collect())
+    }
+
+    /// Each device's highest journal segment applied here (a disablement's checkpoint names them).
+    pub async fn journal_heads(&self) -> Result<std::collections::BTreeMap<String, u64>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT device, max(seq) FROM applied_segments GROUP BY device")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(d, s)| (d, s as u64)).collect())
+    }
+
+    /// Apply one segment's entries: those whose author may not write them, or that name a malformed
+    /// id, are refused (returned as problems) and the rest applied, in one transaction.
     async fn apply(
         &self,
         device: &str,
         seq: u64,
         entries: &[JournalEntry],
-    ) -> Result<(usize, usize)> {
+        roles: &SignerRoles,
+    ) -> Result<(usize, usize, Vec<String>)> {
         let mut tx = self.pool.begin().await?;
-        let mut added = 0;
+        let mut added: i64 = 0;
         let mut erased = 0;
+        let mut refused = Vec::new();
         for (idx, e) in entries.iter().enumerate() {
+            if let Err(why) = check_ids(e) {
+                refused.push(format!("entry {idx}: {why}; refused"));
+                continue;
+            }
+            let kind = match e {
+                JournalEntry::Recording(_) => EntryKind::Recording,
+                JournalEntry::Request(_) => EntryKind::Request,
+                JournalEntry::Consent(c) => {
+                    let party: Option<i64> = sqlx::query_scalar(
+                        "SELECT 1 FROM recordings r JOIN recording_parties p ON p.rec_rowid = r.rowid
+                         WHERE r.id = ? AND p.uid = ?",
+                    )
+                    .bind(&c.recording)
+                    .bind(&c.by)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    EntryKind::Consent {
+                        own_call: party.is_some(),
+                    }
+                }
+                JournalEntry::Tombstone(_) => EntryKind::Tombstone,
+                JournalEntry::Hold(_) => EntryKind::Hold,
+                JournalEntry::HoldRelease(_) => EntryKind::HoldRelease,
+                JournalEntry::Setting(_) => EntryKind::Setting,
+                JournalEntry::Assign(_) => EntryKind::Assign,
+                JournalEntry::UserCheckpoint(_) => EntryKind::UserCheckpoint,
+            };
+            if !may_author(roles.of(e.author()), kind) {
+                refused.push(format!(
+                    "entry {idx} ({}) by {}: their roles may not write it; refused",
+                    e.kind_name(),
+                    e.author()
+                ));
+                continue;
+            }
             match e {
+                JournalEntry::UserCheckpoint(c) => {
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO user_checkpoints (uid, rev, disabled, heads, device, seq, idx)
+                         VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(&c.uid)
+                    .bind(c.rev as i64)
+                    .bind(c.disabled)
+                    .bind(serde_json::to_string(&c.heads).expect("serialisable"))
+                    .bind(device)
+                    .bind(seq as i64)
+                    .bind(idx as i64)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 JournalEntry::Tombstone(t) => {
-                    if let Some(rowid) =
-                        sqlx::query_scalar::<_, i64>("SELECT rowid FROM recordings WHERE id = ?")
-                            .bind(&t.recording)
-                            .fetch_optional(&mut *tx)
-                            .await?
-                    {
-                        sqlx::query("DELETE FROM recordings_fts WHERE rowid = ?")
-                            .bind(rowid)
-                            .execute(&mut *tx)
-                            .await?;
-                        sqlx::query("DELETE FROM recording_parties WHERE rec_rowid = ?")
-                            .bind(rowid)
-                            .execute(&mut *tx)
-                            .await?;
-                        sqlx::query("DELETE FROM recordings WHERE rowid = ?")
-                            .bind(rowid)
-                            .execute(&mut *tx)
-                            .await?;
+                    if remove_row(&mut tx, &t.recording).await? {
                         erased += 1;
                     }
+                    sqlx::query("DELETE FROM duplicates WHERE id = ?")
+                        .bind(&t.recording)
+                        .execute(&mut *tx)
+                        .await?;
                     sqlx::query("DELETE FROM consent_marks WHERE recording = ?")
                         .bind(&t.recording)
                         .execute(&mut *tx)
@@ -326,6 +431,43 @@ impl Index {
                     if gone.is_some() {
                         continue;
                     }
+                    // One recording entry per id: the first applied stands, a later one (which
+                    // could move the call's date, parties or audio) is refused and reported.
+                    let existing: Option<String> =
+                        sqlx::query_scalar("SELECT meta FROM recordings WHERE id = ? UNION ALL SELECT meta FROM duplicates WHERE id = ?")
+                            .bind(&m.id)
+                            .bind(&m.id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if let Some(first) = existing {
+                        if first != serde_json::to_string(m).expect("serialisable") {
+                            refused.push(format!(
+                                "entry {idx}: a second recording entry for recording {} (by {}); the first stands, this one is refused",
+                                m.id, m.imported_by
+                            ));
+                        }
+                        continue;
+                    }
+                    // The same audio imported twice (two computers or processes importing one
+                    // folder at once): on every device the earliest import (then the lower id)
+                    // stands and the others are hidden, to be reclaimed by the next maintenance run.
+                    let twin: Option<(String, String)> =
+                        sqlx::query_as("SELECT id, meta FROM recordings WHERE dedup = ? LIMIT 1")
+                            .bind(&m.dedup)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if let Some((twin_id, twin_meta)) = twin {
+                        let t: RecordingMeta = serde_json::from_str(&twin_meta)
+                            .map_err(|e| Error::Index(e.to_string()))?;
+                        if (&t.imported_at, &t.id) <= (&m.imported_at, &m.id) {
+                            hide_duplicate(&mut tx, m, &t.id).await?;
+                            continue;
+                        }
+                        // This one is earlier: it stands, the one applied before is hidden.
+                        remove_row(&mut tx, &twin_id).await?;
+                        hide_duplicate(&mut tx, &t, &m.id).await?;
+                        added -= 1;
+                    }
                     let digits = m.external_number.as_deref().and_then(phone::normalize);
                     let started = chrono::DateTime::parse_from_rfc3339(&m.started_at)
                         .map_err(|_| Error::Index(format!("recording {}: bad start time", m.id)))?
@@ -378,6 +520,7 @@ impl Index {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        let added = added.max(0) as usize;
         if erased > 0 {
             // Purge the erased text from the full-text index's segments and the write-ahead log.
             sqlx::query("INSERT INTO recordings_fts(recordings_fts) VALUES('optimize')")
@@ -387,7 +530,7 @@ impl Index {
                 .execute(&self.pool)
                 .await?;
         }
-        Ok((added, erased))
+        Ok((added, erased, refused))
     }
 
     /// The highest journal segment number applied from `device`.
@@ -399,4 +542,70 @@ impl Index {
                 .await?;
         Ok(m.map(|m| m as u64))
     }
+}
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
+
+/// Take a recording out of the searchable tables (its row, parties and text). True if it was there.
+async fn remove_row(tx: &mut Tx<'_>, id: &str) -> Result<bool> {
+    let Some(rowid) = sqlx::query_scalar::<_, i64>("SELECT rowid FROM recordings WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+    else {
+        return Ok(false);
+    };
+    sqlx::query("DELETE FROM recordings_fts WHERE rowid = ?")
+        .bind(rowid)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM recording_parties WHERE rec_rowid = ?")
+        .bind(rowid)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM recordings WHERE rowid = ?")
+        .bind(rowid)
+        .execute(&mut **tx)
+        .await?;
+    Ok(true)
+}
+
+/// Keep a second import of the same audio out of sight, remembering which recording it doubles.
+async fn hide_duplicate(tx: &mut Tx<'_>, m: &RecordingMeta, of: &str) -> Result<()> {
+    sqlx::query("INSERT OR IGNORE INTO duplicates (id, of, dedup, meta) VALUES (?, ?, ?, ?)")
+        .bind(&m.id)
+        .bind(of)
+        .bind(&m.dedup)
+        .bind(serde_json::to_string(m).expect("serialisable"))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Every id an entry names must be one Callvault makes (32 lower-case hex digits) before it is
+/// stored or used to build a path (`rec/<id[..2]>/…`).
+fn check_ids(e: &JournalEntry) -> std::result::Result<(), String> {
+    let ids: Vec<(&str, &str)> = match e {
+        JournalEntry::Recording(m) => vec![("recording", &m.id)],
+        JournalEntry::Request(r) => vec![("request", &r.request)],
+        JournalEntry::Consent(c) => vec![("recording", &c.recording)],
+        JournalEntry::Tombstone(t) => vec![("recording", &t.recording)],
+        JournalEntry::Hold(h) => std::iter::once(("hold", h.hold.as_str()))
+            .chain(h.recordings.iter().map(|r| ("recording", r.as_str())))
+            .collect(),
+        JournalEntry::HoldRelease(h) => vec![("hold", &h.hold)],
+        JournalEntry::Setting(_) => vec![],
+        JournalEntry::Assign(a) => vec![("recording", &a.recording), ("user", &a.staff_uid)],
+        JournalEntry::UserCheckpoint(c) => std::iter::once(("user", c.uid.as_str()))
+            .chain(c.heads.keys().map(|d| ("device", d.as_str())))
+            .collect(),
+    };
+    match ids.into_iter().find(|(_, id)| !crate::archive::is_id(id)) {
+        Some((what, id)) => Err(format!("malformed {what} id {:?}", truncate(id))),
+        None => Ok(()),
+    }
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(40).collect()
 }

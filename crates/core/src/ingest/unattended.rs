@@ -356,14 +356,18 @@ impl IngestSession {
 
 /// Create an ingest identity (role `ingest`) and write its profile (admin). The file holds no key
 /// that decrypts anything; keep it readable only by the ingest service's account all the same.
-pub fn export_profile(session: &mut crate::session::Session, name: &str, out: &Path) -> Result<()> {
+pub async fn export_profile(
+    session: &mut crate::session::Session,
+    name: &str,
+    out: &Path,
+) -> Result<()> {
     if out.exists() {
         return Err(Error::Invalid(format!("{}: already exists", out.display())));
     }
     // A random password is needed to create the user record; it is thrown away: the identity
     // is used only through its secret, which goes in the profile.
     let throwaway = Password::new(crypto::new_id());
-    let secret = session.add_ingest_user(name, &throwaway)?;
+    let secret = session.add_ingest_user(name, &throwaway).await?;
     let profile = IngestProfile {
         format: "callvault-ingest-profile".into(),
         v: 1,

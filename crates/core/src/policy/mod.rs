@@ -9,6 +9,7 @@
 mod abilities;
 mod actions;
 pub mod holds;
+pub mod journal;
 mod keys;
 pub mod listen;
 pub mod requests;

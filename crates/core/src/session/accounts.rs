@@ -7,29 +7,60 @@ use crate::error::{Error, Result};
 use crate::policy::{self, Action, Role};
 
 impl Session {
-    pub(super) fn reload_users(&mut self) -> Result<()> {
-        let metadata = self.user.secrets.require("metadata")?;
+    /// Read every user record (keys, roles) from the archive. A record older than the highest
+    /// revision this computer has seen, or than an admin's journalled checkpoint, was rolled back
+    /// (a newer version removed from the share, to undo a demotion or a disablement): that user
+    /// is left out — their signature believed for nothing new, their roles counting for nothing —
+    /// and named in a warning until an admin writes their record again.
+    pub(super) async fn reload_users(&mut self) -> Result<()> {
+        let metadata = self.user.secrets.require("metadata")?.clone();
+        let checkpoints = self.index.checkpointed_revs().await?;
+        let mut seen = crate::device::seen_revisions(&self.device);
         let mut out = Vec::new();
+        let mut rolled_back = Vec::new();
         for uid in users::list_uids(&self.archive)? {
             match users::load_latest(&self.archive, &uid).and_then(|r| {
                 let r = r.ok_or_else(|| Error::NotFound(format!("user {uid}")))?;
-                let p = users::read_profile(&r, metadata)?;
+                let p = users::read_profile(&r, &metadata)?;
                 let key = |b64: &str| -> Result<[u8; 32]> {
                     crypto::unb64(b64, "user record")?
                         .try_into()
                         .map_err(|_| Error::tampered(format!("users/{uid}"), "key length"))
                 };
-                Ok((p, key(&r.signed.public_key)?, key(&r.signed.signing_key)?))
+                Ok((
+                    r.signed.rev,
+                    p,
+                    key(&r.signed.public_key)?,
+                    key(&r.signed.signing_key)?,
+                ))
             }) {
-                Ok((p, pk, sk)) => out.push(UserSummary {
-                    name: p.name,
-                    roles: p.roles,
-                    telephony_ids: p.telephony_ids,
-                    disabled: p.disabled,
-                    uid,
-                    public_key: pk,
-                    signing_key: sk,
-                }),
+                Ok((rev, p, pk, sk)) => {
+                    let known = seen
+                        .get(&uid)
+                        .copied()
+                        .max(checkpoints.get(&uid).copied())
+                        .unwrap_or(0);
+                    if rev < known {
+                        rolled_back.push(uid.clone());
+                        let w = format!(
+                            "users/{uid}: rolled back to revision {rev} though revision {known} was seen (a newer record was removed from the share); this user is refused until an admin saves their account again"
+                        );
+                        if !self.warnings.contains(&w) {
+                            self.warnings.push(w);
+                        }
+                        continue;
+                    }
+                    seen.insert(uid.clone(), rev);
+                    out.push(UserSummary {
+                        name: p.name,
+                        roles: p.roles,
+                        telephony_ids: p.telephony_ids,
+                        disabled: p.disabled,
+                        uid,
+                        public_key: pk,
+                        signing_key: sk,
+                    })
+                }
                 Err(e) => {
                     let w = e.to_string();
                     if !self.warnings.contains(&w) {
@@ -38,6 +69,7 @@ impl Session {
                 }
             }
         }
+        crate::device::remember_revisions(&self.device, &seen)?;
         out.sort_by(|a, b| a.name.cmp(&b.name));
         self.users = out;
         Ok(())
@@ -52,12 +84,41 @@ impl Session {
         password: &Password,
     ) -> Result<()> {
         self.add_user_keyed(name, roles, telephony_ids, password)
+            .await
             .map(|_| ())
     }
 
     /// Create an ingest identity (role `ingest` only) and return its secret, for an ingest profile.
-    pub fn add_ingest_user(&mut self, name: &str, password: &Password) -> Result<Key32> {
+    pub async fn add_ingest_user(&mut self, name: &str, password: &Password) -> Result<Key32> {
         self.add_user_keyed(name, &policy::users::INGEST_ROLES, &[], password)
+            .await
+    }
+
+    /// Journal a user record's new revision (admin), so every device — a new one too — refuses a
+    /// rollback of it; for a disablement with the journal heads read so far, beyond which what the
+    /// disabled user signs is refused.
+    pub(super) async fn checkpoint_user(
+        &mut self,
+        uid: &str,
+        rev: u64,
+        disabled: bool,
+    ) -> Result<()> {
+        let heads = if disabled {
+            self.sync_index().await?;
+            self.index.journal_heads().await?
+        } else {
+            Default::default()
+        };
+        let c = journal::UserCheckpoint {
+            uid: uid.to_string(),
+            rev,
+            disabled,
+            heads,
+            by: self.user.uid.clone(),
+            at: now_rfc3339_ms(),
+        };
+        self.journal(vec![JournalEntry::UserCheckpoint(Box::new(c))])
+            .await
     }
 
     /// The users as an ingest machine needs them: public keys and telephony identities.
@@ -76,7 +137,7 @@ impl Session {
             .collect()
     }
 
-    pub(super) fn add_user_keyed(
+    pub(super) async fn add_user_keyed(
         &mut self,
         name: &str,
         roles: &[Role],
@@ -123,6 +184,7 @@ impl Session {
             password,
             1,
         )?;
+        self.checkpoint_user(&uid, 1, false).await?;
         let roles: Vec<&str> = profile.roles.iter().map(|r| r.as_str()).collect();
         self.audit(
             Action::AddUser,
@@ -130,7 +192,7 @@ impl Session {
             vec![uid],
             Some(format!("roles {}", roles.join(","))),
         )?;
-        self.reload_users()?;
+        self.reload_users().await?;
         Ok(secret)
     }
 
@@ -144,7 +206,15 @@ impl Session {
         if users::load_latest(&self.archive, &uid)?.is_none() {
             return Err(Error::NotFound(format!("user '{name}'")));
         }
-        users::reset_password(&self.archive, &self.user.secrets, &uid, new_password)?;
+        let rev = users::reset_password(
+            &self.archive,
+            &self.user.secrets,
+            &self.user.uid,
+            &uid,
+            new_password,
+        )?;
+        let disabled = self.users.iter().any(|u| u.uid == uid && u.disabled);
+        self.checkpoint_user(&uid, rev, disabled).await?;
         self.audit(Action::ResetPassword, "allowed", vec![uid], None)
     }
 
@@ -173,13 +243,14 @@ impl Session {
         if let Err(e) = self.user.secrets.subset_for(&roles) {
             return self.refuse(Action::SetRoles, vec![uid], e);
         }
-        crate::users::update_profile(
+        let rev = crate::users::update_profile(
             &self.archive,
             &self.user.secrets,
             &self.user.uid,
             &uid,
             &profile,
         )?;
+        self.checkpoint_user(&uid, rev, profile.disabled).await?;
         let from: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
         let to: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         self.audit(
@@ -188,7 +259,7 @@ impl Session {
             vec![uid],
             Some(format!("roles {} -> {}", from.join(","), to.join(","))),
         )?;
-        self.reload_users()
+        self.reload_users().await
     }
 
     /// Change a user's telephony identities and/or disable or re-enable the account (admin). A
@@ -250,13 +321,14 @@ impl Session {
         if let Err(e) = self.user.secrets.subset_for(&profile.roles) {
             return self.refuse(Action::UpdateUser, vec![uid], e);
         }
-        crate::users::update_profile(
+        let rev = crate::users::update_profile(
             &self.archive,
             &self.user.secrets,
             &self.user.uid,
             &uid,
             &profile,
         )?;
+        self.checkpoint_user(&uid, rev, profile.disabled).await?;
         let mut what = Vec::new();
         if profile.telephony_ids != u.telephony_ids {
             what.push(format!(
@@ -281,7 +353,7 @@ impl Session {
             vec![uid],
             Some(what.join("; ")),
         )?;
-        self.reload_users()
+        self.reload_users().await
     }
 
     /// The name of a user id, for showing audit entries.

@@ -180,6 +180,18 @@ impl Session {
             }
         };
         refuse_if_locked()?;
+        // A record older than one this computer has seen was rolled back (a disablement or a
+        // demotion undone by removing the newer version): refused before any password work.
+        if let Some(seen) = device::seen_revisions(&device).get(&uid) {
+            if rec.signed.rev < *seen {
+                let why = format!(
+                    "this account's user record was rolled back (revision {} found, {seen} seen before); ask an admin",
+                    rec.signed.rev
+                );
+                audit_now(Action::Logon, "refused", Some(why.clone()))?;
+                return Err(Error::tampered(format!("users/{uid}"), why));
+            }
+        }
         let user = match users::unlock(&rec, password) {
             Ok(u) => u,
             Err(Error::BadLogon) => return Err(failed("wrong password")),
@@ -219,7 +231,7 @@ impl Session {
         );
         logon.witness = audit::heads(&s.archive, &s.device.id)?;
         audit::append(&s.archive, &s.device.id, &[logon], Some(&s.signer()))?;
-        s.reload_users()?;
+        s.reload_users().await?;
         let sync = s
             .index
             .sync(&s.archive, &metadata, &s.signer_keys(), &s.signer_roles())
@@ -229,6 +241,15 @@ impl Session {
                 .iter()
                 .map(|p| format!("{}: {}", p.object, p.reason)),
         );
+        // Now with every admin's checkpoint read: a rolled-back record (this user's own included)
+        // is found even on a computer that never saw the newer one.
+        s.reload_users().await?;
+        let me = s.users.iter().find(|u| u.uid == s.user.uid);
+        if me.is_none_or(|u| u.disabled) {
+            let why = "this account's user record was rolled back or disabled (an admin's checkpoint names a newer revision); ask an admin";
+            s.audit(Action::SessionEnd, "refused", vec![], Some(why.into()))?;
+            return Err(Error::Forbidden(why.into()));
+        }
         Ok(s)
     }
 }

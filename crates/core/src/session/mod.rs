@@ -217,20 +217,19 @@ impl Session {
         }
     }
 
-    /// What each signer may write: maintainers (supervisors, data controllers) compact journals;
-    /// ingest-only identities only add recordings.
+    /// Every user's roles, for checking what each may write to the journal, and who is disabled
+    /// (what they sign after their disablement is refused).
     pub fn signer_roles(&self) -> index::SignerRoles {
         index::SignerRoles {
-            maintainers: self
+            roles: self
                 .users
                 .iter()
-                .filter(|u| policy::users::may_maintain_journals(&u.roles))
-                .map(|u| u.uid.clone())
+                .map(|u| (u.uid.clone(), u.roles.clone()))
                 .collect(),
-            ingest_only: self
+            disabled: self
                 .users
                 .iter()
-                .filter(|u| policy::users::is_ingest_only(&u.roles))
+                .filter(|u| u.disabled)
                 .map(|u| u.uid.clone())
                 .collect(),
         }
@@ -242,7 +241,7 @@ impl Session {
     /// meanwhile, the session must end: that is an error. Roles taken away elsewhere take effect
     /// now; roles added take effect at the next logon (their keys come with it).
     pub async fn refresh(&mut self) -> Result<usize> {
-        self.reload_users()?;
+        self.reload_users().await?;
         let why = match self.users.iter().find(|u| u.uid == self.user.uid) {
             Some(me) if me.disabled => Some("this account has been disabled"),
             Some(me) => {

@@ -117,6 +117,11 @@ pub struct SignedPart {
     pub profile: Wrapped,
     /// uid of the admin who signed (or the user itself at `init`).
     pub by: String,
+    /// Hex SHA-256 of the password sealing (`kdf`, `salt`, `sealed`), so none of it can be swapped
+    /// for an older sealing (an old, perhaps compromised, password) or a ruinous KDF cost. Absent
+    /// in records written before format 2, which an admin's logon upgrades.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealing: Option<String>,
 }
 
 /// A user record file.
@@ -180,6 +185,20 @@ fn secret_aad(uid: &str) -> Vec<u8> {
     format!("callvault/v1/user-secret/{uid}").into_bytes()
 }
 
+/// The hash of a record's password sealing that its signed part binds.
+pub fn sealing_hash(kdf: &KdfParams, salt: &str, sealed: &str) -> String {
+    let m = [
+        b"callvault/v2/sealing\n".as_slice(),
+        &serde_json::to_vec(kdf).expect("serialisable"),
+        b"\n",
+        salt.as_bytes(),
+        b"\n",
+        sealed.as_bytes(),
+    ]
+    .concat();
+    hex::encode(crypto::sha256(&m))
+}
+
 fn seal_secret(uid: &str, secret: &Key32, password: &Password, kdf: KdfParams) -> (String, String) {
     let salt: [u8; 16] = crypto::random_array();
     let k = crypto::argon2id(password, &salt, kdf);
@@ -205,6 +224,7 @@ pub fn write_user(
 ) -> Result<UserRecord> {
     let public = crypto::x25519_public(secret);
     let bag = signer.subset_for(&profile.roles)?;
+    let (salt, sealed) = seal_secret(uid, secret, password, archive.config.kdf);
     let signed = SignedPart {
         uid: uid.to_string(),
         rev,
@@ -222,9 +242,9 @@ pub fn write_user(
             &serde_json::to_vec(profile).expect("serialisable"),
         )?,
         by: signer_uid.unwrap_or(uid).to_string(),
+        sealing: Some(sealing_hash(&archive.config.kdf, &salt, &sealed)),
     };
     let sig = crypto::ed25519_sign(signer.require("signing")?, &signed_bytes(&signed));
-    let (salt, sealed) = seal_secret(uid, secret, password, archive.config.kdf);
     let rec = UserRecord {
         v: 1,
         ver: 0,
@@ -239,14 +259,27 @@ pub fn write_user(
 
 /// Change a user's profile (roles, telephony identities, disabled) as an admin: a new revision,
 /// re-signed, with a key bag for the new roles; the password sealing is kept (the admin never
-/// learns it). The admin can only grant archive keys they hold.
+/// learns it). The admin can only grant archive keys they hold. Returns the new revision.
 pub fn update_profile(
     archive: &Archive,
     signer: &ArchiveSecrets,
     signer_uid: &str,
     uid: &str,
     profile: &Profile,
-) -> Result<()> {
+) -> Result<u64> {
+    resign(archive, signer, signer_uid, uid, Some(profile), None).map(|r| r.signed.rev)
+}
+
+/// Publish the next revision of a user's record, signed by an admin: with `profile` a new profile
+/// (else the current one), with `password` a new sealing (else the current one, as it was).
+fn resign(
+    archive: &Archive,
+    signer: &ArchiveSecrets,
+    signer_uid: &str,
+    uid: &str,
+    profile: Option<&Profile>,
+    password: Option<&Password>,
+) -> Result<UserRecord> {
     let rec =
         load_latest(archive, uid)?.ok_or_else(|| Error::NotFound(format!("user id {uid}")))?;
     let what = format!("users/{uid}/{:08}.cvu", rec.ver);
@@ -256,6 +289,21 @@ pub fn update_profile(
         &rec.signed.escrow,
         &what,
     )?;
+    let current;
+    let profile = match profile {
+        Some(p) => p,
+        None => {
+            current = read_profile(&rec, signer.require("metadata")?)?;
+            &current
+        }
+    };
+    let (kdf, salt, sealed) = match password {
+        Some(pw) => {
+            let (salt, sealed) = seal_secret(uid, &secret, pw, archive.config.kdf);
+            (archive.config.kdf, salt, sealed)
+        }
+        None => (rec.kdf, rec.salt.clone(), rec.sealed.clone()),
+    };
     let rev = rec.signed.rev + 1;
     let public = crypto::x25519_public(&secret);
     let bag = signer.subset_for(&profile.roles)?;
@@ -272,17 +320,37 @@ pub fn update_profile(
             &serde_json::to_vec(profile).expect("serialisable"),
         )?,
         by: signer_uid.to_string(),
+        sealing: Some(sealing_hash(&kdf, &salt, &sealed)),
     };
     let sig = crypto::ed25519_sign(signer.require("signing")?, &signed_bytes(&signed));
     publish(
         archive,
         UserRecord {
+            v: 1,
+            ver: 0,
             signed,
             sig: crypto::b64(&sig),
-            ..rec
+            kdf,
+            salt,
+            sealed,
         },
-    )?;
-    Ok(())
+    )
+}
+
+/// Bring a record written before format 2 up to date (its sealing bound by the signature), as a
+/// new revision signed by an admin. Returns the new revision, or None if nothing was needed.
+pub fn upgrade_record(
+    archive: &Archive,
+    signer: &ArchiveSecrets,
+    signer_uid: &str,
+    uid: &str,
+) -> Result<Option<u64>> {
+    match load_latest(archive, uid)? {
+        Some(r) if r.signed.sealing.is_none() => {
+            resign(archive, signer, signer_uid, uid, None, None).map(|r| Some(r.signed.rev))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Publish a record as the next version of its user.
@@ -354,6 +422,14 @@ pub fn check_record(
             what,
             "user record signature does not verify",
         ));
+    }
+    if let Some(h) = &rec.signed.sealing {
+        if *h != sealing_hash(&rec.kdf, &rec.salt, &rec.sealed) {
+            return Err(Error::tampered(
+                what,
+                "password sealing is not the one the admin signed (swapped or replayed)",
+            ));
+        }
     }
     Ok(rec)
 }
@@ -492,29 +568,15 @@ pub fn read_profile(rec: &UserRecord, metadata: &Key32) -> Result<Profile> {
 }
 
 /// Reset a user's password with the admin escrow key; the old password is never needed or learnt.
+/// The record gets a new revision, so the old sealing can never be put back. Returns it.
 pub fn reset_password(
     archive: &Archive,
     admin: &ArchiveSecrets,
+    admin_uid: &str,
     uid: &str,
     new_password: &Password,
-) -> Result<()> {
-    let rec =
-        load_latest(archive, uid)?.ok_or_else(|| Error::NotFound(format!("user id {uid}")))?;
-    let what = format!("users/{uid}/{:08}.cvu", rec.ver);
-    let secret = crypto::unwrap_key(
-        admin.require("admin")?,
-        &escrow_info(uid),
-        &rec.signed.escrow,
-        &what,
-    )?;
-    let (salt, sealed) = seal_secret(uid, &secret, new_password, archive.config.kdf);
-    let new = UserRecord {
-        kdf: archive.config.kdf,
-        salt,
-        sealed,
-        ..rec
-    };
-    let published = publish(archive, new)?;
+) -> Result<u64> {
+    let published = resign(archive, admin, admin_uid, uid, None, Some(new_password))?;
     // Older versions hold the key sealed under the old password: remove them, so the old password
     // (perhaps the reason for the reset) no longer opens anything on the share.
     for name in archive.list(&format!("users/{uid}"))? {
@@ -524,7 +586,8 @@ pub fn reset_password(
                 .map_err(|e| Error::io(archive.path(&rel).display(), e))?;
         }
     }
-    mark(archive, uid, 'r')
+    mark(archive, uid, 'r')?;
+    Ok(published.signed.rev)
 }
 
 /// Record a logon outcome: `f` failed, `s` succeeded, `r` password reset (clears failures).
