@@ -48,95 +48,115 @@ pub fn open(root: &Path) -> Result<(Archive, Device, Vec<String>)> {
     open_in(root, &data_root()?)
 }
 
+/// This device's state for the archive it first opened at the folder `want` (canonical path).
+fn pinned_at(data: &Path, want: &str) -> Result<Option<DeviceFile>> {
+    for id in archive::list_dir(&data.join("archives"))? {
+        if let Ok(b) = std::fs::read(data.join("archives").join(&id).join("device.json")) {
+            if let Ok(df) = serde_json::from_slice::<DeviceFile>(&b) {
+                if df.archive_path == want && df.archive_id == id {
+                    return Ok(Some(df));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// As `open`, with an explicit app-data folder (tests simulate several devices in one process).
+///
+/// The archive is pinned by where it is: the first time this device opens a folder it keeps that
+/// archive.json; later, an archive.json at the same folder with another identity (id, keys, KDF,
+/// salt) is refused, whatever id it claims, so a member of staff cannot swap in keys of their own.
+/// A first use says the archive's fingerprint, to compare with the practice's set-up sheet.
 pub fn open_in(root: &Path, data: &Path) -> Result<(Archive, Device, Vec<String>)> {
     let data = data.to_path_buf();
     let mut warnings = Vec::new();
     let shared = Archive::open(root);
-    let archive_id = match &shared {
-        Ok(a) => a.config.id.clone(),
-        Err(Error::NotFound(m)) => return Err(Error::NotFound(m.clone())),
-        Err(e) => {
-            // Damaged archive.json: find this device's pinned copy by path.
-            let want = canonical(root);
-            let mut found = None;
-            for id in archive::list_dir(&data.join("archives"))? {
-                if let Ok(b) = std::fs::read(data.join("archives").join(&id).join("device.json")) {
-                    if let Ok(df) = serde_json::from_slice::<DeviceFile>(&b) {
-                        if df.archive_path == want {
-                            found = Some(df.archive_id);
-                        }
-                    }
-                }
-            }
-            match found {
-                Some(id) => {
-                    warnings.push(format!("{e}; using this device's pinned copy"));
-                    id
-                }
-                None => {
-                    return Err(Error::archive(
-                        root.join("archive.json").display(),
-                        e.to_string(),
-                    ))
-                }
-            }
-        }
-    };
-    if !archive::is_id(&archive_id) {
-        return Err(Error::tampered(
-            root.join("archive.json").display(),
-            "archive id malformed",
-        ));
+    if let Err(Error::NotFound(m)) = &shared {
+        return Err(Error::NotFound(m.clone()));
     }
-    let dir = data.join("archives").join(&archive_id);
-    let dfile = dir.join("device.json");
-    let df: DeviceFile = match std::fs::read(&dfile) {
-        Ok(b) => serde_json::from_slice(&b).map_err(|e| {
-            Error::archive(
-                dfile.display(),
-                format!("this device's state is damaged ({e})"),
-            )
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let want = canonical(root);
+    let json = root.join("archive.json").display().to_string();
+    let df = match pinned_at(&data, &want)? {
+        Some(df) => df,
+        None => {
             let a = shared
                 .as_ref()
-                .map_err(|e| Error::archive(root.display(), e.to_string()))?;
-            let df = DeviceFile {
-                device_id: crypto::new_id(),
-                archive_id: archive_id.clone(),
-                archive_path: canonical(root),
-                pinned_archive_json: crypto::b64(&a.config_bytes),
-            };
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
-            match archive::write_new(
-                &dir,
-                "device.json",
-                &serde_json::to_vec_pretty(&df).expect("serialisable"),
-            ) {
-                Ok(()) => df,
-                // Another process of this device got there first: use theirs.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let b = std::fs::read(&dfile).map_err(|e| Error::io(dfile.display(), e))?;
-                    serde_json::from_slice(&b)
-                        .map_err(|e| Error::archive(dfile.display(), e.to_string()))?
+                .map_err(|e| Error::archive(&json, e.to_string()))?;
+            let dir = data.join("archives").join(&a.config.id);
+            let dfile = dir.join("device.json");
+            if dfile.exists() {
+                // Known under this id at another folder (the share mapped elsewhere): the same
+                // archive only if its identity is the one pinned there.
+                let b = std::fs::read(&dfile).map_err(|e| Error::io(dfile.display(), e))?;
+                let df: DeviceFile = serde_json::from_slice(&b).map_err(|e| {
+                    Error::archive(
+                        dfile.display(),
+                        format!("this device's state is damaged ({e})"),
+                    )
+                })?;
+                let pinned = crypto::unb64(&df.pinned_archive_json, &dfile.display().to_string())?;
+                let p = Archive::from_bytes(root, pinned)?;
+                if p.config.identity_hash() != a.config.identity_hash() {
+                    return Err(changed(&json, &p, a));
                 }
-                Err(e) => return Err(Error::io(dfile.display(), e)),
+                warnings.push(format!(
+                    "{}: this archive was first opened on this computer at {}",
+                    root.display(),
+                    df.archive_path
+                ));
+                df
+            } else {
+                let df = DeviceFile {
+                    device_id: crypto::new_id(),
+                    archive_id: a.config.id.clone(),
+                    archive_path: want.clone(),
+                    pinned_archive_json: crypto::b64(&a.config_bytes),
+                };
+                std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
+                match archive::write_new(
+                    &dir,
+                    "device.json",
+                    &serde_json::to_vec_pretty(&df).expect("serialisable"),
+                ) {
+                    Ok(()) => {
+                        warnings.push(format!(
+                            "First use of the archive at {} on this computer: its fingerprint is {}. Compare it with the fingerprint on the practice's set-up sheet; if they differ, stop and tell the practice manager.",
+                            root.display(),
+                            a.config.fingerprint()
+                        ));
+                        df
+                    }
+                    // Another process of this device got there first: use theirs.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        let b = std::fs::read(&dfile).map_err(|e| Error::io(dfile.display(), e))?;
+                        serde_json::from_slice(&b)
+                            .map_err(|e| Error::archive(dfile.display(), e.to_string()))?
+                    }
+                    Err(e) => return Err(Error::io(dfile.display(), e)),
+                }
             }
         }
-        Err(e) => return Err(Error::io(dfile.display(), e)),
     };
+    let dir = data.join("archives").join(&df.archive_id);
+    let dfile = dir.join("device.json");
     let pinned = crypto::unb64(&df.pinned_archive_json, &dfile.display().to_string())?;
+    let pinned = Archive::from_bytes(root, pinned)?;
     let archive = match shared {
-        Ok(a) if a.config_bytes == pinned => a,
+        Ok(a) if a.config_bytes == pinned.config_bytes => a,
+        Ok(a) if a.config.identity_hash() != pinned.config.identity_hash() => {
+            return Err(changed(&json, &pinned, &a));
+        }
         Ok(_) => {
             warnings.push(format!(
-                "{}: differs from the copy this device pinned on first use; the pinned copy is used",
-                root.join("archive.json").display()
+                "{json}: differs from the copy this device pinned on first use; the pinned copy is used"
             ));
-            Archive::from_bytes(root, pinned)?
+            pinned
         }
-        Err(_) => Archive::from_bytes(root, pinned)?,
+        Err(e) => {
+            warnings.push(format!("{e}; using this device's pinned copy"));
+            pinned
+        }
     };
     Ok((
         archive,
@@ -146,6 +166,37 @@ pub fn open_in(root: &Path, data: &Path) -> Result<(Archive, Device, Vec<String>
         },
         warnings,
     ))
+}
+
+/// The refusal of an archive.json whose identity is not the one pinned for its folder.
+fn changed(json: &str, pinned: &Archive, found: &Archive) -> Error {
+    let mut what = Vec::new();
+    if pinned.config.id != found.config.id {
+        what.push(format!(
+            "id {} is now {}",
+            pinned.config.id, found.config.id
+        ));
+    }
+    for k in ["metadata", "custodian", "audit", "admin", "signing"] {
+        if pinned.config.keys.get(k).ok() != found.config.keys.get(k).ok() {
+            what.push(format!("its {k} key differs"));
+        }
+    }
+    if pinned.config.kdf != found.config.kdf {
+        what.push("its password-hashing cost differs".into());
+    }
+    if pinned.config.user_salt != found.config.user_salt {
+        what.push("its user-name salt differs".into());
+    }
+    Error::tampered(
+        json,
+        format!(
+            "the archive identity at this folder has changed: {} (fingerprint {} was pinned, {} found). Nothing was opened; tell the practice manager",
+            if what.is_empty() { "its segment size differs".to_string() } else { what.join(", ") },
+            pinned.config.fingerprint(),
+            found.config.fingerprint()
+        ),
+    )
 }
 
 /// The highest revision of each user's record this device has seen (`users-seen.json` beside the

@@ -24,6 +24,10 @@ pub async fn init(cli: &Cli, admin: &str, kdf: &str) -> CliResult {
         r.kdf.p,
         r.kdf_measured_ms
     );
+    println!(
+        "Archive fingerprint: {} (write it on the practice's set-up sheet: every computer shows it the first time it opens the archive).",
+        r.fingerprint
+    );
     Ok(())
 }
 

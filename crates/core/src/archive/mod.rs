@@ -58,6 +58,39 @@ pub struct PublicKeys {
     pub signing: String,
 }
 
+impl ArchiveConfig {
+    /// Hex SHA-256 of the archive's identity: its id, public keys, KDF cost, user-name salt and
+    /// segment size (not the descriptive fields). User records bind it in their signed part, and a
+    /// device refuses an archive.json at a folder it knows whose identity changed.
+    pub fn identity_hash(&self) -> String {
+        let identity = serde_json::json!({
+            "id": self.id,
+            "keys": self.keys,
+            "kdf": self.kdf,
+            "user_salt": self.user_salt,
+            "segment_size": self.segment_size,
+        });
+        let m = [
+            b"callvault/v2/archive-identity\n".as_slice(),
+            &serde_json::to_vec(&identity).expect("serialisable"),
+        ]
+        .concat();
+        hex::encode(crypto::sha256(&m))
+    }
+
+    /// The identity as people compare it (on the practice's set-up sheet): 24 hex digits in groups.
+    pub fn fingerprint(&self) -> String {
+        let h = self.identity_hash();
+        h[..24]
+            .as_bytes()
+            .chunks(4)
+            .map(|c| std::str::from_utf8(c).expect("hex"))
+            .collect::<Vec<_>>()
+            .join("-")
+            .to_uppercase()
+    }
+}
+
 impl PublicKeys {
     pub fn get(&self, which: &str) -> Result<[u8; 32]> {
         let s = match which {

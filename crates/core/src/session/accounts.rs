@@ -94,6 +94,39 @@ impl Session {
             .await
     }
 
+    /// The upgrade run of an admin's logon: user records written before format 2 are signed again
+    /// with their password sealing and the archive identity bound, each as a new revision,
+    /// checkpointed. Returns how many were upgraded; one that cannot be (this admin does not hold
+    /// the keys of its roles) is named in a warning and left as it is.
+    pub(super) async fn upgrade_user_records(&mut self) -> Result<usize> {
+        if !policy::users::may_manage_users(self.roles()) {
+            return Ok(0);
+        }
+        let mut n = 0;
+        for u in self.users.clone() {
+            match users::upgrade_record(&self.archive, &self.user.secrets, &self.user.uid, &u.uid) {
+                Ok(Some(rev)) => {
+                    self.checkpoint_user(&u.uid, rev, u.disabled).await?;
+                    n += 1;
+                }
+                Ok(None) => {}
+                Err(e) => self
+                    .warnings
+                    .push(format!("users/{}: not upgraded ({e})", u.uid)),
+            }
+        }
+        if n > 0 {
+            self.audit(
+                Action::UpdateUser,
+                "allowed",
+                vec![],
+                Some(format!("upgraded {n} user records to archive format 2")),
+            )?;
+            self.reload_users().await?;
+        }
+        Ok(n)
+    }
+
     /// Journal a user record's new revision (admin), so every device — a new one too — refuses a
     /// rollback of it; for a disablement with the journal heads read so far, beyond which what the
     /// disabled user signs is refused.

@@ -42,28 +42,58 @@ impl Session {
         }
     }
 
-    /// A decrypting reader over a recording this session holds a key for.
-    pub(super) async fn open_reader(&self, id: &str) -> Result<DecryptingReader<std::fs::File>> {
+    /// The audio object of a recording, opened and checked against the SHA-256 its signed journal
+    /// entry commits to, before any byte of it is used: an object deleted and replaced by another
+    /// (wrapped to the archive's public keys, with fresh checksums) is refused. Returns the open
+    /// file (at its start) and its header.
+    pub(super) async fn open_checked_object(
+        &self,
+        id: &str,
+    ) -> Result<(std::fs::File, audio::AudioHeader)> {
+        use std::io::{Read, Seek};
+        let (meta, _) = self
+            .index
+            .get(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("recording {id}")))?;
         let rel = audio::object_path(id);
         let path = self.archive.path(&rel);
-        let open = || std::fs::File::open(&path).map_err(|e| Error::io(path.display(), e));
-        match DecryptingReader::open_recording(open()?, id, &self.audio_keys(), &rel) {
-            Err(Error::Forbidden(_)) => {
-                let head = {
-                    use std::io::Read;
-                    let mut buf = Vec::new();
-                    open()?
-                        .take(1 << 20)
-                        .read_to_end(&mut buf)
-                        .map_err(|e| Error::io(path.display(), e))?;
-                    buf
-                };
-                let (header, _) = audio::parse_header(&head, &rel)?;
-                let dek = self.dek_for(&header, &rel).await?;
-                DecryptingReader::open_with_dek(open()?, id, dek, &rel)
-            }
-            other => other,
+        let io = |e| Error::io(path.display(), e);
+        let mut f = std::fs::File::open(&path).map_err(io)?;
+        if !f.metadata().map_err(io)?.is_file() {
+            return Err(Error::tampered(&rel, "not a regular file"));
         }
+        let mut h = crate::crypto::Sha256Stream::new();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut head = Vec::new();
+        loop {
+            let n = f.read(&mut buf).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            if head.len() < 1 << 20 {
+                head.extend_from_slice(&buf[..n.min((1 << 20) - head.len())]);
+            }
+            h.update(&buf[..n]);
+        }
+        if hex::encode(h.finish()) != meta.object_sha256 {
+            return Err(Error::tampered(
+                &rel,
+                "audio object is not the one its journal entry names (replaced or altered); refused",
+            ));
+        }
+        let (header, _) = audio::parse_header(&head, &rel)?;
+        f.rewind().map_err(io)?;
+        Ok((f, header))
+    }
+
+    /// A decrypting reader over a recording this session holds a key for, its object checked
+    /// against its journal entry first.
+    pub(super) async fn open_reader(&self, id: &str) -> Result<DecryptingReader<std::fs::File>> {
+        let rel = audio::object_path(id);
+        let (f, header) = self.open_checked_object(id).await?;
+        let dek = self.dek_for(&header, &rel).await?;
+        DecryptingReader::open_with_dek(f, id, dek, &rel)
     }
 
     /// Assign an unassigned call to a staff user (supervisor): its key is wrapped to them, so they
@@ -84,18 +114,7 @@ impl Session {
             .cloned()
             .ok_or_else(|| Error::NotFound(format!("staff user '{staff}'")))?;
         let rel = audio::object_path(&id);
-        let head = {
-            use std::io::Read;
-            let path = self.archive.path(&rel);
-            let mut buf = Vec::new();
-            std::fs::File::open(&path)
-                .map_err(|e| Error::io(path.display(), e))?
-                .take(1 << 20)
-                .read_to_end(&mut buf)
-                .map_err(|e| Error::io(path.display(), e))?;
-            buf
-        };
-        let (header, _) = audio::parse_header(&head, &rel)?;
+        let (_, header) = self.open_checked_object(&id).await?;
         let dek = self.dek_for(&header, &rel).await?;
         let wrap = crate::crypto::wrap(&user.public_key, &audio::wrap_info(&id), dek.expose())?;
         let a = crate::archive::journal::Assignment {
@@ -159,20 +178,28 @@ impl Session {
     pub async fn waveform(&self, id: &str) -> Result<Waveform> {
         let view = self.show(id).await?;
         let rel = audio::object_path(&view.id);
-        let head = {
-            use std::io::Read;
-            let path = self.archive.path(&rel);
-            let f = std::fs::File::open(&path).map_err(|e| Error::io(path.display(), e))?;
-            let mut buf = Vec::new();
-            f.take(1 << 20)
-                .read_to_end(&mut buf)
-                .map_err(|e| Error::io(path.display(), e))?;
-            buf
-        };
-        let (header, _) = audio::parse_header(&head, &rel)?;
+        let (_, header) = self.open_checked_object(&view.id).await?;
         let dek = self.dek_for(&header, &rel).await?;
         let prel = audio::peaks_path(&view.id);
+        let (meta, _) = self
+            .index
+            .get(&view.id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("recording {}", view.id)))?;
+        // Peaks only as the signed journal entry names them: a planted or replaced object is refused.
+        let Some(want) = meta.peaks_sha256 else {
+            return Err(Error::NotFound(format!(
+                "waveform of recording {}",
+                view.id
+            )));
+        };
         let data = self.archive.read(&prel)?;
+        if hex::encode(crate::crypto::sha256(&data)) != want {
+            return Err(Error::tampered(
+                &prel,
+                "waveform object is not the one its journal entry names (replaced or altered); refused",
+            ));
+        }
         let (window_ms, peaks) = audio::open_peaks(&data, &view.id, &dek, &prel)?;
         Ok(Waveform { window_ms, peaks })
     }

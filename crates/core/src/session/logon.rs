@@ -83,6 +83,7 @@ pub async fn init_in(
         }),
     )?;
     Ok(InitReport {
+        fingerprint: archive.config.fingerprint(),
         archive_id: archive.config.id,
         kdf: params,
         kdf_measured_ms: ms as u64,
@@ -249,6 +250,12 @@ impl Session {
             let why = "this account's user record was rolled back or disabled (an admin's checkpoint names a newer revision); ask an admin";
             s.audit(Action::SessionEnd, "refused", vec![], Some(why.into()))?;
             return Err(Error::Forbidden(why.into()));
+        }
+        let upgraded = s.upgrade_user_records().await?;
+        if upgraded > 0 {
+            s.warnings.push(format!(
+                "Upgraded {upgraded} user records: their password sealing and the archive's identity are now bound by an admin's signature"
+            ));
         }
         Ok(s)
     }

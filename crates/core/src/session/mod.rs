@@ -67,6 +67,8 @@ pub struct UserSummary {
 #[derive(Debug, Serialize)]
 pub struct InitReport {
     pub archive_id: String,
+    /// The archive identity's fingerprint, for the practice's set-up sheet.
+    pub fingerprint: String,
     pub kdf: KdfParams,
     pub kdf_measured_ms: u64,
 }

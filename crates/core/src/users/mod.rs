@@ -122,6 +122,10 @@ pub struct SignedPart {
     /// in records written before format 2, which an admin's logon upgrades.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealing: Option<String>,
+    /// The archive identity's hash (`ArchiveConfig::identity_hash`): a record is believed only in
+    /// the archive it was written for, so an archive.json with other keys opens no one's record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<String>,
 }
 
 /// A user record file.
@@ -243,6 +247,7 @@ pub fn write_user(
         )?,
         by: signer_uid.unwrap_or(uid).to_string(),
         sealing: Some(sealing_hash(&archive.config.kdf, &salt, &sealed)),
+        archive: Some(archive.config.identity_hash()),
     };
     let sig = crypto::ed25519_sign(signer.require("signing")?, &signed_bytes(&signed));
     let rec = UserRecord {
@@ -321,6 +326,7 @@ fn resign(
         )?,
         by: signer_uid.to_string(),
         sealing: Some(sealing_hash(&kdf, &salt, &sealed)),
+        archive: Some(archive.config.identity_hash()),
     };
     let sig = crypto::ed25519_sign(signer.require("signing")?, &signed_bytes(&signed));
     publish(
@@ -346,7 +352,7 @@ pub fn upgrade_record(
     uid: &str,
 ) -> Result<Option<u64>> {
     match load_latest(archive, uid)? {
-        Some(r) if r.signed.sealing.is_none() => {
+        Some(r) if r.signed.sealing.is_none() || r.signed.archive.is_none() => {
             resign(archive, signer, signer_uid, uid, None, None).map(|r| Some(r.signed.rev))
         }
         _ => Ok(None),
@@ -421,6 +427,17 @@ pub fn check_record(
         return Err(Error::tampered(
             what,
             "user record signature does not verify",
+        ));
+    }
+    if rec
+        .signed
+        .archive
+        .as_ref()
+        .is_some_and(|h| *h != archive.config.identity_hash())
+    {
+        return Err(Error::tampered(
+            what,
+            "user record was signed for another archive identity (archive.json replaced?)",
         ));
     }
     if let Some(h) = &rec.signed.sealing {
