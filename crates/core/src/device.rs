@@ -236,3 +236,19 @@ pub fn remember_revisions(
             Error::io(path.display(), e)
         })
 }
+
+/// Wait for, then hold, this computer's import lock for the archive (an OS file lock, released
+/// when the returned file is dropped, or by the OS if the process dies).
+pub async fn import_lock(device: &Device) -> Result<std::fs::File> {
+    let path = device.dir.join("import.lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(path.display(), e))?;
+    tokio::task::spawn_blocking(move || f.lock().map(|()| f))
+        .await
+        .map_err(|e| Error::Invalid(format!("import lock: {e}")))?
+        .map_err(|e| Error::io(path.display(), e))
+}

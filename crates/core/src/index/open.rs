@@ -55,6 +55,8 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS user_checkpoints (uid TEXT NOT NULL, rev INTEGER NOT NULL, disabled INTEGER NOT NULL,
         heads TEXT NOT NULL, device TEXT NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL,
         PRIMARY KEY(uid, device, seq, idx)) WITHOUT ROWID",
+    // What syncing refused (rules broken, malformed ids), for `verify` to name every time.
+    "CREATE TABLE IF NOT EXISTS refused_entries (object TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(object, reason)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS audit_heads (device TEXT PRIMARY KEY, files INTEGER NOT NULL, last_hash TEXT NOT NULL)",
     // A user's own preferences on this device (e.g. the app's last search criteria): personal data,
     // so kept here in the encrypted index, never in web storage or plain files.
@@ -117,7 +119,9 @@ impl Index {
             .pragma("cache_size", "-65536")
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(false);
+            .foreign_keys(false)
+            // Another process of this computer may hold the index a while (a long catch-up).
+            .busy_timeout(std::time::Duration::from_secs(120));
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(opts)

@@ -181,6 +181,15 @@ impl Index {
                     .and_then(|h| h.get(&device).copied())
                     .is_some_and(|head| seq <= head),
             };
+            if !before {
+                sqlx::query("INSERT OR IGNORE INTO refused_entries (object, reason) VALUES (?, ?)")
+                    .bind(&rel)
+                    .bind(format!(
+                        "signed by {signer} after their account was disabled; refused"
+                    ))
+                    .execute(&self.pool)
+                    .await?;
+            }
             if before {
                 self.apply_reported(&device, seq, &rel, &entries, roles, &mut rep)
                     .await?;
@@ -204,6 +213,13 @@ impl Index {
         rep: &mut SyncReport,
     ) -> Result<()> {
         let (added, erased, refused) = self.apply(device, seq, entries, roles).await?;
+        for reason in &refused {
+            sqlx::query("INSERT OR IGNORE INTO refused_entries (object, reason) VALUES (?, ?)")
+                .bind(rel)
+                .bind(reason)
+                .execute(&self.pool)
+                .await?;
+        }
         for reason in refused {
             rep.problems.push(Problem {
                 object: rel.to_string(),
@@ -214,6 +230,18 @@ impl Index {
         rep.recordings_erased += erased;
         rep.segments_applied += 1;
         Ok(())
+    }
+
+    /// Every entry or segment refused while syncing, for `verify` to name.
+    pub async fn refused_entries(&self) -> Result<Vec<Problem>> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT object, reason FROM refused_entries ORDER BY object, reason")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(object, reason)| Problem { object, reason })
+            .collect())
     }
 
     /// The highest revision an admin's checkpoint names for each user.

@@ -42,6 +42,10 @@ impl Session {
     /// The common import path for every layout.
     pub async fn import_sources(&mut self, sources: Vec<CallSource>) -> Result<ImportReport> {
         self.require(Action::Import)?;
+        // One import at a time on this computer: a second process waits for the first, then
+        // catches up with what it stored, so nothing is stored twice or fails half-way.
+        let _lock = device::import_lock(&self.device).await?;
+        self.sync_index().await?;
         let dedup_key = self.user.secrets.require("dedup")?.clone();
         let custodian = self.archive.config.keys.get("custodian")?;
         let mut rep = ImportReport::default();

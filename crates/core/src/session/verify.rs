@@ -149,6 +149,17 @@ impl Session {
                 rep.problems.push(p);
             }
         }
+        // Every entry refused when it was read (an author without the right, a malformed id, a
+        // second recording entry, a disabled user's later writing), however long ago.
+        for p in self.index.refused_entries().await? {
+            if !rep
+                .problems
+                .iter()
+                .any(|q| q.object == p.object && q.reason == p.reason)
+            {
+                rep.problems.push(p);
+            }
+        }
         // Audit chains (bodies too when this user holds the audit key).
         let ar = audit::verify_chain(a, self.user.secrets.get("audit"), &signers)?;
         rep.objects_checked += ar.files;

@@ -1,0 +1,581 @@
+//! The insider attack suite (issue 17): each attack written as a member of staff would make it —
+//! their own password, write access to the share, and the core's low-level functions as a tool of
+//! their own. Each asserts that no access is gained, that the planted or rolled-back file is
+//! refused or named, and that nothing genuine is lost or hidden. docs/RELIABILITY.md lists every
+//! attempt and its outcome.
+
+use callvault_core::archive::journal::{self, Direction, JournalEntry, RecordingMeta};
+use callvault_core::archive::{self, audio, Archive, Signer};
+use callvault_core::crypto;
+use callvault_core::ingest::CallSource;
+use callvault_core::policy::Role;
+use callvault_core::requests::{ConsentKind, ConsentMark};
+use callvault_core::retention::{Hold, Setting, Tombstone};
+use callvault_core::secret::{Key32, Password};
+use callvault_core::session::{self, KdfChoice, SearchQuery, Session};
+use callvault_core::users;
+use callvault_core::Error;
+use callvault_testkit::demo::{speechlike, wav_g711};
+use chrono::{TimeZone, Utc};
+use std::path::{Path, PathBuf};
+
+const DC: (&str, &str) = ("dana.dc", "dc-pass-1234");
+const SUP: (&str, &str) = ("sid.super", "sup-pass-1234");
+const CLIN: (&str, &str) = ("dr.cal.one", "clin-pass-1234");
+const STAFF: (&str, &str) = ("rae.reception", "staff-pass-1234");
+
+struct World {
+    tmp: tempfile::TempDir,
+    archive: PathBuf,
+    /// The practice manager's computer (app-data folder).
+    data: PathBuf,
+    calls: Vec<String>,
+}
+
+fn call(i: u32, ext: &str) -> CallSource {
+    CallSource {
+        name: format!("c{i}.wav"),
+        bytes: wav_g711(8000, &speechlike(8000, 2, i), true),
+        started_at: Utc.with_ymd_and_hms(2025, 5, 1 + i, 10, 0, 0).unwrap(),
+        direction: Direction::Inbound,
+        staff: None,
+        extension: Some(ext.into()),
+        external_number: Some(format!("07700 90050{i}")),
+        parties: vec![format!("Caller {i}")],
+        notes: None,
+    }
+}
+
+impl World {
+    /// A data controller (also admin), a supervisor, a clinician (ext 201), a receptionist (ext
+    /// 101), and three calls: two the clinician took, one the receptionist took.
+    async fn new() -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        let archive = tmp.path().join("archive");
+        let data = tmp.path().join("pm-pc");
+        session::init_in(&archive, &data, DC.0, &Password::new(DC.1), KdfChoice::Fast)
+            .await
+            .unwrap();
+        let mut s = Session::logon_in(&archive, &data, DC.0, &Password::new(DC.1))
+            .await
+            .unwrap();
+        for (u, roles, tel) in [
+            (SUP, vec![Role::Supervisor], vec![]),
+            (CLIN, vec![Role::Clinician], vec!["201"]),
+            (STAFF, vec![Role::Staff], vec!["101"]),
+        ] {
+            let tel: Vec<String> = tel.into_iter().map(String::from).collect();
+            s.add_user(u.0, &roles, &tel, &Password::new(u.1))
+                .await
+                .unwrap();
+        }
+        let rep = s
+            .import_sources(vec![call(1, "201"), call(2, "201"), call(3, "101")])
+            .await
+            .unwrap();
+        let calls = rep.imported.iter().map(|i| i.id.clone()).collect();
+        s.close().await;
+        World {
+            tmp,
+            archive,
+            data,
+            calls,
+        }
+    }
+
+    async fn logon(&self, u: (&str, &str)) -> Result<Session, Error> {
+        Session::logon_in(&self.archive, &self.data, u.0, &Password::new(u.1)).await
+    }
+
+    /// A computer that never opened this archive before.
+    fn fresh_device(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+
+    async fn logon_on(&self, data: &Path, u: (&str, &str)) -> Result<Session, Error> {
+        Session::logon_in(&self.archive, data, u.0, &Password::new(u.1)).await
+    }
+
+    fn share(&self) -> Archive {
+        Archive::open(&self.archive).unwrap()
+    }
+}
+
+/// What the insider's own tool holds: their uid, user secret and archive secrets, unlocked with
+/// their own password from their own record.
+struct Insider {
+    uid: String,
+    signing: Key32,
+    metadata: Key32,
+}
+
+fn insider(a: &Archive, u: (&str, &str)) -> Insider {
+    let uid = users::uid_for(a, u.0).unwrap();
+    let rec = users::load_latest(a, &uid).unwrap().unwrap();
+    let un = users::unlock(&rec, &Password::new(u.1)).unwrap();
+    Insider {
+        signing: users::user_signing_seed(&un.secret),
+        metadata: un.secrets.require("metadata").unwrap().clone(),
+        uid,
+    }
+}
+
+impl Insider {
+    /// Journal entries from a device folder of the insider's own, signed with their own key.
+    fn write(&self, a: &Archive, entries: &[JournalEntry]) {
+        let device = "ee".repeat(16);
+        journal::append(
+            a,
+            &device,
+            entries,
+            &Signer {
+                uid: &self.uid,
+                seed: &self.signing,
+            },
+        )
+        .unwrap();
+    }
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn everything() -> SearchQuery {
+    SearchQuery {
+        limit: Some(100),
+        ..Default::default()
+    }
+}
+
+fn warned(s: &Session, what: &str) -> bool {
+    s.warnings.iter().any(|w| w.contains(what))
+}
+
+fn tampered<T: std::fmt::Debug>(r: Result<T, Error>) -> String {
+    match r {
+        Err(e @ Error::Tampered { .. }) => e.to_string(),
+        other => panic!("expected a refusal as tampered, got {other:?}"),
+    }
+}
+
+// ---- 1. Swap archive.json ----
+
+#[tokio::test]
+async fn a_swapped_archive_identity_is_refused_on_every_computer() {
+    let w = World::new().await;
+    let path = w.archive.join("archive.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    // The insider's own custodian and admin keys, a new id; signing, salt and metadata kept.
+    let mine = Key32::random();
+    let public = crypto::b64(&crypto::x25519_public(&mine));
+    v["id"] = crypto::new_id().into();
+    v["keys"]["custodian"] = public.clone().into();
+    v["keys"]["admin"] = public.into();
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+
+    // The computer that knew the archive refuses it, saying what changed.
+    let e = tampered(w.logon(DC).await);
+    assert!(
+        e.contains("the archive identity at this folder has changed")
+            && e.contains("custodian key differs"),
+        "{e}"
+    );
+    // A computer new to the archive: every user record is bound to the genuine identity.
+    let fresh = w.fresh_device("new-pc");
+    let e = tampered(w.logon_on(&fresh, DC).await);
+    assert!(e.contains("another archive identity"), "{e}");
+    // Put back, everything is as it was: nothing was imported under the insider's keys.
+    std::fs::remove_file(&path).unwrap();
+    let genuine = {
+        // The pinned copy on the practice manager's computer is the genuine archive.json.
+        let dev = std::fs::read_dir(w.data.join("archives"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        let df: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dev.path().join("device.json")).unwrap())
+                .unwrap();
+        crypto::unb64(df["pinned_archive_json"].as_str().unwrap(), "t").unwrap()
+    };
+    std::fs::write(&path, genuine).unwrap();
+    let s = w.logon(DC).await.unwrap();
+    assert_eq!(s.search(&everything()).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_first_use_shows_the_fingerprint_of_the_set_up_sheet() {
+    let w = World::new().await;
+    let fp = w.share().config.fingerprint();
+    let s = w.logon_on(&w.fresh_device("gp-mac"), CLIN).await.unwrap();
+    assert!(
+        warned(&s, &format!("its fingerprint is {fp}")),
+        "{:?}",
+        s.warnings
+    );
+    s.close().await;
+    let s = w.logon_on(&w.fresh_device("gp-mac"), CLIN).await.unwrap();
+    assert!(!warned(&s, "fingerprint"), "{:?}", s.warnings);
+}
+
+// ---- 4. Undo a revocation ----
+
+/// Delete a user's newest record version, as an insider undoing a change would.
+fn delete_newest_record(a: &Archive, name: &str) {
+    let uid = users::uid_for(a, name).unwrap();
+    let newest = a.list(&format!("users/{uid}")).unwrap().pop().unwrap();
+    std::fs::remove_file(a.path(&format!("users/{uid}/{newest}"))).unwrap();
+}
+
+#[tokio::test]
+async fn a_demotion_undone_by_deleting_the_newest_record_gives_nothing_back() {
+    let w = World::new().await;
+    // The supervisor uses the practice manager's computer once, then is demoted to staff.
+    w.logon(SUP).await.unwrap().close().await;
+    let mut dc = w.logon(DC).await.unwrap();
+    dc.set_roles(SUP.0, &[Role::Staff]).await.unwrap();
+    dc.close().await;
+    delete_newest_record(&w.share(), SUP.0);
+
+    // On the computer that saw the demotion, and on one that never saw the archive.
+    let e = tampered(w.logon(SUP).await);
+    assert!(e.contains("rolled back"), "{e}");
+    let fresh = w.fresh_device("new-pc");
+    match w.logon_on(&fresh, SUP).await {
+        Err(Error::Forbidden(m)) => assert!(m.contains("rolled back"), "{m}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // Everyone else is told which record was rolled back; the supervisor's roles count for
+    // nothing meanwhile.
+    let dc = w.logon_on(&fresh, DC).await.unwrap();
+    assert!(warned(&dc, "rolled back"), "{:?}", dc.warnings);
+    assert!(!dc
+        .list_users()
+        .await
+        .unwrap()
+        .iter()
+        .any(|u| u.name == SUP.0));
+}
+
+#[tokio::test]
+async fn a_disabled_user_who_deletes_the_disabled_version_stays_out() {
+    let w = World::new().await;
+    let mut dc = w.logon(DC).await.unwrap();
+    dc.update_user(STAFF.0, None, Some(true)).await.unwrap();
+    dc.close().await;
+    delete_newest_record(&w.share(), STAFF.0);
+    assert!(w.logon(STAFF).await.is_err());
+    assert!(w.logon_on(&w.fresh_device("new-pc"), STAFF).await.is_err());
+}
+
+#[tokio::test]
+async fn a_replayed_old_password_sealing_or_a_planted_kdf_is_refused() {
+    let w = World::new().await;
+    let a = w.share();
+    let uid = users::uid_for(&a, CLIN.0).unwrap();
+    let old = std::fs::read(a.path(&format!("users/{uid}/00000000.cvu"))).unwrap();
+    // The clinician's password leaked; the admin resets it.
+    let mut dc = w.logon(DC).await.unwrap();
+    dc.reset_password(CLIN.0, &Password::new("a-new-pass-5678"))
+        .await
+        .unwrap();
+    dc.close().await;
+    // The insider republishes the old record (the leaked password's sealing) as the newest version.
+    let newest: u64 =
+        users::parse_ver(&a.list(&format!("users/{uid}")).unwrap().pop().unwrap()).unwrap();
+    let mut rec: serde_json::Value = serde_json::from_slice(&old).unwrap();
+    rec["ver"] = (newest + 1).into();
+    a.write_new(
+        &format!("users/{uid}/{:08}.cvu", newest + 1),
+        &serde_json::to_vec(&rec).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        w.logon(CLIN).await.is_err(),
+        "the old password opened the account"
+    );
+    assert!(w.logon_on(&w.fresh_device("new-pc"), CLIN).await.is_err());
+    // A planted KDF cost in the current record: refused as not the sealing the admin signed.
+    std::fs::remove_file(a.path(&format!("users/{uid}/{:08}.cvu", newest + 1))).unwrap();
+    let cur_path = a.path(&format!("users/{uid}/{newest:08}.cvu"));
+    let mut cur: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cur_path).unwrap()).unwrap();
+    cur["kdf"]["t"] = 9.into();
+    std::fs::remove_file(&cur_path).unwrap();
+    std::fs::write(&cur_path, serde_json::to_vec(&cur).unwrap()).unwrap();
+    let e = tampered(w.logon(CLIN).await);
+    assert!(e.contains("sealing is not the one the admin signed"), "{e}");
+}
+
+#[tokio::test]
+async fn what_a_disabled_user_signs_after_the_disablement_is_refused() {
+    let w = World::new().await;
+    let a = w.share();
+    let me = insider(&a, CLIN);
+    let mark = |note: &str, call: &str| {
+        JournalEntry::Consent(Box::new(ConsentMark {
+            recording: call.to_string(),
+            by: me.uid.clone(),
+            at: now(),
+            kind: ConsentKind::CallerObjected,
+            stopped_at_ms: Some(1000),
+            note: Some(note.into()),
+        }))
+    };
+    // Before: a genuine mark on their own call.
+    me.write(&a, &[mark("before", &w.calls[0])]);
+    let mut dc = w.logon(DC).await.unwrap();
+    dc.update_user(CLIN.0, None, Some(true)).await.unwrap();
+    dc.close().await;
+    // After the disablement, with their own tool.
+    me.write(&a, &[mark("after", &w.calls[1])]);
+    for data in [w.data.clone(), w.fresh_device("new-pc")] {
+        let s = w.logon_on(&data, SUP).await.unwrap();
+        let found = s.search(&everything()).await.unwrap();
+        let consent = |id: &str| found.iter().find(|r| r.id == id).unwrap().consent.clone();
+        assert!(consent(&w.calls[0]).is_some(), "the genuine mark was lost");
+        assert_eq!(
+            consent(&w.calls[1]),
+            None,
+            "a mark after disablement counted"
+        );
+        assert!(
+            warned(&s, "after their account was disabled"),
+            "{:?}",
+            s.warnings
+        );
+        s.close().await;
+    }
+}
+
+// ---- 5. Substitute audio ----
+
+#[tokio::test]
+async fn substituted_audio_or_peaks_are_refused_before_any_byte_is_used() {
+    let w = World::new().await;
+    let a = w.share();
+    let id = &w.calls[0];
+    // A fake object under the same id, wrapped to the archive's public custodian key.
+    let fake = wav_g711(8000, &speechlike(8000, 2, 99), true);
+    let custodian = a.config.keys.get("custodian").unwrap();
+    let obj = audio::seal(id, 65536, &fake, &[("custodian".into(), custodian)]).unwrap();
+    let rel = audio::object_path(id);
+    std::fs::remove_file(a.path(&rel)).unwrap();
+    a.write_new(&rel, &obj).unwrap();
+    let clin = w.logon(CLIN).await.unwrap();
+    let e = tampered(
+        clin.open_for_listening(id, None, Some("checking my own call"))
+            .await,
+    );
+    assert!(e.contains("not the one its journal entry names"), "{e}");
+    // The planted object is named by verify.
+    let mut dc = w.logon(DC).await.unwrap();
+    let rep = dc.verify().await.unwrap();
+    assert!(
+        rep.problems.iter().any(|p| p.object == rel),
+        "{:?}",
+        rep.problems
+    );
+    // Replaced peaks: the waveform is refused, not drawn.
+    let id2 = &w.calls[1];
+    let prel = audio::peaks_path(id2);
+    let mut peaks = std::fs::read(a.path(&prel)).unwrap();
+    let n = peaks.len();
+    peaks[n - 1] ^= 1;
+    std::fs::remove_file(a.path(&prel)).unwrap();
+    a.write_new(&prel, &peaks).unwrap();
+    let e = tampered(clin.waveform(id2).await);
+    assert!(e.contains("waveform object is not the one"), "{e}");
+    // The untouched call still plays.
+    assert!(clin
+        .open_for_listening(id2, None, Some("checking my own call"))
+        .await
+        .is_ok());
+}
+
+// ---- 7. Entries nobody checked ----
+
+#[tokio::test]
+async fn a_receptionists_hand_written_entries_are_refused_and_named() {
+    let w = World::new().await;
+    let a = w.share();
+    let me = insider(&a, STAFF);
+    let target = w.calls[0].clone();
+    let mut meta = read_recordings(&a, &me.metadata)
+        .into_iter()
+        .find(|m| m.id == target)
+        .unwrap();
+    // Move the call's date three years back (the next sweep would destroy it), as the receptionist.
+    meta.started_at = "2021-01-01T10:00:00Z".into();
+    meta.imported_by = me.uid.clone();
+    let bad_id = |id: &str| {
+        let mut m = meta.clone();
+        m.id = id.into();
+        JournalEntry::Recording(Box::new(m))
+    };
+    me.write(
+        &a,
+        &[
+            JournalEntry::Recording(Box::new(meta.clone())),
+            JournalEntry::Hold(Box::new(Hold {
+                hold: crypto::new_id(),
+                recordings: w.calls.clone(),
+                reason: "blocking every deletion".into(),
+                request: None,
+                by: me.uid.clone(),
+                at: now(),
+            })),
+            JournalEntry::Tombstone(Box::new(Tombstone {
+                recording: target.clone(),
+                call_date: chrono::NaiveDate::from_ymd_opt(2025, 5, 2).unwrap(),
+                deleted_at: now(),
+                by: me.uid.clone(),
+                reason: "make it vanish".into(),
+                request: None,
+                rule: None,
+                dedup: meta.dedup.clone(),
+                run: crypto::new_id(),
+            })),
+            JournalEntry::Setting(Box::new(Setting {
+                key: "retention-months".into(),
+                value: "1".into(),
+                by: me.uid.clone(),
+                at: now(),
+            })),
+            // A consent mark on a call the receptionist was no party to.
+            JournalEntry::Consent(Box::new(ConsentMark {
+                recording: w.calls[1].clone(),
+                by: me.uid.clone(),
+                at: now(),
+                kind: ConsentKind::NotRecorded,
+                stopped_at_ms: None,
+                note: None,
+            })),
+        ],
+    );
+    // Malformed ids, which once panicked or reached shred paths.
+    me.write(&a, &[bad_id("x"), bad_id("../../../../etc/passwd")]);
+    // A supervisor may import: their second entry for the same id, moving its date, is refused.
+    let sup = insider(&a, SUP);
+    let mut moved = meta.clone();
+    moved.imported_by = sup.uid.clone();
+    sup.write(&a, &[JournalEntry::Recording(Box::new(moved))]);
+
+    for data in [w.data.clone(), w.fresh_device("new-pc")] {
+        let mut dc = w.logon_on(&data, DC).await.unwrap();
+        let all = dc.search(&everything()).await.unwrap();
+        assert_eq!(all.len(), 3, "a call vanished or was doubled");
+        let call = all.iter().find(|r| r.id == target).unwrap();
+        assert!(
+            call.started_at.starts_with("2025-05-02"),
+            "{}",
+            call.started_at
+        );
+        assert!(all.iter().all(|r| r.consent.is_none()));
+        assert!(dc.holds().await.unwrap().is_empty());
+        assert_eq!(dc.setting("retention-months").await.unwrap(), "36");
+        for what in [
+            "(recording) by",
+            "(hold) by",
+            "(tombstone) by",
+            "(setting) by",
+            "(consent) by",
+            "a second recording entry",
+            "malformed recording id",
+        ] {
+            assert!(warned(&dc, what), "{what} not reported: {:?}", dc.warnings);
+        }
+        let rep = dc.verify().await.unwrap();
+        assert!(
+            rep.problems
+                .iter()
+                .any(|p| p.reason.contains("(tombstone) by")),
+            "{:?}",
+            rep.problems
+        );
+        assert!(dc.retention_due().await.unwrap().is_empty());
+        dc.close().await;
+    }
+}
+
+/// Read every recording entry on the share, as any user's tool can: the metadata key every user
+/// holds, the signers' public keys from their records.
+fn read_recordings(a: &Archive, metadata: &Key32) -> Vec<RecordingMeta> {
+    let mut signers = archive::SignerKeys::new();
+    for uid in users::list_uids(a).unwrap() {
+        let r = users::load_latest(a, &uid).unwrap().unwrap();
+        let k = crypto::unb64(&r.signed.signing_key, "t").unwrap();
+        signers.insert(uid, k.try_into().unwrap());
+    }
+    let mut out = Vec::new();
+    for dev in a.list("journal").unwrap() {
+        for name in a.list(&format!("journal/{dev}")).unwrap() {
+            let seq = journal::parse_segment_name(&name).unwrap();
+            let b = a.read(&format!("journal/{dev}/{name}")).unwrap();
+            for e in journal::open_segment(&b, metadata, &dev, seq, &signers, "t").unwrap() {
+                if let JournalEntry::Recording(m) = e {
+                    out.push(*m);
+                }
+            }
+        }
+    }
+    out
+}
+
+// ---- 10. Double calls ----
+
+#[test]
+fn two_computers_importing_the_same_folder_at_once_store_each_call_once() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let w = rt.block_on(World::new());
+    let sources = || (10..16).map(|i| call(i, "201")).collect::<Vec<_>>();
+    let pcs = [
+        w.data.clone(),
+        w.fresh_device("ingest-pc"),
+        w.fresh_device("sup-pc"),
+    ];
+    // Every computer logs on first (so none has seen the others' imports), then all import at once.
+    let sessions: Vec<Session> = pcs
+        .iter()
+        .map(|d| rt.block_on(w.logon_on(d, DC)).unwrap())
+        .collect();
+    let handles: Vec<_> = sessions
+        .into_iter()
+        .map(|mut s| {
+            let src = sources();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Runtime::new().unwrap();
+                rt.block_on(async move {
+                    let r = s.import_sources(src).await.unwrap();
+                    s.close().await;
+                    r.imported.len()
+                })
+            })
+        })
+        .collect();
+    let stored: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert!(stored >= 6, "each call stored at least once ({stored})");
+    for d in pcs.iter().cloned().chain([w.fresh_device("new-pc")]) {
+        let s = rt.block_on(w.logon_on(&d, DC)).unwrap();
+        let all = rt.block_on(s.search(&everything())).unwrap();
+        assert_eq!(all.len(), 3 + 6, "on {}: {:?}", d.display(), all.len());
+        rt.block_on(s.close());
+    }
+}
+
+#[tokio::test]
+async fn two_imports_on_one_computer_wait_for_each_other() {
+    let w = World::new().await;
+    let mut a = w.logon(DC).await.unwrap();
+    let mut b = w.logon(SUP).await.unwrap();
+    let src = || (20..24).map(|i| call(i, "201")).collect::<Vec<_>>();
+    let (ra, rb) = tokio::join!(a.import_sources(src()), b.import_sources(src()));
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra.imported.len() + rb.imported.len(), 4, "{ra:?} {rb:?}");
+    a.close().await;
+    b.close().await;
+    let s = w.logon(DC).await.unwrap();
+    assert_eq!(s.search(&everything()).await.unwrap().len(), 3 + 4);
+}
