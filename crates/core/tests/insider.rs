@@ -220,6 +220,59 @@ async fn a_first_use_shows_the_fingerprint_of_the_set_up_sheet() {
     assert!(!warned(&s, "fingerprint"), "{:?}", s.warnings);
 }
 
+// ---- 3. Take over or make vanish a request ----
+
+#[tokio::test]
+async fn a_second_raised_event_neither_hides_nor_takes_over_a_request() {
+    use callvault_core::requests::{
+        request_id, Purpose, RequestDetails, RequestEntry, RequestEvent,
+    };
+    let w = World::new().await;
+    let mut dc = w.logon(DC).await.unwrap();
+    let rid = dc
+        .raise_request(RequestDetails {
+            purpose: Some(Purpose::Sar),
+            reason: "subject access request received by letter".into(),
+            number: Some("07700 900501".into()),
+            identity: Some("passport seen".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    dc.close().await;
+    let a = w.share();
+    let me = insider(&a, STAFF);
+    let raised = |purpose: Option<Purpose>, nonce: Option<String>| {
+        JournalEntry::Request(Box::new(RequestEntry {
+            request: rid.clone(),
+            by: me.uid.clone(),
+            at: "2000-01-01T00:00:00.000Z".into(),
+            event: RequestEvent::Raised(RequestDetails {
+                purpose,
+                reason: "mine now".into(),
+                ..Default::default()
+            }),
+            nonce,
+        }))
+    };
+    // Dated 2000 with no purpose (the SAR would vanish), with a purpose (the insider would become
+    // its requester, inheriting any approval), and with a nonce of their own.
+    me.write(&a, &[raised(None, None)]);
+    me.write(&a, &[raised(Some(Purpose::Complaint), None)]);
+    me.write(&a, &[raised(Some(Purpose::Complaint), Some(crypto::new_id()))]);
+    // A request id of the insider's own is theirs: a new request, not this one.
+    assert_ne!(request_id(&me.uid, &"ee".repeat(16), "n"), rid);
+    for data in [w.data.clone(), w.fresh_device("new-pc")] {
+        let dc = w.logon_on(&data, DC).await.unwrap();
+        let r = dc.request(&rid).await.unwrap();
+        assert_eq!(r.purpose, Purpose::Sar);
+        assert_eq!(r.raised_by.as_deref(), Some(DC.0));
+        assert!(r.due_date.is_some(), "the SAR lost its deadline");
+        assert!(warned(&dc, "raised a second time") || warned(&dc, "is not theirs"));
+        dc.close().await;
+    }
+}
+
 // ---- 4. Undo a revocation ----
 
 /// Delete a user's newest record version, as an insider undoing a change would.

@@ -416,6 +416,57 @@ impl Index {
                     .await?;
                 }
                 JournalEntry::Request(r) => {
+                    if let crate::requests::RequestEvent::Raised(_) = r.event {
+                        // One `raised` event per request, bound to its raiser: a second one (to
+                        // take a request over or make it vanish) is refused.
+                        if let Some(n) = &r.nonce {
+                            if crate::requests::request_id(&r.by, device, n) != r.request {
+                                refused.push(format!(
+                                    "entry {idx}: request {} was not raised by {} on this journal (its id is not theirs); refused",
+                                    r.request, r.by
+                                ));
+                                continue;
+                            }
+                        }
+                        let events: Vec<String> = sqlx::query_scalar(
+                            "SELECT event FROM request_events WHERE request = ?",
+                        )
+                        .bind(&r.request)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        let raised_before = events.iter().find(|e| {
+                            serde_json::from_str::<crate::requests::RequestEntry>(e).is_ok_and(
+                                |e| matches!(e.event, crate::requests::RequestEvent::Raised(_)),
+                            )
+                        });
+                        let unbound_before = raised_before.is_some_and(|e| {
+                            serde_json::from_str::<crate::requests::RequestEntry>(e)
+                                .is_ok_and(|e| e.nonce.is_none())
+                        });
+                        if let (Some(old), true, Some(_)) =
+                            (raised_before, unbound_before, &r.nonce)
+                        {
+                            // An unbound `raised` (written by an older Callvault, or forged without
+                            // one) gives way to the raiser's own, whose id proves it.
+                            sqlx::query(
+                                "DELETE FROM request_events WHERE request = ? AND event = ?",
+                            )
+                            .bind(&r.request)
+                            .bind(old)
+                            .execute(&mut *tx)
+                            .await?;
+                            refused.push(format!(
+                                "entry {idx}: an unbound earlier `raised` of request {} gave way to its raiser's; that one is refused",
+                                r.request
+                            ));
+                        } else if raised_before.is_some() {
+                            refused.push(format!(
+                                "entry {idx}: request {} raised a second time by {}; refused",
+                                r.request, r.by
+                            ));
+                            continue;
+                        }
+                    }
                     sqlx::query(
                         "INSERT OR IGNORE INTO request_events (request, at, device, seq, idx, event) VALUES (?, ?, ?, ?, ?, ?)",
                     )

@@ -177,6 +177,17 @@ pub struct RequestEntry {
     /// RFC 3339 UTC, milliseconds.
     pub at: String,
     pub event: RequestEvent,
+    /// On a `raised` event: the randomness the request's id was derived from with its raiser and
+    /// the device whose journal holds it (`request_id`), so no one else can raise it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+}
+
+/// A request's id, bound to the event that raised it: who raised it, on which device's journal,
+/// and fresh randomness. A `raised` event whose id does not derive so is refused on every device.
+pub fn request_id(raiser: &str, device: &str, nonce: &str) -> String {
+    let m = format!("callvault/v2/request\n{raiser}\n{device}\n{nonce}");
+    hex::encode(&crate::crypto::sha256(m.as_bytes())[..16])
 }
 
 /// A consent mark on a call: the caller objected (recording stopped at a time) or asked not to be
@@ -501,6 +512,7 @@ mod tests {
 
     fn ev(by: &str, at: &str, event: RequestEvent) -> RequestEntry {
         RequestEntry {
+            nonce: None,
             request: "r".into(),
             by: by.into(),
             at: at.into(),

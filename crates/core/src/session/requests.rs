@@ -182,8 +182,10 @@ impl Session {
                 "--received is only for a subject access request (sar)".into(),
             ));
         }
-        let id = crate::crypto::new_id();
+        let nonce = crate::crypto::new_id();
+        let id = requests::request_id(&self.user.uid, &self.device.id, &nonce);
         let e = RequestEntry {
+            nonce: Some(nonce),
             request: id.clone(),
             by: self.user.uid.clone(),
             at: now_rfc3339_ms(),
@@ -492,6 +494,7 @@ impl Session {
             }
         }
         let e = RequestEntry {
+            nonce: None,
             request: st.id.clone(),
             by: self.user.uid.clone(),
             at: now_rfc3339_ms(),
@@ -543,6 +546,7 @@ impl Session {
 
     pub(super) async fn event(&mut self, id: &str, event: RequestEvent) -> Result<()> {
         let e = RequestEntry {
+            nonce: None,
             request: id.to_string(),
             by: self.user.uid.clone(),
             at: now_rfc3339_ms(),

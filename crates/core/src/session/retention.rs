@@ -383,6 +383,7 @@ impl Session {
             cert.as_ref().map(|c| c.certificate.as_str()).unwrap_or("-")
         );
         let e = crate::requests::RequestEntry {
+            nonce: None,
             request: st.id.clone(),
             by: self.user.uid.clone(),
             at: now_rfc3339_ms(),
