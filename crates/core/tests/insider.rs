@@ -259,7 +259,10 @@ async fn a_second_raised_event_neither_hides_nor_takes_over_a_request() {
     // its requester, inheriting any approval), and with a nonce of their own.
     me.write(&a, &[raised(None, None)]);
     me.write(&a, &[raised(Some(Purpose::Complaint), None)]);
-    me.write(&a, &[raised(Some(Purpose::Complaint), Some(crypto::new_id()))]);
+    me.write(
+        &a,
+        &[raised(Some(Purpose::Complaint), Some(crypto::new_id()))],
+    );
     // A request id of the insider's own is theirs: a new request, not this one.
     assert_ne!(request_id(&me.uid, &"ee".repeat(16), "n"), rid);
     for data in [w.data.clone(), w.fresh_device("new-pc")] {
@@ -446,6 +449,43 @@ async fn substituted_audio_or_peaks_are_refused_before_any_byte_is_used() {
         .open_for_listening(id2, None, Some("checking my own call"))
         .await
         .is_ok());
+}
+
+// ---- 6. Cut the audit trail ----
+
+#[tokio::test]
+async fn a_cut_audit_trail_is_named_on_a_new_computer_and_after_an_index_rebuild() {
+    let w = World::new().await;
+    let a = w.share();
+    // Some history on the practice manager's computer, anchored by the next logons.
+    let s = w.logon(SUP).await.unwrap();
+    s.search(&everything()).await.unwrap();
+    s.close().await;
+    w.logon(CLIN).await.unwrap().close().await;
+    // The insider cuts the tail of that computer's chain, then the whole audit folder.
+    let dev = a.list("audit").unwrap().pop().unwrap();
+    let files = a.list(&format!("audit/{dev}")).unwrap();
+    for f in &files[files.len() - 3..] {
+        std::fs::remove_file(a.path(&format!("audit/{dev}/{f}"))).unwrap();
+    }
+    let cut = |r: &callvault_core::audit::AuditReport| {
+        r.problems
+            .iter()
+            .any(|p| p.object.starts_with(&format!("audit/{dev}")) && p.reason.contains("cut back"))
+    };
+    let fresh = w.fresh_device("new-pc");
+    let dc = w.logon_on(&fresh, DC).await.unwrap();
+    let rep = dc.verify_audit().await.unwrap();
+    assert!(cut(&rep), "{:?}", rep.problems);
+    // `index rebuild` (which any user may run) does not forget it.
+    let (dc, _, _) = dc.rebuild_index().await.unwrap();
+    let rep = dc.verify_audit().await.unwrap();
+    assert!(cut(&rep), "{:?}", rep.problems);
+    dc.close().await;
+    std::fs::remove_dir_all(a.path("audit")).unwrap();
+    let dc = w.logon_on(&w.fresh_device("another-pc"), DC).await.unwrap();
+    let rep = dc.verify_audit().await.unwrap();
+    assert!(cut(&rep), "{:?}", rep.problems);
 }
 
 // ---- 7. Entries nobody checked ----

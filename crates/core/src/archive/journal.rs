@@ -94,6 +94,17 @@ pub enum JournalEntry {
     /// An admin changed a user's record: its revision, so every device (a new one included) can
     /// tell a later rollback of the record, and for a disablement the journal heads it followed.
     UserCheckpoint(Box<UserCheckpoint>),
+    /// Every device's audit chain head as a logon saw it: a later cut of a chain (its tail, or the
+    /// whole audit folder) is named by `audit verify` on every device, a new one included.
+    AuditAnchor(Box<AuditAnchor>),
+}
+
+/// Audit chain heads anchored in the signed journal.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AuditAnchor {
+    pub heads: Vec<crate::audit::Witness>,
+    pub by: String,
+    pub at: String,
 }
 
 /// A user record revision, journalled by the admin who wrote it.
@@ -134,6 +145,7 @@ impl JournalEntry {
             JournalEntry::Setting(s) => &s.by,
             JournalEntry::Assign(a) => &a.by,
             JournalEntry::UserCheckpoint(c) => &c.by,
+            JournalEntry::AuditAnchor(a) => &a.by,
         }
     }
 
@@ -149,6 +161,7 @@ impl JournalEntry {
             JournalEntry::Setting(_) => "setting",
             JournalEntry::Assign(_) => "assign",
             JournalEntry::UserCheckpoint(_) => "user_checkpoint",
+            JournalEntry::AuditAnchor(_) => "audit_anchor",
         }
     }
 

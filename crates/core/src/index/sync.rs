@@ -232,6 +232,21 @@ impl Index {
         Ok(())
     }
 
+    /// The highest audit head anchored in the journal for each device: (device, files, last hash,
+    /// who anchored it).
+    pub async fn audit_anchors(&self) -> Result<Vec<(String, u64, String, String)>> {
+        let rows: Vec<(String, i64, String, String)> = sqlx::query_as(
+            "SELECT device, files, last_hash, by FROM audit_anchors a
+             WHERE files = (SELECT max(files) FROM audit_anchors b WHERE b.device = a.device)",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(d, f, h, b)| (d, f as u64, h, b))
+            .collect())
+    }
+
     /// Every entry or segment refused while syncing, for `verify` to name.
     pub async fn refused_entries(&self) -> Result<Vec<Problem>> {
         let rows: Vec<(String, String)> =
@@ -302,6 +317,7 @@ impl Index {
                 JournalEntry::Setting(_) => EntryKind::Setting,
                 JournalEntry::Assign(_) => EntryKind::Assign,
                 JournalEntry::UserCheckpoint(_) => EntryKind::UserCheckpoint,
+                JournalEntry::AuditAnchor(_) => EntryKind::AuditAnchor,
             };
             if !may_author(roles.of(e.author()), kind) {
                 refused.push(format!(
@@ -312,6 +328,19 @@ impl Index {
                 continue;
             }
             match e {
+                JournalEntry::AuditAnchor(a) => {
+                    for h in &a.heads {
+                        sqlx::query(
+                            "INSERT OR IGNORE INTO audit_anchors (device, files, last_hash, by) VALUES (?, ?, ?, ?)",
+                        )
+                        .bind(&h.device)
+                        .bind(h.files as i64)
+                        .bind(&h.last)
+                        .bind(&a.by)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
                 JournalEntry::UserCheckpoint(c) => {
                     sqlx::query(
                         "INSERT OR IGNORE INTO user_checkpoints (uid, rev, disabled, heads, device, seq, idx)
@@ -675,6 +704,11 @@ fn check_ids(e: &JournalEntry) -> std::result::Result<(), String> {
         JournalEntry::HoldRelease(h) => vec![("hold", &h.hold)],
         JournalEntry::Setting(_) => vec![],
         JournalEntry::Assign(a) => vec![("recording", &a.recording), ("user", &a.staff_uid)],
+        JournalEntry::AuditAnchor(a) => a
+            .heads
+            .iter()
+            .map(|h| ("device", h.device.as_str()))
+            .collect(),
         JournalEntry::UserCheckpoint(c) => std::iter::once(("user", c.uid.as_str()))
             .chain(c.heads.keys().map(|d| ("device", d.as_str())))
             .collect(),

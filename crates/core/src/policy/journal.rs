@@ -19,6 +19,7 @@ pub enum EntryKind {
     Setting,
     Assign,
     UserCheckpoint,
+    AuditAnchor,
 }
 
 /// May a user with `roles` (their current roles; none once disabled) author an entry of `kind`?
@@ -40,6 +41,8 @@ pub fn may_author(roles: &[Role], kind: EntryKind) -> bool {
         EntryKind::Setting => retention::may_change_settings(roles),
         EntryKind::Assign => listen::may_assign(roles),
         EntryKind::UserCheckpoint => users::may_manage_users(roles),
+        // Anyone who logs on anchors the audit heads they saw.
+        EntryKind::AuditAnchor => !roles.is_empty(),
     }
 }
 

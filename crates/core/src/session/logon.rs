@@ -251,6 +251,17 @@ impl Session {
             s.audit(Action::SessionEnd, "refused", vec![], Some(why.into()))?;
             return Err(Error::Forbidden(why.into()));
         }
+        // Anchor every audit chain's head, as this logon saw it, in the signed journal.
+        let heads = audit::heads(&s.archive, "")?;
+        if !heads.is_empty() && !policy::users::is_ingest_only(s.roles()) {
+            let anchor = journal::AuditAnchor {
+                heads,
+                by: s.user.uid.clone(),
+                at: now_rfc3339_ms(),
+            };
+            s.journal(vec![JournalEntry::AuditAnchor(Box::new(anchor))])
+                .await?;
+        }
         let upgraded = s.upgrade_user_records().await?;
         if upgraded > 0 {
             s.warnings.push(format!(

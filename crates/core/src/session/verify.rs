@@ -307,9 +307,17 @@ impl Session {
             for w in &e.witness {
                 witnessed.insert(
                     (w.device.clone(), w.files),
-                    (w.last.clone(), e.device.clone()),
+                    (w.last.clone(), format!("device {}", e.device)),
                 );
             }
+        }
+        // And what logons anchored in the signed journal (kept by an index rebuild, seen by a
+        // computer new to the archive, untouched by deleting the audit folder).
+        for (dev, files, last, by) in self.index.audit_anchors().await? {
+            witnessed.entry((dev, files)).or_insert((
+                last,
+                format!("a logon of user {by} (anchored in the journal)"),
+            ));
         }
         for ((dev, files), (last, by)) in witnessed {
             let rel = format!("audit/{dev}/{}", audit::file_name(files.saturating_sub(1)));
@@ -324,7 +332,7 @@ impl Session {
                 rep.problems.push(Problem {
                     object: rel,
                     reason: format!(
-                        "device {by} saw this chain at {files} files; it has been cut back or rewritten since"
+                        "{by} saw this chain at {files} files; it has been cut back or rewritten since"
                     ),
                 });
             }
