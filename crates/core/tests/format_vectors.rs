@@ -1335,7 +1335,7 @@ fn segment_file_names() {
     assert_eq!(compacted, "0000000000000000-0001.cvj");
     // An interrupted compaction leaves both generations: the newer is current.
     let old = a.read(&format!("journal/{device}/{first}")).unwrap();
-    journal::compact(&a, &device, 0, 1, &[], &first, &signer).unwrap();
+    journal::compact(&a, &device, 0, 1, &[], Some(&[]), &first, &signer).unwrap();
     assert!(!dir
         .path()
         .join(format!("journal/{device}/{first}"))

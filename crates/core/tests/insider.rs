@@ -220,6 +220,85 @@ async fn a_first_use_shows_the_fingerprint_of_the_set_up_sheet() {
     assert!(!warned(&s, "fingerprint"), "{:?}", s.warnings);
 }
 
+// ---- 2. Forge a compacted journal generation ----
+
+fn signer_keys(a: &Archive) -> archive::SignerKeys {
+    let mut signers = archive::SignerKeys::new();
+    for uid in users::list_uids(a).unwrap() {
+        let r = users::load_latest(a, &uid).unwrap().unwrap();
+        let k = crypto::unb64(&r.signed.signing_key, "t").unwrap();
+        signers.insert(uid, k.try_into().unwrap());
+    }
+    signers
+}
+
+#[tokio::test]
+async fn a_forged_compacted_generation_adds_nothing() {
+    let w = World::new().await;
+    let a = w.share();
+    let sup = insider(&a, SUP);
+    let dc_uid = users::uid_for(&a, DC.0).unwrap();
+    let signers = signer_keys(&a);
+    // The practice manager's computer's first journal segment, as any user can read it.
+    let dev = {
+        let d = std::fs::read_dir(w.data.join("archives"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        let df: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.path().join("device.json")).unwrap()).unwrap();
+        df["device_id"].as_str().unwrap().to_string()
+    };
+    let name = journal::segment_file(0, 0);
+    let bytes = a.read(&format!("journal/{dev}/{name}")).unwrap();
+    let (_, mut entries, sigs) =
+        journal::open_segment_signed(&bytes, &sup.metadata, &dev, 0, 0, &signers, "t").unwrap();
+    let mut sigs = sigs.expect("format 2 entries carry signatures");
+    // A setting "by" the data controller, signed with the supervisor's own key.
+    let forged = JournalEntry::Setting(Box::new(Setting {
+        key: "retention-months".into(),
+        value: "1".into(),
+        by: dc_uid.clone(),
+        at: now(),
+    }));
+    entries.push(forged);
+    sigs.push(crypto::b64(&[7u8; 64]));
+    let me = Signer {
+        uid: &sup.uid,
+        seed: &sup.signing,
+    };
+    journal::compact(&a, &dev, 0, 1, &entries, Some(&sigs), &name, &me).unwrap();
+    let fresh = w.fresh_device("new-pc");
+    let mut dc = w.logon_on(&fresh, DC).await.unwrap();
+    assert_eq!(dc.setting("retention-months").await.unwrap(), "36");
+    assert!(
+        warned(&dc, "is not signed by its author"),
+        "{:?}",
+        dc.warnings
+    );
+    let rep = dc.verify().await.unwrap();
+    assert!(
+        rep.problems
+            .iter()
+            .any(|p| p.object.contains(&dev) && p.reason.contains("not signed by its author")),
+        "{:?}",
+        rep.problems
+    );
+    dc.close().await;
+    // The same as a format-1 generation (no entry signatures at all): no segment of this archive
+    // was written before format 2, so it is refused too.
+    let name1 = journal::segment_file(0, 1);
+    journal::compact(&a, &dev, 0, 2, &entries, None, &name1, &me).unwrap();
+    let dc = w.logon_on(&w.fresh_device("another-pc"), DC).await.unwrap();
+    assert_eq!(dc.setting("retention-months").await.unwrap(), "36");
+    assert!(
+        warned(&dc, "without its entries' own signatures"),
+        "{:?}",
+        dc.warnings
+    );
+}
+
 // ---- 3. Take over or make vanish a request ----
 
 #[tokio::test]
@@ -596,12 +675,7 @@ async fn a_receptionists_hand_written_entries_are_refused_and_named() {
 /// Read every recording entry on the share, as any user's tool can: the metadata key every user
 /// holds, the signers' public keys from their records.
 fn read_recordings(a: &Archive, metadata: &Key32) -> Vec<RecordingMeta> {
-    let mut signers = archive::SignerKeys::new();
-    for uid in users::list_uids(a).unwrap() {
-        let r = users::load_latest(a, &uid).unwrap().unwrap();
-        let k = crypto::unb64(&r.signed.signing_key, "t").unwrap();
-        signers.insert(uid, k.try_into().unwrap());
-    }
+    let signers = signer_keys(a);
     let mut out = Vec::new();
     for dev in a.list("journal").unwrap() {
         for name in a.list(&format!("journal/{dev}")).unwrap() {

@@ -13,6 +13,47 @@ pub const MAGIC: &[u8; 8] = b"CVJRNL\x00\x01";
 /// Domain string of journal segment signatures.
 pub const SIG_DOMAIN: &str = "callvault/v1/journal-signature";
 
+/// Domain string of each entry's own signature (segment format 2): a compacted generation carries
+/// the entries it kept with their authors' signatures, so it can remove entries but never add or
+/// alter one.
+pub const ENTRY_SIG_DOMAIN: &str = "callvault/v2/journal-entry";
+
+/// The segment format this build writes: 2, each entry signed by its author.
+const SEGMENT_V: u32 = 2;
+
+/// What an entry's author signs: its place (device, sequence number) and its JSON.
+fn entry_message(device: &str, seq: u64, entry: &JournalEntry) -> Vec<u8> {
+    [
+        format!("{ENTRY_SIG_DOMAIN}\n{device}\n{seq}\n").as_bytes(),
+        &serde_json::to_vec(entry).expect("serialisable"),
+    ]
+    .concat()
+}
+
+/// A format-2 segment body: the entries and, one for each, its author's signature (base64).
+#[derive(Serialize, Deserialize)]
+struct SignedBody {
+    entries: Vec<JournalEntry>,
+    sigs: Vec<String>,
+}
+
+fn signed_body(device: &str, seq: u64, entries: &[JournalEntry], signer: &Signer) -> Vec<u8> {
+    let sigs = entries
+        .iter()
+        .map(|e| {
+            crypto::b64(&crypto::ed25519_sign(
+                signer.seed,
+                &entry_message(device, seq, e),
+            ))
+        })
+        .collect();
+    serde_json::to_vec(&SignedBody {
+        entries: entries.to_vec(),
+        sigs,
+    })
+    .expect("serialisable")
+}
+
 /// The direction of a call as the practice sees it.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -97,6 +138,17 @@ pub enum JournalEntry {
     /// Every device's audit chain head as a logon saw it: a later cut of a chain (its tail, or the
     /// whole audit folder) is named by `audit verify` on every device, a new one included.
     AuditAnchor(Box<AuditAnchor>),
+    /// An admin's upgrade run: each device's highest journal segment written before format 2.
+    /// A compacted generation without entry signatures is believed only within these.
+    FormatUpgrade(Box<FormatUpgrade>),
+}
+
+/// The journal segments written before format 2, as an admin's upgrade run found them.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct FormatUpgrade {
+    pub legacy: std::collections::BTreeMap<String, u64>,
+    pub by: String,
+    pub at: String,
 }
 
 /// Audit chain heads anchored in the signed journal.
@@ -146,6 +198,7 @@ impl JournalEntry {
             JournalEntry::Assign(a) => &a.by,
             JournalEntry::UserCheckpoint(c) => &c.by,
             JournalEntry::AuditAnchor(a) => &a.by,
+            JournalEntry::FormatUpgrade(f) => &f.by,
         }
     }
 
@@ -162,6 +215,7 @@ impl JournalEntry {
             JournalEntry::Assign(_) => "assign",
             JournalEntry::UserCheckpoint(_) => "user_checkpoint",
             JournalEntry::AuditAnchor(_) => "audit_anchor",
+            JournalEntry::FormatUpgrade(_) => "format_upgrade",
         }
     }
 
@@ -277,20 +331,31 @@ pub fn list_device(archive: &Archive, device: &str) -> Result<Listing> {
 
 /// Rewrite segment `seq` of `device` as generation `gen` holding only `entries` (an erasure took
 /// some out), signed by the maintainer; then remove the older generation. Readers take the newest.
+/// `sigs` are the kept entries' own signatures by their authors (segment format 2); `None` for a
+/// segment written before format 2, whose entries carry none.
+#[allow(clippy::too_many_arguments)]
 pub fn compact(
     archive: &Archive,
     device: &str,
     seq: u64,
     gen: u32,
     entries: &[JournalEntry],
+    sigs: Option<&[String]>,
     old_name: &str,
     signer: &Signer,
 ) -> Result<()> {
     let metadata_pub = archive.config.keys.get("metadata")?;
-    let body_plain = zeroize::Zeroizing::new(serde_json::to_vec(entries).expect("serialisable"));
+    let body_plain = zeroize::Zeroizing::new(match sigs {
+        Some(sigs) => serde_json::to_vec(&SignedBody {
+            entries: entries.to_vec(),
+            sigs: sigs.to_vec(),
+        })
+        .expect("serialisable"),
+        None => serde_json::to_vec(entries).expect("serialisable"),
+    });
     let key = Key32::random();
     let header = SegmentHeader {
-        v: 1,
+        v: if sigs.is_some() { SEGMENT_V } else { 1 },
         device: device.to_string(),
         seq,
         wrap: crypto::wrap(&metadata_pub, &info(device, seq), key.expose())?,
@@ -339,7 +404,6 @@ pub fn append_after(
     signer: &Signer,
 ) -> Result<u64> {
     let metadata_pub = archive.config.keys.get("metadata")?;
-    let body_plain = zeroize::Zeroizing::new(serde_json::to_vec(entries).expect("serialisable"));
     let dir = format!("journal/{device}");
     let mut seq = archive
         .list(&dir)?
@@ -349,9 +413,10 @@ pub fn append_after(
         .max(floor)
         .map_or(0, |m| m + 1);
     loop {
+        let body_plain = zeroize::Zeroizing::new(signed_body(device, seq, entries, signer));
         let key = Key32::random();
         let header = SegmentHeader {
-            v: 1,
+            v: SEGMENT_V,
             device: device.to_string(),
             seq,
             wrap: crypto::wrap(&metadata_pub, &info(device, seq), key.expose())?,
@@ -412,6 +477,23 @@ pub fn open_segment_gen(
     signers: &SignerKeys,
     what: &str,
 ) -> Result<(String, Vec<JournalEntry>)> {
+    open_segment_signed(data, metadata_seed, device, seq, gen, signers, what)
+        .map(|(s, e, _)| (s, e))
+}
+
+/// As `open_segment_gen`, also returning each entry's own signature (format 2; `None` before).
+/// A compacted generation (`gen` >= 1) of format 2 must prove every entry by its author's
+/// signature: one that does not — an entry added or altered by whoever compacted it — makes the
+/// whole generation refused.
+pub fn open_segment_signed(
+    data: &[u8],
+    metadata_seed: &Key32,
+    device: &str,
+    seq: u64,
+    gen: u32,
+    signers: &SignerKeys,
+    what: &str,
+) -> Result<(String, Vec<JournalEntry>, Option<Vec<String>>)> {
     let (h, body, sig, signed) = split_signed(data, MAGIC, what)?;
     let header: SegmentHeader = serde_json::from_slice(h)
         .map_err(|e| Error::tampered(what, format!("malformed header ({e})")))?;
@@ -421,16 +503,63 @@ pub fn open_segment_gen(
             "segment was moved or renamed (header names another place)",
         ));
     }
+    if header.v > SEGMENT_V {
+        return Err(Error::Version {
+            path: what.into(),
+            found: header.v,
+            supported: SEGMENT_V,
+        });
+    }
     check_trailer(signed, sig, SIG_DOMAIN, &header.signer, signers, what)?;
     let key = crypto::unwrap_key(metadata_seed, &info(device, seq), &header.wrap, what)?;
-    let plain = crypto::open(
+    let plain = zeroize::Zeroizing::new(crypto::open(
         &key,
         &[0u8; 12],
         &[MAGIC.as_slice(), h].concat(),
         body,
         what,
-    )?;
-    Ok((header.signer, parse_entries(&plain, what)?))
+    )?);
+    let (entries, sigs) = parse_body(&plain, what)?;
+    if header.v >= 2 && sigs.is_none() {
+        return Err(Error::tampered(what, "entries carry no signatures"));
+    }
+    if let (Some(sigs), true) = (&sigs, gen > 0) {
+        for (i, (e, s)) in entries.iter().zip(sigs).enumerate() {
+            let ok = signers.get(e.author()).is_some_and(|pk| {
+                crypto::unb64(s, what)
+                    .is_ok_and(|s| crypto::ed25519_verify(pk, &entry_message(device, seq, e), &s))
+            });
+            if !ok {
+                return Err(Error::tampered(
+                    what,
+                    format!(
+                        "compacted by {}: entry {i} ({}) is not signed by its author {} (added or altered); the whole generation is refused",
+                        header.signer,
+                        e.kind_name(),
+                        e.author()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok((header.signer, entries, sigs))
+}
+
+/// A segment body: a JSON array of entries (format 1), or the entries with their signatures.
+fn parse_body(plain: &[u8], what: &str) -> Result<(Vec<JournalEntry>, Option<Vec<String>>)> {
+    if plain.first() == Some(&b'{') {
+        let b: SignedBody = serde_json::from_slice(plain).map_err(|_| {
+            Error::tampered(
+                what,
+                "entries not understood (written by a newer Callvault, or damaged)",
+            )
+        })?;
+        if b.sigs.len() != b.entries.len() {
+            return Err(Error::tampered(what, "one signature per entry expected"));
+        }
+        return Ok((b.entries, Some(b.sigs)));
+    }
+    Ok((parse_entries(plain, what)?, None))
 }
 
 /// Parse a segment's decrypted body: the JSON array of its entries.

@@ -32,8 +32,11 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS recording_parties (
         uid TEXT NOT NULL, rec_rowid INTEGER NOT NULL, PRIMARY KEY(uid, rec_rowid)) WITHOUT ROWID",
     "CREATE VIRTUAL TABLE IF NOT EXISTS recordings_fts USING fts5(parties, notes, tokenize='trigram')",
+    // `legacy`: written before format 2 (its entries carry no signatures of their own).
     "CREATE TABLE IF NOT EXISTS applied_segments (
-        device TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(device, seq)) WITHOUT ROWID",
+        device TEXT NOT NULL, seq INTEGER NOT NULL, legacy INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY(device, seq)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS format_upgrades (legacy TEXT NOT NULL PRIMARY KEY, by TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS request_events (
         request TEXT NOT NULL, at TEXT NOT NULL, device TEXT NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL,
         event TEXT NOT NULL, PRIMARY KEY(request, device, seq, idx)) WITHOUT ROWID",

@@ -104,8 +104,8 @@ impl Index {
                         p(done, total);
                     }
                 }
-                let (signer, entries) = match archive.read(&rel).and_then(|b| {
-                    journal::open_segment_gen(&b, metadata, &device, seq, gen, signers, &rel)
+                let (signer, entries, sigs) = match archive.read(&rel).and_then(|b| {
+                    journal::open_segment_signed(&b, metadata, &device, seq, gen, signers, &rel)
                 }) {
                     Ok(e) => e,
                     Err(e) => {
@@ -140,12 +140,13 @@ impl Index {
                     });
                     continue;
                 }
-                if gen == 0 && roles.disabled.contains(&signer) {
+                let legacy = sigs.is_none();
+                if (gen == 0 && roles.disabled.contains(&signer)) || (legacy && gen > 0) {
                     // Decided once every checkpoint of this sync is known.
-                    deferred.push((device.clone(), seq, rel, signer, entries));
+                    deferred.push((device.clone(), seq, gen, rel, signer, entries));
                     continue;
                 }
-                self.apply_reported(&device, seq, &rel, &entries, roles, &mut rep)
+                self.apply_reported(&device, seq, legacy, &rel, &entries, roles, &mut rep)
                     .await?;
             }
             if let Some(&max) = present.iter().max() {
@@ -166,7 +167,43 @@ impl Index {
                 });
             }
         }
-        for (device, seq, rel, signer, entries) in deferred {
+        for (device, seq, gen, rel, signer, entries) in deferred {
+            if gen > 0 {
+                // A compacted generation without entry signatures: believed only where an admin's
+                // upgrade run found segments written before format 2.
+                let upgrades: Vec<String> =
+                    sqlx::query_scalar("SELECT legacy FROM format_upgrades")
+                        .fetch_all(&self.pool)
+                        .await?;
+                let covered = upgrades.iter().any(|l| {
+                    serde_json::from_str::<std::collections::BTreeMap<String, u64>>(l)
+                        .ok()
+                        .and_then(|m| m.get(&device).copied())
+                        .is_some_and(|head| seq <= head)
+                });
+                if !covered {
+                    let reason = format!(
+                        "compacted by {signer} without its entries' own signatures, where no segment was written before format 2 (forged); refused"
+                    );
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO refused_entries (object, reason) VALUES (?, ?)",
+                    )
+                    .bind(&rel)
+                    .bind(&reason)
+                    .execute(&self.pool)
+                    .await?;
+                    rep.problems.push(Problem {
+                        object: rel,
+                        reason,
+                    });
+                    continue;
+                }
+                if !roles.disabled.contains(&signer) {
+                    self.apply_reported(&device, seq, true, &rel, &entries, roles, &mut rep)
+                        .await?;
+                    continue;
+                }
+            }
             let heads: Option<String> = sqlx::query_scalar(
                 "SELECT heads FROM user_checkpoints WHERE uid = ? AND disabled = 1 ORDER BY rev DESC LIMIT 1",
             )
@@ -191,7 +228,7 @@ impl Index {
                     .await?;
             }
             if before {
-                self.apply_reported(&device, seq, &rel, &entries, roles, &mut rep)
+                self.apply_reported(&device, seq, gen > 0, &rel, &entries, roles, &mut rep)
                     .await?;
             } else {
                 rep.problems.push(Problem {
@@ -203,16 +240,18 @@ impl Index {
         Ok(rep)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn apply_reported(
         &self,
         device: &str,
         seq: u64,
+        legacy: bool,
         rel: &str,
         entries: &[JournalEntry],
         roles: &SignerRoles,
         rep: &mut SyncReport,
     ) -> Result<()> {
-        let (added, erased, refused) = self.apply(device, seq, entries, roles).await?;
+        let (added, erased, refused) = self.apply(device, seq, legacy, entries, roles).await?;
         for reason in &refused {
             sqlx::query("INSERT OR IGNORE INTO refused_entries (object, reason) VALUES (?, ?)")
                 .bind(rel)
@@ -245,6 +284,25 @@ impl Index {
             .into_iter()
             .map(|(d, f, h, b)| (d, f as u64, h, b))
             .collect())
+    }
+
+    /// Each device's highest journal segment written before format 2, if an admin's upgrade run
+    /// has not yet journalled them (None once it has, or when there are none).
+    pub async fn legacy_heads_to_record(
+        &self,
+    ) -> Result<Option<std::collections::BTreeMap<String, u64>>> {
+        let done: Option<i64> = sqlx::query_scalar("SELECT 1 FROM format_upgrades LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        if done.is_some() {
+            return Ok(None);
+        }
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT device, max(seq) FROM applied_segments WHERE legacy = 1 GROUP BY device",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((!rows.is_empty()).then(|| rows.into_iter().map(|(d, s)| (d, s as u64)).collect()))
     }
 
     /// Every entry or segment refused while syncing, for `verify` to name.
@@ -283,6 +341,7 @@ impl Index {
         &self,
         device: &str,
         seq: u64,
+        legacy: bool,
         entries: &[JournalEntry],
         roles: &SignerRoles,
     ) -> Result<(usize, usize, Vec<String>)> {
@@ -318,6 +377,7 @@ impl Index {
                 JournalEntry::Assign(_) => EntryKind::Assign,
                 JournalEntry::UserCheckpoint(_) => EntryKind::UserCheckpoint,
                 JournalEntry::AuditAnchor(_) => EntryKind::AuditAnchor,
+                JournalEntry::FormatUpgrade(_) => EntryKind::FormatUpgrade,
             };
             if !may_author(roles.of(e.author()), kind) {
                 refused.push(format!(
@@ -328,6 +388,13 @@ impl Index {
                 continue;
             }
             match e {
+                JournalEntry::FormatUpgrade(f) => {
+                    sqlx::query("INSERT OR IGNORE INTO format_upgrades (legacy, by) VALUES (?, ?)")
+                        .bind(serde_json::to_string(&f.legacy).expect("serialisable"))
+                        .bind(&f.by)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 JournalEntry::AuditAnchor(a) => {
                     for h in &a.heads {
                         sqlx::query(
@@ -622,11 +689,14 @@ impl Index {
                 }
             }
         }
-        sqlx::query("INSERT OR IGNORE INTO applied_segments (device, seq) VALUES (?, ?)")
-            .bind(device)
-            .bind(seq as i64)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO applied_segments (device, seq, legacy) VALUES (?, ?, ?)",
+        )
+        .bind(device)
+        .bind(seq as i64)
+        .bind(legacy)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         let added = added.max(0) as usize;
         if erased > 0 {
@@ -704,6 +774,7 @@ fn check_ids(e: &JournalEntry) -> std::result::Result<(), String> {
         JournalEntry::HoldRelease(h) => vec![("hold", &h.hold)],
         JournalEntry::Setting(_) => vec![],
         JournalEntry::Assign(a) => vec![("recording", &a.recording), ("user", &a.staff_uid)],
+        JournalEntry::FormatUpgrade(f) => f.legacy.keys().map(|d| ("device", d.as_str())).collect(),
         JournalEntry::AuditAnchor(a) => a
             .heads
             .iter()

@@ -20,6 +20,7 @@ pub enum EntryKind {
     Assign,
     UserCheckpoint,
     AuditAnchor,
+    FormatUpgrade,
 }
 
 /// May a user with `roles` (their current roles; none once disabled) author an entry of `kind`?
@@ -43,6 +44,7 @@ pub fn may_author(roles: &[Role], kind: EntryKind) -> bool {
         EntryKind::UserCheckpoint => users::may_manage_users(roles),
         // Anyone who logs on anchors the audit heads they saw.
         EntryKind::AuditAnchor => !roles.is_empty(),
+        EntryKind::FormatUpgrade => users::may_manage_users(roles),
     }
 }
 

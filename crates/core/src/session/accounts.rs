@@ -102,6 +102,17 @@ impl Session {
         if !policy::users::may_manage_users(self.roles()) {
             return Ok(0);
         }
+        // The journal segments written before format 2, so compacted generations of them (which
+        // carry no entry signatures) are believed there and nowhere else.
+        if let Some(legacy) = self.index.legacy_heads_to_record().await? {
+            let f = journal::FormatUpgrade {
+                legacy,
+                by: self.user.uid.clone(),
+                at: now_rfc3339_ms(),
+            };
+            self.journal(vec![JournalEntry::FormatUpgrade(Box::new(f))])
+                .await?;
+        }
         let mut n = 0;
         for u in self.users.clone() {
             match users::upgrade_record(&self.archive, &self.user.secrets, &self.user.uid, &u.uid) {

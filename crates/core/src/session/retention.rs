@@ -588,8 +588,8 @@ impl Session {
                     continue;
                 };
                 // A segment that does not open is not ours to judge here (verify names it).
-                let Ok((signer, entries)) =
-                    journal::open_segment_gen(&bytes, metadata, &dev, seq, gen, &signers, &rel)
+                let Ok((signer, entries, sigs)) =
+                    journal::open_segment_signed(&bytes, metadata, &dev, seq, gen, &signers, &rel)
                 else {
                     continue;
                 };
@@ -604,9 +604,23 @@ impl Session {
                 {
                     continue;
                 }
+                // Each kept entry keeps its author's signature: compaction only removes.
+                let keep: Vec<bool> = entries
+                    .iter()
+                    .map(|e| !e.personal_data_of().is_some_and(|r| gone.contains(r)))
+                    .collect();
+                let kept_sigs: Option<Vec<String>> = sigs.map(|s| {
+                    s.into_iter()
+                        .zip(&keep)
+                        .filter(|(_, k)| **k)
+                        .map(|(s, _)| s)
+                        .collect()
+                });
                 let kept: Vec<JournalEntry> = entries
                     .into_iter()
-                    .filter(|e| !e.personal_data_of().is_some_and(|r| gone.contains(r)))
+                    .zip(&keep)
+                    .filter(|(_, k)| **k)
+                    .map(|(e, _)| e)
                     .collect();
                 lock.check()?;
                 journal::compact(
@@ -615,6 +629,7 @@ impl Session {
                     seq,
                     gen + 1,
                     &kept,
+                    kept_sigs.as_deref(),
                     &name,
                     &self.signer(),
                 )?;
