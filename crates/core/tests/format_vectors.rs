@@ -1353,7 +1353,7 @@ fn segment_file_names() {
     let (h, _) = envelope(signed, journal::MAGIC);
     let h = String::from_utf8(h).unwrap();
     assert!(
-        h.starts_with(&format!(r#"{{"v":1,"device":"{device}","seq":0,"wrap":{{"#)),
+        h.starts_with(&format!(r#"{{"v":2,"device":"{device}","seq":0,"wrap":{{"#)),
         "{h}"
     );
     assert!(

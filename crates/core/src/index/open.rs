@@ -62,7 +62,7 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS refused_entries (object TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(object, reason)) WITHOUT ROWID",
     // Audit chain heads anchored in the journal (re-derived by a rebuild, unlike `audit_heads`).
     "CREATE TABLE IF NOT EXISTS audit_anchors (device TEXT NOT NULL, files INTEGER NOT NULL, last_hash TEXT NOT NULL,
-        by TEXT NOT NULL, PRIMARY KEY(device, files, last_hash)) WITHOUT ROWID",
+        by TEXT NOT NULL, src TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY(device, files, last_hash)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS audit_heads (device TEXT PRIMARY KEY, files INTEGER NOT NULL, last_hash TEXT NOT NULL)",
     // A user's own preferences on this device (e.g. the app's last search criteria): personal data,
     // so kept here in the encrypted index, never in web storage or plain files.

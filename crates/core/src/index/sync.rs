@@ -305,6 +305,16 @@ impl Index {
         Ok((!rows.is_empty()).then(|| rows.into_iter().map(|(d, s)| (d, s as u64)).collect()))
     }
 
+    /// When this device last anchored the audit heads in its journal (its own clock), if ever.
+    pub async fn last_anchor_at(&self, device: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT max(at) FROM audit_anchors WHERE src = ?")
+                .bind(device)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     /// Every entry or segment refused while syncing, for `verify` to name.
     pub async fn refused_entries(&self) -> Result<Vec<Problem>> {
         let rows: Vec<(String, String)> =
@@ -398,12 +408,14 @@ impl Index {
                 JournalEntry::AuditAnchor(a) => {
                     for h in &a.heads {
                         sqlx::query(
-                            "INSERT OR IGNORE INTO audit_anchors (device, files, last_hash, by) VALUES (?, ?, ?, ?)",
+                            "INSERT OR IGNORE INTO audit_anchors (device, files, last_hash, by, src, at) VALUES (?, ?, ?, ?, ?, ?)",
                         )
                         .bind(&h.device)
                         .bind(h.files as i64)
                         .bind(&h.last)
                         .bind(&a.by)
+                        .bind(device)
+                        .bind(&a.at)
                         .execute(&mut *tx)
                         .await?;
                     }

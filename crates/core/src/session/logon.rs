@@ -97,7 +97,47 @@ fn locked_text(until_ms: i64, archive: &Archive) -> String {
         .unwrap_or_default()
 }
 
+/// How often a device anchors the audit heads in its journal (at a logon).
+const ANCHOR_EVERY_MINUTES: i64 = 15;
+
 impl Session {
+    /// Anchor every audit chain's head, as this logon sees it, in this device's signed journal
+    /// (at most every quarter of an hour per device), so a later cut of any chain is named by
+    /// `audit verify` on every device, a new one and a rebuilt index included. Applied by the
+    /// catch-up that follows.
+    async fn anchor_audit_heads(&mut self) -> Result<()> {
+        if policy::users::is_ingest_only(self.roles()) {
+            return Ok(());
+        }
+        let recent = self
+            .index
+            .last_anchor_at(&self.device.id)
+            .await?
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .is_some_and(|t| {
+                Utc::now().signed_duration_since(t)
+                    < chrono::Duration::minutes(ANCHOR_EVERY_MINUTES)
+            });
+        let heads = audit::heads(&self.archive, "")?;
+        if recent || heads.is_empty() {
+            return Ok(());
+        }
+        let anchor = journal::AuditAnchor {
+            heads,
+            by: self.user.uid.clone(),
+            at: now_rfc3339_ms(),
+        };
+        let floor = self.index.max_applied(&self.device.id).await?;
+        journal::append_after(
+            &self.archive,
+            &self.device.id,
+            &[JournalEntry::AuditAnchor(Box::new(anchor))],
+            floor,
+            &self.signer(),
+        )?;
+        Ok(())
+    }
+
     /// Log on: the only way to act. Five failed logons within 15 minutes, counted across every
     /// device, lock the account for 15 minutes. Every attempt is audited.
     pub async fn logon(root: &Path, name: &str, password: &Password) -> Result<Session> {
@@ -233,6 +273,7 @@ impl Session {
         logon.witness = audit::heads(&s.archive, &s.device.id)?;
         audit::append(&s.archive, &s.device.id, &[logon], Some(&s.signer()))?;
         s.reload_users().await?;
+        s.anchor_audit_heads().await?;
         let sync = s
             .index
             .sync(&s.archive, &metadata, &s.signer_keys(), &s.signer_roles())
@@ -250,17 +291,6 @@ impl Session {
             let why = "this account's user record was rolled back or disabled (an admin's checkpoint names a newer revision); ask an admin";
             s.audit(Action::SessionEnd, "refused", vec![], Some(why.into()))?;
             return Err(Error::Forbidden(why.into()));
-        }
-        // Anchor every audit chain's head, as this logon saw it, in the signed journal.
-        let heads = audit::heads(&s.archive, "")?;
-        if !heads.is_empty() && !policy::users::is_ingest_only(s.roles()) {
-            let anchor = journal::AuditAnchor {
-                heads,
-                by: s.user.uid.clone(),
-                at: now_rfc3339_ms(),
-            };
-            s.journal(vec![JournalEntry::AuditAnchor(Box::new(anchor))])
-                .await?;
         }
         let upgraded = s.upgrade_user_records().await?;
         if upgraded > 0 {
