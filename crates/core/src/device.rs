@@ -252,3 +252,14 @@ pub async fn import_lock(device: &Device) -> Result<std::fs::File> {
         .map_err(|e| Error::Invalid(format!("import lock: {e}")))?
         .map_err(|e| Error::io(path.display(), e))
 }
+
+/// Ask for this device's local index to be rebuilt at the next logon (it disagreed with the
+/// signed journal). Best effort: the refusal that found it stands either way.
+pub fn mark_index_for_rebuild(device: &Device) {
+    let _ = std::fs::write(device.dir.join("rebuild-index"), b"");
+}
+
+/// Was a rebuild asked for? Takes the request (removes the marker).
+pub fn take_rebuild_request(device: &Device) -> bool {
+    std::fs::remove_file(device.dir.join("rebuild-index")).is_ok()
+}

@@ -141,6 +141,7 @@ const KNOWN_KINDS: &[&str] = &[
     "vector-limits",
     "vector-peaks",
     "vector-segment-names",
+    "vector-format2",
 ];
 
 fn blocks() -> Vec<Block> {
@@ -1381,4 +1382,58 @@ fn segment_file_names() {
     let (signed, _) = split_trailer(&old);
     let (h0, _) = envelope(signed, journal::MAGIC);
     assert!(!String::from_utf8(h0).unwrap().contains("\"gen\""));
+}
+
+/// Format 2's signed structures (issue 17): the archive identity and its fingerprint, the sealing
+/// hash a user record's signed part binds, a request id, and an entry's own signature.
+#[test]
+fn format2_vectors() {
+    let v = one("vector-format2");
+    let a = example_archive();
+    assert_eq!(a.config.identity_hash(), v.text("identity_hash"));
+    assert_eq!(a.config.fingerprint(), v.text("fingerprint"));
+    let (_, text) = user_file();
+    let rec: users::UserRecord = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        users::sealing_hash(&rec.kdf, &rec.salt, &rec.sealed),
+        v.text("sealing_hash")
+    );
+    assert_eq!(
+        callvault_core::requests::request_id(
+            &v.text("raiser"),
+            &v.text("request_device"),
+            &v.text("nonce")
+        ),
+        v.text("request_id")
+    );
+    // An entry's signature: Ed25519 by its author over
+    // "callvault/v2/journal-entry\n<device>\n<seq>\n" ‖ JSON(entry); deterministic.
+    let device = one("vector-journal").text("device");
+    let uid = one("vector-user").raw("uid").to_string();
+    let dir = tempfile::tempdir().unwrap();
+    archive::write_new(dir.path(), "archive.json", &archive_json()).unwrap();
+    let a = Archive::open(dir.path()).unwrap();
+    let seed = alice_signing_seed();
+    let signer = Signer {
+        uid: &uid,
+        seed: &seed,
+    };
+    let e: Vec<JournalEntry> = serde_json::from_str(&one("vector-journal").text("entries_json"))
+        .expect("the example entries parse");
+    assert_eq!(journal::append(&a, &device, &e, &signer).unwrap(), 0);
+    let bytes = a
+        .read(&format!("journal/{device}/{}", journal::segment_file(0, 0)))
+        .unwrap();
+    let s = secrets();
+    let (_, _, sigs) = journal::open_segment_signed(
+        &bytes,
+        &s.key("metadata"),
+        &device,
+        0,
+        0,
+        &alice_keys(),
+        "t",
+    )
+    .unwrap();
+    assert_eq!(sigs.unwrap(), vec![v.text("entry_signature")]);
 }

@@ -692,6 +692,118 @@ fn read_recordings(a: &Archive, metadata: &Key32) -> Vec<RecordingMeta> {
     out
 }
 
+// ---- 9. Edit the local index ----
+
+/// Open a computer's local index as any user of the archive can: its key derives from the
+/// metadata seed every user holds and the device id in the plaintext device.json.
+async fn open_index(data: &Path, metadata: &Key32) -> (sqlx::SqlitePool, String) {
+    let d = std::fs::read_dir(data.join("archives"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let df: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("device.json")).unwrap()).unwrap();
+    let device = df["device_id"].as_str().unwrap().to_string();
+    let key = crypto::hkdf(
+        metadata.expose(),
+        format!("callvault/v1/local-index/{device}").as_bytes(),
+    );
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(d.path().join("index.db"))
+        .pragma("key", format!("\"x'{}'\"", hex::encode(key.expose())));
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .unwrap();
+    (pool, device)
+}
+
+#[tokio::test]
+async fn an_edited_local_index_grants_nothing_and_is_rebuilt() {
+    use callvault_core::requests::{Purpose, RequestDetails, RequestEntry, RequestEvent, Right};
+    let w = World::new().await;
+    let a = w.share();
+    let me = insider(&a, CLIN);
+    // The clinician makes herself a party to the receptionist's call in the practice manager's
+    // computer's index, pointing at the genuine segment that imported it.
+    let (pool, _) = open_index(&w.data, &me.metadata).await;
+    let (rowid, src): (i64, String) = sqlx::query_as(
+        "SELECT r.rowid, p.src FROM recordings r JOIN recording_parties p ON p.rec_rowid = r.rowid WHERE r.id = ?",
+    )
+    .bind(&w.calls[2])
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO recording_parties (uid, rec_rowid, src) VALUES (?, ?, ?)")
+        .bind(&me.uid)
+        .bind(rowid)
+        .bind(&src)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let clin = w.logon(CLIN).await.unwrap();
+    let e = tampered(
+        clin.open_for_listening(&w.calls[2], None, Some("curious"))
+            .await,
+    );
+    assert!(e.contains("does not match the signed journal"), "{e}");
+    clin.close().await;
+    // The next logon on that computer rebuilds the index from the journal: the call is gone from
+    // her view again, and she is told why.
+    let clin = w.logon(CLIN).await.unwrap();
+    assert!(warned(&clin, "was rebuilt"), "{:?}", clin.warnings);
+    assert!(clin
+        .search(&everything())
+        .await
+        .unwrap()
+        .iter()
+        .all(|r| r.id != w.calls[2]));
+    clin.close().await;
+
+    // A supervisor's request, with an approval "by" the data controller added to the index.
+    let mut sup = w.logon(SUP).await.unwrap();
+    let rid = sup
+        .raise_request(RequestDetails {
+            purpose: Some(Purpose::Complaint),
+            reason: "complaint about a call".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    sup.close().await;
+    let s = insider(&a, SUP);
+    let (pool, device) = open_index(&w.data, &s.metadata).await;
+    let approved = RequestEntry {
+        request: rid.clone(),
+        by: users::uid_for(&a, DC.0).unwrap(),
+        at: now(),
+        event: RequestEvent::Approved {
+            recordings: vec![w.calls[0].clone()],
+            expires_at: "2099-01-01T00:00:00Z".into(),
+            allow: vec![Right::Listen],
+            note: None,
+        },
+        nonce: None,
+    };
+    sqlx::query(
+        "INSERT INTO request_events (request, at, device, seq, idx, event) VALUES (?, ?, ?, 0, 99, ?)",
+    )
+    .bind(&rid)
+    .bind(&approved.at)
+    .bind(&device)
+    .bind(serde_json::to_string(&approved).unwrap())
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let sup = w.logon(SUP).await.unwrap();
+    let e = tampered(sup.open_for_listening(&w.calls[0], Some(&rid), None).await);
+    assert!(e.contains("does not match the signed journal"), "{e}");
+}
+
 // ---- 10. Double calls ----
 
 #[test]

@@ -22,6 +22,36 @@ impl Index {
             .collect()
     }
 
+    /// Every journalled event of one request with the segment that holds it (`device`, `seq`).
+    pub async fn request_event_sources(
+        &self,
+        request: &str,
+    ) -> Result<Vec<(crate::requests::RequestEntry, String, u64)>> {
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT event, device, seq FROM request_events WHERE request = ?")
+                .bind(request)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(e, d, s)| {
+                serde_json::from_str(&e)
+                    .map(|e| (e, d, s as u64))
+                    .map_err(|e| Error::Index(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// The journal segment (`<device>/<seq>`) whose entry made `uid` a party to a recording.
+    pub async fn party_source(&self, uid: &str, rowid: i64) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT src FROM recording_parties WHERE uid = ? AND rec_rowid = ?")
+                .bind(uid)
+                .bind(rowid)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     /// Every request id, newest first.
     pub async fn request_ids(&self) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(

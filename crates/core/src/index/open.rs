@@ -29,8 +29,11 @@ const SCHEMA: &[&str] = &[
     // Recent imports for the app's overview (an index on the expression `imports_since` reads, so
     // no row is parsed; built once when an older index is first opened).
     "CREATE INDEX IF NOT EXISTS rec_imported ON recordings(json_extract(meta, '$.imported_at'))",
+    // `src`: the journal segment (`<device>/<seq>`) whose entry made the user a party, so a
+    // decision resting on it is checked against the signed journal, not this cache alone.
     "CREATE TABLE IF NOT EXISTS recording_parties (
-        uid TEXT NOT NULL, rec_rowid INTEGER NOT NULL, PRIMARY KEY(uid, rec_rowid)) WITHOUT ROWID",
+        uid TEXT NOT NULL, rec_rowid INTEGER NOT NULL, src TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY(uid, rec_rowid)) WITHOUT ROWID",
     "CREATE VIRTUAL TABLE IF NOT EXISTS recordings_fts USING fts5(parties, notes, tokenize='trigram')",
     // `legacy`: written before format 2 (its entries carry no signatures of their own).
     "CREATE TABLE IF NOT EXISTS applied_segments (

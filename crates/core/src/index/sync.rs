@@ -175,12 +175,15 @@ impl Index {
                     sqlx::query_scalar("SELECT legacy FROM format_upgrades")
                         .fetch_all(&self.pool)
                         .await?;
-                let covered = upgrades.iter().any(|l| {
-                    serde_json::from_str::<std::collections::BTreeMap<String, u64>>(l)
-                        .ok()
-                        .and_then(|m| m.get(&device).copied())
-                        .is_some_and(|head| seq <= head)
-                });
+                // Before any upgrade run (an archive not yet opened by an admin with this build),
+                // format 1 is what every device wrote: believed as before.
+                let covered = upgrades.is_empty()
+                    || upgrades.iter().any(|l| {
+                        serde_json::from_str::<std::collections::BTreeMap<String, u64>>(l)
+                            .ok()
+                            .and_then(|m| m.get(&device).copied())
+                            .is_some_and(|head| seq <= head)
+                    });
                 if !covered {
                     let reason = format!(
                         "compacted by {signer} without its entries' own signatures, where no segment was written before format 2 (forged); refused"
@@ -287,7 +290,7 @@ impl Index {
     }
 
     /// Each device's highest journal segment written before format 2, if an admin's upgrade run
-    /// has not yet journalled them (None once it has, or when there are none).
+    /// has not yet journalled them (None once it has).
     pub async fn legacy_heads_to_record(
         &self,
     ) -> Result<Option<std::collections::BTreeMap<String, u64>>> {
@@ -302,7 +305,8 @@ impl Index {
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok((!rows.is_empty()).then(|| rows.into_iter().map(|(d, s)| (d, s as u64)).collect()))
+        // Even none: the record that the run happened, after which format 1 is believed nowhere.
+        Ok(Some(rows.into_iter().map(|(d, s)| (d, s as u64)).collect()))
     }
 
     /// When this device last anchored the audit heads in its journal (its own clock), if ever.
@@ -478,10 +482,11 @@ impl Index {
                         .execute(&mut *tx)
                         .await?;
                     sqlx::query(
-                        "INSERT OR IGNORE INTO recording_parties (uid, rec_rowid) VALUES (?, ?)",
+                        "INSERT OR IGNORE INTO recording_parties (uid, rec_rowid, src) VALUES (?, ?, ?)",
                     )
                     .bind(&a.staff_uid)
                     .bind(rowid)
+                    .bind(format!("{device}/{seq}"))
                     .execute(&mut *tx)
                     .await?;
                     sqlx::query(
@@ -678,9 +683,10 @@ impl Index {
                     }
                     let rowid = res.last_insert_rowid();
                     for uid in &m.party_uids {
-                        sqlx::query("INSERT OR IGNORE INTO recording_parties (uid, rec_rowid) VALUES (?, ?)")
+                        sqlx::query("INSERT OR IGNORE INTO recording_parties (uid, rec_rowid, src) VALUES (?, ?, ?)")
                             .bind(uid)
                             .bind(rowid)
+                            .bind(format!("{device}/{seq}"))
                             .execute(&mut *tx)
                             .await?;
                     }

@@ -3,12 +3,13 @@
 //! allowed or refused, is audited with the request it served.
 
 use super::{now_rfc3339_ms, Session};
-use crate::archive::journal::JournalEntry;
+use crate::archive::journal::{self, JournalEntry};
 use crate::error::{Error, Result};
 use crate::policy::{self, Action};
 use crate::requests::{self, ConsentKind, ConsentMark, Right};
 use chrono::Utc;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// Permission to listen to or export one recording, as decided by `authorize`.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -88,7 +89,7 @@ impl Session {
             );
         };
         if let Some(rid) = request {
-            let st = match self.request_state(rid).await {
+            let st = match self.request_state_from_journal(rid).await {
                 Ok(st) => st,
                 Err(e) => return self.refuse_request(action, rid, vec![id], e),
             };
@@ -118,7 +119,8 @@ impl Session {
             });
         }
         // No request: only a party to the call, to listen, with a stated reason.
-        let party = self.index.is_party(&self.user.uid, rowid).await?;
+        let party = self.index.is_party(&self.user.uid, rowid).await?
+            && self.party_in_journal(&id, rowid, action).await?;
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
         let refusal =
             policy::listen::own_call_refusal(self.roles(), &id, right, party, reason.is_some());
@@ -137,5 +139,102 @@ impl Session {
             request: None,
             expires_at: None,
         })
+    }
+}
+
+impl Session {
+    /// The entries of journal segment `device`/`seq` as the share holds them now, signatures and
+    /// place checked.
+    fn segment_entries(&self, device: &str, seq: u64) -> Result<Vec<JournalEntry>> {
+        let listing = journal::list_device(&self.archive, device)?;
+        let (gen, name) = listing.current.get(&seq).cloned().ok_or_else(|| {
+            Error::NotFound(format!("journal/{device}/{}", journal::segment_name(seq)))
+        })?;
+        let rel = format!("journal/{device}/{name}");
+        let bytes = self.archive.read(&rel)?;
+        let metadata = self.user.secrets.require("metadata")?;
+        journal::open_segment_gen(
+            &bytes,
+            metadata,
+            device,
+            seq,
+            gen,
+            &self.signer_keys(),
+            &rel,
+        )
+        .map(|(_, e)| e)
+    }
+
+    /// The local index disagrees with the signed journal (edited with a tool, or damaged): the
+    /// decision is refused, and the index is rebuilt at the next logon on this computer.
+    fn index_disagrees(&self, what: String) -> Error {
+        crate::device::mark_index_for_rebuild(&self.device);
+        Error::tampered(
+            self.device.dir.join("index.db").display(),
+            format!("{what}: the local index does not match the signed journal (edited?); it is rebuilt at the next logon"),
+        )
+    }
+
+    /// A request's state folded from its events as the signed journal holds them: every event the
+    /// index lists must be in the segment it names. Access decisions rest on this, not on the
+    /// local index alone, which any user of this computer could edit.
+    pub(super) async fn request_state_from_journal(
+        &self,
+        id: &str,
+    ) -> Result<crate::requests::RequestState> {
+        let id = id.trim().to_ascii_lowercase();
+        if !crate::archive::is_id(&id) {
+            return Err(Error::Invalid(format!(
+                "'{id}' is not a request id (32 hex digits)"
+            )));
+        }
+        let mut events = Vec::new();
+        let mut segments: HashMap<(String, u64), Vec<JournalEntry>> = HashMap::new();
+        for (e, device, seq) in self.index.request_event_sources(&id).await? {
+            if !segments.contains_key(&(device.clone(), seq)) {
+                let entries = self
+                    .segment_entries(&device, seq)
+                    .map_err(|_| self.index_disagrees(format!("request {id}")))?;
+                segments.insert((device.clone(), seq), entries);
+            }
+            let found = segments[&(device, seq)]
+                .iter()
+                .any(|j| matches!(j, JournalEntry::Request(r) if **r == e));
+            if !found {
+                return Err(self.index_disagrees(format!("request {id}")));
+            }
+            events.push(e);
+        }
+        let holidays = crate::calendar::bank_holidays();
+        crate::requests::fold(&id, events, &|u| self.roles_of(u), &holidays)
+            .ok_or_else(|| Error::NotFound(format!("request {id}")))
+    }
+
+    /// Is the user a party to the call by its signed `recording` (or `assign`) entry, as the
+    /// index says? A refusal (audited) if the index disagrees with the journal.
+    async fn party_in_journal(&self, id: &str, rowid: i64, action: Action) -> Result<bool> {
+        let uid = &self.user.uid;
+        let src = self
+            .index
+            .party_source(uid, rowid)
+            .await?
+            .unwrap_or_default();
+        let ok = src
+            .split_once('/')
+            .and_then(|(d, s)| Some((d.to_string(), s.parse::<u64>().ok()?)))
+            .and_then(|(d, s)| self.segment_entries(&d, s).ok())
+            .is_some_and(|entries| {
+                entries.iter().any(|e| match e {
+                    JournalEntry::Recording(m) => m.id == id && m.party_uids.contains(uid),
+                    JournalEntry::Assign(a) => a.recording == id && a.staff_uid == *uid,
+                    _ => false,
+                })
+            });
+        if ok {
+            Ok(true)
+        } else {
+            let e = self.index_disagrees(format!("recording {id}"));
+            self.refuse(action, vec![id.to_string()], e)
+        }
     }
 }

@@ -248,6 +248,14 @@ impl Session {
         users::mark(&archive, &uid, 's')?;
         let metadata = user.secrets.require("metadata")?.clone();
         let mut index = Index::open(&device.dir, &metadata, &device.id).await?;
+        let mut warnings = warnings;
+        if device::take_rebuild_request(&device) {
+            // A decision found this index disagreeing with the signed journal: never believed again.
+            index = index.reset(&metadata, &device.id).await?;
+            warnings.push(
+                "this computer's local index disagreed with the signed journal (edited?) and was rebuilt from it".into(),
+            );
+        }
         index.set_progress(progress);
         let tz = time::zone(&archive.config.timezone)?;
         let signing = users::user_signing_seed(&user.secret);

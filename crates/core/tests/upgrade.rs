@@ -1,0 +1,125 @@
+//! An archive made by the build before format 2 (issue 17) opens, upgrades and verifies.
+//! `tests/fixtures/format1-archive` was made by commit 9bd86df's `callvault demo --calls 4
+//! --kdf fast --clip-secs 1` (made-up users and calls), then one deletion (a format-1 compacted
+//! journal generation) and one complaint request raised by the salaried GP.
+
+use callvault_core::requests::Purpose;
+use callvault_core::secret::Password;
+use callvault_core::session::{SearchQuery, Session};
+use callvault_core::users;
+use std::path::{Path, PathBuf};
+
+const ADMIN: (&str, &str) = ("alex.morgan", "alex-demo-2026");
+const PBM: (&str, &str) = ("jordan.reid", "jordan-demo-2026");
+const GP: (&str, &str) = ("dr.tom.okafor", "tom-demo-2026");
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+fn fixture(tmp: &Path) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format1-archive");
+    let dst = tmp.join("archive");
+    copy_dir(&src, &dst);
+    dst
+}
+
+fn all() -> SearchQuery {
+    SearchQuery {
+        limit: Some(100),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_format_1_archive_opens_upgrades_and_verifies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = fixture(tmp.path());
+    let pc = tmp.path().join("pm-pc");
+    let a = callvault_core::archive::Archive::open(&archive).unwrap();
+    let legacy = |name: &str| {
+        let uid = users::uid_for(&a, name).unwrap();
+        users::load_latest(&a, &uid)
+            .unwrap()
+            .unwrap()
+            .signed
+            .sealing
+            .is_none()
+    };
+    assert!(legacy(PBM.0) && legacy(GP.0), "the fixture is format 1");
+
+    // Before any admin has logged on with this build, a user of it still logs on and works.
+    let gp = Session::logon_in(&archive, &pc, GP.0, &Password::new(GP.1))
+        .await
+        .unwrap();
+    let own = gp.search(&all()).await.unwrap();
+    assert!(!own.is_empty());
+    gp.close().await;
+
+    // The admin's logon is the upgrade run: every user record signed again with its sealing and
+    // the archive identity bound, the legacy journal range recorded.
+    let mut admin = Session::logon_in(&archive, &pc, ADMIN.0, &Password::new(ADMIN.1))
+        .await
+        .unwrap();
+    assert!(
+        admin
+            .warnings
+            .iter()
+            .any(|w| w.contains("Upgraded 5 user records")),
+        "{:?}",
+        admin.warnings
+    );
+    assert!(!legacy(PBM.0) && !legacy(GP.0));
+    assert_eq!(
+        admin.search(&all()).await.unwrap().len(),
+        3,
+        "one was deleted"
+    );
+    let rep = admin.verify().await.unwrap();
+    assert!(rep.problems.is_empty(), "{:?}", rep.problems);
+    assert_eq!(rep.recordings_decrypted, 3);
+    let audit = admin.verify_audit().await.unwrap();
+    assert!(audit.problems.is_empty(), "{:?}", audit.problems);
+    admin.close().await;
+    // A second admin logon upgrades nothing more.
+    let admin = Session::logon_in(&archive, &pc, ADMIN.0, &Password::new(ADMIN.1))
+        .await
+        .unwrap();
+    assert!(!admin.warnings.iter().any(|w| w.contains("Upgraded")));
+    admin.close().await;
+
+    // A computer new to the archive believes the format-1 compaction (the upgrade run recorded
+    // the legacy range), sees the old request and plays a call.
+    let mac = tmp.path().join("gp-mac");
+    let pbm = Session::logon_in(&archive, &mac, PBM.0, &Password::new(PBM.1))
+        .await
+        .unwrap();
+    assert!(
+        !pbm.warnings.iter().any(|w| w.contains("refused")),
+        "{:?}",
+        pbm.warnings
+    );
+    assert_eq!(pbm.search(&all()).await.unwrap().len(), 3);
+    let reqs = pbm.requests(None).await.unwrap();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].purpose, Purpose::Complaint);
+    pbm.close().await;
+    let gp = Session::logon_in(&archive, &mac, GP.0, &Password::new(GP.1))
+        .await
+        .unwrap();
+    let call = gp.search(&all()).await.unwrap().remove(0);
+    gp.open_for_listening(&call.id, None, Some("checking my own call"))
+        .await
+        .unwrap();
+    let rep = gp.request(&reqs[0].id).await.unwrap();
+    assert_eq!(rep.raised_by.as_deref(), Some(GP.0));
+}
