@@ -11,13 +11,16 @@
 //! - `recordings`: reading recordings back: [`Index::search`], lookups and counts;
 //! - `entries`: the journal's other entries: requests, consent marks, tombstones, key wraps,
 //!   holds and settings;
-//! - `local`: this device's own state: audit heads and users' preferences.
+//! - `local`: this device's own state: audit heads and users' preferences;
+//! - `trust`: what the signed journal says of trust: user checkpoints, upgrade runs, audit
+//!   anchors, journal heads, and the entries refused while syncing.
 
 mod entries;
 mod local;
 mod open;
 mod recordings;
 mod sync;
+mod trust;
 
 pub use open::{Index, Progress};
 pub use recordings::Query;

@@ -62,6 +62,22 @@ impl Index {
         .is_some())
     }
 
+    /// Later imports of audio already in the archive, hidden from search: (id, the recording that
+    /// stands, metadata).
+    pub async fn duplicates(&self) -> Result<Vec<(String, String, RecordingMeta)>> {
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT id, of, meta FROM duplicates ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(id, of, m)| {
+                serde_json::from_str(&m)
+                    .map(|m| (id, of, m))
+                    .map_err(|e| Error::Index(e.to_string()))
+            })
+            .collect()
+    }
+
     pub async fn count(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM recordings")
             .fetch_one(&self.pool)

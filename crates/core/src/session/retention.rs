@@ -3,7 +3,7 @@
 
 use super::{entry, now_rfc3339_ms, Session};
 use crate::archive::audio;
-use crate::archive::journal::{self, JournalEntry};
+use crate::archive::journal::{self, JournalEntry, RecordingMeta};
 use crate::audit;
 use crate::crypto;
 use crate::error::{Error, Result};
@@ -302,6 +302,19 @@ impl Session {
                 request: None,
                 rule: Some(d.rule),
             })
+            .chain(
+                // Second imports of the same audio (two importers at once), hidden since: reclaimed.
+                self.index
+                    .duplicates()
+                    .await?
+                    .into_iter()
+                    .map(|(id, of, _)| Deletion {
+                        id,
+                        reason: format!("a second import of recording {of} (the same audio)"),
+                        request: None,
+                        rule: Some("duplicate import".into()),
+                    }),
+            )
             .collect();
         self.deletion_run("retention", items, None).await
     }
@@ -422,9 +435,20 @@ impl Session {
             .await?;
         let run = crypto::new_id();
         let mut tombs = Vec::new();
+        let duplicates: HashMap<String, RecordingMeta> = self
+            .index
+            .duplicates()
+            .await?
+            .into_iter()
+            .map(|(id, _, m)| (id, m))
+            .collect();
         for d in items {
-            let Some((meta, _)) = self.index.get(&d.id).await? else {
-                continue;
+            let (meta, duplicate) = match self.index.get(&d.id).await? {
+                Some((meta, _)) => (meta, false),
+                None => match duplicates.get(&d.id) {
+                    Some(m) => (m.clone(), true),
+                    None => continue,
+                },
             };
             let started = DateTime::parse_from_rfc3339(&meta.started_at)
                 .map(|t| t.timestamp_millis())
@@ -437,7 +461,9 @@ impl Session {
                 reason: d.reason,
                 request: d.request,
                 rule: d.rule,
-                dedup: meta.dedup,
+                // A duplicate's audio stays in the archive (the recording that stands): its
+                // tombstone must not make that audio look deleted to a later import.
+                dedup: if duplicate { String::new() } else { meta.dedup },
                 run: run.clone(),
             });
         }

@@ -1,0 +1,83 @@
+//! What the index remembers of the archive's trust, as the signed journal gives it: admins'
+//! checkpoints of user revisions and their upgrade runs, audit heads anchored by logons, each
+//! device's journal heads, and every entry refused while syncing (for `verify` to name).
+
+use super::open::Index;
+use crate::audit::Problem;
+use crate::error::Result;
+use std::collections::{BTreeMap, HashMap};
+
+impl Index {
+    /// The highest audit head anchored in the journal for each device: (device, files, last hash,
+    /// who anchored it).
+    pub async fn audit_anchors(&self) -> Result<Vec<(String, u64, String, String)>> {
+        let rows: Vec<(String, i64, String, String)> = sqlx::query_as(
+            "SELECT device, files, last_hash, by FROM audit_anchors a
+             WHERE files = (SELECT max(files) FROM audit_anchors b WHERE b.device = a.device)",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(d, f, h, b)| (d, f as u64, h, b))
+            .collect())
+    }
+
+    /// Each device's highest journal segment written before format 2, if an admin's upgrade run
+    /// has not yet journalled them (None once it has).
+    pub async fn legacy_heads_to_record(&self) -> Result<Option<BTreeMap<String, u64>>> {
+        let done: Option<i64> = sqlx::query_scalar("SELECT 1 FROM format_upgrades LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        if done.is_some() {
+            return Ok(None);
+        }
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT device, max(seq) FROM applied_segments WHERE legacy = 1 GROUP BY device",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        // Even none: the record that the run happened, after which format 1 is believed nowhere.
+        Ok(Some(rows.into_iter().map(|(d, s)| (d, s as u64)).collect()))
+    }
+
+    /// When this device last anchored the audit heads in its journal (its own clock), if ever.
+    pub async fn last_anchor_at(&self, device: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT max(at) FROM audit_anchors WHERE src = ?")
+                .bind(device)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Every entry or segment refused while syncing, for `verify` to name.
+    pub async fn refused_entries(&self) -> Result<Vec<Problem>> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT object, reason FROM refused_entries ORDER BY object, reason")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(object, reason)| Problem { object, reason })
+            .collect())
+    }
+
+    /// The highest revision an admin's checkpoint names for each user.
+    pub async fn checkpointed_revs(&self) -> Result<HashMap<String, u64>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT uid, max(rev) FROM user_checkpoints GROUP BY uid")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(u, r)| (u, r as u64)).collect())
+    }
+
+    /// Each device's highest journal segment applied here (a disablement's checkpoint names them).
+    pub async fn journal_heads(&self) -> Result<BTreeMap<String, u64>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT device, max(seq) FROM applied_segments GROUP BY device")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(d, s)| (d, s as u64)).collect())
+    }
+}
