@@ -184,7 +184,8 @@ pub fn parse_segment_file(name: &str) -> Option<(u64, u32)> {
     {
         return None;
     }
-    Some((u64::from_str_radix(seq, 16).ok()?, gen))
+    let seq = u64::from_str_radix(seq, 16).ok()?;
+    (seq < super::MAX_SEQ).then_some((seq, gen))
 }
 
 /// File name of a segment generation.
@@ -230,7 +231,8 @@ pub fn list_device(archive: &Archive, device: &str) -> Result<Listing> {
 }
 
 /// Rewrite segment `seq` of `device` as generation `gen` holding only `entries` (an erasure took
-/// some out), signed by the maintainer; then remove the older generation. Readers take the newest.
+/// some out), signed by the maintainer; then remove (shred) the older generation. Readers take the
+/// newest. Returns what became of the older generation.
 pub fn compact(
     archive: &Archive,
     device: &str,
@@ -239,7 +241,7 @@ pub fn compact(
     entries: &[JournalEntry],
     old_name: &str,
     signer: &Signer,
-) -> Result<()> {
+) -> Result<crate::archive::Removal> {
     let metadata_pub = archive.config.keys.get("metadata")?;
     let body_plain = zeroize::Zeroizing::new(serde_json::to_vec(entries).expect("serialisable"));
     let key = Key32::random();

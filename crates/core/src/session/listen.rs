@@ -10,6 +10,9 @@ use crate::requests::Right;
 use crate::session::Grant;
 use std::path::Path;
 
+/// The most an audio object's envelope header may take: magic (8), length (4), header (1 MiB).
+const HEAD_MAX: u64 = 12 + (1 << 20);
+
 /// Waveform peaks of a recording: min/max per window, as signed bytes.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Waveform {
@@ -45,19 +48,11 @@ impl Session {
     /// A decrypting reader over a recording this session holds a key for.
     pub(super) async fn open_reader(&self, id: &str) -> Result<DecryptingReader<std::fs::File>> {
         let rel = audio::object_path(id);
-        let path = self.archive.path(&rel);
-        let open = || std::fs::File::open(&path).map_err(|e| Error::io(path.display(), e));
+        // A regular file only, never through a link (a pipe planted here would hang the player).
+        let open = || self.archive.open_object(&rel);
         match DecryptingReader::open_recording(open()?, id, &self.audio_keys(), &rel) {
             Err(Error::Forbidden(_)) => {
-                let head = {
-                    use std::io::Read;
-                    let mut buf = Vec::new();
-                    open()?
-                        .take(1 << 20)
-                        .read_to_end(&mut buf)
-                        .map_err(|e| Error::io(path.display(), e))?;
-                    buf
-                };
+                let head = self.archive.read_head(&rel, HEAD_MAX)?;
                 let (header, _) = audio::parse_header(&head, &rel)?;
                 let dek = self.dek_for(&header, &rel).await?;
                 DecryptingReader::open_with_dek(open()?, id, dek, &rel)
@@ -84,17 +79,7 @@ impl Session {
             .cloned()
             .ok_or_else(|| Error::NotFound(format!("staff user '{staff}'")))?;
         let rel = audio::object_path(&id);
-        let head = {
-            use std::io::Read;
-            let path = self.archive.path(&rel);
-            let mut buf = Vec::new();
-            std::fs::File::open(&path)
-                .map_err(|e| Error::io(path.display(), e))?
-                .take(1 << 20)
-                .read_to_end(&mut buf)
-                .map_err(|e| Error::io(path.display(), e))?;
-            buf
-        };
+        let head = self.archive.read_head(&rel, HEAD_MAX)?;
         let (header, _) = audio::parse_header(&head, &rel)?;
         let dek = self.dek_for(&header, &rel).await?;
         let wrap = crate::crypto::wrap(&user.public_key, &audio::wrap_info(&id), dek.expose())?;
@@ -159,16 +144,7 @@ impl Session {
     pub async fn waveform(&self, id: &str) -> Result<Waveform> {
         let view = self.show(id).await?;
         let rel = audio::object_path(&view.id);
-        let head = {
-            use std::io::Read;
-            let path = self.archive.path(&rel);
-            let f = std::fs::File::open(&path).map_err(|e| Error::io(path.display(), e))?;
-            let mut buf = Vec::new();
-            f.take(1 << 20)
-                .read_to_end(&mut buf)
-                .map_err(|e| Error::io(path.display(), e))?;
-            buf
-        };
+        let head = self.archive.read_head(&rel, HEAD_MAX)?;
         let (header, _) = audio::parse_header(&head, &rel)?;
         let dek = self.dek_for(&header, &rel).await?;
         let prel = audio::peaks_path(&view.id);

@@ -217,7 +217,15 @@ impl Session {
             vec![],
             None,
         );
-        logon.witness = audit::heads(&s.archive, &s.device.id)?;
+        // Other devices' audit heads: a chain that cannot be read (a file planted in audit/) is
+        // left out and named, never a reason to refuse the logon.
+        let (witness, unreadable) = audit::heads(&s.archive, &s.device.id);
+        logon.witness = witness;
+        s.warnings.extend(
+            unreadable
+                .iter()
+                .map(|p| format!("{}: {}", p.object, p.reason)),
+        );
         audit::append(&s.archive, &s.device.id, &[logon], Some(&s.signer()))?;
         s.reload_users()?;
         let sync = s
