@@ -284,7 +284,8 @@ pub fn parse_segment_file(name: &str) -> Option<(u64, u32)> {
     {
         return None;
     }
-    Some((u64::from_str_radix(seq, 16).ok()?, gen))
+    let seq = u64::from_str_radix(seq, 16).ok()?;
+    (seq < super::MAX_SEQ).then_some((seq, gen))
 }
 
 /// File name of a segment generation.
@@ -330,9 +331,10 @@ pub fn list_device(archive: &Archive, device: &str) -> Result<Listing> {
 }
 
 /// Rewrite segment `seq` of `device` as generation `gen` holding only `entries` (an erasure took
-/// some out), signed by the maintainer; then remove the older generation. Readers take the newest.
-/// `sigs` are the kept entries' own signatures by their authors (segment format 2); `None` for a
-/// segment written before format 2, whose entries carry none.
+/// some out), signed by the maintainer; then remove (shred) the older generation. Readers take the
+/// newest. Returns what became of the older generation. `sigs` are the kept entries' own
+/// signatures by their authors (segment format 2); `None` for a segment written before format 2,
+/// whose entries carry none.
 #[allow(clippy::too_many_arguments)]
 pub fn compact(
     archive: &Archive,
@@ -343,7 +345,7 @@ pub fn compact(
     sigs: Option<&[String]>,
     old_name: &str,
     signer: &Signer,
-) -> Result<()> {
+) -> Result<crate::archive::Removal> {
     let metadata_pub = archive.config.keys.get("metadata")?;
     let body_plain = zeroize::Zeroizing::new(match sigs {
         Some(sigs) => serde_json::to_vec(&SignedBody {

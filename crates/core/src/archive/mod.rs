@@ -13,13 +13,24 @@
 //! ```
 
 pub mod audio;
+mod files;
 pub mod journal;
+
+pub use files::{
+    list_dir, open_regular, read_capped, remove, shred_and_remove, Removal, MAX_READ, MAX_SMALL,
+    SHRED_MIN,
+};
 
 use crate::crypto::{self, KdfParams};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// Journal segment and audit file sequence numbers are below this (2^48: a device writing a file a
+/// second would take nine million years). A name with a larger number is not one of them (an
+/// unexpected file, reported), so no planted name can make a count overflow or run for ever.
+pub const MAX_SEQ: u64 = 1 << 48;
 
 /// The archive format version this build writes and the newest it reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -125,15 +136,12 @@ impl Archive {
     /// Read and check archive.json (not yet pinned; see `device`).
     pub fn open(root: &Path) -> Result<Archive> {
         let p = root.join("archive.json");
-        let bytes = std::fs::read(&p).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::NotFound(format!(
-                    "{}: no Callvault archive here (archive.json missing)",
-                    root.display()
-                ))
-            } else {
-                Error::io(p.display(), e)
-            }
+        let bytes = read_capped(&p, MAX_SMALL).map_err(|e| match e {
+            Error::NotFound(_) => Error::NotFound(format!(
+                "{}: no Callvault archive here (archive.json missing)",
+                root.display()
+            )),
+            other => other,
         })?;
         Self::from_bytes(root, bytes)
     }
@@ -180,73 +188,21 @@ impl Archive {
     pub fn write_new(&self, rel: &str, data: &[u8]) -> std::io::Result<()> {
         write_new(&self.root, rel, data)
     }
-
-    /// Names (not paths) in folder `rel`, sorted; an absent folder is empty. Temporary files skipped.
-    pub fn list(&self, rel: &str) -> Result<Vec<String>> {
-        list_dir(&self.root.join(rel))
-    }
-
-    /// Read a whole object.
-    pub fn read(&self, rel: &str) -> Result<Vec<u8>> {
-        let p = self.root.join(rel);
-        read_retry(&p)
-    }
-}
-
-/// Read a file, retrying briefly on the transient sharing errors that scanners cause on shares.
-pub fn read_retry(p: &Path) -> Result<Vec<u8>> {
-    let mut delay = 20;
-    for attempt in 0..5 {
-        match std::fs::read(p) {
-            Ok(b) => return Ok(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::NotFound(p.display().to_string()))
-            }
-            Err(e) if attempt < 4 && is_transient(&e) => {
-                std::thread::sleep(std::time::Duration::from_millis(delay));
-                delay *= 3;
-            }
-            Err(e) => return Err(Error::io(p.display(), e)),
-        }
-    }
-    unreachable!("the last attempt returns")
-}
-
-fn is_transient(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::PermissionDenied
-            | std::io::ErrorKind::Interrupted
-            | std::io::ErrorKind::WouldBlock
-    ) || e.raw_os_error() == Some(16) // EBUSY
-}
-
-pub fn list_dir(dir: &Path) -> Result<Vec<String>> {
-    let rd = match std::fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(dir.display(), e)),
-    };
-    let mut out = Vec::new();
-    for ent in rd {
-        let ent = ent.map_err(|e| Error::io(dir.display(), e))?;
-        let name = ent.file_name().to_string_lossy().into_owned();
-        if name.starts_with(".tmp-") {
-            continue;
-        }
-        out.push(name);
-    }
-    out.sort();
-    Ok(out)
 }
 
 /// Write `data` to `root/rel` once: temp file in the same folder, fsync, publish without replacing,
-/// fsync the folder. Returns `AlreadyExists` if another writer published that name first.
+/// fsync the folder. Returns `AlreadyExists` if another writer published that name first (a link
+/// there counts as taken). Never writes through a link in the folders between `root` and `rel`.
 pub fn write_new(root: &Path, rel: &str, data: &[u8]) -> std::io::Result<()> {
     let dest = root.join(rel);
     let dir = dest.parent().expect("archive paths have a parent");
+    // Never through a link: checked before the folders are made (none is made through one) and
+    // after (none was swapped in meanwhile).
+    let check = || files::resolve(root, rel).map_err(|e| std::io::Error::other(e.to_string()));
+    check()?;
     std::fs::create_dir_all(dir)?;
-    if dest.exists() {
+    check()?;
+    if dest.symlink_metadata().is_ok() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::AlreadyExists,
             "exists",
@@ -276,7 +232,7 @@ fn publish_noreplace(tmp: &Path, dest: &Path) -> std::io::Result<()> {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
         Err(_) => {
-            if dest.exists() {
+            if dest.symlink_metadata().is_ok() {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::AlreadyExists,
                     "exists",
@@ -296,40 +252,6 @@ fn sync_dir(dir: &Path) {
 
 #[cfg(not(unix))]
 fn sync_dir(_dir: &Path) {}
-
-/// Remove an archive file, first overwriting its head with random data: for an audio object
-/// that is where every wrap of its data key lives, so the audio is crypto-shredded even if the
-/// rest of its blocks survive on copy-on-write or wear-levelled storage. Journal segments keep
-/// the wrap of their segment key in the head too.
-pub fn shred_and_remove(archive: &Archive, rel: &str) -> Result<()> {
-    const HEAD: u64 = 64 * 1024;
-    let p = archive.path(rel);
-    match std::fs::metadata(&p) {
-        Ok(m) => {
-            if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&p) {
-                let n = m.len().min(HEAD) as usize;
-                let mut buf = vec![0u8; n];
-                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut buf);
-                if f.write_all(&buf).is_ok() {
-                    let _ = f.sync_data();
-                }
-            }
-            std::fs::remove_file(&p).map_err(|e| Error::io(p.display(), e))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::io(p.display(), e)),
-    }
-}
-
-/// Remove an archive file that holds nothing readable without a key already destroyed.
-pub fn remove(archive: &Archive, rel: &str) -> Result<()> {
-    let p = archive.path(rel);
-    match std::fs::remove_file(&p) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::io(p.display(), e)),
-    }
-}
 
 /// Make removals in a folder durable.
 pub fn sync_folder(archive: &Archive, rel: &str) {

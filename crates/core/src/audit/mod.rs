@@ -52,29 +52,50 @@ pub struct Witness {
     pub last: String,
 }
 
-/// The current head of every device's audit chain except `except`.
-pub fn heads(archive: &Archive, except: &str) -> Result<Vec<Witness>> {
+/// The current head of every device's audit chain except `except`, and the chains that could not
+/// be read (a file or link planted where a device's folder or newest audit file belongs, an
+/// oversized file): those are reported and left out, never fatal (they must not stop a logon).
+pub fn heads(archive: &Archive, except: &str) -> (Vec<Witness>, Vec<Problem>) {
     let mut out = Vec::new();
-    for device in archive.list("audit")? {
+    let mut problems = Vec::new();
+    let mut bad = |object: String, e: Error| {
+        problems.push(Problem {
+            reason: strip_object(&e, &object),
+            object,
+        })
+    };
+    let devices = match archive.list("audit") {
+        Ok(d) => d,
+        Err(e) => {
+            bad("audit".into(), e);
+            return (out, problems);
+        }
+    };
+    for device in devices {
         if device == except || !crate::archive::is_id(&device) {
             continue;
         }
         let dir = format!("audit/{device}");
-        if let Some(last) = archive
-            .list(&dir)?
-            .iter()
-            .filter_map(|n| parse_name(n))
-            .max()
-        {
-            let bytes = archive.read(&format!("{dir}/{}", file_name(last)))?;
-            out.push(Witness {
-                device,
-                files: last + 1,
-                last: hex::encode(crypto::sha256(&bytes)),
-            });
+        let last = match archive.list(&dir) {
+            Ok(names) => names.iter().filter_map(|n| parse_name(n)).max(),
+            Err(e) => {
+                bad(dir, e);
+                continue;
+            }
+        };
+        if let Some(last) = last {
+            let rel = format!("{dir}/{}", file_name(last));
+            match archive.read(&rel) {
+                Ok(bytes) => out.push(Witness {
+                    device,
+                    files: last + 1,
+                    last: hex::encode(crypto::sha256(&bytes)),
+                }),
+                Err(e) => bad(rel, e),
+            }
         }
     }
-    Ok(out)
+    (out, problems)
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -98,6 +119,7 @@ fn parse_name(name: &str) -> Option<u64> {
     (s.len() == 16)
         .then(|| u64::from_str_radix(s, 16).ok())
         .flatten()
+        .filter(|&seq| seq < crate::archive::MAX_SEQ)
 }
 
 fn info(device: &str, seq: u64) -> Vec<u8> {
@@ -132,10 +154,14 @@ pub fn append_path(
             .max();
         let (seq, prev) = match last {
             None => (0, String::new()),
-            Some(s) => {
-                let bytes = archive.read(&format!("{dir}/{}", file_name(s)))?;
-                (s + 1, hex::encode(crypto::sha256(&bytes)))
-            }
+            Some(s) => match archive.read(&format!("{dir}/{}", file_name(s))) {
+                Ok(bytes) => (s + 1, hex::encode(crypto::sha256(&bytes))),
+                // A file planted as this chain's newest (a link, a pipe, an oversized file) is
+                // not read: the chain goes on after it with no previous hash, and verify names
+                // the planted file. Auditing must not stop.
+                Err(Error::Tampered { .. }) => (s + 1, String::new()),
+                Err(e) => return Err(e),
+            },
         };
         let key = Key32::random();
         let header = Header {
@@ -190,7 +216,14 @@ pub fn verify_chain(
     signers: &SignerKeys,
 ) -> Result<AuditReport> {
     let mut rep = AuditReport::default();
-    for device in archive.list("audit")? {
+    let devices = archive.list("audit").unwrap_or_else(|e| {
+        rep.problems.push(Problem {
+            object: "audit".into(),
+            reason: strip_object(&e, "audit"),
+        });
+        Vec::new()
+    });
+    for device in devices {
         let dir = format!("audit/{device}");
         if !crate::archive::is_id(&device) {
             rep.problems.push(Problem {
@@ -200,9 +233,19 @@ pub fn verify_chain(
             continue;
         }
         rep.devices += 1;
+        let names = match archive.list(&dir) {
+            Ok(n) => n,
+            Err(e) => {
+                rep.problems.push(Problem {
+                    object: dir.clone(),
+                    reason: strip_object(&e, &dir),
+                });
+                continue;
+            }
+        };
         let mut prev_hash = String::new();
         let mut expect = 0u64;
-        for name in archive.list(&dir)? {
+        for name in names {
             let rel = format!("{dir}/{name}");
             let Some(seq) = parse_name(&name) else {
                 rep.problems.push(Problem {
@@ -221,7 +264,20 @@ pub fn verify_chain(
             }
             expect = seq + 1;
             rep.files += 1;
-            let bytes = archive.read(&rel)?;
+            let bytes = match archive.read(&rel) {
+                Ok(b) => b,
+                // Not read (a link, pipe or oversized file planted here): named, and the chain
+                // goes on after it with no previous hash, as `append` continues it.
+                Err(e @ Error::Tampered { .. }) => {
+                    rep.problems.push(Problem {
+                        object: rel.clone(),
+                        reason: strip_object(&e, &rel),
+                    });
+                    prev_hash = String::new();
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             match open_file(&bytes, audit_key, signers, &device, seq, &prev_hash, &rel) {
                 Ok(mut entries) => {
                     rep.entries += entries.len();

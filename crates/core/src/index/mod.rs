@@ -19,6 +19,7 @@ mod entries;
 mod local;
 mod open;
 mod recordings;
+mod rows;
 mod sync;
 mod trust;
 

@@ -3,6 +3,7 @@
 //! tables ([`Index::sync`]); damaged or missing segments are reported, not fatal.
 
 use super::open::Index;
+use super::rows::{check_ids, hide_duplicate, remove_row};
 use crate::archive::journal::{self, JournalEntry, RecordingMeta};
 use crate::archive::{Archive, SignerKeys};
 use crate::audit::Problem;
@@ -39,6 +40,43 @@ pub struct SyncReport {
     pub problems: Vec<Problem>,
 }
 
+/// The runs of sequence numbers below the highest present that are neither present nor applied
+/// before, as (first, last) inclusive: found from the numbers there are, not by counting up to the
+/// highest (which anyone can make huge by planting a file name).
+fn gaps(present: &HashSet<i64>, applied: &HashSet<i64>) -> Vec<(u64, u64)> {
+    let Some(&max) = present.iter().max() else {
+        return Vec::new();
+    };
+    let mut known: Vec<i64> = present
+        .iter()
+        .chain(applied.iter())
+        .copied()
+        .filter(|&s| (0..=max).contains(&s))
+        .collect();
+    known.sort_unstable();
+    known.dedup();
+    let mut out = Vec::new();
+    let mut next = 0i64;
+    for s in known {
+        if s > next {
+            out.push((next as u64, (s - 1) as u64));
+        }
+        next = s + 1;
+    }
+    out
+}
+
+/// A journal folder that could not be listed, as a problem.
+fn unlisted(object: &str, e: &Error) -> Problem {
+    Problem {
+        object: object.to_string(),
+        reason: match e {
+            Error::Tampered { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        },
+    }
+}
+
 impl Index {
     /// Apply every journal segment not yet applied. Damaged segments are reported, not fatal:
     /// the rest still sync, and they are retried next time.
@@ -52,7 +90,13 @@ impl Index {
         let mut rep = SyncReport::default();
         // First every device's listing, so the amount of work is known for progress reports.
         let mut devices = Vec::new();
-        for device in archive.list("journal")? {
+        // A folder that cannot be listed (a file or link planted where it belongs) is reported,
+        // never a reason to stop: the other devices' journals still sync.
+        let names = archive.list("journal").unwrap_or_else(|e| {
+            rep.problems.push(unlisted("journal", &e));
+            Vec::new()
+        });
+        for device in names {
             if !crate::archive::is_id(&device) {
                 rep.problems.push(Problem {
                     object: format!("journal/{device}"),
@@ -67,7 +111,14 @@ impl Index {
                     .await?
                     .into_iter()
                     .collect();
-            let listing = journal::list_device(archive, &device)?;
+            let listing = match journal::list_device(archive, &device) {
+                Ok(l) => l,
+                Err(e) => {
+                    rep.problems
+                        .push(unlisted(&format!("journal/{device}"), &e));
+                    continue;
+                }
+            };
             devices.push((device, applied, listing));
         }
         let total: u64 = devices
@@ -149,11 +200,23 @@ impl Index {
                 self.apply_reported(&device, seq, legacy, &rel, &entries, roles, &mut rep)
                     .await?;
             }
-            if let Some(&max) = present.iter().max() {
-                for gap in (0..max).filter(|s| !present.contains(s) && !applied.contains(s)) {
+            for (from, to) in gaps(&present, &applied) {
+                if to - from < 64 {
+                    for gap in from..=to {
+                        rep.problems.push(Problem {
+                            object: format!("journal/{device}/{}", journal::segment_name(gap)),
+                            reason: "segment missing from the journal's sequence (removed)".into(),
+                        });
+                    }
+                } else {
+                    // One problem for a long run: a segment planted with a huge number must not
+                    // make this loop (or this report) go on for ever.
                     rep.problems.push(Problem {
-                        object: format!("journal/{device}/{}", journal::segment_name(gap as u64)),
-                        reason: "segment missing from the journal's sequence (removed)".into(),
+                        object: format!("journal/{device}/{}", journal::segment_name(from)),
+                        reason: format!(
+                            "segments {from:016x} to {to:016x} ({} in all) missing from the journal's sequence (removed, or a segment with a far higher number planted)",
+                            to - from + 1
+                        ),
                     });
                 }
             }
@@ -665,74 +728,22 @@ impl Index {
     }
 }
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
+#[cfg(test)]
+mod tests {
+    use super::gaps;
+    use std::collections::HashSet;
 
-/// Take a recording out of the searchable tables (its row, parties and text). True if it was there.
-async fn remove_row(tx: &mut Tx<'_>, id: &str) -> Result<bool> {
-    let Some(rowid) = sqlx::query_scalar::<_, i64>("SELECT rowid FROM recordings WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?
-    else {
-        return Ok(false);
-    };
-    sqlx::query("DELETE FROM recordings_fts WHERE rowid = ?")
-        .bind(rowid)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("DELETE FROM recording_parties WHERE rec_rowid = ?")
-        .bind(rowid)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("DELETE FROM recordings WHERE rowid = ?")
-        .bind(rowid)
-        .execute(&mut **tx)
-        .await?;
-    Ok(true)
-}
-
-/// Keep a second import of the same audio out of sight, remembering which recording it doubles.
-async fn hide_duplicate(tx: &mut Tx<'_>, m: &RecordingMeta, of: &str) -> Result<()> {
-    sqlx::query("INSERT OR IGNORE INTO duplicates (id, of, dedup, meta) VALUES (?, ?, ?, ?)")
-        .bind(&m.id)
-        .bind(of)
-        .bind(&m.dedup)
-        .bind(serde_json::to_string(m).expect("serialisable"))
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// Every id an entry names must be one Callvault makes (32 lower-case hex digits) before it is
-/// stored or used to build a path (`rec/<id[..2]>/…`).
-fn check_ids(e: &JournalEntry) -> std::result::Result<(), String> {
-    let ids: Vec<(&str, &str)> = match e {
-        JournalEntry::Recording(m) => vec![("recording", &m.id)],
-        JournalEntry::Request(r) => vec![("request", &r.request)],
-        JournalEntry::Consent(c) => vec![("recording", &c.recording)],
-        JournalEntry::Tombstone(t) => vec![("recording", &t.recording)],
-        JournalEntry::Hold(h) => std::iter::once(("hold", h.hold.as_str()))
-            .chain(h.recordings.iter().map(|r| ("recording", r.as_str())))
-            .collect(),
-        JournalEntry::HoldRelease(h) => vec![("hold", &h.hold)],
-        JournalEntry::Setting(_) => vec![],
-        JournalEntry::Assign(a) => vec![("recording", &a.recording), ("user", &a.staff_uid)],
-        JournalEntry::FormatUpgrade(f) => f.legacy.keys().map(|d| ("device", d.as_str())).collect(),
-        JournalEntry::AuditAnchor(a) => a
-            .heads
-            .iter()
-            .map(|h| ("device", h.device.as_str()))
-            .collect(),
-        JournalEntry::UserCheckpoint(c) => std::iter::once(("user", c.uid.as_str()))
-            .chain(c.heads.keys().map(|d| ("device", d.as_str())))
-            .collect(),
-    };
-    match ids.into_iter().find(|(_, id)| !crate::archive::is_id(id)) {
-        Some((what, id)) => Err(format!("malformed {what} id {:?}", truncate(id))),
-        None => Ok(()),
+    #[test]
+    fn gaps_are_found_from_the_numbers_there_are() {
+        let set = |v: &[i64]| v.iter().copied().collect::<HashSet<i64>>();
+        assert_eq!(gaps(&set(&[]), &set(&[0, 1])), vec![]);
+        assert_eq!(gaps(&set(&[0, 1, 4]), &set(&[2])), vec![(3, 3)]);
+        assert_eq!(gaps(&set(&[2, 9]), &set(&[])), vec![(0, 1), (3, 8)]);
+        // A planted name with a huge number: one run, found at once.
+        let huge = (1i64 << 48) - 1;
+        assert_eq!(
+            gaps(&set(&[0, huge]), &set(&[])),
+            vec![(1, huge as u64 - 1)]
+        );
     }
-}
-
-fn truncate(s: &str) -> String {
-    s.chars().take(40).collect()
 }

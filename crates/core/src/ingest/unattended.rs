@@ -129,8 +129,8 @@ impl IngestSession {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from(&p.archive));
         let pinned = crypto::unb64(&p.archive_json, &what)?;
-        let on_share = std::fs::read(root.join("archive.json"))
-            .map_err(|e| Error::io(root.join("archive.json").display(), e))?;
+        let on_share =
+            crate::archive::read_capped(&root.join("archive.json"), crate::archive::MAX_SMALL)?;
         if on_share != pinned {
             return Err(Error::tampered(
                 root.join("archive.json").display(),
@@ -206,8 +206,8 @@ impl IngestSession {
                 // `--move` from deleting the source; verify names the missing object.)
                 let sha = self
                     .archive
-                    .read(&audio::object_path(&id))
-                    .map(|obj| hex::encode(crypto::sha256(&obj)))
+                    .sha256_object(&audio::object_path(&id))
+                    .map(hex::encode)
                     .unwrap_or_default();
                 self.append_state(&StateLine::Done {
                     dedup: dedup.clone(),
@@ -346,11 +346,12 @@ impl IngestSession {
         let Some((_, sha)) = self.done.values().find(|(i, _)| i == id) else {
             return Ok(false);
         };
-        let obj = match self.archive.read(&audio::object_path(id)) {
-            Ok(b) => b,
+        // Streamed: a long call's object may be larger than any whole-file read allows.
+        let obj = match self.archive.sha256_object(&audio::object_path(id)) {
+            Ok(h) => h,
             Err(_) => return Ok(false),
         };
-        Ok(&hex::encode(crypto::sha256(&obj)) == sha)
+        Ok(&hex::encode(obj) == sha)
     }
 }
 

@@ -44,7 +44,13 @@ pub struct MaintenanceLock<'a> {
     token: String,
 }
 
-/// Take the lock, waiting up to `wait` for another device to finish.
+/// How many stale locks one `acquire` moves aside at once, without pausing: a stale lock that
+/// keeps coming back is someone's doing, and must not keep this loop spinning.
+const MAX_TAKEOVERS: u32 = 3;
+
+/// Take the lock, waiting up to `wait` for another device to finish. Bounded whatever is found at
+/// the lock's name (a live lock, an unreadable or planted file, stale locks that keep coming back):
+/// after `wait` it ends with an error saying what stood in the way.
 pub fn acquire<'a>(
     archive: &'a Archive,
     device: &str,
@@ -53,6 +59,7 @@ pub fn acquire<'a>(
     wait: std::time::Duration,
 ) -> Result<MaintenanceLock<'a>> {
     let start = std::time::Instant::now();
+    let mut takeovers = 0u32;
     loop {
         let token = crate::crypto::new_id();
         let now = Utc::now();
@@ -64,63 +71,71 @@ pub fn acquire<'a>(
             lease_until: crate::time::rfc3339(now + lease),
             pid: Some(std::process::id()),
         };
-        match archive.write_new(PATH, &serde_json::to_vec(&lf).expect("serialisable")) {
+        let why: String = match archive.write_new(PATH, &serde_json::to_vec(&lf).expect("serialisable")) {
             Ok(()) => {
                 std::thread::sleep(std::time::Duration::from_millis(100));
                 if read(archive).map(|l| l.token == token).unwrap_or(false) {
                     return Ok(MaintenanceLock { archive, token });
                 }
+                "the maintenance lock was taken over by another device as soon as it was taken; try again later".into()
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                match read(archive) {
-                    Some(held) => {
-                        let expired = DateTime::parse_from_rfc3339(&held.lease_until)
-                            .map(|t| t.with_timezone(&Utc) < Utc::now())
-                            .unwrap_or(true);
-                        // Taken on this device by a process that has since died (killed, or the
-                        // computer restarted): nobody is sweeping.
-                        let orphaned = held.device == device
-                            && held
-                                .pid
-                                .is_some_and(|p| p != std::process::id() && !process_alive(p));
-                        if expired || orphaned {
-                            // Move the stale lock aside (only one device succeeds), then retry.
-                            let _ = std::fs::rename(
-                                archive.path(PATH),
-                                archive.path(&format!("locks/stale-{}", crate::crypto::new_id())),
-                            );
-                            continue;
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match read(archive) {
+                Some(held) => {
+                    let expired = DateTime::parse_from_rfc3339(&held.lease_until)
+                        .map(|t| t.with_timezone(&Utc) < Utc::now())
+                        .unwrap_or(true);
+                    // Taken on this device by a process that has since died (killed, or the
+                    // computer restarted): nobody is sweeping.
+                    let orphaned = held.device == device
+                        && held
+                            .pid
+                            .is_some_and(|p| p != std::process::id() && !process_alive(p));
+                    if expired || orphaned {
+                        // Move the stale lock aside (only one device succeeds), then retry: at
+                        // once the first few times, then only after the usual pause.
+                        takeovers += 1;
+                        let moved = std::fs::rename(
+                            archive.path(PATH),
+                            archive.path(&format!("locks/stale-{}", crate::crypto::new_id())),
+                        );
+                        match moved {
+                            Err(e) if e.kind() != std::io::ErrorKind::NotFound => format!(
+                                "a stale maintenance lock (device {}, lease until {}) could not be moved aside ({e}); if no maintenance is running, remove it",
+                                held.device, held.lease_until
+                            ),
+                            _ if takeovers <= MAX_TAKEOVERS => continue,
+                            _ => format!(
+                                "stale maintenance locks keep appearing here ({takeovers} moved aside; the last from device {} at {}): something is writing them; look in locks/",
+                                held.device, held.at
+                            ),
                         }
-                        if start.elapsed() >= wait {
-                            return Err(Error::Archive {
-                                path: archive.path(PATH).display().to_string(),
-                                reason: format!(
-                                    "maintenance is running on device {} since {} (lease until {}); try again later",
-                                    held.device, held.at, held.lease_until
-                                ),
-                            });
-                        }
-                    }
-                    None => {
-                        // Unreadable, or vanished between the two calls: retry shortly, but not
-                        // for ever (a damaged lock file is named so someone can remove it).
-                        if start.elapsed() >= wait {
-                            return Err(Error::Archive {
-                                path: archive.path(PATH).display().to_string(),
-                                reason: "the maintenance lock file is unreadable; if no maintenance is running, remove it".into(),
-                            });
-                        }
+                    } else {
+                        format!(
+                            "maintenance is running on device {} since {} (lease until {}); try again later",
+                            held.device, held.at, held.lease_until
+                        )
                     }
                 }
-            }
+                // Unreadable (damaged, planted: a link, a pipe, a folder), or vanished between the
+                // two calls: retry shortly, but not for ever (named so someone can remove it).
+                None => "the maintenance lock file is unreadable; if no maintenance is running, remove it".into(),
+            },
             Err(e) => return Err(Error::io(archive.path(PATH).display(), e)),
+        };
+        if start.elapsed() >= wait {
+            return Err(Error::Archive {
+                path: archive.path(PATH).display().to_string(),
+                reason: why,
+            });
         }
         std::thread::sleep(std::time::Duration::from_millis(150));
     }
 }
 
+/// The lock file as it stands: a regular file of at most 64 KiB, never read through a link (a pipe
+/// or `/dev/zero` planted here must not hang or exhaust the maintainer's computer).
 fn read(archive: &Archive) -> Option<LockFile> {
-    std::fs::read(archive.path(PATH))
+    crate::archive::read_capped(&archive.path(PATH), 64 << 10)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
 }

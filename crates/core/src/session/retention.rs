@@ -481,7 +481,12 @@ impl Session {
         let mut unfinished = std::collections::BTreeSet::new();
         if !decided.is_empty() {
             for shard in self.archive.list("rec")? {
-                for name in self.archive.list(&format!("rec/{shard}"))? {
+                // A file or link planted where a shard folder belongs holds no object: skipped
+                // (verify names it), never a reason to stop the run.
+                let Ok(names) = self.archive.list(&format!("rec/{shard}")) else {
+                    continue;
+                };
+                for name in names {
                     if let Some(id) = name
                         .strip_suffix(".cva")
                         .or_else(|| name.strip_suffix(".cvp"))
@@ -523,9 +528,13 @@ impl Session {
             if i % 256 == 0 {
                 lock.check()?;
             }
-            crate::archive::shred_and_remove(&self.archive, &audio::object_path(r))?;
+            let rel = audio::object_path(r);
+            let done = crate::archive::shred_and_remove(&self.archive, &rel)?;
+            self.warn_removal(&done, &rel);
             // The peaks are sealed under a key derived from the data key just destroyed.
-            crate::archive::remove(&self.archive, &audio::peaks_path(r))?;
+            let prel = audio::peaks_path(r);
+            let done = crate::archive::remove(&self.archive, &prel)?;
+            self.warn_removal(&done, &prel);
             shards.insert(r[..2].to_string());
         }
         for s in shards {
@@ -592,9 +601,19 @@ impl Session {
         Ok(Some(cert))
     }
 
+    /// Tell the user of a file a deletion found planted in place of an object (not overwritten, or
+    /// left in place).
+    fn warn_removal(&mut self, done: &crate::archive::Removal, rel: &str) {
+        if let Some(w) = done.warning(rel) {
+            if !self.warnings.contains(&w) {
+                self.warnings.push(w);
+            }
+        }
+    }
+
     /// Rewrite each journal segment that holds details of a `gone` recording without them.
     fn compact(
-        &self,
+        &mut self,
         gone: &HashSet<String>,
         metadata: &crate::secret::Key32,
         lock: &lock::MaintenanceLock,
@@ -604,9 +623,37 @@ impl Session {
             if !crate::archive::is_id(&dev) {
                 continue;
             }
-            let listing = journal::list_device(&self.archive, &dev)?;
+            // A device's journal that cannot be listed (a file or link planted where its folder
+            // belongs) is not ours to judge here: verify and every sync name it.
+            let Ok(listing) = journal::list_device(&self.archive, &dev) else {
+                continue;
+            };
+            let roles = self.signer_roles();
             for old in &listing.superseded {
-                crate::archive::shred_and_remove(&self.archive, &format!("journal/{dev}/{old}"))?;
+                let rel = format!("journal/{dev}/{old}");
+                // Only once the generation that supersedes it opens, signed by a maintainer: a
+                // file planted under a higher generation's name must not get a genuine segment
+                // shredded (verify names the planted file).
+                let newer_holds = journal::parse_segment_name(old).is_some_and(|seq| {
+                    listing.current.get(&seq).is_some_and(|(gen, name)| {
+                        let newer = format!("journal/{dev}/{name}");
+                        self.archive
+                            .read(&newer)
+                            .and_then(|b| {
+                                journal::open_segment_gen(
+                                    &b, metadata, &dev, seq, *gen, &signers, &newer,
+                                )
+                            })
+                            .is_ok_and(|(signer, _)| {
+                                policy::journal::may_compact(roles.of(&signer))
+                            })
+                    })
+                });
+                if !newer_holds {
+                    continue;
+                }
+                let done = crate::archive::shred_and_remove(&self.archive, &rel)?;
+                self.warn_removal(&done, &rel);
             }
             for (seq, (gen, name)) in listing.current {
                 let rel = format!("journal/{dev}/{name}");
@@ -649,7 +696,7 @@ impl Session {
                     .map(|(e, _)| e)
                     .collect();
                 lock.check()?;
-                journal::compact(
+                let done = journal::compact(
                     &self.archive,
                     &dev,
                     seq,
@@ -659,6 +706,7 @@ impl Session {
                     &name,
                     &self.signer(),
                 )?;
+                self.warn_removal(&done, &rel);
             }
         }
         Ok(())

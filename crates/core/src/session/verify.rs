@@ -29,10 +29,43 @@ fn reason_of(e: &Error) -> String {
     }
 }
 
+/// The names in archive folder `rel`; a folder that cannot be listed (a file or a link planted
+/// where it belongs) is a problem, and empty: the rest is still checked.
+fn listed(a: &Archive, rel: &str, problems: &mut Vec<Problem>) -> Vec<String> {
+    a.list(rel).unwrap_or_else(|e| {
+        problems.push(Problem {
+            object: rel.to_string(),
+            reason: reason_of(&e),
+        });
+        Vec::new()
+    })
+}
+
+/// The hex SHA-256 of an opened object; the object, rewound to its start, for reading again.
+fn hash_and_rewind(mut f: std::fs::File, what: &str) -> Result<(std::fs::File, String)> {
+    use sha2::Digest;
+    use std::io::{Read, Seek};
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 256 << 10];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(what, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    f.rewind().map_err(|e| Error::io(what, e))?;
+    Ok((f, hex::encode(h.finalize())))
+}
+
 /// Decrypt every segment if one of `keys` opens the object; Ok(false) if none does.
-fn decrypt_all(bytes: Vec<u8>, id: &str, keys: &[(String, &Key32)], what: &str) -> Result<bool> {
-    let mut r = match DecryptingReader::open_recording(std::io::Cursor::new(bytes), id, keys, what)
-    {
+fn decrypt_all<R: std::io::Read + std::io::Seek>(
+    object: R,
+    id: &str,
+    keys: &[(String, &Key32)],
+    what: &str,
+) -> Result<bool> {
+    let mut r = match DecryptingReader::open_recording(object, id, keys, what) {
         Ok(r) => r,
         Err(Error::Forbidden(_)) => return Ok(false),
         Err(e) => return Err(e),
@@ -59,16 +92,20 @@ impl Session {
         self.require(Action::VerifyArchive)?;
         let mut rep = VerifyReport::default();
         let a = &self.archive;
+        let mut unlisted = Vec::new();
         let mut problem =
             |object: String, reason: String| rep_problem(&mut rep.problems, object, reason);
         // archive.json against this device's pinned copy.
-        match std::fs::read(a.path("archive.json")) {
+        match archive::read_capped(&a.path("archive.json"), archive::MAX_SMALL) {
             Ok(b) if b == a.config_bytes => {}
             Ok(_) => problem(
                 "archive.json".into(),
                 "differs from the copy this device pinned (altered)".into(),
             ),
-            Err(e) => problem("archive.json".into(), format!("unreadable ({})", e.kind())),
+            Err(e) => problem(
+                "archive.json".into(),
+                format!("unreadable ({})", reason_of(&e)),
+            ),
         }
         rep.objects_checked += 1;
         for top in a.list("")? {
@@ -90,8 +127,8 @@ impl Session {
             }
         }
         // User records.
-        for uid in a.list("users")? {
-            for name in a.list(&format!("users/{uid}"))? {
+        for uid in listed(a, "users", &mut unlisted) {
+            for name in listed(a, &format!("users/{uid}"), &mut unlisted) {
                 let rel = format!("users/{uid}/{name}");
                 rep.objects_checked += 1;
                 let ver = users::parse_ver(&name);
@@ -111,7 +148,7 @@ impl Session {
         let signers = self.signer_keys();
         // Journal segments.
         let metadata = self.user.secrets.require("metadata")?.clone();
-        for dev in a.list("journal")? {
+        for dev in listed(a, "journal", &mut unlisted) {
             if !archive::is_id(&dev) {
                 problem(
                     format!("journal/{dev}"),
@@ -119,7 +156,13 @@ impl Session {
                 );
                 continue;
             }
-            let listing = journal::list_device(a, &dev)?;
+            let listing = match journal::list_device(a, &dev) {
+                Ok(l) => l,
+                Err(e) => {
+                    problem(format!("journal/{dev}"), reason_of(&e));
+                    continue;
+                }
+            };
             for name in listing.unexpected {
                 problem(
                     format!("journal/{dev}/{name}"),
@@ -175,8 +218,8 @@ impl Session {
         let mut seen = std::collections::HashSet::new();
         let mut seen_peaks = std::collections::HashSet::new();
         let keys = self.audio_keys();
-        for shard in a.list("rec")? {
-            for name in a.list(&format!("rec/{shard}"))? {
+        for shard in listed(a, "rec", &mut unlisted) {
+            for name in listed(a, &format!("rec/{shard}"), &mut unlisted) {
                 let rel = format!("rec/{shard}/{name}");
                 rep.objects_checked += 1;
                 if let Some(pid) = name
@@ -217,8 +260,11 @@ impl Session {
                 };
                 seen.insert(id.to_string());
                 rep.recordings_checked += 1;
-                let bytes = match a.read(&rel) {
-                    Ok(b) => b,
+                // Streamed (a long call's object may be larger than any whole-file read allows);
+                // a regular file only, never through a link.
+                let (object, sha) = match a.open_object(&rel).and_then(|f| hash_and_rewind(f, &rel))
+                {
+                    Ok(x) => x,
                     Err(e) => {
                         rep.problems.push(Problem {
                             object: rel,
@@ -227,14 +273,14 @@ impl Session {
                         continue;
                     }
                 };
-                if hex::encode(crypto::sha256(&bytes)) != meta.object_sha256 {
+                if sha != meta.object_sha256 {
                     rep.problems.push(Problem {
                         object: rel,
                         reason: "content does not match the hash recorded at import (altered, truncated or replaced)".into(),
                     });
                     continue;
                 }
-                match decrypt_all(bytes, id, &keys, &rel) {
+                match decrypt_all(object, id, &keys, &rel) {
                     Ok(true) => rep.recordings_decrypted += 1,
                     Ok(false) => {}
                     Err(e) => rep.problems.push(Problem {
@@ -260,8 +306,8 @@ impl Session {
             });
         }
         // Logon markers.
-        for uid in a.list("auth")? {
-            for name in a.list(&format!("auth/{uid}"))? {
+        for uid in listed(a, "auth", &mut unlisted) {
+            for name in listed(a, &format!("auth/{uid}"), &mut unlisted) {
                 let rel = format!("auth/{uid}/{name}");
                 rep.objects_checked += 1;
                 let size = std::fs::metadata(a.path(&rel))
@@ -275,6 +321,7 @@ impl Session {
                 }
             }
         }
+        rep.problems.extend(unlisted);
         rep.problems.sort_by(|a, b| a.object.cmp(&b.object));
         rep.problems.dedup();
         let outcome = if rep.problems.is_empty() {

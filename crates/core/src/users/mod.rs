@@ -598,9 +598,8 @@ pub fn reset_password(
     // (perhaps the reason for the reset) no longer opens anything on the share.
     for name in archive.list(&format!("users/{uid}"))? {
         if parse_ver(&name).is_some_and(|v| v < published.ver) {
-            let rel = format!("users/{uid}/{name}");
-            std::fs::remove_file(archive.path(&rel))
-                .map_err(|e| Error::io(archive.path(&rel).display(), e))?;
+            // A link is removed, never followed; a folder planted under such a name is left.
+            crate::archive::remove(archive, &format!("users/{uid}/{name}"))?;
         }
     }
     mark(archive, uid, 'r')?;
@@ -616,7 +615,17 @@ pub fn mark(archive: &Archive, uid: &str, kind: char) -> Result<()> {
         .map_err(|e| Error::io(archive.path(&rel).display(), e))
 }
 
+/// How far ahead of this device's clock a logon marker may be dated and still count (other
+/// devices' clocks run a little fast or slow).
+pub const MARK_SKEW_MS: i64 = 5 * 60 * 1000;
+
 /// If the account is locked now, until when (Unix ms). Counted from every device's markers.
+///
+/// Markers dated more than `MARK_SKEW_MS` ahead of `now_ms` are ignored, failures and clearings
+/// alike: anyone can write a marker, and a success or reset dated in 2100 would otherwise disable
+/// lockout for good, five failures dated then lock the account (an admin's too) for good. A folder
+/// that cannot be listed (a file or link planted where it belongs) is an error naming it: no
+/// password is tried while failures cannot be counted.
 pub fn locked_until(archive: &Archive, uid: &str, now_ms: i64) -> Result<Option<i64>> {
     let mut clear = 0i64;
     let mut fails = Vec::new();
@@ -624,6 +633,9 @@ pub fn locked_until(archive: &Archive, uid: &str, now_ms: i64) -> Result<Option<
         let Some((kind, ms)) = parse_mark(&name) else {
             continue;
         };
+        if ms > now_ms.saturating_add(MARK_SKEW_MS) {
+            continue;
+        }
         match kind {
             'f' => fails.push(ms),
             _ => clear = clear.max(ms),
