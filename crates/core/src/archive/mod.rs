@@ -92,8 +92,7 @@ impl ArchiveConfig {
     /// The identity as people compare it (on the practice's set-up sheet): 24 hex digits in groups.
     pub fn fingerprint(&self) -> String {
         let h = self.identity_hash();
-        h[..24]
-            .as_bytes()
+        h.as_bytes()[..24]
             .chunks(4)
             .map(|c| std::str::from_utf8(c).expect("hex"))
             .collect::<Vec<_>>()

@@ -191,13 +191,14 @@ impl Session {
         let mut events = Vec::new();
         let mut segments: HashMap<(String, u64), Vec<JournalEntry>> = HashMap::new();
         for (e, device, seq) in self.index.request_event_sources(&id).await? {
-            if !segments.contains_key(&(device.clone(), seq)) {
-                let entries = self
-                    .segment_entries(&device, seq)
-                    .map_err(|_| self.index_disagrees(format!("request {id}")))?;
-                segments.insert((device.clone(), seq), entries);
-            }
-            let found = segments[&(device, seq)]
+            let entries = match segments.entry((device.clone(), seq)) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => v.insert(
+                    self.segment_entries(&device, seq)
+                        .map_err(|_| self.index_disagrees(format!("request {id}")))?,
+                ),
+            };
+            let found = entries
                 .iter()
                 .any(|j| matches!(j, JournalEntry::Request(r) if **r == e));
             if !found {
