@@ -146,6 +146,16 @@ fn journal_segment(c: &mut Criterion) {
     g.finish();
 }
 
+/// The fixture's signer as a supervisor, who may import: every recording entry is believed.
+fn importer_roles() -> SignerRoles {
+    let mut r = SignerRoles::default();
+    for uid in fuzz_api::keys().signers.keys() {
+        r.roles
+            .insert(uid.clone(), vec![callvault_core::policy::Role::Supervisor]);
+    }
+    r
+}
+
 fn index_search(c: &mut Criterion) {
     const N: usize = 20_000;
     let k = fuzz_api::keys();
@@ -158,7 +168,7 @@ fn index_search(c: &mut Criterion) {
     let index = rt.block_on(async {
         let index = Index::open(data.path(), &k.metadata, DEVICE).await.unwrap();
         let rep = index
-            .sync(&archive, &k.metadata, &k.signers, &SignerRoles::default())
+            .sync(&archive, &k.metadata, &k.signers, &importer_roles())
             .await
             .unwrap();
         assert_eq!(rep.recordings_added, N, "{:?}", rep.problems);
