@@ -137,6 +137,17 @@ impl Insider {
     }
 }
 
+/// A computer's state for the (one) archive it opened: its folder and its plaintext device.json.
+fn device_file(data: &Path) -> (PathBuf, serde_json::Value) {
+    let d = std::fs::read_dir(data.join("archives"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let df = serde_json::from_slice(&std::fs::read(d.path().join("device.json")).unwrap()).unwrap();
+    (d.path(), df)
+}
+
 fn now() -> String {
     Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
@@ -190,14 +201,7 @@ async fn a_swapped_archive_identity_is_refused_on_every_computer() {
     std::fs::remove_file(&path).unwrap();
     let genuine = {
         // The pinned copy on the practice manager's computer is the genuine archive.json.
-        let dev = std::fs::read_dir(w.data.join("archives"))
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap();
-        let df: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dev.path().join("device.json")).unwrap())
-                .unwrap();
+        let (_, df) = device_file(&w.data);
         crypto::unb64(df["pinned_archive_json"].as_str().unwrap(), "t").unwrap()
     };
     std::fs::write(&path, genuine).unwrap();
@@ -240,16 +244,10 @@ async fn a_forged_compacted_generation_adds_nothing() {
     let dc_uid = users::uid_for(&a, DC.0).unwrap();
     let signers = signer_keys(&a);
     // The practice manager's computer's first journal segment, as any user can read it.
-    let dev = {
-        let d = std::fs::read_dir(w.data.join("archives"))
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap();
-        let df: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(d.path().join("device.json")).unwrap()).unwrap();
-        df["device_id"].as_str().unwrap().to_string()
-    };
+    let dev = device_file(&w.data).1["device_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let name = journal::segment_file(0, 0);
     let bytes = a.read(&format!("journal/{dev}/{name}")).unwrap();
     let (_, mut entries, sigs) =
@@ -697,20 +695,14 @@ fn read_recordings(a: &Archive, metadata: &Key32) -> Vec<RecordingMeta> {
 /// Open a computer's local index as any user of the archive can: its key derives from the
 /// metadata seed every user holds and the device id in the plaintext device.json.
 async fn open_index(data: &Path, metadata: &Key32) -> (sqlx::SqlitePool, String) {
-    let d = std::fs::read_dir(data.join("archives"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap();
-    let df: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(d.path().join("device.json")).unwrap()).unwrap();
+    let (dir, df) = device_file(data);
     let device = df["device_id"].as_str().unwrap().to_string();
     let key = crypto::hkdf(
         metadata.expose(),
         format!("callvault/v1/local-index/{device}").as_bytes(),
     );
     let opts = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(d.path().join("index.db"))
+        .filename(dir.join("index.db"))
         .pragma("key", format!("\"x'{}'\"", hex::encode(key.expose())));
     let pool = sqlx::sqlite::SqlitePoolOptions::new()
         .max_connections(1)
