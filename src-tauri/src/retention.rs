@@ -195,8 +195,8 @@ pub async fn release_hold(
 /// What the retention sweep would delete now (a dry run).
 #[tauri::command]
 pub async fn retention_due(state: State<'_, AppState>) -> ApiResult<Vec<DueInfo>> {
-    let g = session(&state).await?;
-    Ok(s(&g)
+    let mut g = session(&state).await?;
+    Ok(s_mut(&mut g)
         .retention_due()
         .await?
         .into_iter()

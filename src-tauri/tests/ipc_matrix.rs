@@ -141,7 +141,7 @@ fn every_ipc_command_decides_exactly_as_the_core_and_is_audited() {
         ));
         assert_eq!(outcome(&logon), core_outcome(&direct), "logon of {}", who.0);
         cells += 1;
-        let Ok(s) = direct else {
+        let Ok(mut s) = direct else {
             ipc_refusals += 1;
             continue;
         };

@@ -796,6 +796,98 @@ async fn an_edited_local_index_grants_nothing_and_is_rebuilt() {
     assert!(e.contains("does not match the signed journal"), "{e}");
 }
 
+/// What a member of staff would plant in the practice manager's computer's index to have the next
+/// retention run destroy calls: the hold's row gone, two calls' dates moved into 2000, and a
+/// tombstone for the third (an "unfinished" deletion the next run would complete).
+async fn plant_deletion_rows(w: &World, me: &Insider) {
+    let (pool, _) = open_index(&w.data, &me.metadata).await;
+    sqlx::query("DELETE FROM holds").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE recordings SET started_at = 946684800000 WHERE id IN (?, ?)")
+        .bind(&w.calls[0])
+        .bind(&w.calls[1])
+        .execute(&pool)
+        .await
+        .unwrap();
+    let t = Tombstone {
+        recording: w.calls[2].clone(),
+        call_date: chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
+        deleted_at: now(),
+        by: me.uid.clone(),
+        reason: "tidying up".into(),
+        request: None,
+        rule: None,
+        dedup: String::new(),
+        run: "00".repeat(16),
+    };
+    sqlx::query("INSERT OR REPLACE INTO tombstones (recording, dedup, tombstone) VALUES (?, '', ?)")
+        .bind(&w.calls[2])
+        .bind(serde_json::to_string(&t).unwrap())
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn an_edited_local_index_gets_no_call_destroyed() {
+    let w = World::new().await;
+    let a = w.share();
+    let mut dc = w.logon(DC).await.unwrap();
+    let hold = dc
+        .add_hold(&[w.calls[0].clone()], "complaint under investigation", None)
+        .await
+        .unwrap();
+    dc.close().await;
+    let me = insider(&a, STAFF);
+
+    // The plan: nothing is due (the journal dates the calls 2025), and the edit is reported.
+    plant_deletion_rows(&w, &me).await;
+    let mut dc = w.logon(DC).await.unwrap();
+    let due = dc.retention_due().await.unwrap();
+    assert!(due.is_empty(), "{due:?}");
+    assert!(
+        warned(&dc, "disagreed with the signed journal before planning retention"),
+        "{:?}",
+        dc.warnings
+    );
+    // The run, the index edited again while the data controller is logged on: nothing deleted.
+    plant_deletion_rows(&w, &me).await;
+    assert!(dc.retention_run().await.unwrap().is_none());
+    assert!(warned(&dc, "before a retention run"), "{:?}", dc.warnings);
+    // A deletion of the held call, its hold's row deleted again: refused by the hold.
+    plant_deletion_rows(&w, &me).await;
+    match dc.delete(&[w.calls[0].clone()], "no longer needed").await {
+        Err(Error::Forbidden(m)) => assert!(m.contains("legal hold"), "{m}"),
+        other => panic!("expected a refusal by the hold, got {other:?}"),
+    }
+    // Each time, this computer's index was rebuilt from the journal, and the audit trail says so.
+    let trail = dc
+        .audit_list(&session::AuditFilter::default())
+        .await
+        .unwrap();
+    let rebuilt = trail
+        .iter()
+        .filter(|e| e.detail.as_deref().is_some_and(|d| d.contains("disagreed with the signed journal")))
+        .count();
+    assert_eq!(rebuilt, 3, "{trail:?}");
+    dc.close().await;
+
+    // Nothing genuine lost or hidden: every call's audio is in place, every call is found, the
+    // hold still stands.
+    for id in &w.calls {
+        assert!(w.archive.join(audio::object_path(id)).is_file(), "{id}");
+    }
+    let dc = w.logon(DC).await.unwrap();
+    assert_eq!(dc.search(&everything()).await.unwrap().len(), 3);
+    assert!(dc
+        .holds()
+        .await
+        .unwrap()
+        .iter()
+        .any(|h| h.hold == hold && h.released.is_none() && h.recordings == [w.calls[0].clone()]));
+    assert!(dc.tombstones().await.unwrap().is_empty());
+}
+
 // ---- 10. Double calls ----
 
 #[test]

@@ -15,6 +15,7 @@
 //! - `trust`: what the signed journal says of trust: user checkpoints, upgrade runs, audit
 //!   anchors, journal heads, and the entries refused while syncing.
 
+mod apply;
 mod entries;
 mod local;
 mod open;
@@ -26,3 +27,4 @@ mod trust;
 pub use open::{Index, Progress};
 pub use recordings::Query;
 pub use sync::{SignerRoles, SyncReport};
+pub use trust::{decision_differences, DecisionRows};

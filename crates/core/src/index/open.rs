@@ -174,6 +174,33 @@ impl Index {
         })
     }
 
+    /// A fresh index in memory only (never on disk), for re-deriving what the signed journal says
+    /// before a decision that destroys: synced from nothing, it owes nothing to this computer's
+    /// index file, which any user of the computer could edit.
+    pub async fn in_memory() -> Result<Index> {
+        let opts = SqliteConnectOptions::new()
+            .in_memory(true)
+            .pragma("temp_store", "MEMORY")
+            .pragma("secure_delete", "ON")
+            .foreign_keys(false);
+        // One connection for the index's life: an in-memory database lives as long as it does.
+        let pool = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(opts)
+            .await?;
+        for s in SCHEMA {
+            sqlx::query(s).execute(&pool).await?;
+        }
+        Ok(Index {
+            pool,
+            path: PathBuf::new(),
+            progress: None,
+        })
+    }
+
     /// Drop everything and start again (for `index rebuild`).
     pub async fn reset(self, metadata: &Key32, device: &str) -> Result<Index> {
         let path = self.path.clone();

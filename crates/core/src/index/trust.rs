@@ -7,6 +7,25 @@ use crate::audit::Problem;
 use crate::error::Result;
 use std::collections::{BTreeMap, HashMap};
 
+/// The rows that destroying decisions rest on, by kind then key (each value a hash of the row).
+pub type DecisionRows = BTreeMap<&'static str, BTreeMap<String, [u8; 32]>>;
+
+/// What a retention run, a deletion or an erasure decides from: (kind, key, the rest of the row).
+const DECISION_QUERIES: &[(&str, &str)] = &[
+    // Not the whole row: a staff assignment's place in it depends on the order entries arrived.
+    ("recordings", "SELECT id, started_at || ' ' || dedup FROM recordings"),
+    ("tombstones", "SELECT recording, dedup || ' ' || tombstone FROM tombstones"),
+    ("holds", "SELECT hold, entry FROM holds"),
+    ("hold releases", "SELECT hold || ' ' || at, entry FROM hold_releases"),
+    ("duplicates", "SELECT id, of || ' ' || dedup FROM duplicates"),
+    ("settings", "SELECT key || ' ' || device || ' ' || seq || ' ' || idx, entry FROM settings"),
+    (
+        "request events",
+        "SELECT request || ' ' || device || ' ' || seq || ' ' || idx, event FROM request_events",
+    ),
+];
+
+
 impl Index {
     /// The highest audit head anchored in the journal for each device: (device, files, last hash,
     /// who anchored it).
@@ -80,4 +99,52 @@ impl Index {
                 .await?;
         Ok(rows.into_iter().map(|(d, s)| (d, s as u64)).collect())
     }
+
+    /// The rows a destroying decision rests on (recordings and their dates, tombstones, holds and
+    /// releases, duplicates, settings, request events), to compare with an index re-derived from
+    /// the signed journal.
+    pub async fn decision_rows(&self) -> Result<DecisionRows> {
+        let mut out = DecisionRows::new();
+        for (kind, q) in DECISION_QUERIES {
+            let rows: Vec<(String, String)> = sqlx::query_as(q).fetch_all(&self.pool).await?;
+            out.insert(
+                kind,
+                rows.into_iter()
+                    .map(|(k, v)| (k, crate::crypto::sha256(v.as_bytes())))
+                    .collect(),
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// How `local` differs from `journal` (both from [`Index::decision_rows`]), e.g. "holds: 1
+/// missing; tombstones: 2 not in the journal", or None if they agree.
+pub fn decision_differences(local: &DecisionRows, journal: &DecisionRows) -> Option<String> {
+    let empty = BTreeMap::new();
+    let mut out = Vec::new();
+    for (kind, _) in DECISION_QUERIES {
+        let l = local.get(kind).unwrap_or(&empty);
+        let j = journal.get(kind).unwrap_or(&empty);
+        let missing = j.keys().filter(|k| !l.contains_key(*k)).count();
+        let added = l.keys().filter(|k| !j.contains_key(*k)).count();
+        let changed = l
+            .iter()
+            .filter(|(k, v)| j.get(*k).is_some_and(|w| w != *v))
+            .count();
+        let mut parts = Vec::new();
+        if missing > 0 {
+            parts.push(format!("{missing} missing"));
+        }
+        if added > 0 {
+            parts.push(format!("{added} not in the journal"));
+        }
+        if changed > 0 {
+            parts.push(format!("{changed} changed"));
+        }
+        if !parts.is_empty() {
+            out.push(format!("{kind}: {}", parts.join(", ")));
+        }
+    }
+    (!out.is_empty()).then(|| out.join("; "))
 }

@@ -3,6 +3,7 @@
 
 mod access;
 mod accounts;
+mod decide;
 mod export;
 mod import;
 pub mod ingest;

@@ -256,8 +256,7 @@ impl Session {
 
     // ---- retention and deletion ----
 
-    /// What the retention sweep would delete now, and why (held recordings listed, kept).
-    pub async fn retention_due(&self) -> Result<Vec<Due>> {
+    pub(super) async fn retention_due_here(&self) -> Result<Vec<Due>> {
         self.require(Action::PlanRetention)?;
         let months: u32 = self
             .setting("retention-months")
@@ -290,9 +289,8 @@ impl Session {
             .date_naive()
     }
 
-    /// Run the retention sweep: delete what is due and not held. Safe on two devices at once.
-    pub async fn retention_run(&mut self) -> Result<Option<Certificate>> {
-        let due = self.retention_due().await?;
+    pub(super) async fn retention_run_here(&mut self) -> Result<Option<Certificate>> {
+        let due = self.retention_due_here().await?;
         let items: Vec<Deletion> = due
             .into_iter()
             .filter(|d| d.held_by.is_none())
@@ -319,8 +317,7 @@ impl Session {
         self.deletion_run("retention", items, None).await
     }
 
-    /// Delete recordings (supervisor or data controller) with a reason.
-    pub async fn delete(&mut self, ids: &[String], reason: &str) -> Result<Certificate> {
+    pub(super) async fn delete_here(&mut self, ids: &[String], reason: &str) -> Result<Certificate> {
         self.require_for(Action::DeleteRecording, ids)?;
         if reason.trim().is_empty() {
             return Err(Error::Invalid("a deletion needs a reason".into()));
@@ -351,8 +348,7 @@ impl Session {
             })
     }
 
-    /// Erase every recording an approved erasure request covers (data controller), then complete it.
-    pub async fn erase(&mut self, request: &str) -> Result<Certificate> {
+    pub(super) async fn erase_here(&mut self, request: &str) -> Result<Certificate> {
         self.require(Action::EraseRecording)?;
         let st = self.request_state(request).await?;
         if st.purpose != Purpose::Erasure || st.state != State::Approved {

@@ -1,0 +1,395 @@
+//! Applying one journal segment's entries to the index (`Index::apply`, called by the sync): each
+//! entry's ids and its author's right to write it checked against the rulebook, then its rows
+//! written, all in one transaction. Entries that depend on a recording another device's journal
+//! holds (a consent mark, an assignment) wait, when it is not there yet, until the sync has applied
+//! every segment, so every device decides them the same way whatever order it read the journals in.
+
+use super::open::Index;
+use super::rows::{check_ids, hide_duplicate, remove_row};
+use super::sync::SignerRoles;
+use crate::archive::journal::{JournalEntry, RecordingMeta};
+use crate::error::{Error, Result};
+use crate::phone;
+use crate::policy::journal::{may_author, EntryKind};
+
+impl Index {
+    /// Apply one segment's entries: those whose author may not write them, or that name a malformed
+    /// id, are refused (returned as problems) and the rest applied, in one transaction.
+    pub(super) async fn apply(
+        &self,
+        device: &str,
+        seq: u64,
+        legacy: bool,
+        entries: &[JournalEntry],
+        roles: &SignerRoles,
+    ) -> Result<(usize, usize, Vec<String>)> {
+        let mut tx = self.pool.begin().await?;
+        let mut added: i64 = 0;
+        let mut erased = 0;
+        let mut refused = Vec::new();
+        for (idx, e) in entries.iter().enumerate() {
+            if let Err(why) = check_ids(e) {
+                refused.push(format!("entry {idx}: {why}; refused"));
+                continue;
+            }
+            let kind = match e {
+                JournalEntry::Recording(_) => EntryKind::Recording,
+                JournalEntry::Request(_) => EntryKind::Request,
+                JournalEntry::Consent(c) => {
+                    let party: Option<i64> = sqlx::query_scalar(
+                        "SELECT 1 FROM recordings r JOIN recording_parties p ON p.rec_rowid = r.rowid
+                         WHERE r.id = ? AND p.uid = ?",
+                    )
+                    .bind(&c.recording)
+                    .bind(&c.by)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    EntryKind::Consent {
+                        own_call: party.is_some(),
+                    }
+                }
+                JournalEntry::Tombstone(_) => EntryKind::Tombstone,
+                JournalEntry::Hold(_) => EntryKind::Hold,
+                JournalEntry::HoldRelease(_) => EntryKind::HoldRelease,
+                JournalEntry::Setting(_) => EntryKind::Setting,
+                JournalEntry::Assign(_) => EntryKind::Assign,
+                JournalEntry::UserCheckpoint(_) => EntryKind::UserCheckpoint,
+                JournalEntry::AuditAnchor(_) => EntryKind::AuditAnchor,
+                JournalEntry::FormatUpgrade(_) => EntryKind::FormatUpgrade,
+            };
+            if !may_author(roles.of(e.author()), kind) {
+                refused.push(format!(
+                    "entry {idx} ({}) by {}: their roles may not write it; refused",
+                    e.kind_name(),
+                    e.author()
+                ));
+                continue;
+            }
+            match e {
+                JournalEntry::FormatUpgrade(f) => {
+                    sqlx::query("INSERT OR IGNORE INTO format_upgrades (legacy, by) VALUES (?, ?)")
+                        .bind(serde_json::to_string(&f.legacy).expect("serialisable"))
+                        .bind(&f.by)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                JournalEntry::AuditAnchor(a) => {
+                    for h in &a.heads {
+                        sqlx::query(
+                            "INSERT OR IGNORE INTO audit_anchors (device, files, last_hash, by, src, at) VALUES (?, ?, ?, ?, ?, ?)",
+                        )
+                        .bind(&h.device)
+                        .bind(h.files as i64)
+                        .bind(&h.last)
+                        .bind(&a.by)
+                        .bind(device)
+                        .bind(&a.at)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                JournalEntry::UserCheckpoint(c) => {
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO user_checkpoints (uid, rev, disabled, heads, device, seq, idx)
+                         VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(&c.uid)
+                    .bind(c.rev as i64)
+                    .bind(c.disabled)
+                    .bind(serde_json::to_string(&c.heads).expect("serialisable"))
+                    .bind(device)
+                    .bind(seq as i64)
+                    .bind(idx as i64)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                JournalEntry::Tombstone(t) => {
+                    if remove_row(&mut tx, &t.recording).await? {
+                        erased += 1;
+                    }
+                    sqlx::query("DELETE FROM duplicates WHERE id = ?")
+                        .bind(&t.recording)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM consent_marks WHERE recording = ?")
+                        .bind(&t.recording)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM extra_wraps WHERE recording = ?")
+                        .bind(&t.recording)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("INSERT OR IGNORE INTO tombstones (recording, dedup, tombstone) VALUES (?, ?, ?)")
+                        .bind(&t.recording)
+                        .bind(&t.dedup)
+                        .bind(serde_json::to_string(t).expect("serialisable"))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                JournalEntry::Assign(a) => {
+                    let row: Option<(i64, String)> =
+                        sqlx::query_as("SELECT rowid, meta FROM recordings WHERE id = ?")
+                            .bind(&a.recording)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let Some((rowid, meta)) = row else { continue };
+                    let mut m: RecordingMeta =
+                        serde_json::from_str(&meta).map_err(|e| Error::Index(e.to_string()))?;
+                    m.staff_uid = Some(a.staff_uid.clone());
+                    if !m.party_uids.contains(&a.staff_uid) {
+                        m.party_uids.push(a.staff_uid.clone());
+                    }
+                    sqlx::query("UPDATE recordings SET staff_uid = ?, meta = ? WHERE rowid = ?")
+                        .bind(&a.staff_uid)
+                        .bind(serde_json::to_string(&m).expect("serialisable"))
+                        .bind(rowid)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO recording_parties (uid, rec_rowid, src) VALUES (?, ?, ?)",
+                    )
+                    .bind(&a.staff_uid)
+                    .bind(rowid)
+                    .bind(format!("{device}/{seq}"))
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT OR REPLACE INTO extra_wraps (recording, label, wrap) VALUES (?, ?, ?)",
+                    )
+                    .bind(&a.recording)
+                    .bind(format!("user:{}", a.staff_uid))
+                    .bind(serde_json::to_string(&a.wrap).expect("serialisable"))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                JournalEntry::Hold(h) => {
+                    sqlx::query("INSERT OR IGNORE INTO holds (hold, entry) VALUES (?, ?)")
+                        .bind(&h.hold)
+                        .bind(serde_json::to_string(h).expect("serialisable"))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                JournalEntry::HoldRelease(h) => {
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO hold_releases (hold, at, entry) VALUES (?, ?, ?)",
+                    )
+                    .bind(&h.hold)
+                    .bind(&h.at)
+                    .bind(serde_json::to_string(h).expect("serialisable"))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                JournalEntry::Setting(st) => {
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO settings (key, at, device, seq, idx, entry) VALUES (?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(&st.key)
+                    .bind(&st.at)
+                    .bind(device)
+                    .bind(seq as i64)
+                    .bind(idx as i64)
+                    .bind(serde_json::to_string(st).expect("serialisable"))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                JournalEntry::Request(r) => {
+                    if let crate::requests::RequestEvent::Raised(_) = r.event {
+                        // One `raised` event per request, bound to its raiser: a second one (to
+                        // take a request over or make it vanish) is refused.
+                        if let Some(n) = &r.nonce {
+                            if crate::requests::request_id(&r.by, device, n) != r.request {
+                                refused.push(format!(
+                                    "entry {idx}: request {} was not raised by {} on this journal (its id is not theirs); refused",
+                                    r.request, r.by
+                                ));
+                                continue;
+                            }
+                        }
+                        let events: Vec<String> = sqlx::query_scalar(
+                            "SELECT event FROM request_events WHERE request = ?",
+                        )
+                        .bind(&r.request)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        let raised_before = events.iter().find(|e| {
+                            serde_json::from_str::<crate::requests::RequestEntry>(e).is_ok_and(
+                                |e| matches!(e.event, crate::requests::RequestEvent::Raised(_)),
+                            )
+                        });
+                        let unbound_before = raised_before.is_some_and(|e| {
+                            serde_json::from_str::<crate::requests::RequestEntry>(e)
+                                .is_ok_and(|e| e.nonce.is_none())
+                        });
+                        if let (Some(old), true, Some(_)) =
+                            (raised_before, unbound_before, &r.nonce)
+                        {
+                            // An unbound `raised` (written by an older Callvault, or forged without
+                            // one) gives way to the raiser's own, whose id proves it.
+                            sqlx::query(
+                                "DELETE FROM request_events WHERE request = ? AND event = ?",
+                            )
+                            .bind(&r.request)
+                            .bind(old)
+                            .execute(&mut *tx)
+                            .await?;
+                            refused.push(format!(
+                                "entry {idx}: an unbound earlier `raised` of request {} gave way to its raiser's; that one is refused",
+                                r.request
+                            ));
+                        } else if raised_before.is_some() {
+                            refused.push(format!(
+                                "entry {idx}: request {} raised a second time by {}; refused",
+                                r.request, r.by
+                            ));
+                            continue;
+                        }
+                    }
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO request_events (request, at, device, seq, idx, event) VALUES (?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(&r.request)
+                    .bind(&r.at)
+                    .bind(device)
+                    .bind(seq as i64)
+                    .bind(idx as i64)
+                    .bind(serde_json::to_string(r).expect("serialisable"))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                JournalEntry::Consent(c) => {
+                    let gone: Option<i64> =
+                        sqlx::query_scalar("SELECT 1 FROM tombstones WHERE recording = ?")
+                            .bind(&c.recording)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if gone.is_some() {
+                        continue;
+                    }
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO consent_marks (recording, at, device, seq, idx, mark) VALUES (?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(&c.recording)
+                    .bind(&c.at)
+                    .bind(device)
+                    .bind(seq as i64)
+                    .bind(idx as i64)
+                    .bind(serde_json::to_string(c).expect("serialisable"))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                JournalEntry::Recording(m) => {
+                    // A deleted recording never comes back (a stale segment, another device's order).
+                    let gone: Option<i64> =
+                        sqlx::query_scalar("SELECT 1 FROM tombstones WHERE recording = ?")
+                            .bind(&m.id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if gone.is_some() {
+                        continue;
+                    }
+                    // One recording entry per id: the first applied stands, a later one (which
+                    // could move the call's date, parties or audio) is refused and reported.
+                    let existing: Option<String> =
+                        sqlx::query_scalar("SELECT meta FROM recordings WHERE id = ? UNION ALL SELECT meta FROM duplicates WHERE id = ?")
+                            .bind(&m.id)
+                            .bind(&m.id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if let Some(first) = existing {
+                        if first != serde_json::to_string(m).expect("serialisable") {
+                            refused.push(format!(
+                                "entry {idx}: a second recording entry for recording {} (by {}); the first stands, this one is refused",
+                                m.id, m.imported_by
+                            ));
+                        }
+                        continue;
+                    }
+                    // The same audio imported twice (two computers or processes importing one
+                    // folder at once): on every device the earliest import (then the lower id)
+                    // stands and the others are hidden, to be reclaimed by the next maintenance run.
+                    let twin: Option<(String, String)> =
+                        sqlx::query_as("SELECT id, meta FROM recordings WHERE dedup = ? LIMIT 1")
+                            .bind(&m.dedup)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if let Some((twin_id, twin_meta)) = twin {
+                        let t: RecordingMeta = serde_json::from_str(&twin_meta)
+                            .map_err(|e| Error::Index(e.to_string()))?;
+                        if (&t.imported_at, &t.id) <= (&m.imported_at, &m.id) {
+                            hide_duplicate(&mut tx, m, &t.id).await?;
+                            continue;
+                        }
+                        // This one is earlier: it stands, the one applied before is hidden.
+                        remove_row(&mut tx, &twin_id).await?;
+                        hide_duplicate(&mut tx, &t, &m.id).await?;
+                        added -= 1;
+                    }
+                    let digits = m.external_number.as_deref().and_then(phone::normalize);
+                    let started = chrono::DateTime::parse_from_rfc3339(&m.started_at)
+                        .map_err(|_| Error::Index(format!("recording {}: bad start time", m.id)))?
+                        .timestamp_millis();
+                    let res = sqlx::query(
+                        "INSERT OR IGNORE INTO recordings (id, started_at, direction, staff_uid, external_digits,
+                         duration_ms, dedup, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(&m.id)
+                    .bind(started)
+                    .bind(m.direction.as_str())
+                    .bind(&m.staff_uid)
+                    .bind(&digits)
+                    .bind(m.duration_ms as i64)
+                    .bind(&m.dedup)
+                    .bind(serde_json::to_string(m).expect("serialisable"))
+                    .execute(&mut *tx)
+                    .await?;
+                    if res.rows_affected() == 0 {
+                        continue;
+                    }
+                    let rowid = res.last_insert_rowid();
+                    for uid in &m.party_uids {
+                        sqlx::query("INSERT OR IGNORE INTO recording_parties (uid, rec_rowid, src) VALUES (?, ?, ?)")
+                            .bind(uid)
+                            .bind(rowid)
+                            .bind(format!("{device}/{seq}"))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    let mut parties = m.parties.join("; ");
+                    if let Some(l) = &m.staff_label {
+                        parties.push_str("; ");
+                        parties.push_str(l);
+                    }
+                    sqlx::query(
+                        "INSERT INTO recordings_fts (rowid, parties, notes) VALUES (?, ?, ?)",
+                    )
+                    .bind(rowid)
+                    .bind(parties)
+                    .bind(m.notes.clone().unwrap_or_default())
+                    .execute(&mut *tx)
+                    .await?;
+                    added += 1;
+                }
+            }
+        }
+        sqlx::query(
+            "INSERT OR IGNORE INTO applied_segments (device, seq, legacy) VALUES (?, ?, ?)",
+        )
+        .bind(device)
+        .bind(seq as i64)
+        .bind(legacy)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let added = added.max(0) as usize;
+        if erased > 0 {
+            // Purge the erased text from the full-text index's segments and the write-ahead log.
+            sqlx::query("INSERT INTO recordings_fts(recordings_fts) VALUES('optimize')")
+                .execute(&self.pool)
+                .await?;
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok((added, erased, refused))
+    }
+}
