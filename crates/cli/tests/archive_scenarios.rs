@@ -822,6 +822,7 @@ fn forged_journal_segments_and_audit_entries_are_refused() {
         dedup: String::new(),
         imported_by: clin_uid.clone(),
         imported_at: "2025-01-01T10:00:00Z".into(),
+        nonce: None,
     };
     let forger = Key32::random();
     let device = "fedcba9876543210fedcba9876543210";

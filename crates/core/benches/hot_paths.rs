@@ -103,8 +103,10 @@ fn journal_fixture(n: usize) -> (tempfile::TempDir, Archive, Vec<String>) {
                         staff.push(u.clone());
                     }
                 }
+                let nonce = crypto::new_id();
                 JournalEntry::Recording(Box::new(RecordingMeta {
-                    id: crypto::new_id(),
+                    id: journal::recording_id(SIGNER, DEVICE, &nonce),
+                    nonce: Some(nonce),
                     started_at: callvault_core::time::rfc3339(c.started_at),
                     direction: c.direction,
                     party_uids: staff_uid.iter().cloned().collect(),

@@ -123,10 +123,14 @@ fn insider(a: &Archive, u: (&str, &str)) -> Insider {
 impl Insider {
     /// Journal entries from a device folder of the insider's own, signed with their own key.
     fn write(&self, a: &Archive, entries: &[JournalEntry]) {
-        let device = "ee".repeat(16);
+        self.write_from(a, &"ee".repeat(16), entries)
+    }
+
+    /// The same from a device id of their choosing (`00…` is read before every other journal).
+    fn write_from(&self, a: &Archive, device: &str, entries: &[JournalEntry]) {
         journal::append(
             a,
-            &device,
+            device,
             entries,
             &Signer {
                 uid: &self.uid,
@@ -628,11 +632,16 @@ async fn a_receptionists_hand_written_entries_are_refused_and_named() {
     );
     // Malformed ids, which once panicked or reached shred paths.
     me.write(&a, &[bad_id("x"), bad_id("../../../../etc/passwd")]);
-    // A supervisor may import: their second entry for the same id, moving its date, is refused.
+    // A supervisor may import: their second entry for the same id, moving its date, is refused —
+    // with the importer's nonce (the id is not theirs), and without one (an unbound entry gives way
+    // to the importer's bound one, whichever journal a computer reads first).
     let sup = insider(&a, SUP);
     let mut moved = meta.clone();
     moved.imported_by = sup.uid.clone();
+    let mut unbound = moved.clone();
+    unbound.nonce = None;
     sup.write(&a, &[JournalEntry::Recording(Box::new(moved))]);
+    sup.write_from(&a, &"00".repeat(16), &[JournalEntry::Recording(Box::new(unbound))]);
 
     for data in [w.data.clone(), w.fresh_device("new-pc")] {
         let mut dc = w.logon_on(&data, DC).await.unwrap();
@@ -653,11 +662,16 @@ async fn a_receptionists_hand_written_entries_are_refused_and_named() {
             "(tombstone) by",
             "(setting) by",
             "(consent) by",
-            "a second recording entry",
+            "(its id is not theirs)",
             "malformed recording id",
         ] {
             assert!(warned(&dc, what), "{what} not reported: {:?}", dc.warnings);
         }
+        assert!(
+            warned(&dc, "a second recording entry") || warned(&dc, "gave way to its importer's"),
+            "{:?}",
+            dc.warnings
+        );
         let rep = dc.verify().await.unwrap();
         assert!(
             rep.problems
@@ -886,6 +900,55 @@ async fn an_edited_local_index_gets_no_call_destroyed() {
         .iter()
         .any(|h| h.hold == hold && h.released.is_none() && h.recordings == [w.calls[0].clone()]));
     assert!(dc.tombstones().await.unwrap().is_empty());
+}
+
+/// Found by re-deriving the index for a retention run: a computer new to the archive reads the
+/// journals in the order of their device ids, so a consent mark or an assignment can come before
+/// the recording it names. They wait for it, and every computer decides them the same way.
+#[tokio::test]
+async fn entries_read_before_their_recording_are_decided_the_same_on_every_computer() {
+    use callvault_core::archive::journal::Assignment;
+    let w = World::new().await;
+    let a = w.share();
+    let clin = insider(&a, CLIN);
+    let sup = insider(&a, SUP);
+    // The clinician's mark on her own call, and a supervisor's assignment of the receptionist's
+    // call to the clinician, each from a journal read before the importer's.
+    clin.write_from(
+        &a,
+        &"00".repeat(16),
+        &[JournalEntry::Consent(Box::new(ConsentMark {
+            recording: w.calls[0].clone(),
+            by: clin.uid.clone(),
+            at: now(),
+            kind: ConsentKind::CallerObjected,
+            stopped_at_ms: Some(1000),
+            note: None,
+        }))],
+    );
+    sup.write_from(
+        &a,
+        &"01".repeat(16),
+        &[JournalEntry::Assign(Box::new(Assignment {
+            recording: w.calls[2].clone(),
+            staff_uid: clin.uid.clone(),
+            wrap: crypto::Wrapped {
+                enc: String::new(),
+                ct: String::new(),
+            },
+            by: sup.uid.clone(),
+            at: now(),
+        }))],
+    );
+    for data in [w.data.clone(), w.fresh_device("new-pc")] {
+        let c = w.logon_on(&data, CLIN).await.unwrap();
+        let mine = c.search(&everything()).await.unwrap();
+        assert_eq!(mine.len(), 3, "{mine:?}");
+        let marked = mine.iter().find(|r| r.id == w.calls[0]).unwrap();
+        assert!(marked.consent.is_some(), "{:?}", c.warnings);
+        assert!(!warned(&c, "(consent) by"), "{:?}", c.warnings);
+        c.close().await;
+    }
 }
 
 // ---- 10. Double calls ----

@@ -114,6 +114,18 @@ pub struct RecordingMeta {
     pub dedup: String,
     pub imported_by: String,
     pub imported_at: String,
+    /// Random, chosen at import: the id is [`recording_id`]`(imported_by, device, nonce)`, so a
+    /// recording entry for the same id can only come from its importer's own journal. None in
+    /// entries written before this (their ids are random).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+}
+
+/// A recording's id, bound to its importer and the device whose journal records it (as a request's
+/// id is bound to its raiser): 32 hex digits of SHA-256 over the three.
+pub fn recording_id(importer: &str, device: &str, nonce: &str) -> String {
+    let m = format!("callvault/v2/recording\n{importer}\n{device}\n{nonce}");
+    hex::encode(&crate::crypto::sha256(m.as_bytes())[..16])
 }
 
 /// One journal entry. New kinds are added as new tags; an older reader refuses unknown tags clearly.

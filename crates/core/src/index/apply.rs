@@ -7,27 +7,42 @@
 use super::open::Index;
 use super::rows::{check_ids, hide_duplicate, remove_row};
 use super::sync::SignerRoles;
-use crate::archive::journal::{JournalEntry, RecordingMeta};
+use crate::archive::journal::{self, JournalEntry, RecordingMeta};
 use crate::error::{Error, Result};
 use crate::phone;
 use crate::policy::journal::{may_author, EntryKind};
 
+/// What applying a segment's entries did.
+#[derive(Default)]
+pub(super) struct Applied {
+    pub added: usize,
+    pub erased: usize,
+    /// Why each refused entry was refused.
+    pub refused: Vec<String>,
+    /// Entries (by their place in the segment) that wait for a recording not applied yet.
+    pub waiting: Vec<(usize, JournalEntry)>,
+}
+
 impl Index {
-    /// Apply one segment's entries: those whose author may not write them, or that name a malformed
-    /// id, are refused (returned as problems) and the rest applied, in one transaction.
+    /// Apply one segment's entries (each with its place in the segment): those whose author may not
+    /// write them, or that name a malformed id, are refused (returned as problems) and the rest
+    /// applied, in one transaction. Until the `last` pass, a consent mark or an assignment whose
+    /// recording is not applied yet waits (returned) instead of being decided.
     pub(super) async fn apply(
         &self,
         device: &str,
         seq: u64,
         legacy: bool,
-        entries: &[JournalEntry],
+        entries: &[(usize, &JournalEntry)],
         roles: &SignerRoles,
-    ) -> Result<(usize, usize, Vec<String>)> {
+        last: bool,
+    ) -> Result<Applied> {
         let mut tx = self.pool.begin().await?;
         let mut added: i64 = 0;
         let mut erased = 0;
         let mut refused = Vec::new();
-        for (idx, e) in entries.iter().enumerate() {
+        let mut waiting = Vec::new();
+        for &(idx, e) in entries {
             if let Err(why) = check_ids(e) {
                 refused.push(format!("entry {idx}: {why}; refused"));
                 continue;
@@ -44,9 +59,16 @@ impl Index {
                     .bind(&c.by)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    EntryKind::Consent {
+                    let kind = EntryKind::Consent {
                         own_call: party.is_some(),
+                    };
+                    // Its author's own call, perhaps, once another journal's recording or
+                    // assignment is applied.
+                    if !last && !may_author(roles.of(e.author()), kind) {
+                        waiting.push((idx, e.clone()));
+                        continue;
                     }
+                    kind
                 }
                 JournalEntry::Tombstone(_) => EntryKind::Tombstone,
                 JournalEntry::Hold(_) => EntryKind::Hold,
@@ -132,7 +154,12 @@ impl Index {
                             .bind(&a.recording)
                             .fetch_optional(&mut *tx)
                             .await?;
-                    let Some((rowid, meta)) = row else { continue };
+                    let Some((rowid, meta)) = row else {
+                        if !last {
+                            waiting.push((idx, e.clone()));
+                        }
+                        continue;
+                    };
                     let mut m: RecordingMeta =
                         serde_json::from_str(&meta).map_err(|e| Error::Index(e.to_string()))?;
                     m.staff_uid = Some(a.staff_uid.clone());
@@ -278,6 +305,16 @@ impl Index {
                     .await?;
                 }
                 JournalEntry::Recording(m) => {
+                    // A bound id proves the entry is its importer's, written in this journal.
+                    if let Some(n) = &m.nonce {
+                        if journal::recording_id(&m.imported_by, device, n) != m.id {
+                            refused.push(format!(
+                                "entry {idx}: recording {} was not imported by {} on this journal (its id is not theirs); refused",
+                                m.id, m.imported_by
+                            ));
+                            continue;
+                        }
+                    }
                     // A deleted recording never comes back (a stale segment, another device's order).
                     let gone: Option<i64> =
                         sqlx::query_scalar("SELECT 1 FROM tombstones WHERE recording = ?")
@@ -287,8 +324,9 @@ impl Index {
                     if gone.is_some() {
                         continue;
                     }
-                    // One recording entry per id: the first applied stands, a later one (which
-                    // could move the call's date, parties or audio) is refused and reported.
+                    // One recording entry per id: its importer's bound one, else (ids made before
+                    // they were bound) the first applied; a later one (which could move the call's
+                    // date, parties or audio) is refused and reported.
                     let existing: Option<String> =
                         sqlx::query_scalar("SELECT meta FROM recordings WHERE id = ? UNION ALL SELECT meta FROM duplicates WHERE id = ?")
                             .bind(&m.id)
@@ -296,13 +334,31 @@ impl Index {
                             .fetch_optional(&mut *tx)
                             .await?;
                     if let Some(first) = existing {
-                        if first != serde_json::to_string(m).expect("serialisable") {
+                        if first == serde_json::to_string(m).expect("serialisable") {
+                            continue;
+                        }
+                        let unbound_before = serde_json::from_str::<RecordingMeta>(&first)
+                            .is_ok_and(|f| f.nonce.is_none());
+                        if !(unbound_before && m.nonce.is_some()) {
                             refused.push(format!(
                                 "entry {idx}: a second recording entry for recording {} (by {}); the first stands, this one is refused",
                                 m.id, m.imported_by
                             ));
+                            continue;
                         }
-                        continue;
+                        // An unbound entry (forged, or in a journal read first) gives way to the
+                        // importer's own, whose id proves it.
+                        if remove_row(&mut tx, &m.id).await? {
+                            added -= 1;
+                        }
+                        sqlx::query("DELETE FROM duplicates WHERE id = ?")
+                            .bind(&m.id)
+                            .execute(&mut *tx)
+                            .await?;
+                        refused.push(format!(
+                            "entry {idx}: an unbound earlier recording entry for recording {} gave way to its importer's; that one is refused",
+                            m.id
+                        ));
                     }
                     // The same audio imported twice (two computers or processes importing one
                     // folder at once): on every device the earliest import (then the lower id)
@@ -390,6 +446,11 @@ impl Index {
                 .execute(&self.pool)
                 .await?;
         }
-        Ok((added, erased, refused))
+        Ok(Applied {
+            added,
+            erased,
+            refused,
+            waiting,
+        })
     }
 }

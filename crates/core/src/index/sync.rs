@@ -36,6 +36,10 @@ pub struct SyncReport {
     pub recordings_added: usize,
     pub recordings_erased: usize,
     pub problems: Vec<Problem>,
+    /// Entries waiting for a recording another journal holds: (device, seq, legacy, file, place
+    /// in the segment, entry), decided once every segment of this sync is applied.
+    #[serde(skip)]
+    waiting: Vec<(String, u64, bool, String, usize, JournalEntry)>,
 }
 
 /// The runs of sequence numbers below the highest present that are neither present nor applied
@@ -301,6 +305,7 @@ impl Index {
                 });
             }
         }
+        self.apply_waiting(roles, &mut rep).await?;
         Ok(rep)
     }
 
@@ -315,7 +320,40 @@ impl Index {
         roles: &SignerRoles,
         rep: &mut SyncReport,
     ) -> Result<()> {
-        let (added, erased, refused) = self.apply(device, seq, legacy, entries, roles).await?;
+        let placed: Vec<(usize, &JournalEntry)> = entries.iter().enumerate().collect();
+        let done = self
+            .apply(device, seq, legacy, &placed, roles, false)
+            .await?;
+        rep.waiting.extend(done.waiting.into_iter().map(|(idx, e)| {
+            (device.to_string(), seq, legacy, rel.to_string(), idx, e)
+        }));
+        rep.segments_applied += 1;
+        self.report(rel, done.added, done.erased, done.refused, rep)
+            .await
+    }
+
+    /// Decide the entries that waited for a recording, now that every segment of this sync is
+    /// applied: each in its own segment's place, as every device decides it.
+    async fn apply_waiting(&self, roles: &SignerRoles, rep: &mut SyncReport) -> Result<()> {
+        let waiting = std::mem::take(&mut rep.waiting);
+        for (device, seq, legacy, rel, idx, e) in waiting {
+            let done = self
+                .apply(&device, seq, legacy, &[(idx, &e)], roles, true)
+                .await?;
+            self.report(&rel, done.added, done.erased, done.refused, rep)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn report(
+        &self,
+        rel: &str,
+        added: usize,
+        erased: usize,
+        refused: Vec<String>,
+        rep: &mut SyncReport,
+    ) -> Result<()> {
         for reason in &refused {
             sqlx::query("INSERT OR IGNORE INTO refused_entries (object, reason) VALUES (?, ?)")
                 .bind(rel)
@@ -331,7 +369,6 @@ impl Index {
         }
         rep.recordings_added += added;
         rep.recordings_erased += erased;
-        rep.segments_applied += 1;
         Ok(())
     }
 

@@ -86,9 +86,12 @@ pub fn meta(
     staff_uid: Option<String>,
     party_uids: Vec<String>,
     imported_by: &str,
+    device: &str,
 ) -> RecordingMeta {
+    let nonce = crypto::new_id();
     RecordingMeta {
-        id: crypto::new_id(),
+        id: crate::archive::journal::recording_id(imported_by, device, &nonce),
+        nonce: Some(nonce),
         started_at: crate::time::rfc3339(src.started_at),
         direction: src.direction,
         staff_uid,

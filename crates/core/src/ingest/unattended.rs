@@ -284,6 +284,7 @@ impl IngestSession {
             staff.map(|u| u.uid.clone()),
             users.iter().map(|u| u.uid.clone()).collect(),
             &self.uid,
+            &self.device,
         );
         seal::seal(
             &self.archive,

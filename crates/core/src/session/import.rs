@@ -115,6 +115,7 @@ impl Session {
                     staff.map(|u| u.uid.clone()),
                     users.iter().map(|u| u.uid.clone()).collect(),
                     &self.user.uid,
+                    &self.device.id,
                 );
                 batch_dedup.insert(probed.dedup.clone(), meta.id.clone());
                 to_seal.push((src.name, data, recipients, meta, probed.peaks));
