@@ -102,6 +102,36 @@ impl Session {
         if !policy::users::may_manage_users(self.roles()) {
             return Ok(0);
         }
+        let stale = |s: &Self| {
+            s.users
+                .iter()
+                .filter(|u| users::needs_upgrade(&s.archive, &u.uid))
+                .map(|u| (u.uid.clone(), u.disabled))
+                .collect::<Vec<_>>()
+        };
+        if self.index.legacy_heads_to_record().await?.is_none() && stale(self).is_empty() {
+            return Ok(0);
+        }
+        // Under the maintenance lock, so two admins logging on at once upgrade once; if another
+        // computer holds it (a deletion run), the upgrade waits for a later logon.
+        let archive = self.archive.clone();
+        let lock = match crate::retention::lock::acquire(
+            &archive,
+            &self.device.id,
+            &self.user.uid,
+            chrono::Duration::minutes(5),
+            std::time::Duration::from_secs(10),
+        ) {
+            Ok(l) => l,
+            Err(e) => {
+                self.warnings.push(format!(
+                    "the archive's upgrade to format 2 waits for a later logon: {e}"
+                ));
+                return Ok(0);
+            }
+        };
+        // Another admin may have upgraded while this one waited.
+        self.sync_index().await?;
         // The journal segments written before format 2, so compacted generations of them (which
         // carry no entry signatures) are believed there and nowhere else.
         if let Some(legacy) = self.index.legacy_heads_to_record().await? {
@@ -114,18 +144,20 @@ impl Session {
                 .await?;
         }
         let mut n = 0;
-        for u in self.users.clone() {
-            match users::upgrade_record(&self.archive, &self.user.secrets, &self.user.uid, &u.uid) {
+        for (uid, disabled) in stale(self) {
+            lock.check()?;
+            match users::upgrade_record(&self.archive, &self.user.secrets, &self.user.uid, &uid) {
                 Ok(Some(rev)) => {
-                    self.checkpoint_user(&u.uid, rev, u.disabled).await?;
+                    self.checkpoint_user(&uid, rev, disabled).await?;
                     n += 1;
                 }
                 Ok(None) => {}
                 Err(e) => self
                     .warnings
-                    .push(format!("users/{}: not upgraded ({e})", u.uid)),
+                    .push(format!("users/{uid}: not upgraded ({e})")),
             }
         }
+        drop(lock);
         if n > 0 {
             self.audit(
                 Action::UpdateUser,

@@ -345,6 +345,12 @@ fn resign(
 
 /// Bring a record written before format 2 up to date (its sealing bound by the signature), as a
 /// new revision signed by an admin. Returns the new revision, or None if nothing was needed.
+/// Is this user's current record one an admin's upgrade run must re-sign (made before the
+/// password sealing and the archive identity were bound)? False if it cannot be read.
+pub fn needs_upgrade(archive: &Archive, uid: &str) -> bool {
+    matches!(load_latest(archive, uid), Ok(Some(r)) if r.signed.sealing.is_none() || r.signed.archive.is_none())
+}
+
 pub fn upgrade_record(
     archive: &Archive,
     signer: &ArchiveSecrets,
