@@ -487,6 +487,67 @@ async fn what_a_disabled_user_signs_after_the_disablement_is_refused() {
     }
 }
 
+#[tokio::test]
+async fn a_disabled_supervisors_own_compacted_generation_is_refused() {
+    let w = World::new().await;
+    let a = w.share();
+    let me = insider(&a, SUP);
+    let mut dc = w.logon(DC).await.unwrap();
+    dc.update_user(SUP.0, None, Some(true)).await.unwrap();
+    dc.close().await;
+    // After the disablement: a hold on every call, journalled and then "compacted" into a
+    // generation 1 of a new number, its generation 0 removed (no first generation to judge).
+    let device = "ee".repeat(16);
+    me.write(
+        &a,
+        &[JournalEntry::Hold(Box::new(Hold {
+            hold: crypto::new_id(),
+            recordings: w.calls.clone(),
+            reason: "blocking every deletion".into(),
+            request: None,
+            by: me.uid.clone(),
+            at: now(),
+        }))],
+    );
+    let name = journal::segment_name(0);
+    let rel = format!("journal/{device}/{name}");
+    let (_, entries, sigs) = journal::open_segment_signed(
+        &a.read(&rel).unwrap(),
+        &me.metadata,
+        &device,
+        0,
+        0,
+        &signer_keys(&a),
+        &rel,
+    )
+    .unwrap();
+    journal::compact(
+        &a,
+        &device,
+        0,
+        1,
+        &entries,
+        sigs.as_deref(),
+        &name,
+        &Signer {
+            uid: &me.uid,
+            seed: &me.signing,
+        },
+    )
+    .unwrap();
+    let _ = std::fs::remove_file(a.path(&rel));
+    for data in [w.data.clone(), w.fresh_device("new-pc")] {
+        let dc = w.logon_on(&data, DC).await.unwrap();
+        assert!(dc.holds().await.unwrap().is_empty());
+        assert!(
+            warned(&dc, "after their account was disabled"),
+            "{:?}",
+            dc.warnings
+        );
+        dc.close().await;
+    }
+}
+
 // ---- 5. Substitute audio ----
 
 #[tokio::test]
@@ -641,7 +702,11 @@ async fn a_receptionists_hand_written_entries_are_refused_and_named() {
     let mut unbound = moved.clone();
     unbound.nonce = None;
     sup.write(&a, &[JournalEntry::Recording(Box::new(moved))]);
-    sup.write_from(&a, &"00".repeat(16), &[JournalEntry::Recording(Box::new(unbound))]);
+    sup.write_from(
+        &a,
+        &"00".repeat(16),
+        &[JournalEntry::Recording(Box::new(unbound))],
+    );
 
     for data in [w.data.clone(), w.fresh_device("new-pc")] {
         let mut dc = w.logon_on(&data, DC).await.unwrap();
@@ -815,7 +880,10 @@ async fn an_edited_local_index_grants_nothing_and_is_rebuilt() {
 /// tombstone for the third (an "unfinished" deletion the next run would complete).
 async fn plant_deletion_rows(w: &World, me: &Insider) {
     let (pool, _) = open_index(&w.data, &me.metadata).await;
-    sqlx::query("DELETE FROM holds").execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM holds")
+        .execute(&pool)
+        .await
+        .unwrap();
     sqlx::query("UPDATE recordings SET started_at = 946684800000 WHERE id IN (?, ?)")
         .bind(&w.calls[0])
         .bind(&w.calls[1])
@@ -833,12 +901,14 @@ async fn plant_deletion_rows(w: &World, me: &Insider) {
         dedup: String::new(),
         run: "00".repeat(16),
     };
-    sqlx::query("INSERT OR REPLACE INTO tombstones (recording, dedup, tombstone) VALUES (?, '', ?)")
-        .bind(&w.calls[2])
-        .bind(serde_json::to_string(&t).unwrap())
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT OR REPLACE INTO tombstones (recording, dedup, tombstone) VALUES (?, '', ?)",
+    )
+    .bind(&w.calls[2])
+    .bind(serde_json::to_string(&t).unwrap())
+    .execute(&pool)
+    .await
+    .unwrap();
     pool.close().await;
 }
 
@@ -860,7 +930,10 @@ async fn an_edited_local_index_gets_no_call_destroyed() {
     let due = dc.retention_due().await.unwrap();
     assert!(due.is_empty(), "{due:?}");
     assert!(
-        warned(&dc, "disagreed with the signed journal before planning retention"),
+        warned(
+            &dc,
+            "disagreed with the signed journal before planning retention"
+        ),
         "{:?}",
         dc.warnings
     );
@@ -881,7 +954,11 @@ async fn an_edited_local_index_gets_no_call_destroyed() {
         .unwrap();
     let rebuilt = trail
         .iter()
-        .filter(|e| e.detail.as_deref().is_some_and(|d| d.contains("disagreed with the signed journal")))
+        .filter(|e| {
+            e.detail
+                .as_deref()
+                .is_some_and(|d| d.contains("disagreed with the signed journal"))
+        })
         .count();
     assert_eq!(rebuilt, 3, "{trail:?}");
     dc.close().await;
@@ -949,6 +1026,44 @@ async fn entries_read_before_their_recording_are_decided_the_same_on_every_compu
         assert!(!warned(&c, "(consent) by"), "{:?}", c.warnings);
         c.close().await;
     }
+}
+
+/// Items 5 and 9 together: the substituted object's hash written into the index's copy of the
+/// call's entry on the computer where the clinician will play it. Objects are checked against the
+/// signed journal entry, not the index.
+#[tokio::test]
+async fn a_substituted_object_with_its_hash_edited_into_the_index_is_refused() {
+    let w = World::new().await;
+    let a = w.share();
+    let id = &w.calls[0];
+    let fake = wav_g711(8000, &speechlike(8000, 2, 98), true);
+    let custodian = a.config.keys.get("custodian").unwrap();
+    let obj = audio::seal(id, 65536, &fake, &[("custodian".into(), custodian)]).unwrap();
+    let rel = audio::object_path(id);
+    std::fs::remove_file(a.path(&rel)).unwrap();
+    a.write_new(&rel, &obj).unwrap();
+    let me = insider(&a, STAFF);
+    let (pool, _) = open_index(&w.data, &me.metadata).await;
+    let meta: String = sqlx::query_scalar("SELECT meta FROM recordings WHERE id = ?")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let mut m: RecordingMeta = serde_json::from_str(&meta).unwrap();
+    m.object_sha256 = hex::encode(crypto::sha256(&obj));
+    sqlx::query("UPDATE recordings SET meta = ? WHERE id = ?")
+        .bind(serde_json::to_string(&m).unwrap())
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let clin = w.logon(CLIN).await.unwrap();
+    let e = tampered(
+        clin.open_for_listening(id, None, Some("checking my own call"))
+            .await,
+    );
+    assert!(e.contains("not the one its journal entry names"), "{e}");
 }
 
 // ---- 10. Double calls ----

@@ -386,7 +386,7 @@ impl Index {
                         .timestamp_millis();
                     let res = sqlx::query(
                         "INSERT OR IGNORE INTO recordings (id, started_at, direction, staff_uid, external_digits,
-                         duration_ms, dedup, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         duration_ms, dedup, meta, src) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     )
                     .bind(&m.id)
                     .bind(started)
@@ -396,6 +396,7 @@ impl Index {
                     .bind(m.duration_ms as i64)
                     .bind(&m.dedup)
                     .bind(serde_json::to_string(m).expect("serialisable"))
+                    .bind(format!("{device}/{seq}"))
                     .execute(&mut *tx)
                     .await?;
                     if res.rows_affected() == 0 {

@@ -12,11 +12,12 @@ impl Index {
         &self,
         request: &str,
     ) -> Result<Vec<crate::requests::RequestEntry>> {
-        let rows: Vec<String> =
-            sqlx::query_scalar("SELECT event FROM request_events WHERE request = ?")
-                .bind(request)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT event FROM request_events WHERE request = ? ORDER BY at, device, seq, idx",
+        )
+        .bind(request)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| serde_json::from_str(r).map_err(|e| Error::Index(e.to_string())))
             .collect()
@@ -28,7 +29,7 @@ impl Index {
         request: &str,
     ) -> Result<Vec<(crate::requests::RequestEntry, String, u64)>> {
         let rows: Vec<(String, String, i64)> =
-            sqlx::query_as("SELECT event, device, seq FROM request_events WHERE request = ?")
+            sqlx::query_as("SELECT event, device, seq FROM request_events WHERE request = ? ORDER BY at, device, seq, idx")
                 .bind(request)
                 .fetch_all(&self.pool)
                 .await?;

@@ -20,7 +20,8 @@ const SCHEMA: &[&str] = &[
         external_digits TEXT,
         duration_ms INTEGER NOT NULL,
         dedup TEXT NOT NULL,
-        meta TEXT NOT NULL)",
+        meta TEXT NOT NULL,
+        src TEXT NOT NULL DEFAULT '')",
     "CREATE INDEX IF NOT EXISTS rec_started ON recordings(started_at)",
     "CREATE INDEX IF NOT EXISTS rec_number ON recordings(external_digits, started_at)",
     "CREATE INDEX IF NOT EXISTS rec_staff ON recordings(staff_uid, started_at)",
@@ -75,7 +76,7 @@ const SCHEMA: &[&str] = &[
 
 /// The index's schema version (`PRAGMA user_version`): an index made by an older build is rebuilt
 /// from the journals, since what it applied was checked by older rules.
-const INDEX_VERSION: i64 = 2;
+const INDEX_VERSION: i64 = 3;
 
 /// Told how far a long catch-up has got: (journal segments applied, segments to apply).
 pub type Progress = std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>;

@@ -12,8 +12,9 @@ use crate::policy::Role;
 use crate::secret::Key32;
 use std::collections::{HashMap, HashSet};
 
-/// The roles of every user whose entries may be read, by uid: a disabled user's are empty (their
-/// roles count for nothing), an unknown signer has none. Every entry read from the share is checked
+/// The roles of every user whose entries may be read, by uid (an unknown signer has none). A
+/// disabled user's roles count only for segments within their disablement's journal heads: any
+/// segment they signed, or holding an entry they wrote, beyond them is refused whole. Every entry read from the share is checked
 /// against the rulebook (`policy::journal`) with these before it is believed.
 #[derive(Clone, Debug, Default)]
 pub struct SignerRoles {
@@ -194,9 +195,13 @@ impl Index {
                     continue;
                 }
                 let legacy = sigs.is_none();
-                if (gen == 0 && roles.disabled.contains(&signer)) || (legacy && gen > 0) {
+                // A disabled user's signature, or an entry a disabled user wrote (kept by a
+                // compaction), counts only up to the journal heads of their disablement.
+                let disabled_hand = roles.disabled.contains(&signer)
+                    || entries.iter().any(|e| roles.disabled.contains(e.author()));
+                if disabled_hand || (legacy && gen > 0) {
                     // Decided once every checkpoint of this sync is known.
-                    deferred.push((device.clone(), seq, gen, rel, signer, entries));
+                    deferred.push((device.clone(), seq, gen, legacy, rel, signer, entries));
                     continue;
                 }
                 self.apply_reported(&device, seq, legacy, &rel, &entries, roles, &mut rep)
@@ -232,8 +237,8 @@ impl Index {
                 });
             }
         }
-        for (device, seq, gen, rel, signer, entries) in deferred {
-            if gen > 0 {
+        for (device, seq, gen, legacy, rel, signer, entries) in deferred {
+            if legacy && gen > 0 {
                 // A compacted generation without entry signatures: believed only where an admin's
                 // upgrade run found segments written before format 2.
                 let upgrades: Vec<String> =
@@ -266,47 +271,66 @@ impl Index {
                     });
                     continue;
                 }
-                if !roles.disabled.contains(&signer) {
-                    self.apply_reported(&device, seq, true, &rel, &entries, roles, &mut rep)
-                        .await?;
-                    continue;
+            }
+            let mut hands: Vec<&str> = std::iter::once(signer.as_str())
+                .chain(entries.iter().map(|e| e.author()))
+                .filter(|u| roles.disabled.contains(*u))
+                .collect();
+            hands.sort_unstable();
+            hands.dedup();
+            let mut late = None;
+            for uid in hands {
+                if !self.before_disablement(uid, &device, seq).await? {
+                    late = Some(uid.to_string());
+                    break;
                 }
             }
-            let heads: Option<String> = sqlx::query_scalar(
-                "SELECT heads FROM user_checkpoints WHERE uid = ? AND disabled = 1 ORDER BY rev DESC LIMIT 1",
-            )
-            .bind(&signer)
-            .fetch_optional(&self.pool)
-            .await?;
-            // A disablement journalled by an older Callvault names no heads: nothing to go by.
-            let before = match heads {
-                None => true,
-                Some(h) => serde_json::from_str::<std::collections::BTreeMap<String, u64>>(&h)
-                    .ok()
-                    .and_then(|h| h.get(&device).copied())
-                    .is_some_and(|head| seq <= head),
-            };
-            if !before {
-                sqlx::query("INSERT OR IGNORE INTO refused_entries (object, reason) VALUES (?, ?)")
+            match late {
+                None => {
+                    self.apply_reported(&device, seq, legacy, &rel, &entries, roles, &mut rep)
+                        .await?
+                }
+                Some(uid) => {
+                    let reason =
+                        format!("signed by {uid} after their account was disabled; refused");
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO refused_entries (object, reason) VALUES (?, ?)",
+                    )
                     .bind(&rel)
-                    .bind(format!(
-                        "signed by {signer} after their account was disabled; refused"
-                    ))
+                    .bind(&reason)
                     .execute(&self.pool)
                     .await?;
-            }
-            if before {
-                self.apply_reported(&device, seq, gen > 0, &rel, &entries, roles, &mut rep)
-                    .await?;
-            } else {
-                rep.problems.push(Problem {
-                    object: rel,
-                    reason: format!("signed by {signer} after their account was disabled; refused"),
-                });
+                    rep.problems.push(Problem {
+                        object: rel,
+                        reason,
+                    });
+                }
             }
         }
         self.apply_waiting(roles, &mut rep).await?;
         Ok(rep)
+    }
+
+    /// Was segment `device`/`seq` within the journal heads named by the disablement of `uid` now in
+    /// force (its first checkpoint since the user was last enabled, so a later edit of the disabled
+    /// record cannot widen them)? A disablement journalled by an older Callvault names no heads:
+    /// nothing to go by.
+    async fn before_disablement(&self, uid: &str, device: &str, seq: u64) -> Result<bool> {
+        let heads: Option<String> = sqlx::query_scalar(
+            "SELECT heads FROM user_checkpoints WHERE uid = ?1 AND disabled = 1
+             AND rev > coalesce((SELECT max(rev) FROM user_checkpoints WHERE uid = ?1 AND disabled = 0), -1)
+             ORDER BY rev ASC LIMIT 1",
+        )
+        .bind(uid)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match heads {
+            None => true,
+            Some(h) => serde_json::from_str::<std::collections::BTreeMap<String, u64>>(&h)
+                .ok()
+                .and_then(|h| h.get(device).copied())
+                .is_some_and(|head| seq <= head),
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -324,9 +348,11 @@ impl Index {
         let done = self
             .apply(device, seq, legacy, &placed, roles, false)
             .await?;
-        rep.waiting.extend(done.waiting.into_iter().map(|(idx, e)| {
-            (device.to_string(), seq, legacy, rel.to_string(), idx, e)
-        }));
+        rep.waiting.extend(
+            done.waiting
+                .into_iter()
+                .map(|(idx, e)| (device.to_string(), seq, legacy, rel.to_string(), idx, e)),
+        );
         rep.segments_applied += 1;
         self.report(rel, done.added, done.erased, done.refused, rep)
             .await

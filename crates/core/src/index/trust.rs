@@ -13,18 +13,32 @@ pub type DecisionRows = BTreeMap<&'static str, BTreeMap<String, [u8; 32]>>;
 /// What a retention run, a deletion or an erasure decides from: (kind, key, the rest of the row).
 const DECISION_QUERIES: &[(&str, &str)] = &[
     // Not the whole row: a staff assignment's place in it depends on the order entries arrived.
-    ("recordings", "SELECT id, started_at || ' ' || dedup FROM recordings"),
-    ("tombstones", "SELECT recording, dedup || ' ' || tombstone FROM tombstones"),
+    (
+        "recordings",
+        "SELECT id, started_at || ' ' || dedup FROM recordings",
+    ),
+    (
+        "tombstones",
+        "SELECT recording, dedup || ' ' || tombstone FROM tombstones",
+    ),
     ("holds", "SELECT hold, entry FROM holds"),
-    ("hold releases", "SELECT hold || ' ' || at, entry FROM hold_releases"),
-    ("duplicates", "SELECT id, of || ' ' || dedup FROM duplicates"),
-    ("settings", "SELECT key || ' ' || device || ' ' || seq || ' ' || idx, entry FROM settings"),
+    (
+        "hold releases",
+        "SELECT hold || ' ' || at, entry FROM hold_releases",
+    ),
+    (
+        "duplicates",
+        "SELECT id, of || ' ' || dedup FROM duplicates",
+    ),
+    (
+        "settings",
+        "SELECT key || ' ' || device || ' ' || seq || ' ' || idx, entry FROM settings",
+    ),
     (
         "request events",
         "SELECT request || ' ' || device || ' ' || seq || ' ' || idx, event FROM request_events",
     ),
 ];
-
 
 impl Index {
     /// The highest audit head anchored in the journal for each device: (device, files, last hash,
@@ -80,6 +94,16 @@ impl Index {
             .into_iter()
             .map(|(object, reason)| Problem { object, reason })
             .collect())
+    }
+
+    /// The journal segment (`<device>/<seq>`) whose signed entry made this recording, as applied.
+    pub async fn recording_source(&self, id: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT src FROM recordings WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// The highest revision an admin's checkpoint names for each user.

@@ -23,7 +23,8 @@ pub enum EntryKind {
     FormatUpgrade,
 }
 
-/// May a user with `roles` (their current roles; none once disabled) author an entry of `kind`?
+/// May a user with `roles` (their current roles: a disabled user's still count for what they
+/// signed within their disablement's journal heads, and only for that) author an entry of `kind`?
 pub fn may_author(roles: &[Role], kind: EntryKind) -> bool {
     if users::is_ingest_only(roles) {
         // An unattended ingest machine only adds recordings.

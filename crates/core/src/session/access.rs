@@ -211,6 +211,26 @@ impl Session {
             .ok_or_else(|| Error::NotFound(format!("request {id}")))
     }
 
+    /// A recording's entry as the signed journal holds it, in the segment the index names: what its
+    /// audio and peaks objects are checked against (not the index's copy, which any user of this
+    /// computer could edit together with a substituted object).
+    pub(super) async fn recording_from_journal(
+        &self,
+        id: &str,
+    ) -> Result<crate::archive::journal::RecordingMeta> {
+        let src = self.index.recording_source(id).await?.unwrap_or_default();
+        src.split_once('/')
+            .and_then(|(d, s)| Some((d.to_string(), s.parse::<u64>().ok()?)))
+            .and_then(|(d, s)| self.segment_entries(&d, s).ok())
+            .and_then(|entries| {
+                entries.into_iter().find_map(|e| match e {
+                    JournalEntry::Recording(m) if m.id == id => Some(*m),
+                    _ => None,
+                })
+            })
+            .ok_or_else(|| self.index_disagrees(format!("recording {id}")))
+    }
+
     /// Is the user a party to the call by its signed `recording` (or `assign`) entry, as the
     /// index says? A refusal (audited) if the index disagrees with the journal.
     async fn party_in_journal(&self, id: &str, rowid: i64, action: Action) -> Result<bool> {

@@ -51,11 +51,10 @@ impl Session {
         id: &str,
     ) -> Result<(std::fs::File, audio::AudioHeader)> {
         use std::io::{Read, Seek};
-        let (meta, _) = self
-            .index
-            .get(id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("recording {id}")))?;
+        if self.index.get(id).await?.is_none() {
+            return Err(Error::NotFound(format!("recording {id}")));
+        }
+        let meta = self.recording_from_journal(id).await?;
         let rel = audio::object_path(id);
         let path = self.archive.path(&rel);
         let io = |e| Error::io(path.display(), e);
@@ -179,11 +178,7 @@ impl Session {
         let (_, header) = self.open_checked_object(&view.id).await?;
         let dek = self.dek_for(&header, &rel).await?;
         let prel = audio::peaks_path(&view.id);
-        let (meta, _) = self
-            .index
-            .get(&view.id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("recording {}", view.id)))?;
+        let meta = self.recording_from_journal(&view.id).await?;
         // Peaks only as the signed journal entry names them: a planted or replaced object is refused.
         let Some(want) = meta.peaks_sha256 else {
             return Err(Error::NotFound(format!(

@@ -317,7 +317,11 @@ impl Session {
         self.deletion_run("retention", items, None).await
     }
 
-    pub(super) async fn delete_here(&mut self, ids: &[String], reason: &str) -> Result<Certificate> {
+    pub(super) async fn delete_here(
+        &mut self,
+        ids: &[String],
+        reason: &str,
+    ) -> Result<Certificate> {
         self.require_for(Action::DeleteRecording, ids)?;
         if reason.trim().is_empty() {
             return Err(Error::Invalid("a deletion needs a reason".into()));
