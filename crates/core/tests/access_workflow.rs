@@ -975,3 +975,102 @@ async fn a_session_catches_up_with_another_computers_decisions_and_a_disabled_ac
     assert_eq!(ended, vec!["this account has been disabled".to_string()]);
     admin.close().await;
 }
+
+/// Issue 18 item 6: a practice with a second authoriser can require one for the data controller's
+/// own cases (setting `second-authoriser`); off by default, as for a one-person data controller.
+#[tokio::test]
+async fn a_second_authoriser_decides_the_data_controllers_own_cases_when_the_practice_requires_one()
+{
+    use callvault_core::archive::{journal, Archive, Signer};
+    use callvault_core::requests::{RequestEntry, RequestEvent};
+    let w = World::new().await;
+    let mut dc = w.as_(ADMIN).await;
+    // Off (the default): the data controller decides the SAR she raised herself.
+    let own = dc.raise_request(details(Purpose::Sar)).await.unwrap();
+    dc.approve(
+        &own,
+        &[w.calls[1].clone()],
+        Utc::now() + Duration::days(30),
+        &[Right::Export],
+    )
+    .await
+    .unwrap();
+    // A bad value is refused, naming the setting.
+    let e = dc
+        .set_setting("second-authoriser", "maybe")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("second-authoriser"), "{e}");
+    dc.set_setting("second-authoriser", "on").await.unwrap();
+    let rid = dc.raise_request(details(Purpose::Sar)).await.unwrap();
+    let m = forbidden(
+        dc.approve(
+            &rid,
+            &[w.calls[1].clone()],
+            Utc::now() + Duration::days(30),
+            &[Right::Export],
+        )
+        .await,
+    );
+    assert!(m.contains("second authoriser"), "{m}");
+    // Her own approval written with a tool of her own counts for nothing either.
+    let a = Archive::open(&w.archive).unwrap();
+    let uid = callvault_core::users::uid_for(&a, ADMIN.0).unwrap();
+    let rec = callvault_core::users::load_latest(&a, &uid)
+        .unwrap()
+        .unwrap();
+    let un = callvault_core::users::unlock(&rec, &Password::new(ADMIN.1)).unwrap();
+    let seed = callvault_core::users::user_signing_seed(&un.secret);
+    journal::append(
+        &a,
+        &"ee".repeat(16),
+        &[journal::JournalEntry::Request(Box::new(RequestEntry {
+            nonce: None,
+            request: rid.clone(),
+            by: uid.clone(),
+            at: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            event: RequestEvent::Approved {
+                recordings: vec![w.calls[1].clone()],
+                expires_at: "2099-01-01T00:00:00Z".into(),
+                allow: vec![Right::Export],
+                note: None,
+            },
+        }))],
+        &Signer {
+            uid: &uid,
+            seed: &seed,
+        },
+    )
+    .unwrap();
+    dc.refresh().await.unwrap();
+    let v = dc.request(&rid).await.unwrap();
+    assert_eq!(v.state, State::Open);
+    assert!(
+        v.ignored.iter().any(|i| i.contains("second authoriser")),
+        "{:?}",
+        v.ignored
+    );
+    assert!(dc
+        .authorize(&w.calls[1], Right::Export, Some(&rid), None)
+        .await
+        .is_err());
+    // The SAR she decided before the setting was turned on stands.
+    assert_eq!(dc.request(&own).await.unwrap().state, State::Approved);
+    dc.close().await;
+    // An approver (a GP partner) may now decide it.
+    let mut gp = w.as_(GP).await;
+    gp.approve(
+        &rid,
+        &[w.calls[1].clone()],
+        Utc::now() + Duration::days(30),
+        &[Right::Export],
+    )
+    .await
+    .unwrap();
+    gp.close().await;
+    let dc = w.as_(ADMIN).await;
+    assert_eq!(dc.request(&rid).await.unwrap().state, State::Approved);
+    dc.authorize(&w.calls[1], Right::Export, Some(&rid), None)
+        .await
+        .unwrap();
+}

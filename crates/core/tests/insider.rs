@@ -548,6 +548,56 @@ async fn a_disabled_supervisors_own_compacted_generation_is_refused() {
     }
 }
 
+/// Found in review: a first generation's entry signatures were not checked (its trailer, by the
+/// same author, covered them), yet a compaction keeps the signatures it finds — so a bad one,
+/// believed at first, would later make the rewritten generation refused and its genuine entries
+/// vanish on new computers. Now refused from the first generation.
+#[tokio::test]
+async fn a_first_generation_with_a_bad_entry_signature_is_refused() {
+    let w = World::new().await;
+    let a = w.share();
+    let me = insider(&a, SUP);
+    let hold = JournalEntry::Hold(Box::new(Hold {
+        hold: crypto::new_id(),
+        recordings: vec![w.calls[0].clone()],
+        reason: "a hold whose own signature is garbage".into(),
+        request: None,
+        by: me.uid.clone(),
+        at: now(),
+    }));
+    // Written as generation 0 with a signature of zeros, the trailer signed properly.
+    let _ = journal::compact(
+        &a,
+        &"ee".repeat(16),
+        0,
+        0,
+        &[hold],
+        Some(&[crypto::b64(&[0u8; 64])]),
+        "absent.cvj",
+        &Signer {
+            uid: &me.uid,
+            seed: &me.signing,
+        },
+    );
+    assert!(a
+        .path(&format!(
+            "journal/{}/{}",
+            "ee".repeat(16),
+            journal::segment_name(0)
+        ))
+        .is_file());
+    for data in [w.data.clone(), w.fresh_device("new-pc")] {
+        let dc = w.logon_on(&data, DC).await.unwrap();
+        assert!(dc.holds().await.unwrap().is_empty());
+        assert!(
+            warned(&dc, "is not signed by its author"),
+            "{:?}",
+            dc.warnings
+        );
+        dc.close().await;
+    }
+}
+
 // ---- 5. Substitute audio ----
 
 #[tokio::test]

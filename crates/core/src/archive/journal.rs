@@ -496,8 +496,9 @@ pub fn open_segment_gen(
 }
 
 /// As `open_segment_gen`, also returning each entry's own signature (format 2; `None` before).
-/// A compacted generation (`gen` >= 1) of format 2 must prove every entry by its author's
-/// signature: one that does not — an entry added or altered by whoever compacted it — makes the
+/// Every entry of format 2 must be proved by its author's signature (in a first generation too):
+/// in a compacted generation (`gen` >= 1), one that does not — an entry added or altered by
+/// whoever compacted it — makes the
 /// whole generation refused.
 pub fn open_segment_signed(
     data: &[u8],
@@ -537,7 +538,9 @@ pub fn open_segment_signed(
     if header.v >= 2 && sigs.is_none() {
         return Err(Error::tampered(what, "entries carry no signatures"));
     }
-    if let (Some(sigs), true) = (&sigs, gen > 0) {
+    // Every generation: a first one too, so that nothing is believed that a later compaction,
+    // which keeps the signatures it finds, could not carry.
+    if let Some(sigs) = &sigs {
         for (i, (e, s)) in entries.iter().zip(sigs).enumerate() {
             let ok = signers.get(e.author()).is_some_and(|pk| {
                 crypto::unb64(s, what)
@@ -546,12 +549,20 @@ pub fn open_segment_signed(
             if !ok {
                 return Err(Error::tampered(
                     what,
-                    format!(
-                        "compacted by {}: entry {i} ({}) is not signed by its author {} (added or altered); the whole generation is refused",
-                        header.signer,
-                        e.kind_name(),
-                        e.author()
-                    ),
+                    if gen > 0 {
+                        format!(
+                            "compacted by {}: entry {i} ({}) is not signed by its author {} (added or altered); the whole generation is refused",
+                            header.signer,
+                            e.kind_name(),
+                            e.author()
+                        )
+                    } else {
+                        format!(
+                            "entry {i} ({}) is not signed by its author {}; the segment is refused",
+                            e.kind_name(),
+                            e.author()
+                        )
+                    },
                 ));
             }
         }

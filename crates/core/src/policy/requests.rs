@@ -24,15 +24,32 @@ pub fn may_decide_any(roles: &[Role]) -> bool {
     Purpose::ALL.iter().any(|p| may_decide(*p, roles))
 }
 
-/// May `by` decide a request they raised? Only the data controller, on her own cases.
-pub fn may_decide_own(purpose: Purpose) -> bool {
-    purpose.is_data_controller_case()
+/// May `by` decide a request they raised? Only the data controller, on her own cases, and not
+/// when the practice requires a second authoriser for them (setting `second-authoriser`).
+pub fn may_decide_own(purpose: Purpose, second_authoriser: bool) -> bool {
+    purpose.is_data_controller_case() && !second_authoriser
+}
+
+/// May a user decide a request for `purpose` given the practice's `second_authoriser` setting: as
+/// [`may_decide`], and where a second authoriser is required, an approver may also decide a data
+/// controller's case (someone besides the data controller who raised it).
+pub fn may_decide_with(purpose: Purpose, roles: &[Role], second_authoriser: bool) -> bool {
+    may_decide(purpose, roles)
+        || (second_authoriser
+            && purpose.is_data_controller_case()
+            && roles.contains(&Role::Approver))
 }
 
 /// May a user decide this request now (apart from its state): theirs to decide, and not their own
-/// unless it is a data controller's case.
-pub fn may_decide_request(purpose: Purpose, roles: &[Role], raised_it: bool) -> bool {
-    may_decide(purpose, roles) && (!raised_it || may_decide_own(purpose))
+/// unless it is a data controller's case and no second authoriser is required.
+pub fn may_decide_request(
+    purpose: Purpose,
+    roles: &[Role],
+    raised_it: bool,
+    second_authoriser: bool,
+) -> bool {
+    may_decide_with(purpose, roles, second_authoriser)
+        && (!raised_it || may_decide_own(purpose, second_authoriser))
 }
 
 /// May a user see a request: the one who raised it, and the deciders, supervisors and the data
@@ -89,8 +106,14 @@ mod tests {
         assert!(may_decide(Purpose::Complaint, &ap));
         assert!(!may_decide(Purpose::Sar, &ap));
         assert!(may_decide(Purpose::Sar, &dc));
-        assert!(!may_decide_request(Purpose::Complaint, &ap, true));
-        assert!(may_decide_request(Purpose::Sar, &dc, true));
+        assert!(!may_decide_request(Purpose::Complaint, &ap, true, false));
+        assert!(may_decide_request(Purpose::Sar, &dc, true, false));
+        // A practice that requires a second authoriser: not her own SAR; an approver may decide it.
+        assert!(!may_decide_request(Purpose::Sar, &dc, true, true));
+        assert!(may_decide_request(Purpose::Sar, &dc, false, true));
+        assert!(may_decide_request(Purpose::Sar, &ap, false, true));
+        assert!(!may_decide_request(Purpose::Sar, &ap, false, false));
+        assert!(!may_decide_request(Purpose::Disciplinary, &dc, false, true));
         assert!(!may_see_request(&[Role::Clinician], false));
         assert!(may_see_request(&[Role::Clinician], true));
     }

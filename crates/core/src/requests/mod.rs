@@ -336,14 +336,41 @@ pub struct RequestState {
     pub ignored: Vec<String>,
 }
 
+/// The practice's rules a request is folded under: the bank holidays (for SAR deadlines), and
+/// since when (the data controller's setting `second-authoriser`, by her clock) a data
+/// controller's case needs someone besides its raiser to decide it.
+#[derive(Clone, Debug, Default)]
+pub struct FoldRules {
+    pub holidays: std::collections::BTreeSet<NaiveDate>,
+    pub second_authoriser_since: Option<String>,
+}
+
+impl FoldRules {
+    /// Was a second authoriser required for a decision made at `at`?
+    pub fn second_at(&self, at: &str) -> bool {
+        self.second_authoriser_since
+            .as_deref()
+            .is_some_and(|since| at >= since)
+    }
+}
+
+fn own_decision(purpose: Purpose) -> &'static str {
+    if purpose.is_data_controller_case() {
+        "the practice requires a second authoriser: its raiser may not decide it"
+    } else {
+        "an approver may not decide their own request"
+    }
+}
+
 /// Fold a request's events into its state. `roles_of` gives a user's roles. Every rule is checked
 /// again here, so a rule-breaking event written by a modified client is ignored, not believed.
 pub fn fold(
     id: &str,
     mut events: Vec<RequestEntry>,
     roles_of: &dyn Fn(&str) -> Vec<Role>,
-    holidays: &std::collections::BTreeSet<NaiveDate>,
+    rules: &FoldRules,
 ) -> Option<RequestState> {
+    let holidays = &rules.holidays;
     // The Raised event first whatever the clocks said; then the others by time.
     events.sort_by(|a, b| {
         let ra = !matches!(a.event, RequestEvent::Raised(_));
@@ -394,10 +421,12 @@ pub fn fold(
             } => {
                 if st.state != State::Open {
                     ignore("request already decided");
-                } else if !policy::may_decide(purpose, &roles) {
+                } else if !policy::may_decide_with(purpose, &roles, rules.second_at(&e.at)) {
                     ignore("author may not decide this kind of request");
-                } else if e.by == st.raised_by && !policy::may_decide_own(purpose) {
-                    ignore("an approver may not approve their own request");
+                } else if e.by == st.raised_by
+                    && !policy::may_decide_own(purpose, rules.second_at(&e.at))
+                {
+                    ignore(own_decision(purpose));
                 } else if recordings.is_empty() {
                     ignore("no recordings named");
                 } else {
@@ -414,10 +443,12 @@ pub fn fold(
             RequestEvent::Rejected { reason } => {
                 if st.state != State::Open {
                     ignore("request already decided");
-                } else if !policy::may_decide(purpose, &roles) {
+                } else if !policy::may_decide_with(purpose, &roles, rules.second_at(&e.at)) {
                     ignore("author may not decide this kind of request");
-                } else if e.by == st.raised_by && !policy::may_decide_own(purpose) {
-                    ignore("an approver may not decide their own request");
+                } else if e.by == st.raised_by
+                    && !policy::may_decide_own(purpose, rules.second_at(&e.at))
+                {
+                    ignore(own_decision(purpose));
                 } else {
                     st.state = State::Rejected;
                     st.rejection = Some(Signed {

@@ -79,6 +79,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "10",
         "minutes before the desktop app locks",
     ),
+    (
+        "second-authoriser",
+        "off",
+        "on: SAR, police, erasure and portability decisions need an approver or a second data controller besides the one who raised them (off: the data controller may decide her own)",
+    ),
 ];
 
 /// Default minutes of inactivity before the desktop app locks (the setting `idle-lock-minutes`).

@@ -206,8 +206,8 @@ impl Session {
             }
             events.push(e);
         }
-        let holidays = crate::calendar::bank_holidays();
-        crate::requests::fold(&id, events, &|u| self.roles_of(u), &holidays)
+        let rules = self.fold_rules().await?;
+        crate::requests::fold(&id, events, &|u| self.roles_of(u), &rules)
             .ok_or_else(|| Error::NotFound(format!("request {id}")))
     }
 

@@ -71,14 +71,14 @@ impl Session {
     pub async fn overview(&self) -> Result<Overview> {
         self.require(Action::ListRequests)?;
         let uid = self.user.uid.clone();
-        let holidays = crate::calendar::bank_holidays();
+        let rules = self.fold_rules().await?;
         let mut awaiting = Vec::new();
         let mut mine = Vec::new();
         let mut sars = Vec::new();
         let mut by_purpose: BTreeMap<String, u32> = BTreeMap::new();
         for id in self.index.request_ids().await? {
             let events = self.index.request_events(&id).await?;
-            let Some(st) = requests::fold(&id, events, &|u| self.roles_of(u), &holidays) else {
+            let Some(st) = requests::fold(&id, events, &|u| self.roles_of(u), &rules) else {
                 continue;
             };
             if !self.may_see_request(&st) {
@@ -88,7 +88,7 @@ impl Session {
                 .entry(st.purpose.as_str().to_string())
                 .or_default() += 1;
             let live = matches!(st.state, State::Open | State::Approved);
-            let decide = self.may_decide_now(&st);
+            let decide = self.may_decide_now(&st, &rules);
             let sar = st.purpose == requests::Purpose::Sar
                 && live
                 && policy::requests::follows_sars(self.roles());
@@ -96,7 +96,7 @@ impl Session {
             if !(decide || sar || raised) {
                 continue;
             }
-            let v = self.request_view(st, vec![]);
+            let v = self.request_view(st, vec![], &rules);
             if decide {
                 awaiting.push(v.clone());
             }

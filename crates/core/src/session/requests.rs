@@ -145,9 +145,32 @@ impl Session {
             )));
         }
         let events = self.index.request_events(&id).await?;
-        let holidays = calendar::bank_holidays();
-        requests::fold(&id, events, &|u| self.roles_of(u), &holidays)
+        let rules = self.fold_rules().await?;
+        requests::fold(&id, events, &|u| self.roles_of(u), &rules)
             .ok_or_else(|| Error::NotFound(format!("request {id}")))
+    }
+
+    /// The rules requests are folded under: the bank holidays, and since when the data
+    /// controller's setting `second-authoriser` has been on (the first "on" since it was last
+    /// off; only her settings count).
+    pub(super) async fn fold_rules(&self) -> Result<requests::FoldRules> {
+        let mut since: Option<String> = None;
+        for s in self.index.setting_entries().await? {
+            if s.key != "second-authoriser"
+                || !policy::retention::may_change_settings(&self.roles_of(&s.by))
+            {
+                continue;
+            }
+            if s.value.trim() == "on" {
+                since.get_or_insert(s.at.clone());
+            } else {
+                since = None;
+            }
+        }
+        Ok(requests::FoldRules {
+            holidays: calendar::bank_holidays(),
+            second_authoriser_since: since,
+        })
     }
 
     /// May this user see this request at all? Deciders and the data controller see every request;
@@ -206,15 +229,15 @@ impl Session {
     /// Requests this user may see, newest first, optionally in one state.
     pub async fn requests(&self, state: Option<State>) -> Result<Vec<RequestView>> {
         self.require(Action::ListRequests)?;
-        let holidays = calendar::bank_holidays();
+        let rules = self.fold_rules().await?;
         let mut out = Vec::new();
         for id in self.index.request_ids().await? {
             let events = self.index.request_events(&id).await?;
-            let Some(st) = requests::fold(&id, events, &|u| self.roles_of(u), &holidays) else {
+            let Some(st) = requests::fold(&id, events, &|u| self.roles_of(u), &rules) else {
                 continue;
             };
             if self.may_see_request(&st) && state.is_none_or(|s| s == st.state) {
-                out.push(self.request_view(st, vec![]));
+                out.push(self.request_view(st, vec![], &rules));
             }
         }
         self.audit(
@@ -247,7 +270,8 @@ impl Session {
             ids,
             Some("request shown with candidates".into()),
         )?;
-        Ok(self.request_view(st, candidates))
+        let rules = self.fold_rules().await?;
+        Ok(self.request_view(st, candidates, &rules))
     }
 
     /// Recordings matching a request's details: the call's day (or ±2 hours of its time), staff,
@@ -361,13 +385,14 @@ impl Session {
         &self,
         st: RequestState,
         candidates: Vec<RecordingView>,
+        rules: &requests::FoldRules,
     ) -> RequestView {
         let name = |u: &str| {
             self.name_of(u)
                 .or_else(|| Some(format!("unknown user {u}")))
         };
         let today = Utc::now().with_timezone(&self.tz).date_naive();
-        let may_decide = self.may_decide_now(&st);
+        let may_decide = self.may_decide_now(&st, rules);
         let d = st.details;
         RequestView {
             id: st.id,
@@ -416,17 +441,24 @@ impl Session {
     /// Would `check_decider` let this user decide `st` now? (For showing what awaits them; the
     /// decision itself goes through `check_decider`.) The data controller decides her cases even
     /// when she logged them; anyone else decides only what someone else raised.
-    pub(super) fn may_decide_now(&self, st: &RequestState) -> bool {
+    pub(super) fn may_decide_now(&self, st: &RequestState, rules: &requests::FoldRules) -> bool {
         st.state == State::Open
             && policy::requests::may_decide_request(
                 st.purpose,
                 self.roles(),
                 st.raised_by == self.user.uid,
+                rules.second_authoriser_since.is_some(),
             )
     }
 
     /// Check that this user may decide `st` now; a refusal is audited.
-    pub(super) fn check_decider(&self, st: &RequestState, action: Action) -> Result<()> {
+    pub(super) fn check_decider(
+        &self,
+        st: &RequestState,
+        action: Action,
+        rules: &requests::FoldRules,
+    ) -> Result<()> {
+        let second = rules.second_authoriser_since.is_some();
         let refuse = |m: String| self.refuse_request(action, &st.id, vec![], Error::Forbidden(m));
         if let Err(e) = crate::policy::decide(self.roles(), action) {
             return self.refuse_request(action, &st.id, vec![], e);
@@ -438,8 +470,10 @@ impl Session {
                 st.state.as_str()
             ));
         }
-        if !policy::requests::may_decide(st.purpose, self.roles()) {
-            let who = if st.purpose.is_data_controller_case() {
+        if !policy::requests::may_decide_with(st.purpose, self.roles(), second) {
+            let who = if st.purpose.is_data_controller_case() && second {
+                "the data controller or an approver"
+            } else if st.purpose.is_data_controller_case() {
                 "the data controller"
             } else {
                 "an approver (GP Partner or Practice Business Manager)"
@@ -449,10 +483,15 @@ impl Session {
                 st.purpose.as_str()
             ));
         }
-        if st.raised_by == self.user.uid && !policy::requests::may_decide_own(st.purpose) {
+        if st.raised_by == self.user.uid && !policy::requests::may_decide_own(st.purpose, second) {
             return refuse(format!(
-                "request {}: you raised it, so someone else must decide it",
-                st.id
+                "request {}: you raised it, so someone else must decide it{}",
+                st.id,
+                if second && st.purpose.is_data_controller_case() {
+                    " (the practice requires a second authoriser: an approver or another data controller)"
+                } else {
+                    ""
+                }
             ));
         }
         Ok(())
@@ -467,7 +506,8 @@ impl Session {
         allow: &[Right],
     ) -> Result<()> {
         let st = self.request_state(id).await?;
-        self.check_decider(&st, Action::DecideRequest)?;
+        let rules = self.fold_rules().await?;
+        self.check_decider(&st, Action::DecideRequest, &rules)?;
         if recordings.is_empty() {
             return Err(Error::Invalid(
                 "an approval names the specific recordings it covers: choose at least one".into(),
@@ -524,7 +564,8 @@ impl Session {
     /// Reject a request with a reason.
     pub async fn reject(&mut self, id: &str, reason: &str) -> Result<()> {
         let st = self.request_state(id).await?;
-        self.check_decider(&st, Action::DecideRequest)?;
+        let rules = self.fold_rules().await?;
+        self.check_decider(&st, Action::DecideRequest, &rules)?;
         if reason.trim().is_empty() {
             return Err(Error::Invalid("a rejection needs a reason".into()));
         }

@@ -68,6 +68,11 @@ impl Session {
                 keys.join(", ")
             )));
         }
+        if key == "second-authoriser" && !matches!(value.trim(), "on" | "off") {
+            return Err(Error::Invalid(
+                "setting 'second-authoriser' takes on or off".into(),
+            ));
+        }
         if key.ends_with("-months") || key.ends_with("-years") || key.ends_with("-minutes") {
             match value.trim().parse::<u32>() {
                 Ok(n) if (1..=1200).contains(&n) => {}
