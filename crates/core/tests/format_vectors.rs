@@ -1406,6 +1406,14 @@ fn format2_vectors() {
         ),
         v.text("request_id")
     );
+    assert_eq!(
+        callvault_core::archive::journal::recording_id(
+            &v.text("raiser"),
+            &v.text("request_device"),
+            &v.text("nonce")
+        ),
+        v.text("recording_id")
+    );
     // An entry's signature: Ed25519 by its author over
     // "callvault/v2/journal-entry\n<device>\n<seq>\n" ‖ JSON(entry); deterministic.
     let device = one("vector-journal").text("device");

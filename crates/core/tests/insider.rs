@@ -128,16 +128,26 @@ impl Insider {
 
     /// The same from a device id of their choosing (`00…` is read before every other journal).
     fn write_from(&self, a: &Archive, device: &str, entries: &[JournalEntry]) {
-        journal::append(
-            a,
-            device,
-            entries,
-            &Signer {
-                uid: &self.uid,
-                seed: &self.signing,
-            },
-        )
-        .unwrap();
+        journal::append(a, device, entries, &self.signer()).unwrap();
+    }
+
+    fn signer(&self) -> Signer<'_> {
+        Signer {
+            uid: &self.uid,
+            seed: &self.signing,
+        }
+    }
+
+    /// A legal hold on `recordings` in the insider's name.
+    fn hold(&self, recordings: &[String], reason: &str) -> JournalEntry {
+        JournalEntry::Hold(Box::new(Hold {
+            hold: crypto::new_id(),
+            recordings: recordings.to_vec(),
+            reason: reason.into(),
+            request: None,
+            by: self.uid.clone(),
+            at: now(),
+        }))
     }
 }
 
@@ -498,17 +508,7 @@ async fn a_disabled_supervisors_own_compacted_generation_is_refused() {
     // After the disablement: a hold on every call, journalled and then "compacted" into a
     // generation 1 of a new number, its generation 0 removed (no first generation to judge).
     let device = "ee".repeat(16);
-    me.write(
-        &a,
-        &[JournalEntry::Hold(Box::new(Hold {
-            hold: crypto::new_id(),
-            recordings: w.calls.clone(),
-            reason: "blocking every deletion".into(),
-            request: None,
-            by: me.uid.clone(),
-            at: now(),
-        }))],
-    );
+    me.write(&a, &[me.hold(&w.calls, "blocking every deletion")]);
     let name = journal::segment_name(0);
     let rel = format!("journal/{device}/{name}");
     let (_, entries, sigs) = journal::open_segment_signed(
@@ -529,21 +529,20 @@ async fn a_disabled_supervisors_own_compacted_generation_is_refused() {
         &entries,
         sigs.as_deref(),
         &name,
-        &Signer {
-            uid: &me.uid,
-            seed: &me.signing,
-        },
+        &me.signer(),
     )
     .unwrap();
     let _ = std::fs::remove_file(a.path(&rel));
+    no_hold_and_named(&w, "after their account was disabled").await;
+}
+
+/// On the computer that saw the archive before and on a new one: no hold counts, and the planted
+/// segment is named with `why`.
+async fn no_hold_and_named(w: &World, why: &str) {
     for data in [w.data.clone(), w.fresh_device("new-pc")] {
         let dc = w.logon_on(&data, DC).await.unwrap();
         assert!(dc.holds().await.unwrap().is_empty());
-        assert!(
-            warned(&dc, "after their account was disabled"),
-            "{:?}",
-            dc.warnings
-        );
+        assert!(warned(&dc, why), "{:?}", dc.warnings);
         dc.close().await;
     }
 }
@@ -557,14 +556,7 @@ async fn a_first_generation_with_a_bad_entry_signature_is_refused() {
     let w = World::new().await;
     let a = w.share();
     let me = insider(&a, SUP);
-    let hold = JournalEntry::Hold(Box::new(Hold {
-        hold: crypto::new_id(),
-        recordings: vec![w.calls[0].clone()],
-        reason: "a hold whose own signature is garbage".into(),
-        request: None,
-        by: me.uid.clone(),
-        at: now(),
-    }));
+    let hold = me.hold(&w.calls[..1], "a hold whose own signature is garbage");
     // Written as generation 0 with a signature of zeros, the trailer signed properly.
     let _ = journal::compact(
         &a,
@@ -574,10 +566,7 @@ async fn a_first_generation_with_a_bad_entry_signature_is_refused() {
         &[hold],
         Some(&[crypto::b64(&[0u8; 64])]),
         "absent.cvj",
-        &Signer {
-            uid: &me.uid,
-            seed: &me.signing,
-        },
+        &me.signer(),
     );
     assert!(a
         .path(&format!(
@@ -586,16 +575,7 @@ async fn a_first_generation_with_a_bad_entry_signature_is_refused() {
             journal::segment_name(0)
         ))
         .is_file());
-    for data in [w.data.clone(), w.fresh_device("new-pc")] {
-        let dc = w.logon_on(&data, DC).await.unwrap();
-        assert!(dc.holds().await.unwrap().is_empty());
-        assert!(
-            warned(&dc, "is not signed by its author"),
-            "{:?}",
-            dc.warnings
-        );
-        dc.close().await;
-    }
+    no_hold_and_named(&w, "is not signed by its author").await;
 }
 
 // ---- 5. Substitute audio ----
