@@ -119,6 +119,9 @@ pub struct CertificateInfo {
     pub deleted: Vec<Deleted>,
     pub audit_files: u32,
     pub audit_sha256: String,
+    /// Journal segments the run could not open (they may still hold a deleted call's details;
+    /// the next retention run tries again).
+    pub uncompacted: Vec<String>,
     pub signature: String,
 }
 
@@ -135,6 +138,7 @@ impl From<Certificate> for CertificateInfo {
             tombstones,
             audit_files,
             audit_sha256,
+            uncompacted,
             signature,
         } = c;
         CertificateInfo {
@@ -147,6 +151,7 @@ impl From<Certificate> for CertificateInfo {
             deleted: tombstones.into_iter().map(Deleted::from).collect(),
             audit_files: audit_files.len() as u32,
             audit_sha256,
+            uncompacted,
             signature,
         }
     }

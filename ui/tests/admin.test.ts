@@ -89,6 +89,7 @@ function certificate(kind: string, recordings: string[]): CertificateInfo {
     })),
     audit_files: 3,
     audit_sha256: 'f'.repeat(64),
+    uncompacted: [],
     signature: 's',
   };
 }
@@ -129,6 +130,7 @@ describe('retention screen', () => {
     const cert = $('[data-certificate]')!;
     expect(cert.getAttribute('data-certificate')).toBe('c'.repeat(32));
     expect(cert.querySelector(`[data-deleted="${id(1)}"]`)).not.toBeNull();
+    expect($('#cert-uncompacted')).toBeNull();
     expect($('#cert-folder')).not.toBeNull();
     expect($('#cert-save')).not.toBeNull();
   });

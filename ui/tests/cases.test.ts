@@ -254,6 +254,7 @@ describe('case panel', () => {
       deleted: [hex(1), hex(2)].map((id) => ({ recording: id, call_date: '2026-03-05', deleted_at: '2026-04-20T10:00:00Z', reason: 'erasure request', request: r.id, rule: null })),
       audit_files: 3,
       audit_sha256: 'ab'.repeat(32),
+      uncompacted: ['journal/' + 'ee'.repeat(16) + '/0000000000000003.cvj'],
       signature: 'sig',
     };
     ipc((cmd) => (cmd === 'erase_request' ? cert : null));
@@ -270,6 +271,8 @@ describe('case panel', () => {
     expect(called('erase_request')[0].args).toEqual({ id: r.id });
     expect($('[data-certificate="c0ffee00c0ffee00"]')).not.toBeNull();
     expect($('.cert-count')!.textContent).toBe('2');
+    // A journal file the run could not open is named, not passed over.
+    expect($('#cert-uncompacted')!.textContent).toContain('0000000000000003.cvj');
     expect($('#erase')).toBeNull();
     expect(changed()).toBe(1);
   });

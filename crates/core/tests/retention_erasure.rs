@@ -225,6 +225,13 @@ async fn erasure_leaves_nothing_readable_anywhere_and_the_source_cannot_come_bac
         .await
         .unwrap();
     staff.close().await;
+    // The supervisor's computer applies the request (its index holds the details).
+    let mac = w.as_(SUP, "mac").await;
+    assert_eq!(
+        mac.request(&rid).await.unwrap().number.as_deref(),
+        Some("07700900777")
+    );
+    mac.close().await;
     let mut dc = w.as_(DC, "pc").await;
     dc.approve(
         &rid,
@@ -234,9 +241,25 @@ async fn erasure_leaves_nothing_readable_anywhere_and_the_source_cannot_come_bac
     )
     .await
     .unwrap();
+    // A journal file nobody can open (damaged, or planted): it may hold the person's details, so
+    // the certificate names it rather than claim it was cleaned.
+    let odd = w
+        .archive
+        .join("journal")
+        .join("ee".repeat(16))
+        .join("00000000000000ff.cvj");
+    std::fs::create_dir_all(odd.parent().unwrap()).unwrap();
+    std::fs::write(&odd, b"not a journal segment").unwrap();
     let cert = dc.erase(&rid).await.unwrap();
     assert_eq!(cert.tombstones.len(), 1);
     assert_eq!(cert.request.as_deref(), Some(rid.as_str()));
+    assert_eq!(
+        cert.uncompacted,
+        vec![format!("journal/{}/00000000000000ff.cvj", "ee".repeat(16))]
+    );
+    std::fs::remove_dir_all(odd.parent().unwrap()).unwrap();
+    // What remains of the erasure names the request, never its free text.
+    assert_eq!(cert.tombstones[0].reason, format!("erasure request {rid}"));
     // The certificate is bound to the audit files that recorded the erasure, and signed.
     let archive = Archive::open(&w.archive).unwrap();
     let mut h = Vec::new();
@@ -254,6 +277,11 @@ async fn erasure_leaves_nothing_readable_anywhere_and_the_source_cannot_come_bac
     assert!(std::fs::read_to_string(&json)
         .unwrap()
         .contains("audit_sha256"));
+    for f in [&json, &html] {
+        assert!(!std::fs::read_to_string(f)
+            .unwrap()
+            .contains("patient asks for the recording"));
+    }
     assert_eq!(
         dc.request(&rid).await.unwrap().state,
         callvault_core::requests::State::Completed
@@ -274,6 +302,15 @@ async fn erasure_leaves_nothing_readable_anywhere_and_the_source_cannot_come_bac
         1,
         "the other device dropped it at its sync"
     );
+    // The erasure request itself is minimised: it says who raised it, when, and that it was
+    // carried out; its number and reason are gone, here and on the computer that had them.
+    {
+        let v = mac.request(&rid).await.unwrap();
+        assert_eq!(v.reason, callvault_core::requests::ERASED_REASON);
+        assert_eq!((v.number.as_deref(), v.parties.len()), (None, 0));
+        assert_eq!(v.raised_by.as_deref(), Some(STAFF.0));
+        assert_eq!(v.state, callvault_core::requests::State::Completed);
+    }
     mac.close().await;
 
     // No byte of its number, party name, notes or audio anywhere on disk.
@@ -301,7 +338,13 @@ async fn erasure_leaves_nothing_readable_anywhere_and_the_source_cannot_come_bac
     // With the keys in hand: every journal segment decrypts to nothing about it.
     let dc = w.as_(DC, "pc").await;
     let seen = dc.journal_dump().await.unwrap();
-    for n in ["07700 900777", "Quarrington", "notes about Zelda"] {
+    for n in [
+        "07700 900777",
+        "07700900777",
+        "Quarrington",
+        "notes about Zelda",
+        "patient asks for the recording",
+    ] {
         assert!(!seen.contains(n), "a journal entry still holds {n}");
     }
     assert!(

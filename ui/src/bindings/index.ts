@@ -199,7 +199,12 @@ export type CertificateInfo = { certificate: string, archive: string,
 /**
  * retention, deletion or erasure.
  */
-kind: string, created_at: string, by_name: string, request: string | null, deleted: Array<Deleted>, audit_files: number, audit_sha256: string, signature: string, };
+kind: string, created_at: string, by_name: string, request: string | null, deleted: Array<Deleted>, audit_files: number, audit_sha256: string, 
+/**
+ * Journal segments the run could not open (they may still hold a deleted call's details;
+ * the next retention run tries again).
+ */
+uncompacted: Array<string>, signature: string, };
 
 export type AuditQuery = { user: string | null, recording: string | null, request: string | null, 
 /**

@@ -237,6 +237,14 @@ impl JournalEntry {
             JournalEntry::Recording(m) => Some(&m.id),
             JournalEntry::Consent(c) => Some(&c.recording),
             JournalEntry::Assign(a) => Some(&a.recording),
+            // An erasure request's `raised` event holds the erased person's number, names and
+            // reason: it goes with their calls (its id is in their tombstones' `request`).
+            JournalEntry::Request(r)
+                if matches!(&r.event, crate::requests::RequestEvent::Raised(d)
+                    if d.purpose == Some(crate::requests::Purpose::Erasure)) =>
+            {
+                Some(&r.request)
+            }
             _ => None,
         }
     }

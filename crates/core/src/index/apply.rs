@@ -220,6 +220,39 @@ impl Index {
                     .await?;
                 }
                 JournalEntry::Request(r) => {
+                    use crate::requests::{Purpose, RequestEntry, RequestEvent};
+                    let stored: Vec<String> =
+                        sqlx::query_scalar("SELECT event FROM request_events WHERE request = ?")
+                            .bind(&r.request)
+                            .fetch_all(&mut *tx)
+                            .await?;
+                    let parsed = |e: &String| serde_json::from_str::<RequestEntry>(e).ok();
+                    let is_erasure = |e: &RequestEntry| matches!(&e.event, RequestEvent::Raised(d) if d.purpose == Some(Purpose::Erasure));
+                    // The data controller's `erased` event minimises an erasure request: its
+                    // `raised` event (number, names, reason) leaves this index too, whichever
+                    // journal this device read first.
+                    let dc_erased = |e: &RequestEntry| {
+                        matches!(e.event, RequestEvent::Erased { .. })
+                            && crate::policy::requests::may_erase_details(roles.of(&e.by))
+                    };
+                    if matches!(r.event, RequestEvent::Erased { .. })
+                        && crate::policy::requests::may_erase_details(roles.of(&r.by))
+                    {
+                        for old in &stored {
+                            if parsed(old).is_some_and(|e| is_erasure(&e)) {
+                                sqlx::query(
+                                    "DELETE FROM request_events WHERE request = ? AND event = ?",
+                                )
+                                .bind(&r.request)
+                                .bind(old)
+                                .execute(&mut *tx)
+                                .await?;
+                            }
+                        }
+                    }
+                    if is_erasure(r) && stored.iter().filter_map(parsed).any(|e| dc_erased(&e)) {
+                        continue;
+                    }
                     if let crate::requests::RequestEvent::Raised(_) = r.event {
                         // One `raised` event per request, bound to its raiser: a second one (to
                         // take a request over or make it vanish) is refused.
@@ -232,13 +265,7 @@ impl Index {
                                 continue;
                             }
                         }
-                        let events: Vec<String> = sqlx::query_scalar(
-                            "SELECT event FROM request_events WHERE request = ?",
-                        )
-                        .bind(&r.request)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                        let raised_before = events.iter().find(|e| {
+                        let raised_before = stored.iter().find(|e| {
                             serde_json::from_str::<crate::requests::RequestEntry>(e).is_ok_and(
                                 |e| matches!(e.event, crate::requests::RequestEvent::Raised(_)),
                             )

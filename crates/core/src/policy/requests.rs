@@ -74,6 +74,12 @@ pub fn may_agree(roles: &[Role]) -> bool {
     roles.contains(&Role::DataController)
 }
 
+/// Minimising an erasure request's details once its calls are erased (the `erased` event): the
+/// data controller, who runs the erasure.
+pub fn may_erase_details(roles: &[Role]) -> bool {
+    roles.contains(&Role::DataController)
+}
+
 /// Extending a SAR's deadline: the data controller.
 pub fn may_extend(roles: &[Role]) -> bool {
     roles.contains(&Role::DataController)

@@ -166,6 +166,25 @@ pub enum RequestEvent {
     Completed {
         note: Option<String>,
     },
+    /// An erasure request's details were erased with its calls (journalled by the data
+    /// controller's erasure run, beside its tombstones): the `raised` event, with the number,
+    /// names and reason, is compacted away; this says who raised it and when, and nothing more.
+    Erased {
+        raised_by: String,
+        raised_at: String,
+    },
+}
+
+/// What remains of an erasure request's details once they are erased.
+pub const ERASED_REASON: &str = "the requester's details were erased with their calls";
+
+/// The details an erased request keeps: its purpose, and that they were erased.
+pub fn erased_details() -> RequestDetails {
+    RequestDetails {
+        purpose: Some(Purpose::Erasure),
+        reason: ERASED_REASON.into(),
+        ..Default::default()
+    }
 }
 
 /// A journalled request event with its author and time.
@@ -377,6 +396,32 @@ pub fn fold(
         let rb = !matches!(b.event, RequestEvent::Raised(_));
         (ra, &a.at).cmp(&(rb, &b.at))
     });
+    // An erasure request whose `raised` event was compacted away starts from the data
+    // controller's `erased` event, which names who raised it and when.
+    let erased_by_dc = |e: &RequestEntry| {
+        matches!(e.event, RequestEvent::Erased { .. })
+            && policy::may_erase_details(&roles_of(&e.by))
+    };
+    if !matches!(events.first()?.event, RequestEvent::Raised(_)) {
+        let i = events.iter().position(erased_by_dc)?;
+        let RequestEvent::Erased {
+            raised_by,
+            raised_at,
+        } = events[i].event.clone()
+        else {
+            unreachable!("matched above")
+        };
+        events.insert(
+            0,
+            RequestEntry {
+                request: id.to_string(),
+                by: raised_by,
+                at: raised_at,
+                event: RequestEvent::Raised(erased_details()),
+                nonce: None,
+            },
+        );
+    }
     let mut it = events.into_iter();
     let first = it.next()?;
     let RequestEvent::Raised(details) = first.event else {
@@ -503,6 +548,15 @@ pub fn fold(
                     }
                 }
             }
+            RequestEvent::Erased { .. } => {
+                if purpose != Purpose::Erasure {
+                    ignore("only an erasure request's details are erased");
+                } else if !policy::may_erase_details(&roles) {
+                    ignore("only the data controller erases a request's details");
+                } else {
+                    st.details = erased_details();
+                }
+            }
             RequestEvent::Completed { note } => {
                 let may = policy::may_complete(purpose, &roles, e.by == st.raised_by);
                 if st.state == State::Completed {
@@ -533,6 +587,7 @@ fn kind_of(e: &RequestEvent) -> &'static str {
         RequestEvent::Agreed { .. } => "agreement",
         RequestEvent::Extended { .. } => "extension",
         RequestEvent::Completed { .. } => "completion",
+        RequestEvent::Erased { .. } => "erasure of details",
     }
 }
 
@@ -703,5 +758,52 @@ mod tests {
         )
         .unwrap()
         .contains("expired"));
+    }
+
+    #[test]
+    fn only_the_data_controller_erases_an_erasure_requests_details() {
+        let h = Default::default();
+        let erased = |by: &str| {
+            ev(
+                by,
+                "2025-02-01T10:00:00Z",
+                RequestEvent::Erased {
+                    raised_by: "staff".into(),
+                    raised_at: "2025-01-01T10:00:00Z".into(),
+                },
+            )
+        };
+        let mut with_number = raised(Purpose::Erasure);
+        if let RequestEvent::Raised(d) = &mut with_number {
+            d.number = Some("07700 900123".into());
+        }
+        let r = ev("staff", "2025-01-01T10:00:00Z", with_number);
+        // From anyone else, ignored: the details stand.
+        let st = fold("r", vec![r.clone(), erased("gp")], &roles, &h).unwrap();
+        assert_eq!(st.details.number.as_deref(), Some("07700 900123"));
+        assert_eq!(st.ignored.len(), 1);
+        // Nor on another kind of request.
+        let st = fold(
+            "r",
+            vec![
+                ev("staff", "2025-01-01T10:00:00Z", raised(Purpose::Complaint)),
+                erased("dc"),
+            ],
+            &roles,
+            &h,
+        )
+        .unwrap();
+        assert_eq!(st.details.reason, "why");
+        // The data controller's: minimised, before and after the `raised` event is compacted.
+        for evs in [vec![r, erased("dc")], vec![erased("dc")]] {
+            let st = fold("r", evs, &roles, &h).unwrap();
+            assert_eq!(st.details, erased_details());
+            assert_eq!(
+                (st.raised_by.as_str(), st.purpose),
+                ("staff", Purpose::Erasure)
+            );
+        }
+        // Without a `raised` event, only the data controller's `erased` event makes a request.
+        assert!(fold("r", vec![erased("gp")], &roles, &h).is_none());
     }
 }

@@ -22,6 +22,10 @@ pub struct Certificate {
     pub audit_files: Vec<String>,
     /// SHA-256 (hex) over the concatenated bytes of those audit files, in order.
     pub audit_sha256: String,
+    /// Journal segments the run could not open, which may still hold a deleted recording's
+    /// details (the next retention run tries again). Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uncompacted: Vec<String>,
     /// Ed25519 signature (base64) by the user's signing key over this JSON without `signature`.
     pub signature: String,
 }

@@ -319,7 +319,7 @@ impl Session {
                     }),
             )
             .collect();
-        self.deletion_run("retention", items, None).await
+        self.deletion_run("retention", items, None, vec![]).await
     }
 
     pub(super) async fn delete_here(
@@ -350,7 +350,7 @@ impl Session {
                 rule: None,
             })
             .collect();
-        self.deletion_run("deletion", items, None)
+        self.deletion_run("deletion", items, None, vec![])
             .await?
             .ok_or_else(|| {
                 Error::NotFound("none of those recordings exists (already deleted?)".into())
@@ -387,13 +387,25 @@ impl Session {
             .into_iter()
             .map(|id| Deletion {
                 id,
-                reason: format!("erasure request: {}", st.details.reason),
+                // The request's id, never its free text: what remains of an erasure names no one.
+                reason: format!("erasure request {}", st.id),
                 request: Some(st.id.clone()),
                 rule: None,
             })
             .collect();
+        // Journalled with the tombstones: the request's details go with its calls.
+        let erased = JournalEntry::Request(Box::new(crate::requests::RequestEntry {
+            nonce: None,
+            request: st.id.clone(),
+            by: self.user.uid.clone(),
+            at: now_rfc3339_ms(),
+            event: RequestEvent::Erased {
+                raised_by: st.raised_by.clone(),
+                raised_at: st.raised_at.clone(),
+            },
+        }));
         let cert = self
-            .deletion_run("erasure", items, Some(st.id.clone()))
+            .deletion_run("erasure", items, Some(st.id.clone()), vec![erased])
             .await?;
         let note = format!(
             "erased {} recording(s); certificate {}",
@@ -419,6 +431,7 @@ impl Session {
         kind: &str,
         items: Vec<Deletion>,
         request: Option<String>,
+        also: Vec<JournalEntry>,
     ) -> Result<Option<Certificate>> {
         let archive = self.archive.clone();
         let lock = lock::acquire(
@@ -507,7 +520,12 @@ impl Session {
             crate::archive::is_id(dev)
                 && journal::list_device(&self.archive, dev).is_ok_and(|l| !l.superseded.is_empty())
         });
-        if tombs.is_empty() && unfinished.is_empty() && !interrupted_compaction {
+        // A retention run also retries the compaction of segments a run could not open before.
+        if tombs.is_empty()
+            && unfinished.is_empty()
+            && !interrupted_compaction
+            && (kind != "retention" || decided.is_empty())
+        {
             return Ok(None);
         }
         lock.check()?;
@@ -516,6 +534,7 @@ impl Session {
             let entries: Vec<JournalEntry> = tombs
                 .iter()
                 .map(|t| JournalEntry::Tombstone(Box::new(t.clone())))
+                .chain(also)
                 .collect();
             let floor = self.index.max_applied(&self.device.id).await?;
             journal::append_after(
@@ -551,11 +570,23 @@ impl Session {
             .tombstones()
             .await?
             .into_iter()
-            .map(|t| t.recording)
+            .flat_map(|t| std::iter::once(t.recording).chain(t.request))
             .collect();
-        gone.extend(tombs.iter().map(|t| t.recording.clone()));
-        self.compact(&gone, &metadata, &lock)?;
+        gone.extend(
+            tombs
+                .iter()
+                .flat_map(|t| std::iter::once(t.recording.clone()).chain(t.request.clone())),
+        );
+        let uncompacted = self.compact(&gone, &metadata, &lock)?;
         drop(lock);
+        for rel in &uncompacted {
+            let w = format!(
+                "{rel}: could not be opened, so it may still hold a deleted recording's details; the next retention run tries again"
+            );
+            if !self.warnings.contains(&w) {
+                self.warnings.push(w);
+            }
+        }
         self.sync_index().await?;
         if tombs.is_empty() {
             // Only an interrupted run was finished: nothing new to certify.
@@ -600,6 +631,7 @@ impl Session {
             tombstones: tombs,
             audit_files: files,
             audit_sha256: hex::encode(crypto::sha256(&hash_input)),
+            uncompacted,
             signature: String::new(),
         };
         cert.signature = crypto::b64(&crypto::ed25519_sign(&self.signing, &cert.signed_bytes()));
@@ -616,13 +648,16 @@ impl Session {
         }
     }
 
-    /// Rewrite each journal segment that holds details of a `gone` recording without them.
+    /// Rewrite each journal segment that holds details of a `gone` recording without them. Returns
+    /// the segments that could not be opened (which may hold such details): named in the
+    /// certificate, and tried again by the next run.
     fn compact(
         &mut self,
         gone: &HashSet<String>,
         metadata: &crate::secret::Key32,
         lock: &lock::MaintenanceLock,
-    ) -> Result<()> {
+    ) -> Result<Vec<String>> {
+        let mut uncompacted = Vec::new();
         let signers = self.signer_keys();
         for dev in self.archive.list("journal")? {
             if !crate::archive::is_id(&dev) {
@@ -631,6 +666,7 @@ impl Session {
             // A device's journal that cannot be listed (a file or link planted where its folder
             // belongs) is not ours to judge here: verify and every sync name it.
             let Ok(listing) = journal::list_device(&self.archive, &dev) else {
+                uncompacted.push(format!("journal/{dev}"));
                 continue;
             };
             let roles = self.signer_roles();
@@ -663,17 +699,21 @@ impl Session {
             for (seq, (gen, name)) in listing.current {
                 let rel = format!("journal/{dev}/{name}");
                 let Ok(bytes) = self.archive.read(&rel) else {
+                    uncompacted.push(rel);
                     continue;
                 };
-                // A segment that does not open is not ours to judge here (verify names it).
+                // A segment that does not open is not ours to judge here (verify names it); it is
+                // named as not compacted.
                 let Ok((signer, entries, sigs)) =
                     journal::open_segment_signed(&bytes, metadata, &dev, seq, gen, &signers, &rel)
                 else {
+                    uncompacted.push(rel);
                     continue;
                 };
                 // Never launder: a first-generation segment whose entries are not all its signer's
                 // is refused by readers, and is left for verify to name, not rewritten.
                 if gen == 0 && entries.iter().any(|e| e.author() != signer) {
+                    uncompacted.push(rel);
                     continue;
                 }
                 if !entries
@@ -714,7 +754,7 @@ impl Session {
                 self.warn_removal(&done, &rel);
             }
         }
-        Ok(())
+        Ok(uncompacted)
     }
 
     /// The practice's name and address for letters and certificates (from settings; may be empty).
