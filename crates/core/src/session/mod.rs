@@ -3,6 +3,7 @@
 
 mod access;
 mod accounts;
+mod compact;
 mod decide;
 mod export;
 mod import;
