@@ -646,7 +646,8 @@ fn wrong_password_lockout_across_devices_and_reset() {
             "no audit entry {want:?}"
         );
     }
-    // An admin cannot grant keys it does not hold: a lone admin can't create a supervisor.
+    // An admin cannot grant keys it does not hold: a lone admin can't create an approver (who
+    // holds the call keys). A supervisor holds none, so it can.
     d1.cmd_new(
         Some(ADMIN),
         "it-pass-12345",
@@ -656,7 +657,7 @@ fn wrong_password_lockout_across_devices_and_reset() {
     let out = d1.cmd_new(
         Some(("it.only", "it-pass-12345")),
         "p-pass-12345",
-        &["user", "add", "new.sup", "--role", "supervisor"],
+        &["user", "add", "new.gp", "--role", "approver"],
     );
     assert_eq!(out.code, 5, "{}", out.stderr);
     assert!(out.stderr.contains("custodian"), "{}", out.stderr);

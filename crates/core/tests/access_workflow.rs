@@ -1034,6 +1034,7 @@ async fn a_second_authoriser_decides_the_data_controllers_own_cases_when_the_pra
                 expires_at: "2099-01-01T00:00:00Z".into(),
                 allow: vec![Right::Export],
                 note: None,
+                keys: vec![],
             },
         }))],
         &Signer {
@@ -1073,4 +1074,106 @@ async fn a_second_authoriser_decides_the_data_controllers_own_cases_when_the_pra
     dc.authorize(&w.calls[1], Right::Export, Some(&rid), None)
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn approval_hands_a_supervisor_the_calls_key_and_a_key_holder_delivers_an_assigned_calls() {
+    let w = World::new().await;
+    // A supervisor holds no call key: the waveform (sealed under the call's key) does not open.
+    let mut sup = w.as_(SUP).await;
+    assert!(matches!(
+        sup.waveform(&w.calls[0]).await,
+        Err(Error::Forbidden(_))
+    ));
+    let rid = sup
+        .raise_request(details(Purpose::Complaint))
+        .await
+        .unwrap();
+    sup.close().await;
+    let mut gp = w.as_(GP).await;
+    gp.approve(
+        &rid,
+        &[w.calls[0].clone()],
+        Utc::now() + Duration::milliseconds(2500),
+        &[Right::Listen],
+    )
+    .await
+    .unwrap();
+    gp.close().await;
+    // The approval carries the call's key, wrapped to the supervisor: she hears it, and only it.
+    let sup = w.as_(SUP).await;
+    let (mut dec, _) = sup
+        .open_for_listening(&w.calls[0], Some(&rid), None)
+        .await
+        .unwrap();
+    assert!(dec.next_block().unwrap().is_some(), "audio decodes");
+    assert!(sup.waveform(&w.calls[0]).await.is_ok());
+    assert!(matches!(
+        sup.waveform(&w.calls[1]).await,
+        Err(Error::Forbidden(_))
+    ));
+    // Expired: the core no longer uses the key it was handed.
+    tokio::time::sleep(std::time::Duration::from_millis(2600)).await;
+    assert!(matches!(
+        sup.waveform(&w.calls[0]).await,
+        Err(Error::Forbidden(_))
+    ));
+    sup.close().await;
+
+    // An unassigned call, assigned by the supervisor (who holds no key to hand over).
+    let mut dc = w.as_(ADMIN).await;
+    let rep = dc
+        .import_sources(vec![CallSource {
+            name: "u.wav".into(),
+            bytes: wav_g711(8000, &speechlike(8000, 2, 9), true),
+            started_at: Utc.with_ymd_and_hms(2025, 5, 20, 10, 0, 0).unwrap(),
+            direction: Direction::Inbound,
+            staff: None,
+            extension: Some("299".into()),
+            external_number: Some("07700 900509".into()),
+            parties: vec![],
+            notes: None,
+        }])
+        .await
+        .unwrap();
+    let id = rep.imported[0].id.clone();
+    dc.close().await;
+    let mut sup = w.as_(SUP).await;
+    sup.assign(&id, CLIN.0).await.unwrap();
+    sup.close().await;
+    // The clinician sees it as her call, but its key has not reached her yet.
+    let clin = w.as_(CLIN).await;
+    assert!(clin.show(&id).await.is_ok());
+    assert!(matches!(
+        clin.open_for_listening(&id, None, Some("my call")).await,
+        Err(Error::Forbidden(_))
+    ));
+    clin.close().await;
+    // An approver's next logon delivers it (journalled, audited); then she hears her call.
+    let gp = w.as_(GP).await;
+    gp.close().await;
+    let clin = w.as_(CLIN).await;
+    let (mut dec, _) = clin
+        .open_for_listening(&id, None, Some("my call"))
+        .await
+        .unwrap();
+    assert!(dec.next_block().unwrap().is_some());
+    clin.close().await;
+    // A computer new to the archive decides the same, whatever order it reads the journals in.
+    let fresh = w._tmp.path().join("fresh");
+    let clin = Session::logon_in(&w.archive, &fresh, CLIN.0, &Password::new(CLIN.1))
+        .await
+        .unwrap();
+    assert!(clin
+        .open_for_listening(&id, None, Some("my call"))
+        .await
+        .is_ok());
+    let dc = w.as_(ADMIN).await;
+    let all = dc.audit_list(&Default::default()).await.unwrap();
+    assert!(
+        serde_json::to_string(&all)
+            .unwrap()
+            .contains("delivered the keys of 1 assigned call"),
+        "the delivery is audited"
+    );
 }

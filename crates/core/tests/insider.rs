@@ -886,6 +886,7 @@ async fn an_edited_local_index_grants_nothing_and_is_rebuilt() {
             expires_at: "2099-01-01T00:00:00Z".into(),
             allow: vec![Right::Listen],
             note: None,
+            keys: vec![],
         },
         nonce: None,
     };
@@ -1039,10 +1040,10 @@ async fn entries_read_before_their_recording_are_decided_the_same_on_every_compu
         &[JournalEntry::Assign(Box::new(Assignment {
             recording: w.calls[2].clone(),
             staff_uid: clin.uid.clone(),
-            wrap: crypto::Wrapped {
+            wrap: Some(crypto::Wrapped {
                 enc: String::new(),
                 ct: String::new(),
-            },
+            }),
             by: sup.uid.clone(),
             at: now(),
         }))],

@@ -191,7 +191,10 @@ pub struct Assignment {
     pub recording: String,
     pub staff_uid: String,
     /// The recording's data key wrapped (HPKE, info `callvault/v1/dek/<id>`) to the staff user.
-    pub wrap: crate::crypto::Wrapped,
+    /// Absent when a supervisor (who holds no call keys) assigned it: an approver's or the data
+    /// controller's next session delivers the key with a second `assign` entry that has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrap: Option<crate::crypto::Wrapped>,
     pub by: String,
     pub at: String,
 }

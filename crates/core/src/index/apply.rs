@@ -141,6 +141,10 @@ impl Index {
                         .bind(&t.recording)
                         .execute(&mut *tx)
                         .await?;
+                    sqlx::query("DELETE FROM pending_keys WHERE recording = ?")
+                        .bind(&t.recording)
+                        .execute(&mut *tx)
+                        .await?;
                     sqlx::query("INSERT OR IGNORE INTO tombstones (recording, dedup, tombstone) VALUES (?, ?, ?)")
                         .bind(&t.recording)
                         .bind(&t.dedup)
@@ -160,6 +164,27 @@ impl Index {
                         }
                         continue;
                     };
+                    // From a key holder who is not a supervisor: only the delivery of the key of
+                    // a call a supervisor assigned to this staff member (waiting for that
+                    // assignment until the end of the sync).
+                    if !crate::policy::listen::may_assign(roles.of(&a.by)) {
+                        let assigned: Option<String> =
+                            sqlx::query_scalar("SELECT staff_uid FROM recordings WHERE rowid = ?")
+                                .bind(rowid)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                        if assigned.as_deref() != Some(a.staff_uid.as_str()) || a.wrap.is_none() {
+                            if !last {
+                                waiting.push((idx, e.clone()));
+                            } else {
+                                refused.push(format!(
+                                    "entry {idx}: {} delivers a key for an assignment of recording {} to {} that no supervisor made; refused",
+                                    a.by, a.recording, a.staff_uid
+                                ));
+                            }
+                            continue;
+                        }
+                    }
                     let mut m: RecordingMeta =
                         serde_json::from_str(&meta).map_err(|e| Error::Index(e.to_string()))?;
                     m.staff_uid = Some(a.staff_uid.clone());
@@ -180,14 +205,34 @@ impl Index {
                     .bind(format!("{device}/{seq}"))
                     .execute(&mut *tx)
                     .await?;
-                    sqlx::query(
-                        "INSERT OR REPLACE INTO extra_wraps (recording, label, wrap) VALUES (?, ?, ?)",
-                    )
-                    .bind(&a.recording)
-                    .bind(format!("user:{}", a.staff_uid))
-                    .bind(serde_json::to_string(&a.wrap).expect("serialisable"))
-                    .execute(&mut *tx)
-                    .await?;
+                    if let Some(w) = &a.wrap {
+                        sqlx::query(
+                            "INSERT OR REPLACE INTO extra_wraps (recording, label, wrap) VALUES (?, ?, ?)",
+                        )
+                        .bind(&a.recording)
+                        .bind(format!("user:{}", a.staff_uid))
+                        .bind(serde_json::to_string(w).expect("serialisable"))
+                        .execute(&mut *tx)
+                        .await?;
+                        sqlx::query("DELETE FROM pending_keys WHERE recording = ? AND uid = ?")
+                            .bind(&a.recording)
+                            .bind(&a.staff_uid)
+                            .execute(&mut *tx)
+                            .await?;
+                    } else {
+                        // Assigned without its key: a key holder's next session delivers it.
+                        sqlx::query(
+                            "INSERT OR IGNORE INTO pending_keys (recording, uid)
+                             SELECT ?, ? WHERE NOT EXISTS
+                               (SELECT 1 FROM extra_wraps WHERE recording = ? AND label = ?)",
+                        )
+                        .bind(&a.recording)
+                        .bind(&a.staff_uid)
+                        .bind(&a.recording)
+                        .bind(format!("user:{}", a.staff_uid))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                 }
                 JournalEntry::Hold(h) => {
                     sqlx::query("INSERT OR IGNORE INTO holds (hold, entry) VALUES (?, ?)")

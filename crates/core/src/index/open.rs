@@ -55,6 +55,10 @@ const SCHEMA: &[&str] = &[
         entry TEXT NOT NULL, PRIMARY KEY(key, device, seq, idx)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS extra_wraps (recording TEXT NOT NULL, label TEXT NOT NULL, wrap TEXT NOT NULL,
         PRIMARY KEY(recording, label)) WITHOUT ROWID",
+    // Calls a supervisor assigned without their key (they hold none): delivered by the next
+    // session of a key holder.
+    "CREATE TABLE IF NOT EXISTS pending_keys (recording TEXT NOT NULL, uid TEXT NOT NULL,
+        PRIMARY KEY(recording, uid)) WITHOUT ROWID",
     // Later imports of audio already in the archive (two importers at once), hidden from search
     // until the next maintenance run reclaims them: `of` is the recording that stands.
     "CREATE TABLE IF NOT EXISTS duplicates (id TEXT PRIMARY KEY, of TEXT NOT NULL, dedup TEXT NOT NULL, meta TEXT NOT NULL)",
@@ -152,6 +156,7 @@ impl Index {
                 "hold_releases",
                 "settings",
                 "extra_wraps",
+                "pending_keys",
                 "duplicates",
                 "user_checkpoints",
             ] {

@@ -361,7 +361,13 @@ impl Index {
     /// Decide the entries that waited for a recording, now that every segment of this sync is
     /// applied: each in its own segment's place, as every device decides it.
     async fn apply_waiting(&self, roles: &SignerRoles, rep: &mut SyncReport) -> Result<()> {
-        let waiting = std::mem::take(&mut rep.waiting);
+        let mut waiting = std::mem::take(&mut rep.waiting);
+        // A key delivered for an assignment after the assignments themselves, whatever order the
+        // journals were read in.
+        waiting.sort_by_key(|w| {
+            matches!(&w.5, JournalEntry::Assign(a)
+                if !crate::policy::listen::may_assign(roles.of(&a.by)))
+        });
         for (device, seq, legacy, rel, idx, e) in waiting {
             let done = self
                 .apply(&device, seq, legacy, &[(idx, &e)], roles, true)

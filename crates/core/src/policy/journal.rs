@@ -41,7 +41,7 @@ pub fn may_author(roles: &[Role], kind: EntryKind) -> bool {
         EntryKind::Hold => holds::may_place_hold(roles),
         EntryKind::HoldRelease => holds::may_release_hold(roles),
         EntryKind::Setting => retention::may_change_settings(roles),
-        EntryKind::Assign => listen::may_assign(roles),
+        EntryKind::Assign => listen::may_assign(roles) || listen::may_deliver_assigned_key(roles),
         EntryKind::UserCheckpoint => users::may_manage_users(roles),
         // Anyone who logs on anchors the audit heads they saw.
         EntryKind::AuditAnchor => !roles.is_empty(),

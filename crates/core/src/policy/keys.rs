@@ -12,7 +12,9 @@ pub fn archive_keys_for(roles: &[Role]) -> Vec<&'static str> {
     }
     let mut k = vec!["metadata", "dedup"];
     let has = |r: Role| roles.contains(&r);
-    if has(Role::Supervisor) || has(Role::Approver) || has(Role::DataController) {
+    // The policy's authorisers only: a supervisor listens through approvals like everyone else
+    // (an approval hands the requester each approved call's key).
+    if has(Role::Approver) || has(Role::DataController) {
         k.push("custodian");
     }
     if has(Role::Admin) || has(Role::DataController) {
@@ -33,6 +35,7 @@ mod tests {
     fn admin_holds_no_call_key() {
         assert!(!archive_keys_for(&[Role::Admin]).contains(&"custodian"));
         assert!(archive_keys_for(&[Role::Approver]).contains(&"custodian"));
+        assert!(!archive_keys_for(&[Role::Supervisor]).contains(&"custodian"));
         assert_eq!(archive_keys_for(&[Role::Ingest]), vec!["dedup"]);
     }
 }

@@ -115,6 +115,13 @@ pub fn access_refusal(
     None
 }
 
+/// May an approval hand a call's key to its requester: supervisors, approvers and the data
+/// controller reach every call (through approvals); clinicians and staff only the calls they were
+/// a party to, so an approval of a colleague's call gives them no key.
+pub fn may_receive_key(roles: &[Role], party: bool) -> bool {
+    any(roles, &SEE_ALL) || (party && any(roles, &OWN_CALLS))
+}
+
 /// May a user mark consent on a call: its own staff member, or a supervisor.
 pub fn may_mark_consent(roles: &[Role], own_call: bool) -> bool {
     own_call || roles.contains(&Role::Supervisor)
@@ -123,6 +130,13 @@ pub fn may_mark_consent(roles: &[Role], own_call: bool) -> bool {
 /// May a user assign a call to a member of staff (a supervisor).
 pub fn may_assign(roles: &[Role]) -> bool {
     roles.contains(&Role::Supervisor)
+}
+
+/// May a user deliver the key of a call a supervisor assigned without it (a second `assign`
+/// entry, for the same call and staff member, carrying the wrap): the holders of call keys, the
+/// approvers and the data controller.
+pub fn may_deliver_assigned_key(roles: &[Role]) -> bool {
+    super::keys::archive_keys_for(roles).contains(&"custodian")
 }
 
 #[cfg(test)]

@@ -150,6 +150,11 @@ pub enum RequestEvent {
         expires_at: String,
         allow: Vec<Right>,
         note: Option<String>,
+        /// Each approved recording's data key wrapped to the requester (`KeyGrant`): approval
+        /// hands over the key. Absent in approvals written before it (and in the data
+        /// controller's cases, which she uses with her own key).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        keys: Vec<KeyGrant>,
     },
     Rejected {
         reason: String,
@@ -185,6 +190,21 @@ pub fn erased_details() -> RequestDetails {
         reason: ERASED_REASON.into(),
         ..Default::default()
     }
+}
+
+/// One approved recording's data key, wrapped (HPKE) to the user who may use the approval, with
+/// info `grant_info(request, recording, uid)`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct KeyGrant {
+    pub recording: String,
+    pub to: String,
+    pub wrap: crate::crypto::Wrapped,
+}
+
+/// The HPKE info of a key grant: bound to the request, the recording and the recipient, so a
+/// wrap cannot be moved to another approval, call or user.
+pub fn grant_info(request: &str, recording: &str, to: &str) -> Vec<u8> {
+    format!("callvault/v2/grant/{request}/{recording}/{to}").into_bytes()
 }
 
 /// A journalled request event with its author and time.
@@ -314,6 +334,8 @@ pub struct Approval {
     pub recordings: Vec<String>,
     pub expires_at: String,
     pub allow: Vec<Right>,
+    /// The approved recordings' keys, wrapped to the requester.
+    pub keys: Vec<KeyGrant>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -462,6 +484,7 @@ pub fn fold(
                 recordings,
                 expires_at,
                 allow,
+                keys,
                 ..
             } => {
                 if st.state != State::Open {
@@ -482,6 +505,12 @@ pub fn fold(
                         recordings: recordings.clone(),
                         expires_at: expires_at.clone(),
                         allow: allow.clone(),
+                        // Only keys to the recordings approved, for the one who may use them.
+                        keys: keys
+                            .iter()
+                            .filter(|k| recordings.contains(&k.recording) && k.to == st.raised_by)
+                            .cloned()
+                            .collect(),
                     });
                 }
             }

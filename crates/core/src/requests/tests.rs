@@ -26,6 +26,7 @@ fn approve() -> RequestEvent {
         expires_at: "2999-01-01T00:00:00Z".into(),
         allow: vec![Right::Listen],
         note: None,
+        keys: vec![],
     }
 }
 

@@ -35,11 +35,47 @@ impl Session {
                         &w,
                         what,
                     ),
-                    None => Err(Error::Forbidden(m)),
+                    None => match self.granted_dek(&header.id, what).await? {
+                        Some(k) => Ok(k),
+                        None => Err(Error::Forbidden(m)),
+                    },
                 }
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The data key of a recording handed to this user by an approval still in force (a request
+    /// they may use, not completed or expired, naming the recording): the core enforces the
+    /// approval's expiry by using the key only while it holds.
+    async fn granted_dek(&self, id: &str, what: &str) -> Result<Option<crate::secret::Key32>> {
+        let rules = self.fold_rules().await?;
+        let now = chrono::Utc::now();
+        for rid in self.index.request_ids().await? {
+            let events = self.index.request_events(&rid).await?;
+            let Some(st) = crate::requests::fold(&rid, events, &|u| self.roles_of(u), &rules)
+            else {
+                continue;
+            };
+            let Some(a) = &st.approval else { continue };
+            let Some(k) = a
+                .keys
+                .iter()
+                .find(|k| k.recording == id && k.to == self.user.uid)
+            else {
+                continue;
+            };
+            let in_force = [Right::Listen, Right::Export].into_iter().any(|r| {
+                crate::policy::listen::access_refusal(&st, &self.user.uid, self.roles(), id, r, now)
+                    .is_none()
+            });
+            if in_force {
+                let info = crate::requests::grant_info(&rid, id, &self.user.uid);
+                return crate::crypto::unwrap_key(&self.user.secret, &info, &k.wrap, what)
+                    .map(Some);
+            }
+        }
+        Ok(None)
     }
 
     /// The audio object of a recording, opened and checked against the SHA-256 its signed journal
@@ -112,8 +148,18 @@ impl Session {
             .ok_or_else(|| Error::NotFound(format!("staff user '{staff}'")))?;
         let rel = audio::object_path(&id);
         let (_, header) = self.open_checked_object(&id).await?;
-        let dek = self.dek_for(&header, &rel).await?;
-        let wrap = crate::crypto::wrap(&user.public_key, &audio::wrap_info(&id), dek.expose())?;
+        // A supervisor holds no call keys: the assignment is journalled without the key, and the
+        // next session of an approver or the data controller delivers it (`deliver_assigned_keys`).
+        let wrap = match self.dek_for(&header, &rel).await {
+            Ok(dek) => Some(crate::crypto::wrap(
+                &user.public_key,
+                &audio::wrap_info(&id),
+                dek.expose(),
+            )?),
+            Err(Error::Forbidden(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let pending = wrap.is_none();
         let a = crate::archive::journal::Assignment {
             recording: id.clone(),
             staff_uid: user.uid.clone(),
@@ -129,8 +175,59 @@ impl Session {
             crate::policy::Action::AssignRecording,
             "allowed",
             vec![id, user.uid],
-            None,
+            pending.then(|| {
+                "assigned; the call's key reaches them at the next logon of an approver or the data controller".to_string()
+            }),
         )
+    }
+
+    /// Deliver the keys of calls a supervisor assigned without them (an approver's or the data
+    /// controller's session, at logon): each wrapped to its staff member and journalled as a
+    /// second `assign` entry. Audited; returns how many were delivered.
+    pub(super) async fn deliver_assigned_keys(&mut self) -> Result<usize> {
+        if !crate::policy::listen::may_deliver_assigned_key(self.roles()) {
+            return Ok(0);
+        }
+        let mut entries = Vec::new();
+        let mut targets = Vec::new();
+        for (id, uid) in self.index.pending_keys().await? {
+            let Some(user) = self.users.iter().find(|u| u.uid == uid && !u.disabled) else {
+                continue;
+            };
+            let public_key = user.public_key;
+            let rel = audio::object_path(&id);
+            // A missing or replaced object, or one this key does not open, is left for verify.
+            let Ok((_, header)) = self.open_checked_object(&id).await else {
+                continue;
+            };
+            let Ok(dek) = self.dek_for(&header, &rel).await else {
+                continue;
+            };
+            let wrap = crate::crypto::wrap(&public_key, &audio::wrap_info(&id), dek.expose())?;
+            entries.push(crate::archive::journal::JournalEntry::Assign(Box::new(
+                crate::archive::journal::Assignment {
+                    recording: id.clone(),
+                    staff_uid: uid.clone(),
+                    wrap: Some(wrap),
+                    by: self.user.uid.clone(),
+                    at: super::now_rfc3339_ms(),
+                },
+            )));
+            targets.push(id);
+            targets.push(uid);
+        }
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        let n = entries.len();
+        self.journal(entries).await?;
+        self.audit(
+            crate::policy::Action::AssignRecording,
+            "allowed",
+            targets,
+            Some(format!("delivered the keys of {n} assigned call(s)")),
+        )?;
+        Ok(n)
     }
 
     /// Authorise listening (a request, or for a party to the call a stated reason), then open a

@@ -497,6 +497,55 @@ impl Session {
         Ok(())
     }
 
+    /// Approval hands over the key: each approved recording's data key, opened with this
+    /// decider's key and wrapped to the requester (not in the data controller's cases, which she
+    /// uses with her own key). A recording whose key this session does not hold is refused.
+    async fn hand_over_keys(
+        &self,
+        st: &RequestState,
+        recs: &[String],
+    ) -> Result<Vec<requests::KeyGrant>> {
+        if st.purpose.is_data_controller_case() {
+            return Ok(vec![]);
+        }
+        let to = self
+            .users
+            .iter()
+            .find(|u| u.uid == st.raised_by)
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "the user who raised request {} (their key is needed to hand over the calls' keys)",
+                    st.id
+                ))
+            })?;
+        let mut keys = Vec::new();
+        for r in recs {
+            let party = match self.index.get(r).await? {
+                Some((_, rowid)) => self.index.is_party(&to.uid, rowid).await?,
+                None => false,
+            };
+            if !policy::listen::may_receive_key(&to.roles, party) {
+                // Clinicians and staff reach only their own calls, approval or not.
+                continue;
+            }
+            let rel = crate::archive::audio::object_path(r);
+            let (_, header) = self.open_checked_object(r).await?;
+            let dek = self.dek_for(&header, &rel).await.map_err(|e| match e {
+                Error::Forbidden(_) => Error::Forbidden(format!(
+                    "recording {r}: this account holds no key to it, so it cannot hand the key over with an approval"
+                )),
+                e => e,
+            })?;
+            let info = requests::grant_info(&st.id, r, &to.uid);
+            keys.push(requests::KeyGrant {
+                recording: r.clone(),
+                to: to.uid.clone(),
+                wrap: crate::crypto::wrap(&to.public_key, &info, dek.expose())?,
+            });
+        }
+        Ok(keys)
+    }
+
     /// Approve specific recordings of a request, with an expiry and rights.
     pub async fn approve(
         &mut self,
@@ -533,6 +582,7 @@ impl Session {
                 recs.push(r);
             }
         }
+        let keys = self.hand_over_keys(&st, &recs).await?;
         let e = RequestEntry {
             nonce: None,
             request: st.id.clone(),
@@ -543,6 +593,7 @@ impl Session {
                 expires_at: time::rfc3339(expires_at),
                 allow: allow.to_vec(),
                 note: None,
+                keys,
             },
         };
         self.journal(vec![JournalEntry::Request(Box::new(e))])

@@ -62,6 +62,14 @@ impl ArchiveSecrets {
             Error::Forbidden(format!("your roles do not hold the archive's {name} key"))
         })
     }
+    /// Only the seeds a set of roles grants, whatever else a key bag carries: a key bag written
+    /// before a role lost a seed (a supervisor's `custodian`, before approval handed keys over)
+    /// gives the session nothing the policy does not.
+    pub fn only_for(mut self, roles: &[Role]) -> ArchiveSecrets {
+        let keep = policy::archive_keys_for(roles);
+        self.0.retain(|k, _| keep.contains(&k.as_str()));
+        self
+    }
     /// The subset a set of roles may hold.
     pub fn subset_for(&self, roles: &[Role]) -> Result<ArchiveSecrets> {
         let mut m = BTreeMap::new();
@@ -537,6 +545,7 @@ pub fn unlock(rec: &UserRecord, password: &Password) -> Result<UnlockedUser> {
     )?;
     let secrets = ArchiveSecrets::from_json(&bag, &what)?;
     let profile = read_profile(rec, secrets.require("metadata")?)?;
+    let secrets = secrets.only_for(&profile.roles);
     Ok(UnlockedUser {
         uid: uid.clone(),
         secret,
