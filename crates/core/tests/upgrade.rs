@@ -123,3 +123,101 @@ async fn a_format_1_archive_opens_upgrades_and_verifies() {
     let rep = gp.request(&reqs[0].id).await.unwrap();
     assert_eq!(rep.raised_by.as_deref(), Some(GP.0));
 }
+
+/// A supervisor's record as the build before issue 18 wrote it: `custodian` in the key bag. The
+/// admin's next logon re-issues it with only what the role grants and removes the older versions;
+/// meanwhile the core never uses the extra seed.
+#[tokio::test]
+async fn a_supervisors_key_bag_from_before_approvals_handed_keys_over_is_reduced() {
+    use callvault_core::crypto;
+    use callvault_core::policy::Role;
+    use callvault_core::session::KdfChoice;
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    let pc = tmp.path().join("pc");
+    const SUP: (&str, &str) = ("sid.super", "sup-pass-1234");
+    callvault_core::session::init_in(
+        &archive,
+        &pc,
+        ADMIN.0,
+        &Password::new(ADMIN.1),
+        KdfChoice::Fast,
+    )
+    .await
+    .unwrap();
+    let mut admin = Session::logon_in(&archive, &pc, ADMIN.0, &Password::new(ADMIN.1))
+        .await
+        .unwrap();
+    admin
+        .add_user(SUP.0, &[Role::Supervisor], &[], &Password::new(SUP.1))
+        .await
+        .unwrap();
+    admin.close().await;
+    // What the older build wrote: the same record, its key bag holding `custodian` too, signed
+    // with the archive's signing seed (as an admin of that build did).
+    let a = callvault_core::archive::Archive::open(&archive).unwrap();
+    let root_uid = users::uid_for(&a, ADMIN.0).unwrap();
+    let root = users::load_latest(&a, &root_uid).unwrap().unwrap();
+    let seeds = users::unlock(&root, &Password::new(ADMIN.1))
+        .unwrap()
+        .secrets;
+    let uid = users::uid_for(&a, SUP.0).unwrap();
+    let mut rec = users::load_latest(&a, &uid).unwrap().unwrap();
+    let secret = users::unlock(&rec, &Password::new(SUP.1)).unwrap().secret;
+    let mut bag = std::collections::BTreeMap::new();
+    for k in ["custodian", "dedup", "metadata"] {
+        bag.insert(k, hex::encode(seeds.get(k).unwrap().expose()));
+    }
+    let info = format!("callvault/v1/keybag/{uid}/{}", rec.signed.rev);
+    rec.signed.keybag = crypto::wrap(
+        &crypto::x25519_public(&secret),
+        info.as_bytes(),
+        &serde_json::to_vec(&bag).unwrap(),
+    )
+    .unwrap();
+    let msg = [
+        b"callvault/v1/user\n".as_slice(),
+        &serde_json::to_vec(&rec.signed).unwrap(),
+    ]
+    .concat();
+    rec.sig = crypto::b64(&crypto::ed25519_sign(seeds.get("signing").unwrap(), &msg));
+    let path = archive.join(format!("users/{uid}/{:08}.cvu", rec.ver));
+    std::fs::write(&path, serde_json::to_vec_pretty(&rec).unwrap()).unwrap();
+    let raw = |a: &callvault_core::archive::Archive| {
+        let r = users::load_latest(a, &uid).unwrap().unwrap();
+        users::open_keybag(&r, &secret)
+            .unwrap()
+            .get("custodian")
+            .is_some()
+    };
+    assert!(raw(&a), "the planted record is what the older build wrote");
+    // The supervisor logs on: the session does not hold the seed her roles no longer grant.
+    Session::logon_in(&archive, &pc, SUP.0, &Password::new(SUP.1))
+        .await
+        .unwrap()
+        .close()
+        .await;
+    // The admin's logon re-issues it, and removes the version that held it.
+    let admin = Session::logon_in(&archive, &pc, ADMIN.0, &Password::new(ADMIN.1))
+        .await
+        .unwrap();
+    assert!(
+        admin.warnings.iter().any(|w| w.contains("Upgraded 1 user")),
+        "{:?}",
+        admin.warnings
+    );
+    admin.close().await;
+    assert!(!raw(&a));
+    let versions = std::fs::read_dir(archive.join(format!("users/{uid}")))
+        .unwrap()
+        .count();
+    assert_eq!(versions, 1, "older versions removed");
+    assert!(!users::over_granted(&a, &seeds, &uid));
+    // She still logs on, on a computer new to the archive too.
+    let mac = tmp.path().join("mac");
+    Session::logon_in(&archive, &mac, SUP.0, &Password::new(SUP.1))
+        .await
+        .unwrap()
+        .close()
+        .await;
+}

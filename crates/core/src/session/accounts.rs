@@ -105,7 +105,10 @@ impl Session {
         let stale = |s: &Self| {
             s.users
                 .iter()
-                .filter(|u| users::needs_upgrade(&s.archive, &u.uid))
+                .filter(|u| {
+                    users::needs_upgrade(&s.archive, &u.uid)
+                        || users::over_granted(&s.archive, &s.user.secrets, &u.uid)
+                })
                 .map(|u| (u.uid.clone(), u.disabled))
                 .collect::<Vec<_>>()
         };

@@ -312,7 +312,7 @@ impl Session {
         let upgraded = s.upgrade_user_records().await?;
         if upgraded > 0 {
             s.warnings.push(format!(
-                "Upgraded {upgraded} user records: their password sealing and the archive's identity are now bound by an admin's signature"
+                "Upgraded {upgraded} user records: their password sealing and the archive's identity are now bound by an admin's signature, and each key bag holds only what its roles grant"
             ));
         }
         Ok(s)

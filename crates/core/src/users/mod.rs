@@ -365,12 +365,49 @@ pub fn upgrade_record(
     signer_uid: &str,
     uid: &str,
 ) -> Result<Option<u64>> {
+    let over = over_granted(archive, signer, uid);
     match load_latest(archive, uid)? {
-        Some(r) if r.signed.sealing.is_none() || r.signed.archive.is_none() => {
-            resign(archive, signer, signer_uid, uid, None, None).map(|r| Some(r.signed.rev))
+        Some(r) if r.signed.sealing.is_none() || r.signed.archive.is_none() || over => {
+            let published = resign(archive, signer, signer_uid, uid, None, None)?;
+            if over {
+                // The older versions' key bags hold the seed the roles no longer grant: removed
+                // from the share (a copy taken before stays a copy: rotation, not this, ends it).
+                remove_older_versions(archive, uid, published.ver)?;
+            }
+            Ok(Some(published.signed.rev))
         }
         _ => Ok(None),
     }
+}
+
+/// Does this user's current key bag hold a seed their roles no longer grant (a supervisor's
+/// `custodian`, from before approvals handed keys over)? Opened through the escrow with the
+/// admin's seeds; false if the admin cannot open it.
+pub fn over_granted(archive: &Archive, admin: &ArchiveSecrets, uid: &str) -> bool {
+    let Ok(Some(rec)) = load_latest(archive, uid) else {
+        return false;
+    };
+    let (Some(a), Some(m)) = (admin.get("admin"), admin.get("metadata")) else {
+        return false;
+    };
+    let Ok(secret) = crypto::unwrap_key(a, &escrow_info(uid), &rec.signed.escrow, "escrow") else {
+        return false;
+    };
+    let (Ok(bag), Ok(profile)) = (open_keybag(&rec, &secret), read_profile(&rec, m)) else {
+        return false;
+    };
+    let grant = policy::archive_keys_for(&profile.roles);
+    bag.0.keys().any(|k| !grant.contains(&k.as_str()))
+}
+
+fn remove_older_versions(archive: &Archive, uid: &str, current: u64) -> Result<()> {
+    for name in archive.list(&format!("users/{uid}"))? {
+        if parse_ver(&name).is_some_and(|v| v < current) {
+            // A link is removed, never followed; a folder planted under such a name is left.
+            crate::archive::remove(archive, &format!("users/{uid}/{name}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// Publish a record as the next version of its user.
@@ -611,12 +648,7 @@ pub fn reset_password(
     let published = resign(archive, admin, admin_uid, uid, None, Some(new_password))?;
     // Older versions hold the key sealed under the old password: remove them, so the old password
     // (perhaps the reason for the reset) no longer opens anything on the share.
-    for name in archive.list(&format!("users/{uid}"))? {
-        if parse_ver(&name).is_some_and(|v| v < published.ver) {
-            // A link is removed, never followed; a folder planted under such a name is left.
-            crate::archive::remove(archive, &format!("users/{uid}/{name}"))?;
-        }
-    }
+    remove_older_versions(archive, uid, published.ver)?;
     mark(archive, uid, 'r')?;
     Ok(published.signed.rev)
 }
