@@ -514,6 +514,32 @@ async fn role_changes_take_effect_and_are_audited() {
         "back to own calls"
     );
     staff.close().await;
+    // Taking the approver role from the practice manager takes the call key out of every version
+    // of her record on the share (older versions held it in their key bags).
+    let a = callvault_core::archive::Archive::open(&w.archive).unwrap();
+    let uid = callvault_core::users::uid_for(&a, PBM.0).unwrap();
+    let holds_call_key = |a: &callvault_core::archive::Archive| {
+        let rec = callvault_core::users::load_latest(a, &uid)
+            .unwrap()
+            .unwrap();
+        let un = callvault_core::users::unlock(&rec, &Password::new(PBM.1)).unwrap();
+        callvault_core::users::open_keybag(&rec, &un.secret)
+            .unwrap()
+            .get("custodian")
+            .is_some()
+    };
+    assert!(holds_call_key(&a));
+    let mut dc = w.as_(ADMIN).await;
+    dc.set_roles(PBM.0, &[Role::Supervisor]).await.unwrap();
+    dc.close().await;
+    assert!(!holds_call_key(&a));
+    assert_eq!(
+        std::fs::read_dir(w.archive.join("users").join(&uid))
+            .unwrap()
+            .count(),
+        1,
+        "no older version keeps the key"
+    );
 }
 
 #[tokio::test]

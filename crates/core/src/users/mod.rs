@@ -280,7 +280,18 @@ pub fn update_profile(
     uid: &str,
     profile: &Profile,
 ) -> Result<u64> {
-    resign(archive, signer, signer_uid, uid, Some(profile), None).map(|r| r.signed.rev)
+    let before = load_latest(archive, uid)?
+        .and_then(|r| read_profile(&r, signer.require("metadata").ok()?).ok())
+        .map(|p| policy::archive_keys_for(&p.roles))
+        .unwrap_or_default();
+    let published = resign(archive, signer, signer_uid, uid, Some(profile), None)?;
+    // A role taken away takes its seeds out of the share's copies of the record too (a copy of
+    // the record taken before keeps them: rotating the archive keys ends that, not this).
+    let after = policy::archive_keys_for(&profile.roles);
+    if before.iter().any(|k| !after.contains(k)) {
+        remove_older_versions(archive, uid, published.ver)?;
+    }
+    Ok(published.signed.rev)
 }
 
 /// Publish the next revision of a user's record, signed by an admin: with `profile` a new profile
