@@ -1152,3 +1152,47 @@ async fn two_imports_on_one_computer_wait_for_each_other() {
     let s = w.logon(DC).await.unwrap();
     assert_eq!(s.search(&everything()).await.unwrap().len(), 3 + 4);
 }
+
+/// Issue 18: a supervisor, who holds no call key, assigns a call to herself — through Callvault,
+/// and with her own tool as a wrap-less `assign` entry — hoping the next key holder's logon
+/// delivers its key to her. Refused, and no key is delivered.
+#[tokio::test]
+async fn a_supervisor_cannot_get_a_calls_key_by_assigning_it_to_herself() {
+    use callvault_core::archive::journal::Assignment;
+    let w = World::new().await;
+    let mut dc = w.logon(DC).await.unwrap();
+    let rep = dc.import_sources(vec![call(4, "299")]).await.unwrap();
+    let unassigned = rep.imported[0].id.clone();
+    dc.close().await;
+    let mut s = w.logon(SUP).await.unwrap();
+    let e = s.assign(&unassigned, SUP.0).await.unwrap_err();
+    assert!(matches!(e, Error::Forbidden(_)), "{e}");
+    s.close().await;
+    let a = w.share();
+    let sup = insider(&a, SUP);
+    for (i, id) in [&w.calls[0], &unassigned].into_iter().enumerate() {
+        sup.write_from(
+            &a,
+            &format!("0{i}").repeat(16),
+            &[JournalEntry::Assign(Box::new(Assignment {
+                recording: id.clone(),
+                staff_uid: sup.uid.clone(),
+                wrap: None,
+                by: sup.uid.clone(),
+                at: now(),
+            }))],
+        );
+    }
+    // The data controller (a key holder) logs on: nothing is delivered to the supervisor.
+    let dc = w.logon(DC).await.unwrap();
+    let trail = serde_json::to_string(&dc.audit_list(&Default::default()).await.unwrap()).unwrap();
+    assert!(!trail.contains("delivered the keys"), "a key was delivered");
+    dc.close().await;
+    let s = w.logon(SUP).await.unwrap();
+    for id in [&w.calls[0], &unassigned] {
+        assert!(
+            matches!(s.waveform(id).await, Err(Error::Forbidden(_))),
+            "the supervisor opened {id}"
+        );
+    }
+}

@@ -265,17 +265,16 @@ impl Index {
                     .await?;
                 }
                 JournalEntry::Request(r) => {
-                    use crate::requests::{Purpose, RequestEntry, RequestEvent};
+                    use crate::requests::{RequestEntry, RequestEvent};
                     let stored: Vec<String> =
                         sqlx::query_scalar("SELECT event FROM request_events WHERE request = ?")
                             .bind(&r.request)
                             .fetch_all(&mut *tx)
                             .await?;
                     let parsed = |e: &String| serde_json::from_str::<RequestEntry>(e).ok();
-                    let is_erasure = |e: &RequestEntry| matches!(&e.event, RequestEvent::Raised(d) if d.purpose == Some(Purpose::Erasure));
-                    // The data controller's `erased` event minimises an erasure request: its
-                    // `raised` event (number, names, reason) leaves this index too, whichever
-                    // journal this device read first.
+                    // The data controller's `erased` event minimises a request: its `raised`
+                    // event (number, names, reason) leaves this index too, and none is stored
+                    // after it, whichever journal this device read first (as the fold decides).
                     let dc_erased = |e: &RequestEntry| {
                         matches!(e.event, RequestEvent::Erased { .. })
                             && crate::policy::requests::may_erase_details(roles.of(&e.by))
@@ -284,7 +283,9 @@ impl Index {
                         && crate::policy::requests::may_erase_details(roles.of(&r.by))
                     {
                         for old in &stored {
-                            if parsed(old).is_some_and(|e| is_erasure(&e)) {
+                            if parsed(old)
+                                .is_some_and(|e| matches!(e.event, RequestEvent::Raised(_)))
+                            {
                                 sqlx::query(
                                     "DELETE FROM request_events WHERE request = ? AND event = ?",
                                 )
@@ -295,7 +296,9 @@ impl Index {
                             }
                         }
                     }
-                    if is_erasure(r) && stored.iter().filter_map(parsed).any(|e| dc_erased(&e)) {
+                    if matches!(r.event, RequestEvent::Raised(_))
+                        && stored.iter().filter_map(parsed).any(|e| dc_erased(&e))
+                    {
                         continue;
                     }
                     if let crate::requests::RequestEvent::Raised(_) = r.event {

@@ -122,6 +122,13 @@ pub fn may_receive_key(roles: &[Role], party: bool) -> bool {
     any(roles, &SEE_ALL) || (party && any(roles, &OWN_CALLS))
 }
 
+/// May a call be assigned to a user (and so its key be delivered to them): clinicians and staff
+/// only, who reach their own calls. Never a supervisor, approver, data controller or admin: they
+/// reach a call's audio only through an approval, which an assignment must not stand in for.
+pub fn may_be_assigned(roles: &[Role]) -> bool {
+    any(roles, &OWN_CALLS) && !any(roles, &SEE_ALL) && !roles.contains(&Role::Admin)
+}
+
 /// May a user mark consent on a call: its own staff member, or a supervisor.
 pub fn may_mark_consent(roles: &[Role], own_call: bool) -> bool {
     own_call || roles.contains(&Role::Supervisor)

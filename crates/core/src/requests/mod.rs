@@ -424,6 +424,12 @@ pub fn fold(
         matches!(e.event, RequestEvent::Erased { .. })
             && policy::may_erase_details(&roles_of(&e.by))
     };
+    // Once the data controller has erased its details, no `raised` event counts (a forged one,
+    // written after the genuine one was compacted away, would take the request over): the
+    // `erased` event stands in, on every device alike.
+    if events.iter().any(erased_by_dc) {
+        events.retain(|e| !matches!(e.event, RequestEvent::Raised(_)));
+    }
     if !matches!(events.first()?.event, RequestEvent::Raised(_)) {
         let i = events.iter().position(erased_by_dc)?;
         let RequestEvent::Erased {

@@ -146,11 +146,29 @@ impl Session {
             .resolve_staff(staff)
             .cloned()
             .ok_or_else(|| Error::NotFound(format!("staff user '{staff}'")))?;
+        if !crate::policy::listen::may_be_assigned(&user.roles) {
+            return self.refuse(
+                crate::policy::Action::AssignRecording,
+                vec![id.clone(), user.uid.clone()],
+                Error::Forbidden(format!(
+                    "recording {id}: a call is assigned only to a clinician or a member of staff; others reach it through an approved request"
+                )),
+            );
+        }
         let rel = audio::object_path(&id);
         let (_, header) = self.open_checked_object(&id).await?;
         // A supervisor holds no call keys: the assignment is journalled without the key, and the
         // next session of an approver or the data controller delivers it (`deliver_assigned_keys`).
-        let wrap = match self.dek_for(&header, &rel).await {
+        // Only with the call key itself (never a key an approval handed over, which would outlive
+        // the approval as a wrap).
+        let own: Vec<(String, &crate::secret::Key32)> = self
+            .user
+            .secrets
+            .get("custodian")
+            .map(|c| ("custodian".to_string(), c))
+            .into_iter()
+            .collect();
+        let wrap = match header.unwrap_dek(&own, &rel) {
             Ok(dek) => Some(crate::crypto::wrap(
                 &user.public_key,
                 &audio::wrap_info(&id),
@@ -191,9 +209,16 @@ impl Session {
         let mut entries = Vec::new();
         let mut targets = Vec::new();
         for (id, uid) in self.index.pending_keys().await? {
-            let Some(user) = self.users.iter().find(|u| u.uid == uid && !u.disabled) else {
+            // Only to a clinician or staff member the call is currently assigned to.
+            let Some(user) = self.users.iter().find(|u| {
+                u.uid == uid && !u.disabled && crate::policy::listen::may_be_assigned(&u.roles)
+            }) else {
                 continue;
             };
+            let current = self.index.get(&id).await?.and_then(|(m, _)| m.staff_uid);
+            if current.as_deref() != Some(uid.as_str()) {
+                continue;
+            }
             let public_key = user.public_key;
             let rel = audio::object_path(&id);
             // A missing or replaced object, or one this key does not open, is left for verify.
