@@ -1444,4 +1444,22 @@ fn format2_vectors() {
     )
     .unwrap();
     assert_eq!(sigs.unwrap(), vec![v.text("entry_signature")]);
+    // Issue 18's entries, exactly as readers re-serialise them (their signatures cover this).
+    assert_eq!(
+        callvault_core::requests::grant_info(
+            &v.text("request_id"),
+            &v.text("recording_id"),
+            &v.text("raiser")
+        ),
+        v.text("grant_info").into_bytes()
+    );
+    for k in [
+        "grant_entry_json",
+        "erased_entry_json",
+        "assign_without_key_json",
+    ] {
+        let e: JournalEntry =
+            serde_json::from_str(&v.text(k)).unwrap_or_else(|e| panic!("{k}: {e}"));
+        assert_eq!(serde_json::to_string(&e).unwrap(), v.text(k), "{k}");
+    }
 }

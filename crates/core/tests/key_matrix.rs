@@ -77,17 +77,10 @@ fn bag(a: &Archive, u: (&str, &str)) -> Bag {
     let rec = users::load_latest(a, &uid).unwrap().unwrap();
     let un = users::unlock(&rec, &Password::new(u.1)).unwrap();
     let raw = users::open_keybag(&rec, &un.secret).unwrap();
-    let seeds = [
-        "metadata",
-        "custodian",
-        "audit",
-        "admin",
-        "signing",
-        "dedup",
-    ]
-    .iter()
-    .filter_map(|n| raw.get(n).cloned())
-    .collect();
+    let seeds = users::SEED_NAMES
+        .iter()
+        .filter_map(|n| raw.get(n).cloned())
+        .collect();
     Bag {
         uid,
         secret: un.secret,

@@ -275,6 +275,7 @@ impl Index {
                     // The data controller's `erased` event minimises a request: its `raised`
                     // event (number, names, reason) leaves this index too, and none is stored
                     // after it, whichever journal this device read first (as the fold decides).
+                    let is_raised = |e: &RequestEntry| matches!(e.event, RequestEvent::Raised(_));
                     let dc_erased = |e: &RequestEntry| {
                         matches!(e.event, RequestEvent::Erased { .. })
                             && crate::policy::requests::may_erase_details(roles.of(&e.by))
@@ -282,26 +283,17 @@ impl Index {
                     if matches!(r.event, RequestEvent::Erased { .. })
                         && crate::policy::requests::may_erase_details(roles.of(&r.by))
                     {
-                        for old in &stored {
-                            if parsed(old)
-                                .is_some_and(|e| matches!(e.event, RequestEvent::Raised(_)))
-                            {
-                                sqlx::query(
-                                    "DELETE FROM request_events WHERE request = ? AND event = ?",
-                                )
-                                .bind(&r.request)
-                                .bind(old)
-                                .execute(&mut *tx)
-                                .await?;
-                            }
+                        for old in stored
+                            .iter()
+                            .filter(|e| parsed(e).is_some_and(|e| is_raised(&e)))
+                        {
+                            delete_request_event(&mut tx, &r.request, old).await?;
                         }
                     }
-                    if matches!(r.event, RequestEvent::Raised(_))
-                        && stored.iter().filter_map(parsed).any(|e| dc_erased(&e))
-                    {
+                    if is_raised(r) && stored.iter().filter_map(parsed).any(|e| dc_erased(&e)) {
                         continue;
                     }
-                    if let crate::requests::RequestEvent::Raised(_) = r.event {
+                    if is_raised(r) {
                         // One `raised` event per request, bound to its raiser: a second one (to
                         // take a request over or make it vanish) is refused.
                         if let Some(n) = &r.nonce {
@@ -313,27 +305,17 @@ impl Index {
                                 continue;
                             }
                         }
-                        let raised_before = stored.iter().find(|e| {
-                            serde_json::from_str::<crate::requests::RequestEntry>(e).is_ok_and(
-                                |e| matches!(e.event, crate::requests::RequestEvent::Raised(_)),
-                            )
-                        });
-                        let unbound_before = raised_before.is_some_and(|e| {
-                            serde_json::from_str::<crate::requests::RequestEntry>(e)
-                                .is_ok_and(|e| e.nonce.is_none())
-                        });
+                        let raised_before = stored
+                            .iter()
+                            .find(|e| parsed(e).is_some_and(|e| is_raised(&e)));
+                        let unbound_before = raised_before
+                            .is_some_and(|e| parsed(e).is_some_and(|e| e.nonce.is_none()));
                         if let (Some(old), true, Some(_)) =
                             (raised_before, unbound_before, &r.nonce)
                         {
                             // An unbound `raised` (written by an older Callvault, or forged without
                             // one) gives way to the raiser's own, whose id proves it.
-                            sqlx::query(
-                                "DELETE FROM request_events WHERE request = ? AND event = ?",
-                            )
-                            .bind(&r.request)
-                            .bind(old)
-                            .execute(&mut *tx)
-                            .await?;
+                            delete_request_event(&mut tx, &r.request, old).await?;
                             refused.push(format!(
                                 "entry {idx}: an unbound earlier `raised` of request {} gave way to its raiser's; that one is refused",
                                 r.request
@@ -529,4 +511,18 @@ impl Index {
             waiting,
         })
     }
+}
+
+/// Remove one stored request event (its JSON as stored) of `request`.
+async fn delete_request_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    request: &str,
+    event: &str,
+) -> Result<()> {
+    sqlx::query("DELETE FROM request_events WHERE request = ? AND event = ?")
+        .bind(request)
+        .bind(event)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

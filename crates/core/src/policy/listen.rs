@@ -151,6 +151,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn keys_reach_only_whom_the_policy_lets_reach_the_call() {
+        // An approval hands a key to see-all roles for any call, to clinicians and staff only for
+        // their own.
+        assert!(may_receive_key(&[Role::Supervisor], false));
+        assert!(may_receive_key(&[Role::Staff], true));
+        assert!(!may_receive_key(&[Role::Clinician], false));
+        assert!(!may_receive_key(&[Role::Admin], true));
+        // Calls are assigned (and their keys delivered) to clinicians and staff only.
+        assert!(may_be_assigned(&[Role::Clinician]));
+        for r in [
+            vec![Role::Supervisor],
+            vec![Role::Staff, Role::Supervisor],
+            vec![Role::Clinician, Role::Approver],
+            vec![Role::Staff, Role::Admin],
+        ] {
+            assert!(!may_be_assigned(&r), "{r:?}");
+        }
+        // Only the holders of the call key deliver one.
+        assert!(may_deliver_assigned_key(&[Role::Approver]));
+        assert!(!may_deliver_assigned_key(&[Role::Supervisor]));
+    }
+
+    #[test]
     fn admin_alone_reaches_no_call() {
         assert_eq!(recording_scope("u", &[Role::Admin]), Scope::Nothing);
         assert_eq!(

@@ -583,13 +583,10 @@ pub fn fold(
                     }
                 }
             }
+            // The data controller's was decided before the loop (it stands in for `raised`).
             RequestEvent::Erased { .. } => {
-                if purpose != Purpose::Erasure {
-                    ignore("only an erasure request's details are erased");
-                } else if !policy::may_erase_details(&roles) {
+                if !policy::may_erase_details(&roles) {
                     ignore("only the data controller erases a request's details");
-                } else {
-                    st.details = erased_details();
                 }
             }
             RequestEvent::Completed { note } => {

@@ -39,17 +39,20 @@ impl std::fmt::Debug for ArchiveSecrets {
     }
 }
 
+/// The archive's six secrets, by name (docs/FORMAT.md, "Archive keys and who holds them").
+pub const SEED_NAMES: [&str; 6] = [
+    "metadata",
+    "custodian",
+    "audit",
+    "admin",
+    "signing",
+    "dedup",
+];
+
 impl ArchiveSecrets {
     pub fn generate() -> Self {
         let mut m = BTreeMap::new();
-        for k in [
-            "metadata",
-            "custodian",
-            "audit",
-            "admin",
-            "signing",
-            "dedup",
-        ] {
+        for k in SEED_NAMES {
             m.insert(k.to_string(), Key32::random());
         }
         ArchiveSecrets(m)
