@@ -43,6 +43,7 @@ pub fn typescript() -> String {
         crate::overview::DayTotal::decl(cfg),
         crate::overview::PurposeTotal::decl(cfg),
         crate::overview::RetentionInfo::decl(cfg),
+        crate::overview::AwaitingKeyInfo::decl(cfg),
         crate::overview::OverviewInfo::decl(cfg),
         crate::settings::SettingInfo::decl(cfg),
         crate::requests::ConsentIn::decl(cfg),

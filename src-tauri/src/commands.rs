@@ -70,6 +70,7 @@ macro_rules! all_commands {
             users::update_user,
             users::reset_password,
             users::assign_recording,
+            users::deliver_assigned_key,
             import::import_folder,
             archive::create_archive,
             archive::verify_archive,

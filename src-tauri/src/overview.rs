@@ -9,6 +9,7 @@ use crate::session::{s, session};
 use crate::state::AppState;
 use crate::vocab::Purpose;
 use callvault_core::session::overview::{DayCount, Overview, PurposeCount, RetentionOutlook};
+use callvault_core::session::AwaitingKey;
 use serde::Serialize;
 use tauri::State;
 use ts_rs::TS;
@@ -45,6 +46,38 @@ pub struct RetentionInfo {
     pub due_within_30_days: u32,
 }
 
+/// A call a supervisor assigned without its key, waiting for this approver or data controller.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct AwaitingKeyInfo {
+    pub recording: String,
+    pub started_at: String,
+    pub external_number: Option<String>,
+    pub assigned_to: String,
+    pub assigned_by: String,
+    pub assigned_at: String,
+}
+
+impl From<AwaitingKey> for AwaitingKeyInfo {
+    fn from(a: AwaitingKey) -> Self {
+        let AwaitingKey {
+            recording,
+            started_at,
+            external_number,
+            assigned_to,
+            assigned_by,
+            assigned_at,
+        } = a;
+        AwaitingKeyInfo {
+            recording,
+            started_at,
+            external_number,
+            assigned_to,
+            assigned_by,
+            assigned_at,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, TS)]
 pub struct OverviewInfo {
     pub awaiting_decision: Vec<RequestInfo>,
@@ -55,6 +88,7 @@ pub struct OverviewInfo {
     pub recent_imports: Option<Vec<DayTotal>>,
     pub calls_per_day: Vec<DayTotal>,
     pub requests_by_purpose: Vec<PurposeTotal>,
+    pub awaiting_keys: Vec<AwaitingKeyInfo>,
 }
 
 impl From<Overview> for OverviewInfo {
@@ -68,6 +102,7 @@ impl From<Overview> for OverviewInfo {
             recent_imports,
             calls_per_day,
             requests_by_purpose,
+            awaiting_keys,
         } = o;
         OverviewInfo {
             awaiting_decision: awaiting_decision.into_iter().map(Into::into).collect(),
@@ -97,6 +132,7 @@ impl From<Overview> for OverviewInfo {
                     PurposeTotal { purpose, count }
                 })
                 .collect(),
+            awaiting_keys: awaiting_keys.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -147,6 +147,14 @@ pub async fn assign_recording(
     Ok(s_mut(&mut g).assign(&id, &user).await?)
 }
 
+/// Deliver the key of a call a supervisor assigned without it (an approver or the data
+/// controller): returns the user name it was delivered to.
+#[tauri::command]
+pub async fn deliver_assigned_key(state: State<'_, AppState>, id: String) -> ApiResult<String> {
+    let mut g = session(&state).await?;
+    Ok(s_mut(&mut g).deliver_assigned_key(&id).await?)
+}
+
 /// Create an identity for an unattended ingest machine (admin) and write its profile to the file
 /// the user chose (docs/INGEST.md): it holds no key that decrypts anything.
 #[tauri::command]

@@ -121,6 +121,7 @@ describe('overview', () => {
     recent_imports: null,
     calls_per_day: days,
     requests_by_purpose: [{ purpose: 'complaint', count: 3 }, { purpose: 'sar', count: 1 }],
+    awaiting_keys: [],
   };
 
   it('shows what needs the user now, SAR cases coloured and worded by days left', async () => {
@@ -156,6 +157,36 @@ describe('overview', () => {
       'Calls per day, last 30 days: total 41, busiest day 2026-03-10 (12)',
     );
     expect($('#purpose-chart')!.getAttribute('aria-label')).toContain('Complaint investigation 3');
+  });
+
+  it('asks an approver to deliver an assigned call\'s key, naming who assigned it to whom, and delivers it only when asked', async () => {
+    const waiting = {
+      recording: 'rec-1',
+      started_at: '2026-03-02T10:00:00Z',
+      external_number: '07700 900123',
+      assigned_to: 'dr.cal.one',
+      assigned_by: 'jordan.reid',
+      assigned_at: '2026-03-03T09:00:00Z',
+    };
+    ipc((cmd) => (cmd === 'overview' ? { ...info, awaiting_keys: [waiting] } : cmd === 'deliver_assigned_key' ? 'dr.cal.one' : null));
+    component = mount(Overview, { target, props: { user: manager } });
+    await settle();
+    const item = $('#awaiting-keys [data-recording-id="rec-1"]')!;
+    expect(item.textContent).toContain('assigned to dr.cal.one by jordan.reid');
+    expect(item.querySelector('a')!.getAttribute('href')).toBe('#/call/rec-1');
+    expect(called('deliver_assigned_key')).toEqual([]);
+    item.querySelector<HTMLButtonElement>('button')!.click();
+    await settle();
+    expect(called('deliver_assigned_key')[0].args).toEqual({ id: 'rec-1' });
+    expect($('#deliver-done')!.textContent).toContain('delivered to dr.cal.one');
+    expect($('#awaiting-keys [data-recording-id="rec-1"]')).toBeNull();
+  });
+
+  it('shows no key panel when no assigned call is waiting', async () => {
+    ipc((cmd) => (cmd === 'overview' ? info : null));
+    component = mount(Overview, { target, props: { user: manager } });
+    await settle();
+    expect($('#awaiting-keys')).toBeNull();
   });
 
   it('says so in plain words when nothing is waiting, and leaves out what the user does not run', async () => {

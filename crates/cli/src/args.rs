@@ -102,6 +102,14 @@ pub enum Cmd {
         #[arg(long)]
         staff: String,
     },
+    /// Deliver the key of a call a supervisor assigned without it (an approver or the data
+    /// controller): with no ID, list the assigned calls waiting for a key.
+    #[command(name = "deliver-key")]
+    DeliverKey {
+        id: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// The stored waveform of a recording (min/max per 10 ms), as JSON.
     Waveform { id: String },
     /// Ingest profiles for unattended ingest machines (admin).

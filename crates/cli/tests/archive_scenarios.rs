@@ -916,6 +916,16 @@ fn an_unassigned_call_assigned_later_is_reached_by_its_staff_member() {
         0,
         "already assigned"
     );
+    // The supervisor is also an approver, so the key went with the assignment: nothing waits for
+    // the data controller to deliver; a clinician may not deliver keys.
+    let waiting = d.cmd(ADMIN, &["deliver-key", "--json"]).ok().json();
+    assert_eq!(waiting.as_array().unwrap().len(), 0);
+    assert_eq!(d.cmd(CLIN, &["deliver-key"]).code, 5);
+    assert_ne!(
+        d.cmd(ADMIN, &["deliver-key", &id]).code,
+        0,
+        "nothing to deliver"
+    );
     // Another device sees the assignment too, and the archive verifies.
     let other = env.device("mac");
     assert_eq!(search(&other, CLIN, &[]).as_array().unwrap().len(), 1);

@@ -1175,8 +1175,40 @@ async fn approval_hands_a_supervisor_the_calls_key_and_a_key_holder_delivers_an_
         Err(Error::Forbidden(_))
     ));
     clin.close().await;
-    // An approver's next logon delivers it (journalled, audited); then she hears her call.
+    // An approver's logon alone delivers nothing: the key moves only when she chooses to.
     let gp = w.as_(GP).await;
+    gp.close().await;
+    let clin = w.as_(CLIN).await;
+    assert!(matches!(
+        clin.open_for_listening(&id, None, Some("my call")).await,
+        Err(Error::Forbidden(_))
+    ));
+    // Nor can the clinician or the supervisor deliver it.
+    assert!(matches!(
+        clin.assignments_awaiting_key().await,
+        Err(Error::Forbidden(_))
+    ));
+    clin.close().await;
+    let mut sup = w.as_(SUP).await;
+    assert!(matches!(
+        sup.deliver_assigned_key(&id).await,
+        Err(Error::Forbidden(_))
+    ));
+    sup.close().await;
+    // The approver sees it waiting, on her overview too, and delivers it (journalled, audited).
+    let mut gp = w.as_(GP).await;
+    let waiting = gp.assignments_awaiting_key().await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].recording, id);
+    assert_eq!(waiting[0].assigned_to, CLIN.0);
+    assert_eq!(waiting[0].assigned_by, SUP.0);
+    assert_eq!(gp.overview().await.unwrap().awaiting_keys, waiting);
+    assert_eq!(gp.deliver_assigned_key(&id).await.unwrap(), CLIN.0);
+    assert!(gp.assignments_awaiting_key().await.unwrap().is_empty());
+    assert!(
+        gp.deliver_assigned_key(&id).await.is_err(),
+        "nothing is waiting any more"
+    );
     gp.close().await;
     let clin = w.as_(CLIN).await;
     let (mut dec, _) = clin
@@ -1199,7 +1231,7 @@ async fn approval_hands_a_supervisor_the_calls_key_and_a_key_holder_delivers_an_
     assert!(
         serde_json::to_string(&all)
             .unwrap()
-            .contains("delivered the keys of 1 assigned call"),
+            .contains("delivered the key of a call"),
         "the delivery is audited"
     );
 }

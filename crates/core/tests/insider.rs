@@ -1183,10 +1183,13 @@ async fn a_supervisor_cannot_get_a_calls_key_by_assigning_it_to_herself() {
             }))],
         );
     }
-    // The data controller (a key holder) logs on: nothing is delivered to the supervisor.
-    let dc = w.logon(DC).await.unwrap();
+    // The data controller (a key holder) logs on: nothing is delivered to the supervisor, nor
+    // offered for delivery.
+    let mut dc = w.logon(DC).await.unwrap();
+    assert!(dc.assignments_awaiting_key().await.unwrap().is_empty());
+    assert!(dc.deliver_assigned_key(&unassigned).await.is_err());
     let trail = serde_json::to_string(&dc.audit_list(&Default::default()).await.unwrap()).unwrap();
-    assert!(!trail.contains("delivered the keys"), "a key was delivered");
+    assert!(!trail.contains("delivered the key"), "a key was delivered");
     dc.close().await;
     let s = w.logon(SUP).await.unwrap();
     for id in [&w.calls[0], &unassigned] {
@@ -1195,4 +1198,100 @@ async fn a_supervisor_cannot_get_a_calls_key_by_assigning_it_to_herself() {
             "the supervisor opened {id}"
         );
     }
+}
+
+/// An admin (an IT lead) makes a supervisor and a clinician of their own, has the supervisor
+/// assign a call to the clinician, and waits for a key holder's logon: no key moves until an
+/// approver or the data controller chooses to deliver it, and what she is asked names who
+/// assigned the call to whom.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_gets_no_calls_key_from_a_supervisor_and_a_clinician_of_their_own() {
+    const IT: (&str, &str) = ("ivo.it", "it-pass-12345");
+    const FAKE_SUP: (&str, &str) = ("sup.helper", "fake-pass-1234");
+    const FAKE_CLIN: (&str, &str) = ("dr.helper", "fake-pass-5678");
+    let w = World::new().await;
+    let mut dc = w.logon(DC).await.unwrap();
+    dc.add_user(IT.0, &[Role::Admin], &[], &Password::new(IT.1))
+        .await
+        .unwrap();
+    let rep = dc.import_sources(vec![call(4, "299")]).await.unwrap();
+    let unassigned = rep.imported[0].id.clone();
+    dc.close().await;
+    // The admin alone makes both (their key bags hold nothing the admin lacks).
+    let mut it = w.logon(IT).await.unwrap();
+    it.add_user(
+        FAKE_SUP.0,
+        &[Role::Supervisor],
+        &[],
+        &Password::new(FAKE_SUP.1),
+    )
+    .await
+    .unwrap();
+    it.add_user(
+        FAKE_CLIN.0,
+        &[Role::Clinician],
+        &[],
+        &Password::new(FAKE_CLIN.1),
+    )
+    .await
+    .unwrap();
+    it.close().await;
+    let mut sup = w.logon(FAKE_SUP).await.unwrap();
+    sup.assign(&unassigned, FAKE_CLIN.0).await.unwrap();
+    sup.close().await;
+    // Key holders log on, on two computers: nothing is delivered.
+    for data in [w.data.clone(), w.fresh_device("gp-mac")] {
+        let dc = w.logon_on(&data, DC).await.unwrap();
+        dc.close().await;
+    }
+    let clin = w.logon(FAKE_CLIN).await.unwrap();
+    assert!(clin.show(&unassigned).await.is_ok(), "assigned to her");
+    assert!(matches!(
+        clin.open_for_listening(&unassigned, None, Some("my call"))
+            .await,
+        Err(Error::Forbidden(_))
+    ));
+    assert!(matches!(
+        clin.waveform(&unassigned).await,
+        Err(Error::Forbidden(_))
+    ));
+    clin.close().await;
+    // The admin's own tool: no wrap to the clinician anywhere in the journals.
+    let a = w.share();
+    let it_tool = insider(&a, IT);
+    let clin_uid = users::uid_for(&a, FAKE_CLIN.0).unwrap();
+    let wraps_to_clin = read_assignments(&a, &it_tool.metadata)
+        .into_iter()
+        .filter(|x| x.staff_uid == clin_uid && x.wrap.is_some())
+        .count();
+    assert_eq!(wraps_to_clin, 0, "a key reached the admin's clinician");
+    // What the data controller is asked names who assigned the call to whom.
+    let dc = w.logon(DC).await.unwrap();
+    let waiting = dc.assignments_awaiting_key().await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(
+        (
+            waiting[0].assigned_by.as_str(),
+            waiting[0].assigned_to.as_str()
+        ),
+        (FAKE_SUP.0, FAKE_CLIN.0)
+    );
+}
+
+/// Every `assign` entry in the archive's journals, read with the metadata key.
+fn read_assignments(a: &Archive, metadata: &Key32) -> Vec<journal::Assignment> {
+    let signers = signer_keys(a);
+    let mut out = Vec::new();
+    for dev in a.list("journal").unwrap() {
+        for name in a.list(&format!("journal/{dev}")).unwrap() {
+            let seq = journal::parse_segment_name(&name).unwrap();
+            let b = a.read(&format!("journal/{dev}/{name}")).unwrap();
+            for e in journal::open_segment(&b, metadata, &dev, seq, &signers, "t").unwrap() {
+                if let JournalEntry::Assign(x) = e {
+                    out.push(*x);
+                }
+            }
+        }
+    }
+    out
 }

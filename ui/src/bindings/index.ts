@@ -248,7 +248,9 @@ purpose: Purpose, count: number, };
 
 export type RetentionInfo = { months: number, due_now: number, held: number, due_within_30_days: number, };
 
-export type OverviewInfo = { awaiting_decision: Array<RequestInfo>, my_requests: Array<RequestInfo>, sar_cases: Array<RequestInfo>, holds: Array<HoldInfo> | null, retention: RetentionInfo | null, recent_imports: Array<DayTotal> | null, calls_per_day: Array<DayTotal>, requests_by_purpose: Array<PurposeTotal>, };
+export type AwaitingKeyInfo = { recording: string, started_at: string, external_number: string | null, assigned_to: string, assigned_by: string, assigned_at: string, };
+
+export type OverviewInfo = { awaiting_decision: Array<RequestInfo>, my_requests: Array<RequestInfo>, sar_cases: Array<RequestInfo>, holds: Array<HoldInfo> | null, retention: RetentionInfo | null, recent_imports: Array<DayTotal> | null, calls_per_day: Array<DayTotal>, requests_by_purpose: Array<PurposeTotal>, awaiting_keys: Array<AwaitingKeyInfo>, };
 
 export type SettingInfo = { key: string, value: string, meaning: string, };
 

@@ -141,6 +141,8 @@ export const api = {
     invoke<void>('update_user', { name, telephonyIds, disabled }),
   resetPassword: (name: string, password: string) => invoke<void>('reset_password', { name, password }),
   assignRecording: (id: string, user: string) => invoke<void>('assign_recording', { id, user }),
+  /** An approver's or the data controller's decision; returns the user name it reached. */
+  deliverAssignedKey: (id: string) => invoke<string>('deliver_assigned_key', { id }),
   /** layout: null for auto. Progress: `progress` events, task "import". */
   importFolder: (folder: string, layout: Layout | null, dryRun: boolean, allowErased = false) =>
     invoke<ImportSummary>('import_folder', { folder, layout, dryRun, allowErased }),

@@ -30,6 +30,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Cmd::Show { id, json } => recordings::show(cli, id, *json).await,
         Cmd::Waveform { id } => recordings::waveform(cli, id).await,
         Cmd::Assign { id, staff } => recordings::assign(cli, id, staff).await,
+        Cmd::DeliverKey { id, json } => recordings::deliver_key(cli, id.as_deref(), *json).await,
         Cmd::Mark {
             id,
             consent_objected: _,

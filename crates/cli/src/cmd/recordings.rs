@@ -1,6 +1,7 @@
 //! Finding and annotating recordings: `callvault search`, `show` and `waveform`, and two changes
-//! to one recording — `assign` (a supervisor gives an unassigned call to its staff user) and
-//! `mark` (the caller's consent).
+//! to one recording — `assign` (a supervisor gives an unassigned call to its staff user),
+//! `deliver-key` (an approver delivers the key of a call assigned without it) and `mark` (the
+//! caller's consent).
 
 use crate::args::{Cli, SearchArgs};
 use crate::logon::logon;
@@ -91,6 +92,42 @@ pub async fn assign(cli: &Cli, id: &str, staff: &str) -> CliResult {
     s.close().await;
     r?;
     println!("Recording {id} assigned to {staff}.");
+    Ok(())
+}
+
+/// Deliver an assigned call's key, or list the calls waiting for one.
+pub async fn deliver_key(cli: &Cli, id: Option<&str>, json: bool) -> CliResult {
+    let mut s = logon(cli).await?;
+    match id {
+        Some(id) => {
+            let r = s.deliver_assigned_key(id).await;
+            s.close().await;
+            let to = r?;
+            println!("The key of recording {id} was delivered to {to}.");
+        }
+        None => {
+            let r = s.assignments_awaiting_key().await;
+            s.close().await;
+            let waiting = r?;
+            if json {
+                print_json(&waiting);
+            } else if waiting.is_empty() {
+                println!("No assigned call is waiting for a key.");
+            } else {
+                for w in &waiting {
+                    println!(
+                        "{}  call of {}  {}  assigned to {} by {} at {}",
+                        w.recording,
+                        w.started_at,
+                        w.external_number.as_deref().unwrap_or("-"),
+                        w.assigned_to,
+                        w.assigned_by,
+                        w.assigned_at
+                    );
+                }
+            }
+        }
+    }
     Ok(())
 }
 

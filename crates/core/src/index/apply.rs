@@ -220,14 +220,16 @@ impl Index {
                             .execute(&mut *tx)
                             .await?;
                     } else {
-                        // Assigned without its key: a key holder's next session delivers it.
+                        // Assigned without its key: until an approver or the data controller delivers it.
                         sqlx::query(
-                            "INSERT OR IGNORE INTO pending_keys (recording, uid)
-                             SELECT ?, ? WHERE NOT EXISTS
+                            "INSERT OR IGNORE INTO pending_keys (recording, uid, by, at)
+                             SELECT ?, ?, ?, ? WHERE NOT EXISTS
                                (SELECT 1 FROM extra_wraps WHERE recording = ? AND label = ?)",
                         )
                         .bind(&a.recording)
                         .bind(&a.staff_uid)
+                        .bind(&a.by)
+                        .bind(&a.at)
                         .bind(&a.recording)
                         .bind(format!("user:{}", a.staff_uid))
                         .execute(&mut *tx)

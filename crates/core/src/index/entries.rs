@@ -97,13 +97,14 @@ impl Index {
             .transpose()
     }
 
-    /// Assigned calls whose key no one has delivered to their staff member yet: (recording, uid).
-    pub async fn pending_keys(&self) -> Result<Vec<(String, String)>> {
-        Ok(
-            sqlx::query_as("SELECT recording, uid FROM pending_keys ORDER BY recording, uid")
-                .fetch_all(&self.pool)
-                .await?,
+    /// Assigned calls whose key no one has delivered to their staff member yet: (recording, uid,
+    /// assigned by, assigned at).
+    pub async fn pending_keys(&self) -> Result<Vec<(String, String, String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT recording, uid, by, at FROM pending_keys ORDER BY recording, uid",
         )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// A wrap of a recording's data key kept outside its object (an assignment), for `label`.

@@ -55,10 +55,10 @@ const SCHEMA: &[&str] = &[
         entry TEXT NOT NULL, PRIMARY KEY(key, device, seq, idx)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS extra_wraps (recording TEXT NOT NULL, label TEXT NOT NULL, wrap TEXT NOT NULL,
         PRIMARY KEY(recording, label)) WITHOUT ROWID",
-    // Calls a supervisor assigned without their key (they hold none): delivered by the next
-    // session of a key holder.
+    // Calls a supervisor assigned without their key (they hold none), until an approver or the
+    // data controller delivers it: who assigned (`by`) and when (`at`).
     "CREATE TABLE IF NOT EXISTS pending_keys (recording TEXT NOT NULL, uid TEXT NOT NULL,
-        PRIMARY KEY(recording, uid)) WITHOUT ROWID",
+        by TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY(recording, uid)) WITHOUT ROWID",
     // Later imports of audio already in the archive (two importers at once), hidden from search
     // until the next maintenance run reclaims them: `of` is the recording that stands.
     "CREATE TABLE IF NOT EXISTS duplicates (id TEXT PRIMARY KEY, of TEXT NOT NULL, dedup TEXT NOT NULL, meta TEXT NOT NULL)",
@@ -80,7 +80,7 @@ const SCHEMA: &[&str] = &[
 
 /// The index's schema version (`PRAGMA user_version`): an index made by an older build is rebuilt
 /// from the journals, since what it applied was checked by older rules.
-const INDEX_VERSION: i64 = 3;
+const INDEX_VERSION: i64 = 4;
 
 /// Told how far a long catch-up has got: (journal segments applied, segments to apply).
 pub type Progress = std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>;

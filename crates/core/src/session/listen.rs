@@ -10,6 +10,21 @@ use crate::requests::Right;
 use crate::session::Grant;
 use std::path::Path;
 
+/// A call assigned without its key, waiting for an approver or the data controller to deliver it.
+#[derive(Clone, Debug, serde::Serialize, PartialEq)]
+pub struct AwaitingKey {
+    pub recording: String,
+    /// When the call started (RFC 3339, UTC).
+    pub started_at: String,
+    pub external_number: Option<String>,
+    /// The user name of the clinician or staff member it is assigned to.
+    pub assigned_to: String,
+    /// The user name of the supervisor who assigned it.
+    pub assigned_by: String,
+    /// When it was assigned (RFC 3339).
+    pub assigned_at: String,
+}
+
 /// Waveform peaks of a recording: min/max per window, as signed bytes.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Waveform {
@@ -157,8 +172,8 @@ impl Session {
         }
         let rel = audio::object_path(&id);
         let (_, header) = self.open_checked_object(&id).await?;
-        // A supervisor holds no call keys: the assignment is journalled without the key, and the
-        // next session of an approver or the data controller delivers it (`deliver_assigned_keys`).
+        // A supervisor holds no call keys: the assignment is journalled without the key, and an
+        // approver or the data controller delivers it when they choose to (`deliver_assigned_key`).
         // Only with the call key itself (never a key an approval handed over, which would outlive
         // the approval as a wrap).
         let own: Vec<(String, &crate::secret::Key32)> = self
@@ -194,65 +209,143 @@ impl Session {
             "allowed",
             vec![id, user.uid],
             pending.then(|| {
-                "assigned; the call's key reaches them at the next logon of an approver or the data controller".to_string()
+                "assigned; the call's key reaches them when an approver or the data controller delivers it".to_string()
             }),
         )
     }
 
-    /// Deliver the keys of calls a supervisor assigned without them (an approver's or the data
-    /// controller's session, at logon): each wrapped to its staff member and journalled as a
-    /// second `assign` entry. Audited; returns how many were delivered.
-    pub(super) async fn deliver_assigned_keys(&mut self) -> Result<usize> {
+    /// The calls a supervisor assigned without their key (supervisors hold none), each waiting for
+    /// an approver or the data controller to deliver it: the policy's authorisers decide who
+    /// hears a call, so nothing is delivered without one of them choosing to (an admin who made
+    /// themself a supervisor and a clinician of their own gets no key by waiting). Only to a
+    /// clinician or staff member the call is still assigned to; empty for anyone else.
+    pub(super) async fn awaiting_keys(&self) -> Result<Vec<AwaitingKey>> {
         if !crate::policy::listen::may_deliver_assigned_key(self.roles()) {
-            return Ok(0);
+            return Ok(vec![]);
         }
-        let mut entries = Vec::new();
-        let mut targets = Vec::new();
-        for (id, uid) in self.index.pending_keys().await? {
-            // Only to a clinician or staff member the call is currently assigned to.
+        let mut out = Vec::new();
+        for (id, uid, by, at) in self.index.pending_keys().await? {
             let Some(user) = self.users.iter().find(|u| {
                 u.uid == uid && !u.disabled && crate::policy::listen::may_be_assigned(&u.roles)
             }) else {
                 continue;
             };
-            let current = self.index.get(&id).await?.and_then(|(m, _)| m.staff_uid);
-            if current.as_deref() != Some(uid.as_str()) {
+            let Some((meta, _)) = self.index.get(&id).await? else {
+                continue;
+            };
+            if meta.staff_uid.as_deref() != Some(uid.as_str()) {
                 continue;
             }
-            let public_key = user.public_key;
-            let rel = audio::object_path(&id);
-            // A missing or replaced object, or one this key does not open, is left for verify.
-            let Ok((_, header)) = self.open_checked_object(&id).await else {
-                continue;
-            };
-            let Ok(dek) = self.dek_for(&header, &rel).await else {
-                continue;
-            };
-            let wrap = crate::crypto::wrap(&public_key, &audio::wrap_info(&id), dek.expose())?;
-            entries.push(crate::archive::journal::JournalEntry::Assign(Box::new(
-                crate::archive::journal::Assignment {
-                    recording: id.clone(),
-                    staff_uid: uid.clone(),
-                    wrap: Some(wrap),
-                    by: self.user.uid.clone(),
-                    at: super::now_rfc3339_ms(),
-                },
-            )));
-            targets.push(id);
-            targets.push(uid);
+            out.push(AwaitingKey {
+                recording: id,
+                started_at: meta.started_at,
+                external_number: meta.external_number,
+                assigned_to: user.name.clone(),
+                assigned_by: self
+                    .name_of(&by)
+                    .unwrap_or_else(|| "an unknown user".into()),
+                assigned_at: at,
+            });
         }
-        if entries.is_empty() {
-            return Ok(0);
+        out.sort_by(|a, b| a.assigned_at.cmp(&b.assigned_at));
+        Ok(out)
+    }
+
+    /// The calls assigned without their key that this user may deliver (an approver or the data
+    /// controller). Audited.
+    pub async fn assignments_awaiting_key(&self) -> Result<Vec<AwaitingKey>> {
+        if !crate::policy::listen::may_deliver_assigned_key(self.roles()) {
+            return self.refuse(
+                crate::policy::Action::AssignRecording,
+                vec![],
+                Error::Forbidden(
+                    "only an approver or the data controller delivers an assigned call's key"
+                        .into(),
+                ),
+            );
         }
-        let n = entries.len();
-        self.journal(entries).await?;
+        let out = self.awaiting_keys().await?;
         self.audit(
             crate::policy::Action::AssignRecording,
             "allowed",
-            targets,
-            Some(format!("delivered the keys of {n} assigned call(s)")),
+            vec![],
+            Some(format!(
+                "listed {} assigned call(s) awaiting a key",
+                out.len()
+            )),
         )?;
-        Ok(n)
+        Ok(out)
+    }
+
+    /// Deliver the key of a call a supervisor assigned without it (an approver's or the data
+    /// controller's decision): wrapped to the staff member it is assigned to and journalled as a
+    /// second `assign` entry. Audited, allowed or refused.
+    pub async fn deliver_assigned_key(&mut self, id: &str) -> Result<String> {
+        let id = id.trim().to_ascii_lowercase();
+        if !crate::policy::listen::may_deliver_assigned_key(self.roles()) {
+            return self.refuse(
+                crate::policy::Action::AssignRecording,
+                vec![id],
+                Error::Forbidden(
+                    "only an approver or the data controller delivers an assigned call's key"
+                        .into(),
+                ),
+            );
+        }
+        let waiting = self.awaiting_keys().await?;
+        let Some(w) = waiting.into_iter().find(|w| w.recording == id) else {
+            return self.refuse(
+                crate::policy::Action::AssignRecording,
+                vec![id.clone()],
+                Error::NotFound(format!(
+                    "recording {id}: no assignment of it is waiting for a key"
+                )),
+            );
+        };
+        let uid = self
+            .index
+            .get(&id)
+            .await?
+            .and_then(|(m, _)| m.staff_uid)
+            .ok_or_else(|| Error::NotFound(format!("recording {id}")))?;
+        let public_key = self
+            .users
+            .iter()
+            .find(|u| u.uid == uid)
+            .map(|u| u.public_key)
+            .ok_or_else(|| Error::NotFound(format!("user of recording {id}")))?;
+        let rel = audio::object_path(&id);
+        let (_, header) = self.open_checked_object(&id).await?;
+        // Only with the call key itself, never a key an approval handed over.
+        let own: Vec<(String, &crate::secret::Key32)> = self
+            .user
+            .secrets
+            .get("custodian")
+            .map(|c| ("custodian".to_string(), c))
+            .into_iter()
+            .collect();
+        let dek = header.unwrap_dek(&own, &rel)?;
+        let wrap = crate::crypto::wrap(&public_key, &audio::wrap_info(&id), dek.expose())?;
+        self.journal(vec![crate::archive::journal::JournalEntry::Assign(
+            Box::new(crate::archive::journal::Assignment {
+                recording: id.clone(),
+                staff_uid: uid.clone(),
+                wrap: Some(wrap),
+                by: self.user.uid.clone(),
+                at: super::now_rfc3339_ms(),
+            }),
+        )])
+        .await?;
+        self.audit(
+            crate::policy::Action::AssignRecording,
+            "allowed",
+            vec![id, uid],
+            Some(format!(
+                "delivered the key of a call {} assigned to {}",
+                w.assigned_by, w.assigned_to
+            )),
+        )?;
+        Ok(w.assigned_to)
     }
 
     /// Authorise listening (a request, or for a party to the call a stated reason), then open a

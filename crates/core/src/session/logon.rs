@@ -308,7 +308,6 @@ impl Session {
             s.audit(Action::SessionEnd, "refused", vec![], Some(why.into()))?;
             return Err(Error::Forbidden(why.into()));
         }
-        s.deliver_assigned_keys().await?;
         let upgraded = s.upgrade_user_records().await?;
         if upgraded > 0 {
             s.warnings.push(format!(

@@ -19,7 +19,7 @@ mod verify;
 
 pub use access::Grant;
 pub use export::SarOptions;
-pub use listen::Waveform;
+pub use listen::{AwaitingKey, Waveform};
 pub use logon::{init, init_in};
 pub use requests::{RequestView, MAX_APPROVAL_DAYS, MAX_SCAN_BYTES};
 pub use search::{RecordingView, SearchQuery};

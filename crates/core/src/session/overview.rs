@@ -40,6 +40,9 @@ pub struct Overview {
     pub calls_per_day: Vec<DayCount>,
     /// Requests this user may see, by purpose.
     pub requests_by_purpose: Vec<PurposeCount>,
+    /// Calls a supervisor assigned without their key, waiting for this user to deliver it (an
+    /// approver or the data controller; empty for others), oldest first.
+    pub awaiting_keys: Vec<super::AwaitingKey>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -147,7 +150,9 @@ impl Session {
             None
         };
         let calls_per_day = self.calls_per_day().await?;
+        let awaiting_keys = self.awaiting_keys().await?;
         let out = Overview {
+            awaiting_keys,
             awaiting_decision: awaiting,
             my_requests: mine,
             sar_cases: sars,
@@ -165,9 +170,10 @@ impl Session {
             "allowed",
             vec![],
             Some(format!(
-                "{} awaiting decision, {} SAR cases",
+                "{} awaiting decision, {} SAR cases, {} assigned calls awaiting a key",
                 out.awaiting_decision.len(),
-                out.sar_cases.len()
+                out.sar_cases.len(),
+                out.awaiting_keys.len()
             )),
         )?;
         Ok(out)
