@@ -38,6 +38,14 @@ pub enum Cmd {
     /// Manage users.
     #[command(subcommand)]
     User(UserCmd),
+    /// The practice's recovery key: `create` one for an archive made before it existed (the data
+    /// controller; its code is printed once).
+    #[command(subcommand)]
+    Recovery(RecoveryCmd),
+    /// Break the glass: an admin who can no longer log on sets a new password with the practice's
+    /// recovery code (from CALLVAULT_RECOVERY_CODE, else a prompt; the new password from
+    /// CALLVAULT_NEW_PASSWORD, else a prompt). Audited loudly.
+    Recover { name: String },
     /// Import a folder of recordings as the phone system laid it out, or as a manifest lists
     /// them (see --layout).
     Import(ImportArgs),
@@ -194,14 +202,26 @@ pub enum UserCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Set a new password for a user (admin), without knowing the old one.
-    ResetPassword { name: String },
+    /// Set a new password for a user (admin), without knowing the old one. A user who holds call
+    /// keys (an approver, the data controller) needs --recovery: the practice's recovery code, from
+    /// CALLVAULT_RECOVERY_CODE, else a prompt.
+    ResetPassword {
+        name: String,
+        #[arg(long)]
+        recovery: bool,
+    },
     /// Change a user's roles (admin).
     SetRoles {
         name: String,
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
     },
+}
+
+#[derive(Subcommand)]
+pub enum RecoveryCmd {
+    /// Create the archive's recovery key and print its code once (the data controller).
+    Create,
 }
 
 #[derive(Subcommand)]

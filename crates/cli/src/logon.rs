@@ -47,6 +47,20 @@ pub fn new_password(for_name: &str) -> Result<Password, Failure> {
     Ok(Password::new(a))
 }
 
+/// The practice's recovery code: CALLVAULT_RECOVERY_CODE, else a prompt.
+pub fn recovery_code() -> Result<Password, Failure> {
+    if let Ok(c) = std::env::var("CALLVAULT_RECOVERY_CODE") {
+        return Ok(Password::new(c));
+    }
+    rpassword::prompt_password("The practice's recovery code: ")
+        .map(Password::new)
+        .map_err(|e| {
+            Failure::Usage(format!(
+                "no recovery code: set CALLVAULT_RECOVERY_CODE or run in a terminal ({e})"
+            ))
+        })
+}
+
 pub fn kdf_choice(s: &str) -> Result<KdfChoice, Failure> {
     match s {
         "calibrated" => Ok(KdfChoice::Calibrated),

@@ -221,3 +221,84 @@ async fn a_supervisors_key_bag_from_before_approvals_handed_keys_over_is_reduced
         .close()
         .await;
 }
+
+/// An archive made before the recovery key (the format-1 fixture: its approvers' and data
+/// controller's secrets escrowed to the admin key). The admin is warned; once the data controller
+/// creates the recovery key, the next logon of an admin who holds call keys moves every key
+/// holder's escrow to it and removes the versions escrowed to the admin key: the admin seed then
+/// opens none of them, the recovery code does.
+#[tokio::test]
+async fn key_holders_escrow_moves_to_the_recovery_key_once_it_exists() {
+    use callvault_core::users::recovery;
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = fixture(tmp.path());
+    let pc = tmp.path().join("pm-pc");
+    let a = callvault_core::archive::Archive::open(&archive).unwrap();
+    let admin = Session::logon_in(&archive, &pc, ADMIN.0, &Password::new(ADMIN.1))
+        .await
+        .unwrap();
+    assert!(
+        admin
+            .warnings
+            .iter()
+            .any(|w| w.contains("no recovery key")),
+        "{:?}",
+        admin.warnings
+    );
+    admin.close().await;
+    let root = users::load_latest(&a, &users::uid_for(&a, ADMIN.0).unwrap())
+        .unwrap()
+        .unwrap();
+    let seeds = users::unlock(&root, &Password::new(ADMIN.1)).unwrap().secrets;
+    let holders = [ADMIN.0, PBM.0, "dr.priya.shah"];
+    let escrow = |name: &str| {
+        let uid = users::uid_for(&a, name).unwrap();
+        users::load_latest(&a, &uid).unwrap().unwrap()
+    };
+    for h in holders {
+        assert!(users::open_escrow(&escrow(h), &seeds, None).is_ok(), "{h}");
+    }
+    // The data controller creates the recovery key; its code is shown once.
+    let dc = Session::logon_in(&archive, &pc, ADMIN.0, &Password::new(ADMIN.1))
+        .await
+        .unwrap();
+    let code = dc.create_recovery_key().unwrap();
+    assert!(dc.create_recovery_key().is_err(), "only once");
+    dc.close().await;
+    // The next logon of an admin who holds call keys moves the escrows.
+    let mut admin = Session::logon_in(&archive, &pc, ADMIN.0, &Password::new(ADMIN.1))
+        .await
+        .unwrap();
+    assert!(
+        admin.warnings.iter().any(|w| w.contains("Upgraded 3 user")),
+        "{:?}",
+        admin.warnings
+    );
+    let rep = admin.verify().await.unwrap();
+    assert!(rep.problems.is_empty(), "{:?}", rep.problems);
+    admin.close().await;
+    let seed = recovery::open(&a, &code).unwrap();
+    let nobody = users::ArchiveSecrets::default();
+    for h in holders {
+        let rec = escrow(h);
+        assert!(users::escrowed_to_recovery(&rec), "{h}");
+        assert!(users::open_escrow(&rec, &seeds, None).is_err(), "{h}");
+        assert!(users::open_escrow(&rec, &nobody, Some(&seed)).is_ok(), "{h}");
+        let uid = users::uid_for(&a, h).unwrap();
+        for v in std::fs::read_dir(archive.join(format!("users/{uid}"))).unwrap() {
+            let b = std::fs::read(v.unwrap().path()).unwrap();
+            let r: users::UserRecord = serde_json::from_slice(&b).unwrap();
+            assert!(users::escrowed_to_recovery(&r), "{h}: an older version is left");
+        }
+    }
+    // Those who hold no call key stay escrowed to the admin key.
+    assert!(users::open_escrow(&escrow(GP.0), &seeds, None).is_ok());
+    // Everyone still logs on.
+    for (n, p) in [PBM, GP] {
+        Session::logon_in(&archive, &pc, n, &Password::new(p))
+            .await
+            .unwrap()
+            .close()
+            .await;
+    }
+}

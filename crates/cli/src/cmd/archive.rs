@@ -28,6 +28,7 @@ pub async fn init(cli: &Cli, admin: &str, kdf: &str) -> CliResult {
         "Archive fingerprint: {} (write it on the practice's set-up sheet: every computer shows it the first time it opens the archive).",
         r.fingerprint
     );
+    crate::cmd::users::print_recovery_code(r.recovery_code.expose());
     Ok(())
 }
 

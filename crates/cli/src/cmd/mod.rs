@@ -23,6 +23,8 @@ pub async fn run(cli: Cli) -> CliResult {
         Cmd::Init { admin, kdf } => archive::init(cli, admin, kdf).await,
         Cmd::Settings(sc) => archive::settings(cli, sc).await,
         Cmd::User(uc) => users::run(cli, uc).await,
+        Cmd::Recovery(rc) => users::recovery(cli, rc).await,
+        Cmd::Recover { name } => users::recover(cli, name).await,
         Cmd::Import(a) => import::import(cli, a).await,
         Cmd::IngestProfile(c) => import::export_profile(cli, c).await,
         Cmd::Ingest(a) => import::ingest(cli, a),

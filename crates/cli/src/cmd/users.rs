@@ -1,8 +1,10 @@
-//! Managing users (admin): `callvault user add|list|reset-password|set-roles`. New passwords
-//! come from CALLVAULT_NEW_PASSWORD or a prompt.
+//! Managing users (admin): `callvault user add|list|reset-password|set-roles`; the practice's
+//! recovery key: `callvault recovery create` and the break-glass `callvault recover`. New
+//! passwords come from CALLVAULT_NEW_PASSWORD or a prompt, recovery codes from
+//! CALLVAULT_RECOVERY_CODE or a prompt.
 
-use crate::args::{Cli, UserCmd};
-use crate::logon::{logon, new_password};
+use crate::args::{Cli, RecoveryCmd, UserCmd};
+use crate::logon::{archive_dir, logon, new_password, recovery_code};
 use crate::print::print_json;
 use crate::CliResult;
 use callvault_core::Role;
@@ -23,10 +25,18 @@ pub async fn run(cli: &Cli, uc: &UserCmd) -> CliResult {
             println!("Added user {name}.");
             Ok(())
         }
-        UserCmd::ResetPassword { name } => {
+        UserCmd::ResetPassword { name, recovery } => {
             let mut s = logon(cli).await?;
+            let code = if *recovery {
+                Some(recovery_code()?)
+            } else {
+                None
+            };
             let pw = new_password(name)?;
-            let r = s.reset_password(name, &pw).await;
+            let r = match &code {
+                Some(c) => s.reset_password_with_recovery(name, &pw, c).await,
+                None => s.reset_password(name, &pw).await,
+            };
             s.close().await;
             r?;
             println!("Password of {name} reset.");
@@ -62,4 +72,43 @@ pub async fn run(cli: &Cli, uc: &UserCmd) -> CliResult {
             Ok(())
         }
     }
+}
+
+pub async fn recovery(cli: &Cli, rc: &RecoveryCmd) -> CliResult {
+    match rc {
+        RecoveryCmd::Create => {
+            let s = logon(cli).await?;
+            let r = s.create_recovery_key();
+            s.close().await;
+            let code = r?;
+            print_recovery_code(code.expose());
+            println!("The next logon of an admin who holds call keys moves every key holder's escrow to it.");
+            Ok(())
+        }
+    }
+}
+
+/// The recovery code, shown once, with what to do with it.
+pub fn print_recovery_code(code: &str) {
+    println!("Recovery code: {code}");
+    println!(
+        "Write it down now and keep it offline (the practice safe): it is shown only this once. With it the data controller can reset the password of anyone who holds call keys, or an admin's own if no admin can log on (`callvault recover NAME`)."
+    );
+}
+
+pub async fn recover(cli: &Cli, name: &str) -> CliResult {
+    let root = archive_dir(cli)?;
+    let code = recovery_code()?;
+    let pw = new_password(name)?;
+    let s = callvault_core::session::Session::recover_account(
+        &root,
+        &callvault_core::device::data_root()?,
+        name,
+        &code,
+        &pw,
+    )
+    .await?;
+    s.close().await;
+    println!("Password of {name} reset with the practice's recovery key; this use is in the audit trail.");
+    Ok(())
 }

@@ -129,6 +129,7 @@ impl Device {
             .args(args)
             .env_remove("CALLVAULT_DATA_DIR")
             .env_remove("CALLVAULT_NEW_PASSWORD")
+            .env_remove("CALLVAULT_RECOVERY_CODE")
             .env("XDG_DATA_HOME", &self.data)
             .env("HOME", &self.data)
             .env("CALLVAULT_ARCHIVE", &self.archive)

@@ -44,6 +44,8 @@ pub enum Action {
     EraseRecording,
     DumpJournal,
     ListTombstones,
+    CreateRecoveryKey,
+    RecoverAccount,
 }
 
 impl Action {
@@ -55,6 +57,8 @@ impl Action {
             Action::SessionEnd => "session.end",
             Action::AddUser => "user.add",
             Action::ResetPassword => "user.reset_password",
+            Action::CreateRecoveryKey => "recovery.create",
+            Action::RecoverAccount => "recovery.use",
             Action::ListUsers => "user.list",
             Action::Import => "import",
             Action::AllowErasedImport => "import.allow_erased",

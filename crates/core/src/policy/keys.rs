@@ -27,6 +27,19 @@ pub fn archive_keys_for(roles: &[Role]) -> Vec<&'static str> {
     k
 }
 
+/// Is the secret of a user with these roles escrowed to the practice's recovery key rather than
+/// the admin key: do they hold call keys (`custodian`)? Then an admin, who may reset the passwords
+/// of those who hold none, cannot become them.
+pub fn escrow_to_recovery(roles: &[Role]) -> bool {
+    archive_keys_for(roles).contains(&"custodian")
+}
+
+/// Creating the archive's recovery key (for an archive made before it existed): the data
+/// controller, who keeps its code.
+pub fn may_create_recovery_key(roles: &[Role]) -> bool {
+    roles.contains(&Role::DataController)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,5 +50,14 @@ mod tests {
         assert!(archive_keys_for(&[Role::Approver]).contains(&"custodian"));
         assert!(!archive_keys_for(&[Role::Supervisor]).contains(&"custodian"));
         assert_eq!(archive_keys_for(&[Role::Ingest]), vec!["dedup"]);
+    }
+
+    #[test]
+    fn only_call_key_holders_are_escrowed_to_the_recovery_key() {
+        assert!(escrow_to_recovery(&[Role::Approver]));
+        assert!(escrow_to_recovery(&[Role::Admin, Role::DataController]));
+        for r in [Role::Admin, Role::Supervisor, Role::Clinician, Role::Staff, Role::Ingest] {
+            assert!(!escrow_to_recovery(&[r]), "{r:?}");
+        }
     }
 }

@@ -19,7 +19,7 @@ pub mod users;
 
 pub use abilities::{abilities, Abilities};
 pub use actions::Action;
-pub use keys::archive_keys_for;
+pub use keys::{archive_keys_for, escrow_to_recovery, may_create_recovery_key};
 pub use listen::{recording_scope, Scope};
 pub use roles::Role;
 
@@ -53,6 +53,12 @@ pub fn decide(roles: &[Role], action: Action) -> Result<()> {
         A::Search | A::ShowRecording | A::RebuildIndex | A::Overview => (true, None),
         A::VerifyArchive => (users::may_verify_archive(roles), None),
         A::InitArchive | A::Logon | A::AccountLock | A::SessionEnd => (true, None),
+        A::CreateRecoveryKey => (
+            keys::may_create_recovery_key(roles),
+            Some("the recovery key is created and kept by the data controller"),
+        ),
+        // Whoever holds the practice's recovery code, for an account whose secret it opens.
+        A::RecoverAccount => (true, None),
         A::ChangeSetting => (
             retention::may_change_settings(roles),
             Some("archive settings are set by the data controller"),

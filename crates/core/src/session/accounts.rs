@@ -102,12 +102,30 @@ impl Session {
         if !policy::users::may_manage_users(self.roles()) {
             return Ok(0);
         }
+        if !crate::users::recovery_in_use(&self.archive) {
+            let misplaced = self.user.secrets.get("metadata").is_some_and(|m| {
+                self.users
+                    .iter()
+                    .any(|u| users::escrow_misplaced(&self.archive, m, &u.uid))
+            });
+            if misplaced {
+                self.warnings.push(
+                    "This archive has no recovery key: the secrets of those who hold call keys are still escrowed to the admin key, so an admin could become them. The data controller creates one (`callvault recovery create`) and keeps its code offline.".into(),
+                );
+            }
+        }
         let stale = |s: &Self| {
             s.users
                 .iter()
                 .filter(|u| {
                     users::needs_upgrade(&s.archive, &u.uid)
                         || users::over_granted(&s.archive, &s.user.secrets, &u.uid)
+                        || s.user.secrets.get("custodian").is_some()
+                            && crate::users::recovery::exists(&s.archive)
+                            && s.user
+                                .secrets
+                                .get("metadata")
+                                .is_some_and(|m| users::escrow_misplaced(&s.archive, m, &u.uid))
                 })
                 .map(|u| (u.uid.clone(), u.disabled))
                 .collect::<Vec<_>>()
@@ -275,26 +293,10 @@ impl Session {
         Ok(secret)
     }
 
-    /// Reset another user's password (admin), without knowing the old one.
+    /// Reset another user's password (admin), without knowing the old one: only for a user who
+    /// holds no call key (a key holder's needs the recovery code: `reset_password_with_recovery`).
     pub async fn reset_password(&mut self, name: &str, new_password: &Password) -> Result<()> {
-        self.require(Action::ResetPassword)?;
-        if new_password.expose().chars().count() < 8 {
-            return Err(Error::Invalid("password: use at least 8 characters".into()));
-        }
-        let uid = users::uid_for(&self.archive, name)?;
-        if users::load_latest(&self.archive, &uid)?.is_none() {
-            return Err(Error::NotFound(format!("user '{name}'")));
-        }
-        let rev = users::reset_password(
-            &self.archive,
-            &self.user.secrets,
-            &self.user.uid,
-            &uid,
-            new_password,
-        )?;
-        let disabled = self.users.iter().any(|u| u.uid == uid && u.disabled);
-        self.checkpoint_user(&uid, rev, disabled).await?;
-        self.audit(Action::ResetPassword, "allowed", vec![uid], None)
+        self.reset_password_by(name, new_password, None).await
     }
 
     pub async fn list_users(&self) -> Result<Vec<UserSummary>> {

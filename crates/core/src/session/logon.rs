@@ -60,6 +60,8 @@ pub async fn init_in(
         telephony_ids: vec![],
         disabled: false,
     };
+    // The recovery key first: the founder holds call keys, so their secret is escrowed to it.
+    let recovery_code = users::recovery::create(&archive, secrets.require("custodian")?)?;
     let secret = Key32::random();
     users::write_user(
         &archive, &secrets, None, &uid, &secret, &profile, password, 1,
@@ -87,6 +89,7 @@ pub async fn init_in(
         archive_id: archive.config.id,
         kdf: params,
         kdf_measured_ms: ms as u64,
+        recovery_code,
     })
 }
 
@@ -308,6 +311,8 @@ impl Session {
             s.audit(Action::SessionEnd, "refused", vec![], Some(why.into()))?;
             return Err(Error::Forbidden(why.into()));
         }
+        let alarms = s.recovery_warnings();
+        s.warnings.extend(alarms);
         let upgraded = s.upgrade_user_records().await?;
         if upgraded > 0 {
             s.warnings.push(format!(

@@ -11,6 +11,7 @@ pub mod ingest;
 mod listen;
 mod logon;
 pub mod overview;
+mod recovery;
 mod requests;
 mod retention;
 mod search;
@@ -73,6 +74,10 @@ pub struct InitReport {
     pub fingerprint: String,
     pub kdf: KdfParams,
     pub kdf_measured_ms: u64,
+    /// The practice's recovery code (docs/FORMAT.md, "The recovery key"): shown once, to be
+    /// written down and kept offline by the data controller; never stored in the clear.
+    #[serde(skip)]
+    pub recovery_code: Password,
 }
 
 /// How costly password hashing should be at `init`.

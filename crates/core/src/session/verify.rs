@@ -111,6 +111,7 @@ impl Session {
         for top in a.list("")? {
             if ![
                 "archive.json",
+                "recovery.json",
                 "users",
                 "journal",
                 "audit",
@@ -124,6 +125,15 @@ impl Session {
                     top.clone(),
                     "unexpected file or folder in the archive".into(),
                 );
+            }
+        }
+        // The recovery key: its tag checked by a holder of the call key.
+        if users::recovery::exists(a) {
+            rep.objects_checked += 1;
+            if let Some(c) = self.user.secrets.get("custodian") {
+                if let Err(e) = users::recovery::verified_public(a, c) {
+                    problem(users::recovery::PATH.into(), reason_of(&e));
+                }
             }
         }
         // User records.

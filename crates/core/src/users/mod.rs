@@ -15,6 +15,8 @@ use crate::secret::{Key32, Password};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub mod recovery;
+
 /// Failed logons that lock an account, and for how long.
 pub const LOCKOUT_FAILURES: usize = 5;
 pub const LOCKOUT_MS: i64 = 15 * 60 * 1000;
@@ -137,6 +139,11 @@ pub struct SignedPart {
     /// the archive it was written for, so an archive.json with other keys opens no one's record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archive: Option<String>,
+    /// `"recovery"`: `escrow` is wrapped to the practice's recovery key ([`recovery`]), not to the
+    /// admin key — the user holds call keys (`policy::escrow_to_recovery`). Absent: to the
+    /// admin key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escrow_to: Option<String>,
 }
 
 /// A user record file.
@@ -240,16 +247,13 @@ pub fn write_user(
     let public = crypto::x25519_public(secret);
     let bag = signer.subset_for(&profile.roles)?;
     let (salt, sealed) = seal_secret(uid, secret, password, archive.config.kdf);
+    let (escrow, escrow_to) = escrow_for(archive, signer, uid, &profile.roles, secret)?;
     let signed = SignedPart {
         uid: uid.to_string(),
         rev,
         public_key: crypto::b64(&public),
         signing_key: crypto::b64(&crypto::ed25519_public(&user_signing_seed(secret))),
-        escrow: crypto::wrap(
-            &archive.config.keys.get("admin")?,
-            &escrow_info(uid),
-            secret.expose(),
-        )?,
+        escrow,
         keybag: crypto::wrap(&public, &keybag_info(uid, rev), &bag.to_json())?,
         profile: crypto::wrap(
             &archive.config.keys.get("metadata")?,
@@ -259,6 +263,7 @@ pub fn write_user(
         by: signer_uid.unwrap_or(uid).to_string(),
         sealing: Some(sealing_hash(&archive.config.kdf, &salt, &sealed)),
         archive: Some(archive.config.identity_hash()),
+        escrow_to,
     };
     let sig = crypto::ed25519_sign(signer.require("signing")?, &signed_bytes(&signed));
     let rec = UserRecord {
@@ -287,18 +292,43 @@ pub fn update_profile(
         .and_then(|r| read_profile(&r, signer.require("metadata").ok()?).ok())
         .map(|p| policy::archive_keys_for(&p.roles))
         .unwrap_or_default();
-    let published = resign(archive, signer, signer_uid, uid, Some(profile), None)?;
+    let (published, moved) = resign(archive, signer, signer_uid, uid, Some(profile), None, None)?;
     // A role taken away takes its seeds out of the share's copies of the record too (a copy of
-    // the record taken before keeps them: rotating the archive keys ends that, not this).
+    // the record taken before keeps them: rotating the archive keys ends that, not this); an
+    // escrow moved to the recovery key takes the admin's way to the secret out likewise.
     let after = policy::archive_keys_for(&profile.roles);
-    if before.iter().any(|k| !after.contains(k)) {
+    if moved || before.iter().any(|k| !after.contains(k)) {
         remove_older_versions(archive, uid, published.ver)?;
     }
     Ok(published.signed.rev)
 }
 
+/// The key bag for `roles`: each seed from the signer, or failing that from the user's own current
+/// bag (`own`: opened with their secret, by the recovery key) — never a seed the roles do not grant.
+fn bag_for(
+    roles: &[Role],
+    signer: &ArchiveSecrets,
+    own: Option<&ArchiveSecrets>,
+) -> Result<ArchiveSecrets> {
+    let mut m = BTreeMap::new();
+    for k in policy::archive_keys_for(roles) {
+        let v = signer
+            .get(k)
+            .or_else(|| own.and_then(|o| o.get(k)))
+            .ok_or_else(|| {
+                Error::Forbidden(format!("your roles do not hold the archive's {k} key"))
+            })?;
+        m.insert(k.to_string(), v.clone());
+    }
+    Ok(ArchiveSecrets(m))
+}
+
 /// Publish the next revision of a user's record, signed by an admin: with `profile` a new profile
-/// (else the current one), with `password` a new sealing (else the current one, as it was).
+/// (else the current one), with `password` a new sealing (else the current one, as it was). The
+/// user's secret is opened from the escrow only to seal a new password or to move the escrow to
+/// the recovery key (a promotion to a key-holding role, or an upgrade); a key holder's escrow
+/// opens only with the recovery seed (`recovery`). Returns the record and whether the escrow
+/// moved (the older versions then hold an escrow to the admin key).
 fn resign(
     archive: &Archive,
     signer: &ArchiveSecrets,
@@ -306,16 +336,11 @@ fn resign(
     uid: &str,
     profile: Option<&Profile>,
     password: Option<&Password>,
-) -> Result<UserRecord> {
+    recovery: Option<&Key32>,
+) -> Result<(UserRecord, bool)> {
     let rec =
         load_latest(archive, uid)?.ok_or_else(|| Error::NotFound(format!("user id {uid}")))?;
     let what = format!("users/{uid}/{:08}.cvu", rec.ver);
-    let secret = crypto::unwrap_key(
-        signer.require("admin")?,
-        &escrow_info(uid),
-        &rec.signed.escrow,
-        &what,
-    )?;
     let current;
     let profile = match profile {
         Some(p) => p,
@@ -324,22 +349,52 @@ fn resign(
             &current
         }
     };
-    let (kdf, salt, sealed) = match password {
-        Some(pw) => {
-            let (salt, sealed) = seal_secret(uid, &secret, pw, archive.config.kdf);
+    // Until the archive has a recovery key, a key holder's escrow stays where it was (an admin's
+    // logon warns of it).
+    let moves = policy::escrow_to_recovery(&profile.roles)
+        && !escrowed_to_recovery(&rec)
+        && recovery_in_use(archive);
+    let secret = if password.is_some() || moves {
+        let s = open_escrow(&rec, signer, recovery)?;
+        if crypto::b64(&crypto::x25519_public(&s)) != rec.signed.public_key {
+            return Err(Error::tampered(
+                &what,
+                "escrowed secret does not match the signed public key",
+            ));
+        }
+        Some(s)
+    } else {
+        None
+    };
+    let (kdf, salt, sealed) = match (password, &secret) {
+        (Some(pw), Some(secret)) => {
+            let (salt, sealed) = seal_secret(uid, secret, pw, archive.config.kdf);
             (archive.config.kdf, salt, sealed)
         }
-        None => (rec.kdf, rec.salt.clone(), rec.sealed.clone()),
+        _ => (rec.kdf, rec.salt.clone(), rec.sealed.clone()),
     };
     let rev = rec.signed.rev + 1;
-    let public = crypto::x25519_public(&secret);
-    let bag = signer.subset_for(&profile.roles)?;
+    let public: [u8; 32] = crypto::unb64(&rec.signed.public_key, &what)?
+        .try_into()
+        .map_err(|_| Error::tampered(&what, "public key has the wrong length"))?;
+    // With the recovery key, the user's own bag supplies what the signer does not hold.
+    let own = match (&secret, recovery) {
+        (Some(s), Some(_)) => open_keybag(&rec, s).ok(),
+        _ => None,
+    };
+    let bag = bag_for(&profile.roles, signer, own.as_ref())?;
+    let (escrow, escrow_to) = match &secret {
+        Some(secret) if moves => {
+            escrow_for(archive, &bag, uid, &profile.roles, secret)?
+        }
+        _ => (rec.signed.escrow.clone(), rec.signed.escrow_to.clone()),
+    };
     let signed = SignedPart {
         uid: uid.to_string(),
         rev,
-        public_key: crypto::b64(&public),
-        signing_key: crypto::b64(&crypto::ed25519_public(&user_signing_seed(&secret))),
-        escrow: rec.signed.escrow.clone(),
+        public_key: rec.signed.public_key.clone(),
+        signing_key: rec.signed.signing_key.clone(),
+        escrow,
         keybag: crypto::wrap(&public, &keybag_info(uid, rev), &bag.to_json())?,
         profile: crypto::wrap(
             &archive.config.keys.get("metadata")?,
@@ -349,9 +404,14 @@ fn resign(
         by: signer_uid.to_string(),
         sealing: Some(sealing_hash(&kdf, &salt, &sealed)),
         archive: Some(archive.config.identity_hash()),
+        escrow_to,
     };
-    let sig = crypto::ed25519_sign(signer.require("signing")?, &signed_bytes(&signed));
-    publish(
+    let signing = signer
+        .get("signing")
+        .or_else(|| own.as_ref().and_then(|o| o.get("signing")))
+        .ok_or_else(|| Error::Forbidden("your roles do not hold the archive's signing key".into()))?;
+    let sig = crypto::ed25519_sign(signing, &signed_bytes(&signed));
+    let published = publish(
         archive,
         UserRecord {
             v: 1,
@@ -362,7 +422,8 @@ fn resign(
             salt,
             sealed,
         },
-    )
+    )?;
+    Ok((published, moves))
 }
 
 /// Bring a record written before format 2 up to date (its sealing bound by the signature), as a
@@ -380,10 +441,15 @@ pub fn upgrade_record(
     uid: &str,
 ) -> Result<Option<u64>> {
     let over = over_granted(archive, signer, uid);
+    let misplaced = signer
+        .get("metadata")
+        .is_some_and(|m| escrow_misplaced(archive, m, uid));
     match load_latest(archive, uid)? {
-        Some(r) if r.signed.sealing.is_none() || r.signed.archive.is_none() || over => {
-            let published = resign(archive, signer, signer_uid, uid, None, None)?;
-            if over {
+        Some(r)
+            if r.signed.sealing.is_none() || r.signed.archive.is_none() || over || misplaced =>
+        {
+            let (published, moved) = resign(archive, signer, signer_uid, uid, None, None, None)?;
+            if over || moved {
                 // The older versions' key bags hold the seed the roles no longer grant: removed
                 // from the share (a copy taken before stays a copy: rotation, not this, ends it).
                 remove_older_versions(archive, uid, published.ver)?;
@@ -401,10 +467,10 @@ pub fn over_granted(archive: &Archive, admin: &ArchiveSecrets, uid: &str) -> boo
     let Ok(Some(rec)) = load_latest(archive, uid) else {
         return false;
     };
-    let (Some(a), Some(m)) = (admin.get("admin"), admin.get("metadata")) else {
+    let Some(m) = admin.get("metadata") else {
         return false;
     };
-    let Ok(secret) = crypto::unwrap_key(a, &escrow_info(uid), &rec.signed.escrow, "escrow") else {
+    let Ok(secret) = open_escrow(&rec, admin, None) else {
         return false;
     };
     let (Ok(bag), Ok(profile)) = (open_keybag(&rec, &secret), read_profile(&rec, m)) else {
@@ -455,6 +521,93 @@ pub fn parse_ver(name: &str) -> Option<u64> {
 
 fn escrow_info(uid: &str) -> Vec<u8> {
     format!("callvault/v1/escrow/{uid}").into_bytes()
+}
+fn recovery_escrow_info(uid: &str) -> Vec<u8> {
+    format!("callvault/v3/recovery-escrow/{uid}").into_bytes()
+}
+
+/// The escrow a new record of a user with `roles` carries: to the recovery key for a holder of
+/// call keys (checked to be the practice's own with the writer's `custodian`), else to the admin
+/// key. With the value of `escrow_to`.
+fn escrow_for(
+    archive: &Archive,
+    signer: &ArchiveSecrets,
+    uid: &str,
+    roles: &[Role],
+    secret: &Key32,
+) -> Result<(Wrapped, Option<String>)> {
+    if policy::escrow_to_recovery(roles) && recovery_in_use(archive) {
+        let public = recovery::verified_public(archive, signer.require("custodian")?)?;
+        Ok((
+            crypto::wrap(&public, &recovery_escrow_info(uid), secret.expose())?,
+            Some("recovery".into()),
+        ))
+    } else {
+        Ok((
+            crypto::wrap(
+                &archive.config.keys.get("admin")?,
+                &escrow_info(uid),
+                secret.expose(),
+            )?,
+            None,
+        ))
+    }
+}
+
+/// Does this archive use a recovery key: it has `recovery.json`, or a user's secret is escrowed to
+/// one (then a missing `recovery.json` was removed, and nothing is escrowed to the admin key in
+/// its place). An archive made before the recovery key, until its data controller creates one,
+/// does not: key holders' secrets stay escrowed to the admin key, and an admin's logon warns.
+pub fn recovery_in_use(archive: &Archive) -> bool {
+    recovery::exists(archive)
+        || list_uids(archive).is_ok_and(|uids| {
+            uids.iter().any(|u| {
+                matches!(load_latest(archive, u), Ok(Some(r)) if escrowed_to_recovery(&r))
+            })
+        })
+}
+
+/// Is this record's secret escrowed to the recovery key?
+pub fn escrowed_to_recovery(rec: &UserRecord) -> bool {
+    rec.signed.escrow_to.as_deref() == Some("recovery")
+}
+
+/// Open a user's escrowed secret: with the admin seed, or for a key holder with the recovery
+/// seed (`recovery`). Refused, naming why, if the caller holds neither.
+pub fn open_escrow(
+    rec: &UserRecord,
+    signer: &ArchiveSecrets,
+    recovery: Option<&Key32>,
+) -> Result<Key32> {
+    let uid = &rec.signed.uid;
+    let what = format!("users/{uid}/{:08}.cvu", rec.ver);
+    if escrowed_to_recovery(rec) {
+        let seed = recovery.ok_or_else(|| {
+            Error::Forbidden(
+                "this user holds call keys: their secret is escrowed to the practice's recovery key, which the data controller keeps; an admin alone cannot open it".into(),
+            )
+        })?;
+        crypto::unwrap_key(seed, &recovery_escrow_info(uid), &rec.signed.escrow, &what)
+    } else {
+        crypto::unwrap_key(
+            signer.require("admin")?,
+            &escrow_info(uid),
+            &rec.signed.escrow,
+            &what,
+        )
+    }
+}
+
+/// Must this user's escrow move to the recovery key (they hold call keys, and their secret is
+/// still escrowed to the admin key: an archive from before, or a promotion)? Needs `metadata`.
+pub fn escrow_misplaced(archive: &Archive, metadata: &Key32, uid: &str) -> bool {
+    let Ok(Some(rec)) = load_latest(archive, uid) else {
+        return false;
+    };
+    let Ok(profile) = read_profile(&rec, metadata) else {
+        return false;
+    };
+    policy::escrow_to_recovery(&profile.roles) && !escrowed_to_recovery(&rec)
 }
 fn keybag_info(uid: &str, rev: u64) -> Vec<u8> {
     format!("callvault/v1/keybag/{uid}/{rev}").into_bytes()
@@ -652,14 +805,25 @@ pub fn read_profile(rec: &UserRecord, metadata: &Key32) -> Result<Profile> {
 
 /// Reset a user's password with the admin escrow key; the old password is never needed or learnt.
 /// The record gets a new revision, so the old sealing can never be put back. Returns it.
+/// A key holder's secret is escrowed to the recovery key: `recovery` is then its seed, opened with
+/// the practice's recovery code.
 pub fn reset_password(
     archive: &Archive,
     admin: &ArchiveSecrets,
     admin_uid: &str,
     uid: &str,
     new_password: &Password,
+    recovery: Option<&Key32>,
 ) -> Result<u64> {
-    let published = resign(archive, admin, admin_uid, uid, None, Some(new_password))?;
+    let (published, _) = resign(
+        archive,
+        admin,
+        admin_uid,
+        uid,
+        None,
+        Some(new_password),
+        recovery,
+    )?;
     // Older versions hold the key sealed under the old password: remove them, so the old password
     // (perhaps the reason for the reset) no longer opens anything on the share.
     remove_older_versions(archive, uid, published.ver)?;
@@ -721,7 +885,7 @@ pub fn parse_mark(name: &str) -> Option<(char, i64)> {
     let ms = parts.next()?;
     let rand = parts.next()?;
     if parts.next().is_some()
-        || !matches!(kind, "f" | "s" | "r")
+        || !matches!(kind, "f" | "s" | "r" | "k")
         || ms.len() != 13
         || rand.len() != 8
     {
