@@ -171,7 +171,7 @@ pub async fn create_archive(
     admin: String,
     password: String,
     practice_name: String,
-) -> ApiResult<String> {
+) -> ApiResult<CreatedArchive> {
     let root = PathBuf::from(folder.trim());
     if root.as_os_str().is_empty() {
         return Err(ApiError::invalid("choose a folder for the new archive"));
@@ -191,7 +191,7 @@ pub async fn create_archive(
     let password = Password::new(password);
     let data = callvault_core::device::data_root()?;
     state.end_session().await;
-    callvault_core::session::init_in(
+    let made = callvault_core::session::init_in(
         &root,
         &data,
         admin.trim(),
@@ -204,7 +204,18 @@ pub async fn create_archive(
     s.close().await;
     set?;
     state.set_archive(root.clone())?;
-    Ok(root.display().to_string())
+    Ok(CreatedArchive {
+        folder: root.display().to_string(),
+        recovery_code: made.recovery_code.expose().to_string(),
+    })
+}
+
+/// A new archive: its folder, and the practice's recovery code, shown once to be written down
+/// and kept offline by the data controller.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct CreatedArchive {
+    pub folder: String,
+    pub recovery_code: String,
 }
 
 /// Read and authenticate every object of the archive (signatures, hashes; recordings decrypted

@@ -13,6 +13,7 @@ pub fn typescript() -> String {
         crate::error::ApiError::decl(cfg),
         crate::archive::AppStatus::decl(cfg),
         crate::archive::ShareLogin::decl(cfg),
+        crate::archive::CreatedArchive::decl(cfg),
         crate::events::ProgressUpdate::decl(cfg),
         crate::logon::UserInfo::decl(cfg),
         crate::logon::DemoAccount::decl(cfg),

@@ -129,11 +129,21 @@ pub async fn reset_password(
     state: State<'_, AppState>,
     name: String,
     password: String,
+    recovery_code: Option<String>,
 ) -> ApiResult<()> {
     let mut g = session(&state).await?;
-    Ok(s_mut(&mut g)
-        .reset_password(&name, &Password::new(password))
-        .await?)
+    let pw = Password::new(password);
+    // Someone who holds call keys (an approver, the data controller) needs the practice's
+    // recovery code; the core decides.
+    match recovery_code.filter(|c| !c.trim().is_empty()) {
+        Some(c) => {
+            s_mut(&mut g)
+                .reset_password_with_recovery(&name, &pw, &Password::new(c))
+                .await?
+        }
+        None => s_mut(&mut g).reset_password(&name, &pw).await?,
+    }
+    Ok(())
 }
 
 /// Assign an unassigned call to a user (supervisor).

@@ -361,8 +361,19 @@ describe('users screen', () => {
     input('#user-new-password', 'new-pass-456');
     click('#user-reset-password');
     await settle();
-    expect(sent('reset_password')[0].args).toEqual({ name: 'lee.carter', password: 'new-pass-456' });
+    expect(sent('reset_password')[0].args).toEqual({ name: 'lee.carter', password: 'new-pass-456', recoveryCode: null });
     expect($<HTMLInputElement>('#user-new-password')!.value).toBe('');
+    // Someone who holds call keys: the practice's recovery code goes with it, and leaves the form.
+    input('#user-new-password', 'new-pass-789');
+    input('#user-recovery-code', ' ABCDE-FGHJK-MNPQR-STVWX-YZ012 ');
+    click('#user-reset-password');
+    await settle();
+    expect(sent('reset_password')[1].args).toEqual({
+      name: 'lee.carter',
+      password: 'new-pass-789',
+      recoveryCode: 'ABCDE-FGHJK-MNPQR-STVWX-YZ012',
+    });
+    expect($<HTMLInputElement>('#user-recovery-code')!.value).toBe('');
 
     check('#user-editor [data-role="clinician"]');
     click('#user-save-roles');

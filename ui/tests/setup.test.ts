@@ -59,8 +59,8 @@ describe('starting a new archive', () => {
 
   it('creates it with the right arguments, then opens it, and clears the passwords', async () => {
     let opened = '';
-    let finish: (p: string) => void = () => {};
-    ipc((cmd) => (cmd === 'create_archive' ? new Promise<string>((r) => (finish = r)) : null));
+    let finish: (p: { folder: string; recovery_code: string }) => void = () => {};
+    ipc((cmd) => (cmd === 'create_archive' ? new Promise((r) => (finish = r)) : null));
     component = mount(OpenArchive, { target, props: { current: null, onopened: (p: string) => (opened = p) } });
     expect($('#archive-path')).not.toBeNull();
     fill('long-enough-1', 'long-enough-1');
@@ -77,8 +77,15 @@ describe('starting a new archive', () => {
     expect($<HTMLButtonElement>('#create-archive')!.disabled).toBe(true);
     expect(value('#new-password')).toBe('');
     expect(value('#new-password-again')).toBe('');
-    finish('/srv/share/callvault');
+    finish({ folder: '/srv/share/callvault', recovery_code: 'K7Q2M-X9RTV-3HWNB-8CJDF-PZ4GY' });
     await settle();
+    // The recovery code is shown once, before the archive opens.
+    expect(opened).toBe('');
+    expect(text('#recovery-code')).toBe('K7Q2M-X9RTV-3HWNB-8CJDF-PZ4GY');
+    click('#recovery-written');
+    await settle();
+    expect($('#recovery-code')).toBeNull();
+    expect(target.textContent).not.toContain('K7Q2M');
     expect(opened).toBe('/srv/share/callvault');
     expect($('#create-progress')).toBeNull();
     expect($('#create-error')).toBeNull();

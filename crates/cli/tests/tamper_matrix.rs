@@ -22,6 +22,7 @@ fn kind_of(rel: &str) -> &'static str {
     let p: Vec<&str> = rel.split('/').collect();
     match p.as_slice() {
         ["archive.json"] => "archive.json",
+        ["recovery.json"] => "recovery key",
         ["users", _, n] if n.ends_with(".cvu") => "user record (key bag, profile, escrow)",
         ["journal", _, n] if n.ends_with(".cvj") && n.contains('-') => {
             "journal segment, compacted generation"
@@ -39,6 +40,7 @@ fn kind_of(rel: &str) -> &'static str {
 /// and deletion certificates are written outside the archive).
 const KINDS: &[&str] = &[
     "archive.json",
+    "recovery key",
     "user record (key bag, profile, escrow)",
     "journal segment (entries, tombstones)",
     "journal segment, compacted generation",
@@ -440,6 +442,7 @@ fn every_kind_of_tampering_with_every_kind_of_file_is_detected() {
     // Per kind: the file tampered with, and a second one of the kind to swap it with.
     let targets: Vec<(&'static str, String, Option<String>)> = vec![
         ("archive.json", "archive.json".into(), None),
+        ("recovery key", "recovery.json".into(), None),
         (
             "user record (key bag, profile, escrow)",
             clin2.clone(),

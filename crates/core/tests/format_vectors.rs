@@ -632,7 +632,7 @@ fn password_reset_removes_older_versions() {
     let old = users::load_latest(&a, &uid).unwrap().unwrap();
     let admin = users::unlock(&old, &old_password).unwrap();
     let new_password = Password::new("a new password for the test");
-    users::reset_password(&a, &admin.secrets, &admin.uid, &uid, &new_password).unwrap();
+    users::reset_password(&a, &admin.secrets, &admin.uid, &uid, &new_password, None).unwrap();
     // A new version, a new revision signed by the admin binding the new sealing, nothing older left.
     assert_eq!(
         a.list(&format!("users/{uid}")).unwrap(),
@@ -980,7 +980,10 @@ fn audit_chain() {
     }
     assert_eq!(files[0].text("signer"), user.raw("uid"));
     assert_eq!(files[1].text("signer"), "none");
-    assert_eq!(audit::UNSIGNED_ACTIONS, ["logon", "account.lock"]);
+    assert_eq!(
+        audit::UNSIGNED_ACTIONS,
+        ["logon", "account.lock", "recovery.use"]
+    );
 
     // By the code: an archive folder holding archive.json and the two files verifies clean.
     let keys = alice_keys();

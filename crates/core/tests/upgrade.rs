@@ -238,10 +238,7 @@ async fn key_holders_escrow_moves_to_the_recovery_key_once_it_exists() {
         .await
         .unwrap();
     assert!(
-        admin
-            .warnings
-            .iter()
-            .any(|w| w.contains("no recovery key")),
+        admin.warnings.iter().any(|w| w.contains("no recovery key")),
         "{:?}",
         admin.warnings
     );
@@ -249,7 +246,9 @@ async fn key_holders_escrow_moves_to_the_recovery_key_once_it_exists() {
     let root = users::load_latest(&a, &users::uid_for(&a, ADMIN.0).unwrap())
         .unwrap()
         .unwrap();
-    let seeds = users::unlock(&root, &Password::new(ADMIN.1)).unwrap().secrets;
+    let seeds = users::unlock(&root, &Password::new(ADMIN.1))
+        .unwrap()
+        .secrets;
     let holders = [ADMIN.0, PBM.0, "dr.priya.shah"];
     let escrow = |name: &str| {
         let uid = users::uid_for(&a, name).unwrap();
@@ -283,12 +282,18 @@ async fn key_holders_escrow_moves_to_the_recovery_key_once_it_exists() {
         let rec = escrow(h);
         assert!(users::escrowed_to_recovery(&rec), "{h}");
         assert!(users::open_escrow(&rec, &seeds, None).is_err(), "{h}");
-        assert!(users::open_escrow(&rec, &nobody, Some(&seed)).is_ok(), "{h}");
+        assert!(
+            users::open_escrow(&rec, &nobody, Some(&seed)).is_ok(),
+            "{h}"
+        );
         let uid = users::uid_for(&a, h).unwrap();
         for v in std::fs::read_dir(archive.join(format!("users/{uid}"))).unwrap() {
             let b = std::fs::read(v.unwrap().path()).unwrap();
             let r: users::UserRecord = serde_json::from_slice(&b).unwrap();
-            assert!(users::escrowed_to_recovery(&r), "{h}: an older version is left");
+            assert!(
+                users::escrowed_to_recovery(&r),
+                "{h}: an older version is left"
+            );
         }
     }
     // Those who hold no call key stay escrowed to the admin key.

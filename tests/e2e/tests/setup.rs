@@ -50,6 +50,10 @@ async fn a_practice_sets_up_its_archive_in_the_app_and_an_account_disabled_on_on
     pc.fill("#new-password-again", "riverside-admin-2026").await;
     pc.screenshot("create-archive").await;
     pc.click("#create-archive").await;
+    // The practice's recovery code, shown once before the archive opens.
+    assert_eq!(pc.text("#recovery-code").await.trim().len(), 29);
+    pc.screenshot("recovery-code").await;
+    pc.click("#recovery-written").await;
     pc.el("#user").await;
     assert!(archive.join("archive.json").exists());
     pc.logon_to_overview("morgan.lee", "riverside-admin-2026")

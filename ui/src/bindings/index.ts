@@ -45,6 +45,8 @@ share_sign_in: boolean, };
 
 export type ShareLogin = { user: string, password: string, remember: boolean, };
 
+export type CreatedArchive = { folder: string, recovery_code: string, };
+
 export type ProgressUpdate = { 
 /**
  * What is running, e.g. "index" (catching up with the archive's journal at logon).

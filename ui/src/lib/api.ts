@@ -11,6 +11,7 @@ import type {
   AuditRow,
   CertificateInfo,
   ConsentIn,
+  CreatedArchive,
   DueInfo,
   ErrorCode,
   ExportIn,
@@ -139,7 +140,9 @@ export const api = {
   setRoles: (name: string, roles: Role[]) => invoke<void>('set_roles', { name, roles }),
   updateUser: (name: string, telephonyIds: string[] | null, disabled: boolean | null) =>
     invoke<void>('update_user', { name, telephonyIds, disabled }),
-  resetPassword: (name: string, password: string) => invoke<void>('reset_password', { name, password }),
+  /** recoveryCode: the practice's recovery code, needed for someone who holds call keys. */
+  resetPassword: (name: string, password: string, recoveryCode: string | null = null) =>
+    invoke<void>('reset_password', { name, password, recoveryCode }),
   assignRecording: (id: string, user: string) => invoke<void>('assign_recording', { id, user }),
   /** An approver's or the data controller's decision; returns the user name it reached. */
   deliverAssignedKey: (id: string) => invoke<string>('deliver_assigned_key', { id }),
@@ -148,7 +151,7 @@ export const api = {
     invoke<ImportSummary>('import_folder', { folder, layout, dryRun, allowErased }),
   /** A new archive in an empty folder, with its first user (admin and data controller). */
   createArchive: (folder: string, admin: string, password: string, practiceName: string) =>
-    invoke<string>('create_archive', { folder, admin, password, practiceName }),
+    invoke<CreatedArchive>('create_archive', { folder, admin, password, practiceName }),
   verifyArchive: () => invoke<ArchiveCheck>('verify_archive'),
   /** Returns how many recordings the rebuilt index holds. */
   rebuildIndex: () => invoke<number>('rebuild_index'),

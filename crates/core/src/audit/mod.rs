@@ -17,7 +17,7 @@ pub const MAGIC: &[u8; 8] = b"CVAUDIT\x01";
 pub const SIG_DOMAIN: &str = "callvault/v1/audit-signature";
 
 /// Actions that may be recorded unsigned: those of someone not (yet) logged on.
-pub const UNSIGNED_ACTIONS: &[&str] = &["logon", "account.lock"];
+pub const UNSIGNED_ACTIONS: &[&str] = &["logon", "account.lock", "recovery.use"];
 
 /// One thing that happened, allowed or refused.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -56,7 +56,13 @@ mod tests {
     fn only_call_key_holders_are_escrowed_to_the_recovery_key() {
         assert!(escrow_to_recovery(&[Role::Approver]));
         assert!(escrow_to_recovery(&[Role::Admin, Role::DataController]));
-        for r in [Role::Admin, Role::Supervisor, Role::Clinician, Role::Staff, Role::Ingest] {
+        for r in [
+            Role::Admin,
+            Role::Supervisor,
+            Role::Clinician,
+            Role::Staff,
+            Role::Ingest,
+        ] {
             assert!(!escrow_to_recovery(&[r]), "{r:?}");
         }
     }

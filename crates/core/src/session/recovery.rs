@@ -85,7 +85,9 @@ impl Session {
             seed.as_ref(),
         ) {
             Ok(rev) => rev,
-            Err(e @ Error::Forbidden(_)) => return self.refuse(Action::ResetPassword, vec![uid], e),
+            Err(e @ Error::Forbidden(_)) => {
+                return self.refuse(Action::ResetPassword, vec![uid], e)
+            }
             Err(e) => return Err(e),
         };
         let disabled = self.users.iter().any(|u| u.uid == uid && u.disabled);
@@ -177,7 +179,11 @@ impl Session {
                 if let Some(('k', ms)) = users::parse_mark(&n) {
                     if ms > now - WARN_DAYS * 86_400_000 && ms <= now + users::MARK_SKEW_MS {
                         let when = chrono::DateTime::from_timestamp_millis(ms)
-                            .map(|t| t.with_timezone(&self.tz).format("%d/%m/%Y %H:%M").to_string())
+                            .map(|t| {
+                                t.with_timezone(&self.tz)
+                                    .format("%d/%m/%Y %H:%M")
+                                    .to_string()
+                            })
                             .unwrap_or_default();
                         out.push(format!(
                             "The practice's recovery key was used on {when} to reset the password of {}. If that was not agreed, tell the data controller now.",

@@ -169,11 +169,7 @@ pub fn open(archive: &Archive, code: &Password) -> Result<Key32> {
     if sealed.len() < 12 + 16 {
         return Err(Error::tampered(PATH, "sealed recovery key too short"));
     }
-    let k = crypto::argon2id(
-        &Password::new(normalize_code(code.expose())),
-        &salt,
-        f.kdf,
-    );
+    let k = crypto::argon2id(&Password::new(normalize_code(code.expose())), &salt, f.kdf);
     let nonce: [u8; 12] = sealed[..12].try_into().expect("12 bytes");
     let seed = crypto::open(&k, &nonce, SEED_AAD, &sealed[12..], PATH)
         .map_err(|_| Error::Forbidden("the recovery code is not this archive's".into()))?;

@@ -1,0 +1,343 @@
+//! The practice's recovery key (issue 18, item 3): an admin (an IT lead) holds no call keys and
+//! cannot become someone who does. The secrets of approvers and the data controller are escrowed
+//! to the recovery key, whose code the data controller keeps offline; an admin resets the
+//! passwords of everyone else. Attacks with an admin's own tool, a planted recovery key, a wrong
+//! code; the break-glass path of a practice whose only admin forgot their password.
+
+use callvault_core::archive::Archive;
+use callvault_core::crypto;
+use callvault_core::policy::Role;
+use callvault_core::secret::Password;
+use callvault_core::session::{self, AuditFilter, KdfChoice, Session};
+use callvault_core::users::{self, recovery};
+use callvault_core::Error;
+use std::path::{Path, PathBuf};
+
+const DC: (&str, &str) = ("dana.dc", "dc-pass-12345");
+const GP: (&str, &str) = ("dr.gail.partner", "gp-pass-12345");
+const IT: (&str, &str) = ("ivo.it", "it-pass-123456");
+const CLIN: (&str, &str) = ("dr.cal.one", "clin-pass-1234");
+
+struct World {
+    _tmp: tempfile::TempDir,
+    archive: PathBuf,
+    data: PathBuf,
+    code: Password,
+}
+
+impl World {
+    /// The data controller (also admin, the archive's first user), a GP partner (approver), an IT
+    /// lead (admin only) and a clinician.
+    async fn new() -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        let archive = tmp.path().join("archive");
+        let data = tmp.path().join("pm-pc");
+        let rep = session::init_in(&archive, &data, DC.0, &Password::new(DC.1), KdfChoice::Fast)
+            .await
+            .unwrap();
+        let mut s = Session::logon_in(&archive, &data, DC.0, &Password::new(DC.1))
+            .await
+            .unwrap();
+        for (u, roles) in [
+            (GP, vec![Role::Approver]),
+            (IT, vec![Role::Admin]),
+            (CLIN, vec![Role::Clinician]),
+        ] {
+            s.add_user(u.0, &roles, &[], &Password::new(u.1))
+                .await
+                .unwrap();
+        }
+        s.close().await;
+        World {
+            _tmp: tmp,
+            archive,
+            data,
+            code: rep.recovery_code,
+        }
+    }
+
+    async fn logon(&self, u: (&str, &str)) -> Result<Session, Error> {
+        Session::logon_in(&self.archive, &self.data, u.0, &Password::new(u.1)).await
+    }
+
+    fn share(&self) -> Archive {
+        Archive::open(&self.archive).unwrap()
+    }
+}
+
+fn record(a: &Archive, name: &str) -> users::UserRecord {
+    users::load_latest(a, &users::uid_for(a, name).unwrap())
+        .unwrap()
+        .unwrap()
+}
+
+/// Every seed an insider's own tool gets from their own record: their secret and whole key bag.
+fn tool(a: &Archive, u: (&str, &str)) -> (callvault_core::secret::Key32, users::ArchiveSecrets) {
+    let rec = record(a, u.0);
+    let un = users::unlock(&rec, &Password::new(u.1)).unwrap();
+    let bag = users::open_keybag(&rec, &un.secret).unwrap();
+    (un.secret, bag)
+}
+
+async fn trail(w: &World) -> String {
+    let dc = w.logon(DC).await.unwrap();
+    let t = serde_json::to_string(&dc.audit_list(&AuditFilter::default()).await.unwrap()).unwrap();
+    dc.close().await;
+    t
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_cannot_open_a_key_holders_escrow_nor_reset_their_password_alone() {
+    let w = World::new().await;
+    let a = w.share();
+    // The admin's own tool: every seed of their key bag against every user's escrow.
+    let (it_secret, it_bag) = tool(&a, IT);
+    let try_open = |name: &str| {
+        let rec = record(&a, name);
+        let uid = &rec.signed.uid;
+        users::SEED_NAMES
+            .iter()
+            .filter_map(|n| it_bag.get(n))
+            .chain([&it_secret])
+            .any(|k| {
+                [
+                    format!("callvault/v1/escrow/{uid}"),
+                    format!("callvault/v3/recovery-escrow/{uid}"),
+                ]
+                .iter()
+                .any(|i| crypto::unwrap(k, i.as_bytes(), &rec.signed.escrow, "t").is_ok())
+            })
+    };
+    assert!(!try_open(GP.0), "the admin opened the approver's secret");
+    assert!(
+        !try_open(DC.0),
+        "the admin opened the data controller's secret"
+    );
+    assert!(
+        try_open(CLIN.0),
+        "an admin resets those who hold no call key"
+    );
+    assert!(it_bag.get("custodian").is_none());
+
+    // Through Callvault: refused, naming who can, and audited.
+    let mut it = w.logon(IT).await.unwrap();
+    let e = it
+        .reset_password(GP.0, &Password::new("taken-over-123"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden(_)), "{e}");
+    assert!(e.to_string().contains("recovery"), "{e}");
+    it.reset_password(CLIN.0, &Password::new("clin-new-pass-1"))
+        .await
+        .unwrap();
+    // Nor can the admin grant a key-holding role (the bag needs the call key).
+    assert!(it.set_roles(CLIN.0, &[Role::Approver]).await.is_err());
+    it.close().await;
+    assert!(
+        w.logon(GP).await.is_ok(),
+        "the approver's password is unchanged"
+    );
+    assert!(trail(&w).await.contains("recovery"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_recovery_code_an_admin_resets_a_key_holder_and_everyone_is_told() {
+    let w = World::new().await;
+    let mut it = w.logon(IT).await.unwrap();
+    // A wrong code opens nothing, and is audited.
+    let e = it
+        .reset_password_with_recovery(
+            GP.0,
+            &Password::new("gp-new-pass-123"),
+            &Password::new("AAAAA-AAAAA-AAAAA-AAAAA-AAAAA"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden(_)), "{e}");
+    // The code as people copy it back: lower case, spaces for dashes.
+    let typed = w.code.expose().to_lowercase().replace('-', " ");
+    it.reset_password_with_recovery(
+        GP.0,
+        &Password::new("gp-new-pass-123"),
+        &Password::new(typed),
+    )
+    .await
+    .unwrap();
+    it.close().await;
+    assert!(matches!(w.logon(GP).await, Err(Error::BadLogon)));
+    let gp = w.logon((GP.0, "gp-new-pass-123")).await.unwrap();
+    gp.close().await;
+    // She still holds the call key (from her own bag: the admin holds none to give).
+    let a = w.share();
+    let (_, bag) = tool(&a, (GP.0, "gp-new-pass-123"));
+    assert!(bag.get("custodian").is_some());
+    let (_, it_bag) = tool(&a, IT);
+    assert!(
+        it_bag.get("custodian").is_none(),
+        "the admin gained nothing"
+    );
+    // Loud: in the audit trail, and a warning at the data controller's and the admin's logon.
+    let t = trail(&w).await;
+    assert!(t.contains("recovery.use"), "{t}");
+    for u in [DC, IT] {
+        let s = w.logon(u).await.unwrap();
+        assert!(
+            s.warnings
+                .iter()
+                .any(|x| x.contains("recovery key was used") && x.contains(GP.0)),
+            "{:?}",
+            s.warnings
+        );
+        s.close().await;
+    }
+    let clin = w.logon(CLIN).await.unwrap();
+    assert!(!clin.warnings.iter().any(|x| x.contains("recovery key")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_only_admin_who_forgot_their_password_recovers_with_the_code() {
+    let w = World::new().await;
+    // A wrong code: refused and audited; the password stays.
+    let e = Session::recover_account(
+        &w.archive,
+        &w.data,
+        DC.0,
+        &Password::new("not-the-code"),
+        &Password::new("dc-new-pass-123"),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(matches!(e, Error::Forbidden(_)), "{e}");
+    assert!(w.logon(DC).await.is_ok());
+    // Only for an admin's own account: an approver is reset by an admin.
+    let e = Session::recover_account(
+        &w.archive,
+        &w.data,
+        GP.0,
+        &w.code,
+        &Password::new("gp-new-pass-123"),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(e.to_string().contains("not an admin"), "{e}");
+    assert!(w.logon(GP).await.is_ok(), "unchanged");
+    // The right code, on a computer new to the archive too.
+    let mac = w._tmp.path().join("dc-mac");
+    let s = Session::recover_account(
+        &w.archive,
+        &mac,
+        DC.0,
+        &w.code,
+        &Password::new("dc-new-pass-123"),
+    )
+    .await
+    .unwrap();
+    s.close().await;
+    assert!(matches!(w.logon(DC).await, Err(Error::BadLogon)));
+    let mut dc = w.logon((DC.0, "dc-new-pass-123")).await.unwrap();
+    assert!(dc
+        .warnings
+        .iter()
+        .any(|x| x.contains("recovery key was used")));
+    let t = serde_json::to_string(&dc.audit_list(&AuditFilter::default()).await.unwrap()).unwrap();
+    assert!(t.contains("recovery.use"));
+    assert!(t.contains("refused"), "the wrong code is in the trail: {t}");
+    let rep = dc.verify().await.unwrap();
+    assert!(rep.problems.is_empty(), "{:?}", rep.problems);
+}
+
+/// An insider replaces recovery.json with a key of their own, or deletes it, hoping the next key
+/// holder's secret is escrowed to them (or to the admin key): the writer checks the tag with the
+/// call key and refuses; nothing is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_planted_or_removed_recovery_key_gets_no_secret_escrowed() {
+    let w = World::new().await;
+    let a = w.share();
+    let path = w.archive.join(recovery::PATH);
+    // An insider's own recovery key: a fresh pair, sealed under a code they know, tagged with a
+    // key they made up.
+    let mut f: recovery::RecoveryFile =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let theirs = callvault_core::secret::Key32::random();
+    f.public = crypto::b64(&crypto::x25519_public(&theirs));
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, serde_json::to_vec_pretty(&f).unwrap()).unwrap();
+    let mut dc = w.logon(DC).await.unwrap();
+    let e = dc
+        .add_user(
+            "dr.new.partner",
+            &[Role::Approver],
+            &[],
+            &Password::new("new-pass-1234"),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains(recovery::PATH), "{e}");
+    assert!(
+        users::load_latest(&a, &users::uid_for(&a, "dr.new.partner").unwrap())
+            .unwrap()
+            .is_none()
+    );
+    let rep = dc.verify().await.unwrap();
+    assert!(
+        rep.problems.iter().any(|p| p.object == recovery::PATH),
+        "{:?}",
+        rep.problems
+    );
+    dc.close().await;
+    // Removed: the archive still uses a recovery key (secrets are escrowed to it), so nothing
+    // falls back to the admin key.
+    std::fs::remove_file(&path).unwrap();
+    let mut dc = w.logon(DC).await.unwrap();
+    let e = dc
+        .add_user(
+            "dr.new.partner",
+            &[Role::Approver],
+            &[],
+            &Password::new("new-pass-1234"),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains(recovery::PATH), "{e}");
+    // A user who holds no call key is still added (escrowed to the admin key).
+    dc.add_user(
+        "rae.reception",
+        &[Role::Staff],
+        &[],
+        &Password::new("rae-pass-1234"),
+    )
+    .await
+    .unwrap();
+}
+
+/// Promoting a clinician to approver moves her escrow to the recovery key and removes the versions
+/// escrowed to the admin key; demoting her back leaves it there.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_promotion_moves_the_escrow_and_removes_the_older_versions() {
+    let w = World::new().await;
+    let a = w.share();
+    let mut dc = w.logon(DC).await.unwrap();
+    dc.set_roles(CLIN.0, &[Role::Clinician, Role::Approver])
+        .await
+        .unwrap();
+    dc.close().await;
+    let (it_secret, it_bag) = tool(&a, IT);
+    let _ = it_secret;
+    let uid = users::uid_for(&a, CLIN.0).unwrap();
+    let dir = w.archive.join(format!("users/{uid}"));
+    let versions: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(versions.len(), 1, "{versions:?}");
+    let rec = record(&a, CLIN.0);
+    assert!(users::escrowed_to_recovery(&rec));
+    assert!(users::open_escrow(&rec, &it_bag, None).is_err());
+    // She logs on and holds the call key.
+    let (_, bag) = tool(&a, CLIN);
+    assert!(bag.get("custodian").is_some());
+    assert!(w.logon(CLIN).await.is_ok());
+    let _: &Path = &dir;
+}
