@@ -175,23 +175,37 @@ impl Session {
             let Ok(names) = self.archive.list(&format!("auth/{}", u.uid)) else {
                 continue;
             };
-            for n in names {
-                if let Some(('k', ms)) = users::parse_mark(&n) {
-                    if ms > now - WARN_DAYS * 86_400_000 && ms <= now + users::MARK_SKEW_MS {
-                        let when = chrono::DateTime::from_timestamp_millis(ms)
-                            .map(|t| {
-                                t.with_timezone(&self.tz)
-                                    .format("%d/%m/%Y %H:%M")
-                                    .to_string()
-                            })
-                            .unwrap_or_default();
-                        out.push(format!(
-                            "The practice's recovery key was used on {when} to reset the password of {}. If that was not agreed, tell the data controller now.",
-                            u.name
-                        ));
+            // One warning per user: how many uses, and the latest.
+            let uses: Vec<i64> = names
+                .iter()
+                .filter_map(|n| match users::parse_mark(n) {
+                    Some(('k', ms))
+                        if ms > now - WARN_DAYS * 86_400_000 && ms <= now + users::MARK_SKEW_MS =>
+                    {
+                        Some(ms)
                     }
-                }
-            }
+                    _ => None,
+                })
+                .collect();
+            let Some(&last) = uses.iter().max() else {
+                continue;
+            };
+            let when = chrono::DateTime::from_timestamp_millis(last)
+                .map(|t| {
+                    t.with_timezone(&self.tz)
+                        .format("%d/%m/%Y %H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            let times = if uses.len() > 1 {
+                format!(" ({} times in the last {WARN_DAYS} days)", uses.len())
+            } else {
+                String::new()
+            };
+            out.push(format!(
+                "The practice's recovery key was used on {when} to reset the password of {}{times}. If that was not agreed, tell the data controller now.",
+                u.name
+            ));
         }
         out
     }
