@@ -134,12 +134,12 @@ pub async fn reset_password(
     let mut g = session(&state).await?;
     let pw = Password::new(password);
     // Someone who holds call keys (an approver, the data controller) needs the practice's
-    // recovery code; the core decides.
+    // recovery code, typed only by the data controller; the core decides.
     match recovery_code.filter(|c| !c.trim().is_empty()) {
         Some(c) => {
             s_mut(&mut g)
                 .reset_password_with_recovery(&name, &pw, &Password::new(c))
-                .await?
+                .await?;
         }
         None => s_mut(&mut g).reset_password(&name, &pw).await?,
     }
@@ -158,11 +158,18 @@ pub async fn assign_recording(
 }
 
 /// Deliver the key of a call a supervisor assigned without it (an approver or the data
-/// controller): returns the user name it was delivered to.
+/// controller), as the assignment was when they saw it (`assigned_at`): returns the user name it
+/// was delivered to.
 #[tauri::command]
-pub async fn deliver_assigned_key(state: State<'_, AppState>, id: String) -> ApiResult<String> {
+pub async fn deliver_assigned_key(
+    state: State<'_, AppState>,
+    id: String,
+    assigned_at: String,
+) -> ApiResult<String> {
     let mut g = session(&state).await?;
-    Ok(s_mut(&mut g).deliver_assigned_key(&id).await?)
+    Ok(s_mut(&mut g)
+        .deliver_assigned_key(&id, Some(&assigned_at))
+        .await?)
 }
 
 /// Create an identity for an unattended ingest machine (admin) and write its profile to the file

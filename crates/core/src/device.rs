@@ -225,16 +225,53 @@ pub fn remember_revisions(
     if !changed {
         return Ok(());
     }
-    let path = device.dir.join("users-seen.json");
+    replace_json(device, "users-seen", &merged)
+}
+
+/// Replace `<name>.json` in this device's folder in one step (a temporary file renamed over it).
+fn replace_json(device: &Device, name: &str, value: &impl serde::Serialize) -> Result<()> {
+    let path = device.dir.join(format!("{name}.json"));
     let tmp = device
         .dir
-        .join(format!(".users-seen-{}.tmp", crypto::new_id()));
-    std::fs::write(&tmp, serde_json::to_vec(&merged).expect("serialisable"))
+        .join(format!(".{name}-{}.tmp", crypto::new_id()));
+    std::fs::write(&tmp, serde_json::to_vec(value).expect("serialisable"))
         .and_then(|()| std::fs::rename(&tmp, &path))
         .map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
             Error::io(path.display(), e)
         })
+}
+
+/// The keys of each user's record this device has seen first (`users-keys.json` beside the
+/// index): `public_key` and `signing_key` as the record gives them. A user's keys never change
+/// (a password reset re-seals the same secret), so a record found with other keys was forged
+/// by someone holding the signing key (an admin) and is refused on this computer.
+pub fn seen_keys(device: &Device) -> std::collections::BTreeMap<String, String> {
+    std::fs::read(device.dir.join("users-keys.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// Pin the keys of users not seen before (a pinned user's keys are never replaced).
+pub fn remember_keys(
+    device: &Device,
+    keys: &std::collections::BTreeMap<String, String>,
+) -> Result<()> {
+    let mut merged = seen_keys(device);
+    let before = merged.len();
+    for (uid, k) in keys {
+        merged.entry(uid.clone()).or_insert_with(|| k.clone());
+    }
+    if merged.len() == before {
+        return Ok(());
+    }
+    replace_json(device, "users-keys", &merged)
+}
+
+/// How a user's keys are pinned: public and signing key, as the record gives them.
+pub fn key_pin(public_key: &str, signing_key: &str) -> String {
+    format!("{public_key} {signing_key}")
 }
 
 /// Wait for, then hold, this computer's import lock for the archive (an OS file lock, released

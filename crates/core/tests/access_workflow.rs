@@ -1191,7 +1191,7 @@ async fn approval_hands_a_supervisor_the_calls_key_and_a_key_holder_delivers_an_
     clin.close().await;
     let mut sup = w.as_(SUP).await;
     assert!(matches!(
-        sup.deliver_assigned_key(&id).await,
+        sup.deliver_assigned_key(&id, None).await,
         Err(Error::Forbidden(_))
     ));
     sup.close().await;
@@ -1203,10 +1203,15 @@ async fn approval_hands_a_supervisor_the_calls_key_and_a_key_holder_delivers_an_
     assert_eq!(waiting[0].assigned_to, CLIN.0);
     assert_eq!(waiting[0].assigned_by, SUP.0);
     assert_eq!(gp.overview().await.unwrap().awaiting_keys, waiting);
-    assert_eq!(gp.deliver_assigned_key(&id).await.unwrap(), CLIN.0);
+    assert_eq!(
+        gp.deliver_assigned_key(&id, Some(&waiting[0].assigned_at))
+            .await
+            .unwrap(),
+        CLIN.0
+    );
     assert!(gp.assignments_awaiting_key().await.unwrap().is_empty());
     assert!(
-        gp.deliver_assigned_key(&id).await.is_err(),
+        gp.deliver_assigned_key(&id, None).await.is_err(),
         "nothing is waiting any more"
     );
     gp.close().await;

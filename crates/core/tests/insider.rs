@@ -1187,7 +1187,7 @@ async fn a_supervisor_cannot_get_a_calls_key_by_assigning_it_to_herself() {
     // offered for delivery.
     let mut dc = w.logon(DC).await.unwrap();
     assert!(dc.assignments_awaiting_key().await.unwrap().is_empty());
-    assert!(dc.deliver_assigned_key(&unassigned).await.is_err());
+    assert!(dc.deliver_assigned_key(&unassigned, None).await.is_err());
     let trail = serde_json::to_string(&dc.audit_list(&Default::default()).await.unwrap()).unwrap();
     assert!(!trail.contains("delivered the key"), "a key was delivered");
     dc.close().await;
@@ -1198,6 +1198,53 @@ async fn a_supervisor_cannot_get_a_calls_key_by_assigning_it_to_herself() {
             "the supervisor opened {id}"
         );
     }
+}
+
+/// An approver's delivery of a call's key is bound to the assignment she saw: a supervisor's own
+/// tool that re-assigns the call (a raw `assign` entry, to someone of the supervisor's choosing)
+/// between her seeing it waiting and delivering gets the key delivered to no one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_is_delivered_only_to_the_assignment_the_authoriser_saw() {
+    use callvault_core::archive::journal::Assignment;
+    let w = World::new().await;
+    let mut dc = w.logon(DC).await.unwrap();
+    let rep = dc.import_sources(vec![call(5, "298")]).await.unwrap();
+    let id = rep.imported[0].id.clone();
+    dc.close().await;
+    let mut s = w.logon(SUP).await.unwrap();
+    s.assign(&id, CLIN.0).await.unwrap();
+    s.close().await;
+    let dc = w.logon(DC).await.unwrap();
+    let waiting = dc.assignments_awaiting_key().await.unwrap();
+    let seen = waiting
+        .iter()
+        .find(|x| x.recording == id)
+        .unwrap()
+        .assigned_at
+        .clone();
+    dc.close().await;
+    let a = w.share();
+    let sup = insider(&a, SUP);
+    let staff_uid = users::uid_for(&a, STAFF.0).unwrap();
+    sup.write(
+        &a,
+        &[JournalEntry::Assign(Box::new(Assignment {
+            recording: id.clone(),
+            staff_uid: staff_uid.clone(),
+            wrap: None,
+            by: sup.uid.clone(),
+            at: now(),
+        }))],
+    );
+    let mut dc = w.logon(DC).await.unwrap();
+    let e = dc.deliver_assigned_key(&id, Some(&seen)).await.unwrap_err();
+    assert!(e.to_string().contains("assigned again"), "{e}");
+    dc.close().await;
+    let staff = w.logon(STAFF).await.unwrap();
+    assert!(
+        matches!(staff.waveform(&id).await, Err(Error::Forbidden(_))),
+        "the key reached the re-assigned staff member"
+    );
 }
 
 /// An admin (an IT lead) makes a supervisor and a clinician of their own, has the supervisor

@@ -17,6 +17,7 @@ const DC: (&str, &str) = ("dana.dc", "dc-pass-12345");
 const GP: (&str, &str) = ("dr.gail.partner", "gp-pass-12345");
 const IT: (&str, &str) = ("ivo.it", "it-pass-123456");
 const CLIN: (&str, &str) = ("dr.cal.one", "clin-pass-1234");
+const DC2: (&str, &str) = ("dora.dc", "dc2-pass-12345");
 
 struct World {
     _tmp: tempfile::TempDir,
@@ -27,7 +28,7 @@ struct World {
 
 impl World {
     /// The data controller (also admin, the archive's first user), a GP partner (approver), an IT
-    /// lead (admin only) and a clinician.
+    /// lead (admin only), a clinician, and a second data controller who is not an admin.
     async fn new() -> World {
         let tmp = tempfile::tempdir().unwrap();
         let archive = tmp.path().join("archive");
@@ -42,6 +43,7 @@ impl World {
             (GP, vec![Role::Approver]),
             (IT, vec![Role::Admin]),
             (CLIN, vec![Role::Clinician]),
+            (DC2, vec![Role::DataController]),
         ] {
             s.add_user(u.0, &roles, &[], &Password::new(u.1))
                 .await
@@ -141,11 +143,23 @@ async fn an_admin_cannot_open_a_key_holders_escrow_nor_reset_their_password_alon
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn with_the_recovery_code_an_admin_resets_a_key_holder_and_everyone_is_told() {
+async fn the_code_is_typed_only_by_the_data_controller_and_an_admin_signs_the_reset_blind() {
     let w = World::new().await;
+    let typed = w.code.expose().to_lowercase().replace('-', " ");
+    // An admin who is not the data controller cannot use the code at all (so never learns
+    // whether a code works, nor holds one in their session): refused and audited.
     let mut it = w.logon(IT).await.unwrap();
-    // A wrong code opens nothing, and is audited.
     let e = it
+        .reset_password_with_recovery(GP.0, &Password::new("gp-new-pass-123"), &w.code)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden(_)), "{e}");
+    it.close().await;
+    assert!(w.logon(GP).await.is_ok(), "unchanged");
+    // The data controller (not an admin): a wrong code opens nothing; the right one, as people
+    // copy it back, prepares the reset, which nobody but an admin can sign.
+    let mut dc2 = w.logon(DC2).await.unwrap();
+    let e = dc2
         .reset_password_with_recovery(
             GP.0,
             &Password::new("gp-new-pass-123"),
@@ -154,31 +168,41 @@ async fn with_the_recovery_code_an_admin_resets_a_key_holder_and_everyone_is_tol
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Forbidden(_)), "{e}");
-    // The code as people copy it back: lower case, spaces for dashes.
-    let typed = w.code.expose().to_lowercase().replace('-', " ");
-    it.reset_password_with_recovery(
-        GP.0,
-        &Password::new("gp-new-pass-123"),
-        &Password::new(typed),
-    )
-    .await
-    .unwrap();
+    let done = dc2
+        .reset_password_with_recovery(
+            GP.0,
+            &Password::new("gp-new-pass-123"),
+            &Password::new(typed),
+        )
+        .await
+        .unwrap();
+    assert!(!done, "prepared, waiting for an admin");
+    dc2.close().await;
+    assert!(w.logon(GP).await.is_ok(), "not yet applied");
+    // The admin's next logon signs it, seeing neither code nor secret.
+    let it = w.logon(IT).await.unwrap();
+    assert!(
+        it.warnings
+            .iter()
+            .any(|x| x.contains("Completed 1 password reset")),
+        "{:?}",
+        it.warnings
+    );
     it.close().await;
+    assert!(!w.archive.join("resets").read_dir().unwrap().any(|_| true));
     assert!(matches!(w.logon(GP).await, Err(Error::BadLogon)));
     let gp = w.logon((GP.0, "gp-new-pass-123")).await.unwrap();
     gp.close().await;
-    // She still holds the call key (from her own bag: the admin holds none to give).
+    // She still holds the call key (her own bag, re-wrapped); the admin gained nothing.
     let a = w.share();
     let (_, bag) = tool(&a, (GP.0, "gp-new-pass-123"));
     assert!(bag.get("custodian").is_some());
     let (_, it_bag) = tool(&a, IT);
-    assert!(
-        it_bag.get("custodian").is_none(),
-        "the admin gained nothing"
-    );
+    assert!(it_bag.get("custodian").is_none());
     // Loud: in the audit trail, and a warning at the data controller's and the admin's logon.
     let t = trail(&w).await;
     assert!(t.contains("recovery.use"), "{t}");
+    assert!(t.contains("prepared by"), "{t}");
     for u in [DC, IT] {
         let s = w.logon(u).await.unwrap();
         assert!(
@@ -192,6 +216,161 @@ async fn with_the_recovery_code_an_admin_resets_a_key_holder_and_everyone_is_tol
     }
     let clin = w.logon(CLIN).await.unwrap();
     assert!(!clin.warnings.iter().any(|x| x.contains("recovery key")));
+    // A data controller who is an admin too signs it at once.
+    let mut dc = w.logon(DC).await.unwrap();
+    assert!(dc
+        .reset_password_with_recovery(GP.0, &Password::new("gp-third-pass-1"), &w.code)
+        .await
+        .unwrap());
+    dc.close().await;
+    assert!(w.logon((GP.0, "gp-third-pass-1")).await.is_ok());
+}
+
+/// Anyone can write to the share: a prepared reset re-signed by a clinician's own key (naming
+/// herself as its preparer), or moved to another user's place, is not applied, but taken off
+/// the share, named and audited; the password stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_prepared_reset_not_from_the_data_controller_is_refused() {
+    let w = World::new().await;
+    let a = w.share();
+    let mut dc2 = w.logon(DC2).await.unwrap();
+    assert!(!dc2
+        .reset_password_with_recovery(GP.0, &Password::new("gp-new-pass-123"), &w.code)
+        .await
+        .unwrap());
+    dc2.close().await;
+    let gp_uid = users::uid_for(&a, GP.0).unwrap();
+    let path = w.archive.join(users::reset::path_of(&gp_uid));
+    let mut p: users::reset::PreparedReset =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let (clin_secret, _) = tool(&a, CLIN);
+    p.body.by = users::uid_for(&a, CLIN.0).unwrap();
+    let msg = [
+        b"callvault/v3/reset\n".as_slice(),
+        a.config.identity_hash().as_bytes(),
+        b"\n",
+        &serde_json::to_vec(&p.body).unwrap(),
+    ]
+    .concat();
+    p.sig = crypto::b64(&crypto::ed25519_sign(
+        &users::user_signing_seed(&clin_secret),
+        &msg,
+    ));
+    std::fs::write(&path, serde_json::to_vec(&p).unwrap()).unwrap();
+    let it = w.logon(IT).await.unwrap();
+    assert!(
+        it.warnings
+            .iter()
+            .any(|x| x.contains("not applied") && x.contains("not the data controller")),
+        "{:?}",
+        it.warnings
+    );
+    it.close().await;
+    assert!(!path.exists(), "taken off the share");
+    assert!(w.logon(GP).await.is_ok(), "the password stays");
+    let t = trail(&w).await;
+    assert!(t.contains("not the data controller"), "{t}");
+}
+
+/// An admin holds the archive's signing key, so can sign a record of their own making under an
+/// approver's name: their own key pair, an escrow to the recovery key they made themself, and no
+/// archive identity (so the next upgrade run re-signs it). Whoever re-signs it must not wrap the
+/// call key to the admin's key pair: a computer that saw the approver's keys refuses the record;
+/// one new to the archive finds no holder tag and refuses to give it `custodian`.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admins_forged_record_of_an_approver_gets_no_call_key() {
+    let w = World::new().await;
+    let a = w.share();
+    let (_, it_bag) = tool(&a, IT);
+    let gp_uid = users::uid_for(&a, GP.0).unwrap();
+    let mut rec = record(&a, GP.0);
+    let evil = callvault_core::secret::Key32::random();
+    let evil_public = crypto::x25519_public(&evil);
+    let rf: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.archive.join(recovery::PATH)).unwrap()).unwrap();
+    let recovery_public: [u8; 32] = crypto::unb64(rf["public"].as_str().unwrap(), "t")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let mut bag = std::collections::BTreeMap::new();
+    for k in ["dedup", "metadata"] {
+        bag.insert(k, hex::encode(it_bag.get(k).unwrap().expose()));
+    }
+    rec.signed.rev += 1;
+    rec.signed.public_key = crypto::b64(&evil_public);
+    rec.signed.signing_key = crypto::b64(&crypto::ed25519_public(&users::user_signing_seed(&evil)));
+    rec.signed.keybag = crypto::wrap(
+        &evil_public,
+        format!("callvault/v1/keybag/{gp_uid}/{}", rec.signed.rev).as_bytes(),
+        &serde_json::to_vec(&bag).unwrap(),
+    )
+    .unwrap();
+    rec.signed.profile = crypto::wrap(
+        &a.config.keys.get("metadata").unwrap(),
+        format!("callvault/v1/profile/{gp_uid}/{}", rec.signed.rev).as_bytes(),
+        &serde_json::to_vec(
+            &users::read_profile(&record(&a, GP.0), it_bag.get("metadata").unwrap()).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    rec.signed.escrow = crypto::wrap(
+        &recovery_public,
+        format!("callvault/v3/recovery-escrow/{gp_uid}").as_bytes(),
+        evil.expose(),
+    )
+    .unwrap();
+    rec.signed.archive = None;
+    rec.signed.sealing = None;
+    rec.signed.holder = None;
+    rec.ver += 1;
+    let msg = [
+        b"callvault/v1/user\n".as_slice(),
+        &serde_json::to_vec(&rec.signed).unwrap(),
+    ]
+    .concat();
+    rec.sig = crypto::b64(&crypto::ed25519_sign(it_bag.get("signing").unwrap(), &msg));
+    std::fs::write(
+        w.archive.join(format!("users/{gp_uid}/{:08}.cvu", rec.ver)),
+        serde_json::to_vec_pretty(&rec).unwrap(),
+    )
+    .unwrap();
+    let custodian_reached_evil = || {
+        let r = record(&a, GP.0);
+        r.signed.public_key == crypto::b64(&evil_public)
+            && users::open_keybag(&r, &evil).is_ok_and(|b| b.get("custodian").is_some())
+    };
+    // The data controller (an admin who holds the call key) on a computer that saw the approver:
+    // the changed keys are named and the record is left alone.
+    let dc = w.logon(DC).await.unwrap();
+    assert!(
+        dc.warnings
+            .iter()
+            .any(|x| x.contains(&gp_uid) && x.contains("keys changed")),
+        "{:?}",
+        dc.warnings
+    );
+    dc.close().await;
+    assert!(!custodian_reached_evil());
+    // On a computer new to the archive (nothing pinned): the upgrade run finds no holder tag, and
+    // the key bag the record carries holds no call key: not re-signed with one.
+    let fresh = w._tmp.path().join("new-pc");
+    let dc = Session::logon_in(&w.archive, &fresh, DC.0, &Password::new(DC.1))
+        .await
+        .unwrap();
+    assert!(
+        dc.warnings
+            .iter()
+            .any(|x| x.contains(&gp_uid) && x.contains("not put there by a holder")),
+        "{:?}",
+        dc.warnings
+    );
+    dc.close().await;
+    assert!(!custodian_reached_evil());
+    // A genuine approver's record carries a holder tag the call key verifies.
+    let a2 = w.share();
+    let c = tool(&a2, DC).1.get("custodian").unwrap().clone();
+    assert!(users::vouched(&a2, &c, &record(&a2, DC.0)));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -210,8 +389,9 @@ async fn the_only_admin_who_forgot_their_password_recovers_with_the_code() {
     .unwrap();
     assert!(matches!(e, Error::Forbidden(_)), "{e}");
     assert!(w.logon(DC).await.is_ok());
-    // Only for an admin's own account: an approver is reset by an admin.
-    let e = Session::recover_account(
+    // An approver who forgot her password: the code prepares a reset in her own name, which an
+    // admin's next logon completes.
+    let prepared = Session::recover_account(
         &w.archive,
         &w.data,
         GP.0,
@@ -219,10 +399,29 @@ async fn the_only_admin_who_forgot_their_password_recovers_with_the_code() {
         &Password::new("gp-new-pass-123"),
     )
     .await
+    .unwrap();
+    assert!(prepared.is_none());
+    assert!(
+        w.logon(GP).await.is_ok(),
+        "unchanged until an admin signs it"
+    );
+    w.logon(IT).await.unwrap().close().await;
+    assert!(w.logon((GP.0, "gp-new-pass-123")).await.is_ok());
+    // Not for someone whose secret the recovery key does not hold (an admin resets them).
+    let e = Session::recover_account(
+        &w.archive,
+        &w.data,
+        CLIN.0,
+        &w.code,
+        &Password::new("clin-new-pass-1"),
+    )
+    .await
     .err()
     .unwrap();
-    assert!(e.to_string().contains("not an admin"), "{e}");
-    assert!(w.logon(GP).await.is_ok(), "unchanged");
+    assert!(
+        e.to_string().contains("not escrowed to the recovery key"),
+        "{e}"
+    );
     // The right code, on a computer new to the archive too.
     let mac = w._tmp.path().join("dc-mac");
     let s = Session::recover_account(
@@ -233,7 +432,8 @@ async fn the_only_admin_who_forgot_their_password_recovers_with_the_code() {
         &Password::new("dc-new-pass-123"),
     )
     .await
-    .unwrap();
+    .unwrap()
+    .expect("an admin is logged on at once");
     s.close().await;
     assert!(matches!(w.logon(DC).await, Err(Error::BadLogon)));
     let mut dc = w.logon((DC.0, "dc-new-pass-123")).await.unwrap();

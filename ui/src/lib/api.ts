@@ -145,7 +145,9 @@ export const api = {
     invoke<void>('reset_password', { name, password, recoveryCode }),
   assignRecording: (id: string, user: string) => invoke<void>('assign_recording', { id, user }),
   /** An approver's or the data controller's decision; returns the user name it reached. */
-  deliverAssignedKey: (id: string) => invoke<string>('deliver_assigned_key', { id }),
+  /** assignedAt: when the assignment the approver saw was made: refused if it changed since. */
+  deliverAssignedKey: (id: string, assignedAt: string) =>
+    invoke<string>('deliver_assigned_key', { id, assignedAt }),
   /** layout: null for auto. Progress: `progress` events, task "import". */
   importFolder: (folder: string, layout: Layout | null, dryRun: boolean, allowErased = false) =>
     invoke<ImportSummary>('import_folder', { folder, layout, dryRun, allowErased }),

@@ -100,7 +100,7 @@ pub async fn deliver_key(cli: &Cli, id: Option<&str>, json: bool) -> CliResult {
     let mut s = logon(cli).await?;
     match id {
         Some(id) => {
-            let r = s.deliver_assigned_key(id).await;
+            let r = s.deliver_assigned_key(id, None).await;
             s.close().await;
             let to = r?;
             println!("The key of recording {id} was delivered to {to}.");

@@ -35,11 +35,14 @@ pub async fn run(cli: &Cli, uc: &UserCmd) -> CliResult {
             let pw = new_password(name)?;
             let r = match &code {
                 Some(c) => s.reset_password_with_recovery(name, &pw, c).await,
-                None => s.reset_password(name, &pw).await,
+                None => s.reset_password(name, &pw).await.map(|()| true),
             };
             s.close().await;
-            r?;
-            println!("Password of {name} reset.");
+            if r? {
+                println!("Password of {name} reset.");
+            } else {
+                println!("Password reset of {name} prepared with the recovery key: an admin's next logon completes it (the admin never sees the code).");
+            }
             Ok(())
         }
         UserCmd::SetRoles { name, roles } => {
@@ -100,15 +103,22 @@ pub async fn recover(cli: &Cli, name: &str) -> CliResult {
     let root = archive_dir(cli)?;
     let code = recovery_code()?;
     let pw = new_password(name)?;
-    let s = callvault_core::session::Session::recover_account(
+    match callvault_core::session::Session::recover_account(
         &root,
         &callvault_core::device::data_root()?,
         name,
         &code,
         &pw,
     )
-    .await?;
-    s.close().await;
-    println!("Password of {name} reset with the practice's recovery key; this use is in the audit trail.");
+    .await?
+    {
+        Some(s) => {
+            s.close().await;
+            println!("Password of {name} reset with the practice's recovery key; this use is in the audit trail.");
+        }
+        None => println!(
+            "Password reset of {name} prepared with the practice's recovery key: an admin's next logon completes it. This use is in the audit trail."
+        ),
+    }
     Ok(())
 }

@@ -59,6 +59,13 @@ pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
     m.finalize().into_bytes().into()
 }
 
+/// Does `tag` equal HMAC-SHA256(key, data)? Compared in constant time.
+pub fn hmac_sha256_verify(key: &[u8], data: &[u8], tag: &[u8]) -> bool {
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    m.update(data);
+    m.verify_slice(tag).is_ok()
+}
+
 /// HKDF-SHA256 with an empty salt, expanding `ikm` to 32 bytes for `info`.
 pub fn hkdf(ikm: &[u8], info: &[u8]) -> Key32 {
     let hk = hkdf::Hkdf::<Sha256>::new(None, ikm);

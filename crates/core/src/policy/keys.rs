@@ -40,6 +40,13 @@ pub fn may_create_recovery_key(roles: &[Role]) -> bool {
     roles.contains(&Role::DataController)
 }
 
+/// Typing the practice's recovery code in a session — preparing the password reset of someone
+/// who holds call keys, which an admin then signs — and preparing it is believed from: the data
+/// controller only, so the code never reaches an admin's session.
+pub fn may_use_recovery_key(roles: &[Role]) -> bool {
+    roles.contains(&Role::DataController)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,9 @@ pub mod users;
 
 pub use abilities::{abilities, Abilities};
 pub use actions::Action;
-pub use keys::{archive_keys_for, escrow_to_recovery, may_create_recovery_key};
+pub use keys::{
+    archive_keys_for, escrow_to_recovery, may_create_recovery_key, may_use_recovery_key,
+};
 pub use listen::{recording_scope, Scope};
 pub use roles::Role;
 
@@ -57,8 +59,12 @@ pub fn decide(roles: &[Role], action: Action) -> Result<()> {
             keys::may_create_recovery_key(roles),
             Some("the recovery key is created and kept by the data controller"),
         ),
-        // Whoever holds the practice's recovery code, for an account whose secret it opens.
-        A::RecoverAccount => (true, None),
+        // In a session: the data controller, who keeps the code (an admin's own break-glass at
+        // the logon screen is `Session::recover_account`, audited without a session).
+        A::RecoverAccount => (
+            keys::may_use_recovery_key(roles),
+            Some("the practice's recovery code is typed only by the data controller, in her own session"),
+        ),
         A::ChangeSetting => (
             retention::may_change_settings(roles),
             Some("archive settings are set by the data controller"),

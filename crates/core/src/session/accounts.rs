@@ -16,6 +16,7 @@ impl Session {
         let metadata = self.user.secrets.require("metadata")?.clone();
         let checkpoints = self.index.checkpointed_revs().await?;
         let mut seen = crate::device::seen_revisions(&self.device);
+        let mut pins = crate::device::seen_keys(&self.device);
         let mut out = Vec::new();
         let mut rolled_back = Vec::new();
         for uid in users::list_uids(&self.archive)? {
@@ -27,14 +28,26 @@ impl Session {
                         .try_into()
                         .map_err(|_| Error::tampered(format!("users/{uid}"), "key length"))
                 };
+                let pin = crate::device::key_pin(&r.signed.public_key, &r.signed.signing_key);
                 Ok((
                     r.signed.rev,
                     p,
                     key(&r.signed.public_key)?,
                     key(&r.signed.signing_key)?,
+                    pin,
                 ))
             }) {
-                Ok((rev, p, pk, sk)) => {
+                Ok((rev, p, pk, sk, pin)) => {
+                    if pins.get(&uid).is_some_and(|k| *k != pin) {
+                        let w = format!(
+                            "users/{uid}: this user's keys changed since this computer first saw them (a record forged with the archive's signing key?); this user is refused here. Tell the data controller"
+                        );
+                        if !self.warnings.contains(&w) {
+                            self.warnings.push(w);
+                        }
+                        continue;
+                    }
+                    pins.insert(uid.clone(), pin);
                     let known = seen
                         .get(&uid)
                         .copied()
@@ -70,6 +83,7 @@ impl Session {
             }
         }
         crate::device::remember_revisions(&self.device, &seen)?;
+        crate::device::remember_keys(&self.device, &pins)?;
         out.sort_by(|a, b| a.name.cmp(&b.name));
         self.users = out;
         Ok(())
@@ -102,24 +116,13 @@ impl Session {
         if !policy::users::may_manage_users(self.roles()) {
             return Ok(0);
         }
-        if !crate::users::recovery_in_use(&self.archive) {
-            let misplaced = self.user.secrets.get("metadata").is_some_and(|m| {
-                self.users
-                    .iter()
-                    .any(|u| users::escrow_misplaced(&self.archive, m, &u.uid))
-            });
-            if misplaced {
-                self.warnings.push(
-                    "This archive has no recovery key: the secrets of those who hold call keys are still escrowed to the admin key, so an admin could become them. The data controller creates one (`callvault recovery create`) and keeps its code offline.".into(),
-                );
-            }
-        }
         let stale = |s: &Self| {
             s.users
                 .iter()
                 .filter(|u| {
                     users::needs_upgrade(&s.archive, &u.uid)
                         || users::over_granted(&s.archive, &s.user.secrets, &u.uid)
+                        || users::unvouched(&s.archive, &s.user.secrets, &u.uid)
                         || s.user.secrets.get("custodian").is_some()
                             && crate::users::recovery::exists(&s.archive)
                             && s.user
@@ -296,7 +299,7 @@ impl Session {
     /// Reset another user's password (admin), without knowing the old one: only for a user who
     /// holds no call key (a key holder's needs the recovery code: `reset_password_with_recovery`).
     pub async fn reset_password(&mut self, name: &str, new_password: &Password) -> Result<()> {
-        self.reset_password_by(name, new_password, None).await
+        self.reset_password_by(name, new_password).await
     }
 
     pub async fn list_users(&self) -> Result<Vec<UserSummary>> {

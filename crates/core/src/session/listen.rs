@@ -280,7 +280,7 @@ impl Session {
     /// Deliver the key of a call a supervisor assigned without it (an approver's or the data
     /// controller's decision): wrapped to the staff member it is assigned to and journalled as a
     /// second `assign` entry. Audited, allowed or refused.
-    pub async fn deliver_assigned_key(&mut self, id: &str) -> Result<String> {
+    pub async fn deliver_assigned_key(&mut self, id: &str, seen: Option<&str>) -> Result<String> {
         let id = id.trim().to_ascii_lowercase();
         if !crate::policy::listen::may_deliver_assigned_key(self.roles()) {
             return self.refuse(
@@ -302,6 +302,17 @@ impl Session {
                 )),
             );
         };
+        // The assignment the authoriser decided on, not one a supervisor made since.
+        if seen.is_some_and(|at| at != w.assigned_at) {
+            return self.refuse(
+                crate::policy::Action::AssignRecording,
+                vec![id.clone()],
+                Error::Invalid(format!(
+                    "recording {id}: it was assigned again since you looked (now to {}, by {}); look at it again before delivering its key",
+                    w.assigned_to, w.assigned_by
+                )),
+            );
+        }
         let uid = self
             .index
             .get(&id)

@@ -236,6 +236,16 @@ impl Session {
                 return Err(Error::tampered(format!("users/{uid}"), why));
             }
         }
+        // Keys other than those this computer pinned: a record forged with the signing key.
+        let pin = device::key_pin(&rec.signed.public_key, &rec.signed.signing_key);
+        if device::seen_keys(&device)
+            .get(&uid)
+            .is_some_and(|k| *k != pin)
+        {
+            let why = "this account's keys are not the ones this computer saw before (its user record was replaced); ask the data controller".to_string();
+            audit_now(Action::Logon, "refused", Some(why.clone()))?;
+            return Err(Error::tampered(format!("users/{uid}"), why));
+        }
         let user = match users::unlock(&rec, password) {
             Ok(u) => u,
             Err(Error::BadLogon) => return Err(failed("wrong password")),
@@ -314,6 +324,13 @@ impl Session {
         let alarms = s.recovery_warnings();
         s.warnings.extend(alarms);
         let upgraded = s.upgrade_user_records().await?;
+        s.misplaced_escrow_warning();
+        let reset = s.apply_prepared_resets().await?;
+        if reset > 0 {
+            s.warnings.push(format!(
+                "Completed {reset} password reset(s) the data controller prepared with the practice's recovery key"
+            ));
+        }
         if upgraded > 0 {
             s.warnings.push(format!(
                 "Upgraded {upgraded} user records: their password sealing and the archive's identity are now bound by an admin's signature, and each key bag holds only what its roles grant"

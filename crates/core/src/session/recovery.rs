@@ -1,7 +1,7 @@
 //! The practice's recovery key through `Session` (docs/FORMAT.md, "The recovery key"): creating it
 //! for an archive made before it existed (the data controller), resetting the password of a user
-//! who holds call keys with it (an admin and the recovery code), and breaking the glass when no
-//! admin can log on (the recovery code alone, for an admin's own account). Every use is audited
+//! who holds call keys with it (the data controller prepares it with the code, an admin signs it:
+//! the code never reaches an admin's session), and breaking the glass at the logon screen. Every use is audited
 //! loudly: an audit entry naming it, a `k` logon marker, and a warning at the next logon of every
 //! admin and data controller.
 
@@ -22,6 +22,17 @@ impl Session {
             return self.refuse(Action::CreateRecoveryKey, vec![], e);
         }
         let custodian = self.user.secrets.require("custodian")?;
+        if !recovery::exists(&self.archive) && users::recovery_in_use(&self.archive) {
+            // A new key would orphan the escrows made to the old one.
+            return self.refuse(
+                Action::CreateRecoveryKey,
+                vec![],
+                Error::tampered(
+                    recovery::PATH,
+                    "missing, though secrets are escrowed to it (removed from the share?): restore it from a backup; a new recovery key would leave them unopenable",
+                ),
+            );
+        }
         match recovery::create(&self.archive, custodian) {
             Ok(code) => {
                 self.audit(
@@ -37,22 +48,78 @@ impl Session {
     }
 
     /// Reset the password of a user who holds call keys (an approver or the data controller) with
-    /// the practice's recovery code (an admin): their secret is escrowed to the recovery key, not
-    /// the admin key. Audited loudly.
+    /// the practice's recovery code — the data controller, in her own session: their secret is
+    /// escrowed to the recovery key, not the admin key. She prepares the reset (the secret sealed
+    /// under the new password, signed by her); an admin signs the user's new record around it —
+    /// at once if she is an admin too (returns true), else at an admin's next logon (false). The
+    /// code never reaches an admin's session. Audited loudly.
     pub async fn reset_password_with_recovery(
         &mut self,
         name: &str,
         new_password: &Password,
         code: &Password,
-    ) -> Result<()> {
-        self.reset_password_by(name, new_password, Some(code)).await
+    ) -> Result<bool> {
+        let uid = users::uid_for(&self.archive, name)?;
+        self.require_for(Action::RecoverAccount, std::slice::from_ref(&uid))?;
+        if new_password.expose().chars().count() < 8 {
+            return Err(Error::Invalid("password: use at least 8 characters".into()));
+        }
+        // Only the practice's own recovery key (its tag checked with the call key) is opened.
+        let seed = match self
+            .user
+            .secrets
+            .require("custodian")
+            .and_then(|c| recovery::verified_public(&self.archive, c))
+            .and_then(|_| recovery::open(&self.archive, code))
+        {
+            Ok(seed) => seed,
+            Err(e) => return self.refuse(Action::RecoverAccount, vec![uid], e),
+        };
+        let Some(rec) = users::load_latest(&self.archive, &uid)? else {
+            return Err(Error::NotFound(format!("user '{name}'")));
+        };
+        if !self.users.iter().any(|u| u.uid == uid) {
+            return Err(Error::NotFound(format!("user '{name}'")));
+        }
+        if !users::escrowed_to_recovery(&rec) {
+            return self.refuse(
+                Action::RecoverAccount,
+                vec![uid],
+                Error::Invalid(format!(
+                    "{name} holds no call key: an admin resets their password without the recovery code"
+                )),
+            );
+        }
+        let by = (self.user.uid.as_str(), &self.signing);
+        if let Err(e) = users::reset::prepare(
+            &self.archive,
+            &rec,
+            &seed,
+            new_password,
+            by,
+            self.user.secrets.get("custodian"),
+        ) {
+            return self.refuse(Action::RecoverAccount, vec![uid], e);
+        }
+        drop(seed);
+        users::mark(&self.archive, &uid, 'k')?;
+        self.audit(
+            Action::RecoverAccount,
+            "allowed",
+            vec![uid],
+            Some("the practice's recovery key was used to prepare a reset of this password".into()),
+        )?;
+        if self.user.secrets.get("signing").is_some() {
+            self.apply_prepared_resets().await?;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     pub(super) async fn reset_password_by(
         &mut self,
         name: &str,
         new_password: &Password,
-        code: Option<&Password>,
     ) -> Result<()> {
         self.require(Action::ResetPassword)?;
         if new_password.expose().chars().count() < 8 {
@@ -62,17 +129,12 @@ impl Session {
         let Some(rec) = users::load_latest(&self.archive, &uid)? else {
             return Err(Error::NotFound(format!("user '{name}'")));
         };
-        let seed = match code.map(|c| recovery::open(&self.archive, c)) {
-            None => None,
-            Some(Ok(seed)) => Some(seed),
-            Some(Err(e)) => return self.refuse(Action::ResetPassword, vec![uid], e),
-        };
-        if users::escrowed_to_recovery(&rec) && seed.is_none() {
+        if users::escrowed_to_recovery(&rec) {
             return self.refuse(
                 Action::ResetPassword,
                 vec![uid],
                 Error::Forbidden(format!(
-                    "{name} holds call keys: their password is reset only with the practice's recovery code, kept by the data controller (`callvault user reset-password {name} --recovery`)"
+                    "{name} holds call keys: their password is reset only with the practice's recovery code, by the data controller in her own session (`callvault user reset-password {name} --recovery`); an admin's next logon then completes it"
                 )),
             );
         }
@@ -82,75 +144,163 @@ impl Session {
             &self.user.uid,
             &uid,
             new_password,
-            seed.as_ref(),
+            None,
         ) {
             Ok(rev) => rev,
-            Err(e @ Error::Forbidden(_)) => {
+            Err(e @ (Error::Forbidden(_) | Error::Tampered { .. })) => {
                 return self.refuse(Action::ResetPassword, vec![uid], e)
             }
             Err(e) => return Err(e),
         };
         let disabled = self.users.iter().any(|u| u.uid == uid && u.disabled);
         self.checkpoint_user(&uid, rev, disabled).await?;
-        if seed.is_some() {
-            users::mark(&self.archive, &uid, 'k')?;
-            self.audit(
-                Action::RecoverAccount,
-                "allowed",
-                vec![uid.clone()],
-                Some("the practice's recovery key was used to reset this password".into()),
-            )?;
-        }
         self.audit(Action::ResetPassword, "allowed", vec![uid], None)
     }
 
-    /// Break the glass: an admin who can no longer log on (a practice whose only admin forgot
-    /// their password) sets a new password with the practice's recovery code, and is logged on.
-    /// Only for an account whose key bag holds the archive's signing key (an admin's): anyone else
-    /// is reset by an admin. Audited loudly, a wrong code too.
+    /// Sign the user records around the password resets the data controller prepared with the
+    /// recovery code (an admin: at each logon, and at once in the session of one who is both).
+    /// A prepared reset is believed only if signed by a current data controller or by the user
+    /// themself (the break-glass of a key holder), for the record's current revision; any other is
+    /// taken off the share, named in a warning and audited as refused. Returns how many applied.
+    pub(super) async fn apply_prepared_resets(&mut self) -> Result<usize> {
+        if !policy::users::may_manage_users(self.roles())
+            || self.user.secrets.get("signing").is_none()
+        {
+            return Ok(0);
+        }
+        let mut n = 0;
+        for (uid, found) in users::reset::list(&self.archive) {
+            let checked = found.and_then(|p| {
+                let by = self
+                    .users
+                    .iter()
+                    .find(|u| u.uid == p.body.by && !u.disabled)
+                    .filter(|u| u.uid == uid || policy::may_use_recovery_key(&u.roles))
+                    .ok_or_else(|| {
+                        Error::tampered(
+                            users::reset::path_of(&uid),
+                            "prepared by someone who is not the data controller",
+                        )
+                    })?;
+                users::reset::check(&self.archive, &uid, &p, &by.signing_key)?;
+                if !self.users.iter().any(|u| u.uid == uid) {
+                    return Err(Error::NotFound(format!("user {uid}")));
+                }
+                let rec = users::load_latest(&self.archive, &uid)?
+                    .ok_or_else(|| Error::NotFound(format!("user {uid}")))?;
+                let rev = users::reset::apply(
+                    &self.archive,
+                    &self.user.secrets,
+                    &self.user.uid,
+                    &rec,
+                    &p.body,
+                )?;
+                Ok((rev, by.name.clone()))
+            });
+            users::reset::remove(&self.archive, &uid);
+            match checked {
+                Ok((rev, by)) => {
+                    let disabled = self.users.iter().any(|u| u.uid == uid && u.disabled);
+                    self.checkpoint_user(&uid, rev, disabled).await?;
+                    users::mark(&self.archive, &uid, 'r')?;
+                    self.audit(
+                        Action::ResetPassword,
+                        "allowed",
+                        vec![uid],
+                        Some(format!("prepared by {by} with the practice's recovery key")),
+                    )?;
+                    n += 1;
+                }
+                Err(e) => {
+                    self.warnings
+                        .push(format!("a prepared password reset was not applied: {e}"));
+                    self.audit(
+                        Action::ResetPassword,
+                        "refused",
+                        vec![uid],
+                        Some(e.to_string()),
+                    )?;
+                }
+            }
+        }
+        if n > 0 {
+            self.reload_users().await?;
+        }
+        Ok(n)
+    }
+
+    /// Break the glass at the logon screen, with the practice's recovery code: an admin who can no
+    /// longer log on (a practice whose only admin forgot their password) sets a new password and
+    /// is logged on (`Some`); anyone else whose secret is escrowed to the recovery key (an
+    /// approver, the data controller) gets a reset prepared in their own name, which an admin's
+    /// next logon completes (`None`). Audited loudly, a wrong code too; the code is checked
+    /// before anything about the account is looked at.
     pub async fn recover_account(
         root: &Path,
         data: &Path,
         name: &str,
         code: &Password,
         new_password: &Password,
-    ) -> Result<Session> {
+    ) -> Result<Option<Session>> {
         if new_password.expose().chars().count() < 8 {
             return Err(Error::Invalid("password: use at least 8 characters".into()));
         }
         let (archive, device, _) = device::open_in(root, data)?;
         let uid = users::uid_for(&archive, name)?;
-        let refused = |e: Error| -> Error {
-            let logged = audit::append(
+        // A refusal is unsigned (no one is logged on); a use is signed with the user's own key.
+        let audit_as = |outcome: &str, why: String, by: Option<&Key32>| {
+            audit::append(
                 &archive,
                 &device.id,
                 &[entry(
                     &device.id,
                     &uid,
                     Action::RecoverAccount,
-                    "refused",
+                    outcome,
                     vec![uid.clone()],
-                    Some(e.to_string()),
+                    Some(why),
                 )],
-                None,
-            );
-            logged.err().unwrap_or(e)
+                by.map(|seed| Signer { uid: &uid, seed }).as_ref(),
+            )
         };
-        let rec = users::load_latest(&archive, &uid)?
-            .ok_or_else(|| Error::NotFound(format!("user '{name}'")))?;
+        let refused =
+            |e: Error| -> Error { audit_as("refused", e.to_string(), None).err().unwrap_or(e) };
         let seed = recovery::open(&archive, code).map_err(refused)?;
+        let rec = users::load_latest(&archive, &uid)
+            .map_err(refused)?
+            .ok_or_else(|| refused(Error::NotFound(format!("user '{name}'"))))?;
         let nobody = users::ArchiveSecrets::default();
-        let secret = users::open_escrow(&rec, &nobody, Some(&seed)).map_err(refused)?;
-        let bag = users::open_keybag(&rec, &secret)?;
-        if bag.get("signing").is_none() || bag.get("admin").is_none() {
-            return Err(refused(Error::Forbidden(format!(
-                "{name} is not an admin: an admin resets their password with the recovery code (`callvault user reset-password {name} --recovery`)"
-            ))));
+        let secret = users::open_escrow(&rec, &nobody, Some(&seed)).map_err(|_| {
+            refused(Error::Forbidden(format!(
+                "{name}'s secret is not escrowed to the recovery key: an admin resets their password"
+            )))
+        })?;
+        let bag = users::open_keybag(&rec, &secret).map_err(refused)?;
+        let admin = bag
+            .get("metadata")
+            .and_then(|m| users::read_profile(&rec, m).ok())
+            .is_some_and(|p| policy::users::may_manage_users(&p.roles))
+            && bag.get("signing").is_some();
+        if !admin {
+            let signing = users::user_signing_seed(&secret);
+            users::reset::prepare(&archive, &rec, &seed, new_password, (&uid, &signing), None)
+                .map_err(refused)?;
+            users::mark(&archive, &uid, 'k')?;
+            audit_as(
+                "allowed",
+                "the practice's recovery key was used to prepare a reset of this user's own password; an admin's next logon completes it".into(),
+                Some(&signing),
+            )?;
+            return Ok(None);
         }
-        let rev = users::reset_password(&archive, &bag, &uid, &uid, new_password, Some(&seed))?;
+        let rev = users::reset_password(&archive, &bag, &uid, &uid, new_password, Some(&seed))
+            .map_err(refused)?;
         users::mark(&archive, &uid, 'k')?;
         drop(bag);
-        let mut s = Session::logon_in(root, data, name, new_password).await?;
+        let mut s = match Session::logon_in(root, data, name, new_password).await {
+            Ok(s) => s,
+            Err(e) => return Err(refused(e)),
+        };
         s.checkpoint_user(&uid, rev, false).await?;
         s.audit(
             Action::RecoverAccount,
@@ -158,7 +308,40 @@ impl Session {
             vec![uid],
             Some("the practice's recovery key was used to reset this admin's own password".into()),
         )?;
-        Ok(s)
+        Ok(Some(s))
+    }
+
+    /// Warn an admin or the data controller, at every logon, while any key holder's secret is still
+    /// escrowed to the admin key (an archive from before the recovery key, or no admin who holds
+    /// call keys has logged on since to move it): an admin could become them.
+    pub(super) fn misplaced_escrow_warning(&mut self) {
+        let roles = self.roles();
+        if !(policy::users::may_manage_users(roles) || policy::may_create_recovery_key(roles)) {
+            return;
+        }
+        let Some(m) = self.user.secrets.get("metadata") else {
+            return;
+        };
+        let names: Vec<String> = self
+            .users
+            .iter()
+            .filter(|u| users::escrow_misplaced(&self.archive, m, &u.uid))
+            .map(|u| u.name.clone())
+            .collect();
+        if names.is_empty() {
+            return;
+        }
+        self.warnings.push(if recovery::exists(&self.archive) {
+            format!(
+                "The secrets of {} (who hold call keys) are still escrowed to the admin key, so an admin could become them: they move to the recovery key at the next logon of an admin who is also an approver or the data controller.",
+                names.join(", ")
+            )
+        } else {
+            format!(
+                "This archive has no recovery key: the secrets of {} (who hold call keys) are still escrowed to the admin key, so an admin could become them. The data controller creates one (`callvault recovery create`) and keeps its code offline.",
+                names.join(", ")
+            )
+        });
     }
 
     /// The warnings of an admin's or the data controller's logon about recent uses of the

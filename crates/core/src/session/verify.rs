@@ -112,6 +112,7 @@ impl Session {
             if ![
                 "archive.json",
                 "recovery.json",
+                "resets",
                 "users",
                 "journal",
                 "audit",

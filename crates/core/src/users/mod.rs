@@ -16,10 +16,15 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 mod escrow;
+mod holder;
+mod marks;
 pub mod recovery;
+pub mod reset;
 
 use escrow::{bag_for, escrow_for};
 pub use escrow::{escrow_misplaced, escrowed_to_recovery, open_escrow, recovery_in_use};
+pub use holder::vouched;
+pub use marks::{locked_until, mark, parse_mark, MARK_SKEW_MS};
 
 /// Failed logons that lock an account, and for how long.
 pub const LOCKOUT_FAILURES: usize = 5;
@@ -148,6 +153,11 @@ pub struct SignedPart {
     /// admin key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escrow_to: Option<String>,
+    /// For a user whose key bag holds `custodian`: hex HMAC over the archive identity, uid,
+    /// public and signing keys under a key derived from `custodian` ([`holder`]), so a record an
+    /// admin forged with the signing key is never given the call keys. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
 }
 
 /// A user record file.
@@ -268,7 +278,9 @@ pub fn write_user(
         sealing: Some(sealing_hash(&archive.config.kdf, &salt, &sealed)),
         archive: Some(archive.config.identity_hash()),
         escrow_to,
+        holder: None,
     };
+    let signed = with_holder_tag(archive, &bag, signed);
     let sig = crypto::ed25519_sign(signer.require("signing")?, &signed_bytes(&signed));
     let rec = UserRecord {
         v: 1,
@@ -325,14 +337,8 @@ fn resign(
     let rec =
         load_latest(archive, uid)?.ok_or_else(|| Error::NotFound(format!("user id {uid}")))?;
     let what = format!("users/{uid}/{:08}.cvu", rec.ver);
-    let current;
-    let profile = match profile {
-        Some(p) => p,
-        None => {
-            current = read_profile(&rec, signer.require("metadata")?)?;
-            &current
-        }
-    };
+    let current = read_profile(&rec, signer.require("metadata")?)?;
+    let profile = profile.unwrap_or(&current);
     // Until the archive has a recovery key, a key holder's escrow stays where it was (an admin's
     // logon warns of it).
     let moves = policy::escrow_to_recovery(&profile.roles)
@@ -367,6 +373,18 @@ fn resign(
         _ => None,
     };
     let bag = bag_for(&profile.roles, signer, own.as_ref())?;
+    // `custodian` goes to this public key again only if a holder of it vouched for the key (an
+    // admin can sign a record of their own making); a promotion is checked against the keys
+    // this computer saw before (the Session's pin), not here.
+    if let Some(c) = bag.get("custodian") {
+        if policy::archive_keys_for(&current.roles).contains(&"custodian") {
+            let opened = match &secret {
+                Some(_) => None,
+                None => open_escrow(&rec, signer, recovery).ok(),
+            };
+            holder::check(archive, c, &rec, secret.as_ref().or(opened.as_ref()))?;
+        }
+    }
     let (escrow, escrow_to) = match &secret {
         Some(secret) if moves => escrow_for(archive, &bag, uid, &profile.roles, secret)?,
         _ => (rec.signed.escrow.clone(), rec.signed.escrow_to.clone()),
@@ -387,7 +405,9 @@ fn resign(
         sealing: Some(sealing_hash(&kdf, &salt, &sealed)),
         archive: Some(archive.config.identity_hash()),
         escrow_to,
+        holder: None,
     };
+    let signed = with_holder_tag(archive, &bag, signed);
     let signing = signer
         .get("signing")
         .or_else(|| own.as_ref().and_then(|o| o.get("signing")))
@@ -410,6 +430,15 @@ fn resign(
     Ok((published, moves))
 }
 
+/// The record with its holder tag if its key bag gives `custodian`, else without one.
+fn with_holder_tag(archive: &Archive, bag: &ArchiveSecrets, mut signed: SignedPart) -> SignedPart {
+    signed.holder = None;
+    signed.holder = bag
+        .get("custodian")
+        .map(|c| holder::tag(archive, c, &signed));
+    signed
+}
+
 /// Bring a record written before format 2 up to date (its sealing bound by the signature), as a
 /// new revision signed by an admin. Returns the new revision, or None if nothing was needed.
 /// Is this user's current record one an admin's upgrade run must re-sign (made before the
@@ -424,7 +453,7 @@ pub fn upgrade_record(
     signer_uid: &str,
     uid: &str,
 ) -> Result<Option<u64>> {
-    let over = over_granted(archive, signer, uid);
+    let over = over_granted(archive, signer, uid) || unvouched(archive, signer, uid);
     let misplaced = signer
         .get("metadata")
         .is_some_and(|m| escrow_misplaced(archive, m, uid));
@@ -442,6 +471,21 @@ pub fn upgrade_record(
         }
         _ => Ok(None),
     }
+}
+
+/// Is this user a holder of `custodian` whose record carries no holder tag the signer's
+/// `custodian` verifies (written before tags, or forged)? The upgrade run then re-signs it, which
+/// checks its key bag; false if the signer holds no `custodian` or cannot read the roles.
+pub fn unvouched(archive: &Archive, signer: &ArchiveSecrets, uid: &str) -> bool {
+    let (Some(c), Some(m)) = (signer.get("custodian"), signer.get("metadata")) else {
+        return false;
+    };
+    let Ok(Some(rec)) = load_latest(archive, uid) else {
+        return false;
+    };
+    read_profile(&rec, m).is_ok_and(|p| {
+        policy::archive_keys_for(&p.roles).contains(&"custodian") && !vouched(archive, c, &rec)
+    })
 }
 
 /// Does this user's current key bag hold a seed their roles no longer grant (a supervisor's
@@ -723,67 +767,4 @@ pub fn reset_password(
     remove_older_versions(archive, uid, published.ver)?;
     mark(archive, uid, 'r')?;
     Ok(published.signed.rev)
-}
-
-/// Record a logon outcome: `f` failed, `s` succeeded, `r` password reset (clears failures).
-pub fn mark(archive: &Archive, uid: &str, kind: char) -> Result<()> {
-    let ms = chrono::Utc::now().timestamp_millis();
-    let rel = format!("auth/{uid}/{kind}-{ms:013}-{}", &crypto::new_id()[..8]);
-    archive
-        .write_new(&rel, b"")
-        .map_err(|e| Error::io(archive.path(&rel).display(), e))
-}
-
-/// How far ahead of this device's clock a logon marker may be dated and still count (other
-/// devices' clocks run a little fast or slow).
-pub const MARK_SKEW_MS: i64 = 5 * 60 * 1000;
-
-/// If the account is locked now, until when (Unix ms). Counted from every device's markers.
-///
-/// Markers dated more than `MARK_SKEW_MS` ahead of `now_ms` are ignored, failures and clearings
-/// alike: anyone can write a marker, and a success or reset dated in 2100 would otherwise disable
-/// lockout for good, five failures dated then lock the account (an admin's too) for good. A folder
-/// that cannot be listed (a file or link planted where it belongs) is an error naming it: no
-/// password is tried while failures cannot be counted.
-pub fn locked_until(archive: &Archive, uid: &str, now_ms: i64) -> Result<Option<i64>> {
-    let mut clear = 0i64;
-    let mut fails = Vec::new();
-    for name in archive.list(&format!("auth/{uid}"))? {
-        let Some((kind, ms)) = parse_mark(&name) else {
-            continue;
-        };
-        if ms > now_ms.saturating_add(MARK_SKEW_MS) {
-            continue;
-        }
-        match kind {
-            'f' => fails.push(ms),
-            _ => clear = clear.max(ms),
-        }
-    }
-    let mut recent: Vec<i64> = fails
-        .into_iter()
-        .filter(|&t| t > clear && t > now_ms - LOCKOUT_MS)
-        .collect();
-    recent.sort();
-    if recent.len() >= LOCKOUT_FAILURES {
-        Ok(Some(recent[recent.len() - LOCKOUT_FAILURES] + LOCKOUT_MS))
-    } else {
-        Ok(None)
-    }
-}
-
-/// Parse an auth marker name.
-pub fn parse_mark(name: &str) -> Option<(char, i64)> {
-    let mut parts = name.split('-');
-    let kind = parts.next()?;
-    let ms = parts.next()?;
-    let rand = parts.next()?;
-    if parts.next().is_some()
-        || !matches!(kind, "f" | "s" | "r" | "k")
-        || ms.len() != 13
-        || rand.len() != 8
-    {
-        return None;
-    }
-    Some((kind.chars().next()?, ms.parse().ok()?))
 }

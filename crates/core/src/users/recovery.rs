@@ -44,7 +44,11 @@ const SEED_AAD: &[u8] = b"callvault/v3/recovery-seed";
 
 fn tag_of(archive: &Archive, f: &RecoveryFile, custodian: &Key32) -> String {
     let key = crypto::hkdf(custodian.expose(), b"callvault/v3/recovery-tag");
-    let m = [
+    hex::encode(crypto::hmac_sha256(key.expose(), &tag_message(archive, f)))
+}
+
+fn tag_message(archive: &Archive, f: &RecoveryFile) -> Vec<u8> {
+    [
         b"callvault/v3/recovery\n".as_slice(),
         archive.config.identity_hash().as_bytes(),
         b"\n",
@@ -56,8 +60,7 @@ fn tag_of(archive: &Archive, f: &RecoveryFile, custodian: &Key32) -> String {
         b"\n",
         f.sealed.as_bytes(),
     ]
-    .concat();
-    hex::encode(crypto::hmac_sha256(key.expose(), &m))
+    .concat()
 }
 
 /// A recovery code as people copy it back: upper case, groups and spaces ignored, the letters
@@ -148,8 +151,9 @@ fn read(archive: &Archive) -> Result<RecoveryFile> {
 /// holder's secret is escrowed to.
 pub fn verified_public(archive: &Archive, custodian: &Key32) -> Result<[u8; 32]> {
     let f = read(archive)?;
-    let want = tag_of(archive, &f, custodian);
-    if want != f.tag {
+    let key = crypto::hkdf(custodian.expose(), b"callvault/v3/recovery-tag");
+    let tag = hex::decode(&f.tag).unwrap_or_default();
+    if !crypto::hmac_sha256_verify(key.expose(), &tag_message(archive, &f), &tag) {
         return Err(Error::tampered(
             PATH,
             "the recovery key was not made by a holder of the archive's call keys (replaced?)",

@@ -1,0 +1,77 @@
+//! The **holder tag** of a key holder's record (docs/FORMAT.md, "User records"): a MAC over the
+//! user's keys under a key derived from `custodian`, written by whoever puts `custodian` in the
+//! user's key bag. An admin holds the archive's signing key and so can sign a record of their own
+//! making under an approver's name — with the admin's own public key. Before `custodian` is
+//! wrapped to a record's public key again (a re-signing, an upgrade, an escrow move), the record
+//! must show it was vouched for by a holder of `custodian`: its tag, or for a record from before
+//! tags, a key bag (opened with the user's secret) that already holds the same `custodian`.
+
+use super::{open_keybag, SignedPart, UserRecord};
+use crate::archive::Archive;
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::secret::Key32;
+
+fn message(archive: &Archive, s: &SignedPart) -> Vec<u8> {
+    [
+        b"callvault/v3/holder\n".as_slice(),
+        archive.config.identity_hash().as_bytes(),
+        b"\n",
+        s.uid.as_bytes(),
+        b"\n",
+        s.public_key.as_bytes(),
+        b"\n",
+        s.signing_key.as_bytes(),
+    ]
+    .concat()
+}
+
+fn key(custodian: &Key32) -> Key32 {
+    crypto::hkdf(custodian.expose(), b"callvault/v3/holder-tag")
+}
+
+/// The tag for a record's keys, under `custodian`.
+pub(super) fn tag(archive: &Archive, custodian: &Key32, s: &SignedPart) -> String {
+    hex::encode(crypto::hmac_sha256(
+        key(custodian).expose(),
+        &message(archive, s),
+    ))
+}
+
+/// Does this record carry a holder tag that verifies under `custodian`?
+pub fn vouched(archive: &Archive, custodian: &Key32, rec: &UserRecord) -> bool {
+    let Some(t) = rec
+        .signed
+        .holder
+        .as_deref()
+        .and_then(|t| hex::decode(t).ok())
+    else {
+        return false;
+    };
+    crypto::hmac_sha256_verify(key(custodian).expose(), &message(archive, &rec.signed), &t)
+}
+
+/// May `custodian` be wrapped to this record's public key again? Yes if its holder tag verifies,
+/// or (a record from before tags) its key bag, opened with the user's `secret`, already holds
+/// this `custodian`. Otherwise the record's keys were put there by someone who never held the
+/// call keys (an admin's forgery): refused, naming the record.
+pub(super) fn check(
+    archive: &Archive,
+    custodian: &Key32,
+    rec: &UserRecord,
+    secret: Option<&Key32>,
+) -> Result<()> {
+    if vouched(archive, custodian, rec) {
+        return Ok(());
+    }
+    let held = secret
+        .and_then(|s| open_keybag(rec, s).ok())
+        .and_then(|bag| bag.get("custodian").cloned());
+    if held.is_some_and(|c| c == *custodian) {
+        return Ok(());
+    }
+    Err(Error::tampered(
+        format!("users/{}/{:08}.cvu", rec.signed.uid, rec.ver),
+        "this user's keys were not put there by a holder of the call keys (a record forged with the signing key?); the call keys are not given to it",
+    ))
+}
