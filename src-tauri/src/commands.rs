@@ -71,6 +71,8 @@ macro_rules! all_commands {
             users::reset_password,
             users::assign_recording,
             users::deliver_assigned_key,
+            users::recovery_key_exists,
+            users::create_recovery_key,
             import::import_folder,
             archive::create_archive,
             archive::verify_archive,

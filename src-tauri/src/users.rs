@@ -124,26 +124,45 @@ pub async fn update_user(
         .await?)
 }
 
+/// Reset a password: true when done, false when the data controller prepared it with the
+/// recovery code and an admin's next logon completes it.
 #[tauri::command]
 pub async fn reset_password(
     state: State<'_, AppState>,
     name: String,
     password: String,
     recovery_code: Option<String>,
-) -> ApiResult<()> {
+) -> ApiResult<bool> {
     let mut g = session(&state).await?;
     let pw = Password::new(password);
     // Someone who holds call keys (an approver, the data controller) needs the practice's
     // recovery code, typed only by the data controller; the core decides.
-    match recovery_code.filter(|c| !c.trim().is_empty()) {
+    Ok(match recovery_code.filter(|c| !c.trim().is_empty()) {
         Some(c) => {
             s_mut(&mut g)
                 .reset_password_with_recovery(&name, &pw, &Password::new(c))
-                .await?;
+                .await?
         }
-        None => s_mut(&mut g).reset_password(&name, &pw).await?,
-    }
-    Ok(())
+        None => {
+            s_mut(&mut g).reset_password(&name, &pw).await?;
+            true
+        }
+    })
+}
+
+/// Does the archive have the practice's recovery key?
+#[tauri::command]
+pub async fn recovery_key_exists(state: State<'_, AppState>) -> ApiResult<bool> {
+    let g = session(&state).await?;
+    Ok(s(&g).has_recovery_key())
+}
+
+/// Create the practice's recovery key (the data controller; an archive made before it existed):
+/// returns its code, shown once to be written down.
+#[tauri::command]
+pub async fn create_recovery_key(state: State<'_, AppState>) -> ApiResult<String> {
+    let g = session(&state).await?;
+    Ok(s(&g).create_recovery_key()?.expose().to_string())
 }
 
 /// Assign an unassigned call to a user (supervisor).

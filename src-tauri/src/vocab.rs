@@ -196,6 +196,8 @@ pub struct Abilities {
     pub may_reimport_erased: bool,
     pub may_assign: bool,
     pub may_verify_archive: bool,
+    /// Type the practice's recovery code (the data controller).
+    pub may_use_recovery_key: bool,
 }
 
 impl From<CoreAbilities> for Abilities {
@@ -222,6 +224,7 @@ impl From<CoreAbilities> for Abilities {
             may_reimport_erased,
             may_assign,
             may_verify_archive,
+            may_use_recovery_key,
         } = a;
         Abilities {
             may_see_all_calls,
@@ -244,6 +247,7 @@ impl From<CoreAbilities> for Abilities {
             may_reimport_erased,
             may_assign,
             may_verify_archive,
+            may_use_recovery_key,
         }
     }
 }

@@ -390,6 +390,55 @@ describe('users screen', () => {
     expect(sent('update_user')[2].args).toEqual({ name: 'dr.tom.okafor', telephonyIds: null, disabled: false });
   });
 
+  it('lets the data controller create the recovery key once, and says a reset she prepares waits for an administrator', async () => {
+    let exists = false;
+    ipc((cmd) => {
+      if (cmd === 'users') return users;
+      if (cmd === 'recovery_key_exists') return exists;
+      if (cmd === 'create_recovery_key') {
+        exists = true;
+        return 'ABCDE-FGHJK-MNPQR-STVWX-YZ012';
+      }
+      if (cmd === 'reset_password') return false;
+      return null;
+    });
+    component = mount(Users, { target, props: { user: me(['data-controller']) } });
+    await settle();
+    expect($('#recovery-key-missing')).not.toBeNull();
+    click('#recovery-create');
+    flushSync();
+    expect(sent('create_recovery_key').length).toBe(0);
+    click('#recovery-create-confirm');
+    await settle();
+    expect(text('#new-recovery-code')).toBe('ABCDE-FGHJK-MNPQR-STVWX-YZ012');
+    click('#new-recovery-written');
+    flushSync();
+    expect(target.textContent).not.toContain('ABCDE-FGHJK');
+    expect($('#recovery-key-present')).not.toBeNull();
+
+    click('[data-edit="lee.carter"]');
+    flushSync();
+    input('#user-new-password', 'new-pass-789');
+    input('#user-recovery-code', 'ABCDE-FGHJK-MNPQR-STVWX-YZ012');
+    click('#user-reset-password');
+    await settle();
+    expect(sent('reset_password')[0].args).toEqual({
+      name: 'lee.carter',
+      password: 'new-pass-789',
+      recoveryCode: 'ABCDE-FGHJK-MNPQR-STVWX-YZ012',
+    });
+    expect(text('#users-notice')).toContain("administrator's next logon");
+    expect(target.textContent).not.toContain('ABCDE-FGHJK');
+  });
+
+  it('shows the recovery key only to the data controller', async () => {
+    ipc((cmd) => (cmd === 'users' ? users : cmd === 'recovery_key_exists' ? false : null));
+    component = mount(Users, { target, props: { user: me(['admin']) } });
+    await settle();
+    expect($('#recovery-key-panel')).toBeNull();
+    expect(sent('recovery_key_exists').length).toBe(0);
+  });
+
   it('assigns an unassigned call to a user', async () => {
     ipc((cmd) => (cmd === 'users' ? users : null));
     component = mount(Users, { target, props: { user: me(['supervisor']) } });

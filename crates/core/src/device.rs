@@ -231,9 +231,7 @@ pub fn remember_revisions(
 /// Replace `<name>.json` in this device's folder in one step (a temporary file renamed over it).
 fn replace_json(device: &Device, name: &str, value: &impl serde::Serialize) -> Result<()> {
     let path = device.dir.join(format!("{name}.json"));
-    let tmp = device
-        .dir
-        .join(format!(".{name}-{}.tmp", crypto::new_id()));
+    let tmp = device.dir.join(format!(".{name}-{}.tmp", crypto::new_id()));
     std::fs::write(&tmp, serde_json::to_vec(value).expect("serialisable"))
         .and_then(|()| std::fs::rename(&tmp, &path))
         .map_err(|e| {

@@ -501,6 +501,12 @@ async fn a_planted_or_removed_recovery_key_gets_no_secret_escrowed() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains(recovery::PATH), "{e}");
+    // Nor is a new recovery key made in its place: it would leave the escrows to the old one
+    // unopenable. Refused, naming the file to restore.
+    assert!(!dc.has_recovery_key());
+    let e = dc.create_recovery_key().err().unwrap();
+    assert!(e.to_string().contains("restore it"), "{e}");
+    assert!(!dc.has_recovery_key());
     // A user who holds no call key is still added (escrowed to the admin key).
     dc.add_user(
         "rae.reception",

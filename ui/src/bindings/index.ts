@@ -11,7 +11,11 @@ export type Right = "listen" | "export";
 
 export type Direction = "inbound" | "outbound" | "internal";
 
-export type Abilities = { may_see_all_calls: boolean, may_see_cases: boolean, may_decide_requests: boolean, may_handle_dc_cases: boolean, may_redact: boolean, may_follow_sars: boolean, may_see_holds: boolean, may_place_holds: boolean, may_release_holds: boolean, may_run_retention: boolean, may_delete: boolean, may_erase: boolean, may_change_settings: boolean, may_read_audit: boolean, may_list_users: boolean, may_manage_users: boolean, may_import: boolean, may_reimport_erased: boolean, may_assign: boolean, may_verify_archive: boolean, };
+export type Abilities = { may_see_all_calls: boolean, may_see_cases: boolean, may_decide_requests: boolean, may_handle_dc_cases: boolean, may_redact: boolean, may_follow_sars: boolean, may_see_holds: boolean, may_place_holds: boolean, may_release_holds: boolean, may_run_retention: boolean, may_delete: boolean, may_erase: boolean, may_change_settings: boolean, may_read_audit: boolean, may_list_users: boolean, may_manage_users: boolean, may_import: boolean, may_reimport_erased: boolean, may_assign: boolean, may_verify_archive: boolean, 
+/**
+ * Type the practice's recovery code (the data controller).
+ */
+may_use_recovery_key: boolean, };
 
 export type ErrorCode = "bad_logon" | "locked" | "forbidden" | "not_found" | "invalid" | "tampered" | "archive" | "io" | "version" | "index" | "audio" | "keychain" | "logged_off";
 

@@ -140,12 +140,16 @@ export const api = {
   setRoles: (name: string, roles: Role[]) => invoke<void>('set_roles', { name, roles }),
   updateUser: (name: string, telephonyIds: string[] | null, disabled: boolean | null) =>
     invoke<void>('update_user', { name, telephonyIds, disabled }),
-  /** recoveryCode: the practice's recovery code, needed for someone who holds call keys. */
+  /** recoveryCode: the practice's recovery code, needed for someone who holds call keys (typed by
+   *  the data controller). True when done; false when prepared, for an admin's next logon. */
   resetPassword: (name: string, password: string, recoveryCode: string | null = null) =>
-    invoke<void>('reset_password', { name, password, recoveryCode }),
+    invoke<boolean>('reset_password', { name, password, recoveryCode }),
+  recoveryKeyExists: () => invoke<boolean>('recovery_key_exists'),
+  /** The data controller, for an archive made before the recovery key: its code, shown once. */
+  createRecoveryKey: () => invoke<string>('create_recovery_key'),
   assignRecording: (id: string, user: string) => invoke<void>('assign_recording', { id, user }),
-  /** An approver's or the data controller's decision; returns the user name it reached. */
-  /** assignedAt: when the assignment the approver saw was made: refused if it changed since. */
+  /** An approver's or the data controller's decision; returns the user name it reached.
+   *  assignedAt: when the assignment the approver saw was made: refused if it changed since. */
   deliverAssignedKey: (id: string, assignedAt: string) =>
     invoke<string>('deliver_assigned_key', { id, assignedAt }),
   /** layout: null for auto. Progress: `progress` events, task "import". */

@@ -1,7 +1,7 @@
 //! What a user may do, as the app shows it: the screens and buttons it offers follow these, never
 //! role names. The core still decides (and audits) every action when it is asked.
 
-use super::{holds, listen, requests, retention, users, Role, Scope};
+use super::{holds, keys, listen, requests, retention, users, Role, Scope};
 use serde::Serialize;
 
 /// What a user's roles let them do, for showing and hiding (the core decides each action again).
@@ -38,6 +38,8 @@ pub struct Abilities {
     /// Assign a call to a member of staff.
     pub may_assign: bool,
     pub may_verify_archive: bool,
+    /// Type the practice's recovery code: create the recovery key, prepare a key holder's reset.
+    pub may_use_recovery_key: bool,
 }
 
 /// What `roles` may do.
@@ -63,6 +65,7 @@ pub fn abilities(roles: &[Role]) -> Abilities {
         may_reimport_erased: retention::may_reimport_erased(roles),
         may_assign: listen::may_assign(roles),
         may_verify_archive: users::may_verify_archive(roles),
+        may_use_recovery_key: keys::may_use_recovery_key(roles),
     }
 }
 

@@ -14,6 +14,12 @@ use crate::users::recovery;
 const WARN_DAYS: i64 = 30;
 
 impl Session {
+    /// Does this archive have its recovery key (`recovery.json`)? For offering the data controller
+    /// to create one; says nothing about anyone.
+    pub fn has_recovery_key(&self) -> bool {
+        recovery::exists(&self.archive)
+    }
+
     /// Create the archive's recovery key (the data controller; an archive made before it existed)
     /// and return its recovery code, to be written down and kept offline: it is shown once. The
     /// next logon of an admin who holds call keys moves the escrow of every key holder to it.
