@@ -363,17 +363,8 @@ describe('users screen', () => {
     await settle();
     expect(sent('reset_password')[0].args).toEqual({ name: 'lee.carter', password: 'new-pass-456', recoveryCode: null });
     expect($<HTMLInputElement>('#user-new-password')!.value).toBe('');
-    // Someone who holds call keys: the practice's recovery code goes with it, and leaves the form.
-    input('#user-new-password', 'new-pass-789');
-    input('#user-recovery-code', ' ABCDE-FGHJK-MNPQR-STVWX-YZ012 ');
-    click('#user-reset-password');
-    await settle();
-    expect(sent('reset_password')[1].args).toEqual({
-      name: 'lee.carter',
-      password: 'new-pass-789',
-      recoveryCode: 'ABCDE-FGHJK-MNPQR-STVWX-YZ012',
-    });
-    expect($<HTMLInputElement>('#user-recovery-code')!.value).toBe('');
+    // The practice's recovery code is the data controller's to type, not an administrator's.
+    expect($('#user-recovery-code')).toBeNull();
 
     check('#user-editor [data-role="clinician"]');
     click('#user-save-roles');
@@ -418,8 +409,11 @@ describe('users screen', () => {
 
     click('[data-edit="lee.carter"]');
     flushSync();
+    // She changes no roles, extensions or accounts: only a password, with the code.
+    expect($('#user-save-roles')).toBeNull();
+    expect($('#user-disable')).toBeNull();
     input('#user-new-password', 'new-pass-789');
-    input('#user-recovery-code', 'ABCDE-FGHJK-MNPQR-STVWX-YZ012');
+    input('#user-recovery-code', ' ABCDE-FGHJK-MNPQR-STVWX-YZ012 ');
     click('#user-reset-password');
     await settle();
     expect(sent('reset_password')[0].args).toEqual({
@@ -428,6 +422,7 @@ describe('users screen', () => {
       recoveryCode: 'ABCDE-FGHJK-MNPQR-STVWX-YZ012',
     });
     expect(text('#users-notice')).toContain("administrator's next logon");
+    expect($<HTMLInputElement>('#user-recovery-code')!.value).toBe('');
     expect(target.textContent).not.toContain('ABCDE-FGHJK');
   });
 

@@ -254,9 +254,17 @@ async fn key_holders_escrow_moves_to_the_recovery_key_once_it_exists() {
         let uid = users::uid_for(&a, name).unwrap();
         users::load_latest(&a, &uid).unwrap().unwrap()
     };
+    // The first upgrade run tagged every key holder's record with the call key: each one's own
+    // key bag (opened through the escrow) already held it, so their keys are the practice's.
+    let custodian = seeds.get("custodian").unwrap().clone();
     for h in holders {
         assert!(users::open_escrow(&escrow(h), &seeds, None).is_ok(), "{h}");
+        assert!(users::vouched(&a, &custodian, &escrow(h)), "{h}");
     }
+    assert!(
+        !users::vouched(&a, &custodian, &escrow(GP.0)),
+        "not a key holder"
+    );
     // The data controller creates the recovery key; its code is shown once.
     let dc = Session::logon_in(&archive, &pc, ADMIN.0, &Password::new(ADMIN.1))
         .await
@@ -281,6 +289,10 @@ async fn key_holders_escrow_moves_to_the_recovery_key_once_it_exists() {
     for h in holders {
         let rec = escrow(h);
         assert!(users::escrowed_to_recovery(&rec), "{h}");
+        assert!(
+            users::vouched(&a, &custodian, &rec),
+            "{h}: the tag survives the move"
+        );
         assert!(users::open_escrow(&rec, &seeds, None).is_err(), "{h}");
         assert!(
             users::open_escrow(&rec, &nobody, Some(&seed)).is_ok(),

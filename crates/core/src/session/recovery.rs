@@ -112,11 +112,20 @@ impl Session {
         self.audit(
             Action::RecoverAccount,
             "allowed",
-            vec![uid],
+            vec![uid.clone()],
             Some("the practice's recovery key was used to prepare a reset of this password".into()),
         )?;
         if self.user.secrets.get("signing").is_some() {
+            let before = rec.signed.rev;
             self.apply_prepared_resets().await?;
+            let applied =
+                users::load_latest(&self.archive, &uid)?.is_some_and(|r| r.signed.rev > before);
+            if !applied {
+                let why = self.warnings.last().cloned().unwrap_or_default();
+                return Err(Error::Invalid(format!(
+                    "the reset of {name}'s password was prepared but could not be completed: {why}"
+                )));
+            }
             return Ok(true);
         }
         Ok(false)
