@@ -352,8 +352,8 @@ async fn an_admins_forged_record_of_an_approver_gets_no_call_key() {
     );
     dc.close().await;
     assert!(!custodian_reached_evil());
-    // On a computer new to the archive (nothing pinned): the upgrade run finds no holder tag, and
-    // the key bag the record carries holds no call key: not re-signed with one.
+    // On a computer new to the archive (nothing pinned): the admins' checkpoints in the journal
+    // name the approver's real keys, so the record is refused there too.
     let fresh = w._tmp.path().join("new-pc");
     let dc = Session::logon_in(&w.archive, &fresh, DC.0, &Password::new(DC.1))
         .await
@@ -361,11 +361,19 @@ async fn an_admins_forged_record_of_an_approver_gets_no_call_key() {
     assert!(
         dc.warnings
             .iter()
-            .any(|x| x.contains(&gp_uid) && x.contains("not put there by a holder")),
+            .any(|x| x.contains(&gp_uid) && x.contains("checkpoint")),
         "{:?}",
         dc.warnings
     );
     dc.close().await;
+    assert!(!custodian_reached_evil());
+    // And whoever re-signs it with the call key (an upgrade run with the data controller's own
+    // seeds, past every computer's checks) finds no holder tag, and a key bag without the call
+    // key: it is not given one.
+    let (_, dc_bag) = tool(&a, DC);
+    let dc_uid = users::uid_for(&a, DC.0).unwrap();
+    let e = users::upgrade_record(&a, &dc_bag, &dc_uid, &gp_uid).unwrap_err();
+    assert!(e.to_string().contains("not put there by a holder"), "{e}");
     assert!(!custodian_reached_evil());
     // A genuine approver's record carries a holder tag the call key verifies.
     let a2 = w.share();

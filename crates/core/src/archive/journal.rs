@@ -181,6 +181,11 @@ pub struct UserCheckpoint {
     /// Segments the disabled user signs beyond these are refused on every device.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub heads: std::collections::BTreeMap<String, u64>,
+    /// The user's keys as the record gives them (`device::key_pin`: public and signing key): a
+    /// user's keys never change, so a record with other keys than a checkpoint names was forged,
+    /// and a computer new to the archive knows it too. Absent in checkpoints from before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<String>,
     pub by: String,
     pub at: String,
 }

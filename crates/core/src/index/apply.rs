@@ -124,6 +124,13 @@ impl Index {
                     .bind(idx as i64)
                     .execute(&mut *tx)
                     .await?;
+                    if let Some(k) = &c.keys {
+                        sqlx::query("INSERT OR IGNORE INTO user_keys (uid, keys) VALUES (?, ?)")
+                            .bind(&c.uid)
+                            .bind(k)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                 }
                 JournalEntry::Tombstone(t) => {
                     if remove_row(&mut tx, &t.recording).await? {

@@ -66,6 +66,10 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS user_checkpoints (uid TEXT NOT NULL, rev INTEGER NOT NULL, disabled INTEGER NOT NULL,
         heads TEXT NOT NULL, device TEXT NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL,
         PRIMARY KEY(uid, device, seq, idx)) WITHOUT ROWID",
+    // The users' keys as admins' checkpoints name them (`user_checkpoint.keys`): more than one for
+    // a user, or one a record disagrees with, is a forgery. (Added without a rebuild: checkpoints
+    // applied before carried no keys.)
+    "CREATE TABLE IF NOT EXISTS user_keys (uid TEXT NOT NULL, keys TEXT NOT NULL, PRIMARY KEY(uid, keys)) WITHOUT ROWID",
     // What syncing refused (rules broken, malformed ids), for `verify` to name every time.
     "CREATE TABLE IF NOT EXISTS refused_entries (object TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(object, reason)) WITHOUT ROWID",
     // Audit chain heads anchored in the journal (re-derived by a rebuild, unlike `audit_heads`).
@@ -159,6 +163,7 @@ impl Index {
                 "pending_keys",
                 "duplicates",
                 "user_checkpoints",
+                "user_keys",
             ] {
                 sqlx::query(&format!("DROP TABLE IF EXISTS {t}"))
                     .execute(&pool)

@@ -115,6 +115,18 @@ impl Index {
         Ok(rows.into_iter().map(|(u, r)| (u, r as u64)).collect())
     }
 
+    /// Each user's keys as admins' checkpoints name them (one per user, unless forged).
+    pub async fn checkpointed_keys(&self) -> Result<HashMap<String, Vec<String>>> {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT uid, keys FROM user_keys")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        for (u, k) in rows {
+            out.entry(u).or_default().push(k);
+        }
+        Ok(out)
+    }
+
     /// Each device's highest journal segment applied here (a disablement's checkpoint names them).
     pub async fn journal_heads(&self) -> Result<BTreeMap<String, u64>> {
         let rows: Vec<(String, i64)> =

@@ -15,6 +15,7 @@ impl Session {
     pub(super) async fn reload_users(&mut self) -> Result<()> {
         let metadata = self.user.secrets.require("metadata")?.clone();
         let checkpoints = self.index.checkpointed_revs().await?;
+        let named_keys = self.index.checkpointed_keys().await?;
         let mut seen = crate::device::seen_revisions(&self.device);
         let mut pins = crate::device::seen_keys(&self.device);
         let mut out = Vec::new();
@@ -41,6 +42,18 @@ impl Session {
                     if pins.get(&uid).is_some_and(|k| *k != pin) {
                         let w = format!(
                             "users/{uid}: this user's keys changed since this computer first saw them (a record forged with the archive's signing key?); this user is refused here. Tell the data controller"
+                        );
+                        if !self.warnings.contains(&w) {
+                            self.warnings.push(w);
+                        }
+                        continue;
+                    }
+                    if named_keys
+                        .get(&uid)
+                        .is_some_and(|ks| ks.iter().any(|k| *k != pin))
+                    {
+                        let w = format!(
+                            "users/{uid}: this user's keys are not those an admin's checkpoint in the journal names (a record forged with the archive's signing key?); this user is refused. Tell the data controller"
                         );
                         if !self.warnings.contains(&w) {
                             self.warnings.push(w);
@@ -209,11 +222,14 @@ impl Session {
         } else {
             Default::default()
         };
+        let keys = users::load_latest(&self.archive, uid)?
+            .map(|r| crate::device::key_pin(&r.signed.public_key, &r.signed.signing_key));
         let c = journal::UserCheckpoint {
             uid: uid.to_string(),
             rev,
             disabled,
             heads,
+            keys,
             by: self.user.uid.clone(),
             at: now_rfc3339_ms(),
         };
