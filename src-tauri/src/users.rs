@@ -177,17 +177,18 @@ pub async fn assign_recording(
 }
 
 /// Deliver the key of a call a supervisor assigned without it (an approver or the data
-/// controller), as the assignment was when they saw it (`assigned_at`): returns the user name it
+/// controller), as the assignment was when they saw it (`assigned_to`, `assigned_at`): returns the user name it
 /// was delivered to.
 #[tauri::command]
 pub async fn deliver_assigned_key(
     state: State<'_, AppState>,
     id: String,
+    assigned_to: String,
     assigned_at: String,
 ) -> ApiResult<String> {
     let mut g = session(&state).await?;
     Ok(s_mut(&mut g)
-        .deliver_assigned_key(&id, Some(&assigned_at))
+        .deliver_assigned_key(&id, Some((&assigned_to, &assigned_at)))
         .await?)
 }
 

@@ -177,7 +177,7 @@ describe('overview', () => {
     expect(called('deliver_assigned_key')).toEqual([]);
     item.querySelector<HTMLButtonElement>('button')!.click();
     await settle();
-    expect(called('deliver_assigned_key')[0].args).toEqual({ id: 'rec-1', assignedAt: '2026-03-03T09:00:00Z' });
+    expect(called('deliver_assigned_key')[0].args).toEqual({ id: 'rec-1', assignedTo: 'dr.cal.one', assignedAt: '2026-03-03T09:00:00Z' });
     expect($('#deliver-done')!.textContent).toContain('delivered to dr.cal.one');
     expect($('#awaiting-keys [data-recording-id="rec-1"]')).toBeNull();
   });

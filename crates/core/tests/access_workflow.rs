@@ -1204,9 +1204,12 @@ async fn approval_hands_a_supervisor_the_calls_key_and_a_key_holder_delivers_an_
     assert_eq!(waiting[0].assigned_by, SUP.0);
     assert_eq!(gp.overview().await.unwrap().awaiting_keys, waiting);
     assert_eq!(
-        gp.deliver_assigned_key(&id, Some(&waiting[0].assigned_at))
-            .await
-            .unwrap(),
+        gp.deliver_assigned_key(
+            &id,
+            Some((&waiting[0].assigned_to, &waiting[0].assigned_at))
+        )
+        .await
+        .unwrap(),
         CLIN.0
     );
     assert!(gp.assignments_awaiting_key().await.unwrap().is_empty());

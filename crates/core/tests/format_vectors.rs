@@ -632,7 +632,16 @@ fn password_reset_removes_older_versions() {
     let old = users::load_latest(&a, &uid).unwrap().unwrap();
     let admin = users::unlock(&old, &old_password).unwrap();
     let new_password = Password::new("a new password for the test");
-    users::reset_password(&a, &admin.secrets, &admin.uid, &uid, &new_password, None).unwrap();
+    users::reset_password(
+        &a,
+        &admin.secrets,
+        &admin.uid,
+        &uid,
+        &new_password,
+        None,
+        true,
+    )
+    .unwrap();
     // A new version, a new revision signed by the admin binding the new sealing, nothing older left.
     assert_eq!(
         a.list(&format!("users/{uid}")).unwrap(),

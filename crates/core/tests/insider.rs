@@ -1216,12 +1216,7 @@ async fn a_key_is_delivered_only_to_the_assignment_the_authoriser_saw() {
     s.close().await;
     let dc = w.logon(DC).await.unwrap();
     let waiting = dc.assignments_awaiting_key().await.unwrap();
-    let seen = waiting
-        .iter()
-        .find(|x| x.recording == id)
-        .unwrap()
-        .assigned_at
-        .clone();
+    let seen = waiting.iter().find(|x| x.recording == id).unwrap().clone();
     dc.close().await;
     let a = w.share();
     let sup = insider(&a, SUP);
@@ -1233,11 +1228,15 @@ async fn a_key_is_delivered_only_to_the_assignment_the_authoriser_saw() {
             staff_uid: staff_uid.clone(),
             wrap: None,
             by: sup.uid.clone(),
-            at: now(),
+            // The time the authoriser saw: only the assignee tells the two apart.
+            at: seen.assigned_at.clone(),
         }))],
     );
     let mut dc = w.logon(DC).await.unwrap();
-    let e = dc.deliver_assigned_key(&id, Some(&seen)).await.unwrap_err();
+    let e = dc
+        .deliver_assigned_key(&id, Some((&seen.assigned_to, &seen.assigned_at)))
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("assigned again"), "{e}");
     dc.close().await;
     let staff = w.logon(STAFF).await.unwrap();

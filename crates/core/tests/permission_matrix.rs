@@ -323,7 +323,7 @@ impl World {
                 telephony_ids: vec!["301".into()],
                 disabled: true,
             };
-            users::update_profile(&archive, &admin.secrets, &dc_uid, &uid, &profile).unwrap();
+            users::update_profile(&archive, &admin.secrets, &dc_uid, &uid, &profile, true).unwrap();
         }
         w
     }

@@ -257,7 +257,18 @@ async fn a_prepared_reset_not_from_the_data_controller_is_refused() {
         &msg,
     ));
     std::fs::write(&path, serde_json::to_vec(&p).unwrap()).unwrap();
+    // And junk beside it: neither stops nor slows an admin's logon, nor is it read.
+    let junk = w.archive.join("resets");
+    std::fs::write(junk.join("notes.txt"), b"planted").unwrap();
+    std::fs::create_dir(junk.join(format!("{}.json", "ab".repeat(16)))).unwrap();
     let it = w.logon(IT).await.unwrap();
+    assert!(
+        it.warnings
+            .iter()
+            .any(|x| x.contains("unexpected files") && x.contains("notes.txt")),
+        "{:?}",
+        it.warnings
+    );
     assert!(
         it.warnings
             .iter()
@@ -372,7 +383,7 @@ async fn an_admins_forged_record_of_an_approver_gets_no_call_key() {
     // key: it is not given one.
     let (_, dc_bag) = tool(&a, DC);
     let dc_uid = users::uid_for(&a, DC.0).unwrap();
-    let e = users::upgrade_record(&a, &dc_bag, &dc_uid, &gp_uid).unwrap_err();
+    let e = users::upgrade_record(&a, &dc_bag, &dc_uid, &gp_uid, false).unwrap_err();
     assert!(e.to_string().contains("not put there by a holder"), "{e}");
     assert!(!custodian_reached_evil());
     // A genuine approver's record carries a holder tag the call key verifies.

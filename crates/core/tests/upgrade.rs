@@ -229,6 +229,7 @@ async fn a_supervisors_key_bag_from_before_approvals_handed_keys_over_is_reduced
 /// opens none of them, the recovery code does.
 #[tokio::test]
 async fn key_holders_escrow_moves_to_the_recovery_key_once_it_exists() {
+    use callvault_core::crypto;
     use callvault_core::users::recovery;
     let tmp = tempfile::tempdir().unwrap();
     let archive = fixture(tmp.path());
@@ -310,6 +311,38 @@ async fn key_holders_escrow_moves_to_the_recovery_key_once_it_exists() {
     }
     // Those who hold no call key stay escrowed to the admin key.
     assert!(users::open_escrow(&escrow(GP.0), &seeds, None).is_ok());
+    // Users made before checkpoints named keys have them named now (the upgrade run's checkpoints;
+    // for a format-2 archive, an admin's logon names any not yet named): a record with other
+    // keys, signed with the signing key, is refused on a computer new to the archive.
+    let mut forged = escrow(GP.0);
+    let other = callvault_core::secret::Key32::random();
+    forged.signed.public_key = crypto::b64(&crypto::x25519_public(&other));
+    forged.ver += 1;
+    let msg = [
+        b"callvault/v1/user\n".as_slice(),
+        &serde_json::to_vec(&forged.signed).unwrap(),
+    ]
+    .concat();
+    forged.sig = crypto::b64(&crypto::ed25519_sign(seeds.get("signing").unwrap(), &msg));
+    let gp_uid = users::uid_for(&a, GP.0).unwrap();
+    std::fs::write(
+        archive.join(format!("users/{gp_uid}/{:08}.cvu", forged.ver)),
+        serde_json::to_vec_pretty(&forged).unwrap(),
+    )
+    .unwrap();
+    let new_pc = tmp.path().join("new-pc");
+    let s = Session::logon_in(&archive, &new_pc, PBM.0, &Password::new(PBM.1))
+        .await
+        .unwrap();
+    assert!(
+        s.warnings
+            .iter()
+            .any(|x| x.contains(&gp_uid) && x.contains("checkpoint")),
+        "{:?}",
+        s.warnings
+    );
+    s.close().await;
+    std::fs::remove_file(archive.join(format!("users/{gp_uid}/{:08}.cvu", forged.ver))).unwrap();
     // Everyone still logs on.
     for (n, p) in [PBM, GP] {
         Session::logon_in(&archive, &pc, n, &Password::new(p))

@@ -149,9 +149,9 @@ export const api = {
   createRecoveryKey: () => invoke<string>('create_recovery_key'),
   assignRecording: (id: string, user: string) => invoke<void>('assign_recording', { id, user }),
   /** An approver's or the data controller's decision; returns the user name it reached.
-   *  assignedAt: when the assignment the approver saw was made: refused if it changed since. */
-  deliverAssignedKey: (id: string, assignedAt: string) =>
-    invoke<string>('deliver_assigned_key', { id, assignedAt }),
+   *  assignedTo, assignedAt: the assignment as the approver saw it: refused if it changed since. */
+  deliverAssignedKey: (id: string, assignedTo: string, assignedAt: string) =>
+    invoke<string>('deliver_assigned_key', { id, assignedTo, assignedAt }),
   /** layout: null for auto. Progress: `progress` events, task "import". */
   importFolder: (folder: string, layout: Layout | null, dryRun: boolean, allowErased = false) =>
     invoke<ImportSummary>('import_folder', { folder, layout, dryRun, allowErased }),

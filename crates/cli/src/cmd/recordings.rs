@@ -100,10 +100,23 @@ pub async fn deliver_key(cli: &Cli, id: Option<&str>, json: bool) -> CliResult {
     let mut s = logon(cli).await?;
     match id {
         Some(id) => {
-            let r = s.deliver_assigned_key(id, None).await;
+            // Bound to the assignment listed in this same session, and said.
+            let r = match s.assignments_awaiting_key().await {
+                Ok(waiting) => match waiting.iter().find(|w| w.recording == id.trim()) {
+                    Some(w) => s
+                        .deliver_assigned_key(id, Some((&w.assigned_to, &w.assigned_at)))
+                        .await
+                        .map(|to| (to, w.assigned_by.clone(), w.assigned_at.clone())),
+                    None => s
+                        .deliver_assigned_key(id, None)
+                        .await
+                        .map(|to| (to, String::new(), String::new())),
+                },
+                Err(e) => Err(e),
+            };
             s.close().await;
-            let to = r?;
-            println!("The key of recording {id} was delivered to {to}.");
+            let (to, by, at) = r?;
+            println!("The key of recording {id} was delivered to {to} (assigned by {by} at {at}).");
         }
         None => {
             let r = s.assignments_awaiting_key().await;

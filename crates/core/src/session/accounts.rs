@@ -183,7 +183,14 @@ impl Session {
         let mut n = 0;
         for (uid, disabled) in stale(self) {
             lock.check()?;
-            match users::upgrade_record(&self.archive, &self.user.secrets, &self.user.uid, &uid) {
+            // Each of `stale` is among the users read, so its keys are the ones known here.
+            match users::upgrade_record(
+                &self.archive,
+                &self.user.secrets,
+                &self.user.uid,
+                &uid,
+                true,
+            ) {
                 Ok(Some(rev)) => {
                     self.checkpoint_user(&uid, rev, disabled).await?;
                     n += 1;
@@ -207,6 +214,48 @@ impl Session {
         Ok(n)
     }
 
+    /// Name the keys of every current user whose keys no checkpoint names yet (users made before
+    /// checkpoints named keys), in one journal write of checkpoints at their current revisions
+    /// (an admin's logon), so a computer new to the archive refuses a record with other keys.
+    /// A disabled user is left out (a checkpoint of them would move their disablement's point).
+    pub(super) async fn name_user_keys(&mut self) -> Result<usize> {
+        if !policy::users::may_manage_users(self.roles()) {
+            return Ok(0);
+        }
+        let named = self.index.checkpointed_keys().await?;
+        let mut entries = Vec::new();
+        for u in self
+            .users
+            .iter()
+            .filter(|u| !u.disabled && !named.contains_key(&u.uid))
+        {
+            let Ok(Some(rec)) = users::load_latest(&self.archive, &u.uid) else {
+                continue;
+            };
+            let keys =
+                crate::device::key_pin(&crypto::b64(&u.public_key), &crypto::b64(&u.signing_key));
+            if crate::device::key_pin(&rec.signed.public_key, &rec.signed.signing_key) != keys {
+                continue;
+            }
+            entries.push(JournalEntry::UserCheckpoint(Box::new(
+                journal::UserCheckpoint {
+                    uid: u.uid.clone(),
+                    rev: rec.signed.rev,
+                    disabled: false,
+                    heads: Default::default(),
+                    keys: Some(keys),
+                    by: self.user.uid.clone(),
+                    at: now_rfc3339_ms(),
+                },
+            )));
+        }
+        let n = entries.len();
+        if n > 0 {
+            self.journal(entries).await?;
+        }
+        Ok(n)
+    }
+
     /// Journal a user record's new revision (admin), so every device — a new one too — refuses a
     /// rollback of it; for a disablement with the journal heads read so far, beyond which what the
     /// disabled user signs is refused.
@@ -222,8 +271,25 @@ impl Session {
         } else {
             Default::default()
         };
-        let keys = users::load_latest(&self.archive, uid)?
+        // The keys this session read (pinned and checked), never a record swapped in since.
+        let on_share = users::load_latest(&self.archive, uid)?
             .map(|r| crate::device::key_pin(&r.signed.public_key, &r.signed.signing_key));
+        let keys = match self.users.iter().find(|u| u.uid == uid) {
+            Some(u) => {
+                let known = crate::device::key_pin(
+                    &crypto::b64(&u.public_key),
+                    &crypto::b64(&u.signing_key),
+                );
+                if on_share.as_ref().is_some_and(|k| *k != known) {
+                    return Err(Error::tampered(
+                        format!("users/{uid}"),
+                        "this user's record on the share has other keys than the ones read at logon (replaced?); not checkpointed",
+                    ));
+                }
+                Some(known)
+            }
+            None => on_share,
+        };
         let c = journal::UserCheckpoint {
             uid: uid.to_string(),
             rev,
@@ -349,6 +415,7 @@ impl Session {
             &self.user.uid,
             &uid,
             &profile,
+            true,
         )?;
         self.checkpoint_user(&uid, rev, profile.disabled).await?;
         let from: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
@@ -427,6 +494,7 @@ impl Session {
             &self.user.uid,
             &uid,
             &profile,
+            true,
         )?;
         self.checkpoint_user(&uid, rev, profile.disabled).await?;
         let mut what = Vec::new();

@@ -280,7 +280,13 @@ impl Session {
     /// Deliver the key of a call a supervisor assigned without it (an approver's or the data
     /// controller's decision): wrapped to the staff member it is assigned to and journalled as a
     /// second `assign` entry. Audited, allowed or refused.
-    pub async fn deliver_assigned_key(&mut self, id: &str, seen: Option<&str>) -> Result<String> {
+    /// `seen`: the assignment as the authoriser saw it, `(assigned_to, assigned_at)` from
+    /// [`Session::assignments_awaiting_key`]: refused if the call was assigned again since.
+    pub async fn deliver_assigned_key(
+        &mut self,
+        id: &str,
+        seen: Option<(&str, &str)>,
+    ) -> Result<String> {
         let id = id.trim().to_ascii_lowercase();
         if !crate::policy::listen::may_deliver_assigned_key(self.roles()) {
             return self.refuse(
@@ -303,7 +309,7 @@ impl Session {
             );
         };
         // The assignment the authoriser decided on, not one a supervisor made since.
-        if seen.is_some_and(|at| at != w.assigned_at) {
+        if seen.is_some_and(|(to, at)| to != w.assigned_to || at != w.assigned_at) {
             return self.refuse(
                 crate::policy::Action::AssignRecording,
                 vec![id.clone()],

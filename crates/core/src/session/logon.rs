@@ -323,9 +323,16 @@ impl Session {
         }
         let alarms = s.recovery_warnings();
         s.warnings.extend(alarms);
+        // Prepared resets first: the upgrade run's new revisions would make them stale.
+        let reset = s
+            .apply_prepared_resets()
+            .await?
+            .iter()
+            .filter(|(_, r)| r.is_ok())
+            .count();
         let upgraded = s.upgrade_user_records().await?;
+        s.name_user_keys().await?;
         s.misplaced_escrow_warning();
-        let reset = s.apply_prepared_resets().await?;
         if reset > 0 {
             s.warnings.push(format!(
                 "Completed {reset} password reset(s) the data controller prepared with the practice's recovery key"

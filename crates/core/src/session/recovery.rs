@@ -92,7 +92,7 @@ impl Session {
                 Action::RecoverAccount,
                 vec![uid],
                 Error::Invalid(format!(
-                    "{name} holds no call key: an admin resets their password without the recovery code"
+                    "{name}'s secret is not escrowed to the recovery key: an admin resets their password without the code (someone who holds call keys in an archive from before the recovery key needs the next logon of an admin who holds them first)"
                 )),
             );
         }
@@ -116,17 +116,16 @@ impl Session {
             Some("the practice's recovery key was used to prepare a reset of this password".into()),
         )?;
         if self.user.secrets.get("signing").is_some() {
-            let before = rec.signed.rev;
-            self.apply_prepared_resets().await?;
-            let applied =
-                users::load_latest(&self.archive, &uid)?.is_some_and(|r| r.signed.rev > before);
-            if !applied {
-                let why = self.warnings.last().cloned().unwrap_or_default();
-                return Err(Error::Invalid(format!(
+            let outcome = self.apply_prepared_resets().await?;
+            return match outcome.into_iter().find(|(u, _)| *u == uid) {
+                Some((_, Ok(()))) => Ok(true),
+                Some((_, Err(why))) => Err(Error::Invalid(format!(
                     "the reset of {name}'s password was prepared but could not be completed: {why}"
-                )));
-            }
-            return Ok(true);
+                ))),
+                None => Err(Error::Invalid(format!(
+                    "the reset of {name}'s password was prepared but not found again on the share"
+                ))),
+            };
         }
         Ok(false)
     }
@@ -144,6 +143,10 @@ impl Session {
         let Some(rec) = users::load_latest(&self.archive, &uid)? else {
             return Err(Error::NotFound(format!("user '{name}'")));
         };
+        if !self.users.iter().any(|u| u.uid == uid) {
+            // Left out when read: rolled back, or keys other than the ones known.
+            return Err(Error::NotFound(format!("user '{name}'")));
+        }
         if users::escrowed_to_recovery(&rec) {
             return self.refuse(
                 Action::ResetPassword,
@@ -160,6 +163,7 @@ impl Session {
             &uid,
             new_password,
             None,
+            true,
         ) {
             Ok(rev) => rev,
             Err(e @ (Error::Forbidden(_) | Error::Tampered { .. })) => {
@@ -175,45 +179,40 @@ impl Session {
     /// Sign the user records around the password resets the data controller prepared with the
     /// recovery code (an admin: at each logon, and at once in the session of one who is both).
     /// A prepared reset is believed only if signed by a current data controller or by the user
-    /// themself (the break-glass of a key holder), for the record's current revision; any other is
-    /// taken off the share, named in a warning and audited as refused. Returns how many applied.
-    pub(super) async fn apply_prepared_resets(&mut self) -> Result<usize> {
+    /// themself (the break-glass of a key holder), for a current user and the record's current
+    /// revision; any other is taken off the share. Refusals are named in one warning and one
+    /// audit entry (anyone can plant files: at most `reset::MAX_PER_LOGON` are looked at).
+    /// Returns each prepared reset's outcome by uid.
+    pub(super) async fn apply_prepared_resets(
+        &mut self,
+    ) -> Result<Vec<(String, std::result::Result<(), String>)>> {
         if !policy::users::may_manage_users(self.roles())
             || self.user.secrets.get("signing").is_none()
         {
-            return Ok(0);
+            return Ok(vec![]);
         }
-        let mut n = 0;
-        for (uid, found) in users::reset::list(&self.archive) {
-            let checked = found.and_then(|p| {
-                let by = self
-                    .users
-                    .iter()
-                    .find(|u| u.uid == p.body.by && !u.disabled)
-                    .filter(|u| u.uid == uid || policy::may_use_recovery_key(&u.roles))
-                    .ok_or_else(|| {
-                        Error::tampered(
-                            users::reset::path_of(&uid),
-                            "prepared by someone who is not the data controller",
-                        )
-                    })?;
-                users::reset::check(&self.archive, &uid, &p, &by.signing_key)?;
-                if !self.users.iter().any(|u| u.uid == uid) {
-                    return Err(Error::NotFound(format!("user {uid}")));
-                }
-                let rec = users::load_latest(&self.archive, &uid)?
-                    .ok_or_else(|| Error::NotFound(format!("user {uid}")))?;
-                let rev = users::reset::apply(
-                    &self.archive,
-                    &self.user.secrets,
-                    &self.user.uid,
-                    &rec,
-                    &p.body,
-                )?;
-                Ok((rev, by.name.clone()))
-            });
+        let (found, other) = match users::reset::list(&self.archive) {
+            Ok(x) => x,
+            Err(e) => {
+                self.warnings
+                    .push(format!("prepared password resets cannot be read: {e}"));
+                return Ok(vec![]);
+            }
+        };
+        if !other.is_empty() {
+            self.warnings.push(format!(
+                "unexpected files among prepared password resets, left alone: {}",
+                other.join(", ")
+            ));
+        }
+        let mut out = Vec::new();
+        for (uid, p) in found {
+            let outcome = match p {
+                Ok(p) => self.apply_one_reset(&uid, &p).await,
+                Err(e) => Err(e),
+            };
             users::reset::remove(&self.archive, &uid);
-            match checked {
+            match outcome {
                 Ok((rev, by)) => {
                     let disabled = self.users.iter().any(|u| u.uid == uid && u.disabled);
                     self.checkpoint_user(&uid, rev, disabled).await?;
@@ -221,27 +220,69 @@ impl Session {
                     self.audit(
                         Action::ResetPassword,
                         "allowed",
-                        vec![uid],
+                        vec![uid.clone()],
                         Some(format!("prepared by {by} with the practice's recovery key")),
                     )?;
-                    n += 1;
+                    out.push((uid, Ok(())));
                 }
-                Err(e) => {
-                    self.warnings
-                        .push(format!("a prepared password reset was not applied: {e}"));
-                    self.audit(
-                        Action::ResetPassword,
-                        "refused",
-                        vec![uid],
-                        Some(e.to_string()),
-                    )?;
-                }
+                Err(e) => out.push((uid, Err(e.to_string()))),
             }
         }
-        if n > 0 {
+        let refused: Vec<(String, String)> = out
+            .iter()
+            .filter_map(|(u, r)| r.as_ref().err().map(|e| (u.clone(), e.clone())))
+            .collect();
+        if !refused.is_empty() {
+            let why: Vec<String> = refused.iter().map(|(u, e)| format!("{u}: {e}")).collect();
+            self.warnings.push(format!(
+                "{} prepared password reset(s) not applied, and taken off the share: {}",
+                refused.len(),
+                why.join("; ")
+            ));
+            self.audit(
+                Action::ResetPassword,
+                "refused",
+                refused.into_iter().map(|(u, _)| u).collect(),
+                Some(format!("prepared resets not applied: {}", why.join("; "))),
+            )?;
+        }
+        if out.iter().any(|(_, r)| r.is_ok()) {
             self.reload_users().await?;
         }
-        Ok(n)
+        Ok(out)
+    }
+
+    /// Check one prepared reset and sign the record around it: the new revision and who prepared it.
+    async fn apply_one_reset(
+        &self,
+        uid: &str,
+        p: &users::reset::PreparedReset,
+    ) -> Result<(u64, String)> {
+        let by = self
+            .users
+            .iter()
+            .find(|u| u.uid == p.body.by && !u.disabled)
+            .filter(|u| u.uid == uid || policy::may_use_recovery_key(&u.roles))
+            .ok_or_else(|| {
+                Error::tampered(
+                    users::reset::path_of(uid),
+                    "prepared by someone who is not the data controller",
+                )
+            })?;
+        users::reset::check(&self.archive, uid, p, &by.signing_key)?;
+        if !self.users.iter().any(|u| u.uid == uid) {
+            return Err(Error::NotFound(format!("user {uid}")));
+        }
+        let rec = users::load_latest(&self.archive, uid)?
+            .ok_or_else(|| Error::NotFound(format!("user {uid}")))?;
+        let rev = users::reset::apply(
+            &self.archive,
+            &self.user.secrets,
+            &self.user.uid,
+            &rec,
+            &p.body,
+        )?;
+        Ok((rev, by.name.clone()))
     }
 
     /// Break the glass at the logon screen, with the practice's recovery code: an admin who can no
@@ -308,8 +349,9 @@ impl Session {
             )?;
             return Ok(None);
         }
-        let rev = users::reset_password(&archive, &bag, &uid, &uid, new_password, Some(&seed))
-            .map_err(refused)?;
+        let rev =
+            users::reset_password(&archive, &bag, &uid, &uid, new_password, Some(&seed), false)
+                .map_err(refused)?;
         users::mark(&archive, &uid, 'k')?;
         drop(bag);
         let mut s = match Session::logon_in(root, data, name, new_password).await {

@@ -297,18 +297,28 @@ pub fn write_user(
 /// Change a user's profile (roles, telephony identities, disabled) as an admin: a new revision,
 /// re-signed, with a key bag for the new roles; the password sealing is kept (the admin never
 /// learns it). The admin can only grant archive keys they hold. Returns the new revision.
+/// `known_keys`: the caller found the user's keys equal to those its computer pinned and the
+/// journal's checkpoints name (`holder::check`).
 pub fn update_profile(
     archive: &Archive,
     signer: &ArchiveSecrets,
     signer_uid: &str,
     uid: &str,
     profile: &Profile,
+    known_keys: bool,
 ) -> Result<u64> {
     let before = load_latest(archive, uid)?
         .and_then(|r| read_profile(&r, signer.require("metadata").ok()?).ok())
         .map(|p| policy::archive_keys_for(&p.roles))
         .unwrap_or_default();
-    let (published, moved) = resign(archive, signer, signer_uid, uid, Some(profile), None, None)?;
+    let (published, moved) = resign(
+        archive,
+        signer,
+        signer_uid,
+        uid,
+        (Some(profile), None, None),
+        known_keys,
+    )?;
     // A role taken away takes its seeds out of the share's copies of the record too (a copy of
     // the record taken before keeps them: rotating the archive keys ends that, not this); an
     // escrow moved to the recovery key takes the admin's way to the secret out likewise.
@@ -330,9 +340,8 @@ fn resign(
     signer: &ArchiveSecrets,
     signer_uid: &str,
     uid: &str,
-    profile: Option<&Profile>,
-    password: Option<&Password>,
-    recovery: Option<&Key32>,
+    (profile, password, recovery): (Option<&Profile>, Option<&Password>, Option<&Key32>),
+    known_keys: bool,
 ) -> Result<(UserRecord, bool)> {
     let rec =
         load_latest(archive, uid)?.ok_or_else(|| Error::NotFound(format!("user id {uid}")))?;
@@ -382,7 +391,13 @@ fn resign(
                 Some(_) => None,
                 None => open_escrow(&rec, signer, recovery).ok(),
             };
-            holder::check(archive, c, &rec, secret.as_ref().or(opened.as_ref()))?;
+            holder::check(
+                archive,
+                c,
+                &rec,
+                secret.as_ref().or(opened.as_ref()),
+                known_keys,
+            )?;
         }
     }
     let (escrow, escrow_to) = match &secret {
@@ -452,6 +467,7 @@ pub fn upgrade_record(
     signer: &ArchiveSecrets,
     signer_uid: &str,
     uid: &str,
+    known_keys: bool,
 ) -> Result<Option<u64>> {
     let over = over_granted(archive, signer, uid) || unvouched(archive, signer, uid);
     let misplaced = signer
@@ -461,7 +477,14 @@ pub fn upgrade_record(
         Some(r)
             if r.signed.sealing.is_none() || r.signed.archive.is_none() || over || misplaced =>
         {
-            let (published, moved) = resign(archive, signer, signer_uid, uid, None, None, None)?;
+            let (published, moved) = resign(
+                archive,
+                signer,
+                signer_uid,
+                uid,
+                (None, None, None),
+                known_keys,
+            )?;
             if over || moved {
                 // The older versions' key bags hold the seed the roles no longer grant: removed
                 // from the share (a copy taken before stays a copy: rotation, not this, ends it).
@@ -752,15 +775,15 @@ pub fn reset_password(
     uid: &str,
     new_password: &Password,
     recovery: Option<&Key32>,
+    known_keys: bool,
 ) -> Result<u64> {
     let (published, _) = resign(
         archive,
         admin,
         admin_uid,
         uid,
-        None,
-        Some(new_password),
-        recovery,
+        (None, Some(new_password), recovery),
+        known_keys,
     )?;
     // Older versions hold the key sealed under the old password: remove them, so the old password
     // (perhaps the reason for the reset) no longer opens anything on the share.

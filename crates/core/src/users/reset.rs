@@ -75,7 +75,7 @@ pub fn prepare(
     let uid = &rec.signed.uid;
     let secret = open_escrow(rec, &ArchiveSecrets::default(), Some(recovery))?;
     if let Some(c) = custodian {
-        super::holder::check(archive, c, rec, Some(&secret))?;
+        super::holder::check(archive, c, rec, Some(&secret), false)?;
     }
     let own = open_keybag(rec, &secret)?;
     let public: [u8; 32] = crypto::unb64(&rec.signed.public_key, "user record")?
@@ -103,29 +103,37 @@ pub fn prepare(
         sig: crypto::b64(&sig),
     };
     let rel = path_of(uid);
-    let _ = std::fs::remove_file(archive.path(&rel));
+    remove(archive, uid);
     archive
         .write_new(&rel, &serde_json::to_vec_pretty(&f).expect("serialisable"))
         .map_err(|e| Error::io(archive.path(&rel).display(), e))
 }
 
-/// The prepared resets on the share, each by the uid its place names (unreadable ones as errors).
-pub fn list(archive: &Archive) -> Vec<(String, Result<PreparedReset>)> {
-    let Ok(names) = archive.list(DIR) else {
-        return vec![];
-    };
-    names
-        .into_iter()
-        .map(|n| {
-            let uid = n.strip_suffix(".json").unwrap_or(&n).to_string();
-            let rel = format!("{DIR}/{n}");
-            let r = archive.read(&rel).and_then(|b| {
-                serde_json::from_slice::<PreparedReset>(&b)
-                    .map_err(|e| Error::tampered(&rel, format!("malformed prepared reset ({e})")))
-            });
-            (uid, r)
-        })
-        .collect()
+/// At most this many prepared resets are looked at in one logon (anyone can plant files).
+pub const MAX_PER_LOGON: usize = 50;
+
+/// What `resets/` holds: each prepared reset by the uid its place names (an unreadable one as an
+/// error), and the names of anything else found there (not a uid's `.json`: never read). A
+/// `resets` that cannot be listed (a file or link where the folder belongs) is an error.
+#[allow(clippy::type_complexity)]
+pub fn list(archive: &Archive) -> Result<(Vec<(String, Result<PreparedReset>)>, Vec<String>)> {
+    let mut found = Vec::new();
+    let mut other = Vec::new();
+    for n in archive.list(DIR)? {
+        match n.strip_suffix(".json").filter(|u| crate::archive::is_id(u)) {
+            Some(uid) if found.len() < MAX_PER_LOGON => {
+                let rel = format!("{DIR}/{n}");
+                let r = archive.read(&rel).and_then(|b| {
+                    serde_json::from_slice::<PreparedReset>(&b)
+                        .map_err(|_| Error::tampered(&rel, "malformed prepared reset"))
+                });
+                found.push((uid.to_string(), r));
+            }
+            Some(_) => {}
+            None => other.push(format!("{DIR}/{n}")),
+        }
+    }
+    Ok((found, other))
 }
 
 /// Check a prepared reset found at `uid`'s place: its signature by `by_key` (the signing key of
@@ -214,7 +222,8 @@ pub fn apply(
     Ok(published.signed.rev)
 }
 
-/// Take a prepared reset off the share (applied, stale or forged).
+/// Take a prepared reset off the share (applied, stale or forged); a link is removed, never
+/// followed, and nothing is reached through one.
 pub fn remove(archive: &Archive, uid: &str) {
-    let _ = std::fs::remove_file(archive.path(&path_of(uid)));
+    let _ = crate::archive::remove(archive, &path_of(uid));
 }
