@@ -438,6 +438,8 @@ describe('users screen', () => {
     ipc((cmd) => (cmd === 'users' ? users : null));
     component = mount(Users, { target, props: { user: me(['supervisor']) } });
     await settle();
+    // A supervisor sees who has which role, and changes no one.
+    expect($('[data-edit="lee.carter"]')).toBeNull();
     input('#assign-recording', id(8));
     select('#assign-user', 'lee.carter');
     click('#assign-run');
