@@ -47,9 +47,26 @@ pub fn may_use_recovery_key(roles: &[Role]) -> bool {
     roles.contains(&Role::DataController)
 }
 
+/// Whose prepared password reset an admin signs: one prepared by a data controller, or by the
+/// user themself (with the recovery code, at the logon screen: `own`).
+pub fn may_prepare_reset(preparer_roles: &[Role], own: bool) -> bool {
+    own || may_use_recovery_key(preparer_roles)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reset_is_prepared_by_the_data_controller_or_the_user_themself() {
+        assert!(may_prepare_reset(&[Role::DataController], false));
+        assert!(may_prepare_reset(&[Role::Approver], true));
+        assert!(!may_prepare_reset(&[Role::Admin], false));
+        assert!(!may_prepare_reset(
+            &[Role::Approver, Role::Clinician],
+            false
+        ));
+    }
 
     #[test]
     fn admin_holds_no_call_key() {

@@ -20,7 +20,8 @@ pub mod users;
 pub use abilities::{abilities, Abilities};
 pub use actions::Action;
 pub use keys::{
-    archive_keys_for, escrow_to_recovery, may_create_recovery_key, may_use_recovery_key,
+    archive_keys_for, escrow_to_recovery, may_create_recovery_key, may_prepare_reset,
+    may_use_recovery_key,
 };
 pub use listen::{recording_scope, Scope};
 pub use roles::Role;

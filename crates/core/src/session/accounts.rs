@@ -40,24 +40,18 @@ impl Session {
             }) {
                 Ok((rev, p, pk, sk, pin)) => {
                     if pins.get(&uid).is_some_and(|k| *k != pin) {
-                        let w = format!(
+                        self.warn_once(format!(
                             "users/{uid}: this user's keys changed since this computer first saw them (a record forged with the archive's signing key?); this user is refused here. Tell the data controller"
-                        );
-                        if !self.warnings.contains(&w) {
-                            self.warnings.push(w);
-                        }
+                        ));
                         continue;
                     }
                     if named_keys
                         .get(&uid)
                         .is_some_and(|ks| ks.iter().any(|k| *k != pin))
                     {
-                        let w = format!(
+                        self.warn_once(format!(
                             "users/{uid}: this user's keys are not those an admin's checkpoint in the journal names (a record forged with the archive's signing key?); this user is refused. Tell the data controller"
-                        );
-                        if !self.warnings.contains(&w) {
-                            self.warnings.push(w);
-                        }
+                        ));
                         continue;
                     }
                     pins.insert(uid.clone(), pin);
@@ -68,12 +62,9 @@ impl Session {
                         .unwrap_or(0);
                     if rev < known {
                         rolled_back.push(uid.clone());
-                        let w = format!(
+                        self.warn_once(format!(
                             "users/{uid}: rolled back to revision {rev} though revision {known} was seen (a newer record was removed from the share); this user is refused until an admin saves their account again"
-                        );
-                        if !self.warnings.contains(&w) {
-                            self.warnings.push(w);
-                        }
+                        ));
                         continue;
                     }
                     seen.insert(uid.clone(), rev);
@@ -87,12 +78,7 @@ impl Session {
                         signing_key: sk,
                     })
                 }
-                Err(e) => {
-                    let w = e.to_string();
-                    if !self.warnings.contains(&w) {
-                        self.warnings.push(w);
-                    }
-                }
+                Err(e) => self.warn_once(e.to_string()),
             }
         }
         crate::device::remember_revisions(&self.device, &seen)?;

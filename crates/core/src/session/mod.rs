@@ -282,12 +282,16 @@ impl Session {
             )
             .await?;
         for p in &sync.problems {
-            let w = format!("{}: {}", p.object, p.reason);
-            if !self.warnings.contains(&w) {
-                self.warnings.push(w);
-            }
+            self.warn_once(format!("{}: {}", p.object, p.reason));
         }
         Ok(sync)
+    }
+
+    /// Add a warning unless it is already there.
+    pub(super) fn warn_once(&mut self, w: String) {
+        if !self.warnings.contains(&w) {
+            self.warnings.push(w);
+        }
     }
 
     /// Every user's signing key, to check who wrote journal segments and audit files.

@@ -262,7 +262,7 @@ impl Session {
             .users
             .iter()
             .find(|u| u.uid == p.body.by && !u.disabled)
-            .filter(|u| u.uid == uid || policy::may_use_recovery_key(&u.roles))
+            .filter(|u| policy::may_prepare_reset(&u.roles, u.uid == uid))
             .ok_or_else(|| {
                 Error::tampered(
                     users::reset::path_of(uid),

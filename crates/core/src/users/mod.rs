@@ -281,17 +281,12 @@ pub fn write_user(
         holder: None,
     };
     let signed = with_holder_tag(archive, &bag, signed);
-    let sig = crypto::ed25519_sign(signer.require("signing")?, &signed_bytes(&signed));
-    let rec = UserRecord {
-        v: 1,
-        ver: 0,
+    sign_and_publish(
+        archive,
+        signer.require("signing")?,
         signed,
-        sig: crypto::b64(&sig),
-        kdf: archive.config.kdf,
-        salt,
-        sealed,
-    };
-    publish(archive, rec)
+        (archive.config.kdf, salt, sealed),
+    )
 }
 
 /// Change a user's profile (roles, telephony identities, disabled) as an admin: a new revision,
@@ -429,8 +424,20 @@ fn resign(
         .ok_or_else(|| {
             Error::Forbidden("your roles do not hold the archive's signing key".into())
         })?;
+    let published = sign_and_publish(archive, signing, signed, (kdf, salt, sealed))?;
+    Ok((published, moves))
+}
+
+/// Sign a record's signed part with the archive's signing seed and publish it as the user's next
+/// version, with its password sealing (`kdf`, `salt`, `sealed`).
+fn sign_and_publish(
+    archive: &Archive,
+    signing: &Key32,
+    signed: SignedPart,
+    (kdf, salt, sealed): (KdfParams, String, String),
+) -> Result<UserRecord> {
     let sig = crypto::ed25519_sign(signing, &signed_bytes(&signed));
-    let published = publish(
+    publish(
         archive,
         UserRecord {
             v: 1,
@@ -441,8 +448,7 @@ fn resign(
             salt,
             sealed,
         },
-    )?;
-    Ok((published, moves))
+    )
 }
 
 /// The record with its holder tag if its key bag gives `custodian`, else without one.

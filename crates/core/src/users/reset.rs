@@ -10,8 +10,8 @@
 //! code), is for the record's current revision, and is at its own place.
 
 use super::{
-    keybag_info, open_escrow, open_keybag, publish, read_profile, remove_older_versions,
-    seal_secret, sealing_hash, signed_bytes, ArchiveSecrets, SignedPart, UserRecord,
+    keybag_info, open_escrow, open_keybag, read_profile, remove_older_versions, seal_secret,
+    sealing_hash, sign_and_publish, ArchiveSecrets, SignedPart, UserRecord,
 };
 use crate::archive::Archive;
 use crate::crypto::{self, KdfParams, Wrapped};
@@ -204,18 +204,11 @@ pub fn apply(
         // The keys are unchanged, so a holder tag still holds.
         holder: rec.signed.holder.clone(),
     };
-    let sig = crypto::ed25519_sign(signer.require("signing")?, &signed_bytes(&signed));
-    let published = publish(
+    let published = sign_and_publish(
         archive,
-        UserRecord {
-            v: 1,
-            ver: 0,
-            signed,
-            sig: crypto::b64(&sig),
-            kdf: p.kdf,
-            salt: p.salt.clone(),
-            sealed: p.sealed.clone(),
-        },
+        signer.require("signing")?,
+        signed,
+        (p.kdf, p.salt.clone(), p.sealed.clone()),
     )?;
     // The older versions hold the secret under the old password.
     remove_older_versions(archive, uid, published.ver)?;
