@@ -390,6 +390,24 @@ async fn an_admins_forged_record_of_an_approver_gets_no_call_key() {
     let a2 = w.share();
     let c = tool(&a2, DC).1.get("custodian").unwrap().clone();
     assert!(users::vouched(&a2, &c, &record(&a2, DC.0)));
+    // As docs/FORMAT.md ("User records", `holder`) gives it.
+    let r = record(&a2, DC.0);
+    let k = crypto::hkdf(c.expose(), b"callvault/v3/holder-tag");
+    let m = [
+        b"callvault/v3/holder\n".as_slice(),
+        a2.config.identity_hash().as_bytes(),
+        b"\n",
+        r.signed.uid.as_bytes(),
+        b"\n",
+        r.signed.public_key.as_bytes(),
+        b"\n",
+        r.signed.signing_key.as_bytes(),
+    ]
+    .concat();
+    assert_eq!(
+        r.signed.holder.as_deref(),
+        Some(hex::encode(crypto::hmac_sha256(k.expose(), &m)).as_str())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
