@@ -42,6 +42,11 @@ pub enum Cmd {
     /// controller; its code is printed once).
     #[command(subcommand)]
     Recovery(RecoveryCmd),
+    /// The call key (approvers and the data controller): `rotate` makes its next epoch now (done
+    /// by itself at a holder's logon when a holder has left); `rewrap` moves every stored call to
+    /// the newest one and removes the old wraps (resumable; progress on stderr).
+    #[command(subcommand)]
+    Keys(KeysCmd),
     /// Break the glass: an admin who can no longer log on sets a new password with the practice's
     /// recovery code (from CALLVAULT_RECOVERY_CODE, else a prompt; the new password from
     /// CALLVAULT_NEW_PASSWORD, else a prompt). Audited loudly.
@@ -222,6 +227,17 @@ pub enum UserCmd {
 pub enum RecoveryCmd {
     /// Create the archive's recovery key and print its code once (the data controller).
     Create,
+}
+
+#[derive(Subcommand)]
+pub enum KeysCmd {
+    /// Make the call key's next epoch now.
+    Rotate,
+    /// Re-wrap every stored call to the newest call key.
+    Rewrap {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]

@@ -267,6 +267,23 @@ pub fn remember_keys(
     replace_json(device, "users-keys", &merged)
 }
 
+/// The newest call key epoch this computer has seen (`call-key.json`: epoch and public key), so
+/// that an epoch file removed from the share (the call key rolled back to one a leaver holds) is
+/// noticed.
+pub fn seen_call_key(device: &Device) -> Option<(u32, String)> {
+    std::fs::read(device.dir.join("call-key.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+/// Remember the newest call key epoch seen (only ever raised).
+pub fn remember_call_key(device: &Device, epoch: u32, public_key: &str) -> Result<()> {
+    if seen_call_key(device).is_some_and(|(e, _)| e >= epoch) {
+        return Ok(());
+    }
+    replace_json(device, "call-key", &(epoch, public_key))
+}
+
 /// How a user's keys are pinned: public and signing key, as the record gives them.
 pub fn key_pin(public_key: &str, signing_key: &str) -> String {
     format!("{public_key} {signing_key}")

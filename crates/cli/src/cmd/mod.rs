@@ -24,6 +24,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Cmd::Settings(sc) => archive::settings(cli, sc).await,
         Cmd::User(uc) => users::run(cli, uc).await,
         Cmd::Recovery(rc) => users::recovery(cli, rc).await,
+        Cmd::Keys(k) => users::keys(cli, k).await,
         Cmd::Recover { name } => users::recover(cli, name).await,
         Cmd::Import(a) => import::import(cli, a).await,
         Cmd::IngestProfile(c) => import::export_profile(cli, c).await,

@@ -3,7 +3,7 @@
 //! passwords come from CALLVAULT_NEW_PASSWORD or a prompt, recovery codes from
 //! CALLVAULT_RECOVERY_CODE or a prompt.
 
-use crate::args::{Cli, RecoveryCmd, UserCmd};
+use crate::args::{Cli, KeysCmd, RecoveryCmd, UserCmd};
 use crate::logon::{archive_dir, logon, new_password, recovery_code};
 use crate::print::print_json;
 use crate::CliResult;
@@ -87,6 +87,56 @@ pub async fn recovery(cli: &Cli, rc: &RecoveryCmd) -> CliResult {
             print_recovery_code(code.expose());
             println!("The next logon of an admin who holds call keys moves every key holder's escrow to it.");
             Ok(())
+        }
+    }
+}
+
+pub async fn keys(cli: &Cli, k: &KeysCmd) -> CliResult {
+    let mut s = logon(cli).await?;
+    match k {
+        KeysCmd::Rotate => {
+            let r = s.rotate_call_key().await;
+            s.close().await;
+            let r = r?;
+            println!(
+                "Call key epoch {} made; given to {}. Re-wrap the stored calls: callvault keys rewrap",
+                r.epoch,
+                r.holders.join(", ")
+            );
+            Ok(())
+        }
+        KeysCmd::Rewrap { json } => {
+            let progress = |done: usize, total: usize| {
+                if done.is_multiple_of(500) || done == total {
+                    eprintln!("re-wrapped {done} of {total}");
+                }
+            };
+            let r = s.rewrap_calls(Some(&progress)).await;
+            s.close().await;
+            let r = r?;
+            if *json {
+                crate::print::print_json(&r);
+            } else {
+                println!(
+                    "Call key epoch {}: {} call(s) re-wrapped, {} already under it, {} failed",
+                    r.epoch,
+                    r.rewrapped,
+                    r.already,
+                    r.failed.len()
+                );
+                for (id, why) in &r.failed {
+                    println!("  {id}: {why}");
+                }
+            }
+            if r.failed.is_empty() {
+                Ok(())
+            } else {
+                Err(callvault_core::Error::Invalid(format!(
+                    "{} call(s) could not be re-wrapped; run it again",
+                    r.failed.len()
+                ))
+                .into())
+            }
         }
     }
 }

@@ -40,6 +40,62 @@ pub fn object_path(id: &str) -> String {
     format!("rec/{}/{}.cva", &id[..2], id)
 }
 
+/// Relative path of a recording's audio object re-wrapped to call key `epoch` (≥ 1) by a key
+/// rotation (docs/FORMAT.md, "Rotating the call key"): the same body, a new header.
+pub fn rewrapped_path(id: &str, epoch: u32) -> String {
+    format!("rec/{}/{}.k{epoch:08}.cva", &id[..2], id)
+}
+
+/// Relative path of the signed record binding a re-wrapped object to its journal entry.
+pub fn rewrap_record_path(id: &str, epoch: u32) -> String {
+    format!("rec/{}/{}.k{epoch:08}.cvk", &id[..2], id)
+}
+
+/// What a name in a `rec/<shard>/` folder is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectName {
+    /// `<id>.cva`: the audio object as imported.
+    Audio,
+    /// `<id>.k<epoch>.cva`: the audio object re-wrapped to call key `epoch`.
+    Rewrapped(u32),
+    /// `<id>.k<epoch>.cvk`: the signed record of that re-wrap.
+    RewrapRecord(u32),
+    /// `<id>.cvp`: waveform peaks.
+    Peaks,
+}
+
+/// Parse a name found in a `rec/<shard>/` folder: the recording id and what the file is.
+pub fn parse_object_name(name: &str) -> Option<(&str, ObjectName)> {
+    let id = name.get(..32).filter(|i| super::is_id(i))?;
+    let kind = match &name[32..] {
+        ".cva" => ObjectName::Audio,
+        ".cvp" => ObjectName::Peaks,
+        rest => {
+            let (num, ext) = rest.strip_prefix(".k")?.split_at_checked(8)?;
+            if !num.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let e: u32 = num.parse().ok().filter(|e| *e >= 1)?;
+            match ext {
+                ".cva" => ObjectName::Rewrapped(e),
+                ".cvk" => ObjectName::RewrapRecord(e),
+                _ => return None,
+            }
+        }
+    };
+    Some((id, kind))
+}
+
+/// The label of a DEK wrap to call key `epoch`: `custodian` for the archive's first, in
+/// `archive.json`; `custodian:<epoch>` after a rotation.
+pub fn call_key_label(epoch: u32) -> String {
+    if epoch == 0 {
+        "custodian".into()
+    } else {
+        format!("custodian:{epoch}")
+    }
+}
+
 /// HPKE info for a DEK wrap.
 pub fn wrap_info(id: &str) -> Vec<u8> {
     [b"callvault/v1/dek/".as_slice(), id.as_bytes()].concat()

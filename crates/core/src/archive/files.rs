@@ -275,8 +275,15 @@ fn expect_for(rel: &str) -> Option<Expect> {
             })
     };
     match parts.as_slice() {
-        ["rec", _, name] => id_field(super::audio::MAGIC, ".cva", name)
-            .or_else(|| id_field(super::audio::PEAKS_MAGIC, ".cvp", name)),
+        ["rec", _, name] => match super::audio::parse_object_name(name)? {
+            (id, super::audio::ObjectName::Audio | super::audio::ObjectName::Rewrapped(_)) => {
+                Some(Expect {
+                    magic: super::audio::MAGIC,
+                    fields: vec![("id", id.into())],
+                })
+            }
+            _ => id_field(super::audio::PEAKS_MAGIC, ".cvp", name),
+        },
         ["journal", dev, name] => {
             let (seq, gen) = super::journal::parse_segment_file(name)?;
             Some(Expect {

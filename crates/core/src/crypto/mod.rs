@@ -266,9 +266,74 @@ pub fn ed25519_verify(public: &[u8; 32], msg: &[u8], sig: &[u8]) -> bool {
     vk.verify_strict(msg, &sig).is_ok()
 }
 
+/// An XEdDSA-style signature (Perrin, "The XEdDSA and VXEdDSA Signature Schemes", 2016) by the
+/// X25519 key pair derived from `seed`: an Ed25519 signature under the Edwards form of that key
+/// (sign bit 0), so anyone holding only the X25519 public key can check that the holder of its
+/// private key signed. The nonce is derived from the seed and the message (deterministic).
+pub fn xeddsa_sign(seed: &Key32, msg: &[u8]) -> [u8; 64] {
+    use curve25519_dalek::{EdwardsPoint, Scalar};
+    let (sk, _) = HKem::derive_keypair(seed.expose());
+    let mut b: [u8; 32] = sk.to_bytes().into();
+    b[0] &= 248;
+    b[31] &= 127;
+    b[31] |= 64;
+    let mut a = Scalar::from_bytes_mod_order(b);
+    zeroize::Zeroize::zeroize(&mut b);
+    let mut big_a = EdwardsPoint::mul_base(&a);
+    if big_a.compress().as_bytes()[31] & 0x80 != 0 {
+        a = -a;
+        big_a = -big_a;
+    }
+    let a_bytes = big_a.compress().to_bytes();
+    let prefix = hkdf(seed.expose(), b"callvault/v3/xeddsa-nonce");
+    let mut r = Scalar::from_hash(
+        sha2::Sha512::new()
+            .chain_update(prefix.expose())
+            .chain_update(msg),
+    );
+    let big_r = EdwardsPoint::mul_base(&r).compress();
+    let h = Scalar::from_hash(
+        sha2::Sha512::new()
+            .chain_update(big_r.as_bytes())
+            .chain_update(a_bytes)
+            .chain_update(msg),
+    );
+    let s = r + h * a;
+    zeroize::Zeroize::zeroize(&mut r);
+    zeroize::Zeroize::zeroize(&mut a);
+    let mut out = [0u8; 64];
+    out[..32].copy_from_slice(big_r.as_bytes());
+    out[32..].copy_from_slice(s.as_bytes());
+    out
+}
+
+/// Check an [`xeddsa_sign`] signature against an X25519 public key.
+pub fn xeddsa_verify(x25519_public: &[u8; 32], msg: &[u8], sig: &[u8]) -> bool {
+    match curve25519_dalek::MontgomeryPoint(*x25519_public).to_edwards(0) {
+        Some(ed) => ed25519_verify(&ed.compress().to_bytes(), msg, sig),
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xeddsa_signs_under_the_x25519_public_key_only() {
+        for _ in 0..16 {
+            let seed = Key32::random();
+            let pk = x25519_public(&seed);
+            let sig = xeddsa_sign(&seed, b"callvault test message");
+            assert!(xeddsa_verify(&pk, b"callvault test message", &sig));
+            assert!(!xeddsa_verify(&pk, b"callvault test messagE", &sig));
+            let other = x25519_public(&Key32::random());
+            assert!(!xeddsa_verify(&other, b"callvault test message", &sig));
+            let mut bad = sig;
+            bad[40] ^= 1;
+            assert!(!xeddsa_verify(&pk, b"callvault test message", &bad));
+        }
+    }
 
     #[test]
     fn wrap_round_trip_and_wrong_key_refused() {

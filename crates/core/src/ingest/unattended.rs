@@ -97,6 +97,8 @@ pub struct IngestSession {
     dedup_key: Key32,
     users: Vec<ProfileUser>,
     state_path: PathBuf,
+    /// This machine's own folder (device state: the call key epoch it saw).
+    state_dir: PathBuf,
     /// dedup -> (id, object sha256) of calls already imported.
     done: HashMap<String, (String, String)>,
 }
@@ -110,6 +112,28 @@ impl std::fmt::Debug for IngestSession {
 }
 
 impl IngestSession {
+    /// The newest call key new audio is wrapped to: its epochs believed by their proofs (this
+    /// machine knows no user's signing key), refused if below the newest this machine saw.
+    fn call_key_recipient(&self) -> Result<(String, [u8; 32])> {
+        let chain = users::callkey::read(&self.archive, None)?;
+        let current = chain.current();
+        let public = crypto::b64(&chain.public(&self.archive, current)?);
+        let dev = device::Device {
+            id: self.device.clone(),
+            dir: self.state_dir.clone(),
+        };
+        match device::seen_call_key(&dev) {
+            Some((e, k)) if e > current || (e == current && k != public) => {
+                return Err(Error::tampered(
+                    users::callkey::DIR,
+                    format!("the archive's call key was rolled back (epoch {e} seen, {current} found); nothing is stored until it is restored"),
+                ))
+            }
+            _ => device::remember_call_key(&dev, current, &public)?,
+        }
+        chain.current_recipient(&self.archive)
+    }
+
     /// Open with a profile; `state_dir` is this machine's own folder (device id, state file).
     pub fn open(
         profile_path: &Path,
@@ -138,6 +162,7 @@ impl IngestSession {
             ));
         }
         let (archive, dev, _) = device::open_in(&root, state_dir)?;
+        let dev_dir = dev.dir.clone();
         let secret = Key32::from_slice(&crypto::unb64(&p.ingest_secret, &what)?)
             .ok_or_else(|| Error::Invalid(format!("{what}: malformed ingest secret")))?;
         let rec = users::load_latest(&archive, &p.ingest_user)?.ok_or_else(|| {
@@ -163,6 +188,7 @@ impl IngestSession {
             dedup_key,
             users: p.users,
             state_path,
+            state_dir: dev_dir,
             done: HashMap::new(),
         };
         s.recover()?;
@@ -265,10 +291,7 @@ impl IngestSession {
             return Ok(Outcome::AlreadyImported { id: id.clone() });
         }
         let (staff, users) = seal::parties(&src, |l| self.resolve(l), |u: &ProfileUser| &u.uid);
-        let mut recipients = vec![(
-            "custodian".to_string(),
-            self.archive.config.keys.get("custodian")?,
-        )];
+        let mut recipients = vec![self.call_key_recipient()?];
         for u in &users {
             let pk: [u8; 32] = crypto::unb64(&u.public_key, "ingest profile")?
                 .try_into()

@@ -46,6 +46,8 @@ pub enum Action {
     ListTombstones,
     CreateRecoveryKey,
     RecoverAccount,
+    RotateCallKey,
+    RewrapCalls,
 }
 
 impl Action {
@@ -59,6 +61,8 @@ impl Action {
             Action::ResetPassword => "user.reset_password",
             Action::CreateRecoveryKey => "recovery.create",
             Action::RecoverAccount => "recovery.use",
+            Action::RotateCallKey => "call_key.rotate",
+            Action::RewrapCalls => "call_key.rewrap",
             Action::ListUsers => "user.list",
             Action::Import => "import",
             Action::AllowErasedImport => "import.allow_erased",

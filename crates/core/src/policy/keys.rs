@@ -34,6 +34,12 @@ pub fn escrow_to_recovery(roles: &[Role]) -> bool {
     archive_keys_for(roles).contains(&"custodian")
 }
 
+/// Do these roles hold the call key (`custodian`): the policy's authorisers? They alone make its
+/// next epoch when a holder leaves, are given it, and re-wrap the calls to it.
+pub fn holds_call_key(roles: &[Role]) -> bool {
+    archive_keys_for(roles).contains(&"custodian")
+}
+
 /// Creating the archive's recovery key (for an archive made before it existed): the data
 /// controller, who keeps its code.
 pub fn may_create_recovery_key(roles: &[Role]) -> bool {

@@ -20,8 +20,8 @@ pub mod users;
 pub use abilities::{abilities, Abilities};
 pub use actions::Action;
 pub use keys::{
-    archive_keys_for, escrow_to_recovery, may_create_recovery_key, may_prepare_reset,
-    may_use_recovery_key,
+    archive_keys_for, escrow_to_recovery, holds_call_key, may_create_recovery_key,
+    may_prepare_reset, may_use_recovery_key,
 };
 pub use listen::{recording_scope, Scope};
 pub use roles::Role;
@@ -65,6 +65,11 @@ pub fn decide(roles: &[Role], action: Action) -> Result<()> {
         A::RecoverAccount => (
             keys::may_use_recovery_key(roles),
             Some("the practice's recovery code is typed only by the data controller, in her own session"),
+        ),
+        // Only with the call key: the next one is proved by the one before.
+        A::RotateCallKey | A::RewrapCalls => (
+            keys::holds_call_key(roles),
+            Some("the call key is rotated by those who hold it: an approver or the data controller"),
         ),
         A::ChangeSetting => (
             retention::may_change_settings(roles),

@@ -47,7 +47,8 @@ impl Session {
         let _lock = device::import_lock(&self.device).await?;
         self.sync_index().await?;
         let dedup_key = self.user.secrets.require("dedup")?.clone();
-        let custodian = self.archive.config.keys.get("custodian")?;
+        // The newest call key (refused if it was rolled back on the share).
+        let custodian = self.call_key_recipient()?;
         let mut rep = ImportReport::default();
         let mut batch_dedup: HashMap<String, String> = HashMap::new();
         let mut pending: Vec<(String, RecordingMeta)> = Vec::new();
@@ -102,7 +103,7 @@ impl Session {
                 }
                 let (staff, users) =
                     seal::parties(&src, |l| self.resolve_staff(l), |u: &UserSummary| &u.uid);
-                let mut recipients = vec![("custodian".to_string(), custodian)];
+                let mut recipients = vec![custodian.clone()];
                 recipients.extend(
                     users
                         .iter()

@@ -100,13 +100,13 @@ impl Session {
     pub(super) async fn open_checked_object(
         &self,
         id: &str,
-    ) -> Result<(std::fs::File, audio::AudioHeader)> {
+    ) -> Result<(std::fs::File, audio::AudioHeader, String)> {
         use std::io::{Read, Seek};
         if self.index.get(id).await?.is_none() {
             return Err(Error::NotFound(format!("recording {id}")));
         }
         let meta = self.recording_from_journal(id).await?;
-        let rel = audio::object_path(id);
+        let (rel, want) = self.locate_object(id, &meta.object_sha256)?;
         let path = self.archive.path(&rel);
         let io = |e| Error::io(path.display(), e);
         // A regular file only, never through a link (a pipe planted here would hang the player).
@@ -124,7 +124,7 @@ impl Session {
             }
             h.update(&buf[..n]);
         }
-        if hex::encode(h.finish()) != meta.object_sha256 {
+        if hex::encode(h.finish()) != want {
             return Err(Error::tampered(
                 &rel,
                 "audio object is not the one its journal entry names (replaced or altered); refused",
@@ -132,14 +132,13 @@ impl Session {
         }
         let (header, _) = audio::parse_header(&head, &rel)?;
         f.rewind().map_err(io)?;
-        Ok((f, header))
+        Ok((f, header, rel))
     }
 
     /// A decrypting reader over a recording this session holds a key for, its object checked
     /// against its journal entry first.
     pub(super) async fn open_reader(&self, id: &str) -> Result<DecryptingReader<std::fs::File>> {
-        let rel = audio::object_path(id);
-        let (f, header) = self.open_checked_object(id).await?;
+        let (f, header, rel) = self.open_checked_object(id).await?;
         let dek = self.dek_for(&header, &rel).await?;
         DecryptingReader::open_with_dek(f, id, dek, &rel)
     }
@@ -170,19 +169,12 @@ impl Session {
                 )),
             );
         }
-        let rel = audio::object_path(&id);
-        let (_, header) = self.open_checked_object(&id).await?;
+        let (_, header, rel) = self.open_checked_object(&id).await?;
         // A supervisor holds no call keys: the assignment is journalled without the key, and an
         // approver or the data controller delivers it when they choose to (`deliver_assigned_key`).
         // Only with the call key itself (never a key an approval handed over, which would outlive
         // the approval as a wrap).
-        let own: Vec<(String, &crate::secret::Key32)> = self
-            .user
-            .secrets
-            .get("custodian")
-            .map(|c| ("custodian".to_string(), c))
-            .into_iter()
-            .collect();
+        let own = self.user.secrets.call_keys();
         let wrap = match header.unwrap_dek(&own, &rel) {
             Ok(dek) => Some(crate::crypto::wrap(
                 &user.public_key,
@@ -331,16 +323,9 @@ impl Session {
             .find(|u| u.uid == uid)
             .map(|u| u.public_key)
             .ok_or_else(|| Error::NotFound(format!("user of recording {id}")))?;
-        let rel = audio::object_path(&id);
-        let (_, header) = self.open_checked_object(&id).await?;
+        let (_, header, rel) = self.open_checked_object(&id).await?;
         // Only with the call key itself, never a key an approval handed over.
-        let own: Vec<(String, &crate::secret::Key32)> = self
-            .user
-            .secrets
-            .get("custodian")
-            .map(|c| ("custodian".to_string(), c))
-            .into_iter()
-            .collect();
+        let own = self.user.secrets.call_keys();
         let dek = header.unwrap_dek(&own, &rel)?;
         let wrap = crate::crypto::wrap(&public_key, &audio::wrap_info(&id), dek.expose())?;
         self.journal(vec![crate::archive::journal::JournalEntry::Assign(
@@ -406,8 +391,7 @@ impl Session {
     /// The stored waveform of a recording this user may see and whose key they hold.
     pub async fn waveform(&self, id: &str) -> Result<Waveform> {
         let view = self.show(id).await?;
-        let rel = audio::object_path(&view.id);
-        let (_, header) = self.open_checked_object(&view.id).await?;
+        let (_, header, rel) = self.open_checked_object(&view.id).await?;
         let dek = self.dek_for(&header, &rel).await?;
         let prel = audio::peaks_path(&view.id);
         let meta = self.recording_from_journal(&view.id).await?;

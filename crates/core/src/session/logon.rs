@@ -281,6 +281,7 @@ impl Session {
             users: vec![],
             tz,
             allow_erased: false,
+            call_keys: Default::default(),
             warnings,
         };
         let mut logon = entry(
@@ -321,6 +322,7 @@ impl Session {
             s.audit(Action::SessionEnd, "refused", vec![], Some(why.into()))?;
             return Err(Error::Forbidden(why.into()));
         }
+        s.read_call_keys()?;
         let alarms = s.recovery_warnings();
         s.warnings.extend(alarms);
         // Prepared resets first: the upgrade run's new revisions would make them stale.
@@ -333,6 +335,7 @@ impl Session {
         let upgraded = s.upgrade_user_records().await?;
         s.name_user_keys().await?;
         s.misplaced_escrow_warning();
+        s.rotate_if_leavers().await?;
         if reset > 0 {
             s.warnings.push(format!(
                 "Completed {reset} password reset(s) the data controller prepared with the practice's recovery key"

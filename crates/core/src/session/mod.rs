@@ -3,6 +3,7 @@
 
 mod access;
 mod accounts;
+mod callkey;
 mod compact;
 mod decide;
 mod export;
@@ -19,6 +20,7 @@ mod trail;
 mod verify;
 
 pub use access::Grant;
+pub use callkey::{RewrapReport, RotationReport};
 pub use export::SarOptions;
 pub use listen::{AwaitingKey, Waveform};
 pub use logon::{init, init_in};
@@ -126,6 +128,8 @@ pub struct Session {
     tz: chrono_tz::Tz,
     /// The data controller chose to re-import audio that was erased.
     allow_erased: bool,
+    /// The call key's epochs (read at logon, after the users).
+    call_keys: callkey::CallKeys,
     /// Things the user should be told (e.g. a damaged journal segment found while syncing).
     pub warnings: Vec<String>,
 }

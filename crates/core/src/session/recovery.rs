@@ -75,7 +75,9 @@ impl Session {
             .user
             .secrets
             .require("custodian")
-            .and_then(|c| recovery::verified_public(&self.archive, c))
+            .and_then(|_| {
+                recovery::verified_public_any(&self.archive, &self.user.secrets.call_seeds())
+            })
             .and_then(|_| recovery::open(&self.archive, code))
         {
             Ok(seed) => seed,
@@ -103,7 +105,7 @@ impl Session {
             &seed,
             new_password,
             by,
-            self.user.secrets.get("custodian"),
+            &self.user.secrets.call_seeds(),
         ) {
             return self.refuse(Action::RecoverAccount, vec![uid], e);
         }
@@ -339,7 +341,7 @@ impl Session {
             && bag.get("signing").is_some();
         if !admin {
             let signing = users::user_signing_seed(&secret);
-            users::reset::prepare(&archive, &rec, &seed, new_password, (&uid, &signing), None)
+            users::reset::prepare(&archive, &rec, &seed, new_password, (&uid, &signing), &[])
                 .map_err(refused)?;
             users::mark(&archive, &uid, 'k')?;
             audit_as(

@@ -528,8 +528,7 @@ impl Session {
                 // Clinicians and staff reach only their own calls, approval or not.
                 continue;
             }
-            let rel = crate::archive::audio::object_path(r);
-            let (_, header) = self.open_checked_object(r).await?;
+            let (_, header, rel) = self.open_checked_object(r).await?;
             let dek = self.dek_for(&header, &rel).await.map_err(|e| match e {
                 Error::Forbidden(_) => Error::Forbidden(format!(
                     "recording {r}: this account holds no key to it, so it cannot hand the key over with an approval"

@@ -509,10 +509,8 @@ impl Session {
                     continue;
                 };
                 for name in names {
-                    if let Some(id) = name
-                        .strip_suffix(".cva")
-                        .or_else(|| name.strip_suffix(".cvp"))
-                    {
+                    // Any object of a recording: as imported, re-wrapped, a re-wrap record, peaks.
+                    if let Some((id, _)) = audio::parse_object_name(&name) {
                         if decided.contains(id) {
                             unfinished.insert(id.to_string());
                         }
@@ -559,6 +557,21 @@ impl Session {
             let rel = audio::object_path(r);
             let done = crate::archive::shred_and_remove(&self.archive, &rel)?;
             self.warn_removal(&done, &rel);
+            // Its re-wraps to later call keys, and their records.
+            let shard = format!("rec/{}", &r[..2]);
+            for name in self.archive.list(&shard).unwrap_or_default() {
+                let rel = format!("{shard}/{name}");
+                let done = match audio::parse_object_name(&name) {
+                    Some((id, audio::ObjectName::Rewrapped(_))) if id == r => {
+                        crate::archive::shred_and_remove(&self.archive, &rel)?
+                    }
+                    Some((id, audio::ObjectName::RewrapRecord(_))) if id == r => {
+                        crate::archive::remove(&self.archive, &rel)?
+                    }
+                    _ => continue,
+                };
+                self.warn_removal(&done, &rel);
+            }
             // The peaks are sealed under a key derived from the data key just destroyed.
             let prel = audio::peaks_path(r);
             let done = crate::archive::remove(&self.archive, &prel)?;

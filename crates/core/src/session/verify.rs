@@ -79,10 +79,7 @@ fn decrypt_all<R: std::io::Read + std::io::Seek>(
 impl Session {
     /// The keys this session holds that may open audio objects.
     pub(super) fn audio_keys(&self) -> Vec<(String, &Key32)> {
-        let mut k = Vec::new();
-        if let Some(c) = self.user.secrets.get("custodian") {
-            k.push(("custodian".to_string(), c));
-        }
+        let mut k = self.user.secrets.call_keys();
         k.push((format!("user:{}", self.user.uid), &self.user.secret));
         k
     }
@@ -113,6 +110,7 @@ impl Session {
                 "archive.json",
                 "recovery.json",
                 "resets",
+                "keys",
                 "users",
                 "journal",
                 "audit",
@@ -131,11 +129,18 @@ impl Session {
         // The recovery key: its tag checked by a holder of the call key.
         if users::recovery::exists(a) {
             rep.objects_checked += 1;
-            if let Some(c) = self.user.secrets.get("custodian") {
-                if let Err(e) = users::recovery::verified_public(a, c) {
+            let seeds = self.user.secrets.call_seeds();
+            if !seeds.is_empty() {
+                if let Err(e) = users::recovery::verified_public_any(a, &seeds) {
                     problem(users::recovery::PATH.into(), reason_of(&e));
                 }
             }
+        }
+        // The call key's epochs: each proved by the one before and signed by a holder.
+        let chain = crate::users::callkey::read(a, Some(&|uid| self.call_key_author(uid)))?;
+        rep.objects_checked += chain.epochs.len();
+        for (rel, why) in chain.problems {
+            problem(rel, why);
         }
         // User records.
         for uid in listed(a, "users", &mut unlisted) {
@@ -255,19 +260,50 @@ impl Session {
                     }
                     continue;
                 }
-                let Some(id) = name
-                    .strip_suffix(".cva")
-                    .filter(|i| archive::is_id(i) && i.starts_with(&shard))
-                else {
-                    rep.problems.push(Problem {
-                        object: rel,
-                        reason: "unexpected file among audio objects".into(),
-                    });
-                    continue;
-                };
+                let (id, epoch) =
+                    match audio::parse_object_name(&name).filter(|(i, _)| i.starts_with(&shard)) {
+                        Some((id, audio::ObjectName::Audio)) => (id, 0),
+                        Some((id, audio::ObjectName::Rewrapped(e))) => (id, e),
+                        // Checked with the object it names.
+                        Some((_, audio::ObjectName::RewrapRecord(_))) => continue,
+                        _ => {
+                            rep.problems.push(Problem {
+                                object: rel,
+                                reason: "unexpected file among audio objects".into(),
+                            });
+                            continue;
+                        }
+                    };
                 let Some(meta) = known.get(id) else {
                     rep.unreferenced.push(rel);
                     continue;
+                };
+                // A re-wrapped object: as its signed re-wrap record names it.
+                let want = if epoch == 0 {
+                    meta.object_sha256.clone()
+                } else {
+                    match crate::users::callkey::check_rewrap(
+                        a,
+                        &self.call_keys.chain,
+                        id,
+                        epoch,
+                        &meta.object_sha256,
+                        &|uid| {
+                            self.users
+                                .iter()
+                                .find(|u| u.uid == uid)
+                                .map(|u| u.signing_key)
+                        },
+                    ) {
+                        Ok(sha) => sha,
+                        Err(e) => {
+                            rep.problems.push(Problem {
+                                object: rel,
+                                reason: reason_of(&e),
+                            });
+                            continue;
+                        }
+                    }
                 };
                 seen.insert(id.to_string());
                 rep.recordings_checked += 1;
@@ -284,7 +320,7 @@ impl Session {
                         continue;
                     }
                 };
-                if sha != meta.object_sha256 {
+                if sha != want {
                     rep.problems.push(Problem {
                         object: rel,
                         reason: "content does not match the hash recorded at import (altered, truncated or replaced)".into(),
@@ -459,6 +495,7 @@ impl Session {
             users,
             tz,
             allow_erased,
+            call_keys,
             warnings,
         } = self;
         let index = index.reset(&metadata, &device.id).await?;
@@ -471,6 +508,7 @@ impl Session {
             users,
             tz,
             allow_erased,
+            call_keys,
             warnings,
         };
         let sync = s

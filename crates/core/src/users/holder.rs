@@ -51,6 +51,12 @@ pub fn vouched(archive: &Archive, custodian: &Key32, rec: &UserRecord) -> bool {
     crypto::hmac_sha256_verify(key(custodian).expose(), &message(archive, &rec.signed), &t)
 }
 
+/// Does this record's holder tag verify under any of these call keys (every epoch a session
+/// holds: a tag made before a rotation stays good)?
+pub fn vouched_any(archive: &Archive, seeds: &[&Key32], rec: &UserRecord) -> bool {
+    seeds.iter().any(|c| vouched(archive, c, rec))
+}
+
 /// May `custodian` be wrapped to this record's public key again? Yes if its holder tag verifies,
 /// or (a record from before tags) its key bag, opened with the user's `secret`, already holds
 /// this `custodian`; or, for an untagged record whose secret cannot be opened here (escrowed to
@@ -60,18 +66,18 @@ pub fn vouched(archive: &Archive, custodian: &Key32, rec: &UserRecord) -> bool {
 /// the record.
 pub(super) fn check(
     archive: &Archive,
-    custodian: &Key32,
+    seeds: &[&Key32],
     rec: &UserRecord,
     secret: Option<&Key32>,
     known_keys: bool,
 ) -> Result<()> {
-    if vouched(archive, custodian, rec) {
+    if vouched_any(archive, seeds, rec) {
         return Ok(());
     }
     let held = secret
         .and_then(|s| open_keybag(rec, s).ok())
         .and_then(|bag| bag.get("custodian").cloned());
-    if held.is_some_and(|c| c == *custodian) {
+    if held.is_some_and(|c| seeds.contains(&&c)) {
         return Ok(());
     }
     if secret.is_none() && rec.signed.holder.is_none() && known_keys {
@@ -81,4 +87,21 @@ pub(super) fn check(
         format!("users/{}/{:08}.cvu", rec.signed.uid, rec.ver),
         "this user's keys were not put there by a holder of the call keys (a record forged with the signing key?); the call keys are not given to it",
     ))
+}
+
+/// Is this user a holder of `custodian` whose record carries no holder tag the signer's
+/// `custodian` verifies (written before tags, or forged)? The upgrade run then re-signs it, which
+/// checks its key bag; false if the signer holds no `custodian` or cannot read the roles.
+pub fn unvouched(archive: &Archive, signer: &super::ArchiveSecrets, uid: &str) -> bool {
+    let seeds = signer.call_seeds();
+    let Some(m) = signer.get("metadata").filter(|_| !seeds.is_empty()) else {
+        return false;
+    };
+    let Ok(Some(rec)) = super::load_latest(archive, uid) else {
+        return false;
+    };
+    super::read_profile(&rec, m).is_ok_and(|p| {
+        crate::policy::archive_keys_for(&p.roles).contains(&"custodian")
+            && !vouched_any(archive, &seeds, &rec)
+    })
 }

@@ -15,6 +15,7 @@ use crate::secret::{Key32, Password};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub mod callkey;
 mod escrow;
 mod holder;
 mod marks;
@@ -23,7 +24,7 @@ pub mod reset;
 
 use escrow::{bag_for, escrow_for};
 pub use escrow::{escrow_misplaced, escrowed_to_recovery, open_escrow, recovery_in_use};
-pub use holder::vouched;
+pub use holder::{unvouched, vouched};
 pub use marks::{locked_until, mark, parse_mark, MARK_SKEW_MS};
 
 /// Failed logons that lock an account, and for how long.
@@ -42,7 +43,7 @@ pub struct Profile {
 
 /// The archive secrets a user holds (seeds of the archive's key pairs), by name.
 #[derive(Default)]
-pub struct ArchiveSecrets(BTreeMap<String, Key32>);
+pub struct ArchiveSecrets(BTreeMap<String, Key32>, Vec<(u32, Key32)>);
 
 impl std::fmt::Debug for ArchiveSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -66,7 +67,7 @@ impl ArchiveSecrets {
         for k in SEED_NAMES {
             m.insert(k.to_string(), Key32::random());
         }
-        ArchiveSecrets(m)
+        ArchiveSecrets(m, Vec::new())
     }
     pub fn get(&self, name: &str) -> Option<&Key32> {
         self.0.get(name)
@@ -82,6 +83,9 @@ impl ArchiveSecrets {
     pub fn only_for(mut self, roles: &[Role]) -> ArchiveSecrets {
         let keep = policy::archive_keys_for(roles);
         self.0.retain(|k, _| keep.contains(&k.as_str()));
+        if !keep.contains(&"custodian") {
+            self.1.clear();
+        }
         self
     }
     /// The subset a set of roles may hold.
@@ -90,7 +94,7 @@ impl ArchiveSecrets {
         for k in policy::archive_keys_for(roles) {
             m.insert(k.to_string(), self.require(k)?.clone());
         }
-        Ok(ArchiveSecrets(m))
+        Ok(ArchiveSecrets(m, Vec::new()))
     }
     fn to_json(&self) -> zeroize::Zeroizing<Vec<u8>> {
         let m: BTreeMap<&str, String> = self
@@ -119,7 +123,7 @@ impl ArchiveSecrets {
                     .ok_or_else(|| Error::tampered(what, "key bag malformed"))?,
             );
         }
-        Ok(ArchiveSecrets(out))
+        Ok(ArchiveSecrets(out, Vec::new()))
     }
 }
 
@@ -386,9 +390,13 @@ fn resign(
                 Some(_) => None,
                 None => open_escrow(&rec, signer, recovery).ok(),
             };
+            let mut seeds = signer.call_seeds();
+            if seeds.is_empty() {
+                seeds.push(c);
+            }
             holder::check(
                 archive,
-                c,
+                &seeds,
                 &rec,
                 secret.as_ref().or(opened.as_ref()),
                 known_keys,
@@ -500,21 +508,6 @@ pub fn upgrade_record(
         }
         _ => Ok(None),
     }
-}
-
-/// Is this user a holder of `custodian` whose record carries no holder tag the signer's
-/// `custodian` verifies (written before tags, or forged)? The upgrade run then re-signs it, which
-/// checks its key bag; false if the signer holds no `custodian` or cannot read the roles.
-pub fn unvouched(archive: &Archive, signer: &ArchiveSecrets, uid: &str) -> bool {
-    let (Some(c), Some(m)) = (signer.get("custodian"), signer.get("metadata")) else {
-        return false;
-    };
-    let Ok(Some(rec)) = load_latest(archive, uid) else {
-        return false;
-    };
-    read_profile(&rec, m).is_ok_and(|p| {
-        policy::archive_keys_for(&p.roles).contains(&"custodian") && !vouched(archive, c, &rec)
-    })
 }
 
 /// Does this user's current key bag hold a seed their roles no longer grant (a supervisor's

@@ -164,6 +164,19 @@ pub fn verified_public(archive: &Archive, custodian: &Key32) -> Result<[u8; 32]>
         .map_err(|_| Error::tampered(PATH, "recovery public key has the wrong length"))
 }
 
+/// As [`verified_public`], the tag checked under each call key a session holds (every epoch: the
+/// recovery key may have been made before a rotation).
+pub fn verified_public_any(archive: &Archive, seeds: &[&Key32]) -> Result<[u8; 32]> {
+    let mut last = Error::Forbidden("your roles do not hold the archive's custodian key".into());
+    for c in seeds {
+        match verified_public(archive, c) {
+            Ok(k) => return Ok(k),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
 /// Open the recovery seed with the recovery code. A wrong code is refused as such.
 pub fn open(archive: &Archive, code: &Password) -> Result<Key32> {
     let f = read(archive)?;

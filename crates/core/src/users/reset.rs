@@ -62,20 +62,21 @@ pub fn path_of(uid: &str) -> String {
 
 /// Prepare a reset of `rec`'s password with the recovery seed, signed by the preparer's user
 /// signing seed, and put it on the share (replacing an earlier one for the same user). With the
-/// preparer's `custodian`, a record whose keys no holder of it vouched for (forged) is refused.
+/// preparer's call keys (every epoch held; none: not checked), a record whose keys no holder of
+/// them vouched for (forged) is refused.
 pub fn prepare(
     archive: &Archive,
     rec: &UserRecord,
     recovery: &Key32,
     new_password: &Password,
     by: (&str, &Key32),
-    custodian: Option<&Key32>,
+    custodian: &[&Key32],
 ) -> Result<()> {
     let (by, by_signing) = by;
     let uid = &rec.signed.uid;
     let secret = open_escrow(rec, &ArchiveSecrets::default(), Some(recovery))?;
-    if let Some(c) = custodian {
-        super::holder::check(archive, c, rec, Some(&secret), false)?;
+    if !custodian.is_empty() {
+        super::holder::check(archive, custodian, rec, Some(&secret), false)?;
     }
     let own = open_keybag(rec, &secret)?;
     let public: [u8; 32] = crypto::unb64(&rec.signed.public_key, "user record")?

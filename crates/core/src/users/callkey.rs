@@ -1,0 +1,438 @@
+//! The call key's epochs (docs/FORMAT.md, "Rotating the call key"). The archive's first call key
+//! (`custodian`) is the one in `archive.json`; when someone who held it leaves, a current holder
+//! makes the next: `keys/custodian/<epoch>.json`, proved by the previous key (an XEdDSA signature
+//! anyone can check against the previous public key), signed by its author, and giving the new
+//! seed to each current holder. New audio is wrapped to the newest key; a re-wrap moves every
+//! recording's data key to it and removes the old wraps.
+
+use crate::archive::{self, Archive, Signer};
+use crate::crypto::{self, Wrapped};
+use crate::error::{Error, Result};
+use crate::secret::Key32;
+use serde::{Deserialize, Serialize};
+
+/// The seeds of the call key's epochs a user holds, oldest first.
+pub type CallSeeds = Vec<(u32, Key32)>;
+
+/// Who may have made an epoch: the signing key of a current holder, by uid.
+pub type AuthorKey<'a> = &'a dyn Fn(&str) -> Option<[u8; 32]>;
+
+impl super::ArchiveSecrets {
+    /// Take the call key's epochs this user holds (`callkey::seeds_for`, oldest first): the
+    /// newest becomes `custodian`, and every one opens the wraps labelled for its epoch.
+    pub fn set_call_keys(&mut self, seeds: CallSeeds) {
+        if let Some((_, newest)) = seeds.last() {
+            self.0.insert("custodian".into(), newest.clone());
+        }
+        self.1 = seeds;
+    }
+    /// Every call key this user holds with the wrap label of its epoch (`custodian`,
+    /// `custodian:<epoch>`), newest first. Before the epochs are read, the key bag's alone.
+    pub fn call_keys(&self) -> Vec<(String, &Key32)> {
+        if self.1.is_empty() {
+            return self
+                .get("custodian")
+                .map(|c| ("custodian".to_string(), c))
+                .into_iter()
+                .collect();
+        }
+        self.1
+            .iter()
+            .rev()
+            .map(|(e, k)| (crate::archive::audio::call_key_label(*e), k))
+            .collect()
+    }
+    /// Every call key seed held, newest first (tags made under any of them are checked).
+    pub fn call_seeds(&self) -> Vec<&Key32> {
+        self.call_keys().into_iter().map(|(_, k)| k).collect()
+    }
+}
+
+/// Folder of the epoch files.
+pub const DIR: &str = "keys/custodian";
+
+/// Relative path of epoch `epoch`'s file (epoch ≥ 1).
+pub fn path(epoch: u32) -> String {
+    format!("{DIR}/{epoch:08}.json")
+}
+
+/// The new seed wrapped to one holder's public key.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Grant {
+    pub to: String,
+    #[serde(flatten)]
+    pub wrapped: Wrapped,
+}
+
+/// The part of an epoch file covered by its proof and signature.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EpochSigned {
+    pub epoch: u32,
+    /// The new X25519 public key, base64.
+    pub public_key: String,
+    /// The previous epoch's public key, base64 (epoch 1: `archive.json`'s `keys.custodian`).
+    pub prev_key: String,
+    /// The archive's identity hash.
+    pub archive: String,
+    /// Who made it (uid); a holder of the call key by role.
+    pub by: String,
+    /// When, Unix milliseconds.
+    pub at: i64,
+    /// Whose leaving it answers (uids), for the record.
+    pub leavers: Vec<String>,
+    /// The new seed, wrapped to each holder at the time, info `callvault/v3/call-key/<epoch>/<uid>`.
+    pub grants: Vec<Grant>,
+    /// The previous epoch's seed wrapped to the new public key, info
+    /// `callvault/v3/call-key-back/<epoch>`: the newest key opens every older one.
+    pub back: Wrapped,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EpochFile {
+    pub v: u32,
+    pub signed: EpochSigned,
+    /// XEdDSA signature by the previous epoch's key over the message, base64.
+    pub proof: String,
+    /// Ed25519 signature by the author's user signing key over the message, base64.
+    pub sig: String,
+}
+
+/// The message proved and signed: domain, then the compact JSON of `signed`.
+pub fn message(s: &EpochSigned) -> Vec<u8> {
+    let mut m = b"callvault/v3/call-key\n".to_vec();
+    m.extend_from_slice(&serde_json::to_vec(s).expect("serialisable"));
+    m
+}
+
+pub fn grant_info(epoch: u32, uid: &str) -> Vec<u8> {
+    format!("callvault/v3/call-key/{epoch}/{uid}").into_bytes()
+}
+
+pub fn back_info(epoch: u32) -> Vec<u8> {
+    format!("callvault/v3/call-key-back/{epoch}").into_bytes()
+}
+
+/// The verified epochs of the call key, and what was refused on the way.
+#[derive(Clone, Debug, Default)]
+pub struct Chain {
+    /// Epochs 1 … N, in order, each proved by the one before.
+    pub epochs: Vec<EpochSigned>,
+    /// Files refused: (path, reason).
+    pub problems: Vec<(String, String)>,
+}
+
+impl Chain {
+    /// The newest epoch (0: the key in `archive.json`).
+    pub fn current(&self) -> u32 {
+        self.epochs.len() as u32
+    }
+    /// The public key of epoch `e`.
+    pub fn public(&self, archive: &Archive, e: u32) -> Result<[u8; 32]> {
+        if e == 0 {
+            return archive.config.keys.get("custodian");
+        }
+        let s = self
+            .epochs
+            .get(e as usize - 1)
+            .ok_or_else(|| Error::Invalid(format!("call key epoch {e} does not exist")))?;
+        key32(&s.public_key, &path(e))
+    }
+    /// The newest public key and its wrap label.
+    pub fn current_recipient(&self, archive: &Archive) -> Result<(String, [u8; 32])> {
+        let e = self.current();
+        Ok((archive::audio::call_key_label(e), self.public(archive, e)?))
+    }
+    /// The holders the newest epoch was given to (none known for epoch 0).
+    pub fn holders(&self) -> Option<Vec<String>> {
+        self.epochs
+            .last()
+            .map(|s| s.grants.iter().map(|g| g.to.clone()).collect())
+    }
+}
+
+fn key32(b64: &str, what: &str) -> Result<[u8; 32]> {
+    crypto::unb64(b64, what)?
+        .try_into()
+        .map_err(|_| Error::tampered(what, "a key of the wrong length"))
+}
+
+/// Read and verify the chain. `author(uid)` gives the Ed25519 signing key of a known user whose
+/// roles hold the call key and who is not disabled; anyone else's epoch is refused. An epoch that
+/// fails a check ends the chain there (named in `problems`): the keys after it are not believed.
+///
+/// An ingest machine, which knows no user's signing key, passes `None`: it believes the proofs
+/// alone, and its own pin of the newest epoch seen (`device::seen_call_key`).
+pub fn read(archive: &Archive, author: Option<AuthorKey>) -> Result<Chain> {
+    let mut chain = Chain::default();
+    let mut prev = archive.config.keys.get("custodian")?;
+    let identity = archive.config.identity_hash();
+    for name in archive.list(DIR)? {
+        let rel = format!("{DIR}/{name}");
+        let n = name
+            .strip_suffix(".json")
+            .filter(|n| n.len() == 8 && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u32>().ok());
+        let expected = chain.current() + 1;
+        let refuse = |chain: &mut Chain, why: &str| {
+            chain.problems.push((rel.clone(), why.to_string()));
+        };
+        let Some(n) = n else {
+            refuse(&mut chain, "not a call key epoch file name; ignored");
+            continue;
+        };
+        if n != expected {
+            refuse(
+                &mut chain,
+                &format!(
+                    "call key epoch {n} follows no believed epoch {}; not believed",
+                    n - 1
+                ),
+            );
+            break;
+        }
+        let f: EpochFile = match archive.read(&rel).and_then(|b| {
+            serde_json::from_slice(&b).map_err(|_| Error::tampered(&rel, "malformed"))
+        }) {
+            Ok(f) => f,
+            Err(_) => {
+                refuse(
+                    &mut chain,
+                    "unreadable or malformed call key epoch; not believed",
+                );
+                break;
+            }
+        };
+        let s = &f.signed;
+        let msg = message(s);
+        let why = if f.v != 1 {
+            Some("a newer format of call key epoch; not believed")
+        } else if s.epoch != n {
+            Some("names another epoch than its file (moved?); not believed")
+        } else if s.prev_key != crypto::b64(&prev) {
+            Some("does not follow the previous call key; not believed")
+        } else if s.archive != identity {
+            Some("made for another archive identity; not believed")
+        } else if key32(&s.public_key, &rel).is_err() {
+            Some("malformed public key; not believed")
+        } else if !crypto::unb64(&f.proof, &rel)
+            .is_ok_and(|p| crypto::xeddsa_verify(&prev, &msg, &p))
+        {
+            Some("not proved by the previous call key (made by someone who does not hold it); not believed")
+        } else {
+            match author.map_or(Some(None), |a| a(&s.by).map(Some)) {
+                None => Some(
+                    "made by someone who is not a current holder of the call key; not believed",
+                ),
+                Some(None) => None,
+                Some(Some(k)) => (!crypto::unb64(&f.sig, &rel)
+                    .is_ok_and(|sig| crypto::ed25519_verify(&k, &msg, &sig)))
+                .then_some("its author's signature does not verify; not believed"),
+            }
+        };
+        if let Some(why) = why {
+            refuse(&mut chain, why);
+            break;
+        }
+        prev = key32(&s.public_key, &rel)?;
+        chain.epochs.push(f.signed);
+    }
+    Ok(chain)
+}
+
+/// The call key seeds a user holds, by epoch, from the one in their key bag: forward through the
+/// grants made to them, then back from the newest through each epoch's `back`. Returns the seeds
+/// (oldest first) and, if they do not reach the newest epoch, why.
+pub fn seeds_for(
+    archive: &Archive,
+    chain: &Chain,
+    uid: &str,
+    user_secret: &Key32,
+    bag: &Key32,
+) -> Result<(CallSeeds, Option<String>)> {
+    let bag_pub = crypto::x25519_public(bag);
+    let Some(start) =
+        (0..=chain.current()).find(|e| chain.public(archive, *e).ok() == Some(bag_pub))
+    else {
+        return Ok((
+            vec![],
+            Some("the call key in your key bag is none of the archive's call keys".into()),
+        ));
+    };
+    let mut top = (start, bag.clone());
+    let mut missing = None;
+    for e in start + 1..=chain.current() {
+        let s = &chain.epochs[e as usize - 1];
+        let rel = path(e);
+        let Some(g) = s.grants.iter().find(|g| g.to == uid) else {
+            missing = Some(format!(
+                "you were not given the archive's call key of epoch {e} (made when a holder left): ask the holder who made it to give it to you"
+            ));
+            break;
+        };
+        let seed = crypto::unwrap_key(user_secret, &grant_info(e, uid), &g.wrapped, &rel)?;
+        if crypto::x25519_public(&seed) != chain.public(archive, e)? {
+            return Err(Error::tampered(
+                &rel,
+                "the call key given to you is not the epoch's",
+            ));
+        }
+        top = (e, seed);
+    }
+    let mut out = vec![top.clone()];
+    let (mut e, mut seed) = top;
+    while e > 0 {
+        let s = &chain.epochs[e as usize - 1];
+        let rel = path(e);
+        let older = crypto::unwrap_key(&seed, &back_info(e), &s.back, &rel)?;
+        if crypto::x25519_public(&older) != chain.public(archive, e - 1)? {
+            return Err(Error::tampered(
+                &rel,
+                "the previous call key it holds is not the previous epoch's",
+            ));
+        }
+        e -= 1;
+        seed = older;
+        out.push((e, seed.clone()));
+    }
+    out.reverse();
+    Ok((out, missing))
+}
+
+/// Make the next epoch: a fresh key pair, its seed granted to each of `holders` (uid, X25519 public
+/// key), proved by the current seed and signed by `by`. An unbelieved file in its place (planted,
+/// or a half-made epoch) is removed first. Returns the new epoch and seed.
+pub fn rotate(
+    archive: &Archive,
+    chain: &Chain,
+    current: &Key32,
+    by: &Signer,
+    holders: &[(String, [u8; 32])],
+    leavers: Vec<String>,
+) -> Result<(u32, Key32)> {
+    let e = chain.current() + 1;
+    let prev = chain.public(archive, e - 1)?;
+    if crypto::x25519_public(current) != prev {
+        return Err(Error::Forbidden(
+            "this session does not hold the archive's newest call key, so it cannot make the next"
+                .into(),
+        ));
+    }
+    let seed = Key32::random();
+    let public = crypto::x25519_public(&seed);
+    let mut grants = Vec::with_capacity(holders.len());
+    for (uid, pk) in holders {
+        grants.push(Grant {
+            to: uid.clone(),
+            wrapped: crypto::wrap(pk, &grant_info(e, uid), seed.expose())?,
+        });
+    }
+    let signed = EpochSigned {
+        epoch: e,
+        public_key: crypto::b64(&public),
+        prev_key: crypto::b64(&prev),
+        archive: archive.config.identity_hash(),
+        by: by.uid.to_string(),
+        at: chrono::Utc::now().timestamp_millis(),
+        leavers,
+        grants,
+        back: crypto::wrap(&public, &back_info(e), current.expose())?,
+    };
+    let msg = message(&signed);
+    let f = EpochFile {
+        v: 1,
+        proof: crypto::b64(&crypto::xeddsa_sign(current, &msg)),
+        sig: crypto::b64(&crypto::ed25519_sign(by.seed, &msg)),
+        signed,
+    };
+    let rel = path(e);
+    archive::remove(archive, &rel)?;
+    let mut bytes = serde_json::to_vec_pretty(&f).expect("serialisable");
+    bytes.push(b'\n');
+    archive
+        .write_new(&rel, &bytes)
+        .map_err(|err| Error::io(&rel, err))?;
+    Ok((e, seed))
+}
+
+/// The signed part of a re-wrap record (`rec/<shard>/<id>.k<epoch>.cvk`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RewrapSigned {
+    pub id: String,
+    pub epoch: u32,
+    /// SHA-256 of the re-wrapped object file, hex.
+    pub object_sha256: String,
+    /// The `object_sha256` of the recording's journal entry: the object it was made from.
+    pub journal_sha256: String,
+    pub by: String,
+    pub at: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RewrapRecord {
+    pub v: u32,
+    pub signed: RewrapSigned,
+    pub sig: String,
+}
+
+pub fn rewrap_message(s: &RewrapSigned) -> Vec<u8> {
+    let mut m = b"callvault/v3/rewrap\n".to_vec();
+    m.extend_from_slice(&serde_json::to_vec(s).expect("serialisable"));
+    m
+}
+
+/// Read a re-wrap record and check it: for this recording and epoch, made from the object the
+/// journal names, signed by a holder the epoch was given to (`signing_key_of(uid)`: a known
+/// user's signing key). Returns the re-wrapped object's SHA-256 (hex).
+pub fn check_rewrap(
+    archive: &Archive,
+    chain: &Chain,
+    id: &str,
+    epoch: u32,
+    journal_sha256: &str,
+    signing_key_of: &dyn Fn(&str) -> Option<[u8; 32]>,
+) -> Result<String> {
+    let rel = archive::audio::rewrap_record_path(id, epoch);
+    let r: RewrapRecord = serde_json::from_slice(&archive.read(&rel)?)
+        .map_err(|_| Error::tampered(&rel, "malformed re-wrap record"))?;
+    let s = &r.signed;
+    let Some(ep) = chain.epochs.get((epoch as usize).wrapping_sub(1)) else {
+        return Err(Error::tampered(
+            &rel,
+            "re-wrap to a call key epoch that is not believed",
+        ));
+    };
+    let why = if r.v != 1 {
+        Some("a newer format of re-wrap record")
+    } else if s.id != id || s.epoch != epoch {
+        Some("names another recording or epoch (moved?)")
+    } else if s.journal_sha256 != journal_sha256 {
+        Some("made from another object than the recording's journal entry names")
+    } else if !ep.grants.iter().any(|g| g.to == s.by) {
+        Some("signed by someone the call key of its epoch was not given to")
+    } else {
+        match signing_key_of(&s.by) {
+            None => Some("signed by no known user"),
+            Some(k) => (!crypto::unb64(&r.sig, &rel)
+                .is_ok_and(|sig| crypto::ed25519_verify(&k, &rewrap_message(s), &sig)))
+            .then_some("its signature does not verify"),
+        }
+    };
+    match why {
+        Some(w) => Err(Error::tampered(&rel, format!("{w}; refused"))),
+        None => Ok(s.object_sha256.clone()),
+    }
+}
+
+/// Write a re-wrap record.
+pub fn write_rewrap(archive: &Archive, s: RewrapSigned, by: &Signer) -> Result<()> {
+    let rel = archive::audio::rewrap_record_path(&s.id, s.epoch);
+    let r = RewrapRecord {
+        v: 1,
+        sig: crypto::b64(&crypto::ed25519_sign(by.seed, &rewrap_message(&s))),
+        signed: s,
+    };
+    let bytes = serde_json::to_vec(&r).expect("serialisable");
+    archive
+        .write_new(&rel, &bytes)
+        .map_err(|e| Error::io(&rel, e))
+}
