@@ -73,6 +73,8 @@ macro_rules! all_commands {
             users::deliver_assigned_key,
             users::recovery_key_exists,
             users::create_recovery_key,
+            users::rewrap_pending,
+            users::rewrap_calls,
             import::import_folder,
             archive::create_archive,
             archive::verify_archive,

@@ -165,6 +165,32 @@ pub async fn create_recovery_key(state: State<'_, AppState>) -> ApiResult<String
     Ok(s(&g).create_recovery_key()?.expose().to_string())
 }
 
+/// How many stored calls are still locked to an older call key (after a holder left).
+#[tauri::command]
+pub async fn rewrap_pending(state: State<'_, AppState>) -> ApiResult<usize> {
+    let g = session(&state).await?;
+    Ok(s(&g).rewrap_pending()?)
+}
+
+/// Re-wrap every stored call to the newest call key (a holder: the core decides and audits);
+/// returns what was done, in words.
+#[tauri::command]
+pub async fn rewrap_calls(state: State<'_, AppState>) -> ApiResult<String> {
+    let mut g = session(&state).await?;
+    let r = s_mut(&mut g).rewrap_calls(None).await?;
+    let mut text = format!(
+        "{} call(s) re-wrapped to the new call key; {} were already under it.",
+        r.rewrapped, r.already
+    );
+    if !r.failed.is_empty() {
+        text.push_str(&format!(
+            " {} could not be re-wrapped (Verify names them); run it again.",
+            r.failed.len()
+        ));
+    }
+    Ok(text)
+}
+
 /// Assign an unassigned call to a user (supervisor).
 #[tauri::command]
 pub async fn assign_recording(

@@ -147,6 +147,10 @@ export const api = {
   recoveryKeyExists: () => invoke<boolean>('recovery_key_exists'),
   /** The data controller, for an archive made before the recovery key: its code, shown once. */
   createRecoveryKey: () => invoke<string>('create_recovery_key'),
+  /** How many stored calls are still locked to an older call key (after a holder left). */
+  rewrapPending: () => invoke<number>('rewrap_pending'),
+  /** Re-wrap every stored call to the newest call key (a holder); a summary of what was done. */
+  rewrapCalls: () => invoke<string>('rewrap_calls'),
   assignRecording: (id: string, user: string) => invoke<void>('assign_recording', { id, user }),
   /** An approver's or the data controller's decision; returns the user name it reached.
    *  assignedTo, assignedAt: the assignment as the approver saw it: refused if it changed since. */

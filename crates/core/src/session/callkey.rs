@@ -232,7 +232,7 @@ impl Session {
         if self.call_keys.rolled_back.is_none() && !self.call_key_leavers().is_empty() {
             match self.rotate_call_key().await {
                 Ok(r) => self.warnings.push(format!(
-                    "The call key was rotated (epoch {}) because {} no longer hold(s) it: calls stored from now on are locked to the new key. Re-wrap the calls stored before (Users screen, or `callvault keys rewrap`) so that the old key opens none of them",
+                    "The call key was rotated (epoch {}) because {} no longer hold(s) it: calls stored from now on are locked to the new key. Re-wrap the calls stored before (the data controller's Users screen, or `callvault keys rewrap`) so that the old key opens none of them",
                     r.epoch,
                     r.leavers.join(", ")
                 )),
@@ -244,7 +244,7 @@ impl Session {
         let pending = self.rewrap_pending()?;
         if pending > 0 {
             self.warnings.push(format!(
-                "{pending} stored call(s) are still locked to an older call key, which a leaver may hold: re-wrap them (Users screen, or `callvault keys rewrap`)"
+                "{pending} stored call(s) are still locked to an older call key, which a leaver may hold: re-wrap them (the data controller's Users screen, or `callvault keys rewrap`)"
             ));
         }
         Ok(())
