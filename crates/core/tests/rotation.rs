@@ -319,5 +319,28 @@ async fn a_leaver_is_rotated_out_of_every_call_and_forgeries_are_refused() {
         "{:?}",
         v.problems
     );
+
+    // Someone given the call key after the rotation (promoted) who then loses the role is rotated
+    // out too; a leaving already answered is not answered again.
+    root.set_roles(CLIN.0, &[Role::Approver]).await.unwrap();
+    root.set_roles(CLIN.0, &[Role::Clinician]).await.unwrap();
     root.close().await;
+    let gp = logon(&archive, &data, GP).await;
+    assert!(
+        gp.warnings
+            .iter()
+            .any(|w| w.contains("call key was rotated (epoch 2)") && w.contains(CLIN.0)),
+        "{:?}",
+        gp.warnings
+    );
+    gp.close().await;
+    let gp = logon(&archive, &data, GP).await;
+    assert!(!gp
+        .warnings
+        .iter()
+        .any(|w| w.contains("call key was rotated")));
+    gp.close().await;
+    let chain = callkey::read(&a, None).unwrap();
+    assert_eq!(chain.current(), 2);
+    assert_eq!(chain.epochs[1].leavers, vec![clin.uid.clone()]);
 }

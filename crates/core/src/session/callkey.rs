@@ -133,8 +133,33 @@ impl Session {
                 .map(|u| u.uid.clone())
                 .collect(),
         };
+        // A leaving some epoch already answered (named in its `leavers`, and given no later
+        // epoch since) is not answered again.
+        let epochs = &self.call_keys.chain.epochs;
+        let answered = |uid: &str| {
+            epochs.iter().enumerate().any(|(i, e)| {
+                e.leavers.iter().any(|l| l == uid)
+                    && !epochs[i + 1..]
+                        .iter()
+                        .any(|later| later.grants.iter().any(|g| g.to == uid))
+            })
+        };
+        let mut past = past;
+        // Holders given the key after the newest epoch was made (promoted since) count too.
+        if !epochs.is_empty() {
+            for u in &self.users {
+                let held = (u.disabled && policy::holds_call_key(&u.roles))
+                    || users::load_latest(&self.archive, &u.uid)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|r| r.signed.escrow_to.as_deref() == Some("recovery"));
+                if held && !past.contains(&u.uid) {
+                    past.push(u.uid.clone());
+                }
+            }
+        }
         past.into_iter()
-            .filter(|uid| !current.contains(uid.as_str()))
+            .filter(|uid| !current.contains(uid.as_str()) && !answered(uid))
             // Only users this computer knows (a record refused as tampered is no reason to rotate).
             .filter(|uid| self.users.iter().any(|u| &u.uid == uid))
             .collect()
@@ -254,7 +279,11 @@ impl Session {
     /// imported object `<id>.cva` with an epoch after the first is read for its label).
     pub fn rewrap_pending(&self) -> Result<usize> {
         let e = self.call_keys.chain.current();
-        if e == 0 {
+        if e == 0
+            || callkey::rewrap_done(&self.archive, &self.call_keys.chain, e, &|uid| {
+                self.signing_key_of(uid)
+            })
+        {
             return Ok(0);
         }
         let label = audio::call_key_label(e);
@@ -275,7 +304,7 @@ impl Session {
                         let rel = format!("rec/{shard}/{name}");
                         let current = self
                             .archive
-                            .read_head(&rel, 1 << 20)
+                            .read_head(&rel, 64 << 10)
                             .ok()
                             .and_then(|h| audio::parse_header(&h, &rel).ok())
                             .is_some_and(|(h, _)| is_current(&h, &label));
@@ -376,6 +405,10 @@ impl Session {
             if let Some(p) = progress {
                 p(i + 1, total);
             }
+        }
+        if rep.failed.is_empty() {
+            // Every call is under the newest key: logons need not look again.
+            callkey::write_rewrap_done(&self.archive, epoch, total, &self.signer())?;
         }
         self.audit(
             Action::RewrapCalls,

@@ -436,3 +436,71 @@ pub fn write_rewrap(archive: &Archive, s: RewrapSigned, by: &Signer) -> Result<(
         .write_new(&rel, &bytes)
         .map_err(|e| Error::io(&rel, e))
 }
+
+/// The record that a re-wrap run finished for an epoch: `keys/rewrapped/<epoch>.json`, compact
+/// JSON `{"v":1,"epoch","count","by","at","sig"}`, `sig` by the author over
+/// `"callvault/v3/rewrapped\n" ‖ epoch ‖ "\n" ‖ count ‖ "\n" ‖ by ‖ "\n" ‖ at`.
+pub fn rewrap_done_path(epoch: u32) -> String {
+    format!("keys/rewrapped/{epoch:08}.json")
+}
+
+#[derive(Serialize, Deserialize)]
+struct RewrapDone {
+    v: u32,
+    epoch: u32,
+    count: usize,
+    by: String,
+    at: i64,
+    sig: String,
+}
+
+fn done_message(d: &RewrapDone) -> Vec<u8> {
+    format!(
+        "callvault/v3/rewrapped\n{}\n{}\n{}\n{}",
+        d.epoch, d.count, d.by, d.at
+    )
+    .into_bytes()
+}
+
+/// Write (or replace) the record that every call is under epoch `epoch`.
+pub fn write_rewrap_done(archive: &Archive, epoch: u32, count: usize, by: &Signer) -> Result<()> {
+    let mut d = RewrapDone {
+        v: 1,
+        epoch,
+        count,
+        by: by.uid.to_string(),
+        at: chrono::Utc::now().timestamp_millis(),
+        sig: String::new(),
+    };
+    d.sig = crypto::b64(&crypto::ed25519_sign(by.seed, &done_message(&d)));
+    let rel = rewrap_done_path(epoch);
+    archive::remove(archive, &rel)?;
+    archive
+        .write_new(&rel, &serde_json::to_vec(&d).expect("serialisable"))
+        .map_err(|e| Error::io(&rel, e))
+}
+
+/// Did a holder the epoch was granted to record that every call is under it? (Only spares
+/// logons a scan of the audio folders: a removed record means a scan, a forged one is refused.)
+pub fn rewrap_done(
+    archive: &Archive,
+    chain: &Chain,
+    epoch: u32,
+    signing_key_of: &dyn Fn(&str) -> Option<[u8; 32]>,
+) -> bool {
+    let Some(ep) = chain.epochs.get((epoch as usize).wrapping_sub(1)) else {
+        return false;
+    };
+    let Ok(d) = archive.read(&rewrap_done_path(epoch)).and_then(|b| {
+        serde_json::from_slice::<RewrapDone>(&b).map_err(|_| Error::Invalid(String::new()))
+    }) else {
+        return false;
+    };
+    d.v == 1
+        && d.epoch == epoch
+        && ep.grants.iter().any(|g| g.to == d.by)
+        && signing_key_of(&d.by).is_some_and(|k| {
+            crypto::unb64(&d.sig, "rewrapped")
+                .is_ok_and(|sig| crypto::ed25519_verify(&k, &done_message(&d), &sig))
+        })
+}

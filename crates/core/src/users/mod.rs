@@ -404,7 +404,15 @@ fn resign(
         }
     }
     let (escrow, escrow_to) = match &secret {
-        Some(secret) if moves => escrow_for(archive, &bag, uid, &profile.roles, secret)?,
+        Some(secret) if moves => {
+            // The signer's own call keys (every epoch) check the recovery key's tag.
+            let keys = if signer.get("custodian").is_some() {
+                signer
+            } else {
+                &bag
+            };
+            escrow_for(archive, keys, uid, &profile.roles, secret)?
+        }
         _ => (rec.signed.escrow.clone(), rec.signed.escrow_to.clone()),
     };
     let signed = SignedPart {
