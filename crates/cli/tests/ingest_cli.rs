@@ -169,7 +169,7 @@ fn an_ingest_machine_imports_and_can_decrypt_nothing_it_holds() {
             for key in [&secret, &dedup] {
                 assert!(callvault_core::archive::journal::open_segment(
                     &std::fs::read(&seg).unwrap(),
-                    key,
+                    &callvault_core::users::callkey::KeyRing::one(key),
                     dev,
                     seq,
                     &keys,

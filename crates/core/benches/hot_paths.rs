@@ -143,7 +143,17 @@ fn journal_segment(c: &mut Criterion) {
     let mut g = c.benchmark_group("journal");
     g.throughput(Throughput::Elements(256));
     g.bench_function("open_segment_256", |b| {
-        b.iter(|| journal::open_segment(&bytes, &k.metadata, DEVICE, 0, &k.signers, &rel).unwrap())
+        b.iter(|| {
+            journal::open_segment(
+                &bytes,
+                &callvault_core::users::callkey::KeyRing::one(&k.metadata),
+                DEVICE,
+                0,
+                &k.signers,
+                &rel,
+            )
+            .unwrap()
+        })
     });
     g.finish();
 }
@@ -170,7 +180,12 @@ fn index_search(c: &mut Criterion) {
     let index = rt.block_on(async {
         let index = Index::open(data.path(), &k.metadata, DEVICE).await.unwrap();
         let rep = index
-            .sync(&archive, &k.metadata, &k.signers, &importer_roles())
+            .sync(
+                &archive,
+                &callvault_core::users::callkey::KeyRing::one(&k.metadata),
+                &k.signers,
+                &importer_roles(),
+            )
             .await
             .unwrap();
         assert_eq!(rep.recordings_added, N, "{:?}", rep.problems);

@@ -158,14 +158,14 @@ pub fn open_in(root: &Path, data: &Path) -> Result<(Archive, Device, Vec<String>
             pinned
         }
     };
-    Ok((
-        archive,
-        Device {
-            id: df.device_id,
-            dir,
-        },
-        warnings,
-    ))
+    let device = Device {
+        id: df.device_id,
+        dir,
+    };
+    // What is written before anyone logs on (a failed logon's audit entry) goes to the newest
+    // epoch of the metadata and audit keys too.
+    crate::session::point_writers(&archive, &device, false);
+    Ok((archive, device, warnings))
 }
 
 /// The refusal of an archive.json whose identity is not the one pinned for its folder.
@@ -271,17 +271,37 @@ pub fn remember_keys(
 /// that an epoch file removed from the share (the call key rolled back to one a leaver holds) is
 /// noticed.
 pub fn seen_call_key(device: &Device) -> Option<(u32, String)> {
-    std::fs::read(device.dir.join("call-key.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
+    seen_key(device, "custodian")
 }
 
 /// Remember the newest call key epoch seen (only ever raised).
 pub fn remember_call_key(device: &Device, epoch: u32, public_key: &str) -> Result<()> {
-    if seen_call_key(device).is_some_and(|(e, _)| e >= epoch) {
+    remember_key(device, "custodian", epoch, public_key)
+}
+
+/// The file a rotating key's newest epoch seen is kept in: `call-key.json`, `metadata-key.json`,
+/// `audit-key.json`.
+fn seen_key_file(name: &str) -> &'static str {
+    match name {
+        "custodian" => "call-key",
+        "metadata" => "metadata-key",
+        _ => "audit-key",
+    }
+}
+
+/// As `seen_call_key`, for any rotating key.
+pub fn seen_key(device: &Device, name: &str) -> Option<(u32, String)> {
+    std::fs::read(device.dir.join(format!("{}.json", seen_key_file(name))))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+/// As `remember_call_key`, for any rotating key.
+pub fn remember_key(device: &Device, name: &str, epoch: u32, public_key: &str) -> Result<()> {
+    if seen_key(device, name).is_some_and(|(e, _)| e >= epoch) {
         return Ok(());
     }
-    replace_json(device, "call-key", &(epoch, public_key))
+    replace_json(device, seen_key_file(name), &(epoch, public_key))
 }
 
 /// How a user's keys are pinned: public and signing key, as the record gives them.

@@ -522,7 +522,7 @@ async fn role_changes_take_effect_and_are_audited() {
         let rec = callvault_core::users::load_latest(a, &uid)
             .unwrap()
             .unwrap();
-        let un = callvault_core::users::unlock(&rec, &Password::new(PBM.1)).unwrap();
+        let un = callvault_core::users::unlock(a, &rec, &Password::new(PBM.1)).unwrap();
         callvault_core::users::open_keybag(&rec, &un.secret)
             .unwrap()
             .get("custodian")
@@ -1045,7 +1045,7 @@ async fn a_second_authoriser_decides_the_data_controllers_own_cases_when_the_pra
     let rec = callvault_core::users::load_latest(&a, &uid)
         .unwrap()
         .unwrap();
-    let un = callvault_core::users::unlock(&rec, &Password::new(ADMIN.1)).unwrap();
+    let un = callvault_core::users::unlock(&a, &rec, &Password::new(ADMIN.1)).unwrap();
     let seed = callvault_core::users::user_signing_seed(&un.secret);
     journal::append(
         &a,

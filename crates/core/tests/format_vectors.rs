@@ -9,6 +9,7 @@ use callvault_core::audit::{self, AuditEntry};
 use callvault_core::crypto::{self, stream, KdfParams, Wrapped};
 use callvault_core::policy::{self, Role};
 use callvault_core::secret::{Key32, Password};
+use callvault_core::users::callkey::KeyRing;
 use callvault_core::users::{self, Profile, UserRecord};
 use callvault_core::Error;
 use std::collections::BTreeMap;
@@ -572,7 +573,7 @@ fn user_record() {
     assert_eq!(&bag[..], serde_json::to_vec(&want).unwrap());
 
     // And the code's own logon path.
-    let u = users::unlock(&rec, &password).unwrap();
+    let u = users::unlock(&a, &rec, &password).unwrap();
     assert_eq!(u.uid, uid);
     assert_eq!(u.secret.expose(), user_secret.expose());
     assert_eq!(u.profile, profile);
@@ -580,7 +581,7 @@ fn user_record() {
         assert_eq!(u.secrets.get(k).unwrap().expose(), s.key(k).expose(), "{k}");
     }
     assert!(matches!(
-        users::unlock(&rec, &Password::new("wrong password")),
+        users::unlock(&a, &rec, &Password::new("wrong password")),
         Err(Error::BadLogon)
     ));
 
@@ -595,13 +596,13 @@ fn user_record() {
     other.sig = crypto::b64(&crypto::ed25519_sign(&s.key("signing"), &msg));
     let other_bytes = serde_json::to_vec(&other).unwrap();
     let other = users::check_record(&a, &other_bytes, &uid, 0, &path).unwrap();
-    let e = users::unlock(&other, &password).err().unwrap();
+    let e = users::unlock(&a, &other, &password).err().unwrap();
     assert!(is_tampered(&e, "signing key"), "{e}");
     // Password-hashing parameters out of range are refused before any derivation.
     let limits = one("vector-limits");
     let mut costly = rec.clone();
     costly.kdf.t = limits.num("t_max") as u32 + 1;
-    let e = users::unlock(&costly, &password).err().unwrap();
+    let e = users::unlock(&a, &costly, &password).err().unwrap();
     assert!(is_tampered(&e, "out of range"), "{e}");
 
     // Placement and newer versions.
@@ -630,7 +631,7 @@ fn password_reset_removes_older_versions() {
     let a = Archive::open(dir.path()).unwrap();
     let old_password = Password::new(v.text("password"));
     let old = users::load_latest(&a, &uid).unwrap().unwrap();
-    let admin = users::unlock(&old, &old_password).unwrap();
+    let admin = users::unlock(&a, &old, &old_password).unwrap();
     let new_password = Password::new("a new password for the test");
     users::reset_password(
         &a,
@@ -657,10 +658,10 @@ fn password_reset_removes_older_versions() {
     );
     assert_ne!(cur.salt, old.salt);
     assert!(matches!(
-        users::unlock(&cur, &old_password),
+        users::unlock(&a, &cur, &old_password),
         Err(Error::BadLogon)
     ));
-    let u = users::unlock(&cur, &new_password).unwrap();
+    let u = users::unlock(&a, &cur, &new_password).unwrap();
     assert_eq!(u.secret.expose(), v.key("user_secret").expose());
     // And an `r` marker.
     let marks = a.list(&format!("auth/{uid}")).unwrap();
@@ -829,7 +830,7 @@ fn journal_segment() {
     // By the code.
     let keys = alice_keys();
     let open = |d: &[u8], k: &SignerKeys| {
-        journal::open_segment(d, &s.key("metadata"), &device, seq, k, "v")
+        journal::open_segment(d, &KeyRing::one(&s.key("metadata")), &device, seq, k, "v")
     };
     let entries = open(&data, &keys).unwrap();
     assert_eq!(
@@ -860,10 +861,24 @@ fn journal_segment() {
     assert!(open(&data, &impostor).is_err());
     assert!(open(signed, &keys).is_err());
     // Misplaced, wrong key, newer version.
-    assert!(
-        journal::open_segment(&data, &s.key("metadata"), &device, seq + 1, &keys, "v").is_err()
-    );
-    assert!(journal::open_segment(&data, &s.key("audit"), &device, seq, &keys, "v").is_err());
+    assert!(journal::open_segment(
+        &data,
+        &KeyRing::one(&s.key("metadata")),
+        &device,
+        seq + 1,
+        &keys,
+        "v"
+    )
+    .is_err());
+    assert!(journal::open_segment(
+        &data,
+        &KeyRing::one(&s.key("audit")),
+        &device,
+        seq,
+        &keys,
+        "v"
+    )
+    .is_err());
     let e = open(&with_version_byte(&data, 2), &keys).unwrap_err();
     assert!(matches!(e, Error::Version { found: 2, .. }), "{e}");
 }
@@ -901,7 +916,7 @@ fn journal_numbers_are_never_reused() {
     for seq in [0, 2, 3] {
         let got = journal::open_segment(
             &a.read(&rel(seq)).unwrap(),
-            &s.key("metadata"),
+            &KeyRing::one(&s.key("metadata")),
             &device,
             seq,
             &alice_keys(),
@@ -1007,7 +1022,7 @@ fn audit_chain() {
         (dir, a)
     };
     let (dir, a) = folder(Some(&files[1].hex("file")));
-    let rep = audit::verify(&a, &s.key("audit"), &keys).unwrap();
+    let rep = audit::verify(&a, &KeyRing::one(&s.key("audit")), &keys).unwrap();
     assert!(rep.problems.is_empty(), "{:?}", rep.problems);
     assert_eq!(rep.devices, 1);
     assert_eq!(rep.files, 2);
@@ -1015,7 +1030,7 @@ fn audit_chain() {
     assert_eq!(rep.heads[0].2, prev);
 
     // Signed by no known user: that file is refused; the unsigned one still stands.
-    let rep = audit::verify(&a, &s.key("audit"), &SignerKeys::new()).unwrap();
+    let rep = audit::verify(&a, &KeyRing::one(&s.key("audit")), &SignerKeys::new()).unwrap();
     assert_eq!(rep.problems.len(), 1, "{:?}", rep.problems);
     assert_eq!(rep.problems[0].object, files[0].text("path"));
 
@@ -1027,7 +1042,7 @@ fn audit_chain() {
     // A flipped signature byte, and an unsigned file whose trailer is not zero, are refused.
     let refused = |second: &[u8], why: &str| {
         let (_dir, a) = folder(Some(second));
-        let rep = audit::verify(&a, &s.key("audit"), &keys).unwrap();
+        let rep = audit::verify(&a, &KeyRing::one(&s.key("audit")), &keys).unwrap();
         assert_eq!(rep.problems.len(), 1, "{:?}", rep.problems);
         assert_eq!(rep.problems[0].object, files[1].text("path"));
         assert!(rep.problems[0].reason.contains(why), "{:?}", rep.problems);
@@ -1373,9 +1388,16 @@ fn segment_file_names() {
         h.ends_with(&format!(r#","signer":"{uid}","gen":1}}"#)),
         "{h}"
     );
-    let (by, kept) =
-        journal::open_segment_gen(&data, &s.key("metadata"), &device, 0, 1, &alice_keys(), "v")
-            .unwrap();
+    let (by, kept) = journal::open_segment_gen(
+        &data,
+        &KeyRing::one(&s.key("metadata")),
+        &device,
+        0,
+        1,
+        &alice_keys(),
+        "v",
+    )
+    .unwrap();
     assert_eq!(by, uid);
     assert!(kept.is_empty());
     // The same wrap info for every generation; a generation is bound to its name.
@@ -1387,8 +1409,16 @@ fn segment_file_names() {
         "v",
     )
     .unwrap();
-    let e = journal::open_segment_gen(&data, &s.key("metadata"), &device, 0, 0, &alice_keys(), "v")
-        .unwrap_err();
+    let e = journal::open_segment_gen(
+        &data,
+        &KeyRing::one(&s.key("metadata")),
+        &device,
+        0,
+        0,
+        &alice_keys(),
+        "v",
+    )
+    .unwrap_err();
     assert!(is_tampered(&e, "moved or renamed"), "{e}");
     // The first generation's header has no `gen`.
     let (signed, _) = split_trailer(&old);
@@ -1447,7 +1477,7 @@ fn format2_vectors() {
     let s = secrets();
     let (_, _, sigs) = journal::open_segment_signed(
         &bytes,
-        &s.key("metadata"),
+        &KeyRing::one(&s.key("metadata")),
         &device,
         0,
         0,

@@ -39,7 +39,7 @@ fn seeds_made_by_the_core_open_with_the_test_keys() {
             "journal_segment" => {
                 let (signer, entries) = callvault_core::archive::journal::open_segment_gen(
                     &bytes,
-                    &k.metadata,
+                    &callvault_core::users::callkey::KeyRing::one(&k.metadata),
                     f::DEVICE,
                     0,
                     0,

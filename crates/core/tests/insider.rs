@@ -14,6 +14,7 @@ use callvault_core::retention::{Hold, Setting, Tombstone};
 use callvault_core::secret::{Key32, Password};
 use callvault_core::session::{self, KdfChoice, SearchQuery, Session};
 use callvault_core::users;
+use callvault_core::users::callkey::KeyRing;
 use callvault_core::Error;
 use callvault_testkit::demo::{speechlike, wav_g711};
 use chrono::{TimeZone, Utc};
@@ -112,7 +113,7 @@ struct Insider {
 fn insider(a: &Archive, u: (&str, &str)) -> Insider {
     let uid = users::uid_for(a, u.0).unwrap();
     let rec = users::load_latest(a, &uid).unwrap().unwrap();
-    let un = users::unlock(&rec, &Password::new(u.1)).unwrap();
+    let un = users::unlock(a, &rec, &Password::new(u.1)).unwrap();
     Insider {
         signing: users::user_signing_seed(&un.secret),
         metadata: un.secrets.require("metadata").unwrap().clone(),
@@ -264,8 +265,16 @@ async fn a_forged_compacted_generation_adds_nothing() {
         .to_string();
     let name = journal::segment_file(0, 0);
     let bytes = a.read(&format!("journal/{dev}/{name}")).unwrap();
-    let (_, mut entries, sigs) =
-        journal::open_segment_signed(&bytes, &sup.metadata, &dev, 0, 0, &signers, "t").unwrap();
+    let (_, mut entries, sigs) = journal::open_segment_signed(
+        &bytes,
+        &KeyRing::one(&sup.metadata),
+        &dev,
+        0,
+        0,
+        &signers,
+        "t",
+    )
+    .unwrap();
     let mut sigs = sigs.expect("format 2 entries carry signatures");
     // A setting "by" the data controller, signed with the supervisor's own key.
     let forged = JournalEntry::Setting(Box::new(Setting {
@@ -513,7 +522,7 @@ async fn a_disabled_supervisors_own_compacted_generation_is_refused() {
     let rel = format!("journal/{device}/{name}");
     let (_, entries, sigs) = journal::open_segment_signed(
         &a.read(&rel).unwrap(),
-        &me.metadata,
+        &KeyRing::one(&me.metadata),
         &device,
         0,
         0,
@@ -789,7 +798,9 @@ fn read_recordings(a: &Archive, metadata: &Key32) -> Vec<RecordingMeta> {
         for name in a.list(&format!("journal/{dev}")).unwrap() {
             let seq = journal::parse_segment_name(&name).unwrap();
             let b = a.read(&format!("journal/{dev}/{name}")).unwrap();
-            for e in journal::open_segment(&b, metadata, &dev, seq, &signers, "t").unwrap() {
+            for e in journal::open_segment(&b, &KeyRing::one(metadata), &dev, seq, &signers, "t")
+                .unwrap()
+            {
                 if let JournalEntry::Recording(m) = e {
                     out.push(*m);
                 }
@@ -1332,7 +1343,9 @@ fn read_assignments(a: &Archive, metadata: &Key32) -> Vec<journal::Assignment> {
         for name in a.list(&format!("journal/{dev}")).unwrap() {
             let seq = journal::parse_segment_name(&name).unwrap();
             let b = a.read(&format!("journal/{dev}/{name}")).unwrap();
-            for e in journal::open_segment(&b, metadata, &dev, seq, &signers, "t").unwrap() {
+            for e in journal::open_segment(&b, &KeyRing::one(metadata), &dev, seq, &signers, "t")
+                .unwrap()
+            {
                 if let JournalEntry::Assign(x) = e {
                     out.push(*x);
                 }

@@ -77,7 +77,7 @@ struct Bag {
 fn bag(a: &Archive, u: (&str, &str)) -> Bag {
     let uid = users::uid_for(a, u.0).unwrap();
     let rec = users::load_latest(a, &uid).unwrap().unwrap();
-    let un = users::unlock(&rec, &Password::new(u.1)).unwrap();
+    let un = users::unlock(a, &rec, &Password::new(u.1)).unwrap();
     let raw = users::open_keybag(&rec, &un.secret).unwrap();
     let seeds = users::SEED_NAMES
         .iter()
@@ -99,9 +99,15 @@ fn journal_entries(a: &Archive, seeds: &[Key32], signers: &SignerKeys) -> Vec<Jo
             let rel = format!("journal/{dev}/{name}");
             let bytes = a.read(&rel).unwrap();
             for k in seeds {
-                if let Ok((_, e)) =
-                    journal::open_segment_gen(&bytes, k, &dev, seq, gen, signers, &rel)
-                {
+                if let Ok((_, e)) = journal::open_segment_gen(
+                    &bytes,
+                    &callvault_core::users::callkey::KeyRing::one(k),
+                    &dev,
+                    seq,
+                    gen,
+                    signers,
+                    &rel,
+                ) {
                     out.extend(e);
                     break;
                 }
@@ -149,7 +155,7 @@ fn opens_audio(a: &Archive, b: &Bag, id: &str, entries: &[JournalEntry]) -> bool
 
 fn opens_audit(a: &Archive, b: &Bag, signers: &SignerKeys) -> bool {
     b.seeds.iter().any(|k| {
-        audit::verify(a, k, signers)
+        audit::verify(a, &callvault_core::users::callkey::KeyRing::one(k), signers)
             .is_ok_and(|r| r.problems.is_empty() && !r.all_entries.is_empty())
     })
 }

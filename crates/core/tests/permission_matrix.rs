@@ -315,7 +315,7 @@ impl World {
             let archive = callvault_core::archive::Archive::open(&w.archive).unwrap();
             let dc_uid = users::uid_for(&archive, DC.0).unwrap();
             let dc_rec = users::load_latest(&archive, &dc_uid).unwrap().unwrap();
-            let admin = users::unlock(&dc_rec, &Password::new(DC.1)).unwrap();
+            let admin = users::unlock(&archive, &dc_rec, &Password::new(DC.1)).unwrap();
             let uid = users::uid_for(&archive, U.0).unwrap();
             let profile = users::Profile {
                 name: U.0.into(),

@@ -76,7 +76,7 @@ fn record(a: &Archive, name: &str) -> users::UserRecord {
 /// Every seed an insider's own tool gets from their own record: their secret and whole key bag.
 fn tool(a: &Archive, u: (&str, &str)) -> (callvault_core::secret::Key32, users::ArchiveSecrets) {
     let rec = record(a, u.0);
-    let un = users::unlock(&rec, &Password::new(u.1)).unwrap();
+    let un = users::unlock(a, &rec, &Password::new(u.1)).unwrap();
     let bag = users::open_keybag(&rec, &un.secret).unwrap();
     (un.secret, bag)
 }
@@ -320,7 +320,7 @@ async fn an_admins_forged_record_of_an_approver_gets_no_call_key() {
         &a.config.keys.get("metadata").unwrap(),
         format!("callvault/v1/profile/{gp_uid}/{}", rec.signed.rev).as_bytes(),
         &serde_json::to_vec(
-            &users::read_profile(&record(&a, GP.0), it_bag.get("metadata").unwrap()).unwrap(),
+            &users::read_profile(&record(&a, GP.0), &it_bag.ring("metadata").unwrap()).unwrap(),
         )
         .unwrap(),
     )

@@ -45,7 +45,7 @@ struct Bag {
 fn bag(a: &Archive, u: (&str, &str)) -> Bag {
     let uid = users::uid_for(a, u.0).unwrap();
     let rec = users::load_latest(a, &uid).unwrap().unwrap();
-    let un = users::unlock(&rec, &Password::new(u.1)).unwrap();
+    let un = users::unlock(a, &rec, &Password::new(u.1)).unwrap();
     let raw = users::open_keybag(&rec, &un.secret).unwrap();
     let seeds = users::SEED_NAMES
         .iter()

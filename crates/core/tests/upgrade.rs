@@ -158,12 +158,14 @@ async fn a_supervisors_key_bag_from_before_approvals_handed_keys_over_is_reduced
     let a = callvault_core::archive::Archive::open(&archive).unwrap();
     let root_uid = users::uid_for(&a, ADMIN.0).unwrap();
     let root = users::load_latest(&a, &root_uid).unwrap().unwrap();
-    let seeds = users::unlock(&root, &Password::new(ADMIN.1))
+    let seeds = users::unlock(&a, &root, &Password::new(ADMIN.1))
         .unwrap()
         .secrets;
     let uid = users::uid_for(&a, SUP.0).unwrap();
     let mut rec = users::load_latest(&a, &uid).unwrap().unwrap();
-    let secret = users::unlock(&rec, &Password::new(SUP.1)).unwrap().secret;
+    let secret = users::unlock(&a, &rec, &Password::new(SUP.1))
+        .unwrap()
+        .secret;
     let mut bag = std::collections::BTreeMap::new();
     for k in ["custodian", "dedup", "metadata"] {
         bag.insert(k, hex::encode(seeds.get(k).unwrap().expose()));
@@ -247,7 +249,7 @@ async fn key_holders_escrow_moves_to_the_recovery_key_once_it_exists() {
     let root = users::load_latest(&a, &users::uid_for(&a, ADMIN.0).unwrap())
         .unwrap()
         .unwrap();
-    let seeds = users::unlock(&root, &Password::new(ADMIN.1))
+    let seeds = users::unlock(&a, &root, &Password::new(ADMIN.1))
         .unwrap()
         .secrets;
     let holders = [ADMIN.0, PBM.0, "dr.priya.shah"];

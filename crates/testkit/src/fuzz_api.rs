@@ -81,7 +81,15 @@ fn resign(signed: &[u8], domain: &str) -> Vec<u8> {
 pub fn journal_segment(data: &[u8]) {
     let k = keys();
     let open = |d: &[u8]| {
-        journal::open_segment_gen(d, &k.metadata, DEVICE, 0, 0, &k.signers, "journal/fuzz/0")
+        journal::open_segment_gen(
+            d,
+            &callvault_core::users::callkey::KeyRing::one(&k.metadata),
+            DEVICE,
+            0,
+            0,
+            &k.signers,
+            "journal/fuzz/0",
+        )
     };
     let _ = open(data);
     if let Ok((_, _, _, signed)) = archive::split_signed(data, journal::MAGIC, "fuzz") {
@@ -125,7 +133,7 @@ pub fn audit_file(data: &[u8]) {
     let open = |d: &[u8]| {
         callvault_core::audit::open_file(
             d,
-            Some(&k.audit),
+            Some(&callvault_core::users::callkey::KeyRing::one(&k.audit)),
             &k.signers,
             DEVICE,
             0,

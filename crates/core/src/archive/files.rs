@@ -482,6 +482,7 @@ mod tests {
     fn archive_in(dir: &Path) -> Archive {
         let k = String::new();
         Archive {
+            current: Default::default(),
             root: dir.to_path_buf(),
             config: super::super::ArchiveConfig {
                 format: "callvault-archive".into(),

@@ -6,6 +6,7 @@ use crate::archive::{check_trailer, join_signed, split_signed, Archive, Signer, 
 use crate::crypto::{self, Wrapped};
 use crate::error::{Error, Result};
 use crate::secret::Key32;
+use crate::users::callkey::KeyRing;
 use serde::{Deserialize, Serialize};
 
 pub const MAGIC: &[u8; 8] = b"CVJRNL\x00\x01";
@@ -270,6 +271,10 @@ struct SegmentHeader {
     /// 0 as first written; raised each time the segment is compacted (an erasure rewrote it).
     #[serde(default, skip_serializing_if = "is_zero")]
     gen: u32,
+    /// The epoch of the metadata key `wrap` is made to (docs/FORMAT.md, "Rotating the archive's
+    /// keys"); 0, `archive.json`'s key, is left out.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    epoch: u32,
 }
 
 fn is_zero(g: &u32) -> bool {
@@ -374,7 +379,7 @@ pub fn compact(
     old_name: &str,
     signer: &Signer,
 ) -> Result<crate::archive::Removal> {
-    let metadata_pub = archive.config.keys.get("metadata")?;
+    let (epoch, metadata_pub) = archive.recipient("metadata")?;
     let body_plain = zeroize::Zeroizing::new(match sigs {
         Some(sigs) => serde_json::to_vec(&SignedBody {
             entries: entries.to_vec(),
@@ -391,6 +396,7 @@ pub fn compact(
         wrap: crypto::wrap(&metadata_pub, &info(device, seq), key.expose())?,
         signer: signer.uid.to_string(),
         gen,
+        epoch,
     };
     let hbytes = serde_json::to_vec(&header).expect("serialisable");
     let body = crypto::seal(
@@ -433,7 +439,7 @@ pub fn append_after(
     floor: Option<u64>,
     signer: &Signer,
 ) -> Result<u64> {
-    let metadata_pub = archive.config.keys.get("metadata")?;
+    let (epoch, metadata_pub) = archive.recipient("metadata")?;
     let dir = format!("journal/{device}");
     let mut seq = archive
         .list(&dir)?
@@ -452,6 +458,7 @@ pub fn append_after(
             wrap: crypto::wrap(&metadata_pub, &info(device, seq), key.expose())?,
             signer: signer.uid.to_string(),
             gen: 0,
+            epoch,
         };
         let hbytes = serde_json::to_vec(&header).expect("serialisable");
         let body = crypto::seal(
@@ -476,39 +483,38 @@ pub fn append_after(
 /// encryption.
 pub fn open_segment(
     data: &[u8],
-    metadata_seed: &Key32,
+    metadata: &KeyRing,
     device: &str,
     seq: u64,
     signers: &SignerKeys,
     what: &str,
 ) -> Result<Vec<JournalEntry>> {
-    open_segment_gen(data, metadata_seed, device, seq, 0, signers, what).map(|(_, e)| e)
+    open_segment_gen(data, metadata, device, seq, 0, signers, what).map(|(_, e)| e)
 }
 
 /// As `open_segment`, also returning the signer's uid.
 pub fn open_segment_by(
     data: &[u8],
-    metadata_seed: &Key32,
+    metadata: &KeyRing,
     device: &str,
     seq: u64,
     signers: &SignerKeys,
     what: &str,
 ) -> Result<(String, Vec<JournalEntry>)> {
-    open_segment_gen(data, metadata_seed, device, seq, 0, signers, what)
+    open_segment_gen(data, metadata, device, seq, 0, signers, what)
 }
 
 /// Open generation `gen` of a segment: returns the signer's uid and the entries.
 pub fn open_segment_gen(
     data: &[u8],
-    metadata_seed: &Key32,
+    metadata: &KeyRing,
     device: &str,
     seq: u64,
     gen: u32,
     signers: &SignerKeys,
     what: &str,
 ) -> Result<(String, Vec<JournalEntry>)> {
-    open_segment_signed(data, metadata_seed, device, seq, gen, signers, what)
-        .map(|(s, e, _)| (s, e))
+    open_segment_signed(data, metadata, device, seq, gen, signers, what).map(|(s, e, _)| (s, e))
 }
 
 /// As `open_segment_gen`, also returning each entry's own signature (format 2; `None` before).
@@ -518,7 +524,7 @@ pub fn open_segment_gen(
 /// whole generation refused.
 pub fn open_segment_signed(
     data: &[u8],
-    metadata_seed: &Key32,
+    metadata: &KeyRing,
     device: &str,
     seq: u64,
     gen: u32,
@@ -542,7 +548,7 @@ pub fn open_segment_signed(
         });
     }
     check_trailer(signed, sig, SIG_DOMAIN, &header.signer, signers, what)?;
-    let key = crypto::unwrap_key(metadata_seed, &info(device, seq), &header.wrap, what)?;
+    let key = metadata.unwrap(header.epoch, &info(device, seq), &header.wrap, what)?;
     let plain = zeroize::Zeroizing::new(crypto::open(
         &key,
         &[0u8; 12],

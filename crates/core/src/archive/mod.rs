@@ -24,6 +24,7 @@ pub use files::{
 use crate::crypto::{self, KdfParams};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -125,7 +126,16 @@ pub struct Archive {
     pub config: ArchiveConfig,
     /// The exact bytes of archive.json as trusted (pinned) by this device.
     pub config_bytes: Vec<u8>,
+    /// The newest epoch of each rotating key as read from `keys/` (shared by every clone):
+    /// what new journal segments, profiles and audit files are encrypted to. Unset: epoch 0,
+    /// `archive.json`'s key. An error: writing is refused (the key was rolled back).
+    pub current: Current,
 }
+
+/// See `Archive::current`.
+pub type Current = std::sync::Arc<
+    std::sync::RwLock<BTreeMap<&'static str, std::result::Result<(u32, [u8; 32]), String>>>,
+>;
 
 impl Archive {
     pub fn root(&self) -> &Path {
@@ -176,7 +186,27 @@ impl Archive {
             root: root.to_path_buf(),
             config,
             config_bytes: bytes,
+            current: Default::default(),
         })
+    }
+
+    /// The epoch and public key new data under rotating key `name` is encrypted to (docs/FORMAT.md,
+    /// "Rotating the archive's keys"); refused when the key was rolled back on the share.
+    pub fn recipient(&self, name: &str) -> Result<(u32, [u8; 32])> {
+        match self.current.read().expect("not poisoned").get(name) {
+            Some(Ok(k)) => Ok(*k),
+            Some(Err(why)) => Err(Error::tampered(format!("keys/{name}"), why.clone())),
+            None => Ok((0, self.config.keys.get(name)?)),
+        }
+    }
+
+    /// Set what `recipient` gives for `name`.
+    pub fn set_recipient(
+        &self,
+        name: &'static str,
+        k: std::result::Result<(u32, [u8; 32]), String>,
+    ) {
+        self.current.write().expect("not poisoned").insert(name, k);
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {

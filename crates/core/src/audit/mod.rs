@@ -9,6 +9,7 @@ use crate::archive::{
 use crate::crypto::{self, Wrapped};
 use crate::error::{Error, Result};
 use crate::secret::Key32;
+use crate::users::callkey::KeyRing;
 use serde::{Deserialize, Serialize};
 
 pub const MAGIC: &[u8; 8] = b"CVAUDIT\x01";
@@ -108,6 +109,13 @@ struct Header {
     wrap: Wrapped,
     /// uid of the logged-on user who signed this file; None for a failed or refused logon.
     signer: Option<String>,
+    /// The epoch of the audit key `wrap` is made to; 0, `archive.json`'s key, is left out.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    epoch: u32,
+}
+
+fn is_zero(e: &u32) -> bool {
+    *e == 0
 }
 
 pub fn file_name(seq: u64) -> String {
@@ -143,7 +151,7 @@ pub fn append_path(
     entries: &[AuditEntry],
     signer: Option<&Signer>,
 ) -> Result<String> {
-    let audit_pub = archive.config.keys.get("audit")?;
+    let (epoch, audit_pub) = archive.recipient("audit")?;
     let dir = format!("audit/{device}");
     let plain = zeroize::Zeroizing::new(serde_json::to_vec(entries).expect("serialisable"));
     loop {
@@ -171,6 +179,7 @@ pub fn append_path(
             prev,
             wrap: crypto::wrap(&audit_pub, &info(device, seq), key.expose())?,
             signer: signer.map(|s| s.uid.to_string()),
+            epoch,
         };
         let h = serde_json::to_vec(&header).expect("serialisable");
         let body = crypto::seal(&key, &[0u8; 12], &[MAGIC.as_slice(), &h].concat(), &plain);
@@ -205,14 +214,14 @@ pub struct AuditReport {
 }
 
 /// Verify every chain and decrypt and authenticate every entry.
-pub fn verify(archive: &Archive, audit_key: &Key32, signers: &SignerKeys) -> Result<AuditReport> {
+pub fn verify(archive: &Archive, audit_key: &KeyRing, signers: &SignerKeys) -> Result<AuditReport> {
     verify_chain(archive, Some(audit_key), signers)
 }
 
 /// Verify every chain (names, order, hashes); with `audit_key`, also every entry's encryption.
 pub fn verify_chain(
     archive: &Archive,
-    audit_key: Option<&Key32>,
+    audit_key: Option<&KeyRing>,
     signers: &SignerKeys,
 ) -> Result<AuditReport> {
     let mut rep = AuditReport::default();
@@ -306,7 +315,7 @@ fn strip_object(e: &Error, rel: &str) -> String {
 #[doc(hidden)]
 pub fn open_file(
     bytes: &[u8],
-    key: Option<&Key32>,
+    key: Option<&KeyRing>,
     signers: &SignerKeys,
     device: &str,
     seq: u64,
@@ -339,7 +348,7 @@ pub fn open_file(
         None => {}
     }
     let Some(key) = key else { return Ok(vec![]) };
-    let k = crypto::unwrap_key(key, &info(device, seq), &header.wrap, what)?;
+    let k = key.unwrap(header.epoch, &info(device, seq), &header.wrap, what)?;
     let plain = crypto::open(&k, &[0u8; 12], &[MAGIC.as_slice(), h].concat(), body, what)?;
     let entries: Vec<AuditEntry> = serde_json::from_slice(&plain)
         .map_err(|_| Error::tampered(what, "entries not understood"))?;

@@ -9,7 +9,7 @@ use crate::audit::Problem;
 use crate::error::{Error, Result};
 use crate::policy::journal::may_compact;
 use crate::policy::Role;
-use crate::secret::Key32;
+use crate::users::callkey::KeyRing;
 use std::collections::{HashMap, HashSet};
 
 /// The roles of every user whose entries may be read, by uid (an unknown signer has none). A
@@ -86,7 +86,7 @@ impl Index {
     pub async fn sync(
         &self,
         archive: &Archive,
-        metadata: &Key32,
+        metadata: &KeyRing,
         signers: &SignerKeys,
         roles: &SignerRoles,
     ) -> Result<SyncReport> {

@@ -131,6 +131,8 @@ impl IngestSession {
             }
             _ => device::remember_call_key(&dev, current, &public)?,
         }
+        // The journal segment and audit file of this import: to the newest metadata and audit keys.
+        crate::session::point_writers(&self.archive, &dev, true);
         chain.current_recipient(&self.archive)
     }
 

@@ -48,6 +48,7 @@ pub enum Action {
     RecoverAccount,
     RotateCallKey,
     RewrapCalls,
+    RotateArchiveKey,
 }
 
 impl Action {
@@ -63,6 +64,7 @@ impl Action {
             Action::RecoverAccount => "recovery.use",
             Action::RotateCallKey => "call_key.rotate",
             Action::RewrapCalls => "call_key.rewrap",
+            Action::RotateArchiveKey => "keys.rotate",
             Action::ListUsers => "user.list",
             Action::Import => "import",
             Action::AllowErasedImport => "import.allow_erased",

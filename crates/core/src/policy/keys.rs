@@ -40,6 +40,12 @@ pub fn holds_call_key(roles: &[Role]) -> bool {
     archive_keys_for(roles).contains(&"custodian")
 }
 
+/// May these roles make the next epoch of rotating key `name` (`metadata`, `audit`): do they hold
+/// it? The next epoch is proved by the one before, so only a holder can.
+pub fn may_rotate(roles: &[Role], name: &str) -> bool {
+    archive_keys_for(roles).contains(&name)
+}
+
 /// Creating the archive's recovery key (for an archive made before it existed): the data
 /// controller, who keeps its code.
 pub fn may_create_recovery_key(roles: &[Role]) -> bool {

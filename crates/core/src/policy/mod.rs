@@ -21,7 +21,7 @@ pub use abilities::{abilities, Abilities};
 pub use actions::Action;
 pub use keys::{
     archive_keys_for, escrow_to_recovery, holds_call_key, may_create_recovery_key,
-    may_prepare_reset, may_use_recovery_key,
+    may_prepare_reset, may_rotate, may_use_recovery_key,
 };
 pub use listen::{recording_scope, Scope};
 pub use roles::Role;
@@ -71,6 +71,8 @@ pub fn decide(roles: &[Role], action: Action) -> Result<()> {
             keys::holds_call_key(roles),
             Some("the call key is rotated by those who hold it: an approver or the data controller"),
         ),
+        // Per key: `keys::may_rotate` (its holders).
+        A::RotateArchiveKey => (true, None),
         A::ChangeSetting => (
             retention::may_change_settings(roles),
             Some("archive settings are set by the data controller"),

@@ -152,7 +152,7 @@ impl Session {
         })?;
         let rel = format!("journal/{device}/{name}");
         let bytes = self.archive.read(&rel)?;
-        let metadata = self.user.secrets.require("metadata")?;
+        let metadata = &self.user.secrets.ring("metadata")?;
         journal::open_segment_gen(
             &bytes,
             metadata,

@@ -13,7 +13,7 @@ impl Session {
     /// is left out — their signature believed for nothing new, their roles counting for nothing —
     /// and named in a warning until an admin writes their record again.
     pub(super) async fn reload_users(&mut self) -> Result<()> {
-        let metadata = self.user.secrets.require("metadata")?.clone();
+        let metadata = self.user.secrets.ring("metadata")?;
         let checkpoints = self.index.checkpointed_revs().await?;
         let named_keys = self.index.checkpointed_keys().await?;
         let mut seen = crate::device::seen_revisions(&self.device);
@@ -126,8 +126,8 @@ impl Session {
                             && crate::users::recovery::exists(&s.archive)
                             && s.user
                                 .secrets
-                                .get("metadata")
-                                .is_some_and(|m| users::escrow_misplaced(&s.archive, m, &u.uid))
+                                .ring("metadata")
+                                .is_ok_and(|m| users::escrow_misplaced(&s.archive, &m, &u.uid))
                 })
                 .map(|u| (u.uid.clone(), u.disabled))
                 .collect::<Vec<_>>()

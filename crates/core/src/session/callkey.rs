@@ -16,6 +16,8 @@ pub(super) struct CallKeys {
     /// Set when the newest epoch this computer saw is missing from the share: new audio is then
     /// not written (it would be wrapped to a key a leaver holds).
     pub rolled_back: Option<String>,
+    /// The metadata and audit keys' epochs (`keys.rs`).
+    pub others: std::collections::BTreeMap<&'static str, Chain>,
 }
 
 /// What a re-wrap run did.
@@ -92,7 +94,8 @@ impl Session {
             }
             self.user.secrets.set_call_keys(seeds);
         }
-        self.call_keys = CallKeys { chain, rolled_back };
+        self.call_keys.chain = chain;
+        self.call_keys.rolled_back = rolled_back;
         Ok(())
     }
 

@@ -15,7 +15,7 @@ impl Session {
     pub(super) fn compact(
         &mut self,
         gone: &HashSet<String>,
-        metadata: &crate::secret::Key32,
+        metadata: &crate::users::callkey::KeyRing,
         lock: &lock::MaintenanceLock,
     ) -> Result<Vec<String>> {
         let mut uncompacted = Vec::new();

@@ -52,7 +52,7 @@ impl Session {
     /// Put an index re-derived from the signed journal in place of this computer's for one
     /// decision; returns this computer's, and how it differed (None if it agreed).
     async fn use_journal_index(&mut self) -> Result<(Index, Option<String>)> {
-        let metadata = self.user.secrets.require("metadata")?.clone();
+        let metadata = self.user.secrets.ring("metadata")?;
         let (keys, roles) = (self.signer_keys(), self.signer_roles());
         let fresh = Index::in_memory().await?;
         let mut diff = None;
@@ -85,9 +85,9 @@ impl Session {
         let fresh = std::mem::replace(&mut self.index, local);
         fresh.close().await;
         if let Some(diff) = diff {
-            let metadata = self.user.secrets.require("metadata")?.clone();
+            let metadata = self.user.secrets.ring("metadata")?;
             let old = std::mem::replace(&mut self.index, Index::in_memory().await?);
-            self.index = old.reset(&metadata, &self.device.id).await?;
+            self.index = old.reset(metadata.first(), &self.device.id).await?;
             let w = format!(
                 "this computer's local index disagreed with the signed journal before {what} ({diff}): \
                  the decision followed the journal, and the index was rebuilt from it"

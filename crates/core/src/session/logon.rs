@@ -246,7 +246,7 @@ impl Session {
             audit_now(Action::Logon, "refused", Some(why.clone()))?;
             return Err(Error::tampered(format!("users/{uid}"), why));
         }
-        let user = match users::unlock(&rec, password) {
+        let mut user = match users::unlock(&archive, &rec, password) {
             Ok(u) => u,
             Err(Error::BadLogon) => return Err(failed("wrong password")),
             Err(e) => {
@@ -259,12 +259,13 @@ impl Session {
             return Err(Error::Forbidden("this account is disabled".into()));
         }
         users::mark(&archive, &uid, 's')?;
-        let metadata = user.secrets.require("metadata")?.clone();
-        let mut index = Index::open(&device.dir, &metadata, &device.id).await?;
+        super::keys::take_unverified(&archive, &device, &mut user);
+        let metadata = user.secrets.ring("metadata")?;
+        let mut index = Index::open(&device.dir, metadata.first(), &device.id).await?;
         let mut warnings = warnings;
         if device::take_rebuild_request(&device) {
             // A decision found this index disagreeing with the signed journal: never believed again.
-            index = index.reset(&metadata, &device.id).await?;
+            index = index.reset(metadata.first(), &device.id).await?;
             warnings.push(
                 "this computer's local index disagreed with the signed journal (edited?) and was rebuilt from it".into(),
             );
@@ -323,6 +324,7 @@ impl Session {
             return Err(Error::Forbidden(why.into()));
         }
         s.read_call_keys()?;
+        s.read_other_keys()?;
         let alarms = s.recovery_warnings();
         s.warnings.extend(alarms);
         // Prepared resets first: the upgrade run's new revisions would make them stale.
@@ -336,6 +338,7 @@ impl Session {
         s.name_user_keys().await?;
         s.misplaced_escrow_warning();
         s.rotate_if_leavers().await?;
+        s.rotate_others_if_leavers().await?;
         if reset > 0 {
             s.warnings.push(format!(
                 "Completed {reset} password reset(s) the data controller prepared with the practice's recovery key"

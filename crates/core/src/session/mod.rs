@@ -9,6 +9,7 @@ mod decide;
 mod export;
 mod import;
 pub mod ingest;
+mod keys;
 mod listen;
 mod logon;
 pub mod overview;
@@ -22,6 +23,7 @@ mod verify;
 pub use access::Grant;
 pub use callkey::{RewrapReport, RotationReport};
 pub use export::SarOptions;
+pub(crate) use keys::point_writers;
 pub use listen::{AwaitingKey, Waveform};
 pub use logon::{init, init_in};
 pub use requests::{RequestView, MAX_APPROVAL_DAYS, MAX_SCAN_BYTES};
@@ -275,7 +277,7 @@ impl Session {
 
     /// Catch the local index up with the archive; problems become warnings for the user.
     async fn sync_index(&mut self) -> Result<index::SyncReport> {
-        let metadata = self.user.secrets.require("metadata")?.clone();
+        let metadata = self.user.secrets.ring("metadata")?;
         let sync = self
             .index
             .sync(

@@ -334,11 +334,12 @@ impl Session {
             )))
         })?;
         let bag = users::open_keybag(&rec, &secret).map_err(refused)?;
-        let admin = bag
-            .get("metadata")
-            .and_then(|m| users::read_profile(&rec, m).ok())
-            .is_some_and(|p| policy::users::may_manage_users(&p.roles))
-            && bag.get("signing").is_some();
+        let admin =
+            users::callkey::ring_unverified(&archive, "metadata", &rec.signed.uid, &secret, &bag)
+                .ok()
+                .and_then(|m| users::read_profile(&rec, &m).ok())
+                .is_some_and(|p| policy::users::may_manage_users(&p.roles))
+                && bag.get("signing").is_some();
         if !admin {
             let signing = users::user_signing_seed(&secret);
             users::reset::prepare(&archive, &rec, &seed, new_password, (&uid, &signing), &[])
@@ -378,13 +379,13 @@ impl Session {
         if !(policy::users::may_manage_users(roles) || policy::may_create_recovery_key(roles)) {
             return;
         }
-        let Some(m) = self.user.secrets.get("metadata") else {
+        let Ok(m) = self.user.secrets.ring("metadata") else {
             return;
         };
         let names: Vec<String> = self
             .users
             .iter()
-            .filter(|u| users::escrow_misplaced(&self.archive, m, &u.uid))
+            .filter(|u| users::escrow_misplaced(&self.archive, &m, &u.uid))
             .map(|u| u.name.clone())
             .collect();
         if names.is_empty() {

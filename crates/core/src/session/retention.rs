@@ -446,7 +446,7 @@ impl Session {
             std::time::Duration::from_secs(120),
         )?;
         // Another device may have deleted some of these a moment ago.
-        let metadata = self.user.secrets.require("metadata")?.clone();
+        let metadata = self.user.secrets.ring("metadata")?;
         self.index
             .sync(
                 &self.archive,
@@ -685,7 +685,7 @@ impl Session {
     /// that an erasure left nothing behind. Audited; the output goes only to the caller.
     pub async fn journal_dump(&self) -> Result<String> {
         self.require(Action::DumpJournal)?;
-        let metadata = self.user.secrets.require("metadata")?;
+        let metadata = &self.user.secrets.ring("metadata")?;
         let signers = self.signer_keys();
         let mut out = String::new();
         for dev in self.archive.list("journal")? {

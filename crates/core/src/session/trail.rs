@@ -52,7 +52,7 @@ impl Session {
         self.require(Action::VerifyAudit)?;
         let rep = audit::verify(
             &self.archive,
-            self.user.secrets.require("audit")?,
+            &self.user.secrets.ring("audit")?,
             &self.signer_keys(),
         )?;
         Ok(rep.all_entries)
@@ -63,7 +63,7 @@ impl Session {
         self.require(Action::ListAudit)?;
         let rep = audit::verify(
             &self.archive,
-            self.user.secrets.require("audit")?,
+            &self.user.secrets.ring("audit")?,
             &self.signer_keys(),
         )?;
         let user = match &f.user {

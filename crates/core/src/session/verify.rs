@@ -142,6 +142,46 @@ impl Session {
         for (rel, why) in chain.problems {
             problem(rel, why);
         }
+        // The metadata and audit keys' epochs likewise (read as the session read them).
+        for (name, chain) in &self.call_keys.others {
+            let again = crate::users::callkey::read_key(
+                a,
+                name,
+                Some(&|uid| {
+                    self.users
+                        .iter()
+                        .find(|u| {
+                            u.uid == uid
+                                && !u.disabled
+                                && policy::archive_keys_for(&u.roles).contains(name)
+                        })
+                        .map(|u| u.signing_key)
+                }),
+            )?;
+            rep.objects_checked += again.epochs.len();
+            if again.current() < chain.current() {
+                problem(
+                    crate::users::callkey::dir(name),
+                    format!(
+                        "epochs after {} were removed since this session began",
+                        again.current()
+                    ),
+                );
+            }
+            for (rel, why) in again.problems {
+                problem(rel, why);
+            }
+        }
+        if let Ok(names) = a.list("keys") {
+            for n in names {
+                if !["custodian", "metadata", "audit", "rewrapped"].contains(&n.as_str()) {
+                    problem(
+                        format!("keys/{n}"),
+                        "unexpected file or folder among the archive's keys".into(),
+                    );
+                }
+            }
+        }
         // User records.
         for uid in listed(a, "users", &mut unlisted) {
             for name in listed(a, &format!("users/{uid}"), &mut unlisted) {
@@ -163,7 +203,7 @@ impl Session {
         }
         let signers = self.signer_keys();
         // Journal segments.
-        let metadata = self.user.secrets.require("metadata")?.clone();
+        let metadata = self.user.secrets.ring("metadata")?;
         for dev in listed(a, "journal", &mut unlisted) {
             if !archive::is_id(&dev) {
                 problem(
@@ -220,7 +260,7 @@ impl Session {
             }
         }
         // Audit chains (bodies too when this user holds the audit key).
-        let ar = audit::verify_chain(a, self.user.secrets.get("audit"), &signers)?;
+        let ar = audit::verify_chain(a, self.user.secrets.ring("audit").ok().as_ref(), &signers)?;
         rep.objects_checked += ar.files;
         rep.problems.extend(ar.problems);
         // Audio objects against the hashes their journal entries recorded.
@@ -393,7 +433,7 @@ impl Session {
     /// device last verified.
     pub async fn verify_audit(&self) -> Result<AuditReport> {
         self.require(Action::VerifyAudit)?;
-        let key = self.user.secrets.require("audit")?;
+        let key = &self.user.secrets.ring("audit")?;
         let mut rep = audit::verify(&self.archive, key, &self.signer_keys())?;
         // What other devices witnessed of each chain must still be there, unchanged.
         let mut witnessed: HashMap<(String, u64), (String, String)> = HashMap::new();
@@ -485,7 +525,7 @@ impl Session {
     /// Drop the local index and rebuild it from the archive alone.
     pub async fn rebuild_index(self) -> Result<(Session, SyncReport, i64)> {
         self.require(Action::RebuildIndex)?;
-        let metadata = self.user.secrets.require("metadata")?.clone();
+        let metadata = self.user.secrets.ring("metadata")?;
         let Session {
             archive,
             device,
@@ -498,7 +538,7 @@ impl Session {
             call_keys,
             warnings,
         } = self;
-        let index = index.reset(&metadata, &device.id).await?;
+        let index = index.reset(metadata.first(), &device.id).await?;
         let s = Session {
             archive,
             device,

@@ -11,36 +11,114 @@ use crate::error::{Error, Result};
 use crate::secret::Key32;
 use serde::{Deserialize, Serialize};
 
-/// The seeds of the call key's epochs a user holds, oldest first.
+/// The seeds of a rotating key's epochs a user holds, oldest first.
 pub type CallSeeds = Vec<(u32, Key32)>;
 
 /// Who may have made an epoch: the signing key of a current holder, by uid.
 pub type AuthorKey<'a> = &'a dyn Fn(&str) -> Option<[u8; 32]>;
 
-impl super::ArchiveSecrets {
-    /// Take the call key's epochs this user holds (`callkey::seeds_for`, oldest first): the
-    /// newest becomes `custodian`, and every one opens the wraps labelled for its epoch.
-    pub fn set_call_keys(&mut self, seeds: CallSeeds) {
-        if let Some((_, newest)) = seeds.last() {
-            self.0.insert("custodian".into(), newest.clone());
+/// Every seed of one rotating key (`metadata`, `audit`) a session holds, newest first, with its
+/// epoch where known. Opens what was encrypted to any of them: the one an object names first,
+/// then the others (an object of a format before epochs names none).
+#[derive(Clone)]
+pub struct KeyRing(Vec<(Option<u32>, Key32)>);
+
+impl KeyRing {
+    /// A ring of one seed whose epoch is not known (a key bag's, before the epochs are read).
+    pub fn one(seed: &Key32) -> KeyRing {
+        KeyRing(vec![(None, seed.clone())])
+    }
+    /// The seed of epoch 0 if held, else the oldest: keys the local index, which must not change
+    /// when the key rotates.
+    pub fn first(&self) -> &Key32 {
+        &self.0.last().expect("a ring holds a seed").1
+    }
+    /// The newest seed `known` accepts.
+    pub fn newest_in(&self, known: impl Fn(&Key32) -> bool) -> Option<Key32> {
+        self.0.iter().map(|(_, k)| k).find(|k| known(k)).cloned()
+    }
+    /// The seeds to try for something made under `epoch`: that epoch's first, then the rest.
+    pub fn candidates(&self, epoch: u32) -> impl Iterator<Item = &Key32> {
+        let hit = self.0.iter().filter(move |(e, _)| *e == Some(epoch));
+        let rest = self.0.iter().filter(move |(e, _)| *e != Some(epoch));
+        hit.chain(rest).map(|(_, k)| k)
+    }
+    /// Unwrap a key wrapped to the epoch `epoch`'s public key (or any held).
+    pub fn unwrap(&self, epoch: u32, info: &[u8], w: &Wrapped, what: &str) -> Result<Key32> {
+        let mut first = None;
+        for k in self.candidates(epoch) {
+            match crypto::unwrap_key(k, info, w, what) {
+                Ok(k) => return Ok(k),
+                Err(e) => {
+                    first.get_or_insert(e);
+                }
+            }
         }
-        self.1 = seeds;
+        Err(first.expect("a ring holds a seed"))
+    }
+}
+
+/// The seeds of rotating key `name` a user reaches from their key bag's through the epochs on
+/// the share, believed on their proofs alone (`read_key` with no author): for *reading* before
+/// the users are known (their own profile, at logon). Nothing is written under them; the session
+/// reads the chain again, authors checked, once it knows the users.
+pub fn ring_unverified(
+    archive: &Archive,
+    name: &'static str,
+    uid: &str,
+    user_secret: &Key32,
+    bag: &super::ArchiveSecrets,
+) -> Result<KeyRing> {
+    let seed = bag.require(name)?;
+    let seeds = read_key(archive, name, None)
+        .and_then(|chain| seeds_for(archive, &chain, uid, user_secret, seed))
+        .map(|(s, _)| s)
+        .unwrap_or_default();
+    Ok(if seeds.is_empty() {
+        KeyRing::one(seed)
+    } else {
+        KeyRing(seeds.into_iter().rev().map(|(e, k)| (Some(e), k)).collect())
+    })
+}
+
+impl super::ArchiveSecrets {
+    /// Take the epochs of a rotating key this user holds (`callkey::seeds_for`, oldest first):
+    /// the newest becomes the key of that name, and every one opens what was made under it.
+    pub fn set_epochs(&mut self, name: &str, seeds: CallSeeds) {
+        if let Some((_, newest)) = seeds.last() {
+            self.0.insert(name.into(), newest.clone());
+        }
+        self.1.insert(name.into(), seeds);
+    }
+    /// As `set_epochs` for the call key.
+    pub fn set_call_keys(&mut self, seeds: CallSeeds) {
+        self.set_epochs("custodian", seeds)
+    }
+    /// Every seed of a rotating key this user holds (before the epochs are read, the key bag's
+    /// alone); refused if their roles hold none.
+    pub fn ring(&self, name: &str) -> Result<KeyRing> {
+        match self.1.get(name).filter(|s| !s.is_empty()) {
+            Some(s) => Ok(KeyRing(
+                s.iter().rev().map(|(e, k)| (Some(*e), k.clone())).collect(),
+            )),
+            None => self.require(name).map(KeyRing::one),
+        }
     }
     /// Every call key this user holds with the wrap label of its epoch (`custodian`,
     /// `custodian:<epoch>`), newest first. Before the epochs are read, the key bag's alone.
     pub fn call_keys(&self) -> Vec<(String, &Key32)> {
-        if self.1.is_empty() {
-            return self
+        match self.1.get("custodian").filter(|s| !s.is_empty()) {
+            None => self
                 .get("custodian")
                 .map(|c| ("custodian".to_string(), c))
                 .into_iter()
-                .collect();
+                .collect(),
+            Some(s) => s
+                .iter()
+                .rev()
+                .map(|(e, k)| (crate::archive::audio::call_key_label(*e), k))
+                .collect(),
         }
-        self.1
-            .iter()
-            .rev()
-            .map(|(e, k)| (crate::archive::audio::call_key_label(*e), k))
-            .collect()
     }
     /// Every call key seed held, newest first (tags made under any of them are checked).
     pub fn call_seeds(&self) -> Vec<&Key32> {
@@ -48,12 +126,44 @@ impl super::ArchiveSecrets {
     }
 }
 
-/// Folder of the epoch files.
+/// Folder of the call key's epoch files.
 pub const DIR: &str = "keys/custodian";
 
-/// Relative path of epoch `epoch`'s file (epoch ≥ 1).
+/// The archive keys that rotate when someone who held them leaves, each with its own chain of
+/// epochs in `keys/<name>/` (docs/FORMAT.md, "Rotating the archive's keys").
+pub const ROTATING: [&str; 3] = ["custodian", "metadata", "audit"];
+
+/// The word for a rotating key in its messages' domains: `call-key`, `metadata-key`, `audit-key`.
+fn domain(name: &str) -> &'static str {
+    match name {
+        "custodian" => "call-key",
+        "metadata" => "metadata-key",
+        _ => "audit-key",
+    }
+}
+
+/// A rotating key in the practice's words.
+pub fn what(name: &str) -> &'static str {
+    match name {
+        "custodian" => "call key",
+        "metadata" => "metadata key",
+        _ => "audit key",
+    }
+}
+
+/// Folder of a rotating key's epoch files.
+pub fn dir(name: &str) -> String {
+    format!("keys/{name}")
+}
+
+/// Relative path of the call key's epoch `epoch` (epoch ≥ 1).
 pub fn path(epoch: u32) -> String {
-    format!("{DIR}/{epoch:08}.json")
+    path_of("custodian", epoch)
+}
+
+/// Relative path of a rotating key's epoch `epoch` (epoch ≥ 1).
+pub fn path_of(name: &str, epoch: u32) -> String {
+    format!("keys/{name}/{epoch:08}.json")
 }
 
 /// The new seed wrapped to one holder's public key.
@@ -97,31 +207,52 @@ pub struct EpochFile {
     pub sig: String,
 }
 
-/// The message proved and signed: domain, then the compact JSON of `signed`.
+/// The message of a call key epoch, proved and signed: domain, then the compact JSON of `signed`.
 pub fn message(s: &EpochSigned) -> Vec<u8> {
-    let mut m = b"callvault/v3/call-key\n".to_vec();
+    message_for("custodian", s)
+}
+
+/// The message of a rotating key's epoch: `"callvault/v3/<domain>\n" ‖ JSON(signed)`.
+pub fn message_for(name: &str, s: &EpochSigned) -> Vec<u8> {
+    let mut m = format!("callvault/v3/{}\n", domain(name)).into_bytes();
     m.extend_from_slice(&serde_json::to_vec(s).expect("serialisable"));
     m
 }
 
-pub fn grant_info(epoch: u32, uid: &str) -> Vec<u8> {
-    format!("callvault/v3/call-key/{epoch}/{uid}").into_bytes()
+pub fn grant_info(name: &str, epoch: u32, uid: &str) -> Vec<u8> {
+    format!("callvault/v3/{}/{epoch}/{uid}", domain(name)).into_bytes()
 }
 
-pub fn back_info(epoch: u32) -> Vec<u8> {
-    format!("callvault/v3/call-key-back/{epoch}").into_bytes()
+pub fn back_info(name: &str, epoch: u32) -> Vec<u8> {
+    format!("callvault/v3/{}-back/{epoch}", domain(name)).into_bytes()
 }
 
-/// The verified epochs of the call key, and what was refused on the way.
-#[derive(Clone, Debug, Default)]
+/// The verified epochs of a rotating key, and what was refused on the way.
+#[derive(Clone, Debug)]
 pub struct Chain {
+    /// The key (`custodian`, `metadata`, `audit`).
+    pub name: &'static str,
     /// Epochs 1 … N, in order, each proved by the one before.
     pub epochs: Vec<EpochSigned>,
     /// Files refused: (path, reason).
     pub problems: Vec<(String, String)>,
 }
 
+impl Default for Chain {
+    fn default() -> Self {
+        Chain::of("custodian")
+    }
+}
+
 impl Chain {
+    /// No epoch after the first (`archive.json`'s) yet.
+    pub fn of(name: &'static str) -> Chain {
+        Chain {
+            name,
+            epochs: vec![],
+            problems: vec![],
+        }
+    }
     /// The newest epoch (0: the key in `archive.json`).
     pub fn current(&self) -> u32 {
         self.epochs.len() as u32
@@ -129,13 +260,12 @@ impl Chain {
     /// The public key of epoch `e`.
     pub fn public(&self, archive: &Archive, e: u32) -> Result<[u8; 32]> {
         if e == 0 {
-            return archive.config.keys.get("custodian");
+            return archive.config.keys.get(self.name);
         }
-        let s = self
-            .epochs
-            .get(e as usize - 1)
-            .ok_or_else(|| Error::Invalid(format!("call key epoch {e} does not exist")))?;
-        key32(&s.public_key, &path(e))
+        let s = self.epochs.get(e as usize - 1).ok_or_else(|| {
+            Error::Invalid(format!("{} epoch {e} does not exist", what(self.name)))
+        })?;
+        key32(&s.public_key, &path_of(self.name, e))
     }
     /// The newest public key and its wrap label.
     pub fn current_recipient(&self, archive: &Archive) -> Result<(String, [u8; 32])> {
@@ -163,11 +293,19 @@ fn key32(b64: &str, what: &str) -> Result<[u8; 32]> {
 /// An ingest machine, which knows no user's signing key, passes `None`: it believes the proofs
 /// alone, and its own pin of the newest epoch seen (`device::seen_call_key`).
 pub fn read(archive: &Archive, author: Option<AuthorKey>) -> Result<Chain> {
-    let mut chain = Chain::default();
-    let mut prev = archive.config.keys.get("custodian")?;
+    read_key(archive, "custodian", author)
+}
+
+/// As `read`, for any rotating key (`ROTATING`); `author` gives the signing key of a known,
+/// enabled user whose roles hold that key.
+pub fn read_key(archive: &Archive, key: &'static str, author: Option<AuthorKey>) -> Result<Chain> {
+    let mut chain = Chain::of(key);
+    let mut prev = archive.config.keys.get(key)?;
     let identity = archive.config.identity_hash();
-    for name in archive.list(DIR)? {
-        let rel = format!("{DIR}/{name}");
+    let dir = dir(key);
+    let w = what(key);
+    for name in archive.list(&dir)? {
+        let rel = format!("{dir}/{name}");
         let n = name
             .strip_suffix(".json")
             .filter(|n| n.len() == 8 && n.bytes().all(|b| b.is_ascii_digit()))
@@ -177,14 +315,14 @@ pub fn read(archive: &Archive, author: Option<AuthorKey>) -> Result<Chain> {
             chain.problems.push((rel.clone(), why.to_string()));
         };
         let Some(n) = n else {
-            refuse(&mut chain, "not a call key epoch file name; ignored");
+            refuse(&mut chain, &format!("not a {w} epoch file name; ignored"));
             continue;
         };
         if n != expected {
             refuse(
                 &mut chain,
                 &format!(
-                    "call key epoch {n} follows no believed epoch {}; not believed",
+                    "{w} epoch {n} follows no believed epoch {}; not believed",
                     n - 1
                 ),
             );
@@ -197,40 +335,42 @@ pub fn read(archive: &Archive, author: Option<AuthorKey>) -> Result<Chain> {
             Err(_) => {
                 refuse(
                     &mut chain,
-                    "unreadable or malformed call key epoch; not believed",
+                    &format!("unreadable or malformed {w} epoch; not believed"),
                 );
                 break;
             }
         };
         let s = &f.signed;
-        let msg = message(s);
-        let why = if f.v != 1 {
-            Some("a newer format of call key epoch; not believed")
+        let msg = message_for(key, s);
+        let why: Option<String> = if f.v != 1 {
+            Some(format!("a newer format of {w} epoch; not believed"))
         } else if s.epoch != n {
-            Some("names another epoch than its file (moved?); not believed")
+            Some("names another epoch than its file (moved?); not believed".into())
         } else if s.prev_key != crypto::b64(&prev) {
-            Some("does not follow the previous call key; not believed")
+            Some(format!("does not follow the previous {w}; not believed"))
         } else if s.archive != identity {
-            Some("made for another archive identity; not believed")
+            Some("made for another archive identity; not believed".into())
         } else if key32(&s.public_key, &rel).is_err() {
-            Some("malformed public key; not believed")
+            Some("malformed public key; not believed".into())
         } else if !crypto::unb64(&f.proof, &rel)
             .is_ok_and(|p| crypto::xeddsa_verify(&prev, &msg, &p))
         {
-            Some("not proved by the previous call key (made by someone who does not hold it); not believed")
+            Some(format!(
+                "not proved by the previous {w} (made by someone who does not hold it); not believed"
+            ))
         } else {
             match author.map_or(Some(None), |a| a(&s.by).map(Some)) {
-                None => Some(
-                    "made by someone who is not a current holder of the call key; not believed",
-                ),
+                None => Some(format!(
+                    "made by someone who is not a current holder of the {w}; not believed"
+                )),
                 Some(None) => None,
                 Some(Some(k)) => (!crypto::unb64(&f.sig, &rel)
                     .is_ok_and(|sig| crypto::ed25519_verify(&k, &msg, &sig)))
-                .then_some("its author's signature does not verify; not believed"),
+                .then(|| "its author's signature does not verify; not believed".to_string()),
             }
         };
         if let Some(why) = why {
-            refuse(&mut chain, why);
+            refuse(&mut chain, &why);
             break;
         }
         prev = key32(&s.public_key, &rel)?;
@@ -239,9 +379,9 @@ pub fn read(archive: &Archive, author: Option<AuthorKey>) -> Result<Chain> {
     Ok(chain)
 }
 
-/// The call key seeds a user holds, by epoch, from the one in their key bag: forward through the
-/// grants made to them, then back from the newest through each epoch's `back`. Returns the seeds
-/// (oldest first) and, if they do not reach the newest epoch, why.
+/// The seeds of a rotating key a user holds, by epoch, from the one in their key bag: forward
+/// through the grants made to them, then back from the newest through each epoch's `back`.
+/// Returns the seeds (oldest first) and, if they do not reach the newest epoch, why.
 pub fn seeds_for(
     archive: &Archive,
     chain: &Chain,
@@ -249,31 +389,34 @@ pub fn seeds_for(
     user_secret: &Key32,
     bag: &Key32,
 ) -> Result<(CallSeeds, Option<String>)> {
+    let (name, w) = (chain.name, what(chain.name));
     let bag_pub = crypto::x25519_public(bag);
     let Some(start) =
         (0..=chain.current()).find(|e| chain.public(archive, *e).ok() == Some(bag_pub))
     else {
         return Ok((
             vec![],
-            Some("the call key in your key bag is none of the archive's call keys".into()),
+            Some(format!(
+                "the {w} in your key bag is none of the archive's {w}s"
+            )),
         ));
     };
     let mut top = (start, bag.clone());
     let mut missing = None;
     for e in start + 1..=chain.current() {
         let s = &chain.epochs[e as usize - 1];
-        let rel = path(e);
+        let rel = path_of(name, e);
         let Some(g) = s.grants.iter().find(|g| g.to == uid) else {
             missing = Some(format!(
-                "you were not given the archive's call key of epoch {e} (made when a holder left): ask the holder who made it to give it to you"
+                "you were not given the archive's {w} of epoch {e} (made when a holder left): ask the holder who made it to give it to you"
             ));
             break;
         };
-        let seed = crypto::unwrap_key(user_secret, &grant_info(e, uid), &g.wrapped, &rel)?;
+        let seed = crypto::unwrap_key(user_secret, &grant_info(name, e, uid), &g.wrapped, &rel)?;
         if crypto::x25519_public(&seed) != chain.public(archive, e)? {
             return Err(Error::tampered(
                 &rel,
-                "the call key given to you is not the epoch's",
+                format!("the {w} given to you is not the epoch's"),
             ));
         }
         top = (e, seed);
@@ -282,12 +425,12 @@ pub fn seeds_for(
     let (mut e, mut seed) = top;
     while e > 0 {
         let s = &chain.epochs[e as usize - 1];
-        let rel = path(e);
-        let older = crypto::unwrap_key(&seed, &back_info(e), &s.back, &rel)?;
+        let rel = path_of(name, e);
+        let older = crypto::unwrap_key(&seed, &back_info(name, e), &s.back, &rel)?;
         if crypto::x25519_public(&older) != chain.public(archive, e - 1)? {
             return Err(Error::tampered(
                 &rel,
-                "the previous call key it holds is not the previous epoch's",
+                format!("the previous {w} it holds is not the previous epoch's"),
             ));
         }
         e -= 1;
@@ -298,9 +441,9 @@ pub fn seeds_for(
     Ok((out, missing))
 }
 
-/// Make the next epoch: a fresh key pair, its seed granted to each of `holders` (uid, X25519 public
-/// key), proved by the current seed and signed by `by`. An unbelieved file in its place (planted,
-/// or a half-made epoch) is removed first. Returns the new epoch and seed.
+/// Make the next epoch of `chain`'s key: a fresh key pair, its seed granted to each of `holders`
+/// (uid, X25519 public key), proved by the current seed and signed by `by`. An unbelieved file in
+/// its place (planted, or a half-made epoch) is removed first. Returns the new epoch and seed.
 pub fn rotate(
     archive: &Archive,
     chain: &Chain,
@@ -309,13 +452,14 @@ pub fn rotate(
     holders: &[(String, [u8; 32])],
     leavers: Vec<String>,
 ) -> Result<(u32, Key32)> {
+    let name = chain.name;
     let e = chain.current() + 1;
     let prev = chain.public(archive, e - 1)?;
     if crypto::x25519_public(current) != prev {
-        return Err(Error::Forbidden(
-            "this session does not hold the archive's newest call key, so it cannot make the next"
-                .into(),
-        ));
+        return Err(Error::Forbidden(format!(
+            "this session does not hold the archive's newest {}, so it cannot make the next",
+            what(name)
+        )));
     }
     let seed = Key32::random();
     let public = crypto::x25519_public(&seed);
@@ -323,7 +467,7 @@ pub fn rotate(
     for (uid, pk) in holders {
         grants.push(Grant {
             to: uid.clone(),
-            wrapped: crypto::wrap(pk, &grant_info(e, uid), seed.expose())?,
+            wrapped: crypto::wrap(pk, &grant_info(name, e, uid), seed.expose())?,
         });
     }
     let signed = EpochSigned {
@@ -335,16 +479,16 @@ pub fn rotate(
         at: chrono::Utc::now().timestamp_millis(),
         leavers,
         grants,
-        back: crypto::wrap(&public, &back_info(e), current.expose())?,
+        back: crypto::wrap(&public, &back_info(name, e), current.expose())?,
     };
-    let msg = message(&signed);
+    let msg = message_for(name, &signed);
     let f = EpochFile {
         v: 1,
         proof: crypto::b64(&crypto::xeddsa_sign(current, &msg)),
         sig: crypto::b64(&crypto::ed25519_sign(by.seed, &msg)),
         signed,
     };
-    let rel = path(e);
+    let rel = path_of(name, e);
     archive::remove(archive, &rel)?;
     let mut bytes = serde_json::to_vec_pretty(&f).expect("serialisable");
     bytes.push(b'\n');

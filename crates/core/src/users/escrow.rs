@@ -90,7 +90,7 @@ pub fn open_escrow(
 
 /// Must this user's escrow move to the recovery key (they hold call keys, and their secret is
 /// still escrowed to the admin key: an archive from before, or a promotion)? Needs `metadata`.
-pub fn escrow_misplaced(archive: &Archive, metadata: &Key32, uid: &str) -> bool {
+pub fn escrow_misplaced(archive: &Archive, metadata: &super::callkey::KeyRing, uid: &str) -> bool {
     let Ok(Some(rec)) = load_latest(archive, uid) else {
         return false;
     };
@@ -117,5 +117,5 @@ pub(super) fn bag_for(
             })?;
         m.insert(k.to_string(), v.clone());
     }
-    Ok(ArchiveSecrets(m, Vec::new()))
+    Ok(ArchiveSecrets(m, Default::default()))
 }

@@ -94,14 +94,37 @@ pub(super) fn check(
 /// checks its key bag; false if the signer holds no `custodian` or cannot read the roles.
 pub fn unvouched(archive: &Archive, signer: &super::ArchiveSecrets, uid: &str) -> bool {
     let seeds = signer.call_seeds();
-    let Some(m) = signer.get("metadata").filter(|_| !seeds.is_empty()) else {
+    let Some(m) = signer.ring("metadata").ok().filter(|_| !seeds.is_empty()) else {
         return false;
     };
     let Ok(Some(rec)) = super::load_latest(archive, uid) else {
         return false;
     };
-    super::read_profile(&rec, m).is_ok_and(|p| {
+    super::read_profile(&rec, &m).is_ok_and(|p| {
         crate::policy::archive_keys_for(&p.roles).contains(&"custodian")
             && !vouched_any(archive, &seeds, &rec)
     })
+}
+
+/// Does this user's current key bag hold a seed their roles no longer grant (a supervisor's
+/// `custodian`, from before approvals handed keys over)? Opened through the escrow with the
+/// admin's seeds; false if the admin cannot open it.
+pub fn over_granted(archive: &Archive, admin: &super::ArchiveSecrets, uid: &str) -> bool {
+    let Ok(Some(rec)) = super::load_latest(archive, uid) else {
+        return false;
+    };
+    let Ok(m) = admin.ring("metadata") else {
+        return false;
+    };
+    let Ok(secret) = super::open_escrow(&rec, admin, None) else {
+        return false;
+    };
+    let (Ok(bag), Ok(profile)) = (
+        super::open_keybag(&rec, &secret),
+        super::read_profile(&rec, &m),
+    ) else {
+        return false;
+    };
+    let grant = crate::policy::archive_keys_for(&profile.roles);
+    bag.0.keys().any(|k| !grant.contains(&k.as_str()))
 }

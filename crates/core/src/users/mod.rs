@@ -24,7 +24,7 @@ pub mod reset;
 
 use escrow::{bag_for, escrow_for};
 pub use escrow::{escrow_misplaced, escrowed_to_recovery, open_escrow, recovery_in_use};
-pub use holder::{unvouched, vouched};
+pub use holder::{over_granted, unvouched, vouched};
 pub use marks::{locked_until, mark, parse_mark, MARK_SKEW_MS};
 
 /// Failed logons that lock an account, and for how long.
@@ -43,7 +43,10 @@ pub struct Profile {
 
 /// The archive secrets a user holds (seeds of the archive's key pairs), by name.
 #[derive(Default)]
-pub struct ArchiveSecrets(BTreeMap<String, Key32>, Vec<(u32, Key32)>);
+pub struct ArchiveSecrets(
+    BTreeMap<String, Key32>,
+    BTreeMap<String, callkey::CallSeeds>,
+);
 
 impl std::fmt::Debug for ArchiveSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -67,7 +70,7 @@ impl ArchiveSecrets {
         for k in SEED_NAMES {
             m.insert(k.to_string(), Key32::random());
         }
-        ArchiveSecrets(m, Vec::new())
+        ArchiveSecrets(m, BTreeMap::new())
     }
     pub fn get(&self, name: &str) -> Option<&Key32> {
         self.0.get(name)
@@ -83,9 +86,7 @@ impl ArchiveSecrets {
     pub fn only_for(mut self, roles: &[Role]) -> ArchiveSecrets {
         let keep = policy::archive_keys_for(roles);
         self.0.retain(|k, _| keep.contains(&k.as_str()));
-        if !keep.contains(&"custodian") {
-            self.1.clear();
-        }
+        self.1.retain(|k, _| keep.contains(&k.as_str()));
         self
     }
     /// The subset a set of roles may hold.
@@ -94,7 +95,7 @@ impl ArchiveSecrets {
         for k in policy::archive_keys_for(roles) {
             m.insert(k.to_string(), self.require(k)?.clone());
         }
-        Ok(ArchiveSecrets(m, Vec::new()))
+        Ok(ArchiveSecrets(m, BTreeMap::new()))
     }
     fn to_json(&self) -> zeroize::Zeroizing<Vec<u8>> {
         let m: BTreeMap<&str, String> = self
@@ -123,7 +124,7 @@ impl ArchiveSecrets {
                     .ok_or_else(|| Error::tampered(what, "key bag malformed"))?,
             );
         }
-        Ok(ArchiveSecrets(out, Vec::new()))
+        Ok(ArchiveSecrets(out, BTreeMap::new()))
     }
 }
 
@@ -274,7 +275,7 @@ pub fn write_user(
         escrow,
         keybag: crypto::wrap(&public, &keybag_info(uid, rev), &bag.to_json())?,
         profile: crypto::wrap(
-            &archive.config.keys.get("metadata")?,
+            &archive.recipient("metadata")?.1,
             &profile_info(uid, rev),
             &serde_json::to_vec(profile).expect("serialisable"),
         )?,
@@ -307,7 +308,7 @@ pub fn update_profile(
     known_keys: bool,
 ) -> Result<u64> {
     let before = load_latest(archive, uid)?
-        .and_then(|r| read_profile(&r, signer.require("metadata").ok()?).ok())
+        .and_then(|r| read_profile(&r, &signer.ring("metadata").ok()?).ok())
         .map(|p| policy::archive_keys_for(&p.roles))
         .unwrap_or_default();
     let (published, moved) = resign(
@@ -345,7 +346,7 @@ fn resign(
     let rec =
         load_latest(archive, uid)?.ok_or_else(|| Error::NotFound(format!("user id {uid}")))?;
     let what = format!("users/{uid}/{:08}.cvu", rec.ver);
-    let current = read_profile(&rec, signer.require("metadata")?)?;
+    let current = read_profile(&rec, &signer.ring("metadata")?)?;
     let profile = profile.unwrap_or(&current);
     // Until the archive has a recovery key, a key holder's escrow stays where it was (an admin's
     // logon warns of it).
@@ -423,7 +424,7 @@ fn resign(
         escrow,
         keybag: crypto::wrap(&public, &keybag_info(uid, rev), &bag.to_json())?,
         profile: crypto::wrap(
-            &archive.config.keys.get("metadata")?,
+            &archive.recipient("metadata")?.1,
             &profile_info(uid, rev),
             &serde_json::to_vec(profile).expect("serialisable"),
         )?,
@@ -493,8 +494,8 @@ pub fn upgrade_record(
 ) -> Result<Option<u64>> {
     let over = over_granted(archive, signer, uid) || unvouched(archive, signer, uid);
     let misplaced = signer
-        .get("metadata")
-        .is_some_and(|m| escrow_misplaced(archive, m, uid));
+        .ring("metadata")
+        .is_ok_and(|m| escrow_misplaced(archive, &m, uid));
     match load_latest(archive, uid)? {
         Some(r)
             if r.signed.sealing.is_none() || r.signed.archive.is_none() || over || misplaced =>
@@ -516,26 +517,6 @@ pub fn upgrade_record(
         }
         _ => Ok(None),
     }
-}
-
-/// Does this user's current key bag hold a seed their roles no longer grant (a supervisor's
-/// `custodian`, from before approvals handed keys over)? Opened through the escrow with the
-/// admin's seeds; false if the admin cannot open it.
-pub fn over_granted(archive: &Archive, admin: &ArchiveSecrets, uid: &str) -> bool {
-    let Ok(Some(rec)) = load_latest(archive, uid) else {
-        return false;
-    };
-    let Some(m) = admin.get("metadata") else {
-        return false;
-    };
-    let Ok(secret) = open_escrow(&rec, admin, None) else {
-        return false;
-    };
-    let (Ok(bag), Ok(profile)) = (open_keybag(&rec, &secret), read_profile(&rec, m)) else {
-        return false;
-    };
-    let grant = policy::archive_keys_for(&profile.roles);
-    bag.0.keys().any(|k| !grant.contains(&k.as_str()))
 }
 
 fn remove_older_versions(archive: &Archive, uid: &str, current: u64) -> Result<()> {
@@ -681,8 +662,9 @@ pub fn user_signing_seed(secret: &Key32) -> Key32 {
     crypto::hkdf(secret.expose(), b"callvault/v1/user-signing")
 }
 
-/// Check a password against a record; on success open the user's secrets and profile.
-pub fn unlock(rec: &UserRecord, password: &Password) -> Result<UnlockedUser> {
+/// Check a password against a record; on success open the user's secrets and profile (with the
+/// metadata key's epochs reached from the key bag's, `callkey::ring_unverified`).
+pub fn unlock(archive: &Archive, rec: &UserRecord, password: &Password) -> Result<UnlockedUser> {
     let uid = &rec.signed.uid;
     let what = format!("users/{uid}/{:08}.cvu", rec.ver);
     let salt = crypto::unb64(&rec.salt, &what)?;
@@ -716,7 +698,8 @@ pub fn unlock(rec: &UserRecord, password: &Password) -> Result<UnlockedUser> {
         &what,
     )?;
     let secrets = ArchiveSecrets::from_json(&bag, &what)?;
-    let profile = read_profile(rec, secrets.require("metadata")?)?;
+    let ring = callkey::ring_unverified(archive, "metadata", uid, &secret, &secrets)?;
+    let profile = read_profile(rec, &ring)?;
     let secrets = secrets.only_for(&profile.roles);
     Ok(UnlockedUser {
         uid: uid.clone(),
@@ -760,14 +743,17 @@ pub fn open_keybag(rec: &UserRecord, secret: &Key32) -> Result<ArchiveSecrets> {
 }
 
 /// Read a user's profile with the metadata key.
-pub fn read_profile(rec: &UserRecord, metadata: &Key32) -> Result<Profile> {
+pub fn read_profile(rec: &UserRecord, metadata: &callkey::KeyRing) -> Result<Profile> {
     let what = format!("users/{}/{:08}.cvu", rec.signed.uid, rec.ver);
-    let p = crypto::unwrap(
-        metadata,
-        &profile_info(&rec.signed.uid, rec.signed.rev),
-        &rec.signed.profile,
-        &what,
-    )?;
+    let info = profile_info(&rec.signed.uid, rec.signed.rev);
+    let mut tried = metadata
+        .candidates(0)
+        .map(|k| crypto::unwrap(k, &info, &rec.signed.profile, &what));
+    let first = tried.next().expect("a ring holds a seed");
+    let p = match first {
+        Ok(p) => p,
+        Err(e) => tried.find_map(|r| r.ok()).ok_or(e)?,
+    };
     serde_json::from_slice(&p).map_err(|_| Error::tampered(&what, "profile malformed"))
 }
 

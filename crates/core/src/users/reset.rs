@@ -185,7 +185,7 @@ pub fn apply(
         )));
     }
     let rev = rec.signed.rev + 1;
-    let profile = read_profile(rec, signer.require("metadata")?)?;
+    let profile = read_profile(rec, &signer.ring("metadata")?)?;
     let signed = SignedPart {
         uid: uid.clone(),
         rev,
@@ -194,7 +194,7 @@ pub fn apply(
         escrow: rec.signed.escrow.clone(),
         keybag: p.keybag.clone(),
         profile: crypto::wrap(
-            &archive.config.keys.get("metadata")?,
+            &archive.recipient("metadata")?.1,
             &super::profile_info(uid, rev),
             &serde_json::to_vec(&profile).expect("serialisable"),
         )?,

@@ -1,0 +1,290 @@
+//! The metadata and audit keys follow their holders as the call key does (docs/FORMAT.md,
+//! "Rotating the archive's keys"): when someone who held one leaves (disabled, or the role that
+//! grants it taken away), the next logon of a remaining holder makes the key's next epoch, given to
+//! every current holder. Journal segments, user profiles and audit files written afterwards are
+//! encrypted to it, so a copy of the leaver's key bag opens none of them; what was written before
+//! stays readable to the holders through the new key's chain back to the first.
+
+use super::*;
+use crate::users::callkey::{self, Chain};
+use std::collections::HashSet;
+
+/// The rotating keys other than the call key (whose epochs also move the audio: `callkey.rs`).
+pub(super) const OTHERS: [&str; 2] = ["metadata", "audit"];
+
+fn holds(roles: &[Role], name: &str) -> bool {
+    policy::archive_keys_for(roles).contains(&name)
+}
+
+/// Point the archive's writers at the newest epoch of the metadata and audit keys, believing the
+/// chain's proofs alone (nobody is logged on yet) and this computer's record of the newest seen.
+/// `remember`: record the newest as seen (an ingest machine, which knows no user's signing key and
+/// so never reads the chain otherwise; a logged-on session records it once the authors are checked).
+pub(crate) fn point_writers(archive: &Archive, device: &Device, remember: bool) {
+    for name in OTHERS {
+        if let Ok(chain) = callkey::read_key(archive, name, None) {
+            if let Ok(None) = set_recipient(archive, device, &chain) {
+                if remember {
+                    let current = chain.current();
+                    if let Ok(k) = chain.public(archive, current) {
+                        device::remember_key(device, name, current, &crypto::b64(&k)).ok();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Before the users are known (at logon, right after the password): take the epochs of the
+/// metadata and audit keys this user reaches, believing the chain's proofs alone, and encrypt
+/// what is written until the users are read to the newest (or, if the share gives an older epoch
+/// than this computer saw, to the one it saw). `Session::read_other_keys` reads them again, each
+/// epoch's author checked.
+pub(super) fn take_unverified(archive: &Archive, device: &Device, user: &mut UnlockedUser) {
+    for name in OTHERS {
+        let Ok(chain) = callkey::read_key(archive, name, None) else {
+            continue;
+        };
+        set_recipient(archive, device, &chain).ok();
+        if let Some(bag) = user.secrets.get(name).cloned() {
+            if let Ok((seeds, _)) =
+                callkey::seeds_for(archive, &chain, &user.uid, &user.secret, &bag)
+            {
+                if !seeds.is_empty() {
+                    user.secrets.set_epochs(name, seeds);
+                }
+            }
+        }
+    }
+}
+
+/// Point the archive's writer for `chain`'s key at its newest epoch, unless this computer saw a
+/// newer (or another key at the same epoch): then at the one it saw, which a leaver does not hold,
+/// and say so. Returns the warning.
+fn set_recipient(archive: &Archive, device: &Device, chain: &Chain) -> Result<Option<String>> {
+    let name = chain.name;
+    let current = chain.current();
+    let public = chain.public(archive, current)?;
+    match device::seen_key(device, name) {
+        Some((e, k)) if e > current || (e == current && k != crypto::b64(&public)) => {
+            let pinned: [u8; 32] = crypto::unb64(&k, "metadata-key.json")
+                .ok()
+                .and_then(|v| v.try_into().ok())
+                .ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "this computer's record of the {name} key is damaged"
+                    ))
+                })?;
+            archive.set_recipient(name, Ok((e, pinned)));
+            Ok(Some(format!(
+                "the archive's {} was rolled back: this computer saw epoch {e} ({}), the share gives epoch {current}; what is written here stays locked to the key this computer saw, which no holder can open until the epoch file is restored (ask the data controller)",
+                callkey::what(name),
+                callkey::path_of(name, e.max(1))
+            )))
+        }
+        _ => {
+            archive.set_recipient(name, Ok((current, public)));
+            Ok(None)
+        }
+    }
+}
+
+impl Session {
+    fn key_author(&self, name: &str, uid: &str) -> Option<[u8; 32]> {
+        self.users
+            .iter()
+            .find(|u| u.uid == uid && !u.disabled && holds(&u.roles, name))
+            .map(|u| u.signing_key)
+    }
+
+    /// Read the metadata and audit keys' epochs again, each one's author a known, enabled holder;
+    /// take the seeds of every epoch this user holds and write to the newest. Called at logon once
+    /// the users are read, and after a rotation.
+    pub(super) fn read_other_keys(&mut self) -> Result<()> {
+        for name in OTHERS {
+            let chain =
+                callkey::read_key(&self.archive, name, Some(&|uid| self.key_author(name, uid)))?;
+            for (rel, why) in &chain.problems {
+                self.warn_once(format!("{rel}: {why}"));
+            }
+            match set_recipient(&self.archive, &self.device, &chain)? {
+                Some(w) => self.warn_once(w),
+                None => {
+                    let current = chain.current();
+                    let public = crypto::b64(&chain.public(&self.archive, current)?);
+                    device::remember_key(&self.device, name, current, &public)?;
+                }
+            }
+            if let Ok(ring) = self.user.secrets.ring(name) {
+                // The newest seed held that the believed chain knows (one believed on its proof
+                // alone at logon may be a forgery the authors' check now refuses).
+                let start = ring.newest_in(|k| {
+                    (0..=chain.current()).any(|e| {
+                        chain.public(&self.archive, e).ok() == Some(crypto::x25519_public(k))
+                    })
+                });
+                if let Some(bag) = start {
+                    let (seeds, missing) = callkey::seeds_for(
+                        &self.archive,
+                        &chain,
+                        &self.user.uid,
+                        &self.user.secret,
+                        &bag,
+                    )?;
+                    if let Some(m) = missing {
+                        self.warn_once(m);
+                    }
+                    self.user.secrets.set_epochs(name, seeds);
+                }
+            }
+            self.call_keys.others.insert(name, chain);
+        }
+        Ok(())
+    }
+
+    /// Who held rotating key `name` at its newest epoch but no longer may (disabled, or the role
+    /// that grants it taken away), and whose leaving no epoch answered yet: uids. For the first
+    /// key, whose holders no file names, and for those given the key since the newest epoch
+    /// (through a key bag), the disabled users whose roles grant it.
+    pub fn key_leavers(&self, name: &str) -> Vec<String> {
+        let empty = Chain::default();
+        let chain = self.call_keys.others.get(name).unwrap_or(&empty);
+        let current: HashSet<&str> = self
+            .users
+            .iter()
+            .filter(|u| !u.disabled && holds(&u.roles, name))
+            .map(|u| u.uid.as_str())
+            .collect();
+        let mut past = chain.holders().unwrap_or_default();
+        for u in &self.users {
+            if u.disabled && holds(&u.roles, name) && !past.contains(&u.uid) {
+                past.push(u.uid.clone());
+            }
+        }
+        let epochs = &chain.epochs;
+        let answered = |uid: &str| {
+            epochs.iter().enumerate().any(|(i, e)| {
+                e.leavers.iter().any(|l| l == uid)
+                    && !epochs[i + 1..]
+                        .iter()
+                        .any(|later| later.grants.iter().any(|g| g.to == uid))
+            })
+        };
+        past.into_iter()
+            .filter(|uid| !current.contains(uid.as_str()) && !answered(uid))
+            .filter(|uid| self.users.iter().any(|u| &u.uid == uid))
+            .collect()
+    }
+
+    /// Make the next epoch of the metadata or audit key now (a holder of it only), given to every
+    /// enabled user whose roles grant it. Under the maintenance lock. Audited as `keys.rotate`.
+    pub async fn rotate_archive_key(&mut self, name: &str) -> Result<RotationReport> {
+        self.require(Action::RotateArchiveKey)?;
+        let Some(name) = OTHERS.into_iter().find(|n| *n == name) else {
+            return self.refuse(
+                Action::RotateArchiveKey,
+                vec![name.to_string()],
+                Error::Invalid(format!(
+                    "key: '{name}' is not one of the keys that rotate here (metadata, audit; the call key: `keys rotate`)"
+                )),
+            );
+        };
+        if !policy::may_rotate(self.roles(), name) {
+            return self.refuse(
+                Action::RotateArchiveKey,
+                vec![name.to_string()],
+                Error::Forbidden(format!(
+                    "the {} is rotated by those who hold it",
+                    callkey::what(name)
+                )),
+            );
+        }
+        let archive = self.archive.clone();
+        let _lock = crate::retention::lock::acquire(
+            &archive,
+            &self.device.id,
+            &self.user.uid,
+            chrono::Duration::minutes(5),
+            std::time::Duration::from_secs(10),
+        )?;
+        // Another holder may have rotated while this one waited.
+        self.read_other_keys()?;
+        let leavers = self.key_leavers(name);
+        let holders: Vec<(String, [u8; 32])> = self
+            .users
+            .iter()
+            .filter(|u| !u.disabled && holds(&u.roles, name))
+            .map(|u| (u.uid.clone(), u.public_key))
+            .collect();
+        let current = self.user.secrets.require(name)?.clone();
+        let chain = self.call_keys.others.get(name).cloned().unwrap_or_default();
+        let res = callkey::rotate(
+            &self.archive,
+            &chain,
+            &current,
+            &self.signer(),
+            &holders,
+            leavers.clone(),
+        );
+        let leaver_names: Vec<String> = leavers
+            .iter()
+            .map(|u| self.name_of(u).unwrap_or_else(|| u.clone()))
+            .collect();
+        let epoch = match res {
+            Ok((e, _)) => e,
+            Err(e) => return self.refuse(Action::RotateArchiveKey, vec![name.to_string()], e),
+        };
+        self.read_other_keys()?;
+        if self.call_keys.others.get(name).map(|c| c.current()) != Some(epoch) {
+            return Err(Error::Archive {
+                path: callkey::path_of(name, epoch),
+                reason: "the epoch just written is not believed on reading it back".into(),
+            });
+        }
+        self.audit(
+            Action::RotateArchiveKey,
+            "allowed",
+            leavers,
+            Some(format!(
+                "{} epoch {epoch}; leavers: {}",
+                callkey::what(name),
+                if leaver_names.is_empty() {
+                    "none (rotated by hand)".to_string()
+                } else {
+                    leaver_names.join(", ")
+                }
+            )),
+        )?;
+        Ok(RotationReport {
+            epoch,
+            leavers: leaver_names,
+            holders: holders
+                .iter()
+                .map(|(u, _)| self.name_of(u).unwrap_or_else(|| u.clone()))
+                .collect(),
+        })
+    }
+
+    /// At logon: rotate the metadata and audit keys this user holds if a holder left since their
+    /// newest epoch (waiting at most 10 seconds for the maintenance lock, else at a later logon).
+    pub(super) async fn rotate_others_if_leavers(&mut self) -> Result<()> {
+        for name in OTHERS {
+            if self.user.secrets.get(name).is_none() || self.key_leavers(name).is_empty() {
+                continue;
+            }
+            match self.rotate_archive_key(name).await {
+                Ok(r) => self.warnings.push(format!(
+                    "The archive's {} was rotated (epoch {}) because {} no longer hold(s) it: what is written from now on is locked to the new key",
+                    callkey::what(name),
+                    r.epoch,
+                    r.leavers.join(", ")
+                )),
+                Err(e) => self.warnings.push(format!(
+                    "the {}'s rotation waits for a later logon: {e}",
+                    callkey::what(name)
+                )),
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,326 @@
+//! Leavers are rotated out (issue 18, item 4) of the metadata and audit keys too: a copy of a
+//! leaver's key bag taken before the rotation opens none of the journal segments, user profiles or
+//! audit files written after it — tried with the core's low-level functions, as the leaver's own
+//! tool would — while everyone who still holds the key reads old and new alike. A forged epoch is
+//! refused, and removing an epoch from the share does not send new data back to the old key.
+
+use callvault_core::archive::journal::{self, Direction};
+use callvault_core::archive::{Archive, SignerKeys};
+use callvault_core::audit;
+use callvault_core::crypto;
+use callvault_core::ingest::CallSource;
+use callvault_core::policy::Role;
+use callvault_core::secret::{Key32, Password};
+use callvault_core::session::{self, KdfChoice, SearchQuery, Session};
+use callvault_core::users;
+use callvault_core::users::callkey::{self, KeyRing};
+use callvault_testkit::demo::{speechlike, wav_g711};
+use chrono::{TimeZone, Utc};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+const ROOT: (&str, &str) = ("root.admin", "root-pass-1234");
+const GP: (&str, &str) = ("gp.partner", "gp-pass-12345");
+const REC: (&str, &str) = ("rae.reception", "rec-pass-12345");
+const IT: (&str, &str) = ("ivy.it", "it-pass-1234567");
+const NEW: (&str, &str) = ("nia.newstarter", "new-pass-12345");
+
+fn call(i: u32, party: &str) -> CallSource {
+    CallSource {
+        name: format!("k{i}.wav"),
+        bytes: wav_g711(8000, &speechlike(8000, 1, i), true),
+        started_at: Utc.with_ymd_and_hms(2025, 8, i, 10, 0, 0).unwrap(),
+        direction: Direction::Inbound,
+        staff: None,
+        extension: Some("101".into()),
+        external_number: Some(format!("01632 96034{i}")),
+        parties: vec![party.into()],
+        notes: None,
+    }
+}
+
+/// The seed of `key` in a user's own key bag, opened with their own password (what their own
+/// tool gets from a copy of their record).
+fn seed_of(a: &Archive, u: (&str, &str), key: &str) -> Key32 {
+    let uid = users::uid_for(a, u.0).unwrap();
+    let rec = users::load_latest(a, &uid).unwrap().unwrap();
+    let un = users::unlock(a, &rec, &Password::new(u.1)).unwrap();
+    users::open_keybag(&rec, &un.secret)
+        .unwrap()
+        .get(key)
+        .unwrap()
+        .clone()
+}
+
+/// Every current journal segment on the share: (path, device, seq, gen).
+fn segments(a: &Archive) -> Vec<(String, String, u64, u32)> {
+    let mut out = vec![];
+    for dev in a.list("journal").unwrap() {
+        for (seq, (gen, name)) in journal::list_device(a, &dev).unwrap().current {
+            out.push((format!("journal/{dev}/{name}"), dev.clone(), seq, gen));
+        }
+    }
+    out
+}
+
+fn opens_segment(
+    a: &Archive,
+    s: &(String, String, u64, u32),
+    k: &Key32,
+    signers: &SignerKeys,
+) -> bool {
+    journal::open_segment_gen(
+        &a.read(&s.0).unwrap(),
+        &KeyRing::one(k),
+        &s.1,
+        s.2,
+        s.3,
+        signers,
+        &s.0,
+    )
+    .is_ok()
+}
+
+/// The audit files a seed cannot decrypt (the chain and signatures are checked as well).
+fn audit_refused(a: &Archive, k: &Key32, signers: &SignerKeys) -> BTreeSet<String> {
+    let rep = audit::verify(a, &KeyRing::one(k), signers).unwrap();
+    rep.problems.into_iter().map(|p| p.object).collect()
+}
+
+fn audit_files(a: &Archive) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for dev in a.list("audit").unwrap() {
+        for f in a.list(&format!("audit/{dev}")).unwrap() {
+            out.insert(format!("audit/{dev}/{f}"));
+        }
+    }
+    out
+}
+
+async fn logon(archive: &Path, data: &Path, u: (&str, &str)) -> Session {
+    Session::logon_in(archive, data, u.0, &Password::new(u.1))
+        .await
+        .unwrap()
+}
+
+async fn parties(s: &Session) -> BTreeSet<String> {
+    s.search(&SearchQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .flat_map(|r| r.parties)
+        .collect()
+}
+
+#[tokio::test]
+async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    let data = tmp.path().join("pc");
+    session::init_in(
+        &archive,
+        &data,
+        ROOT.0,
+        &Password::new(ROOT.1),
+        KdfChoice::Fast,
+    )
+    .await
+    .unwrap();
+    let mut root = logon(&archive, &data, ROOT).await;
+    for (u, roles) in [
+        (GP, vec![Role::Approver]),
+        (REC, vec![Role::Staff]),
+        (IT, vec![Role::Admin]),
+    ] {
+        root.add_user(u.0, &roles, &[], &Password::new(u.1))
+            .await
+            .unwrap();
+    }
+    root.import_sources(vec![call(1, "Before Rotation Caller")])
+        .await
+        .unwrap();
+    let signers = root.signer_keys();
+    root.close().await;
+
+    // The receptionist and the IT lead copy their key bags while they still work here.
+    let a = Archive::open(&archive).unwrap();
+    let rec_meta = seed_of(&a, REC, "metadata");
+    let it_audit = seed_of(&a, IT, "audit");
+    let before = segments(&a);
+    assert!(!before.is_empty());
+    for s in &before {
+        assert!(opens_segment(&a, s, &rec_meta, &signers), "before: {}", s.0);
+    }
+    assert!(audit_refused(&a, &it_audit, &signers).is_empty());
+
+    // Both leave. The next logon of a holder of each key rotates it: the approver holds the
+    // metadata key (not the audit key); the data controller, an admin, holds both.
+    let mut root = logon(&archive, &data, ROOT).await;
+    root.update_user(REC.0, None, Some(true)).await.unwrap();
+    root.update_user(IT.0, None, Some(true)).await.unwrap();
+    root.close().await;
+    let gp = logon(&archive, &data, GP).await;
+    assert!(
+        gp.warnings
+            .iter()
+            .any(|w| w.contains("metadata key was rotated (epoch 1)")),
+        "{:?}",
+        gp.warnings
+    );
+    assert!(!gp
+        .warnings
+        .iter()
+        .any(|w| w.contains("audit key was rotated")));
+    gp.close().await;
+    assert!(a.path(&callkey::path_of("metadata", 1)).exists());
+    assert!(!a.path(&callkey::path_of("audit", 1)).exists());
+    let audit_before = audit_files(&a);
+    // (The disablements and the rotation wrote segments of their own.)
+    let before = segments(&a);
+    let mut root = logon(&archive, &data, ROOT).await;
+    assert!(
+        root.warnings
+            .iter()
+            .any(|w| w.contains("audit key was rotated (epoch 1)")),
+        "{:?}",
+        root.warnings
+    );
+    // Nobody left since: no second epoch.
+    assert!(!root
+        .warnings
+        .iter()
+        .any(|w| w.contains("metadata key was rotated")));
+
+    // After the rotation: a new call (its journal segment), a new colleague (her profile), and
+    // whatever this session audits.
+    root.import_sources(vec![call(2, "After Rotation Caller")])
+        .await
+        .unwrap();
+    root.add_user(NEW.0, &[Role::Supervisor], &[], &Password::new(NEW.1))
+        .await
+        .unwrap();
+    let v = root.verify().await.unwrap();
+    assert!(v.problems.is_empty(), "{:?}", v.problems);
+    root.close().await;
+
+    // The receptionist's copy opens every segment written before, none written after.
+    let after: Vec<_> = segments(&a)
+        .into_iter()
+        .filter(|s| !before.contains(s))
+        .collect();
+    assert!(!after.is_empty());
+    for s in &before {
+        assert!(opens_segment(&a, s, &rec_meta, &signers), "old: {}", s.0);
+    }
+    for s in &after {
+        assert!(!opens_segment(&a, s, &rec_meta, &signers), "new: {}", s.0);
+    }
+    // Nor the new colleague's profile.
+    let new_rec = users::load_latest(&a, &users::uid_for(&a, NEW.0).unwrap())
+        .unwrap()
+        .unwrap();
+    assert!(users::read_profile(&new_rec, &KeyRing::one(&rec_meta)).is_err());
+
+    // The IT lead's copy opens no audit file written after the rotation.
+    let refused = audit_refused(&a, &it_audit, &signers);
+    let written_after: BTreeSet<String> =
+        audit_files(&a).difference(&audit_before).cloned().collect();
+    assert!(!refused.is_empty());
+    assert!(
+        refused.iter().all(|p| !audit_before.contains(p)),
+        "{refused:?}"
+    );
+    assert!(refused.iter().all(|p| written_after.contains(p)));
+
+    // Those who hold the keys read old and new alike: the new starter (whose key bag holds only
+    // the newest metadata key) logs on and her profile is read; the approver finds both calls.
+    let gp = logon(&archive, &data, GP).await;
+    let seen = parties(&gp).await;
+    assert!(
+        seen.contains("Before Rotation Caller") && seen.contains("After Rotation Caller"),
+        "{seen:?}"
+    );
+    gp.close().await;
+    let new = logon(&archive, &tmp.path().join("pc2"), NEW).await;
+    let seen = parties(&new).await;
+    assert!(
+        seen.contains("Before Rotation Caller") && seen.contains("After Rotation Caller"),
+        "{seen:?}"
+    );
+    new.close().await;
+    let root = logon(&archive, &data, ROOT).await;
+    let trail = root.verify_audit().await.unwrap();
+    assert!(trail.problems.is_empty(), "{:?}", trail.problems);
+
+    // A forged next epoch, proved by the old key the receptionist kept and signed by her: refused,
+    // named, and the writers stay on epoch 1.
+    let mut forged: callkey::EpochFile =
+        serde_json::from_slice(&a.read(&callkey::path_of("metadata", 1)).unwrap()).unwrap();
+    forged.signed.epoch = 2;
+    forged.signed.prev_key = forged.signed.public_key.clone();
+    let mine = Key32::random();
+    forged.signed.public_key = crypto::b64(&crypto::x25519_public(&mine));
+    forged.signed.grants.clear();
+    let msg = callkey::message_for("metadata", &forged.signed);
+    forged.proof = crypto::b64(&crypto::xeddsa_sign(&rec_meta, &msg));
+    std::fs::write(
+        a.path(&callkey::path_of("metadata", 2)),
+        serde_json::to_vec(&forged).unwrap(),
+    )
+    .unwrap();
+    root.close().await;
+    let mut root = logon(&archive, &data, ROOT).await;
+    assert!(
+        root.warnings
+            .iter()
+            .any(|w| w.contains("keys/metadata/00000002.json") && w.contains("not proved")),
+        "{:?}",
+        root.warnings
+    );
+    let v = root.verify().await.unwrap();
+    assert!(
+        v.problems
+            .iter()
+            .any(|p| p.object == callkey::path_of("metadata", 2)),
+        "{:?}",
+        v.problems
+    );
+    std::fs::remove_file(a.path(&callkey::path_of("metadata", 2))).unwrap();
+    root.close().await;
+
+    // Epoch 1 removed from the share (rolling the key back to one the receptionist holds): this
+    // computer saw it, so what it writes stays locked to epoch 1's key, which she lacks.
+    let epoch1 = a.read(&callkey::path_of("metadata", 1)).unwrap();
+    std::fs::remove_file(a.path(&callkey::path_of("metadata", 1))).unwrap();
+    let before_rollback = segments(&a);
+    let mut root = logon(&archive, &data, ROOT).await;
+    assert!(
+        root.warnings
+            .iter()
+            .any(|w| w.contains("metadata key was rolled back")),
+        "{:?}",
+        root.warnings
+    );
+    root.import_sources(vec![call(3, "During Rollback Caller")])
+        .await
+        .unwrap();
+    root.close().await;
+    let during: Vec<_> = segments(&a)
+        .into_iter()
+        .filter(|s| !before_rollback.contains(s))
+        .collect();
+    assert!(!during.is_empty());
+    for s in &during {
+        assert!(
+            !opens_segment(&a, s, &rec_meta, &signers),
+            "rolled back: {}",
+            s.0
+        );
+    }
+    // Restored, the holders read it all again.
+    std::fs::write(a.path(&callkey::path_of("metadata", 1)), epoch1).unwrap();
+    let gp = logon(&archive, &data, GP).await;
+    let seen = parties(&gp).await;
+    assert!(seen.contains("During Rollback Caller"), "{seen:?}");
+    gp.close().await;
+}
