@@ -42,9 +42,10 @@ pub enum Cmd {
     /// controller; its code is printed once).
     #[command(subcommand)]
     Recovery(RecoveryCmd),
-    /// The call key (approvers and the data controller): `rotate` makes its next epoch now (done
-    /// by itself at a holder's logon when a holder has left); `rewrap` moves every stored call to
-    /// the newest one and removes the old wraps (resumable; progress on stderr).
+    /// The archive's keys that follow their holders: `rotate` makes the next epoch of the call key
+    /// (or, with --key, the metadata or audit key) now, as a holder's logon does by itself when a
+    /// holder has left; `rewrap` moves every stored call to the newest call key and removes the old
+    /// wraps (resumable; progress on stderr).
     #[command(subcommand)]
     Keys(KeysCmd),
     /// Break the glass: an admin who can no longer log on sets a new password with the practice's
@@ -231,8 +232,14 @@ pub enum RecoveryCmd {
 
 #[derive(Subcommand)]
 pub enum KeysCmd {
-    /// Make the call key's next epoch now.
-    Rotate,
+    /// Make a key's next epoch now: the call key (approvers and the data controller), or with
+    /// --key the metadata key (anyone who holds it) or the audit key (admins and the data
+    /// controller).
+    Rotate {
+        /// custodian (the call key), metadata or audit.
+        #[arg(long, default_value = "custodian")]
+        key: String,
+    },
     /// Re-wrap every stored call to the newest call key.
     Rewrap {
         #[arg(long)]

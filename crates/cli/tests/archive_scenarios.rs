@@ -931,3 +931,49 @@ fn an_unassigned_call_assigned_later_is_reached_by_its_staff_member() {
     assert_eq!(search(&other, CLIN, &[]).as_array().unwrap().len(), 1);
     d.cmd(ADMIN, &["verify"]).ok();
 }
+
+#[test]
+fn keys_rotate_by_hand_names_the_key_and_who_may() {
+    let env = Env::new();
+    let d = env.device("pc1");
+    // The data controller (an admin too) rotates the audit key by hand.
+    let o = d.cmd(ADMIN, &["keys", "rotate", "--key", "audit"]).ok();
+    assert!(
+        o.stdout.contains("audit key's epoch 1 made"),
+        "{}",
+        o.stdout
+    );
+    assert!(env.archive.join("keys/audit/00000001.json").exists());
+    // A clinician holds the metadata key, not the audit key: refused, saying who may.
+    let o = d.cmd(CLIN, &["keys", "rotate", "--key", "audit"]);
+    assert_ne!(o.code, 0);
+    assert!(
+        o.stderr.contains("rotated by those who hold it"),
+        "{}",
+        o.stderr
+    );
+    assert!(!env.archive.join("keys/audit/00000002.json").exists());
+    // An unknown key is named.
+    let o = d.cmd(ADMIN, &["keys", "rotate", "--key", "signing"]);
+    assert_ne!(o.code, 0);
+    assert!(
+        o.stderr.contains("'signing' is not one of the keys"),
+        "{}",
+        o.stderr
+    );
+    // The trail, read with the new key's chain, holds both decisions.
+    d.cmd(ADMIN, &["audit", "verify"]).ok();
+    let v = d.cmd(ADMIN, &["audit", "list", "--json"]).ok().json();
+    let rows = v.as_array().expect("an array of entries");
+    let rotations: Vec<&str> = rows
+        .iter()
+        .filter(|e| e["action"] == "keys.rotate")
+        .filter_map(|e| e["outcome"].as_str())
+        .collect();
+    assert!(
+        rotations.contains(&"allowed") && rotations.contains(&"refused"),
+        "{rotations:?}"
+    );
+    let o = d.cmd(ADMIN, &["verify"]).ok();
+    assert!(!o.stdout.contains("keys/audit"), "{}", o.stdout);
+}

@@ -94,12 +94,23 @@ pub async fn recovery(cli: &Cli, rc: &RecoveryCmd) -> CliResult {
 pub async fn keys(cli: &Cli, k: &KeysCmd) -> CliResult {
     let mut s = logon(cli).await?;
     match k {
-        KeysCmd::Rotate => {
+        KeysCmd::Rotate { key } if key == "custodian" => {
             let r = s.rotate_call_key().await;
             s.close().await;
             let r = r?;
             println!(
                 "Call key epoch {} made; given to {}. Re-wrap the stored calls: callvault keys rewrap",
+                r.epoch,
+                r.holders.join(", ")
+            );
+            Ok(())
+        }
+        KeysCmd::Rotate { key } => {
+            let r = s.rotate_archive_key(key).await;
+            s.close().await;
+            let r = r?;
+            println!(
+                "The {key} key's epoch {} made; given to {}. What is written from now on is locked to it.",
                 r.epoch,
                 r.holders.join(", ")
             );
