@@ -222,6 +222,11 @@ pub enum UserCmd {
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
     },
+    /// Disable a user who left (admin): they can no longer log on, and the next logon of a holder
+    /// rotates every archive key they held out of their hands.
+    Disable { name: String },
+    /// Enable a disabled user again (admin).
+    Enable { name: String },
 }
 
 #[derive(Subcommand)]

@@ -1,4 +1,4 @@
-//! Managing users (admin): `callvault user add|list|reset-password|set-roles`; the practice's
+//! Managing users (admin): `callvault user add|list|reset-password|set-roles|disable|enable`; the practice's
 //! recovery key: `callvault recovery create` and the break-glass `callvault recover`. New
 //! passwords come from CALLVAULT_NEW_PASSWORD or a prompt, recovery codes from
 //! CALLVAULT_RECOVERY_CODE or a prompt.
@@ -52,6 +52,15 @@ pub async fn run(cli: &Cli, uc: &UserCmd) -> CliResult {
             s.close().await;
             r?;
             println!("Roles of {name} changed.");
+            Ok(())
+        }
+        UserCmd::Disable { name } | UserCmd::Enable { name } => {
+            let disable = matches!(uc, UserCmd::Disable { .. });
+            let mut s = logon(cli).await?;
+            let r = s.update_user(name, None, Some(disable)).await;
+            s.close().await;
+            r?;
+            println!("{name} {}.", if disable { "disabled" } else { "enabled" });
             Ok(())
         }
         UserCmd::List { json } => {
