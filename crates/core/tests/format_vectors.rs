@@ -143,6 +143,7 @@ const KNOWN_KINDS: &[&str] = &[
     "vector-peaks",
     "vector-segment-names",
     "vector-format2",
+    "vector-epoch",
 ];
 
 fn blocks() -> Vec<Block> {
@@ -1504,4 +1505,115 @@ fn format2_vectors() {
             serde_json::from_str(&v.text(k)).unwrap_or_else(|e| panic!("{k}: {e}"));
         assert_eq!(serde_json::to_string(&e).unwrap(), v.text(k), "{k}");
     }
+}
+
+#[test]
+fn key_epochs_and_xeddsa() {
+    use callvault_core::users::callkey;
+    use curve25519_dalek::{EdwardsPoint, MontgomeryPoint, Scalar};
+    use hpke::{Kem as _, Serializable};
+    use sha2::{Digest, Sha512};
+    let v = one("vector-epoch");
+    let prev = v.key("prev_seed");
+    let new = v.key("new_seed");
+    // The X25519 key pair of a seed is HPKE's DeriveKeyPair; the public key is private · base.
+    let (sk, pk) = hpke::kem::X25519HkdfSha256::derive_keypair(prev.expose());
+    let private = v.hex_n::<32>("prev_private");
+    assert_eq!(sk.to_bytes()[..], private);
+    assert_eq!(pk.to_bytes()[..], v.hex_n::<32>("prev_public"));
+    assert_eq!(
+        MontgomeryPoint::mul_base_clamped(private).to_bytes(),
+        v.hex_n::<32>("prev_public")
+    );
+    assert_eq!(crypto::x25519_public(&new), v.hex_n::<32>("new_public"));
+    // XEdDSA by the text: a = clamp(private), A = a·B, negated if its sign bit is 1.
+    let mut clamped = private;
+    clamped[0] &= 248;
+    clamped[31] &= 127;
+    clamped[31] |= 64;
+    let mut a = Scalar::from_bytes_mod_order(clamped);
+    let mut big_a = EdwardsPoint::mul_base(&a);
+    if big_a.compress().as_bytes()[31] & 0x80 != 0 {
+        a = -a;
+        big_a = -big_a;
+    }
+    let edwards = v.hex_n::<32>("prev_edwards");
+    assert_eq!(big_a.compress().to_bytes(), edwards);
+    assert_eq!(
+        MontgomeryPoint(v.hex_n::<32>("prev_public"))
+            .to_edwards(0)
+            .unwrap()
+            .compress()
+            .to_bytes(),
+        edwards
+    );
+    let prefix = v.hex_n::<32>("nonce_prefix");
+    assert_eq!(
+        hkdf_by_rfc5869(prev.expose(), b"callvault/v3/xeddsa-nonce"),
+        prefix
+    );
+    let signed_text = v.text("signed");
+    let domain = v.text("domain");
+    assert_eq!(domain, "callvault/v3/metadata-key\n");
+    let msg = [domain.as_bytes(), signed_text.as_bytes()].concat();
+    let r = Scalar::from_hash(Sha512::new().chain_update(prefix).chain_update(&msg));
+    let big_r = EdwardsPoint::mul_base(&r).compress();
+    let h = Scalar::from_hash(
+        Sha512::new()
+            .chain_update(big_r.as_bytes())
+            .chain_update(edwards)
+            .chain_update(&msg),
+    );
+    let proof = v.hex_n::<64>("proof");
+    assert_eq!(proof[..32], big_r.to_bytes());
+    assert_eq!(proof[32..], (r + h * a).to_bytes());
+    // It is an Ed25519 signature under A (checked strictly by an Ed25519 verifier).
+    let vk = ed25519_dalek::VerifyingKey::from_bytes(&edwards).unwrap();
+    vk.verify_strict(&msg, &ed25519_dalek::Signature::from_bytes(&proof))
+        .unwrap();
+    // The author's signature.
+    let author_public = v.hex_n::<32>("author_public");
+    assert_eq!(crypto::ed25519_public(&v.key("author_seed")), author_public);
+    let sig = v.hex_n::<64>("sig");
+    ed25519_dalek::VerifyingKey::from_bytes(&author_public)
+        .unwrap()
+        .verify_strict(&msg, &ed25519_dalek::Signature::from_bytes(&sig))
+        .unwrap();
+
+    // By the code: the message is the domain and the compact JSON, fields in the document's order.
+    let signed: callkey::EpochSigned = serde_json::from_str(&signed_text).unwrap();
+    assert_eq!(callkey::message_for("metadata", &signed), msg);
+    assert_eq!(
+        callkey::message(&signed),
+        [v.text("call_key_domain").as_bytes(), signed_text.as_bytes()].concat()
+    );
+    assert_eq!(crypto::xeddsa_sign(&prev, &msg), proof);
+    assert!(crypto::xeddsa_verify(
+        &v.hex_n::<32>("prev_public"),
+        &msg,
+        &proof
+    ));
+    assert!(!crypto::xeddsa_verify(
+        &v.hex_n::<32>("new_public"),
+        &msg,
+        &proof
+    ));
+    assert_eq!(crypto::ed25519_sign(&v.key("author_seed"), &msg), sig);
+    assert_eq!(signed.public_key, crypto::b64(&v.hex_n::<32>("new_public")));
+    assert_eq!(signed.prev_key, crypto::b64(&v.hex_n::<32>("prev_public")));
+    // The grant opens with the holder's secret under its info, the back with the new seed.
+    let uid = v.text("holder_uid");
+    let info = v.text("grant_info");
+    assert_eq!(callkey::grant_info("metadata", 1, &uid), info.as_bytes());
+    assert_eq!(
+        callkey::back_info("metadata", 1),
+        v.text("back_info").as_bytes()
+    );
+    let g = &signed.grants[0];
+    assert_eq!(g.to, uid);
+    let got =
+        crypto::unwrap_key(&v.key("holder_secret"), info.as_bytes(), &g.wrapped, "v").unwrap();
+    assert_eq!(got.expose(), new.expose());
+    let back = crypto::unwrap_key(&new, v.text("back_info").as_bytes(), &signed.back, "v").unwrap();
+    assert_eq!(back.expose(), prev.expose());
 }
