@@ -1,13 +1,14 @@
 //! Crash injection over the real binary: `callvault` is killed with SIGKILL at random moments of
 //! an import (CSV manifest), a watch-folder ingest with `--move`, a request approval, a retention
-//! sweep and an erasure; then the operation is run again, and the archive must hold every call
+//! sweep, an erasure, and a key rotation (call, metadata and audit keys in turn) with the re-wrap of
+//! every call; then the operation is run again, and the archive must hold every call
 //! reported stored, once, readable and verified, nothing half-visible, no watched source deleted
 //! before its archived copy, and an audit trail that verifies.
 //!
 //! The kill moment is uniform over the operation's observed run time (an uncrashed run of the same
 //! size is timed first), from a seeded RNG. The seed is printed; replay with
-//! `CALLVAULT_CRASH_SEED=N`. CI runs 3 kills per operation (15 in all); `CALLVAULT_LONG=1` runs 25
-//! per operation (125):
+//! `CALLVAULT_CRASH_SEED=N`. CI runs 3 kills per operation (21 in all: rotation and re-wrap count
+//! as two); `CALLVAULT_LONG=1` runs 25 per operation (175):
 //!
 //! ```sh
 //! CALLVAULT_LONG=1 nice -n 10 cargo test -p callvault-cli --test crash_injection -- --nocapture
@@ -553,6 +554,76 @@ fn killed_erasures_finish_on_rerun_and_leave_nothing_behind() {
     }
     eprintln!(
         "crash injection: erasure killed {kills} times over {} rounds ({locks_left} left the maintenance lock held)",
+        round - 1
+    );
+}
+
+/// The audio objects of recording `id` on the share (as imported, or re-wrapped).
+fn audio_objects(archive: &Path, id: &str) -> Vec<String> {
+    use callvault_core::archive::audio::{parse_object_name, ObjectName};
+    std::fs::read_dir(archive.join("rec").join(&id[..2]))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| {
+            matches!(parse_object_name(n),
+                Some((i, ObjectName::Audio | ObjectName::Rewrapped(_))) if i == id)
+        })
+        .collect()
+}
+
+#[test]
+fn killed_key_rotations_and_rewraps_leave_every_call_readable_once() {
+    let env = Env::new();
+    let d = env.device("pc");
+    let rotate = |key: &str| d.command(Some(ADMIN), &["keys", "rotate", "--key", key]);
+    let rewrap = || d.command(Some(ADMIN), &["keys", "rewrap", "--json"]);
+    let per = 6;
+    let mut rng = Lcg(seed("rotation"));
+    let (mut kills, mut round) = (0, 0);
+    let (mut w_rotate, mut w_rewrap) = (Duration::ZERO, Duration::ZERO);
+    while kills < 2 * kills_per_op() {
+        assert!(round < 200, "could not kill a rotation or re-wrap in time");
+        let dir = manifest_folder(&env.path(&format!("in/{round}")), per, round * per, 2025);
+        d.cmd(ADMIN, &["import", dir.to_str().unwrap()]).ok();
+        // The call, metadata and audit keys in turn: each round's import is written under the
+        // epochs the rounds before made.
+        let key = ["custodian", "metadata", "audit"][round % 3];
+        if round == 0 {
+            w_rotate = timed(rotate(key));
+            w_rewrap = timed(rewrap());
+        } else {
+            let (killed, _) = run_and_kill(rotate(key), pick(&mut rng, w_rotate));
+            kills += killed as usize;
+            // A killed rotation made its epoch whole or not at all: nothing half-believed.
+            check_archive(&d);
+            let out: Out = rotate(key).output().unwrap().into();
+            out.ok();
+            let (killed, _) = run_and_kill(rewrap(), pick(&mut rng, w_rewrap));
+            kills += killed as usize;
+            // Stopped anywhere, every call still decrypts in full (from its old object or its
+            // new one) and the archive verifies.
+            check_archive(&d);
+            let out: Out = rewrap().output().unwrap().into();
+            let rep = out.ok().json();
+            assert!(rep["failed"].as_array().unwrap().is_empty(), "{rep}");
+        }
+        // Finished: every call visible once and decrypting, under the newest call key, one
+        // audio object each, nothing left to re-wrap.
+        let vis = visible(&d);
+        assert_eq!(vis.len(), (round + 1) * per);
+        let rep = check_archive(&d);
+        assert_eq!(rep["recordings_checked"], (round + 1) * per, "{rep}");
+        for id in vis.keys() {
+            let objs = audio_objects(&env.archive, id);
+            assert_eq!(objs.len(), 1, "{id}: {objs:?}");
+        }
+        let again = rewrap().output().unwrap();
+        let again: Out = again.into();
+        assert_eq!(again.ok().json()["rewrapped"], 0);
+        round += 1;
+    }
+    eprintln!(
+        "crash injection: key rotation and re-wrap killed {kills} times over {} rounds",
         round - 1
     );
 }
