@@ -1,7 +1,7 @@
 //! Unattended ingest over the real binary: an ingest machine with only a profile imports a FreePBX
 //! folder, can decrypt nothing it holds, quarantines bad files, and — killed at random moments and
 //! restarted — imports every file exactly once, deleting each source only after its archived copy
-//! read back intact.
+//! read back intact; after a leaver, it writes under the newest call and metadata keys.
 
 mod common;
 
@@ -245,6 +245,163 @@ fn killed_at_random_moments_it_imports_every_file_exactly_once() {
     assert_eq!(before, n, "each file imported once: {numbers:?}");
     assert_eq!(numbers.len(), n);
     // Nothing half-visible: the archive verifies (unreferenced objects from a kill are allowed).
+    d.cmd(ADMIN, &["verify"]).ok();
+    d.cmd(ADMIN, &["audit", "verify"]).ok();
+}
+
+/// Every journal segment of `dev` on the share: (path, seq).
+fn segments_of(archive: &Path, dev: &str) -> Vec<(PathBuf, u64)> {
+    std::fs::read_dir(archive.join("journal").join(dev))
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            let seq =
+                callvault_core::archive::journal::parse_segment_name(p.file_name()?.to_str()?)?;
+            Some((p, seq))
+        })
+        .collect()
+}
+
+#[test]
+fn an_ingest_machine_writes_under_the_newest_keys_after_a_leaver() {
+    let env = Env::new();
+    let d = env.device("pc");
+    let profile = env.path("ingest-profile.json");
+    export_profile(&d, &profile);
+    let pbx = env.path("pbx");
+    let state = env.path("state");
+    let machine = env.device("pbx-server");
+    freepbx_folder(&pbx, 2);
+    let journals = || -> Vec<String> {
+        std::fs::read_dir(env.archive.join("journal"))
+            .map(|r| {
+                r.map(|e| e.unwrap().file_name().into_string().unwrap())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let others = journals();
+    let run = || {
+        let out = ingest(&machine, &profile, &pbx, &state, &["--once"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run();
+    let dev = journals()
+        .into_iter()
+        .find(|j| !others.contains(j))
+        .expect("the ingest machine's journal");
+    // A clinician keeps a copy of her key bag, then leaves; the supervisor's next logon rotates
+    // the metadata key, and the data controller rotates the call key by hand.
+    let archive = Archive::open(&env.archive).unwrap();
+    let uid = callvault_core::users::uid_for(&archive, CLIN2.0).unwrap();
+    let rec = callvault_core::users::load_latest(&archive, &uid)
+        .unwrap()
+        .unwrap();
+    let un = callvault_core::users::unlock(
+        &archive,
+        &rec,
+        &callvault_core::secret::Password::new(CLIN2.1),
+    )
+    .unwrap();
+    let kept = callvault_core::users::open_keybag(&rec, &un.secret)
+        .unwrap()
+        .get("metadata")
+        .unwrap()
+        .clone();
+    d.cmd(ADMIN, &["user", "disable", CLIN2.0]).ok();
+    let o = d.cmd(SUPER, &["search", "--limit", "1"]).ok();
+    assert!(
+        o.stderr.contains("metadata key was rotated"),
+        "{}",
+        o.stderr
+    );
+    d.cmd(ADMIN, &["keys", "rotate"]).ok();
+    // The ingest machine, which knows no user's signing key, follows both by their proofs.
+    let before = segments_of(&env.archive, &dev);
+    freepbx_folder(&pbx, 4);
+    run();
+    let after: Vec<_> = segments_of(&env.archive, &dev)
+        .into_iter()
+        .filter(|s| !before.contains(s))
+        .collect();
+    assert!(!after.is_empty());
+    // Its new segments do not open with the leaver's copy (their signature checks; the key fails).
+    let signers = {
+        let mut k = callvault_core::archive::SignerKeys::new();
+        let ingest_uid =
+            serde_json::from_slice::<serde_json::Value>(&std::fs::read(&profile).unwrap()).unwrap()
+                ["ingest_user"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        let irec = callvault_core::users::load_latest(&archive, &ingest_uid)
+            .unwrap()
+            .unwrap();
+        k.insert(
+            ingest_uid,
+            callvault_core::crypto::unb64(&irec.signed.signing_key, "k")
+                .unwrap()
+                .try_into()
+                .unwrap(),
+        );
+        k
+    };
+    let open_new = |key: &Key32, s: &(PathBuf, u64)| {
+        callvault_core::archive::journal::open_segment(
+            &std::fs::read(&s.0).unwrap(),
+            &callvault_core::users::callkey::KeyRing::one(key),
+            &dev,
+            s.1,
+            &signers,
+            "t",
+        )
+    };
+    let old_seg = before.iter().max_by_key(|s| s.1).unwrap();
+    assert!(callvault_core::archive::journal::open_segment(
+        &std::fs::read(&old_seg.0).unwrap(),
+        &callvault_core::users::callkey::KeyRing::one(&kept),
+        &dev,
+        old_seg.1,
+        &signers,
+        "t",
+    )
+    .is_ok());
+    for s in &after {
+        let e = open_new(&kept, s).unwrap_err();
+        assert!(!e.to_string().contains("signature"), "{e}");
+    }
+    // Its new audio is wrapped to the newest call key only; the practice finds the new calls.
+    let found = d
+        .cmd(SUPER, &["search", "--number", "07700900003", "--json"])
+        .ok()
+        .json();
+    let id = found[0]["id"].as_str().unwrap();
+    let head = std::fs::read(
+        env.archive
+            .join(callvault_core::archive::audio::object_path(id)),
+    )
+    .unwrap();
+    let (h, _) = callvault_core::archive::audio::parse_header(&head, "t").unwrap();
+    let labels: Vec<&str> = h.wraps.iter().map(|w| w.to.as_str()).collect();
+    assert!(
+        labels.contains(&"custodian:1") && !labels.contains(&"custodian"),
+        "{labels:?}"
+    );
+    let pinned = files_under(&state)
+        .into_iter()
+        .find(|f| f.ends_with("metadata-key.json"))
+        .expect("the ingest machine's record of the metadata key");
+    let seen: (u32, String) = serde_json::from_slice(&std::fs::read(pinned).unwrap()).unwrap();
+    assert_eq!(
+        seen.0, 1,
+        "the ingest machine remembers the newest metadata epoch"
+    );
     d.cmd(ADMIN, &["verify"]).ok();
     d.cmd(ADMIN, &["audit", "verify"]).ok();
 }
