@@ -1,6 +1,6 @@
 //! Crash injection over the real binary: `callvault` is killed with SIGKILL at random moments of
 //! an import (CSV manifest), a watch-folder ingest with `--move`, a request approval, a retention
-//! sweep, an erasure, and a key rotation (call, metadata and audit keys in turn) with the re-wrap of
+//! sweep, an erasure, and a key rotation (call, metadata, audit and admin keys in turn) with the re-wrap of
 //! every call; then the operation is run again, and the archive must hold every call
 //! reported stored, once, readable and verified, nothing half-visible, no watched source deleted
 //! before its archived copy, and an audit trail that verifies.
@@ -585,9 +585,9 @@ fn killed_key_rotations_and_rewraps_leave_every_call_readable_once() {
         assert!(round < 200, "could not kill a rotation or re-wrap in time");
         let dir = manifest_folder(&env.path(&format!("in/{round}")), per, round * per, 2025);
         d.cmd(ADMIN, &["import", dir.to_str().unwrap()]).ok();
-        // The call, metadata and audit keys in turn: each round's import is written under the
+        // The call, metadata, audit and admin keys in turn: each round's import is written under the
         // epochs the rounds before made.
-        let key = ["custodian", "metadata", "audit"][round % 3];
+        let key = ["custodian", "metadata", "audit", "admin"][round % 4];
         if round == 0 {
             w_rotate = timed(rotate(key));
             w_rewrap = timed(rewrap());

@@ -280,11 +280,12 @@ pub fn remember_call_key(device: &Device, epoch: u32, public_key: &str) -> Resul
 }
 
 /// The file a rotating key's newest epoch seen is kept in: `call-key.json`, `metadata-key.json`,
-/// `audit-key.json`.
+/// `audit-key.json`, `admin-key.json`.
 fn seen_key_file(name: &str) -> &'static str {
     match name {
         "custodian" => "call-key",
         "metadata" => "metadata-key",
+        "admin" => "admin-key",
         _ => "audit-key",
     }
 }

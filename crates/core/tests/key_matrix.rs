@@ -312,22 +312,26 @@ async fn each_roles_key_bag_opens_what_the_policy_gives_it_and_nothing_else() {
 ///
 /// Columns: a journal segment written after the rotation (metadata); the audio of any call, old or
 /// new, after the re-wrap; an audit file written after the rotation; the escrowed secret seed of a
-/// user who holds call keys; the escrowed secret seed of a clinician.
+/// user who holds call keys; the escrowed secret seed of a clinician who was there before; that of
+/// a receptionist who joined after.
 ///
 /// Not yet as the policy wants (issue 18, open, FORMAT.md "Threat model and known limits"): a key
 /// an approval handed over stays in the journal (the receptionist's and the supervisor's approved
-/// calls; the re-wrap keeps each call's data key), and the `admin` key is not rotated (a leaving
-/// admin still opens a clinician's escrow).
+/// calls; the re-wrap keeps each call's data key), and an escrow written before the admin key's
+/// rotation (a leaving admin still opens the escrow of a clinician who was there before; her secret
+/// does not change).
 #[rustfmt::skip]
-const LEAVERS: &[(&str, [bool; 5])] = &[
-    //                  journal audio audit k-esc c-esc
-    ("receptionist",    [N,      Y,    N,    N,    N]),
-    ("clinician",       [N,      N,    N,    N,    N]),
-    ("supervisor",      [N,      Y,    N,    N,    N]),
-    ("approver",        [N,      N,    N,    N,    N]),
-    ("data-controller", [N,      N,    N,    N,    N]),
-    ("admin",           [N,      N,    N,    N,    Y]),
+const LEAVERS: &[(&str, [bool; 6])] = &[
+    //                  journal audio audit k-esc c-esc new-esc
+    ("receptionist",    [N,      Y,    N,    N,    N,    N]),
+    ("clinician",       [N,      N,    N,    N,    N,    N]),
+    ("supervisor",      [N,      Y,    N,    N,    N,    N]),
+    ("approver",        [N,      N,    N,    N,    N,    N]),
+    ("data-controller", [N,      N,    N,    N,    N,    N]),
+    ("admin",           [N,      N,    N,    N,    Y,    N]),
 ];
+
+const LATER: (&str, &str) = ("rob.joiner", "joiner-pass-123");
 
 const GP2: (&str, &str) = ("gwen.partner", "gp2-pass-12345");
 const CLIN2: (&str, &str) = ("dr.stays", "clin2-pass-1234");
@@ -439,15 +443,18 @@ async fn a_leavers_copied_key_bag_opens_nothing_written_after_they_left() {
     let seg_before = segments(&a);
     let mut root = logon(&archive, &data, ROOT).await;
     let audit_before = audit_files(&a);
-    for key in ["custodian", "metadata", "audit"] {
+    for key in ["custodian", "metadata", "audit", "admin"] {
         assert!(
             a.path(&format!("keys/{key}/00000001.json")).exists(),
             "{key} not rotated: {:?}",
             root.warnings
         );
     }
-    // Written after: a call on the leaving clinician's extension and one on a colleague's, a new
-    // approval, and the re-wrap of every call.
+    // Written after: a receptionist who joins, a call on the leaving clinician's extension and one
+    // on a colleague's, a new approval, and the re-wrap of every call.
+    root.add_user(LATER.0, &[Role::Staff], &[], &Password::new(LATER.1))
+        .await
+        .unwrap();
     let rep = root
         .import_sources(vec![call(4, "201"), call(5, "202")])
         .await
@@ -467,6 +474,7 @@ async fn a_leavers_copied_key_bag_opens_nothing_written_after_they_left() {
     gp.close().await;
     let root_uid = users::uid_for(&a, ROOT.0).unwrap();
     let clin2_uid = users::uid_for(&a, CLIN2.0).unwrap();
+    let later_uid = users::uid_for(&a, LATER.0).unwrap();
     let new_segments: Vec<_> = segments(&a)
         .into_iter()
         .filter(|s| !seg_before.contains(s))
@@ -510,6 +518,7 @@ async fn a_leavers_copied_key_bag_opens_nothing_written_after_they_left() {
             opens_new_audit,
             opens_escrow(&a, b, &root_uid),
             opens_escrow(&a, b, &clin2_uid),
+            opens_escrow(&a, b, &later_uid),
         ];
         if got != *want {
             seen.push(format!(

@@ -1,4 +1,4 @@
-//! The metadata and audit keys follow their holders as the call key does (docs/FORMAT.md,
+//! The metadata, audit and admin keys follow their holders as the call key does (docs/FORMAT.md,
 //! "Rotating the archive's keys"): when someone who held one leaves (disabled, or the role that
 //! grants it taken away), the next logon of a remaining holder makes the key's next epoch, given to
 //! every current holder. Journal segments, user profiles and audit files written afterwards are
@@ -10,7 +10,7 @@ use crate::users::callkey::{self, Chain};
 use std::collections::HashSet;
 
 /// The rotating keys other than the call key (whose epochs also move the audio: `callkey.rs`).
-pub(super) const OTHERS: [&str; 2] = ["metadata", "audit"];
+pub(super) const OTHERS: [&str; 3] = ["metadata", "audit", "admin"];
 
 fn holds(roles: &[Role], name: &str) -> bool {
     policy::archive_keys_for(roles).contains(&name)
@@ -185,7 +185,7 @@ impl Session {
                 Action::RotateArchiveKey,
                 vec![name.to_string()],
                 Error::Invalid(format!(
-                    "key: '{name}' is not one of the keys that rotate here (metadata, audit; the call key: `keys rotate`)"
+                    "key: '{name}' is not one of the keys that rotate here (metadata, audit, admin; the call key: `keys rotate`)"
                 )),
             );
         };

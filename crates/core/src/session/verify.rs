@@ -174,7 +174,7 @@ impl Session {
         }
         if let Ok(names) = a.list("keys") {
             for n in names {
-                if !["custodian", "metadata", "audit", "rewrapped"].contains(&n.as_str()) {
+                if !["custodian", "metadata", "audit", "admin", "rewrapped"].contains(&n.as_str()) {
                     problem(
                         format!("keys/{n}"),
                         "unexpected file or folder among the archive's keys".into(),

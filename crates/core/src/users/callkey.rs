@@ -131,13 +131,14 @@ pub const DIR: &str = "keys/custodian";
 
 /// The archive keys that rotate when someone who held them leaves, each with its own chain of
 /// epochs in `keys/<name>/` (docs/FORMAT.md, "Rotating the archive's keys").
-pub const ROTATING: [&str; 3] = ["custodian", "metadata", "audit"];
+pub const ROTATING: [&str; 4] = ["custodian", "metadata", "audit", "admin"];
 
 /// The word for a rotating key in its messages' domains: `call-key`, `metadata-key`, `audit-key`.
 fn domain(name: &str) -> &'static str {
     match name {
         "custodian" => "call-key",
         "metadata" => "metadata-key",
+        "admin" => "admin-key",
         _ => "audit-key",
     }
 }
@@ -147,6 +148,7 @@ pub fn what(name: &str) -> &'static str {
     match name {
         "custodian" => "call key",
         "metadata" => "metadata key",
+        "admin" => "admin key",
         _ => "audit key",
     }
 }
