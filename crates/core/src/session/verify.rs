@@ -318,6 +318,15 @@ impl Session {
                     rep.unreferenced.push(rel);
                     continue;
                 };
+                // A re-wrapped object with no record yet: left by a re-wrap run stopped between
+                // the two (never read; the next run replaces it), or planted (never read either).
+                if epoch > 0
+                    && std::fs::symlink_metadata(a.path(&audio::rewrap_record_path(id, epoch)))
+                        .is_err()
+                {
+                    rep.unreferenced.push(rel);
+                    continue;
+                }
                 // A re-wrapped object: as its signed re-wrap record names it.
                 let want = if epoch == 0 {
                     meta.object_sha256.clone()
