@@ -43,7 +43,7 @@ pub enum Cmd {
     #[command(subcommand)]
     Recovery(RecoveryCmd),
     /// The archive's keys that follow their holders: `rotate` makes the next epoch of the call key
-    /// (or, with --key, the metadata or audit key) now, as a holder's logon does by itself when a
+    /// (or, with --key, the metadata, audit or admin key) now, as a holder's logon does by itself when a
     /// holder has left; `rewrap` moves every stored call to the newest call key and removes the old
     /// wraps (resumable; progress on stderr).
     #[command(subcommand)]
@@ -238,10 +238,10 @@ pub enum RecoveryCmd {
 #[derive(Subcommand)]
 pub enum KeysCmd {
     /// Make a key's next epoch now: the call key (approvers and the data controller), or with
-    /// --key the metadata key (anyone who holds it) or the audit key (admins and the data
-    /// controller).
+    /// --key the metadata key (anyone who holds it), the audit key (admins and the data
+    /// controller) or the admin key (admins).
     Rotate {
-        /// custodian (the call key), metadata or audit.
+        /// custodian (the call key), metadata, audit or admin.
         #[arg(long, default_value = "custodian")]
         key: String,
     },

@@ -953,11 +953,11 @@ fn keys_rotate_by_hand_names_the_key_and_who_may() {
         o.stderr
     );
     assert!(!env.archive.join("keys/audit/00000002.json").exists());
-    // An unknown key is named.
+    // An unknown key is refused, naming those that rotate.
     let o = d.cmd(ADMIN, &["keys", "rotate", "--key", "signing"]);
     assert_ne!(o.code, 0);
     assert!(
-        o.stderr.contains("'signing' is not one of the keys"),
+        o.stderr.contains("not one of the keys that rotate"),
         "{}",
         o.stderr
     );

@@ -164,7 +164,7 @@ pub fn open_in(root: &Path, data: &Path) -> Result<(Archive, Device, Vec<String>
     };
     // What is written before anyone logs on (a failed logon's audit entry) goes to the newest
     // epoch of the metadata and audit keys too.
-    crate::session::point_writers(&archive, &device, false);
+    let _ = crate::session::point_writers(&archive, &device, false);
     Ok((archive, device, warnings))
 }
 

@@ -315,11 +315,15 @@ async fn each_roles_key_bag_opens_what_the_policy_gives_it_and_nothing_else() {
 /// user who holds call keys; the escrowed secret seed of a clinician who was there before; that of
 /// a receptionist who joined after.
 ///
+/// A leaver's tool uses everything the bag leads to: the secrets of the escrows it opens, and every
+/// epoch of the rotating keys granted to any secret it has.
+///
 /// Not yet as the policy wants (issue 18, open, FORMAT.md "Threat model and known limits"): a key
 /// an approval handed over stays in the journal (the receptionist's and the supervisor's approved
-/// calls; the re-wrap keeps each call's data key), and an escrow written before the admin key's
-/// rotation (a leaving admin still opens the escrow of a clinician who was there before; her secret
-/// does not change).
+/// calls; the re-wrap keeps each call's data key); and a leaving admin keeps the secret of every
+/// colleague who holds no call key (the escrow of a clinician who was there before still opens:
+/// her secret does not change), and with it whatever is given to her later — the new metadata
+/// epochs, her own calls.
 #[rustfmt::skip]
 const LEAVERS: &[(&str, [bool; 6])] = &[
     //                  journal audio audit k-esc c-esc new-esc
@@ -328,7 +332,7 @@ const LEAVERS: &[(&str, [bool; 6])] = &[
     ("supervisor",      [N,      Y,    N,    N,    N,    N]),
     ("approver",        [N,      N,    N,    N,    N,    N]),
     ("data-controller", [N,      N,    N,    N,    N,    N]),
-    ("admin",           [N,      N,    N,    N,    Y,    N]),
+    ("admin",           [Y,      Y,    N,    N,    Y,    N]),
 ];
 
 const LATER: (&str, &str) = ("rob.joiner", "joiner-pass-123");
@@ -430,7 +434,7 @@ async fn a_leavers_copied_key_bag_opens_nothing_written_after_they_left() {
         "admin" => IT,
         _ => unreachable!(),
     };
-    let bags: Vec<Bag> = LEAVERS.iter().map(|(r, _)| bag(&a, who(r))).collect();
+    let mut bags: Vec<Bag> = LEAVERS.iter().map(|(r, _)| bag(&a, who(r))).collect();
     let mut root = logon(&archive, &data, ROOT).await;
     for (r, _) in LEAVERS {
         root.update_user(who(r).0, None, Some(true)).await.unwrap();
@@ -482,6 +486,9 @@ async fn a_leavers_copied_key_bag_opens_nothing_written_after_they_left() {
     let new_audit: Vec<String> = audit_files(&a).difference(&audit_before).cloned().collect();
     assert!(!new_segments.is_empty() && !new_audit.is_empty());
 
+    for b in &mut bags {
+        widen(&a, b);
+    }
     let mut seen = Vec::new();
     for ((role, want), b) in LEAVERS.iter().zip(&bags) {
         let opens_new_segment = new_segments.iter().any(|(rel, dev, seq, gen)| {
@@ -527,4 +534,40 @@ async fn a_leavers_copied_key_bag_opens_nothing_written_after_they_left() {
         }
     }
     assert!(seen.is_empty(), "{}", seen.join("\n"));
+}
+
+/// What a leaver's tool reaches from their bag: the secret of every user whose escrow a seed
+/// opens, and every epoch of the rotating keys granted to any secret held (each epoch's grants,
+/// then `back` to the older ones), added to the bag's seeds.
+fn widen(a: &Archive, b: &mut Bag) {
+    use callvault_core::users::callkey;
+    let mut secrets = vec![(b.uid.clone(), b.secret.clone())];
+    for uid in users::list_uids(a).unwrap() {
+        if uid == b.uid {
+            continue;
+        }
+        let rec = users::load_latest(a, &uid).unwrap().unwrap();
+        let info = format!("callvault/v1/escrow/{uid}");
+        for k in &b.seeds {
+            if let Ok(s) = crypto::unwrap_key(k, info.as_bytes(), &rec.signed.escrow, "escrow") {
+                secrets.push((uid.clone(), s));
+                break;
+            }
+        }
+    }
+    for name in ["custodian", "metadata", "audit", "admin"] {
+        let chain = callkey::read_key(a, name, None).unwrap();
+        for (i, ep) in chain.epochs.iter().enumerate() {
+            let e = i as u32 + 1;
+            for (uid, secret) in &secrets {
+                if let Some(g) = ep.grants.iter().find(|g| &g.to == uid) {
+                    let info = callkey::grant_info(name, e, uid);
+                    if let Ok(seed) = crypto::unwrap_key(secret, &info, &g.wrapped, "grant") {
+                        b.seeds.push(seed);
+                    }
+                }
+            }
+        }
+    }
+    b.seeds.extend(secrets.into_iter().skip(1).map(|(_, s)| s));
 }

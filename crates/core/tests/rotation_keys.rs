@@ -24,6 +24,7 @@ const GP: (&str, &str) = ("gp.partner", "gp-pass-12345");
 const REC: (&str, &str) = ("rae.reception", "rec-pass-12345");
 const IT: (&str, &str) = ("ivy.it", "it-pass-1234567");
 const NEW: (&str, &str) = ("nia.newstarter", "new-pass-12345");
+const SAM: (&str, &str) = ("sam.staff", "sam-pass-123456");
 
 fn call(i: u32, party: &str) -> CallSource {
     CallSource {
@@ -131,6 +132,7 @@ async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
         (GP, vec![Role::Approver]),
         (REC, vec![Role::Staff]),
         (IT, vec![Role::Admin]),
+        (SAM, vec![Role::Staff]),
     ] {
         root.add_user(u.0, &roles, &[], &Password::new(u.1))
             .await
@@ -317,10 +319,159 @@ async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
             s.0
         );
     }
+    // Nothing was rotated over the gap (restoring the file would then have lost that epoch).
+    assert!(!a.path(&callkey::path_of("metadata", 1)).exists());
     // Restored, the holders read it all again.
-    std::fs::write(a.path(&callkey::path_of("metadata", 1)), epoch1).unwrap();
+    std::fs::write(a.path(&callkey::path_of("metadata", 1)), &epoch1).unwrap();
     let gp = logon(&archive, &data, GP).await;
     let seen = parties(&gp).await;
     assert!(seen.contains("During Rollback Caller"), "{seen:?}");
     gp.close().await;
+
+    // The approver who made epoch 1 leaves in turn: epoch 1 stays believed (nothing made under it
+    // is lost), and the next holder's logon makes epoch 2 on top of it, which her copy lacks.
+    let gp_meta: Vec<Key32> = {
+        let uid = users::uid_for(&a, GP.0).unwrap();
+        let rec = users::load_latest(&a, &uid).unwrap().unwrap();
+        let un = users::unlock(&a, &rec, &Password::new(GP.1)).unwrap();
+        let chain = callkey::read_key(&a, "metadata", None).unwrap();
+        let bag = users::open_keybag(&rec, &un.secret).unwrap();
+        callkey::seeds_for(&a, &chain, &uid, &un.secret, bag.get("metadata").unwrap())
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|(_, k)| k)
+            .collect()
+    };
+    assert_eq!(gp_meta.len(), 2, "she holds epochs 0 and 1");
+    let mut root = logon(&archive, &data, ROOT).await;
+    root.update_user(GP.0, None, Some(true)).await.unwrap();
+    root.close().await;
+    let before_gp_left = segments(&a);
+    let mut root = logon(&archive, &data, ROOT).await;
+    assert!(
+        root.warnings
+            .iter()
+            .any(|w| w.contains("metadata key was rotated (epoch 2)")),
+        "{:?}",
+        root.warnings
+    );
+    assert_eq!(a.read(&callkey::path_of("metadata", 1)).unwrap(), epoch1);
+    root.import_sources(vec![call(4, "After Approver Left")])
+        .await
+        .unwrap();
+    let seen = parties(&root).await;
+    for p in [
+        "Before Rotation Caller",
+        "After Rotation Caller",
+        "During Rollback Caller",
+        "After Approver Left",
+    ] {
+        assert!(seen.contains(p), "{p}: {seen:?}");
+    }
+    let v = root.verify().await.unwrap();
+    assert!(v.problems.is_empty(), "{:?}", v.problems);
+    root.close().await;
+    let after_gp_left: Vec<_> = segments(&a)
+        .into_iter()
+        .filter(|s| !before_gp_left.contains(s))
+        .collect();
+    assert!(!after_gp_left.is_empty());
+    for s in &after_gp_left {
+        for k in &gp_meta {
+            assert!(!opens_segment(&a, s, k, &signers), "her copy: {}", s.0);
+        }
+    }
+    // A second logon makes no third epoch: her leaving was answered.
+    let root = logon(&archive, &data, ROOT).await;
+    assert!(!a.path(&callkey::path_of("metadata", 3)).exists());
+    root.close().await;
+
+    // A receptionist who holds the newest key leaves, and before any holder logs on her tool makes
+    // epoch 3 herself — proved by epoch 2, signed by her, naming herself as its leaver and given
+    // to the data controller under a seed she knows. It is believed (she held epoch 2), but answers
+    // nothing: the next holder's logon makes epoch 4 without her.
+    let uid = users::uid_for(&a, SAM.0).unwrap();
+    let rec = users::load_latest(&a, &uid).unwrap().unwrap();
+    let un = users::unlock(&a, &rec, &Password::new(SAM.1)).unwrap();
+    let chain = callkey::read_key(&a, "metadata", None).unwrap();
+    let bag = users::open_keybag(&rec, &un.secret).unwrap();
+    let (held, _) =
+        callkey::seeds_for(&a, &chain, &uid, &un.secret, bag.get("metadata").unwrap()).unwrap();
+    let (e2, seed2) = held.last().unwrap().clone();
+    assert_eq!(e2, 2, "she holds the newest epoch");
+    let mut root = logon(&archive, &data, ROOT).await;
+    root.update_user(SAM.0, None, Some(true)).await.unwrap();
+    root.close().await;
+    let mine = Key32::random();
+    let root_rec = users::load_latest(&a, &users::uid_for(&a, ROOT.0).unwrap())
+        .unwrap()
+        .unwrap();
+    let root_pk: [u8; 32] = crypto::unb64(&root_rec.signed.public_key, "k")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let signed = callkey::EpochSigned {
+        epoch: 3,
+        public_key: crypto::b64(&crypto::x25519_public(&mine)),
+        prev_key: crypto::b64(&crypto::x25519_public(&seed2)),
+        archive: a.config.identity_hash(),
+        by: uid.clone(),
+        at: 0,
+        leavers: vec![uid.clone()],
+        grants: vec![callkey::Grant {
+            to: root_rec.signed.uid.clone(),
+            wrapped: crypto::wrap(
+                &root_pk,
+                &callkey::grant_info("metadata", 3, &root_rec.signed.uid),
+                mine.expose(),
+            )
+            .unwrap(),
+        }],
+        back: crypto::wrap(
+            &crypto::x25519_public(&mine),
+            &callkey::back_info("metadata", 3),
+            seed2.expose(),
+        )
+        .unwrap(),
+    };
+    let msg = callkey::message_for("metadata", &signed);
+    let f = callkey::EpochFile {
+        v: 1,
+        proof: crypto::b64(&crypto::xeddsa_sign(&seed2, &msg)),
+        sig: crypto::b64(&crypto::ed25519_sign(
+            &users::user_signing_seed(&un.secret),
+            &msg,
+        )),
+        signed,
+    };
+    std::fs::write(
+        a.path(&callkey::path_of("metadata", 3)),
+        serde_json::to_vec(&f).unwrap(),
+    )
+    .unwrap();
+    let before_forged = segments(&a);
+    let mut root = logon(&archive, &data, ROOT).await;
+    assert!(
+        root.warnings
+            .iter()
+            .any(|w| w.contains("metadata key was rotated (epoch 4)")),
+        "{:?}",
+        root.warnings
+    );
+    root.import_sources(vec![call(5, "After Her Own Epoch")])
+        .await
+        .unwrap();
+    assert!(parties(&root).await.contains("After Her Own Epoch"));
+    root.close().await;
+    let after: Vec<_> = segments(&a)
+        .into_iter()
+        .filter(|s| !before_forged.contains(s))
+        .collect();
+    assert!(!after.is_empty());
+    for s in &after {
+        for k in [&mine, &seed2] {
+            assert!(!opens_segment(&a, s, k, &signers), "her keys: {}", s.0);
+        }
+    }
 }

@@ -131,8 +131,14 @@ impl IngestSession {
             }
             _ => device::remember_call_key(&dev, current, &public)?,
         }
-        // The journal segment and audit file of this import: to the newest metadata and audit keys.
-        crate::session::point_writers(&self.archive, &dev, true);
+        // The journal segment and audit file of this import: to the newest metadata and audit keys,
+        // or nothing is stored (an epoch this machine saw is gone or replaced on the share).
+        if let Some(why) = crate::session::point_writers(&self.archive, &dev, true)
+            .into_iter()
+            .next()
+        {
+            return Err(Error::tampered("keys", why));
+        }
         chain.current_recipient(&self.archive)
     }
 

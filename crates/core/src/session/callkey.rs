@@ -16,8 +16,10 @@ pub(super) struct CallKeys {
     /// Set when the newest epoch this computer saw is missing from the share: new audio is then
     /// not written (it would be wrapped to a key a leaver holds).
     pub rolled_back: Option<String>,
-    /// The metadata and audit keys' epochs (`keys.rs`).
+    /// The metadata, audit and admin keys' epochs (`keys.rs`).
     pub others: std::collections::BTreeMap<&'static str, Chain>,
+    /// Those of them rolled back or unreadable on the share (then never rotated here), and why.
+    pub rolled: std::collections::BTreeMap<&'static str, String>,
 }
 
 /// What a re-wrap run did.
@@ -46,11 +48,17 @@ pub struct RotationReport {
 }
 
 impl Session {
+    /// The signing key of a known user, for an epoch's author (enabled or not: an epoch stays
+    /// believed after its author leaves, and their leaving makes the next).
     pub(super) fn call_key_author(&self, uid: &str) -> Option<[u8; 32]> {
+        self.signing_key_of(uid)
+    }
+
+    /// Is this uid a current holder of the call key (enabled, with a role that grants it)?
+    fn holds_call_key_now(&self, uid: &str) -> bool {
         self.users
             .iter()
-            .find(|u| u.uid == uid && !u.disabled && policy::holds_call_key(&u.roles))
-            .map(|u| u.signing_key)
+            .any(|u| u.uid == uid && !u.disabled && policy::holds_call_key(&u.roles))
     }
 
     fn signing_key_of(&self, uid: &str) -> Option<[u8; 32]> {
@@ -137,17 +145,25 @@ impl Session {
                 .collect(),
         };
         // A leaving some epoch already answered (named in its `leavers`, and given no later
-        // epoch since) is not answered again.
+        // epoch since) is not answered again — only an epoch whose author still holds the key
+        // answers (one made by a leaver with the key they kept, naming themselves, answers nothing).
         let epochs = &self.call_keys.chain.epochs;
         let answered = |uid: &str| {
             epochs.iter().enumerate().any(|(i, e)| {
-                e.leavers.iter().any(|l| l == uid)
+                self.holds_call_key_now(&e.by)
+                    && e.leavers.iter().any(|l| l == uid)
                     && !epochs[i + 1..]
                         .iter()
                         .any(|later| later.grants.iter().any(|g| g.to == uid))
             })
         };
         let mut past = past;
+        // The newest epoch's author, if they no longer may hold it.
+        if let Some(e) = epochs.last() {
+            if !past.contains(&e.by) {
+                past.push(e.by.clone());
+            }
+        }
         // Holders given the key after the newest epoch was made (promoted since) count too.
         if !epochs.is_empty() {
             for u in &self.users {
@@ -161,10 +177,12 @@ impl Session {
                 }
             }
         }
+        // Users this computer knows, and anyone the newest epoch was given to whose record is no
+        // longer believed (removed or refused: a leaver hiding their own record leaves all the same).
+        let granted = self.call_keys.chain.holders().unwrap_or_default();
         past.into_iter()
             .filter(|uid| !current.contains(uid.as_str()) && !answered(uid))
-            // Only users this computer knows (a record refused as tampered is no reason to rotate).
-            .filter(|uid| self.users.iter().any(|u| &u.uid == uid))
+            .filter(|uid| self.users.iter().any(|u| &u.uid == uid) || granted.contains(uid))
             .collect()
     }
 

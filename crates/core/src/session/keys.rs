@@ -1,7 +1,7 @@
 //! The metadata, audit and admin keys follow their holders as the call key does (docs/FORMAT.md,
-//! "Rotating the archive's keys"): when someone who held one leaves (disabled, or the role that
+//! "Rotating the metadata, audit and admin keys"): when someone who held one leaves (disabled, or the role that
 //! grants it taken away), the next logon of a remaining holder makes the key's next epoch, given to
-//! every current holder. Journal segments, user profiles and audit files written afterwards are
+//! every current holder. Journal segments, user profiles, audit files and escrows written afterwards are
 //! encrypted to it, so a copy of the leaver's key bag opens none of them; what was written before
 //! stays readable to the holders through the new key's chain back to the first.
 
@@ -16,46 +16,60 @@ fn holds(roles: &[Role], name: &str) -> bool {
     policy::archive_keys_for(roles).contains(&name)
 }
 
-/// Point the archive's writers at the newest epoch of the metadata and audit keys, believing the
-/// chain's proofs alone (nobody is logged on yet) and this computer's record of the newest seen.
-/// `remember`: record the newest as seen (an ingest machine, which knows no user's signing key and
-/// so never reads the chain otherwise; a logged-on session records it once the authors are checked).
-pub(crate) fn point_writers(archive: &Archive, device: &Device, remember: bool) {
+/// Point the archive's writers at the newest epoch of the metadata, audit and admin keys,
+/// believing the chain's proofs alone (nobody is logged on yet) and this computer's record of the
+/// newest seen. `remember`: record the newest as seen (an ingest machine, which knows no user's
+/// signing key and so never reads the chain otherwise; a logged-on session records it once the
+/// authors are checked). Returns what is amiss (a rolled-back or unreadable chain): an ingest
+/// machine then stores nothing.
+pub(crate) fn point_writers(archive: &Archive, device: &Device, remember: bool) -> Vec<String> {
+    let mut amiss = Vec::new();
     for name in OTHERS {
-        if let Ok(chain) = callkey::read_key(archive, name, None) {
-            if let Ok(None) = set_recipient(archive, device, &chain) {
-                if remember {
-                    let current = chain.current();
-                    if let Ok(k) = chain.public(archive, current) {
-                        device::remember_key(device, name, current, &crypto::b64(&k)).ok();
+        match callkey::read_key(archive, name, None) {
+            Ok(chain) => match set_recipient(archive, device, &chain) {
+                Ok(None) => {
+                    if remember {
+                        let current = chain.current();
+                        if let Ok(k) = chain.public(archive, current) {
+                            device::remember_key(device, name, current, &crypto::b64(&k)).ok();
+                        }
                     }
                 }
-            }
+                Ok(Some(w)) => amiss.push(w),
+                Err(e) => amiss.push(e.to_string()),
+            },
+            Err(e) => amiss.push(unreadable(archive, device, name, &e)),
         }
     }
+    amiss
+}
+
+/// `keys/<name>` cannot be listed (a file planted in its place): write to the newest epoch this
+/// computer saw, or, if it saw none, refuse to write under that key — never fall back to
+/// `archive.json`'s, which every former holder has. Returns the warning.
+fn unreadable(archive: &Archive, device: &Device, name: &'static str, e: &Error) -> String {
+    let why = format!(
+        "{}: the archive's {} epochs cannot be read ({}); ask the data controller",
+        callkey::dir(name),
+        callkey::what(name),
+        e
+    );
+    match device::seen_key(device, name).and_then(|(ep, k)| {
+        let k: [u8; 32] = crypto::unb64(&k, "seen key").ok()?.try_into().ok()?;
+        Some((ep, k))
+    }) {
+        Some(k) => archive.set_recipient(name, Ok(k)),
+        None => archive.set_recipient(name, Err(why.clone())),
+    }
+    why
 }
 
 /// Before the users are known (at logon, right after the password): take the epochs of the
-/// metadata and audit keys this user reaches, believing the chain's proofs alone, and encrypt
-/// what is written until the users are read to the newest (or, if the share gives an older epoch
-/// than this computer saw, to the one it saw). `Session::read_other_keys` reads them again, each
-/// epoch's author checked.
-pub(super) fn take_unverified(archive: &Archive, device: &Device, user: &mut UnlockedUser) {
-    for name in OTHERS {
-        let Ok(chain) = callkey::read_key(archive, name, None) else {
-            continue;
-        };
-        set_recipient(archive, device, &chain).ok();
-        if let Some(bag) = user.secrets.get(name).cloned() {
-            if let Ok((seeds, _)) =
-                callkey::seeds_for(archive, &chain, &user.uid, &user.secret, &bag)
-            {
-                if !seeds.is_empty() {
-                    user.secrets.set_epochs(name, seeds);
-                }
-            }
-        }
-    }
+/// metadata, audit and admin keys this user reaches, believing the chains' proofs alone
+/// (`point_writers`, in `device::open_in`, already pointed the writers at their newest epochs).
+/// `Session::read_other_keys` reads them again, each epoch's author checked.
+pub(super) fn take_unverified(archive: &Archive, user: &mut UnlockedUser) {
+    callkey::take_epochs_unverified(archive, &user.uid, &user.secret, &mut user.secrets);
 }
 
 /// Point the archive's writer for `chain`'s key at its newest epoch, unless this computer saw a
@@ -67,12 +81,13 @@ fn set_recipient(archive: &Archive, device: &Device, chain: &Chain) -> Result<Op
     let public = chain.public(archive, current)?;
     match device::seen_key(device, name) {
         Some((e, k)) if e > current || (e == current && k != crypto::b64(&public)) => {
-            let pinned: [u8; 32] = crypto::unb64(&k, "metadata-key.json")
+            let pinned: [u8; 32] = crypto::unb64(&k, "seen key")
                 .ok()
                 .and_then(|v| v.try_into().ok())
                 .ok_or_else(|| {
                     Error::Invalid(format!(
-                        "this computer's record of the {name} key is damaged"
+                        "this computer's record of the {} is damaged",
+                        callkey::what(name)
                     ))
                 })?;
             archive.set_recipient(name, Ok((e, pinned)));
@@ -90,25 +105,45 @@ fn set_recipient(archive: &Archive, device: &Device, chain: &Chain) -> Result<Op
 }
 
 impl Session {
-    fn key_author(&self, name: &str, uid: &str) -> Option<[u8; 32]> {
+    /// The signing key of a known user, for an epoch's author (enabled or not: an epoch stays
+    /// believed after its author leaves, and their leaving makes the next).
+    fn key_author(&self, uid: &str) -> Option<[u8; 32]> {
         self.users
             .iter()
-            .find(|u| u.uid == uid && !u.disabled && holds(&u.roles, name))
+            .find(|u| u.uid == uid)
             .map(|u| u.signing_key)
     }
 
-    /// Read the metadata and audit keys' epochs again, each one's author a known, enabled holder;
-    /// take the seeds of every epoch this user holds and write to the newest. Called at logon once
+    fn holds_now(&self, name: &str, uid: &str) -> bool {
+        self.users
+            .iter()
+            .any(|u| u.uid == uid && !u.disabled && holds(&u.roles, name))
+    }
+
+    /// Read the metadata, audit and admin keys' epochs again, each one's author a known user (and,
+    /// from epoch 2, one the previous epoch was given to); take the seeds of every epoch this user holds and write to the newest. Called at logon once
     /// the users are read, and after a rotation.
     pub(super) fn read_other_keys(&mut self) -> Result<()> {
         for name in OTHERS {
             let chain =
-                callkey::read_key(&self.archive, name, Some(&|uid| self.key_author(name, uid)))?;
+                match callkey::read_key(&self.archive, name, Some(&|uid| self.key_author(uid))) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let w = unreadable(&self.archive, &self.device, name, &e);
+                        self.warn_once(w.clone());
+                        self.call_keys.rolled.insert(name, w);
+                        continue;
+                    }
+                };
             for (rel, why) in &chain.problems {
                 self.warn_once(format!("{rel}: {why}"));
             }
+            self.call_keys.rolled.remove(name);
             match set_recipient(&self.archive, &self.device, &chain)? {
-                Some(w) => self.warn_once(w),
+                Some(w) => {
+                    self.warn_once(w.clone());
+                    self.call_keys.rolled.insert(name, w);
+                }
                 None => {
                     let current = chain.current();
                     let public = crypto::b64(&chain.public(&self.archive, current)?);
@@ -155,24 +190,36 @@ impl Session {
             .filter(|u| !u.disabled && holds(&u.roles, name))
             .map(|u| u.uid.as_str())
             .collect();
-        let mut past = chain.holders().unwrap_or_default();
+        let granted = chain.holders().unwrap_or_default();
+        let mut past = granted.clone();
+        // The newest epoch's author, if they no longer may hold it.
+        if let Some(e) = chain.epochs.last() {
+            if !past.contains(&e.by) {
+                past.push(e.by.clone());
+            }
+        }
         for u in &self.users {
             if u.disabled && holds(&u.roles, name) && !past.contains(&u.uid) {
                 past.push(u.uid.clone());
             }
         }
+        // Only an epoch whose author still holds the key answers a leaving (one a leaver made with
+        // the key they kept, naming themselves, answers nothing).
         let epochs = &chain.epochs;
         let answered = |uid: &str| {
             epochs.iter().enumerate().any(|(i, e)| {
-                e.leavers.iter().any(|l| l == uid)
+                self.holds_now(name, &e.by)
+                    && e.leavers.iter().any(|l| l == uid)
                     && !epochs[i + 1..]
                         .iter()
                         .any(|later| later.grants.iter().any(|g| g.to == uid))
             })
         };
+        // Users this computer knows, and anyone the newest epoch was given to whose record is no
+        // longer believed (removed or refused: a leaver hiding their own record leaves all the same).
         past.into_iter()
             .filter(|uid| !current.contains(uid.as_str()) && !answered(uid))
-            .filter(|uid| self.users.iter().any(|u| &u.uid == uid))
+            .filter(|uid| self.users.iter().any(|u| &u.uid == uid) || granted.contains(uid))
             .collect()
     }
 
@@ -183,10 +230,10 @@ impl Session {
         let Some(name) = OTHERS.into_iter().find(|n| *n == name) else {
             return self.refuse(
                 Action::RotateArchiveKey,
-                vec![name.to_string()],
-                Error::Invalid(format!(
-                    "key: '{name}' is not one of the keys that rotate here (metadata, audit, admin; the call key: `keys rotate`)"
-                )),
+                vec![],
+                Error::Invalid(
+                    "key: not one of the keys that rotate here (metadata, audit, admin; the call key: `keys rotate`)".into(),
+                ),
             );
         };
         if !policy::may_rotate(self.roles(), name) {
@@ -209,6 +256,15 @@ impl Session {
         )?;
         // Another holder may have rotated while this one waited.
         self.read_other_keys()?;
+        // Never over a rolled-back or unreadable chain: the next epoch would take the place of
+        // one this computer saw, and restoring that file would then lose this one.
+        if let Some(why) = self.call_keys.rolled.get(name).cloned() {
+            return self.refuse(
+                Action::RotateArchiveKey,
+                vec![name.to_string()],
+                Error::tampered(callkey::dir(name), why),
+            );
+        }
         let leavers = self.key_leavers(name);
         let holders: Vec<(String, [u8; 32])> = self
             .users
@@ -269,7 +325,10 @@ impl Session {
     /// newest epoch (waiting at most 10 seconds for the maintenance lock, else at a later logon).
     pub(super) async fn rotate_others_if_leavers(&mut self) -> Result<()> {
         for name in OTHERS {
-            if self.user.secrets.get(name).is_none() || self.key_leavers(name).is_empty() {
+            if self.user.secrets.get(name).is_none()
+                || self.call_keys.rolled.contains_key(name)
+                || self.key_leavers(name).is_empty()
+            {
                 continue;
             }
             match self.rotate_archive_key(name).await {

@@ -259,7 +259,7 @@ impl Session {
             return Err(Error::Forbidden("this account is disabled".into()));
         }
         users::mark(&archive, &uid, 's')?;
-        super::keys::take_unverified(&archive, &device, &mut user);
+        super::keys::take_unverified(&archive, &mut user);
         let metadata = user.secrets.ring("metadata")?;
         let mut index = Index::open(&device.dir, metadata.first(), &device.id).await?;
         let mut warnings = warnings;

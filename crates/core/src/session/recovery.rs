@@ -333,7 +333,8 @@ impl Session {
                 "{name}'s secret is not escrowed to the recovery key: an admin resets their password"
             )))
         })?;
-        let bag = users::open_keybag(&rec, &secret).map_err(refused)?;
+        let mut bag = users::open_keybag(&rec, &secret).map_err(refused)?;
+        users::callkey::take_epochs_unverified(&archive, &uid, &secret, &mut bag);
         let admin =
             users::callkey::ring_unverified(&archive, "metadata", &rec.signed.uid, &secret, &bag)
                 .ok()

@@ -142,22 +142,16 @@ impl Session {
         for (rel, why) in chain.problems {
             problem(rel, why);
         }
-        // The metadata and audit keys' epochs likewise (read as the session read them).
+        // The metadata, audit and admin keys' epochs likewise (read as the session read them).
+        for (name, why) in &self.call_keys.rolled {
+            problem(crate::users::callkey::dir(name), why.clone());
+        }
         for (name, chain) in &self.call_keys.others {
-            let again = crate::users::callkey::read_key(
-                a,
-                name,
-                Some(&|uid| {
-                    self.users
-                        .iter()
-                        .find(|u| {
-                            u.uid == uid
-                                && !u.disabled
-                                && policy::archive_keys_for(&u.roles).contains(name)
-                        })
-                        .map(|u| u.signing_key)
-                }),
-            )?;
+            let Ok(again) =
+                crate::users::callkey::read_key(a, name, Some(&|uid| self.call_key_author(uid)))
+            else {
+                continue;
+            };
             rep.objects_checked += again.epochs.len();
             if again.current() < chain.current() {
                 problem(

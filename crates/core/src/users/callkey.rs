@@ -81,6 +81,29 @@ pub fn ring_unverified(
     })
 }
 
+/// Give a key bag the epochs of the metadata, audit and admin keys it reaches, believing the
+/// chains' proofs alone (before the users are known: at logon, or the break-glass reset). For
+/// reading, and for writing only where FORMAT.md says a proof suffices.
+pub fn take_epochs_unverified(
+    archive: &Archive,
+    uid: &str,
+    user_secret: &Key32,
+    bag: &mut super::ArchiveSecrets,
+) {
+    for name in ["metadata", "audit", "admin"] {
+        let Some(seed) = bag.get(name).cloned() else {
+            continue;
+        };
+        let seeds = read_key(archive, name, None)
+            .and_then(|chain| seeds_for(archive, &chain, uid, user_secret, &seed))
+            .map(|(s, _)| s)
+            .unwrap_or_default();
+        if !seeds.is_empty() {
+            bag.set_epochs(name, seeds);
+        }
+    }
+}
+
 impl super::ArchiveSecrets {
     /// Take the epochs of a rotating key this user holds (`callkey::seeds_for`, oldest first):
     /// the newest becomes the key of that name, and every one opens what was made under it.
@@ -288,9 +311,12 @@ fn key32(b64: &str, what: &str) -> Result<[u8; 32]> {
         .map_err(|_| Error::tampered(what, "a key of the wrong length"))
 }
 
-/// Read and verify the chain. `author(uid)` gives the Ed25519 signing key of a known user whose
-/// roles hold the call key and who is not disabled; anyone else's epoch is refused. An epoch that
-/// fails a check ends the chain there (named in `problems`): the keys after it are not believed.
+/// Read and verify the chain. `author(uid)` gives the Ed25519 signing key of a known user (enabled
+/// or not: an epoch stays believed after its author leaves); epoch *n* ≥ 2 must be made by someone
+/// epoch *n − 1* was given to, epoch 1 by a user the proof shows held `archive.json`'s key. Whether
+/// its author still may hold the key is the leavers' question (`Session::key_leavers`), not the
+/// chain's. An epoch that fails a check ends the chain there (named in `problems`): the keys after
+/// it are not believed.
 ///
 /// An ingest machine, which knows no user's signing key, passes `None`: it believes the proofs
 /// alone, and its own pin of the newest epoch seen (`device::seen_call_key`).
@@ -298,8 +324,7 @@ pub fn read(archive: &Archive, author: Option<AuthorKey>) -> Result<Chain> {
     read_key(archive, "custodian", author)
 }
 
-/// As `read`, for any rotating key (`ROTATING`); `author` gives the signing key of a known,
-/// enabled user whose roles hold that key.
+/// As `read`, for any rotating key (`ROTATING`).
 pub fn read_key(archive: &Archive, key: &'static str, author: Option<AuthorKey>) -> Result<Chain> {
     let mut chain = Chain::of(key);
     let mut prev = archive.config.keys.get(key)?;
@@ -360,11 +385,21 @@ pub fn read_key(archive: &Archive, key: &'static str, author: Option<AuthorKey>)
             Some(format!(
                 "not proved by the previous {w} (made by someone who does not hold it); not believed"
             ))
+        } else if author.is_some()
+            && n >= 2
+            && !chain.epochs[n as usize - 2]
+                .grants
+                .iter()
+                .any(|g| g.to == s.by)
+        {
+            Some(format!(
+                "made by someone the previous {w} was not given to; not believed"
+            ))
         } else {
             match author.map_or(Some(None), |a| a(&s.by).map(Some)) {
-                None => Some(format!(
-                    "made by someone who is not a current holder of the {w}; not believed"
-                )),
+                None => {
+                    Some("made by someone who is not a user of the archive; not believed".into())
+                }
                 Some(None) => None,
                 Some(Some(k)) => (!crypto::unb64(&f.sig, &rel)
                     .is_ok_and(|sig| crypto::ed25519_verify(&k, &msg, &sig)))
@@ -405,22 +440,26 @@ pub fn seeds_for(
     };
     let mut top = (start, bag.clone());
     let mut missing = None;
+    // A grant or a `back` that does not open (a forged epoch carrying garbage) stops the walk
+    // there: what was reached is kept, and the user is told, never locked out.
     for e in start + 1..=chain.current() {
         let s = &chain.epochs[e as usize - 1];
         let rel = path_of(name, e);
         let Some(g) = s.grants.iter().find(|g| g.to == uid) else {
             missing = Some(format!(
-                "you were not given the archive's {w} of epoch {e} (made when a holder left): ask the holder who made it to give it to you"
+                "you were not given the archive's {w} of epoch {e} (made when a holder left): ask a holder to rotate it again (`callvault keys rotate`), which gives it to every current holder"
             ));
             break;
         };
-        let seed = crypto::unwrap_key(user_secret, &grant_info(name, e, uid), &g.wrapped, &rel)?;
-        if crypto::x25519_public(&seed) != chain.public(archive, e)? {
-            return Err(Error::tampered(
-                &rel,
-                format!("the {w} given to you is not the epoch's"),
+        let seed = crypto::unwrap_key(user_secret, &grant_info(name, e, uid), &g.wrapped, &rel)
+            .ok()
+            .filter(|k| chain.public(archive, e).ok() == Some(crypto::x25519_public(k)));
+        let Some(seed) = seed else {
+            missing = Some(format!(
+                "{rel}: the {w} given to you there does not open or is not the epoch's; ask the data controller"
             ));
-        }
+            break;
+        };
         top = (e, seed);
     }
     let mut out = vec![top.clone()];
@@ -428,13 +467,15 @@ pub fn seeds_for(
     while e > 0 {
         let s = &chain.epochs[e as usize - 1];
         let rel = path_of(name, e);
-        let older = crypto::unwrap_key(&seed, &back_info(name, e), &s.back, &rel)?;
-        if crypto::x25519_public(&older) != chain.public(archive, e - 1)? {
-            return Err(Error::tampered(
-                &rel,
-                format!("the previous {w} it holds is not the previous epoch's"),
+        let older = crypto::unwrap_key(&seed, &back_info(name, e), &s.back, &rel)
+            .ok()
+            .filter(|k| chain.public(archive, e - 1).ok() == Some(crypto::x25519_public(k)));
+        let Some(older) = older else {
+            missing.get_or_insert(format!(
+                "{rel}: the previous {w} it holds does not open or is not the previous epoch's; older data may not open (ask the data controller)"
             ));
-        }
+            break;
+        };
         e -= 1;
         seed = older;
         out.push((e, seed.clone()));
