@@ -402,6 +402,34 @@ fn an_ingest_machine_writes_under_the_newest_keys_after_a_leaver() {
         seen.0, 1,
         "the ingest machine remembers the newest metadata epoch"
     );
+    // The leaver removes epoch 1 from the share: the ingest machine stores nothing (its metadata
+    // would go to a key she holds) and says why; restored, it goes on.
+    let epoch1 = env.archive.join("keys/metadata/00000001.json");
+    let kept_file = std::fs::read(&epoch1).unwrap();
+    std::fs::remove_file(&epoch1).unwrap();
+    freepbx_folder(&pbx, 5);
+    let before = segments_of(&env.archive, &dev);
+    let out = ingest(&machine, &profile, &pbx, &state, &["--once"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("metadata key was rolled back"), "{text}");
+    assert_eq!(
+        segments_of(&env.archive, &dev).len(),
+        before.len(),
+        "{text}"
+    );
+    std::fs::write(&epoch1, kept_file).unwrap();
+    run();
+    let found = d
+        .cmd(SUPER, &["search", "--number", "07700900004", "--json"])
+        .ok()
+        .json();
+    assert_eq!(found.as_array().unwrap().len(), 1);
     d.cmd(ADMIN, &["verify"]).ok();
     d.cmd(ADMIN, &["audit", "verify"]).ok();
 }

@@ -475,3 +475,69 @@ async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_unreadable_key_folder_never_sends_new_data_back_to_the_first_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    let data = tmp.path().join("pc");
+    session::init_in(
+        &archive,
+        &data,
+        ROOT.0,
+        &Password::new(ROOT.1),
+        KdfChoice::Fast,
+    )
+    .await
+    .unwrap();
+    let mut root = logon(&archive, &data, ROOT).await;
+    root.add_user(REC.0, &[Role::Staff], &[], &Password::new(REC.1))
+        .await
+        .unwrap();
+    let signers = root.signer_keys();
+    root.close().await;
+    let a = Archive::open(&archive).unwrap();
+    let rec_meta = seed_of(&a, REC, "metadata");
+    let mut root = logon(&archive, &data, ROOT).await;
+    root.update_user(REC.0, None, Some(true)).await.unwrap();
+    root.close().await;
+    // The data controller's next logon rotates the metadata key; this computer records epoch 1.
+    let root = logon(&archive, &data, ROOT).await;
+    root.close().await;
+    assert!(a.path(&callkey::path_of("metadata", 1)).exists());
+    // The receptionist replaces the folder of epochs with a file.
+    std::fs::remove_dir_all(a.path("keys/metadata")).unwrap();
+    std::fs::write(a.path("keys/metadata"), b"not a folder").unwrap();
+    let before = segments(&a);
+    let mut root = logon(&archive, &data, ROOT).await;
+    assert!(
+        root.warnings
+            .iter()
+            .any(|w| w.contains("keys/metadata") && w.contains("cannot be read")),
+        "{:?}",
+        root.warnings
+    );
+    root.import_sources(vec![call(6, "While Hidden")])
+        .await
+        .unwrap();
+    root.close().await;
+    let new: Vec<_> = segments(&a)
+        .into_iter()
+        .filter(|s| !before.contains(s))
+        .collect();
+    assert!(!new.is_empty());
+    for s in &new {
+        assert!(!opens_segment(&a, s, &rec_meta, &signers), "{}", s.0);
+    }
+    // A computer that never saw an epoch writes nothing under the metadata key: refused, named.
+    let e = Session::logon_in(
+        &archive,
+        &tmp.path().join("pc2"),
+        ROOT.0,
+        &Password::new(ROOT.1),
+    )
+    .await
+    .err()
+    .expect("a new computer cannot tell which metadata key is current");
+    assert!(e.to_string().contains("keys/metadata"), "{e}");
+}
