@@ -537,7 +537,6 @@ async fn an_unreadable_key_folder_never_sends_new_data_back_to_the_first_key() {
         &Password::new(ROOT.1),
     )
     .await
-    .err()
-    .expect("a new computer cannot tell which metadata key is current");
+    .expect_err("a new computer cannot tell which metadata key is current");
     assert!(e.to_string().contains("keys/metadata"), "{e}");
 }
