@@ -120,13 +120,8 @@ impl Session {
     /// says they held it: escrowed to the recovery key or tagged as a holder, or disabled with a
     /// role that grants it.
     pub fn call_key_leavers(&self) -> Vec<String> {
-        let current: HashSet<&str> = self
-            .users
-            .iter()
-            .filter(|u| !u.disabled && policy::holds_call_key(&u.roles))
-            .map(|u| u.uid.as_str())
-            .collect();
-        let past: Vec<String> = match self.call_keys.chain.holders() {
+        let chain = &self.call_keys.chain;
+        let mut past: Vec<String> = match chain.holders() {
             Some(h) => h,
             None => self
                 .users
@@ -144,28 +139,8 @@ impl Session {
                 .map(|u| u.uid.clone())
                 .collect(),
         };
-        // A leaving some epoch already answered (named in its `leavers`, and given no later
-        // epoch since) is not answered again — only an epoch whose author still holds the key
-        // answers (one made by a leaver with the key they kept, naming themselves, answers nothing).
-        let epochs = &self.call_keys.chain.epochs;
-        let answered = |uid: &str| {
-            epochs.iter().enumerate().any(|(i, e)| {
-                self.holds_call_key_now(&e.by)
-                    && e.leavers.iter().any(|l| l == uid)
-                    && !epochs[i + 1..]
-                        .iter()
-                        .any(|later| later.grants.iter().any(|g| g.to == uid))
-            })
-        };
-        let mut past = past;
-        // The newest epoch's author, if they no longer may hold it.
-        if let Some(e) = epochs.last() {
-            if !past.contains(&e.by) {
-                past.push(e.by.clone());
-            }
-        }
         // Holders given the key after the newest epoch was made (promoted since) count too.
-        if !epochs.is_empty() {
+        if !chain.epochs.is_empty() {
             for u in &self.users {
                 let held = (u.disabled && policy::holds_call_key(&u.roles))
                     || users::load_latest(&self.archive, &u.uid)
@@ -177,13 +152,7 @@ impl Session {
                 }
             }
         }
-        // Users this computer knows, and anyone the newest epoch was given to whose record is no
-        // longer believed (removed or refused: a leaver hiding their own record leaves all the same).
-        let granted = self.call_keys.chain.holders().unwrap_or_default();
-        past.into_iter()
-            .filter(|uid| !current.contains(uid.as_str()) && !answered(uid))
-            .filter(|uid| self.users.iter().any(|u| &u.uid == uid) || granted.contains(uid))
-            .collect()
+        self.unanswered_leavers(chain, past, &|uid| self.holds_call_key_now(uid))
     }
 
     fn name_or_uid(&self, uid: &str) -> String {

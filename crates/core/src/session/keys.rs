@@ -7,7 +7,6 @@
 
 use super::*;
 use crate::users::callkey::{self, Chain};
-use std::collections::HashSet;
 
 /// The rotating keys other than the call key (whose epochs also move the audio: `callkey.rs`).
 pub(super) const OTHERS: [&str; 3] = ["metadata", "audit", "admin"];
@@ -184,41 +183,46 @@ impl Session {
     pub fn key_leavers(&self, name: &str) -> Vec<String> {
         let empty = Chain::default();
         let chain = self.call_keys.others.get(name).unwrap_or(&empty);
-        let current: HashSet<&str> = self
-            .users
-            .iter()
-            .filter(|u| !u.disabled && holds(&u.roles, name))
-            .map(|u| u.uid.as_str())
-            .collect();
-        let granted = chain.holders().unwrap_or_default();
-        let mut past = granted.clone();
-        // The newest epoch's author, if they no longer may hold it.
-        if let Some(e) = chain.epochs.last() {
-            if !past.contains(&e.by) {
-                past.push(e.by.clone());
-            }
-        }
+        let mut past = chain.holders().unwrap_or_default();
         for u in &self.users {
             if u.disabled && holds(&u.roles, name) && !past.contains(&u.uid) {
                 past.push(u.uid.clone());
             }
         }
-        // Only an epoch whose author still holds the key answers a leaving (one a leaver made with
-        // the key they kept, naming themselves, answers nothing).
+        self.unanswered_leavers(chain, past, &|uid| self.holds_now(name, uid))
+    }
+
+    /// The rule every rotating key shares (the call key's too): of `past`, those who held `chain`'s
+    /// key, with the newest epoch's author added, the ones who no longer may (`holds_now` false)
+    /// and whose leaving no epoch answered yet — named in the `leavers` of an epoch whose author
+    /// still holds the key, and given no later epoch since (an epoch a leaver made with the key they
+    /// kept, naming themselves, answers nothing). Users this computer knows count, and anyone the
+    /// newest epoch was given to whose record is no longer believed (removed or refused: a leaver
+    /// hiding their own record leaves all the same).
+    pub(super) fn unanswered_leavers(
+        &self,
+        chain: &Chain,
+        mut past: Vec<String>,
+        holds_now: &dyn Fn(&str) -> bool,
+    ) -> Vec<String> {
         let epochs = &chain.epochs;
+        if let Some(e) = epochs.last() {
+            if !past.contains(&e.by) {
+                past.push(e.by.clone());
+            }
+        }
         let answered = |uid: &str| {
             epochs.iter().enumerate().any(|(i, e)| {
-                self.holds_now(name, &e.by)
+                holds_now(&e.by)
                     && e.leavers.iter().any(|l| l == uid)
                     && !epochs[i + 1..]
                         .iter()
                         .any(|later| later.grants.iter().any(|g| g.to == uid))
             })
         };
-        // Users this computer knows, and anyone the newest epoch was given to whose record is no
-        // longer believed (removed or refused: a leaver hiding their own record leaves all the same).
+        let granted = chain.holders().unwrap_or_default();
         past.into_iter()
-            .filter(|uid| !current.contains(uid.as_str()) && !answered(uid))
+            .filter(|uid| !holds_now(uid) && !answered(uid))
             .filter(|uid| self.users.iter().any(|u| &u.uid == uid) || granted.contains(uid))
             .collect()
     }
