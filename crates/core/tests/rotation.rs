@@ -261,6 +261,7 @@ async fn a_leaver_is_rotated_out_of_every_call_and_forgeries_are_refused() {
         leavers: vec![],
         grants: vec![],
         back: crypto::wrap(&crypto::x25519_public(&mine), b"x", &[0u8; 32]).unwrap(),
+        revisions: None,
     };
     let msg = callkey::message(&forged);
     let signing = users::user_signing_seed(&it.secret);

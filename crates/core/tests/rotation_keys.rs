@@ -434,6 +434,7 @@ async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
             seed2.expose(),
         )
         .unwrap(),
+        revisions: None,
     };
     let msg = callkey::message_for("metadata", &signed);
     let f = callkey::EpochFile {

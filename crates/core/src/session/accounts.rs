@@ -395,6 +395,7 @@ impl Session {
         if let Err(e) = self.user.secrets.subset_for(&roles) {
             return self.refuse(Action::SetRoles, vec![uid], e);
         }
+        self.rotate_admin_before_leaving(&u, &profile).await;
         let rev = crate::users::update_profile(
             &self.archive,
             &self.user.secrets,
@@ -474,6 +475,7 @@ impl Session {
         if let Err(e) = self.user.secrets.subset_for(&profile.roles) {
             return self.refuse(Action::UpdateUser, vec![uid], e);
         }
+        self.rotate_admin_before_leaving(&u, &profile).await;
         let rev = crate::users::update_profile(
             &self.archive,
             &self.user.secrets,

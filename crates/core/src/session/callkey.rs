@@ -204,6 +204,7 @@ impl Session {
             &self.signer(),
             &holders,
             leavers.clone(),
+            None,
         );
         let leaver_names: Vec<String> = leavers.iter().map(|u| self.name_or_uid(u)).collect();
         let (epoch, _seed) = match res {

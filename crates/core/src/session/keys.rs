@@ -11,7 +11,7 @@ use crate::users::callkey::{self, Chain};
 /// The rotating keys other than the call key (whose epochs also move the audio: `callkey.rs`).
 pub(super) const OTHERS: [&str; 3] = ["metadata", "audit", "admin"];
 
-fn holds(roles: &[Role], name: &str) -> bool {
+pub(super) fn holds(roles: &[Role], name: &str) -> bool {
     policy::archive_keys_for(roles).contains(&name)
 }
 
@@ -230,6 +230,57 @@ impl Session {
     /// Make the next epoch of the metadata or audit key now (a holder of it only), given to every
     /// enabled user whose roles grant it. Under the maintenance lock. Audited as `keys.rotate`.
     pub async fn rotate_archive_key(&mut self, name: &str) -> Result<RotationReport> {
+        self.rotate_other(name, None).await
+    }
+
+    /// Before an admin loses the admin key (disabled, or the role taken away): its next epoch,
+    /// given to the other admins and naming every user record's revision now (`users::cosign`),
+    /// so the change is signed with it and nothing the leaver signs with the keys they kept is
+    /// believed. If it cannot be made now (the maintenance lock busy), the change goes ahead
+    /// and a remaining admin's next logon rotates; the warning says so.
+    pub(super) async fn rotate_admin_before_leaving(
+        &mut self,
+        u: &UserSummary,
+        after: &crate::users::Profile,
+    ) {
+        let held = !u.disabled && holds(&u.roles, "admin");
+        let keeps = !after.disabled && holds(&after.roles, "admin");
+        if !held || keeps || self.user.secrets.get("admin").is_none() {
+            return;
+        }
+        let uid = u.uid.clone();
+        if let Err(e) = self.rotate_other("admin", Some(&uid)).await {
+            self.warnings.push(format!(
+                "the admin key's rotation waits for a later logon: {e}; until then a copy of {}'s key bag can still sign user records",
+                u.name
+            ));
+            return;
+        }
+        // The new epoch is given to each remaining admin's public key. One whose secret is
+        // escrowed to the admin key (an admin who holds no call key) may be known to the leaver,
+        // who could then open that grant too.
+        let exposed: Vec<String> = self
+            .users
+            .iter()
+            .filter(|o| o.uid != uid && !o.disabled && holds(&o.roles, "admin"))
+            .filter(|o| {
+                !matches!(crate::users::load_latest(&self.archive, &o.uid), Ok(Some(r)) if crate::users::escrowed_to_recovery(&r))
+            })
+            .map(|o| o.name.clone())
+            .collect();
+        if !exposed.is_empty() {
+            self.warnings.push(format!(
+                "{}: their secret is escrowed to the admin key {} held, so {} may know it and, with it, still sign user records; Callvault cannot yet give them a new key pair: prefer admins who also hold the call key (an approver or the data controller), whose secret is escrowed to the practice's recovery key",
+                exposed.join(", "),
+                u.name,
+                u.name
+            ));
+        }
+    }
+
+    /// `rotate_archive_key`, with `leaving` (a uid) given no new epoch though their record still
+    /// grants the key: the change that takes it away is written next, under the new epoch.
+    async fn rotate_other(&mut self, name: &str, leaving: Option<&str>) -> Result<RotationReport> {
         self.require(Action::RotateArchiveKey)?;
         let Some(name) = OTHERS.into_iter().find(|n| *n == name) else {
             return self.refuse(
@@ -269,11 +320,27 @@ impl Session {
                 Error::tampered(callkey::dir(name), why),
             );
         }
-        let leavers = self.key_leavers(name);
+        // The admin key's epoch names every user record's revision believed now: read them
+        // afresh (another admin may have saved one since this session's logon).
+        let revisions = if name == "admin" {
+            self.reload_users().await?;
+            let uids = crate::users::list_uids(&self.archive)?;
+            let mut seen = device::seen_revisions(&self.device);
+            seen.retain(|u, _| uids.contains(u));
+            Some(seen)
+        } else {
+            None
+        };
+        let mut leavers = self.key_leavers(name);
+        if let Some(l) = leaving {
+            if !leavers.iter().any(|x| x == l) {
+                leavers.push(l.to_string());
+            }
+        }
         let holders: Vec<(String, [u8; 32])> = self
             .users
             .iter()
-            .filter(|u| !u.disabled && holds(&u.roles, name))
+            .filter(|u| !u.disabled && holds(&u.roles, name) && Some(u.uid.as_str()) != leaving)
             .map(|u| (u.uid.clone(), u.public_key))
             .collect();
         let current = self.user.secrets.require(name)?.clone();
@@ -285,6 +352,7 @@ impl Session {
             &self.signer(),
             &holders,
             leavers.clone(),
+            revisions,
         );
         let leaver_names: Vec<String> = leavers
             .iter()

@@ -220,6 +220,13 @@ pub struct EpochSigned {
     /// The previous epoch's seed wrapped to the new public key, info
     /// `callvault/v3/call-key-back/<epoch>`: the newest key opens every older one.
     pub back: Wrapped,
+    /// The admin key's epochs only: each user's record revision believed when the epoch was made
+    /// (uid → revision). A user record of a later revision, or of a user not named, is believed
+    /// only if this epoch's key (or a newer) signed it (`users::cosign`), so an admin who left
+    /// cannot make one with the keys they kept. Absent in other keys' epochs and in admin epochs
+    /// made before format 3.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revisions: Option<std::collections::BTreeMap<String, u64>>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -494,6 +501,7 @@ pub fn rotate(
     by: &Signer,
     holders: &[(String, [u8; 32])],
     leavers: Vec<String>,
+    revisions: Option<std::collections::BTreeMap<String, u64>>,
 ) -> Result<(u32, Key32)> {
     let name = chain.name;
     let e = chain.current() + 1;
@@ -523,6 +531,7 @@ pub fn rotate(
         leavers,
         grants,
         back: crypto::wrap(&public, &back_info(name, e), current.expose())?,
+        revisions,
     };
     let msg = message_for(name, &signed);
     let f = EpochFile {

@@ -16,9 +16,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub mod callkey;
+pub mod cosign;
 mod escrow;
 mod holder;
 mod marks;
+mod read;
 pub mod recovery;
 pub mod reset;
 
@@ -26,6 +28,7 @@ use escrow::{bag_for, escrow_for};
 pub use escrow::{escrow_misplaced, escrowed_to_recovery, open_escrow, recovery_in_use};
 pub use holder::{over_granted, unvouched, vouched};
 pub use marks::{locked_until, mark, parse_mark, MARK_SKEW_MS};
+pub use read::{check_record, list_uids, load_latest};
 
 /// Failed logons that lock an account, and for how long.
 pub const LOCKOUT_FAILURES: usize = 5;
@@ -178,6 +181,11 @@ pub struct UserRecord {
     pub salt: String,
     /// nonce(12) ‖ AES-256-GCM(Argon2id(password), user secret seed), base64.
     pub sealed: String,
+    /// The admin key's signature over the signed part ([`cosign`]): required of a revision
+    /// written after an admin key epoch that names the user's earlier one was made. Absent in
+    /// records written before format 3.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_sig: Option<cosign::AdminSig>,
 }
 
 /// A user after a successful password check.
@@ -288,7 +296,7 @@ pub fn write_user(
     let signed = with_holder_tag(archive, &bag, signed);
     sign_and_publish(
         archive,
-        signer.require("signing")?,
+        (signer, signer.require("signing")?),
         signed,
         (archive.config.kdf, salt, sealed),
     )
@@ -376,9 +384,13 @@ fn resign(
     let public: [u8; 32] = crypto::unb64(&rec.signed.public_key, &what)?
         .try_into()
         .map_err(|_| Error::tampered(&what, "public key has the wrong length"))?;
-    // With the recovery key, the user's own bag supplies what the signer does not hold.
+    // With the recovery key, the user's own bag supplies what the signer does not hold (with
+    // the epochs it reaches, for the admin key's signature).
     let own = match (&secret, recovery) {
-        (Some(s), Some(_)) => open_keybag(&rec, s).ok(),
+        (Some(s), Some(_)) => open_keybag(&rec, s).ok().map(|mut b| {
+            callkey::take_epochs_unverified(archive, uid, s, &mut b);
+            b
+        }),
         _ => None,
     };
     let bag = bag_for(&profile.roles, signer, own.as_ref())?;
@@ -441,18 +453,24 @@ fn resign(
         .ok_or_else(|| {
             Error::Forbidden("your roles do not hold the archive's signing key".into())
         })?;
-    let published = sign_and_publish(archive, signing, signed, (kdf, salt, sealed))?;
+    let admin = match (&own, signer.get("admin")) {
+        (Some(o), None) => o,
+        _ => signer,
+    };
+    let published = sign_and_publish(archive, (admin, signing), signed, (kdf, salt, sealed))?;
     Ok((published, moves))
 }
 
-/// Sign a record's signed part with the archive's signing seed and publish it as the user's next
-/// version, with its password sealing (`kdf`, `salt`, `sealed`).
+/// Sign a record's signed part with the archive's signing seed and the newest admin key epoch
+/// (`keys`: whose admin key) and publish it as the user's next version, with its password sealing
+/// (`kdf`, `salt`, `sealed`).
 fn sign_and_publish(
     archive: &Archive,
-    signing: &Key32,
+    (keys, signing): (&ArchiveSecrets, &Key32),
     signed: SignedPart,
     (kdf, salt, sealed): (KdfParams, String, String),
 ) -> Result<UserRecord> {
+    let admin_sig = cosign::sign(archive, keys, &signed)?;
     let sig = crypto::ed25519_sign(signing, &signed_bytes(&signed));
     publish(
         archive,
@@ -464,6 +482,7 @@ fn sign_and_publish(
             kdf,
             salt,
             sealed,
+            admin_sig: Some(admin_sig),
         },
     )
 }
@@ -563,98 +582,6 @@ fn keybag_info(uid: &str, rev: u64) -> Vec<u8> {
 }
 fn profile_info(uid: &str, rev: u64) -> Vec<u8> {
     format!("callvault/v1/profile/{uid}/{rev}").into_bytes()
-}
-
-/// Parse and check one user record file (signature, placement).
-pub fn check_record(
-    archive: &Archive,
-    bytes: &[u8],
-    uid: &str,
-    ver: u64,
-    what: &str,
-) -> Result<UserRecord> {
-    let rec: UserRecord = serde_json::from_slice(bytes)
-        .map_err(|e| Error::tampered(what, format!("malformed user record ({e})")))?;
-    if rec.v > 1 {
-        return Err(Error::Version {
-            path: what.into(),
-            found: rec.v,
-            supported: 1,
-        });
-    }
-    if rec.signed.uid != uid || rec.ver != ver {
-        return Err(Error::tampered(what, "user record was moved or renamed"));
-    }
-    let sig = crypto::unb64(&rec.sig, what)?;
-    if !crypto::ed25519_verify(
-        &archive.config.keys.get("signing")?,
-        &signed_bytes(&rec.signed),
-        &sig,
-    ) {
-        return Err(Error::tampered(
-            what,
-            "user record signature does not verify",
-        ));
-    }
-    if rec
-        .signed
-        .archive
-        .as_ref()
-        .is_some_and(|h| *h != archive.config.identity_hash())
-    {
-        return Err(Error::tampered(
-            what,
-            "user record was signed for another archive identity (archive.json replaced?)",
-        ));
-    }
-    if let Some(h) = &rec.signed.sealing {
-        if *h != sealing_hash(&rec.kdf, &rec.salt, &rec.sealed) {
-            return Err(Error::tampered(
-                what,
-                "password sealing is not the one the admin signed (swapped or replayed)",
-            ));
-        }
-    }
-    Ok(rec)
-}
-
-/// The current record of a user: the highest version, every version checked, no rollback.
-pub fn load_latest(archive: &Archive, uid: &str) -> Result<Option<UserRecord>> {
-    let dir = format!("users/{uid}");
-    let mut latest: Option<UserRecord> = None;
-    let mut max_rev = 0;
-    for name in archive.list(&dir)? {
-        let Some(ver) = parse_ver(&name) else {
-            return Err(Error::tampered(
-                format!("{dir}/{name}"),
-                "unexpected file among user records",
-            ));
-        };
-        let rel = format!("{dir}/{name}");
-        let rec = check_record(archive, &archive.read(&rel)?, uid, ver, &rel)?;
-        max_rev = max_rev.max(rec.signed.rev);
-        if latest.as_ref().is_none_or(|l| rec.ver > l.ver) {
-            latest = Some(rec);
-        }
-    }
-    if let Some(l) = &latest {
-        if l.signed.rev < max_rev {
-            return Err(Error::tampered(
-                format!("{dir}/{:08}.cvu", l.ver),
-                "user record rolled back to an older revision",
-            ));
-        }
-    }
-    Ok(latest)
-}
-
-/// Every user id in the archive.
-pub fn list_uids(archive: &Archive) -> Result<Vec<String>> {
-    Ok(archive
-        .list("users")?
-        .into_iter()
-        .filter(|n| crate::archive::is_id(n))
-        .collect())
 }
 
 /// The Ed25519 seed a user signs with, derived from their secret.

@@ -207,7 +207,7 @@ pub fn apply(
     };
     let published = sign_and_publish(
         archive,
-        signer.require("signing")?,
+        (signer, signer.require("signing")?),
         signed,
         (p.kdf, p.salt.clone(), p.sealed.clone()),
     )?;

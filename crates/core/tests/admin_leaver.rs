@@ -1,0 +1,334 @@
+//! An admin who left cannot come back through the archive's signing key (issue 18). The `signing`
+//! seed is shared by every admin and never rotates, so before admin key signatures an admin who
+//! kept a copy of their key bag could write the next revision of their own record with `disabled`
+//! false, or raise a colleague's roles, and every computer believed it. Now disabling an admin
+//! rotates the admin key first, its new epoch naming every user record's revision, and a later
+//! revision is believed only if that epoch (which the leaver was never given) signed it. The
+//! forgeries here are made as the leaver's own tool would make them, with the core's low-level
+//! functions and the seeds of their kept key bag.
+
+use callvault_core::archive::Archive;
+use callvault_core::crypto;
+use callvault_core::policy::Role;
+use callvault_core::secret::{Key32, Password};
+use callvault_core::session::{self, KdfChoice, Session};
+use callvault_core::users::{self, callkey, cosign, ArchiveSecrets, Profile, UserRecord};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const ROOT: (&str, &str) = ("root.admin", "root-pass-1234");
+const IT: (&str, &str) = ("ivy.it", "it-pass-1234567");
+const OLA: (&str, &str) = ("ola.it", "ola-pass-123456");
+const REC: (&str, &str) = ("rae.reception", "rec-pass-12345");
+const NEW: (&str, &str) = ("wes.planted", "wes-pass-12345");
+
+async fn logon(archive: &Path, data: &Path, u: (&str, &str)) -> Session {
+    Session::logon_in(archive, data, u.0, &Password::new(u.1))
+        .await
+        .unwrap()
+}
+
+/// What the leaver's tool keeps: the seeds of their key bag as it was.
+struct Kept {
+    uid: String,
+    bag: ArchiveSecrets,
+}
+
+fn keep(a: &Archive, u: (&str, &str)) -> Kept {
+    let uid = users::uid_for(a, u.0).unwrap();
+    let rec = users::load_latest(a, &uid).unwrap().unwrap();
+    let un = users::unlock(a, &rec, &Password::new(u.1)).unwrap();
+    let bag = users::open_keybag(&rec, &un.secret).unwrap();
+    Kept { uid, bag }
+}
+
+/// The newest record file of a user, read without any check (the leaver's tool reads the share).
+fn raw_latest(a: &Archive, uid: &str) -> UserRecord {
+    let dir = format!("users/{uid}");
+    let name = a
+        .list(&dir)
+        .unwrap()
+        .into_iter()
+        .filter(|n| users::parse_ver(n).is_some())
+        .max()
+        .unwrap();
+    serde_json::from_slice(&a.read(&format!("{dir}/{name}")).unwrap()).unwrap()
+}
+
+/// Publish the next revision of `uid`'s record with `profile`, key bag `bag` wrapped to `public`
+/// (the user's own key), signed as the leaver can: the archive's signing seed and the admin key
+/// of their kept bag (epoch 0).
+fn forge(
+    a: &Archive,
+    kept: &Kept,
+    uid: &str,
+    base: Option<UserRecord>,
+    (public, secret_for_new): ([u8; 32], Option<&Key32>),
+    profile: &Profile,
+    bag: &[&str],
+) {
+    let mut rec = match base {
+        Some(r) => r,
+        None => {
+            // A brand-new user, copied from the leaver's own record's shape.
+            let mut r = raw_latest(a, &kept.uid);
+            let s = secret_for_new.unwrap();
+            r.signed.uid = uid.to_string();
+            r.signed.rev = 0;
+            r.ver = u64::MAX;
+            r.signed.signing_key =
+                crypto::b64(&crypto::ed25519_public(&users::user_signing_seed(s)));
+            r.signed.escrow = crypto::wrap(
+                &a.config.keys.get("admin").unwrap(),
+                format!("callvault/v1/escrow/{uid}").as_bytes(),
+                s.expose(),
+            )
+            .unwrap();
+            r
+        }
+    };
+    rec.signed.rev += 1;
+    rec.ver = rec.ver.wrapping_add(1);
+    rec.signed.public_key = crypto::b64(&public);
+    let rev = rec.signed.rev;
+    let seeds: BTreeMap<&str, String> = bag
+        .iter()
+        .map(|k| (*k, hex::encode(kept.bag.get(k).unwrap().expose())))
+        .collect();
+    rec.signed.keybag = crypto::wrap(
+        &public,
+        format!("callvault/v1/keybag/{uid}/{rev}").as_bytes(),
+        &serde_json::to_vec(&seeds).unwrap(),
+    )
+    .unwrap();
+    rec.signed.profile = crypto::wrap(
+        &a.config.keys.get("metadata").unwrap(),
+        format!("callvault/v1/profile/{uid}/{rev}").as_bytes(),
+        &serde_json::to_vec(profile).unwrap(),
+    )
+    .unwrap();
+    rec.signed.by = kept.uid.clone();
+    rec.signed.holder = None;
+    let msg = [
+        b"callvault/v1/user\n".as_slice(),
+        &serde_json::to_vec(&rec.signed).unwrap(),
+    ]
+    .concat();
+    rec.sig = crypto::b64(&crypto::ed25519_sign(
+        kept.bag.get("signing").unwrap(),
+        &msg,
+    ));
+    // The admin key's signature, with the only admin key the leaver has.
+    let admin_msg = [b"callvault/v3/user-admin\n".as_slice(), &msg].concat();
+    rec.admin_sig = Some(cosign::AdminSig {
+        epoch: 0,
+        sig: crypto::b64(&crypto::xeddsa_sign(
+            kept.bag.get("admin").unwrap(),
+            &admin_msg,
+        )),
+    });
+    a.write_new(
+        &format!("users/{uid}/{:08}.cvu", rec.ver),
+        &serde_json::to_vec_pretty(&rec).unwrap(),
+    )
+    .unwrap();
+}
+
+fn pk(b64: &str) -> [u8; 32] {
+    crypto::unb64(b64, "k").unwrap().try_into().unwrap()
+}
+
+#[tokio::test]
+async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant_an_admin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    let pc = tmp.path().join("pc");
+    session::init_in(
+        &archive,
+        &pc,
+        ROOT.0,
+        &Password::new(ROOT.1),
+        KdfChoice::Fast,
+    )
+    .await
+    .unwrap();
+    let mut root = logon(&archive, &pc, ROOT).await;
+    for (u, roles) in [
+        (IT, vec![Role::Admin]),
+        (OLA, vec![Role::Admin]),
+        (REC, vec![Role::Staff]),
+    ] {
+        root.add_user(u.0, &roles, &[], &Password::new(u.1))
+            .await
+            .unwrap();
+    }
+    let a = Archive::open(&archive).unwrap();
+    let it = keep(&a, IT);
+    let rec_uid = users::uid_for(&a, REC.0).unwrap();
+    // Ola's session began before Ivy left.
+    let ola_pc = tmp.path().join("ola-pc");
+    let mut ola = logon(&archive, &ola_pc, OLA).await;
+
+    // Ivy leaves: the admin key's next epoch is made first, naming every record's revision, and
+    // her disablement is signed with it.
+    root.update_user(IT.0, None, Some(true)).await.unwrap();
+    // Ola holds no call key: her secret is escrowed to the admin key Ivy held, and the admin who
+    // disabled Ivy is told so (the known limit: Ivy may know Ola's secret).
+    assert!(
+        root.warnings
+            .iter()
+            .any(|w| w.starts_with("ola.it: their secret is escrowed to the admin key")),
+        "{:?}",
+        root.warnings
+    );
+    let chain = callkey::read_key(&a, "admin", None).unwrap();
+    assert_eq!(chain.current(), 1, "{:?}", chain.problems);
+    let e1 = &chain.epochs[0];
+    assert_eq!(e1.leavers, vec![it.uid.clone()]);
+    assert!(!e1.grants.iter().any(|g| g.to == it.uid));
+    let revs = e1
+        .revisions
+        .as_ref()
+        .expect("the admin epoch names revisions");
+    let disabled = users::load_latest(&a, &it.uid).unwrap().unwrap();
+    assert_eq!(revs.get(&it.uid), Some(&(disabled.signed.rev - 1)));
+    assert_eq!(disabled.admin_sig.as_ref().map(|s| s.epoch), Some(1));
+
+    // Attack 1: Ivy writes the next revision of her own record, enabled again, signed with the
+    // archive's signing seed and her kept admin key.
+    let mut me = users::read_profile(&disabled, &it.bag.ring("metadata").unwrap()).unwrap();
+    assert!(me.disabled);
+    me.disabled = false;
+    let it_public = pk(&disabled.signed.public_key);
+    forge(
+        &a,
+        &it,
+        &it.uid,
+        Some(raw_latest(&a, &it.uid)),
+        (it_public, None),
+        &me,
+        &["admin", "audit", "dedup", "metadata", "signing"],
+    );
+    let err = users::load_latest(&a, &it.uid).unwrap_err().to_string();
+    assert!(err.contains("written after the admin key's epoch"), "{err}");
+    // She cannot log on, on a computer new to the archive nor on her own.
+    for p in [tmp.path().join("fresh-pc"), tmp.path().join("ivy-own-pc")] {
+        let e = Session::logon_in(&archive, &p, IT.0, &Password::new(IT.1))
+            .await
+            .expect_err("a disabled admin's forged record is not believed");
+        assert!(
+            e.to_string()
+                .contains("written after the admin key's epoch"),
+            "{e}"
+        );
+    }
+
+    // Attack 2: she raises the receptionist to admin (a record of her making, the receptionist's
+    // own keys kept so no pin notices).
+    let rec_before = raw_latest(&a, &rec_uid);
+    let mut rae = users::read_profile(&rec_before, &it.bag.ring("metadata").unwrap()).unwrap();
+    rae.roles = vec![Role::Admin, Role::Staff];
+    forge(
+        &a,
+        &it,
+        &rec_uid,
+        Some(rec_before.clone()),
+        (pk(&rec_before.signed.public_key), None),
+        &rae,
+        &["admin", "audit", "dedup", "metadata", "signing"],
+    );
+    let err = users::load_latest(&a, &rec_uid).unwrap_err().to_string();
+    assert!(err.contains("written after the admin key's epoch"), "{err}");
+
+    // Attack 3: she plants a new admin of her own, whom no admin key epoch names.
+    let w_secret = Key32::random();
+    let w_uid = users::uid_for(&a, NEW.0).unwrap();
+    let planted = Profile {
+        name: NEW.0.into(),
+        roles: vec![Role::Admin],
+        telephony_ids: vec![],
+        disabled: false,
+    };
+    forge(
+        &a,
+        &it,
+        &w_uid,
+        None,
+        (crypto::x25519_public(&w_secret), Some(&w_secret)),
+        &planted,
+        &["admin", "audit", "dedup", "metadata", "signing"],
+    );
+    let err = users::load_latest(&a, &w_uid).unwrap_err().to_string();
+    assert!(err.contains("written after the admin key's epoch"), "{err}");
+
+    // Everyone else, on a computer new to the archive: none of the three is believed, each named.
+    let fresh = tmp.path().join("root-new-pc");
+    let r2 = logon(&archive, &fresh, ROOT).await;
+    let users = r2.list_users().await.unwrap();
+    assert!(!users.iter().any(|u| u.name == IT.0 && !u.disabled));
+    assert!(!users.iter().any(|u| u.name == NEW.0));
+    assert!(!users
+        .iter()
+        .any(|u| u.name == REC.0 && u.roles.contains(&Role::Admin)));
+    for uid in [&it.uid, &rec_uid, &w_uid] {
+        assert!(
+            r2.warnings
+                .iter()
+                .any(|w| w.contains(uid.as_str())
+                    && w.contains("written after the admin key's epoch")),
+            "{uid}: {:?}",
+            r2.warnings
+        );
+    }
+    drop(r2);
+
+    // A session that began before the rotation must log on again to change an account: what it
+    // signed with the old epoch would be believed by nobody.
+    let e = ola
+        .add_user(
+            "tom.temp",
+            &[Role::Staff],
+            &[],
+            &Password::new("tom-pass-12345"),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("log on again"), "{e}");
+    drop(ola);
+    let mut ola = logon(&archive, &ola_pc, OLA).await;
+    ola.add_user(
+        "tom.temp",
+        &[Role::Staff],
+        &[],
+        &Password::new("tom-pass-12345"),
+    )
+    .await
+    .unwrap();
+    let tom = users::uid_for(&a, "tom.temp").unwrap();
+    assert!(users::load_latest(&a, &tom).unwrap().is_some());
+
+    // The forgeries taken away (as `verify` names them), an admin can re-enable Ivy, who then
+    // logs on again.
+    for uid in [&it.uid, &rec_uid] {
+        let latest = raw_latest(&a, uid);
+        std::fs::remove_file(archive.join(format!("users/{uid}/{:08}.cvu", latest.ver))).unwrap();
+    }
+    std::fs::remove_dir_all(archive.join(format!("users/{w_uid}"))).unwrap();
+    let mut root = logon(&archive, &pc, ROOT).await;
+    root.update_user(IT.0, None, Some(false)).await.unwrap();
+    let ivy = logon(&archive, &tmp.path().join("ivy-pc"), IT).await;
+    assert!(ivy.roles().contains(&Role::Admin));
+    drop((ivy, root));
+
+    // Removing the admin key's epoch from the share (so records signed with the old key would
+    // pass again): a computer that saw it believes no user record until it is restored.
+    let e1 = archive.join(callkey::path_of("admin", 1));
+    let kept = std::fs::read(&e1).unwrap();
+    std::fs::remove_file(&e1).unwrap();
+    let e = Session::logon_in(&archive, &pc, ROOT.0, &Password::new(ROOT.1))
+        .await
+        .expect_err("refused while the admin key is rolled back");
+    assert!(e.to_string().contains("rolled back or replaced"), "{e}");
+    std::fs::write(&e1, kept).unwrap();
+    logon(&archive, &pc, ROOT).await;
+}
