@@ -172,12 +172,18 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
     // Ivy leaves: the admin key's next epoch is made first, naming every record's revision, and
     // her disablement is signed with it.
     root.update_user(IT.0, None, Some(true)).await.unwrap();
-    // Ola holds no call key: her secret is escrowed to the admin key Ivy held, and the admin who
-    // disabled Ivy is told so (the known limit: Ivy may know Ola's secret).
+    // Ola, an admin too, is escrowed to the practice's recovery key, not to the admin key Ivy
+    // held: Ivy never had her secret (and so not the new epoch given to her), and nobody is warned.
+    let ola_rec = users::load_latest(&a, &users::uid_for(&a, OLA.0).unwrap())
+        .unwrap()
+        .unwrap();
+    assert!(users::escrowed_to_recovery(&ola_rec));
+    assert!(users::open_escrow(&ola_rec, &it.bag, None).is_err());
     assert!(
-        root.warnings
+        !root
+            .warnings
             .iter()
-            .any(|w| w.starts_with("ola.it: their secret is escrowed to the admin key")),
+            .any(|w| w.contains("their secret is escrowed to the admin key")),
         "{:?}",
         root.warnings
     );

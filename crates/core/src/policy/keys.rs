@@ -28,10 +28,13 @@ pub fn archive_keys_for(roles: &[Role]) -> Vec<&'static str> {
 }
 
 /// Is the secret of a user with these roles escrowed to the practice's recovery key rather than
-/// the admin key: do they hold call keys (`custodian`)? Then an admin, who may reset the passwords
-/// of those who hold none, cannot become them.
+/// the admin key: do they hold call keys (`custodian`), or the admin key itself? Then an admin,
+/// who may reset the passwords of those who hold neither, cannot become them: not an approver
+/// (and so reach the calls), nor another admin (whose key bag is given each new epoch of the admin
+/// key, so an admin who left and knew a colleague's secret could still sign user records).
 pub fn escrow_to_recovery(roles: &[Role]) -> bool {
-    archive_keys_for(roles).contains(&"custodian")
+    let k = archive_keys_for(roles);
+    k.contains(&"custodian") || k.contains(&"admin")
 }
 
 /// Do these roles hold the call key (`custodian`): the policy's authorisers? They alone make its
@@ -89,16 +92,11 @@ mod tests {
     }
 
     #[test]
-    fn only_call_key_holders_are_escrowed_to_the_recovery_key() {
+    fn only_call_key_and_admin_key_holders_are_escrowed_to_the_recovery_key() {
         assert!(escrow_to_recovery(&[Role::Approver]));
         assert!(escrow_to_recovery(&[Role::Admin, Role::DataController]));
-        for r in [
-            Role::Admin,
-            Role::Supervisor,
-            Role::Clinician,
-            Role::Staff,
-            Role::Ingest,
-        ] {
+        assert!(escrow_to_recovery(&[Role::Admin]));
+        for r in [Role::Supervisor, Role::Clinician, Role::Staff, Role::Ingest] {
             assert!(!escrow_to_recovery(&[r]), "{r:?}");
         }
     }

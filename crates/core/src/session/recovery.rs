@@ -394,12 +394,12 @@ impl Session {
         }
         self.warnings.push(if recovery::exists(&self.archive) {
             format!(
-                "The secrets of {} (who hold call keys) are still escrowed to the admin key, so an admin could become them: they move to the recovery key at the next logon of an admin who is also an approver or the data controller.",
+                "The secrets of {} (who hold call keys or the admin key) are still escrowed to the admin key, so an admin could become them: they move to the recovery key at the next logon of an admin who is also an approver or the data controller.",
                 names.join(", ")
             )
         } else {
             format!(
-                "This archive has no recovery key: the secrets of {} (who hold call keys) are still escrowed to the admin key, so an admin could become them. The data controller creates one (`callvault recovery create`) and keeps its code offline.",
+                "This archive has no recovery key: the secrets of {} (who hold call keys or the admin key) are still escrowed to the admin key, so an admin could become them. The data controller creates one (`callvault recovery create`) and keeps its code offline.",
                 names.join(", ")
             )
         });

@@ -1,6 +1,7 @@
 //! Where a user's secret seed is escrowed (docs/FORMAT.md, "User records" and "The recovery
-//! key"): to the admin key for a user who holds no call key, to the practice's recovery key for
-//! approvers and the data controller; opening it, and whether it must move.
+//! key"): to the admin key for a user who holds neither a call key nor the admin key, to the
+//! practice's recovery key for approvers, the data controller and admins; opening it, and whether
+//! it must move.
 
 use super::{list_uids, load_latest, read_profile, recovery, ArchiveSecrets, UserRecord};
 use crate::archive::Archive;
@@ -18,8 +19,8 @@ pub(super) fn recovery_escrow_info(uid: &str) -> Vec<u8> {
 }
 
 /// The escrow a new record of a user with `roles` carries: to the recovery key for a holder of
-/// call keys (checked to be the practice's own with the writer's `custodian`), else to the admin
-/// key. With the value of `escrow_to`.
+/// call keys or of the admin key (checked to be the practice's own with the writer's `custodian`),
+/// else to the admin key. With the value of `escrow_to`.
 pub(super) fn escrow_for(
     archive: &Archive,
     signer: &ArchiveSecrets,
@@ -28,7 +29,13 @@ pub(super) fn escrow_for(
     secret: &Key32,
 ) -> Result<(Wrapped, Option<String>)> {
     if policy::escrow_to_recovery(roles) && recovery_in_use(archive) {
-        let public = recovery::verified_public_any(archive, &signer.call_seeds())?;
+        let seeds = signer.call_seeds();
+        if seeds.is_empty() {
+            return Err(Error::Forbidden(
+                "an admin's or a call key holder's secret is escrowed to the practice's recovery key, which only a holder of the call key can check is the practice's own: ask an admin who is also an approver or the data controller".into(),
+            ));
+        }
+        let public = recovery::verified_public_any(archive, &seeds)?;
         Ok((
             crypto::wrap(&public, &recovery_escrow_info(uid), secret.expose())?,
             Some("recovery".into()),
@@ -74,7 +81,7 @@ pub fn open_escrow(
     if escrowed_to_recovery(rec) {
         let seed = recovery.ok_or_else(|| {
             Error::Forbidden(
-                "this user holds call keys: their secret is escrowed to the practice's recovery key, which the data controller keeps; an admin alone cannot open it".into(),
+                "this user holds call keys or the admin key: their secret is escrowed to the practice's recovery key, which the data controller keeps; an admin alone cannot open it".into(),
             )
         })?;
         crypto::unwrap_key(seed, &recovery_escrow_info(uid), &rec.signed.escrow, &what)
