@@ -338,3 +338,82 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
     std::fs::write(&e1, kept).unwrap();
     logon(&archive, &pc, ROOT).await;
 }
+
+/// An admin key epoch an older Callvault made names no revisions, so it requires no admin
+/// signature: an admin's next logon makes one that does, after which a former admin's record is
+/// refused.
+#[tokio::test]
+async fn an_admin_epoch_from_an_older_build_is_followed_by_one_naming_the_revisions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    let pc = tmp.path().join("pc");
+    session::init_in(
+        &archive,
+        &pc,
+        ROOT.0,
+        &Password::new(ROOT.1),
+        KdfChoice::Fast,
+    )
+    .await
+    .unwrap();
+    let mut root = logon(&archive, &pc, ROOT).await;
+    root.add_user(IT.0, &[Role::Admin], &[], &Password::new(IT.1))
+        .await
+        .unwrap();
+    drop(root);
+    let a = Archive::open(&archive).unwrap();
+    let it = keep(&a, IT);
+    // Epoch 1 as the older build made it: no `revisions`.
+    let root_uid = users::uid_for(&a, ROOT.0).unwrap();
+    let root_rec = users::load_latest(&a, &root_uid).unwrap().unwrap();
+    let un = users::unlock(&a, &root_rec, &Password::new(ROOT.1)).unwrap();
+    let seed = users::user_signing_seed(&un.secret);
+    let chain = callkey::read_key(&a, "admin", None).unwrap();
+    callkey::rotate(
+        &a,
+        &chain,
+        un.secrets.get("admin").unwrap(),
+        &callvault_core::archive::Signer {
+            uid: &root_uid,
+            seed: &seed,
+        },
+        &[(root_uid.clone(), pk(&root_rec.signed.public_key))],
+        vec![],
+        None,
+    )
+    .unwrap();
+    let root = logon(&archive, &pc, ROOT).await;
+    assert!(
+        root.warnings
+            .iter()
+            .any(|w| w.contains("admin key was rotated (epoch 2) so that it names")),
+        "{:?}",
+        root.warnings
+    );
+    drop(root);
+    let chain = callkey::read_key(&a, "admin", None).unwrap();
+    assert_eq!(chain.current(), 2);
+    assert!(chain.epochs[1]
+        .revisions
+        .as_ref()
+        .unwrap()
+        .contains_key(&it.uid));
+    // Ivy, still an admin here, but whose tool signs with the admin key of her old bag: refused.
+    let mut me =
+        users::read_profile(&raw_latest(&a, &it.uid), &it.bag.ring("metadata").unwrap()).unwrap();
+    me.telephony_ids = vec!["0".into()];
+    forge(
+        &a,
+        &it,
+        &it.uid,
+        Some(raw_latest(&a, &it.uid)),
+        (pk(&raw_latest(&a, &it.uid).signed.public_key), None),
+        &me,
+        &["admin", "audit", "dedup", "metadata", "signing"],
+    );
+    let err = users::load_latest(&a, &it.uid).unwrap_err().to_string();
+    assert!(
+        err.contains("written after the admin key's epoch 2"),
+        "{err}"
+    );
+}

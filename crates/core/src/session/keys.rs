@@ -397,13 +397,26 @@ impl Session {
     /// newest epoch (waiting at most 10 seconds for the maintenance lock, else at a later logon).
     pub(super) async fn rotate_others_if_leavers(&mut self) -> Result<()> {
         for name in OTHERS {
+            // An admin key epoch made by an older build names no user record's revisions, so it
+            // requires no admin signature of any record (`users::cosign`): the next is made.
+            let unnamed = name == "admin"
+                && self
+                    .call_keys
+                    .others
+                    .get(name)
+                    .and_then(|c| c.epochs.last())
+                    .is_some_and(|e| e.revisions.is_none());
             if self.user.secrets.get(name).is_none()
                 || self.call_keys.rolled.contains_key(name)
-                || self.key_leavers(name).is_empty()
+                || (self.key_leavers(name).is_empty() && !unnamed)
             {
                 continue;
             }
             match self.rotate_archive_key(name).await {
+                Ok(r) if r.leavers.is_empty() => self.warnings.push(format!(
+                    "The archive's admin key was rotated (epoch {}) so that it names every user record's revision, which the epoch an older Callvault made did not: a record a former admin signs from now on is refused",
+                    r.epoch
+                )),
                 Ok(r) => self.warnings.push(format!(
                     "The archive's {} was rotated (epoch {}) because {} no longer hold(s) it: what is written from now on is locked to the new key",
                     callkey::what(name),

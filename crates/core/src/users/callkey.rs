@@ -224,7 +224,7 @@ pub struct EpochSigned {
     /// (uid → revision). A user record of a later revision, or of a user not named, is believed
     /// only if this epoch's key (or a newer) signed it (`users::cosign`), so an admin who left
     /// cannot make one with the keys they kept. Absent in other keys' epochs and in admin epochs
-    /// made before format 3.1.
+    /// made before admin signatures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revisions: Option<std::collections::BTreeMap<String, u64>>,
 }

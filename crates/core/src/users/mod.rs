@@ -183,7 +183,7 @@ pub struct UserRecord {
     pub sealed: String,
     /// The admin key's signature over the signed part ([`cosign`]): required of a revision
     /// written after an admin key epoch that names the user's earlier one was made. Absent in
-    /// records written before format 3.1.
+    /// records written before admin signatures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_sig: Option<cosign::AdminSig>,
 }
