@@ -483,6 +483,7 @@ mod tests {
         let k = String::new();
         Archive {
             current: Default::default(),
+            admin_epochs: Default::default(),
             root: dir.to_path_buf(),
             config: super::super::ArchiveConfig {
                 format: "callvault-archive".into(),

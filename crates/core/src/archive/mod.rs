@@ -130,7 +130,17 @@ pub struct Archive {
     /// what new journal segments, profiles and audit files are encrypted to. Unset: epoch 0,
     /// `archive.json`'s key. An error: writing is refused (the key was rolled back).
     pub current: Current,
+    /// The admin key's epochs as last read (`users::cosign`), by the listing of `keys/admin` they
+    /// were read from (epoch files are written once): every user record read checks against
+    /// them, and reading them is not done again until the listing changes.
+    pub admin_epochs: AdminEpochsCache,
 }
+
+/// Each admin key epoch's public key and the record revisions it names (index = epoch).
+pub type AdminEpochs = std::sync::Arc<Vec<([u8; 32], Option<BTreeMap<String, u64>>)>>;
+
+/// See `Archive::admin_epochs`.
+pub type AdminEpochsCache = std::sync::Arc<std::sync::Mutex<Option<(Vec<String>, AdminEpochs)>>>;
 
 /// See `Archive::current`.
 pub type Current = std::sync::Arc<
@@ -187,6 +197,7 @@ impl Archive {
             config,
             config_bytes: bytes,
             current: Default::default(),
+            admin_epochs: Default::default(),
         })
     }
 

@@ -13,7 +13,6 @@ use crate::archive::Archive;
 use crate::crypto;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// A user record's signature by an epoch of the admin key.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -28,13 +27,10 @@ fn message(s: &SignedPart) -> Vec<u8> {
     [b"callvault/v3/user-admin\n".as_slice(), &signed_bytes(s)].concat()
 }
 
-/// Each user's record revision when an admin key epoch was made (uid → revision).
-type Revisions = BTreeMap<String, u64>;
-
 /// The admin key's epochs as this computer believes them: what a user record must be signed with.
 pub struct Rule {
     /// Public key and revisions of each epoch (index = epoch; 0 is `archive.json`'s key).
-    epochs: Vec<([u8; 32], Option<Revisions>)>,
+    epochs: crate::archive::AdminEpochs,
     /// Why no record can be believed: the epochs cannot be read, or they are not those this
     /// computer saw (rolled back or replaced), so which revisions came after an admin left is
     /// not known.
@@ -43,30 +39,19 @@ pub struct Rule {
 
 impl Rule {
     pub fn read(archive: &Archive) -> Rule {
-        let mut epochs = Vec::new();
         let mut closed = None;
-        match archive.config.keys.get("admin") {
-            Ok(k) => epochs.push((k, None)),
-            Err(e) => closed = Some(e.to_string()),
-        }
-        match super::callkey::read_key(archive, "admin", None) {
-            Ok(chain) => {
-                for s in &chain.epochs {
-                    match crypto::unb64(&s.public_key, "admin key epoch")
-                        .ok()
-                        .and_then(|k| <[u8; 32]>::try_from(k).ok())
-                    {
-                        Some(k) => epochs.push((k, s.revisions.clone())),
-                        None => break,
-                    }
-                }
-            }
+        let epochs = match epochs(archive) {
+            Ok(e) => e,
             Err(e) => {
                 closed = Some(format!(
                     "the archive's admin key epochs (keys/admin) cannot be read ({e})"
-                ))
+                ));
+                match archive.config.keys.get("admin") {
+                    Ok(k) => std::sync::Arc::new(vec![(k, None)]),
+                    Err(_) => std::sync::Arc::new(vec![]),
+                }
             }
-        }
+        };
         match archive.recipient("admin") {
             Ok((e, k)) if epochs.get(e as usize).map(|x| x.0) == Some(k) => {}
             Ok((e, _)) => {
@@ -145,6 +130,31 @@ impl Rule {
         }
         Ok(())
     }
+}
+
+/// The admin key's epochs, believed on their proofs: from the archive's cache while the listing of
+/// `keys/admin` is the one they were read from (epoch files are written once), else read again.
+fn epochs(archive: &Archive) -> Result<crate::archive::AdminEpochs> {
+    let listing = archive.list(&super::callkey::dir("admin"))?;
+    if let Some((l, e)) = archive.admin_epochs.lock().expect("not poisoned").as_ref() {
+        if *l == listing {
+            return Ok(e.clone());
+        }
+    }
+    let mut out = vec![(archive.config.keys.get("admin")?, None)];
+    let chain = super::callkey::read_key(archive, "admin", None)?;
+    for s in &chain.epochs {
+        match crypto::unb64(&s.public_key, "admin key epoch")
+            .ok()
+            .and_then(|k| <[u8; 32]>::try_from(k).ok())
+        {
+            Some(k) => out.push((k, s.revisions.clone())),
+            None => break,
+        }
+    }
+    let out = std::sync::Arc::new(out);
+    *archive.admin_epochs.lock().expect("not poisoned") = Some((listing, out.clone()));
+    Ok(out)
 }
 
 /// Sign a record's signed part with the newest admin key epoch `signer` holds, which must be the
