@@ -170,8 +170,25 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
     let mut ola = logon(&archive, &ola_pc, OLA).await;
 
     // Ivy leaves: the admin key's next epoch is made first, naming every record's revision, and
-    // her disablement is signed with it.
+    // her disablement is signed with it — even while a maintenance lock planted with a lease of a
+    // year is held (a leaver must not keep the key by holding the lock).
+    let planted = callvault_core::retention::lock::acquire(
+        &a,
+        "ffffffffffffffffffffffffffffffff",
+        &it.uid,
+        chrono::Duration::days(365),
+        std::time::Duration::from_secs(0),
+    )
+    .unwrap();
     root.update_user(IT.0, None, Some(true)).await.unwrap();
+    drop(planted);
+    assert!(
+        root.warnings
+            .iter()
+            .any(|w| w.contains("the admin key was rotated without it")),
+        "{:?}",
+        root.warnings
+    );
     // Ola, an admin too, is escrowed to the practice's recovery key, not to the admin key Ivy
     // held: Ivy never had her secret (and so not the new epoch given to her), and nobody is warned.
     let ola_rec = users::load_latest(&a, &users::uid_for(&a, OLA.0).unwrap())
@@ -197,7 +214,10 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
         .as_ref()
         .expect("the admin epoch names revisions");
     let disabled = users::load_latest(&a, &it.uid).unwrap().unwrap();
-    assert_eq!(revs.get(&it.uid), Some(&(disabled.signed.rev - 1)));
+    assert_eq!(
+        revs.get(&it.uid).map(|r| r.rev),
+        Some(disabled.signed.rev - 1)
+    );
     assert_eq!(disabled.admin_sig.as_ref().map(|s| s.epoch), Some(1));
 
     // Attack 1: Ivy writes the next revision of her own record, enabled again, signed with the
@@ -216,15 +236,14 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
         &["admin", "audit", "dedup", "metadata", "signing"],
     );
     let err = users::load_latest(&a, &it.uid).unwrap_err().to_string();
-    assert!(err.contains("written after the admin key's epoch"), "{err}");
+    assert!(err.contains("the admin key's epoch 1 names"), "{err}");
     // She cannot log on, on a computer new to the archive nor on her own.
     for p in [tmp.path().join("fresh-pc"), tmp.path().join("ivy-own-pc")] {
         let e = Session::logon_in(&archive, &p, IT.0, &Password::new(IT.1))
             .await
             .expect_err("a disabled admin's forged record is not believed");
         assert!(
-            e.to_string()
-                .contains("written after the admin key's epoch"),
+            e.to_string().contains("the admin key's epoch 1 names"),
             "{e}"
         );
     }
@@ -244,7 +263,7 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
         &["admin", "audit", "dedup", "metadata", "signing"],
     );
     let err = users::load_latest(&a, &rec_uid).unwrap_err().to_string();
-    assert!(err.contains("written after the admin key's epoch"), "{err}");
+    assert!(err.contains("the admin key's epoch 1 names"), "{err}");
 
     // Attack 3: she plants a new admin of her own, whom no admin key epoch names.
     let w_secret = Key32::random();
@@ -265,7 +284,7 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
         &["admin", "audit", "dedup", "metadata", "signing"],
     );
     let err = users::load_latest(&a, &w_uid).unwrap_err().to_string();
-    assert!(err.contains("written after the admin key's epoch"), "{err}");
+    assert!(err.contains("the admin key's epoch 1 names"), "{err}");
 
     // Everyone else, on a computer new to the archive: none of the three is believed, each named.
     let fresh = tmp.path().join("root-new-pc");
@@ -280,8 +299,7 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
         assert!(
             r2.warnings
                 .iter()
-                .any(|w| w.contains(uid.as_str())
-                    && w.contains("written after the admin key's epoch")),
+                .any(|w| w.contains(uid.as_str()) && w.contains("the admin key's epoch 1 names")),
             "{uid}: {:?}",
             r2.warnings
         );
@@ -325,6 +343,48 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
     let ivy = logon(&archive, &tmp.path().join("ivy-pc"), IT).await;
     assert!(ivy.roles().contains(&Role::Admin));
     drop((ivy, root));
+
+    // Attack 4: the receptionist's record at the very revision the epoch names, its content
+    // changed (made an admin), published as a newer file: the epoch names it by its hash too.
+    let mut same = raw_latest(&a, &rec_uid);
+    let named = callkey::read_key(&a, "admin", None).unwrap().epochs[0]
+        .revisions
+        .as_ref()
+        .unwrap()[&rec_uid]
+        .rev;
+    assert_eq!(same.signed.rev, named);
+    same.signed.rev -= 1;
+    forge(
+        &a,
+        &it,
+        &rec_uid,
+        Some(same),
+        (pk(&rec_before.signed.public_key), None),
+        &rae,
+        &["admin", "audit", "dedup", "metadata", "signing"],
+    );
+    let forged = raw_latest(&a, &rec_uid);
+    assert_eq!(forged.signed.rev, named);
+    let err = users::load_latest(&a, &rec_uid).unwrap_err().to_string();
+    assert!(err.contains("the admin key's epoch 1 names"), "{err}");
+    std::fs::remove_file(archive.join(format!("users/{rec_uid}/{:08}.cvu", forged.ver))).unwrap();
+    assert!(users::load_latest(&a, &rec_uid).is_ok());
+
+    // An epoch file that does not verify (planted after the newest, or the real one damaged):
+    // which records came after an admin left is not known, so none is believed, even on a
+    // computer new to the archive.
+    let planted = archive.join(callkey::path_of("admin", 2));
+    std::fs::write(&planted, b"{}").unwrap();
+    let e = Session::logon_in(
+        &archive,
+        &tmp.path().join("new-pc-2"),
+        ROOT.0,
+        &Password::new(ROOT.1),
+    )
+    .await
+    .expect_err("no record is believed over a refused admin epoch");
+    assert!(e.to_string().contains("00000002.json"), "{e}");
+    std::fs::remove_file(&planted).unwrap();
 
     // Removing the admin key's epoch from the share (so records signed with the old key would
     // pass again): a computer that saw it believes no user record until it is restored.
@@ -412,8 +472,5 @@ async fn an_admin_epoch_from_an_older_build_is_followed_by_one_naming_the_revisi
         &["admin", "audit", "dedup", "metadata", "signing"],
     );
     let err = users::load_latest(&a, &it.uid).unwrap_err().to_string();
-    assert!(
-        err.contains("written after the admin key's epoch 2"),
-        "{err}"
-    );
+    assert!(err.contains("the admin key's epoch 2 names"), "{err}");
 }

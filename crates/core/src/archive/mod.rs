@@ -136,8 +136,9 @@ pub struct Archive {
     pub admin_epochs: AdminEpochsCache,
 }
 
-/// Each admin key epoch's public key and the record revisions it names (index = epoch).
-pub type AdminEpochs = std::sync::Arc<Vec<([u8; 32], Option<BTreeMap<String, u64>>)>>;
+/// Each admin key epoch's public key and the records it names: uid → (revision, hash) (index =
+/// epoch).
+pub type AdminEpochs = std::sync::Arc<Vec<([u8; 32], Option<BTreeMap<String, (u64, String)>>)>>;
 
 /// See `Archive::admin_epochs`.
 pub type AdminEpochsCache = std::sync::Arc<std::sync::Mutex<Option<(Vec<String>, AdminEpochs)>>>;

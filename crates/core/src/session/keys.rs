@@ -27,7 +27,10 @@ pub(crate) fn point_writers(archive: &Archive, device: &Device, remember: bool) 
         match callkey::read_key(archive, name, None) {
             Ok(chain) => match set_recipient(archive, device, &chain) {
                 Ok(None) => {
-                    if remember {
+                    // The admin key's newest epoch is pinned on sight: every user record read
+                    // here is checked against it (`users::cosign`), so its removal from the share
+                    // is noticed even before anyone logs on on this computer again.
+                    if remember || name == "admin" {
                         let current = chain.current();
                         if let Ok(k) = chain.public(archive, current) {
                             device::remember_key(device, name, current, &crypto::b64(&k)).ok();
@@ -302,13 +305,26 @@ impl Session {
             );
         }
         let archive = self.archive.clone();
-        let _lock = crate::retention::lock::acquire(
+        let _lock = match crate::retention::lock::acquire(
             &archive,
             &self.device.id,
             &self.user.uid,
             chrono::Duration::minutes(5),
             std::time::Duration::from_secs(10),
-        )?;
+        ) {
+            Ok(l) => Some(l),
+            // A leaving admin must not keep the key by holding the lock (a lock file planted
+            // with a far lease): the epoch is made without it (its file is written once, so two
+            // holders cannot both make it).
+            Err(e) if leaving.is_some() => {
+                self.warnings.push(format!(
+                    "the maintenance lock is held ({e}); the {} was rotated without it",
+                    callkey::what(name)
+                ));
+                None
+            }
+            Err(e) => return Err(e),
+        };
         // Another holder may have rotated while this one waited.
         self.read_other_keys()?;
         // Never over a rolled-back or unreadable chain: the next epoch would take the place of
@@ -324,10 +340,24 @@ impl Session {
         // afresh (another admin may have saved one since this session's logon).
         let revisions = if name == "admin" {
             self.reload_users().await?;
-            let uids = crate::users::list_uids(&self.archive)?;
-            let mut seen = device::seen_revisions(&self.device);
-            seen.retain(|u, _| uids.contains(u));
-            Some(seen)
+            let seen = device::seen_revisions(&self.device);
+            let mut named = callkey::Revisions::new();
+            // The users this session believes (pinned keys, no rollback), each by the record
+            // on the share if it is the revision believed: its content named by its hash.
+            for u in &self.users {
+                if let Ok(Some(r)) = crate::users::load_latest(&self.archive, &u.uid) {
+                    if seen.get(&u.uid) == Some(&r.signed.rev) {
+                        named.insert(
+                            u.uid.clone(),
+                            callkey::RecordRef {
+                                rev: r.signed.rev,
+                                hash: crate::users::cosign::record_hash(&r.signed),
+                            },
+                        );
+                    }
+                }
+            }
+            Some(named)
         } else {
             None
         };

@@ -321,6 +321,30 @@ impl Session {
                     rep.unreferenced.push(rel);
                     continue;
                 }
+                // An older object of a recording a newer, valid re-wrap record already names:
+                // left by a re-wrap run stopped while shredding it (its header may be half
+                // overwritten); the next run removes it, and nothing reads it meanwhile.
+                let signer = |uid: &str| {
+                    self.users
+                        .iter()
+                        .find(|u| u.uid == uid)
+                        .map(|u| u.signing_key)
+                };
+                let superseded = (epoch + 1..=self.call_keys.chain.current()).any(|e| {
+                    std::fs::symlink_metadata(a.path(&audio::rewrapped_path(id, e))).is_ok()
+                        && crate::users::callkey::check_rewrap(
+                            a,
+                            &self.call_keys.chain,
+                            id,
+                            e,
+                            &meta.object_sha256,
+                            &signer,
+                        )
+                        .is_ok()
+                });
+                if superseded {
+                    continue;
+                }
                 // A re-wrapped object: as its signed re-wrap record names it.
                 let want = if epoch == 0 {
                     meta.object_sha256.clone()
@@ -331,12 +355,7 @@ impl Session {
                         id,
                         epoch,
                         &meta.object_sha256,
-                        &|uid| {
-                            self.users
-                                .iter()
-                                .find(|u| u.uid == uid)
-                                .map(|u| u.signing_key)
-                        },
+                        &signer,
                     ) {
                         Ok(sha) => sha,
                         Err(e) => {

@@ -220,14 +220,26 @@ pub struct EpochSigned {
     /// The previous epoch's seed wrapped to the new public key, info
     /// `callvault/v3/call-key-back/<epoch>`: the newest key opens every older one.
     pub back: Wrapped,
-    /// The admin key's epochs only: each user's record revision believed when the epoch was made
-    /// (uid → revision). A user record of a later revision, or of a user not named, is believed
-    /// only if this epoch's key (or a newer) signed it (`users::cosign`), so an admin who left
-    /// cannot make one with the keys they kept. Absent in other keys' epochs and in admin epochs
-    /// made before admin signatures.
+    /// The admin key's epochs only: each user's record believed when the epoch was made (uid →
+    /// revision and hash). A user record of a later revision, of the same revision with another
+    /// content, or of a user not named, is believed only if this epoch's key (or a newer) signed
+    /// it (`users::cosign`), so an admin who left cannot make one with the keys they kept. Absent
+    /// in other keys' epochs and in admin epochs made before admin signatures (file `v` 1; with
+    /// it, `v` 2, which an older build refuses as newer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revisions: Option<std::collections::BTreeMap<String, u64>>,
+    pub revisions: Option<Revisions>,
 }
+
+/// A user record as an admin key epoch names it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RecordRef {
+    pub rev: u64,
+    /// Hex SHA-256 of the message the archive's signing key signs (`users::cosign::record_hash`).
+    pub hash: String,
+}
+
+/// The records an admin key epoch names, by uid.
+pub type Revisions = std::collections::BTreeMap<String, RecordRef>;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EpochFile {
@@ -376,7 +388,7 @@ pub fn read_key(archive: &Archive, key: &'static str, author: Option<AuthorKey>)
         };
         let s = &f.signed;
         let msg = message_for(key, s);
-        let why: Option<String> = if f.v != 1 {
+        let why: Option<String> = if f.v != 1 && !(f.v == 2 && s.revisions.is_some()) {
             Some(format!("a newer format of {w} epoch; not believed"))
         } else if s.epoch != n {
             Some("names another epoch than its file (moved?); not believed".into())
@@ -501,7 +513,7 @@ pub fn rotate(
     by: &Signer,
     holders: &[(String, [u8; 32])],
     leavers: Vec<String>,
-    revisions: Option<std::collections::BTreeMap<String, u64>>,
+    revisions: Option<Revisions>,
 ) -> Result<(u32, Key32)> {
     let name = chain.name;
     let e = chain.current() + 1;
@@ -535,7 +547,7 @@ pub fn rotate(
     };
     let msg = message_for(name, &signed);
     let f = EpochFile {
-        v: 1,
+        v: if signed.revisions.is_some() { 2 } else { 1 },
         proof: crypto::b64(&crypto::xeddsa_sign(current, &msg)),
         sig: crypto::b64(&crypto::ed25519_sign(by.seed, &msg)),
         signed,

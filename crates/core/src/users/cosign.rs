@@ -23,6 +23,12 @@ pub struct AdminSig {
     pub sig: String,
 }
 
+/// The hash an admin key epoch names a record by: hex SHA-256 of the message the signing key
+/// signs.
+pub fn record_hash(s: &SignedPart) -> String {
+    hex::encode(crypto::sha256(&signed_bytes(s)))
+}
+
 fn message(s: &SignedPart) -> Vec<u8> {
     [b"callvault/v3/user-admin\n".as_slice(), &signed_bytes(s)].concat()
 }
@@ -73,14 +79,23 @@ impl Rule {
         (e as u32, self.epochs.get(e).map(|x| x.0).unwrap_or([0; 32]))
     }
 
-    /// The oldest epoch that may have signed revision `rev` of user `uid`: the newest epoch made
-    /// while the user's record was at a lower revision, or before the user existed (0: any, or a
-    /// record from before admin signatures).
-    pub fn required(&self, uid: &str, rev: u64) -> u32 {
+    /// The oldest epoch that may have signed this record: the newest epoch that names the user's
+    /// record at a lower revision, or at this one with another content, or does not name the user
+    /// (0: any, or a record from before admin signatures).
+    pub fn required(&self, signed: &SignedPart) -> u32 {
+        let mut hash = None;
         let mut req = 0;
         for (n, (_, revs)) in self.epochs.iter().enumerate().skip(1) {
             if let Some(revs) = revs {
-                if revs.get(uid).is_none_or(|f| rev > *f) {
+                let later = match revs.get(&signed.uid) {
+                    None => true,
+                    Some((r, _)) if signed.rev > *r => true,
+                    Some((r, h)) if signed.rev == *r => {
+                        *h != *hash.get_or_insert_with(|| record_hash(signed))
+                    }
+                    Some(_) => false,
+                };
+                if later {
                     req = n as u32;
                 }
             }
@@ -96,20 +111,20 @@ impl Rule {
                 format!("{why}; no user record is believed until it is restored (ask the data controller)"),
             ));
         }
-        let req = self.required(&rec.signed.uid, rec.signed.rev);
+        let req = self.required(&rec.signed);
         let Some(a) = &rec.admin_sig else {
             if req == 0 {
                 return Ok(());
             }
             return Err(Error::tampered(
                 what,
-                format!("revision {} was written after the admin key's epoch {req} was made but is not signed with it (forged with the archive's signing key by an admin who left?); not believed", rec.signed.rev),
+                format!("revision {} is not a record the admin key's epoch {req} names, and no admin key signed it (forged with the archive's signing key by an admin who left?); not believed", rec.signed.rev),
             ));
         };
         if a.epoch < req {
             return Err(Error::tampered(
                 what,
-                format!("revision {} was written after the admin key's epoch {req} was made but is signed with epoch {} (forged by an admin who left?); not believed", rec.signed.rev, a.epoch),
+                format!("revision {} is not a record the admin key's epoch {req} names, and only its epoch {} signed it (forged by an admin who left?); not believed", rec.signed.rev, a.epoch),
             ));
         }
         let Some((k, _)) = self.epochs.get(a.epoch as usize) else {
@@ -143,12 +158,25 @@ fn epochs(archive: &Archive) -> Result<crate::archive::AdminEpochs> {
     }
     let mut out = vec![(archive.config.keys.get("admin")?, None)];
     let chain = super::callkey::read_key(archive, "admin", None)?;
+    // An epoch file refused (replaced, damaged, or planted after the newest) ends the chain
+    // before it: which records came after an admin left is then not known, so none is believed
+    // (a stray file of another name is only ignored).
+    if let Some((rel, why)) = chain.problems.iter().find(|(_, w)| !w.ends_with("ignored")) {
+        return Err(Error::tampered(rel, why.clone()));
+    }
     for s in &chain.epochs {
         match crypto::unb64(&s.public_key, "admin key epoch")
             .ok()
             .and_then(|k| <[u8; 32]>::try_from(k).ok())
         {
-            Some(k) => out.push((k, s.revisions.clone())),
+            Some(k) => out.push((
+                k,
+                s.revisions.as_ref().map(|r| {
+                    r.iter()
+                        .map(|(u, x)| (u.clone(), (x.rev, x.hash.clone())))
+                        .collect()
+                }),
+            )),
             None => break,
         }
     }

@@ -358,9 +358,16 @@ fn resign(
     let profile = profile.unwrap_or(&current);
     // Until the archive has a recovery key, a key holder's escrow stays where it was (an admin's
     // logon warns of it).
+    // The recovery key is checked with a call key (the signer's, or the key holder's own new
+    // bag's): an admin who holds none leaves an admin's escrow where it was on any change but a
+    // promotion (refused: a key-holding admin must make it) — a disablement above all, which must
+    // never wait — and a key-holding admin's upgrade run moves it.
+    let promotion = !policy::escrow_to_recovery(&current.roles);
+    let can_check = signer.get("custodian").is_some() || policy::holds_call_key(&profile.roles);
     let moves = policy::escrow_to_recovery(&profile.roles)
         && !escrowed_to_recovery(&rec)
-        && recovery_in_use(archive);
+        && recovery_in_use(archive)
+        && (promotion || (can_check && !profile.disabled));
     let secret = if password.is_some() || moves {
         let s = open_escrow(&rec, signer, recovery)?;
         if crypto::b64(&crypto::x25519_public(&s)) != rec.signed.public_key {
