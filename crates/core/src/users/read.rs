@@ -15,12 +15,13 @@ pub fn check_record(
     ver: u64,
     what: &str,
 ) -> Result<UserRecord> {
-    check_under(archive, &cosign::Rule::read(archive), bytes, uid, ver, what)
+    let rec = check_under(archive, bytes, uid, ver, what)?;
+    cosign::Rule::read(archive).check(&rec, what)?;
+    Ok(rec)
 }
 
 fn check_under(
     archive: &Archive,
-    rule: &cosign::Rule,
     bytes: &[u8],
     uid: &str,
     ver: u64,
@@ -68,17 +69,22 @@ fn check_under(
             ));
         }
     }
-    rule.check(&rec, what)?;
     Ok(rec)
 }
 
-/// The current record of a user: the highest version, every version checked, no rollback.
+/// The current record of a user: the highest version, every version checked, no rollback. The
+/// admin key's rule (`cosign`) refuses the user if the current version fails it; an older version
+/// that fails it is passed over (not counted for the rollback check): two admins saving the same
+/// user at once leave two versions of one revision, of which an epoch names only one, and a
+/// leaver's file planted at an older version must not make the user look rolled back.
 pub fn load_latest(archive: &Archive, uid: &str) -> Result<Option<UserRecord>> {
     let dir = format!("users/{uid}");
     let mut latest: Option<UserRecord> = None;
     let mut max_rev = 0;
     let rule = cosign::Rule::read(archive);
-    for name in archive.list(&dir)? {
+    let names = archive.list(&dir)?;
+    let newest = names.iter().filter_map(|n| parse_ver(n)).max();
+    for name in names {
         let Some(ver) = parse_ver(&name) else {
             return Err(Error::tampered(
                 format!("{dir}/{name}"),
@@ -86,7 +92,12 @@ pub fn load_latest(archive: &Archive, uid: &str) -> Result<Option<UserRecord>> {
             ));
         };
         let rel = format!("{dir}/{name}");
-        let rec = check_under(archive, &rule, &archive.read(&rel)?, uid, ver, &rel)?;
+        let rec = check_under(archive, &archive.read(&rel)?, uid, ver, &rel)?;
+        match rule.check(&rec, &rel) {
+            Ok(()) => {}
+            Err(e) if Some(ver) == newest => return Err(e),
+            Err(_) => continue,
+        }
         max_rev = max_rev.max(rec.signed.rev);
         if latest.as_ref().is_none_or(|l| rec.ver > l.ver) {
             latest = Some(rec);
