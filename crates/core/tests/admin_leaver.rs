@@ -28,6 +28,24 @@ async fn logon(archive: &Path, data: &Path, u: (&str, &str)) -> Session {
         .unwrap()
 }
 
+/// A new archive in `dir` (`archive`), made on computer `pc` by ROOT (admin and data
+/// controller), who is logged on there.
+async fn start(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, Session) {
+    let archive = dir.join("archive");
+    let pc = dir.join("pc");
+    session::init_in(
+        &archive,
+        &pc,
+        ROOT.0,
+        &Password::new(ROOT.1),
+        KdfChoice::Fast,
+    )
+    .await
+    .unwrap();
+    let root = logon(&archive, &pc, ROOT).await;
+    (archive, pc, root)
+}
+
 /// What the leaver's tool keeps: the seeds of their key bag as it was.
 struct Kept {
     uid: String,
@@ -141,18 +159,7 @@ fn pk(b64: &str) -> [u8; 32] {
 #[tokio::test]
 async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant_an_admin() {
     let tmp = tempfile::tempdir().unwrap();
-    let archive = tmp.path().join("archive");
-    let pc = tmp.path().join("pc");
-    session::init_in(
-        &archive,
-        &pc,
-        ROOT.0,
-        &Password::new(ROOT.1),
-        KdfChoice::Fast,
-    )
-    .await
-    .unwrap();
-    let mut root = logon(&archive, &pc, ROOT).await;
+    let (archive, pc, mut root) = start(tmp.path()).await;
     for (u, roles) in [
         (IT, vec![Role::Admin]),
         (OLA, vec![Role::Admin]),
@@ -405,18 +412,7 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
 #[tokio::test]
 async fn an_admin_epoch_from_an_older_build_is_followed_by_one_naming_the_revisions() {
     let tmp = tempfile::tempdir().unwrap();
-    let archive = tmp.path().join("archive");
-    let pc = tmp.path().join("pc");
-    session::init_in(
-        &archive,
-        &pc,
-        ROOT.0,
-        &Password::new(ROOT.1),
-        KdfChoice::Fast,
-    )
-    .await
-    .unwrap();
-    let mut root = logon(&archive, &pc, ROOT).await;
+    let (archive, pc, mut root) = start(tmp.path()).await;
     root.add_user(IT.0, &[Role::Admin], &[], &Password::new(IT.1))
         .await
         .unwrap();
@@ -482,18 +478,7 @@ async fn an_admin_epoch_from_an_older_build_is_followed_by_one_naming_the_revisi
 #[tokio::test]
 async fn an_admin_without_the_call_key_disables_an_admin_escrowed_the_old_way() {
     let tmp = tempfile::tempdir().unwrap();
-    let archive = tmp.path().join("archive");
-    let pc = tmp.path().join("pc");
-    session::init_in(
-        &archive,
-        &pc,
-        ROOT.0,
-        &Password::new(ROOT.1),
-        KdfChoice::Fast,
-    )
-    .await
-    .unwrap();
-    let mut root = logon(&archive, &pc, ROOT).await;
+    let (archive, _, mut root) = start(tmp.path()).await;
     for u in [IT, OLA] {
         root.add_user(u.0, &[Role::Admin], &[], &Password::new(u.1))
             .await

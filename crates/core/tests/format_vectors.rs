@@ -133,6 +133,7 @@ const KNOWN_KINDS: &[&str] = &[
     "vector-secrets",
     "vector-file",
     "vector-uid",
+    "vector-user-admin",
     "vector-user",
     "vector-audio",
     "vector-journal",
@@ -1616,4 +1617,48 @@ fn key_epochs_and_xeddsa() {
     assert_eq!(got.expose(), new.expose());
     let back = crypto::unwrap_key(&new, v.text("back_info").as_bytes(), &signed.back, "v").unwrap();
     assert_eq!(back.expose(), prev.expose());
+}
+
+#[test]
+fn user_record_admin_signature() {
+    use callvault_core::users::cosign;
+    let s = secrets();
+    let v = one("vector-user-admin");
+    let a = example_archive();
+    let uid = one("vector-user").raw("uid").to_string();
+    let (path, text) = user_file();
+    let mut rec = users::check_record(&a, text.as_bytes(), &uid, 0, &path).unwrap();
+    let msg = [
+        b"callvault/v1/user\n".as_slice(),
+        &serde_json::to_vec(&rec.signed).unwrap(),
+    ]
+    .concat();
+    // The hash an admin key epoch names a record by: SHA-256 of the signing key's message.
+    assert_eq!(hex::encode(crypto::sha256(&msg)), v.raw("record_hash"));
+    assert_eq!(cosign::record_hash(&rec.signed), v.raw("record_hash"));
+    // admin_sig: XEdDSA (deterministic) by the admin seed over domain ‖ that message.
+    let domain = v.text("domain");
+    assert_eq!(domain, "callvault/v3/user-admin\n");
+    let admin_msg = [domain.as_bytes(), &msg].concat();
+    let sig = crypto::xeddsa_sign(&s.key("admin"), &admin_msg);
+    assert_eq!(hex::encode(sig), v.raw("admin_sig"));
+    assert!(crypto::xeddsa_verify(
+        &a.config.keys.get("admin").unwrap(),
+        &admin_msg,
+        &sig
+    ));
+    // The reader's rule accepts it at epoch 0, and refuses it altered.
+    rec.admin_sig = Some(cosign::AdminSig {
+        epoch: 0,
+        sig: crypto::b64(&sig),
+    });
+    let rule = cosign::Rule::read(&a);
+    rule.check(&rec, &path).unwrap();
+    let mut bad = sig;
+    bad[5] ^= 1;
+    rec.admin_sig = Some(cosign::AdminSig {
+        epoch: 0,
+        sig: crypto::b64(&bad),
+    });
+    assert!(rule.check(&rec, &path).is_err());
 }
