@@ -33,6 +33,7 @@ impl From<UserSummary> for UserRow {
             uid: _,
             public_key: _,
             signing_key: _,
+            given: _,
         } = u;
         UserRow {
             name,
@@ -100,7 +101,7 @@ pub async fn set_roles(
     state: State<'_, AppState>,
     name: String,
     roles: Vec<String>,
-) -> ApiResult<()> {
+) -> ApiResult<Vec<String>> {
     let mut g = session(&state).await?;
     let r = self::roles(&roles)?;
     if r.is_empty() {
@@ -108,7 +109,10 @@ pub async fn set_roles(
             "roles: choose at least one (to stop someone logging on, disable the account)",
         ));
     }
-    Ok(s_mut(&mut g).set_roles(&name, &r).await?)
+    let s = s_mut(&mut g);
+    let n = s.warnings.len();
+    s.set_roles(&name, &r).await?;
+    Ok(s.warnings.get(n..).unwrap_or_default().to_vec())
 }
 
 #[tauri::command]
@@ -117,11 +121,13 @@ pub async fn update_user(
     name: String,
     telephony_ids: Option<Vec<String>>,
     disabled: Option<bool>,
-) -> ApiResult<()> {
+) -> ApiResult<Vec<String>> {
     let mut g = session(&state).await?;
-    Ok(s_mut(&mut g)
-        .update_user(&name, telephony_ids.as_deref(), disabled)
-        .await?)
+    let s = s_mut(&mut g);
+    let n = s.warnings.len();
+    s.update_user(&name, telephony_ids.as_deref(), disabled)
+        .await?;
+    Ok(s.warnings.get(n..).unwrap_or_default().to_vec())
 }
 
 /// Reset a password: true when done, false when the data controller prepared it with the

@@ -55,8 +55,8 @@ struct Kept {
 fn keep(a: &Archive, u: (&str, &str)) -> Kept {
     let uid = users::uid_for(a, u.0).unwrap();
     let rec = users::load_latest(a, &uid).unwrap().unwrap();
-    let un = users::unlock(a, &rec, &Password::new(u.1)).unwrap();
-    let bag = users::open_keybag(&rec, &un.secret).unwrap();
+    let secret = users::open_secret(&rec, &Password::new(u.1)).unwrap();
+    let bag = users::open_keybag(&rec, &secret).unwrap();
     Kept { uid, bag }
 }
 
@@ -229,9 +229,18 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
 
     // Attack 1: Ivy writes the next revision of her own record, enabled again, signed with the
     // archive's signing seed and her kept admin key.
-    let mut me = users::read_profile(&disabled, &it.bag.ring("metadata").unwrap()).unwrap();
-    assert!(me.disabled);
-    me.disabled = false;
+    // The metadata key was rotated before her disablement was written too: what is written from
+    // then on, her own disabled record's profile first, her kept key does not open.
+    let metadata = callkey::read_key(&a, "metadata", None).unwrap();
+    assert_eq!(metadata.current(), 1);
+    assert_eq!(metadata.epochs[0].leavers, vec![it.uid.clone()]);
+    assert!(users::read_profile(&disabled, &it.bag.ring("metadata").unwrap()).is_err());
+    let me = Profile {
+        name: IT.0.into(),
+        roles: vec![Role::Admin],
+        telephony_ids: vec![],
+        disabled: false,
+    };
     let it_public = pk(&disabled.signed.public_key);
     forge(
         &a,
@@ -538,4 +547,41 @@ async fn an_admin_without_the_call_key_disables_an_admin_escrowed_the_old_way() 
     .await
     .expect_err("disabled");
     assert!(e.to_string().contains("disabled"), "{e}");
+}
+
+/// The disabled record itself is the leaver's: with their password they open its key bag. It
+/// must hold no archive seed, above all not the admin key's epoch made to shut them out.
+#[tokio::test]
+async fn a_disabled_users_own_record_gives_them_no_seed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (archive, _pc, mut root) = start(tmp.path()).await;
+    for (u, roles) in [(IT, vec![Role::Admin]), (REC, vec![Role::Staff])] {
+        root.add_user(u.0, &roles, &[], &Password::new(u.1))
+            .await
+            .unwrap();
+    }
+    root.update_user(IT.0, None, Some(true)).await.unwrap();
+    root.update_user(REC.0, None, Some(true)).await.unwrap();
+    let a = Archive::open(&archive).unwrap();
+    let chain = callkey::read_key(&a, "admin", None).unwrap();
+    assert_eq!(chain.current(), 1);
+    let e1 = pk(&chain.epochs[0].public_key);
+    let it_after = keep(&a, IT);
+    assert!(
+        it_after
+            .bag
+            .get("admin")
+            .is_none_or(|k| crypto::x25519_public(k) != e1),
+        "the leaver's disabled record gives the admin key's epoch 1, made to shut her out"
+    );
+    for u in [IT, REC] {
+        let after = keep(&a, u);
+        for k in users::SEED_NAMES {
+            assert!(
+                after.bag.get(k).is_none(),
+                "{}'s disabled record still gives the {k} seed",
+                u.0
+            );
+        }
+    }
 }

@@ -144,13 +144,22 @@ async fn a_leaver_is_rotated_out_of_every_call_and_forgeries_are_refused() {
         assert!(open_audio(&a, &leaver, id).is_some(), "before: {id}");
     }
 
-    // An admin disables them; the next logon of a remaining holder makes the next epoch.
+    // An admin who holds the call key (the data controller) disables them: the next epoch is
+    // made before the disablement is written, and a remaining holder's logon has nothing to
+    // rotate, only the re-wrap to ask for.
     let mut root = logon(&archive, &data, ROOT).await;
     root.update_user(LEAVER.0, None, Some(true)).await.unwrap();
+    assert!(
+        root.warnings
+            .iter()
+            .any(|w| w.contains("call key was rotated (epoch 1)") && w.contains("Re-wrap")),
+        "{:?}",
+        root.warnings
+    );
     root.close().await;
     let gp = logon(&archive, &data, GP).await;
     assert!(
-        gp.warnings
+        !gp.warnings
             .iter()
             .any(|w| w.contains("call key was rotated")),
         "{:?}",
@@ -321,20 +330,19 @@ async fn a_leaver_is_rotated_out_of_every_call_and_forgeries_are_refused() {
         v.problems
     );
 
-    // Someone given the call key after the rotation (promoted) who then loses the role is rotated
-    // out too; a leaving already answered is not answered again.
+    // Someone given the call key after the rotation (promoted) who then loses the role: the data
+    // controller, who holds the call key, makes its next epoch before the change is written; a
+    // leaving already answered is not answered again.
     root.set_roles(CLIN.0, &[Role::Approver]).await.unwrap();
     root.set_roles(CLIN.0, &[Role::Clinician]).await.unwrap();
-    root.close().await;
-    let gp = logon(&archive, &data, GP).await;
     assert!(
-        gp.warnings
+        root.warnings
             .iter()
             .any(|w| w.contains("call key was rotated (epoch 2)") && w.contains(CLIN.0)),
         "{:?}",
-        gp.warnings
+        root.warnings
     );
-    gp.close().await;
+    root.close().await;
     let gp = logon(&archive, &data, GP).await;
     assert!(!gp
         .warnings
@@ -344,4 +352,40 @@ async fn a_leaver_is_rotated_out_of_every_call_and_forgeries_are_refused() {
     let chain = callkey::read(&a, None).unwrap();
     assert_eq!(chain.current(), 2);
     assert_eq!(chain.epochs[1].leavers, vec![clin.uid.clone()]);
+
+    // The leaver comes back (re-enabled: her new key bag gives her epoch 2, which no epoch file
+    // names), copies her key bag again, and is disabled again by an admin who holds no call key.
+    // Epoch 1 answered her first leaving, not this one: her record says she was given epoch 2
+    // since, so a holder's next logon makes epoch 3, and what is stored after it her second copy
+    // does not open.
+    let mut root = logon(&archive, &data, ROOT).await;
+    root.update_user(LEAVER.0, None, Some(false)).await.unwrap();
+    root.close().await;
+    let again = bag(&a, LEAVER);
+    let mut it = logon(&archive, &data, IT).await;
+    it.update_user(LEAVER.0, None, Some(true)).await.unwrap();
+    assert!(
+        it.warnings
+            .iter()
+            .any(|w| w.contains("call key is rotated out of") && w.contains(LEAVER.0)),
+        "{:?}",
+        it.warnings
+    );
+    it.close().await;
+    let gp = logon(&archive, &data, GP).await;
+    assert!(
+        gp.warnings
+            .iter()
+            .any(|w| w.contains("call key was rotated (epoch 3)") && w.contains(LEAVER.0)),
+        "{:?}",
+        gp.warnings
+    );
+    gp.close().await;
+    let mut root = logon(&archive, &data, ROOT).await;
+    let rep = root.import_sources(vec![call(7, "999")]).await.unwrap();
+    root.close().await;
+    assert!(open_audio(&a, &again, &rep.imported[0].id).is_none());
+    // Her disabled record gives her nothing: not even the epoch her second copy held.
+    let now = users::load_latest(&a, &again.uid).unwrap().unwrap();
+    assert!(users::open_keybag(&now, &again.secret).unwrap().is_empty());
 }

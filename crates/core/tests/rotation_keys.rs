@@ -155,43 +155,44 @@ async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
     }
     assert!(audit_refused(&a, &it_audit, &signers).is_empty());
 
-    // Both leave. The next logon of a holder of each key rotates it: the approver holds the
-    // metadata key (not the audit key); the data controller, an admin, holds both.
+    // Both leave. Each key they held is rotated before their change is written, by the admin who
+    // makes it (the data controller, who holds the metadata, audit and admin keys): the
+    // receptionist's leaving makes the metadata key's epoch 1, the IT lead's its epoch 2 and the
+    // audit and admin keys' epoch 1. What the disablements write is under the new epochs.
+    let audit_before = audit_files(&a);
+    let before = segments(&a);
     let mut root = logon(&archive, &data, ROOT).await;
     root.update_user(REC.0, None, Some(true)).await.unwrap();
     root.update_user(IT.0, None, Some(true)).await.unwrap();
+    for w in [
+        "metadata key was rotated (epoch 1) because rae",
+        "metadata key was rotated (epoch 2) because ivy",
+        "audit key was rotated (epoch 1) because ivy",
+        "admin key was rotated (epoch 1) because ivy",
+    ] {
+        assert!(
+            root.warnings.iter().any(|x| x.contains(w)),
+            "{w}: {:?}",
+            root.warnings
+        );
+    }
     root.close().await;
+    assert!(a.path(&callkey::path_of("metadata", 2)).exists());
+    assert!(a.path(&callkey::path_of("audit", 1)).exists());
+    // Nothing is left for a holder's logon to rotate.
     let gp = logon(&archive, &data, GP).await;
     assert!(
-        gp.warnings
-            .iter()
-            .any(|w| w.contains("metadata key was rotated (epoch 1)")),
+        !gp.warnings.iter().any(|w| w.contains("was rotated")),
         "{:?}",
         gp.warnings
     );
-    assert!(!gp
-        .warnings
-        .iter()
-        .any(|w| w.contains("audit key was rotated")));
     gp.close().await;
-    assert!(a.path(&callkey::path_of("metadata", 1)).exists());
-    assert!(!a.path(&callkey::path_of("audit", 1)).exists());
-    let audit_before = audit_files(&a);
-    // (The disablements and the rotation wrote segments of their own.)
-    let before = segments(&a);
     let mut root = logon(&archive, &data, ROOT).await;
     assert!(
-        root.warnings
-            .iter()
-            .any(|w| w.contains("audit key was rotated (epoch 1)")),
+        !root.warnings.iter().any(|w| w.contains("was rotated")),
         "{:?}",
         root.warnings
     );
-    // Nobody left since: no second epoch.
-    assert!(!root
-        .warnings
-        .iter()
-        .any(|w| w.contains("metadata key was rotated")));
 
     // After the rotation: a new call (its journal segment), a new colleague (her profile), and
     // whatever this session audits.
@@ -255,10 +256,10 @@ async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
     assert!(trail.problems.is_empty(), "{:?}", trail.problems);
 
     // A forged next epoch, proved by the old key the receptionist kept and signed by her: refused,
-    // named, and the writers stay on epoch 1.
+    // named, and the writers stay on epoch 2.
     let mut forged: callkey::EpochFile =
-        serde_json::from_slice(&a.read(&callkey::path_of("metadata", 1)).unwrap()).unwrap();
-    forged.signed.epoch = 2;
+        serde_json::from_slice(&a.read(&callkey::path_of("metadata", 2)).unwrap()).unwrap();
+    forged.signed.epoch = 3;
     forged.signed.prev_key = forged.signed.public_key.clone();
     let mine = Key32::random();
     forged.signed.public_key = crypto::b64(&crypto::x25519_public(&mine));
@@ -266,7 +267,7 @@ async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
     let msg = callkey::message_for("metadata", &forged.signed);
     forged.proof = crypto::b64(&crypto::xeddsa_sign(&rec_meta, &msg));
     std::fs::write(
-        a.path(&callkey::path_of("metadata", 2)),
+        a.path(&callkey::path_of("metadata", 3)),
         serde_json::to_vec(&forged).unwrap(),
     )
     .unwrap();
@@ -275,7 +276,7 @@ async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
     assert!(
         root.warnings
             .iter()
-            .any(|w| w.contains("keys/metadata/00000002.json") && w.contains("not proved")),
+            .any(|w| w.contains("keys/metadata/00000003.json") && w.contains("not proved")),
         "{:?}",
         root.warnings
     );
@@ -283,17 +284,20 @@ async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
     assert!(
         v.problems
             .iter()
-            .any(|p| p.object == callkey::path_of("metadata", 2)),
+            .any(|p| p.object == callkey::path_of("metadata", 3)),
         "{:?}",
         v.problems
     );
-    std::fs::remove_file(a.path(&callkey::path_of("metadata", 2))).unwrap();
+    std::fs::remove_file(a.path(&callkey::path_of("metadata", 3))).unwrap();
     root.close().await;
 
-    // Epoch 1 removed from the share (rolling the key back to one the receptionist holds): this
-    // computer saw it, so what it writes stays locked to epoch 1's key, which she lacks.
+    // Epochs 1 and 2 removed from the share (rolling the key back to one the receptionist holds):
+    // this computer saw epoch 2, so what it writes stays locked to its key, which she lacks.
     let epoch1 = a.read(&callkey::path_of("metadata", 1)).unwrap();
-    std::fs::remove_file(a.path(&callkey::path_of("metadata", 1))).unwrap();
+    let epoch2 = a.read(&callkey::path_of("metadata", 2)).unwrap();
+    for e in [1, 2] {
+        std::fs::remove_file(a.path(&callkey::path_of("metadata", e))).unwrap();
+    }
     let before_rollback = segments(&a);
     let mut root = logon(&archive, &data, ROOT).await;
     assert!(
@@ -319,17 +323,19 @@ async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
             s.0
         );
     }
-    // Nothing was rotated over the gap (restoring the file would then have lost that epoch).
+    // Nothing was rotated over the gap (restoring the files would then have lost that epoch).
     assert!(!a.path(&callkey::path_of("metadata", 1)).exists());
     // Restored, the holders read it all again.
     std::fs::write(a.path(&callkey::path_of("metadata", 1)), &epoch1).unwrap();
+    std::fs::write(a.path(&callkey::path_of("metadata", 2)), &epoch2).unwrap();
     let gp = logon(&archive, &data, GP).await;
     let seen = parties(&gp).await;
     assert!(seen.contains("During Rollback Caller"), "{seen:?}");
     gp.close().await;
 
-    // The approver who made epoch 1 leaves in turn: epoch 1 stays believed (nothing made under it
-    // is lost), and the next holder's logon makes epoch 2 on top of it, which her copy lacks.
+    // The approver leaves in turn: the epochs she was given stay believed (nothing made under
+    // them is lost), and the admin who disables her makes epoch 3 on top of them, which her copy
+    // lacks.
     let gp_meta: Vec<Key32> = {
         let uid = users::uid_for(&a, GP.0).unwrap();
         let rec = users::load_latest(&a, &uid).unwrap().unwrap();
@@ -343,20 +349,19 @@ async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
             .map(|(_, k)| k)
             .collect()
     };
-    assert_eq!(gp_meta.len(), 2, "she holds epochs 0 and 1");
-    let mut root = logon(&archive, &data, ROOT).await;
-    root.update_user(GP.0, None, Some(true)).await.unwrap();
-    root.close().await;
+    assert_eq!(gp_meta.len(), 3, "she holds epochs 0, 1 and 2");
     let before_gp_left = segments(&a);
     let mut root = logon(&archive, &data, ROOT).await;
+    root.update_user(GP.0, None, Some(true)).await.unwrap();
     assert!(
         root.warnings
             .iter()
-            .any(|w| w.contains("metadata key was rotated (epoch 2)")),
+            .any(|w| w.contains("metadata key was rotated (epoch 3)")),
         "{:?}",
         root.warnings
     );
     assert_eq!(a.read(&callkey::path_of("metadata", 1)).unwrap(), epoch1);
+    assert_eq!(a.read(&callkey::path_of("metadata", 2)).unwrap(), epoch2);
     root.import_sources(vec![call(4, "After Approver Left")])
         .await
         .unwrap();
@@ -382,15 +387,15 @@ async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
             assert!(!opens_segment(&a, s, k, &signers), "her copy: {}", s.0);
         }
     }
-    // A second logon makes no third epoch: her leaving was answered.
+    // A second logon makes no further epoch: her leaving was answered.
     let root = logon(&archive, &data, ROOT).await;
-    assert!(!a.path(&callkey::path_of("metadata", 3)).exists());
+    assert!(!a.path(&callkey::path_of("metadata", 4)).exists());
     root.close().await;
 
-    // A receptionist who holds the newest key leaves, and before any holder logs on her tool makes
-    // epoch 3 herself — proved by epoch 2, signed by her, naming herself as its leaver and given
-    // to the data controller under a seed she knows. It is believed (she held epoch 2), but answers
-    // nothing: the next holder's logon makes epoch 4 without her.
+    // A receptionist who holds the newest key, about to leave, has her tool make epoch 4 herself —
+    // proved by epoch 3, signed by her, naming herself as its leaver and given to the data
+    // controller under a seed she knows. It is believed (she held epoch 3), but answers nothing:
+    // the admin who disables her makes epoch 5 on top of it, without her.
     let uid = users::uid_for(&a, SAM.0).unwrap();
     let rec = users::load_latest(&a, &uid).unwrap().unwrap();
     let un = users::unlock(&a, &rec, &Password::new(SAM.1)).unwrap();
@@ -399,10 +404,7 @@ async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
     let (held, _) =
         callkey::seeds_for(&a, &chain, &uid, &un.secret, bag.get("metadata").unwrap()).unwrap();
     let (e2, seed2) = held.last().unwrap().clone();
-    assert_eq!(e2, 2, "she holds the newest epoch");
-    let mut root = logon(&archive, &data, ROOT).await;
-    root.update_user(SAM.0, None, Some(true)).await.unwrap();
-    root.close().await;
+    assert_eq!(e2, 3, "she holds the newest epoch");
     let mine = Key32::random();
     let root_rec = users::load_latest(&a, &users::uid_for(&a, ROOT.0).unwrap())
         .unwrap()
@@ -412,7 +414,7 @@ async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
         .try_into()
         .unwrap();
     let signed = callkey::EpochSigned {
-        epoch: 3,
+        epoch: 4,
         public_key: crypto::b64(&crypto::x25519_public(&mine)),
         prev_key: crypto::b64(&crypto::x25519_public(&seed2)),
         archive: a.config.identity_hash(),
@@ -423,14 +425,14 @@ async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
             to: root_rec.signed.uid.clone(),
             wrapped: crypto::wrap(
                 &root_pk,
-                &callkey::grant_info("metadata", 3, &root_rec.signed.uid),
+                &callkey::grant_info("metadata", 4, &root_rec.signed.uid),
                 mine.expose(),
             )
             .unwrap(),
         }],
         back: crypto::wrap(
             &crypto::x25519_public(&mine),
-            &callkey::back_info("metadata", 3),
+            &callkey::back_info("metadata", 4),
             seed2.expose(),
         )
         .unwrap(),
@@ -447,16 +449,19 @@ async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
         signed,
     };
     std::fs::write(
-        a.path(&callkey::path_of("metadata", 3)),
+        a.path(&callkey::path_of("metadata", 4)),
         serde_json::to_vec(&f).unwrap(),
     )
     .unwrap();
-    let before_forged = segments(&a);
     let mut root = logon(&archive, &data, ROOT).await;
+    root.update_user(SAM.0, None, Some(true)).await.unwrap();
+    // (Before her disablement she was a holder: what was written under her epoch until then was
+    // hers to read.)
+    let before_forged = segments(&a);
     assert!(
         root.warnings
             .iter()
-            .any(|w| w.contains("metadata key was rotated (epoch 4)")),
+            .any(|w| w.contains("metadata key was rotated (epoch 5)")),
         "{:?}",
         root.warnings
     );
@@ -502,7 +507,7 @@ async fn an_unreadable_key_folder_never_sends_new_data_back_to_the_first_key() {
     let mut root = logon(&archive, &data, ROOT).await;
     root.update_user(REC.0, None, Some(true)).await.unwrap();
     root.close().await;
-    // The data controller's next logon rotates the metadata key; this computer records epoch 1.
+    // Her disablement rotated the metadata key first; this computer records epoch 1.
     let root = logon(&archive, &data, ROOT).await;
     root.close().await;
     assert!(a.path(&callkey::path_of("metadata", 1)).exists());

@@ -137,9 +137,11 @@ export const api = {
     invoke<number>('export_audit_csv', { filter, file }),
   users: () => invoke<UserRow[]>('users'),
   addUser: (user: NewUser) => invoke<void>('add_user', { user }),
-  setRoles: (name: string, roles: Role[]) => invoke<void>('set_roles', { name, roles }),
+  /** Both return what the change did besides, as sentences to show: the keys rotated before
+   *  someone lost them, and what is left for a later logon. */
+  setRoles: (name: string, roles: Role[]) => invoke<string[]>('set_roles', { name, roles }),
   updateUser: (name: string, telephonyIds: string[] | null, disabled: boolean | null) =>
-    invoke<void>('update_user', { name, telephonyIds, disabled }),
+    invoke<string[]>('update_user', { name, telephonyIds, disabled }),
   /** recoveryCode: the practice's recovery code, needed for someone who holds call keys (typed by
    *  the data controller). True when done; false when prepared, for an admin's next logon. */
   resetPassword: (name: string, password: string, recoveryCode: string | null = null) =>

@@ -48,7 +48,9 @@ pub async fn run(cli: &Cli, uc: &UserCmd) -> CliResult {
         UserCmd::SetRoles { name, roles } => {
             let mut s = logon(cli).await?;
             let roles = Role::parse_list(&roles.join(","))?;
+            let n = s.warnings.len();
             let r = s.set_roles(name, &roles).await;
+            warn_since(&s, n);
             s.close().await;
             r?;
             println!("Roles of {name} changed.");
@@ -57,7 +59,9 @@ pub async fn run(cli: &Cli, uc: &UserCmd) -> CliResult {
         UserCmd::Disable { name } | UserCmd::Enable { name } => {
             let disable = matches!(uc, UserCmd::Disable { .. });
             let mut s = logon(cli).await?;
+            let n = s.warnings.len();
             let r = s.update_user(name, None, Some(disable)).await;
+            warn_since(&s, n);
             s.close().await;
             r?;
             println!("{name} {}.", if disable { "disabled" } else { "enabled" });
@@ -191,4 +195,11 @@ pub async fn recover(cli: &Cli, name: &str) -> CliResult {
         ),
     }
     Ok(())
+}
+
+/// The warnings a change added to the session (the keys it rotated, or left for a later logon).
+fn warn_since(s: &callvault_core::session::Session, n: usize) {
+    for w in s.warnings.get(n..).unwrap_or_default() {
+        eprintln!("warning: {w}");
+    }
 }

@@ -27,6 +27,16 @@ pub fn archive_keys_for(roles: &[Role]) -> Vec<&'static str> {
     k
 }
 
+/// The archive secrets the key bag of an account carries: those its roles grant, and none at all
+/// once it is disabled. A disabled user can still open their own current record with their
+/// password, so its bag must give them nothing (above all not a key epoch made to shut them out).
+pub fn account_keys(roles: &[Role], disabled: bool) -> Vec<&'static str> {
+    if disabled {
+        return Vec::new();
+    }
+    archive_keys_for(roles)
+}
+
 /// Is the secret of a user with these roles escrowed to the practice's recovery key rather than
 /// the admin key: do they hold call keys (`custodian`), or the admin key itself? Then an admin,
 /// who may reset the passwords of those who hold neither, cannot become them: not an approver

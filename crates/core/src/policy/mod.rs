@@ -20,7 +20,7 @@ pub mod users;
 pub use abilities::{abilities, Abilities};
 pub use actions::Action;
 pub use keys::{
-    archive_keys_for, escrow_to_recovery, holds_call_key, may_create_recovery_key,
+    account_keys, archive_keys_for, escrow_to_recovery, holds_call_key, may_create_recovery_key,
     may_prepare_reset, may_rotate, may_use_recovery_key,
 };
 pub use listen::{recording_scope, Scope};

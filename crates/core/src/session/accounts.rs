@@ -31,14 +31,14 @@ impl Session {
                 };
                 let pin = crate::device::key_pin(&r.signed.public_key, &r.signed.signing_key);
                 Ok((
-                    r.signed.rev,
+                    (r.signed.rev, r.signed.given),
                     p,
                     key(&r.signed.public_key)?,
                     key(&r.signed.signing_key)?,
                     pin,
                 ))
             }) {
-                Ok((rev, p, pk, sk, pin)) => {
+                Ok(((rev, given), p, pk, sk, pin)) => {
                     if pins.get(&uid).is_some_and(|k| *k != pin) {
                         self.warn_once(format!(
                             "users/{uid}: this user's keys changed since this computer first saw them (a record forged with the archive's signing key?); this user is refused here. Tell the data controller"
@@ -76,6 +76,7 @@ impl Session {
                         uid,
                         public_key: pk,
                         signing_key: sk,
+                        given,
                     })
                 }
                 Err(e) => self.warn_once(e.to_string()),
@@ -338,7 +339,7 @@ impl Session {
             telephony_ids: telephony_ids.iter().map(|t| t.trim().to_string()).collect(),
             disabled: false,
         };
-        if let Err(e) = self.user.secrets.subset_for(&profile.roles) {
+        if let Err(e) = self.user.secrets.may_grant(&profile) {
             return self.refuse(Action::AddUser, vec![uid], e);
         }
         let secret = Key32::random();
@@ -392,10 +393,10 @@ impl Session {
             telephony_ids: u.telephony_ids.clone(),
             disabled: u.disabled,
         };
-        if let Err(e) = self.user.secrets.subset_for(&roles) {
+        if let Err(e) = self.user.secrets.may_grant(&profile) {
             return self.refuse(Action::SetRoles, vec![uid], e);
         }
-        self.rotate_admin_before_leaving(&u, &profile).await;
+        self.rotate_before_leaving(&u, &profile).await;
         let rev = crate::users::update_profile(
             &self.archive,
             &self.user.secrets,
@@ -472,10 +473,10 @@ impl Session {
         if profile.telephony_ids == u.telephony_ids && profile.disabled == u.disabled {
             return Ok(());
         }
-        if let Err(e) = self.user.secrets.subset_for(&profile.roles) {
+        if let Err(e) = self.user.secrets.may_grant(&profile) {
             return self.refuse(Action::UpdateUser, vec![uid], e);
         }
-        self.rotate_admin_before_leaving(&u, &profile).await;
+        self.rotate_before_leaving(&u, &profile).await;
         let rev = crate::users::update_profile(
             &self.archive,
             &self.user.secrets,

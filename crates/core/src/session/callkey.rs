@@ -138,6 +138,7 @@ impl Session {
                 .iter()
                 .filter(|u| {
                     (u.disabled && policy::holds_call_key(&u.roles))
+                        || u.given.contains_key("custodian")
                         || users::load_latest(&self.archive, &u.uid)
                             .ok()
                             .flatten()
@@ -150,6 +151,7 @@ impl Session {
         if !chain.epochs.is_empty() {
             for u in &self.users {
                 let held = (u.disabled && policy::holds_call_key(&u.roles))
+                    || u.given.contains_key("custodian")
                     || users::load_latest(&self.archive, &u.uid)
                         .ok()
                         .flatten()
@@ -159,7 +161,9 @@ impl Session {
                 }
             }
         }
-        self.unanswered_leavers(chain, past, &|uid| self.holds_call_key_now(uid))
+        self.unanswered_leavers("custodian", chain, past, &|uid| {
+            self.holds_call_key_now(uid)
+        })
     }
 
     fn name_or_uid(&self, uid: &str) -> String {
@@ -169,6 +173,15 @@ impl Session {
     /// Make the call key's next epoch now (a holder only), given to every current holder whose
     /// record a holder vouched for. Under the maintenance lock. Audited.
     pub async fn rotate_call_key(&mut self) -> Result<RotationReport> {
+        self.rotate_call_key_leaving(None).await
+    }
+
+    /// `rotate_call_key`, with `leaving` (a uid) given no new epoch though their record still
+    /// grants the key: the change that takes it away is written next, under the new epoch.
+    pub(super) async fn rotate_call_key_leaving(
+        &mut self,
+        leaving: Option<&str>,
+    ) -> Result<RotationReport> {
         self.require(Action::RotateCallKey)?;
         let archive = self.archive.clone();
         let _lock = crate::retention::lock::acquire(
@@ -187,10 +200,15 @@ impl Session {
                 Error::tampered(callkey::DIR, why),
             );
         }
-        let leavers = self.call_key_leavers();
+        let mut leavers = self.call_key_leavers();
+        if let Some(l) = leaving {
+            if !leavers.iter().any(|x| x == l) {
+                leavers.push(l.to_string());
+            }
+        }
         let mut holders = Vec::new();
         for u in self.users.clone() {
-            if u.disabled || !policy::holds_call_key(&u.roles) {
+            if u.disabled || !policy::holds_call_key(&u.roles) || Some(u.uid.as_str()) == leaving {
                 continue;
             }
             if u.uid != self.user.uid && users::unvouched(&self.archive, &self.user.secrets, &u.uid)

@@ -188,22 +188,25 @@ impl Session {
         let chain = self.call_keys.others.get(name).unwrap_or(&empty);
         let mut past = chain.holders().unwrap_or_default();
         for u in &self.users {
-            if u.disabled && holds(&u.roles, name) && !past.contains(&u.uid) {
+            let had = (u.disabled && holds(&u.roles, name)) || u.given.contains_key(name);
+            if had && !past.contains(&u.uid) {
                 past.push(u.uid.clone());
             }
         }
-        self.unanswered_leavers(chain, past, &|uid| self.holds_now(name, uid))
+        self.unanswered_leavers(name, chain, past, &|uid| self.holds_now(name, uid))
     }
 
     /// The rule every rotating key shares (the call key's too): of `past`, those who held `chain`'s
     /// key, with the newest epoch's author added, the ones who no longer may (`holds_now` false)
     /// and whose leaving no epoch answered yet — named in the `leavers` of an epoch whose author
     /// still holds the key, and given no later epoch since (an epoch a leaver made with the key they
-    /// kept, naming themselves, answers nothing). Users this computer knows count, and anyone the
-    /// newest epoch was given to whose record is no longer believed (removed or refused: a leaver
-    /// hiding their own record leaves all the same).
+    /// kept, naming themselves, answers nothing), and not given that epoch or a later one through
+    /// a key bag since (their record's `given`: re-enabled or promoted again). Users this computer
+    /// knows count, and anyone the newest epoch was given to whose record is no longer believed
+    /// (removed or refused: a leaver hiding their own record leaves all the same).
     pub(super) fn unanswered_leavers(
         &self,
+        name: &str,
         chain: &Chain,
         mut past: Vec<String>,
         holds_now: &dyn Fn(&str) -> bool,
@@ -214,10 +217,17 @@ impl Session {
                 past.push(e.by.clone());
             }
         }
+        let given = |uid: &str| {
+            self.users
+                .iter()
+                .find(|u| u.uid == uid)
+                .and_then(|u| u.given.get(name).copied())
+        };
         let answered = |uid: &str| {
             epochs.iter().enumerate().any(|(i, e)| {
                 holds_now(&e.by)
                     && e.leavers.iter().any(|l| l == uid)
+                    && given(uid).is_none_or(|g| e.epoch > g)
                     && !epochs[i + 1..]
                         .iter()
                         .any(|later| later.grants.iter().any(|g| g.to == uid))
@@ -236,32 +246,72 @@ impl Session {
         self.rotate_other(name, None).await
     }
 
-    /// Before an admin loses the admin key (disabled, or the role taken away): its next epoch,
-    /// given to the other admins and naming every user record's revision now (`users::cosign`),
-    /// so the change is signed with it and nothing the leaver signs with the keys they kept is
-    /// believed. If it cannot be made now (the maintenance lock busy), the change goes ahead
-    /// and a remaining admin's next logon rotates; the warning says so.
-    pub(super) async fn rotate_admin_before_leaving(
+    /// Before a user loses a rotating key (disabled, or the role that grants it taken away): its
+    /// next epoch, made now by this session for each such key it holds and given to every other
+    /// holder, so the change is written under it and nothing written from now on opens with what
+    /// the leaver kept. The admin key's epoch names every user record's revision
+    /// (`users::cosign`), so nothing the leaver signs with the keys they kept is believed. A key
+    /// this session does not hold, or one it cannot rotate now (the maintenance lock busy for the
+    /// call key), is rotated at a holder's next logon; the warning says so.
+    pub(super) async fn rotate_before_leaving(
         &mut self,
         u: &UserSummary,
         after: &crate::users::Profile,
     ) {
-        let held = !u.disabled && holds(&u.roles, "admin");
-        let keeps = !after.disabled && holds(&after.roles, "admin");
-        if !held || keeps || self.user.secrets.get("admin").is_none() {
-            return;
-        }
+        let before = policy::account_keys(&u.roles, u.disabled);
+        let kept = policy::account_keys(&after.roles, after.disabled);
         let uid = u.uid.clone();
-        if let Err(e) = self.rotate_other("admin", Some(&uid)).await {
-            self.warnings.push(format!(
-                "the admin key's rotation waits for a later logon: {e}; until then a copy of {}'s key bag can still sign user records",
-                u.name
-            ));
-            return;
+        for name in callkey::ROTATING {
+            if !before.contains(&name) || kept.contains(&name) {
+                continue;
+            }
+            if self.user.secrets.get(name).is_none() {
+                if name == "admin" {
+                    continue;
+                }
+                self.warnings.push(format!(
+                    "the {} is rotated out of {}'s reach at the next logon of someone who holds it (you do not)",
+                    callkey::what(name),
+                    u.name
+                ));
+                continue;
+            }
+            let res = if name == "custodian" {
+                self.rotate_call_key_leaving(Some(&uid)).await
+            } else {
+                self.rotate_other(name, Some(&uid)).await
+            };
+            match res {
+                Ok(r) => self.warnings.push(format!(
+                    "The archive's {} was rotated (epoch {}) because {} no longer hold(s) it: what is written from now on is locked to the new key{}",
+                    callkey::what(name),
+                    r.epoch,
+                    u.name,
+                    if name == "custodian" {
+                        ". Re-wrap the calls stored before (the data controller's Users screen, or `callvault keys rewrap`) so that the old key opens none of them"
+                    } else {
+                        ""
+                    }
+                )),
+                Err(e) => {
+                    self.warnings.push(format!(
+                        "the {}'s rotation waits for a later logon: {e}; until then a copy of {}'s key bag still opens what is written with it",
+                        callkey::what(name),
+                        u.name
+                    ));
+                    continue;
+                }
+            }
+            if name == "admin" {
+                self.warn_exposed_admins(&uid, &u.name);
+            }
         }
-        // The new epoch is given to each remaining admin's public key. One whose secret is
-        // escrowed to the admin key (an admin who holds no call key) may be known to the leaver,
-        // who could then open that grant too.
+    }
+
+    /// The admin key's new epoch is given to each remaining admin's public key. One whose secret
+    /// is escrowed to the admin key (an admin who holds no call key) may be known to the leaver,
+    /// who could then open that grant too.
+    fn warn_exposed_admins(&mut self, uid: &str, name: &str) {
         let exposed: Vec<String> = self
             .users
             .iter()
@@ -273,10 +323,8 @@ impl Session {
             .collect();
         if !exposed.is_empty() {
             self.warnings.push(format!(
-                "{}: their secret is escrowed to the admin key {} held, so {} may know it and, with it, still sign user records; Callvault cannot yet give them a new key pair: prefer admins who also hold the call key (an approver or the data controller), whose secret is escrowed to the practice's recovery key",
+                "{}: their secret is escrowed to the admin key {name} held, so {name} may know it and, with it, still sign user records; Callvault cannot yet give them a new key pair: prefer admins who also hold the call key (an approver or the data controller), whose secret is escrowed to the practice's recovery key",
                 exposed.join(", "),
-                u.name,
-                u.name
             ));
         }
     }

@@ -249,6 +249,10 @@ impl Session {
         let mut user = match users::unlock(&archive, &rec, password) {
             Ok(u) => u,
             Err(Error::BadLogon) => return Err(failed("wrong password")),
+            Err(Error::Forbidden(m)) if m == users::DISABLED => {
+                audit_now(Action::Logon, "refused", Some("account disabled".into()))?;
+                return Err(Error::Forbidden(m));
+            }
             Err(e) => {
                 audit_now(Action::Logon, "failed", Some(e.to_string()))?;
                 return Err(e);

@@ -68,6 +68,9 @@ pub struct UserSummary {
     pub public_key: [u8; 32],
     #[serde(skip)]
     pub signing_key: [u8; 32],
+    /// The newest epoch of each rotating key their key bags were given (`SignedPart::given`).
+    #[serde(skip)]
+    pub given: std::collections::BTreeMap<String, u32>,
 }
 
 /// What `init` made.
@@ -256,7 +259,20 @@ impl Session {
     /// meanwhile, the session must end: that is an error. Roles taken away elsewhere take effect
     /// now; roles added take effect at the next logon (their keys come with it).
     pub async fn refresh(&mut self) -> Result<usize> {
+        // A key rotated since (a leaver's: another computer made its next epoch, given to this
+        // user) opens what was written after it: its epochs are taken first.
+        self.read_call_keys()?;
+        self.read_other_keys()?;
         self.reload_users().await?;
+        // A disabled account's key bag holds no seed: its record, written under keys rotated
+        // at the disablement, may not open for this session at all.
+        let disabled = || {
+            users::load_latest(&self.archive, &self.user.uid)
+                .ok()
+                .flatten()
+                .and_then(|r| users::open_keybag(&r, &self.user.secret).ok())
+                .is_some_and(|b| b.is_empty())
+        };
         let why = match self.users.iter().find(|u| u.uid == self.user.uid) {
             Some(me) if me.disabled => Some("this account has been disabled"),
             Some(me) => {
@@ -264,6 +280,7 @@ impl Session {
                 self.user.profile.roles.retain(|r| now.contains(r));
                 None
             }
+            None if disabled() => Some("this account has been disabled"),
             // Unreadable or gone: not a reason to carry on with the roles of the logon.
             None => Some("this account's user record can no longer be read"),
         };

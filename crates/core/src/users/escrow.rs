@@ -105,15 +105,16 @@ pub fn escrow_misplaced(archive: &Archive, metadata: &super::callkey::KeyRing, u
     policy::escrow_to_recovery(&profile.roles) && !escrowed_to_recovery(&rec)
 }
 
-/// The key bag for `roles`: each seed from the signer, or failing that from the user's own current
-/// bag (`own`: opened with their secret, by the recovery key) — never a seed the roles do not grant.
+/// The key bag for `profile`: each seed from the signer, or failing that from the user's own
+/// current bag (`own`: opened with their secret, by the recovery key) — never a seed the roles do
+/// not grant, and none for a disabled account (`policy::account_keys`).
 pub(super) fn bag_for(
-    roles: &[Role],
+    profile: &super::Profile,
     signer: &ArchiveSecrets,
     own: Option<&ArchiveSecrets>,
 ) -> Result<ArchiveSecrets> {
     let mut m = BTreeMap::new();
-    for k in policy::archive_keys_for(roles) {
+    for k in policy::account_keys(&profile.roles, profile.disabled) {
         let v = signer
             .get(k)
             .or_else(|| own.and_then(|o| o.get(k)))

@@ -78,6 +78,10 @@ impl ArchiveSecrets {
     pub fn get(&self, name: &str) -> Option<&Key32> {
         self.0.get(name)
     }
+    /// Holds no seed at all: a disabled account's key bag (`policy::account_keys`).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
     pub fn require(&self, name: &str) -> Result<&Key32> {
         self.get(name).ok_or_else(|| {
             Error::Forbidden(format!("your roles do not hold the archive's {name} key"))
@@ -92,13 +96,14 @@ impl ArchiveSecrets {
         self.1.retain(|k, _| keep.contains(&k.as_str()));
         self
     }
-    /// The subset a set of roles may hold.
-    pub fn subset_for(&self, roles: &[Role]) -> Result<ArchiveSecrets> {
-        let mut m = BTreeMap::new();
-        for k in policy::archive_keys_for(roles) {
-            m.insert(k.to_string(), self.require(k)?.clone());
+    /// Can these seeds make the key bag of `profile` (`policy::account_keys`: none for a disabled
+    /// account, so a disablement never waits for a holder of the keys)? Refused naming the first
+    /// seed missing.
+    pub fn may_grant(&self, profile: &Profile) -> Result<()> {
+        for k in policy::account_keys(&profile.roles, profile.disabled) {
+            self.require(k)?;
         }
-        Ok(ArchiveSecrets(m, BTreeMap::new()))
+        Ok(())
     }
     fn to_json(&self) -> zeroize::Zeroizing<Vec<u8>> {
         let m: BTreeMap<&str, String> = self
@@ -166,6 +171,14 @@ pub struct SignedPart {
     /// admin forged with the signing key is never given the call keys. Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holder: Option<String>,
+    /// The newest epoch of each rotating key (`callkey::ROTATING`) this account's key bag was
+    /// given, in this revision or any before it (carried forward, never lowered): so a leaving
+    /// answered by an epoch is known not to be answered once the account was given that epoch or
+    /// a later one through a key bag (re-enabled, or promoted, since), and a holder given a key by
+    /// a key bag alone is known to have held it when they lose it. Absent in records written
+    /// before it, and in one whose bags never held a rotating key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub given: BTreeMap<String, u32>,
 }
 
 /// A user record file.
@@ -272,7 +285,7 @@ pub fn write_user(
     rev: u64,
 ) -> Result<UserRecord> {
     let public = crypto::x25519_public(secret);
-    let bag = signer.subset_for(&profile.roles)?;
+    let bag = bag_for(profile, signer, None)?;
     let (salt, sealed) = seal_secret(uid, secret, password, archive.config.kdf);
     let (escrow, escrow_to) = escrow_for(archive, signer, uid, &profile.roles, secret)?;
     let signed = SignedPart {
@@ -292,6 +305,7 @@ pub fn write_user(
         archive: Some(archive.config.identity_hash()),
         escrow_to,
         holder: None,
+        given: given_with(archive, &bag, None),
     };
     let signed = with_holder_tag(archive, &bag, signed);
     sign_and_publish(
@@ -317,7 +331,7 @@ pub fn update_profile(
 ) -> Result<u64> {
     let before = load_latest(archive, uid)?
         .and_then(|r| read_profile(&r, &signer.ring("metadata").ok()?).ok())
-        .map(|p| policy::archive_keys_for(&p.roles))
+        .map(|p| policy::account_keys(&p.roles, p.disabled))
         .unwrap_or_default();
     let (published, moved) = resign(
         archive,
@@ -330,7 +344,7 @@ pub fn update_profile(
     // A role taken away takes its seeds out of the share's copies of the record too (a copy of
     // the record taken before keeps them: rotating the archive keys ends that, not this); an
     // escrow moved to the recovery key takes the admin's way to the secret out likewise.
-    let after = policy::archive_keys_for(&profile.roles);
+    let after = policy::account_keys(&profile.roles, profile.disabled);
     if moved || before.iter().any(|k| !after.contains(k)) {
         remove_older_versions(archive, uid, published.ver)?;
     }
@@ -400,7 +414,7 @@ fn resign(
         }),
         _ => None,
     };
-    let bag = bag_for(&profile.roles, signer, own.as_ref())?;
+    let bag = bag_for(profile, signer, own.as_ref())?;
     // `custodian` goes to this public key again only if a holder of it vouched for the key (an
     // admin can sign a record of their own making); a promotion is checked against the keys
     // this computer saw before (the Session's pin), not here.
@@ -452,6 +466,7 @@ fn resign(
         archive: Some(archive.config.identity_hash()),
         escrow_to,
         holder: None,
+        given: given_with(archive, &bag, Some(&rec.signed)),
     };
     let signed = with_holder_tag(archive, &bag, signed);
     let signing = signer
@@ -492,6 +507,34 @@ fn sign_and_publish(
             admin_sig: Some(admin_sig),
         },
     )
+}
+
+/// The `given` of a record whose key bag is `bag`: the previous revision's (`prev`), raised to
+/// the epoch of each rotating key's seed in `bag` (found by its public key among the epochs on
+/// the share; 0, the archive's first key, if none matches).
+fn given_with(
+    archive: &Archive,
+    bag: &ArchiveSecrets,
+    prev: Option<&SignedPart>,
+) -> BTreeMap<String, u32> {
+    let mut given = prev.map(|p| p.given.clone()).unwrap_or_default();
+    for name in callkey::ROTATING {
+        let Some(seed) = bag.get(name) else {
+            continue;
+        };
+        let public = crypto::x25519_public(seed);
+        let epoch = callkey::read_key(archive, name, None)
+            .ok()
+            .and_then(|c| {
+                (0..=c.current())
+                    .rev()
+                    .find(|e| c.public(archive, *e).ok() == Some(public))
+            })
+            .unwrap_or(0);
+        let g = given.entry(name.to_string()).or_insert(epoch);
+        *g = (*g).max(epoch);
+    }
+    given
 }
 
 /// The record with its holder tag if its key bag gives `custodian`, else without one.
@@ -596,9 +639,42 @@ pub fn user_signing_seed(secret: &Key32) -> Key32 {
     crypto::hkdf(secret.expose(), b"callvault/v1/user-signing")
 }
 
+/// What logon is told of an account whose key bag holds no seed: it was disabled
+/// (`policy::account_keys`), so not even its profile opens.
+pub const DISABLED: &str = "this account is disabled";
+
 /// Check a password against a record; on success open the user's secrets and profile (with the
-/// metadata key's epochs reached from the key bag's, `callkey::ring_unverified`).
+/// metadata key's epochs reached from the key bag's, `callkey::ring_unverified`). An account
+/// whose key bag holds no seed is refused as disabled ([`DISABLED`]).
 pub fn unlock(archive: &Archive, rec: &UserRecord, password: &Password) -> Result<UnlockedUser> {
+    let uid = &rec.signed.uid;
+    let what = format!("users/{uid}/{:08}.cvu", rec.ver);
+    let secret = open_secret(rec, password)?;
+    let bag = crypto::unwrap(
+        &secret,
+        &keybag_info(uid, rec.signed.rev),
+        &rec.signed.keybag,
+        &what,
+    )?;
+    let secrets = ArchiveSecrets::from_json(&bag, &what)?;
+    if secrets.is_empty() {
+        return Err(Error::Forbidden(DISABLED.into()));
+    }
+    let ring = callkey::ring_unverified(archive, "metadata", uid, &secret, &secrets)?;
+    let profile = read_profile(rec, &ring)?;
+    let secrets = secrets.only_for(&profile.roles);
+    Ok(UnlockedUser {
+        uid: uid.clone(),
+        secret,
+        profile,
+        secrets,
+        record: rec.clone(),
+    })
+}
+
+/// Check a password against a record and open the user's secret seed (checked against the
+/// record's public and signing keys). A wrong password is `Error::BadLogon`.
+pub fn open_secret(rec: &UserRecord, password: &Password) -> Result<Key32> {
     let uid = &rec.signed.uid;
     let what = format!("users/{uid}/{:08}.cvu", rec.ver);
     let salt = crypto::unb64(&rec.salt, &what)?;
@@ -625,23 +701,7 @@ pub fn unlock(archive: &Archive, rec: &UserRecord, password: &Password) -> Resul
             "signing key does not match the user's secret",
         ));
     }
-    let bag = crypto::unwrap(
-        &secret,
-        &keybag_info(uid, rec.signed.rev),
-        &rec.signed.keybag,
-        &what,
-    )?;
-    let secrets = ArchiveSecrets::from_json(&bag, &what)?;
-    let ring = callkey::ring_unverified(archive, "metadata", uid, &secret, &secrets)?;
-    let profile = read_profile(rec, &ring)?;
-    let secrets = secrets.only_for(&profile.roles);
-    Ok(UnlockedUser {
-        uid: uid.clone(),
-        secret,
-        profile,
-        secrets,
-        record: rec.clone(),
-    })
+    Ok(secret)
 }
 
 /// The work of `unlock` for a name with no record: the KDF at the archive's cost over a throwaway

@@ -204,6 +204,8 @@ pub fn apply(
         escrow_to: rec.signed.escrow_to.clone(),
         // The keys are unchanged, so a holder tag still holds.
         holder: rec.signed.holder.clone(),
+        // The key bag is the user's own, as it was.
+        given: rec.signed.given.clone(),
     };
     let published = sign_and_publish(
         archive,
