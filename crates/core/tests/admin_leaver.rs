@@ -585,3 +585,123 @@ async fn a_disabled_users_own_record_gives_them_no_seed() {
         }
     }
 }
+
+/// The build before this one wrote a disabled admin's record after the admin key epoch made at
+/// their leaving, with that very epoch in the record's key bag. An admin's next logon makes the
+/// next epoch, so what the leaver opens there signs nothing that is believed.
+#[tokio::test]
+async fn an_admin_disabled_by_the_build_before_is_shut_out_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (archive, pc, mut root) = start(tmp.path()).await;
+    root.add_user(IT.0, &[Role::Admin], &[], &Password::new(IT.1))
+        .await
+        .unwrap();
+    root.update_user(IT.0, None, Some(true)).await.unwrap();
+    drop(root);
+    let a = Archive::open(&archive).unwrap();
+    let chain = callkey::read_key(&a, "admin", None).unwrap();
+    assert_eq!(chain.current(), 1);
+    // Epoch 1's seed, as the data controller holds it.
+    let root_uid = users::uid_for(&a, ROOT.0).unwrap();
+    let root_rec = users::load_latest(&a, &root_uid).unwrap().unwrap();
+    let root_secret = users::open_secret(&root_rec, &Password::new(ROOT.1)).unwrap();
+    let root_bag = users::open_keybag(&root_rec, &root_secret).unwrap();
+    let (held, _) = callkey::seeds_for(
+        &a,
+        &chain,
+        &root_uid,
+        &root_secret,
+        root_bag.get("admin").unwrap(),
+    )
+    .unwrap();
+    let (e1, seed1) = held.last().unwrap().clone();
+    assert_eq!(e1, 1);
+    // Ivy's disabled record as the build before wrote it: her key bag with epoch 1, no `given`,
+    // signed with the signing key and epoch 1.
+    let it_uid = users::uid_for(&a, IT.0).unwrap();
+    let mut rec = raw_latest(&a, &it_uid);
+    assert!(!rec.signed.given.is_empty());
+    rec.signed.given.clear();
+    let mut seeds = BTreeMap::new();
+    for k in ["metadata", "audit", "signing", "dedup"] {
+        seeds.insert(k, hex::encode(root_bag.get(k).unwrap().expose()));
+    }
+    seeds.insert("admin", hex::encode(seed1.expose()));
+    rec.signed.keybag = crypto::wrap(
+        &pk(&rec.signed.public_key),
+        format!("callvault/v1/keybag/{it_uid}/{}", rec.signed.rev).as_bytes(),
+        &serde_json::to_vec(&seeds).unwrap(),
+    )
+    .unwrap();
+    let msg = [
+        b"callvault/v1/user\n".as_slice(),
+        &serde_json::to_vec(&rec.signed).unwrap(),
+    ]
+    .concat();
+    rec.sig = crypto::b64(&crypto::ed25519_sign(
+        root_bag.get("signing").unwrap(),
+        &msg,
+    ));
+    let admin_msg = [b"callvault/v3/user-admin\n".as_slice(), &msg].concat();
+    rec.admin_sig = Some(cosign::AdminSig {
+        epoch: 1,
+        sig: crypto::b64(&crypto::xeddsa_sign(&seed1, &admin_msg)),
+    });
+    std::fs::write(
+        archive.join(format!("users/{it_uid}/{:08}.cvu", rec.ver)),
+        serde_json::to_vec_pretty(&rec).unwrap(),
+    )
+    .unwrap();
+    let kept = keep(&a, IT);
+    assert_eq!(
+        kept.bag.get("admin").map(|k| crypto::x25519_public(k)),
+        Some(pk(&chain.epochs[0].public_key)),
+        "the record gives her epoch 1"
+    );
+
+    // The data controller's next logon makes epoch 2 without her.
+    let root = logon(&archive, &pc, ROOT).await;
+    assert!(
+        root.warnings
+            .iter()
+            .any(|w| w.contains("admin key was rotated (epoch 2)") && w.contains(IT.0)),
+        "{:?}",
+        root.warnings
+    );
+    drop(root);
+    let chain = callkey::read_key(&a, "admin", None).unwrap();
+    assert_eq!(chain.current(), 2);
+    assert!(!chain.epochs[1].grants.iter().any(|g| g.to == it_uid));
+    // A record she signs with epoch 1 is refused: here, herself enabled again.
+    let mut forged = raw_latest(&a, &it_uid);
+    forged.ver += 1;
+    forged.signed.rev += 1;
+    let msg = [
+        b"callvault/v1/user\n".as_slice(),
+        &serde_json::to_vec(&forged.signed).unwrap(),
+    ]
+    .concat();
+    forged.sig = crypto::b64(&crypto::ed25519_sign(
+        kept.bag.get("signing").unwrap(),
+        &msg,
+    ));
+    let admin_msg = [b"callvault/v3/user-admin\n".as_slice(), &msg].concat();
+    forged.admin_sig = Some(cosign::AdminSig {
+        epoch: 1,
+        sig: crypto::b64(&crypto::xeddsa_sign(
+            kept.bag.get("admin").unwrap(),
+            &admin_msg,
+        )),
+    });
+    a.write_new(
+        &format!("users/{it_uid}/{:08}.cvu", forged.ver),
+        &serde_json::to_vec_pretty(&forged).unwrap(),
+    )
+    .unwrap();
+    let err = users::load_latest(&a, &it_uid).unwrap_err().to_string();
+    assert!(err.contains("the admin key's epoch 2 names"), "{err}");
+    // A second logon makes no third epoch.
+    std::fs::remove_file(archive.join(format!("users/{it_uid}/{:08}.cvu", forged.ver))).unwrap();
+    drop(logon(&archive, &pc, ROOT).await);
+    assert_eq!(callkey::read_key(&a, "admin", None).unwrap().current(), 2);
+}

@@ -471,6 +471,26 @@ impl Session {
         })
     }
 
+    /// A disabled admin whose record an older Callvault wrote after the admin key epoch made at
+    /// their leaving, signed with it and with that epoch in its key bag (before a disabled
+    /// account's bag was emptied): their uid. The next epoch shuts them out again. (A record of
+    /// this build carries `given`; one disabled by this build over an older record does not, and
+    /// costs one needless rotation.)
+    fn admin_left_with_newest(&self) -> Option<String> {
+        let current = self.call_keys.others.get("admin")?.current();
+        if current == 0 {
+            return None;
+        }
+        self.users
+            .iter()
+            .filter(|u| u.disabled && holds(&u.roles, "admin") && u.given.is_empty())
+            .find(|u| {
+                matches!(crate::users::load_latest(&self.archive, &u.uid),
+                    Ok(Some(r)) if r.admin_sig.as_ref().is_some_and(|s| s.epoch == current))
+            })
+            .map(|u| u.uid.clone())
+    }
+
     /// At logon: rotate the metadata and audit keys this user holds if a holder left since their
     /// newest epoch (waiting at most 10 seconds for the maintenance lock, else at a later logon).
     pub(super) async fn rotate_others_if_leavers(&mut self) -> Result<()> {
@@ -484,13 +504,22 @@ impl Session {
                     .get(name)
                     .and_then(|c| c.epochs.last())
                     .is_some_and(|e| e.revisions.is_none());
-            if self.user.secrets.get(name).is_none()
-                || self.call_keys.rolled.contains_key(name)
-                || (self.key_leavers(name).is_empty() && !unnamed)
-            {
+            if self.user.secrets.get(name).is_none() || self.call_keys.rolled.contains_key(name) {
                 continue;
             }
-            match self.rotate_archive_key(name).await {
+            let left_holding = if name == "admin" {
+                self.admin_left_with_newest()
+            } else {
+                None
+            };
+            if self.key_leavers(name).is_empty() && !unnamed && left_holding.is_none() {
+                continue;
+            }
+            let res = match &left_holding {
+                Some(uid) => self.rotate_other(name, Some(uid)).await,
+                None => self.rotate_archive_key(name).await,
+            };
+            match res {
                 Ok(r) if r.leavers.is_empty() => self.warnings.push(format!(
                     "The archive's admin key was rotated (epoch {}) so that it names every user record's revision, which the epoch an older Callvault made did not: a record a former admin signs from now on is refused",
                     r.epoch
