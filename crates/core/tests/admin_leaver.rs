@@ -654,7 +654,7 @@ async fn an_admin_disabled_by_the_build_before_is_shut_out_again() {
     .unwrap();
     let kept = keep(&a, IT);
     assert_eq!(
-        kept.bag.get("admin").map(|k| crypto::x25519_public(k)),
+        kept.bag.get("admin").map(crypto::x25519_public),
         Some(pk(&chain.epochs[0].public_key)),
         "the record gives her epoch 1"
     );
