@@ -38,6 +38,7 @@ pub fn typescript() -> String {
         crate::audit::AuditCheck::decl(cfg),
         crate::users::UserRow::decl(cfg),
         crate::users::NewUser::decl(cfg),
+        crate::users::KeyRow::decl(cfg),
         crate::import::ImportFile::decl(cfg),
         crate::import::FileNote::decl(cfg),
         crate::import::ImportSummary::decl(cfg),

@@ -75,6 +75,8 @@ macro_rules! all_commands {
             users::create_recovery_key,
             users::rewrap_pending,
             users::rewrap_calls,
+            users::key_states,
+            users::rotate_key,
             import::import_folder,
             archive::create_archive,
             archive::verify_archive,

@@ -197,6 +197,55 @@ pub async fn rewrap_calls(state: State<'_, AppState>) -> ApiResult<String> {
     Ok(text)
 }
 
+/// A rotating archive key this user holds (the Users screen's "Archive keys").
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct KeyRow {
+    /// `custodian` (the call key), `metadata`, `audit` or `admin`: what `rotate_key` takes.
+    pub key: String,
+    /// The key in words.
+    pub what: String,
+    pub epoch: u32,
+    pub may_rotate: bool,
+    /// Who held it and left with no new key made since (user names).
+    pub leavers: Vec<String>,
+}
+
+/// Every rotating key this user holds, with its newest epoch and who left it unanswered.
+#[tauri::command]
+pub async fn key_states(state: State<'_, AppState>) -> ApiResult<Vec<KeyRow>> {
+    let g = session(&state).await?;
+    Ok(s(&g)
+        .key_states()
+        .into_iter()
+        .map(|k| KeyRow {
+            key: k.key,
+            what: k.what,
+            epoch: k.epoch,
+            may_rotate: k.may_rotate,
+            leavers: k.leavers,
+        })
+        .collect())
+}
+
+/// Make a key's next epoch by hand (a holder: the core decides and audits); returns what was
+/// done, in words.
+#[tauri::command]
+pub async fn rotate_key(state: State<'_, AppState>, key: String) -> ApiResult<String> {
+    let mut g = session(&state).await?;
+    let s = s_mut(&mut g);
+    let r = s.rotate_key(&key).await?;
+    let what = callvault_core::users::callkey::what(&key);
+    let mut text = format!(
+        "The {what} is now at epoch {}, given to {}.",
+        r.epoch,
+        r.holders.join(", ")
+    );
+    if key == "custodian" {
+        text.push_str(" Re-wrap the stored calls so that the old key opens none of them.");
+    }
+    Ok(text)
+}
+
 /// Assign an unassigned call to a user (supervisor).
 #[tauri::command]
 pub async fn assign_recording(

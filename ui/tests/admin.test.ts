@@ -426,6 +426,46 @@ describe('users screen', () => {
     expect(target.textContent).not.toContain('ABCDE-FGHJK');
   });
 
+  it('shows the archive keys and who left them, replaces one by hand, and says what a disablement rotated', async () => {
+    let epoch = 2;
+    ipc((cmd) => {
+      if (cmd === 'users') return users;
+      if (cmd === 'key_states')
+        return [
+          { key: 'metadata', what: 'metadata key', epoch, may_rotate: true, leavers: epoch === 2 ? ['dr.tom.okafor'] : [] },
+          { key: 'admin', what: 'admin key', epoch: 1, may_rotate: true, leavers: [] },
+        ];
+      if (cmd === 'rotate_key') {
+        epoch = 3;
+        return 'The metadata key is now at epoch 3, given to pm.';
+      }
+      if (cmd === 'update_user')
+        return ["The archive's metadata key was rotated (epoch 4) because lee.carter no longer hold(s) it: what is written from now on is locked to the new key"];
+      return null;
+    });
+    component = mount(Users, { target, props: { user: me(['admin']) } });
+    await settle();
+    const row = () => $('#keys-table tr[data-key="metadata"]')!;
+    expect(row().textContent).toContain('metadata key');
+    expect(row().textContent).toContain('epoch 2');
+    expect(row().textContent).toContain('dr.tom.okafor');
+    click('#keys-table tr[data-key="metadata"] .rotate-key');
+    await settle();
+    expect(sent('rotate_key')[0].args).toEqual({ key: 'metadata' });
+    expect(text('#users-notice')).toBe('The metadata key is now at epoch 3, given to pm.');
+    expect(row().textContent).toContain('epoch 3');
+    expect(row().textContent).toContain('nobody');
+
+    click('[data-edit="lee.carter"]');
+    flushSync();
+    click('#user-disable');
+    flushSync();
+    click('#user-disable-confirm');
+    await settle();
+    expect(text('#users-notice')).toContain('lee.carter is disabled');
+    expect(text('#users-notice')).toContain('metadata key was rotated (epoch 4)');
+  });
+
   it('shows the recovery key only to the data controller', async () => {
     ipc((cmd) => (cmd === 'users' ? users : cmd === 'recovery_key_exists' ? false : null));
     component = mount(Users, { target, props: { user: me(['admin']) } });

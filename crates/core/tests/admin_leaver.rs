@@ -169,6 +169,10 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
             .await
             .unwrap();
     }
+    // The receptionist's record at revision 2, so that an older revision exists to be made again.
+    root.update_user(REC.0, Some(&["205".to_string()]), None)
+        .await
+        .unwrap();
     let a = Archive::open(&archive).unwrap();
     let it = keep(&a, IT);
     let rec_uid = users::uid_for(&a, REC.0).unwrap();
@@ -369,6 +373,7 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
         .unwrap()[&rec_uid]
         .rev;
     assert_eq!(same.signed.rev, named);
+    assert_eq!(named, 2);
     same.signed.rev -= 1;
     forge(
         &a,
@@ -384,6 +389,45 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
     let err = users::load_latest(&a, &rec_uid).unwrap_err().to_string();
     assert!(err.contains("the admin key's epoch 1 names"), "{err}");
     std::fs::remove_file(archive.join(format!("users/{rec_uid}/{:08}.cvu", forged.ver))).unwrap();
+    assert!(users::load_latest(&a, &rec_uid).is_ok());
+
+    // Attack 5: an older revision made again. She takes every version of the receptionist's record
+    // off the share and plants, alone, one at a revision below the one the epoch names, made an
+    // admin, signed with her kept admin key. A computer new to the archive has seen no revision
+    // and applied no checkpoint yet (its first catch-up reads journals with the roles it
+    // believes): the rule alone must refuse it.
+    let dir = archive.join(format!("users/{rec_uid}"));
+    let kept_files: Vec<(std::path::PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let b = std::fs::read(&p).unwrap();
+            (p, b)
+        })
+        .collect();
+    let mut older = raw_latest(&a, &rec_uid);
+    for (p, _) in &kept_files {
+        std::fs::remove_file(p).unwrap();
+    }
+    older.signed.rev = named - 2;
+    forge(
+        &a,
+        &it,
+        &rec_uid,
+        Some(older),
+        (pk(&rec_before.signed.public_key), None),
+        &rae,
+        &["admin", "audit", "dedup", "metadata", "signing"],
+    );
+    assert_eq!(raw_latest(&a, &rec_uid).signed.rev, named - 1);
+    let err = users::load_latest(&a, &rec_uid).unwrap_err().to_string();
+    assert!(err.contains("the admin key's epoch 1 names"), "{err}");
+    for f in std::fs::read_dir(&dir).unwrap() {
+        std::fs::remove_file(f.unwrap().path()).unwrap();
+    }
+    for (p, b) in &kept_files {
+        std::fs::write(p, b).unwrap();
+    }
     assert!(users::load_latest(&a, &rec_uid).is_ok());
 
     // An epoch file that does not verify (planted after the newest, or the real one damaged):
@@ -672,6 +716,10 @@ async fn an_admin_disabled_by_the_build_before_is_shut_out_again() {
     let chain = callkey::read_key(&a, "admin", None).unwrap();
     assert_eq!(chain.current(), 2);
     assert!(!chain.epochs[1].grants.iter().any(|g| g.to == it_uid));
+    // The same logon's upgrade run emptied her record's key bag.
+    assert!(users::keybag_is_empty(
+        &users::load_latest(&a, &it_uid).unwrap().unwrap()
+    ));
     // A record she signs with epoch 1 is refused: here, herself enabled again.
     let mut forged = raw_latest(&a, &it_uid);
     forged.ver += 1;
@@ -704,4 +752,42 @@ async fn an_admin_disabled_by_the_build_before_is_shut_out_again() {
     std::fs::remove_file(archive.join(format!("users/{it_uid}/{:08}.cvu", forged.ver))).unwrap();
     drop(logon(&archive, &pc, ROOT).await);
     assert_eq!(callkey::read_key(&a, "admin", None).unwrap().current(), 2);
+}
+
+/// An admin who takes their own admin role away: the change is signed with the keys they hold
+/// (no epoch is made without them first), and another admin's next logon rotates them out.
+#[tokio::test]
+async fn an_admin_who_steps_down_is_rotated_out_at_another_admins_logon() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (archive, pc, mut root) = start(tmp.path()).await;
+    root.add_user(OLA.0, &[Role::Admin], &[], &Password::new(OLA.1))
+        .await
+        .unwrap();
+    drop(root);
+    let mut ola = logon(&archive, &tmp.path().join("ola-pc"), OLA).await;
+    ola.set_roles(OLA.0, &[Role::Staff]).await.unwrap();
+    assert!(
+        ola.warnings
+            .iter()
+            .any(|w| w.contains("admin key is rotated out of your reach")),
+        "{:?}",
+        ola.warnings
+    );
+    drop(ola);
+    let a = Archive::open(&archive).unwrap();
+    assert_eq!(callkey::read_key(&a, "admin", None).unwrap().current(), 0);
+    let root = logon(&archive, &pc, ROOT).await;
+    assert!(
+        root.warnings
+            .iter()
+            .any(|w| w.contains("admin key was rotated (epoch 1)") && w.contains(OLA.0)),
+        "{:?}",
+        root.warnings
+    );
+    drop(root);
+    let ola_uid = users::uid_for(&a, OLA.0).unwrap();
+    let chain = callkey::read_key(&a, "admin", None).unwrap();
+    assert_eq!(chain.epochs[0].leavers, vec![ola_uid]);
+    let ola = logon(&archive, &tmp.path().join("ola-pc"), OLA).await;
+    assert_eq!(ola.roles(), &[Role::Staff]);
 }

@@ -388,4 +388,34 @@ async fn a_leaver_is_rotated_out_of_every_call_and_forgeries_are_refused() {
     // Her disabled record gives her nothing: not even the epoch her second copy held.
     let now = users::load_latest(&a, &again.uid).unwrap().unwrap();
     assert!(users::open_keybag(&now, &again.secret).unwrap().is_empty());
+
+    // The partner who made epoch 3 leaves in turn. The data controller's rotation at her
+    // disablement answers both her leaving and the one epoch 3 answered (whose author then no
+    // longer holds the key), so no holder's logon makes another; and a data controller's logon,
+    // with disabled key holders on the share, finds nothing to upgrade.
+    let gp_uid = users::uid_for(&a, GP.0).unwrap();
+    assert_eq!(callkey::read(&a, None).unwrap().epochs[2].by, gp_uid);
+    let mut root = logon(&archive, &data, ROOT).await;
+    root.update_user(GP.0, None, Some(true)).await.unwrap();
+    root.close().await;
+    let chain = callkey::read(&a, None).unwrap();
+    assert_eq!(chain.current(), 4);
+    let mut named = chain.epochs[3].leavers.clone();
+    named.sort();
+    let mut want = vec![gp_uid, again.uid.clone()];
+    want.sort();
+    assert_eq!(named, want);
+    for _ in 0..2 {
+        let root = logon(&archive, &data, ROOT).await;
+        assert!(
+            !root
+                .warnings
+                .iter()
+                .any(|w| w.contains("was rotated") || w.contains("Upgraded")),
+            "{:?}",
+            root.warnings
+        );
+        root.close().await;
+    }
+    assert_eq!(callkey::read(&a, None).unwrap().current(), 4);
 }

@@ -546,3 +546,77 @@ async fn an_unreadable_key_folder_never_sends_new_data_back_to_the_first_key() {
     .expect_err("a new computer cannot tell which metadata key is current");
     assert!(e.to_string().contains("keys/metadata"), "{e}");
 }
+
+/// The Users screen's "Archive keys": each rotating key a user holds, its newest epoch and who
+/// left it unanswered; a holder replaces one by hand, anyone else is refused; both audited.
+#[tokio::test]
+async fn archive_keys_are_listed_and_replaced_by_hand() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    let data = tmp.path().join("pc");
+    session::init_in(
+        &archive,
+        &data,
+        ROOT.0,
+        &Password::new(ROOT.1),
+        KdfChoice::Fast,
+    )
+    .await
+    .unwrap();
+    let mut root = logon(&archive, &data, ROOT).await;
+    root.add_user(REC.0, &[Role::Staff], &[], &Password::new(REC.1))
+        .await
+        .unwrap();
+    let keys = |s: &Session| -> Vec<(String, u32, bool, Vec<String>)> {
+        s.key_states()
+            .into_iter()
+            .map(|k| (k.key, k.epoch, k.may_rotate, k.leavers))
+            .collect()
+    };
+    assert_eq!(
+        keys(&root),
+        ["custodian", "metadata", "audit", "admin"]
+            .map(|k| (k.to_string(), 0, true, vec![]))
+            .to_vec()
+    );
+
+    // The receptionist holds the metadata key alone, and may replace only that.
+    let data2 = tmp.path().join("pc2");
+    let mut rec = logon(&archive, &data2, REC).await;
+    assert_eq!(keys(&rec), vec![("metadata".to_string(), 0, true, vec![])]);
+    let e = rec.rotate_key("admin").await.unwrap_err();
+    assert!(
+        e.to_string().contains("rotated by those who hold it"),
+        "{e}"
+    );
+    let e = rec.rotate_key("signing").await.unwrap_err();
+    assert!(e.to_string().contains("not one of the keys"), "{e}");
+    rec.close().await;
+
+    // The data controller replaces the metadata key and the call key by hand.
+    let r = root.rotate_key("metadata").await.unwrap();
+    assert_eq!((r.epoch, r.leavers.len()), (1, 0));
+    assert!(r.holders.contains(&REC.0.to_string()), "{:?}", r.holders);
+    let r = root.rotate_key("custodian").await.unwrap();
+    assert_eq!(r.epoch, 1);
+    let now = keys(&root);
+    assert_eq!((now[0].1, now[1].1, now[2].1, now[3].1), (1, 1, 0, 0));
+    let trail = root
+        .audit_list(&session::AuditFilter::default())
+        .await
+        .unwrap();
+    assert!(trail
+        .iter()
+        .any(|e| e.action == "keys.rotate" && e.outcome == "allowed"));
+    assert!(trail
+        .iter()
+        .any(|e| e.action == "call_key.rotate" && e.outcome == "allowed"));
+    assert_eq!(
+        trail
+            .iter()
+            .filter(|e| e.action == "keys.rotate" && e.outcome == "refused")
+            .count(),
+        2
+    );
+    root.close().await;
+}

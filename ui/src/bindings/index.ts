@@ -238,6 +238,20 @@ export type NewUser = { name: string,
  */
 roles: Array<Role>, telephony_ids: Array<string>, password: string, };
 
+export type KeyRow = { 
+/**
+ * `custodian` (the call key), `metadata`, `audit` or `admin`: what `rotate_key` takes.
+ */
+key: string, 
+/**
+ * The key in words.
+ */
+what: string, epoch: number, may_rotate: boolean, 
+/**
+ * Who held it and left with no new key made since (user names).
+ */
+leavers: Array<string>, };
+
 export type ImportFile = { file: string, layout: Layout, started_at: string, local_time: string | null, direction: Direction, direction_assumed: boolean, external_number: string | null, extension: string | null, staff: string | null, mapped_user: string | null, parties: Array<string>, audio: string | null, size: number, remarks: Array<string>, outcome: string | null, };
 
 export type FileNote = { file: string, note: string, };

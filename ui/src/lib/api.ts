@@ -18,6 +18,7 @@ import type {
   ExportInfo,
   HoldInfo,
   ImportSummary,
+  KeyRow,
   Layout,
   NewRequest,
   NewUser,
@@ -142,6 +143,10 @@ export const api = {
   setRoles: (name: string, roles: Role[]) => invoke<string[]>('set_roles', { name, roles }),
   updateUser: (name: string, telephonyIds: string[] | null, disabled: boolean | null) =>
     invoke<string[]>('update_user', { name, telephonyIds, disabled }),
+  /** The rotating archive keys this user holds: each one's epoch and who left it unanswered. */
+  keyStates: () => invoke<KeyRow[]>('key_states'),
+  /** Make a key's next epoch by hand; returns what was done, in words. */
+  rotateKey: (key: string) => invoke<string>('rotate_key', { key }),
   /** recoveryCode: the practice's recovery code, needed for someone who holds call keys (typed by
    *  the data controller). True when done; false when prepared, for an admin's next logon. */
   resetPassword: (name: string, password: string, recoveryCode: string | null = null) =>

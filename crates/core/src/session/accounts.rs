@@ -393,7 +393,13 @@ impl Session {
             telephony_ids: u.telephony_ids.clone(),
             disabled: u.disabled,
         };
-        if let Err(e) = self.user.secrets.may_grant(&profile) {
+        // The roles' keys, disabled or not: a role that holds call keys is granted only by
+        // someone who holds them, even to an account that is disabled for now.
+        let granting = crate::users::Profile {
+            disabled: false,
+            ..profile.clone()
+        };
+        if let Err(e) = self.user.secrets.may_grant(&granting) {
             return self.refuse(Action::SetRoles, vec![uid], e);
         }
         self.rotate_before_leaving(&u, &profile).await;

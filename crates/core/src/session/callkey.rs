@@ -130,6 +130,11 @@ impl Session {
     /// says they held it: escrowed to the recovery key or tagged as a holder, or disabled with a
     /// role that grants it.
     pub fn call_key_leavers(&self) -> Vec<String> {
+        self.call_key_leavers_without(None)
+    }
+
+    /// `call_key_leavers`, with `leaving` counted as no longer holding it (`key_leavers_without`).
+    fn call_key_leavers_without(&self, leaving: Option<&str>) -> Vec<String> {
         let chain = &self.call_keys.chain;
         let mut past: Vec<String> = match chain.holders() {
             Some(h) => h,
@@ -162,7 +167,7 @@ impl Session {
             }
         }
         self.unanswered_leavers("custodian", chain, past, &|uid| {
-            self.holds_call_key_now(uid)
+            Some(uid) != leaving && self.holds_call_key_now(uid)
         })
     }
 
@@ -184,13 +189,25 @@ impl Session {
     ) -> Result<RotationReport> {
         self.require(Action::RotateCallKey)?;
         let archive = self.archive.clone();
-        let _lock = crate::retention::lock::acquire(
+        let _lock = match crate::retention::lock::acquire(
             &archive,
             &self.device.id,
             &self.user.uid,
             chrono::Duration::minutes(5),
             std::time::Duration::from_secs(10),
-        )?;
+        ) {
+            Ok(l) => Some(l),
+            // A leaver must not keep the key by holding the lock (a lock file planted with a far
+            // lease): the epoch is made without it (its file is written once). A re-wrap running
+            // meanwhile leaves its calls under the older epoch, counted as still to re-wrap.
+            Err(e) if leaving.is_some() => {
+                self.warnings.push(format!(
+                    "the maintenance lock is held ({e}); the call key was rotated without it"
+                ));
+                None
+            }
+            Err(e) => return Err(e),
+        };
         // Another holder may have rotated while this one waited.
         self.read_call_keys()?;
         if let Some(why) = self.call_keys.rolled_back.clone() {
@@ -200,7 +217,7 @@ impl Session {
                 Error::tampered(callkey::DIR, why),
             );
         }
-        let mut leavers = self.call_key_leavers();
+        let mut leavers = self.call_key_leavers_without(leaving);
         if let Some(l) = leaving {
             if !leavers.iter().any(|x| x == l) {
                 leavers.push(l.to_string());

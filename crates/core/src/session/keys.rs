@@ -1,6 +1,7 @@
 //! The metadata, audit and admin keys follow their holders as the call key does (docs/FORMAT.md,
 //! "Rotating the metadata, audit and admin keys"): when someone who held one leaves (disabled, or the role that
-//! grants it taken away), the next logon of a remaining holder makes the key's next epoch, given to
+//! grants it taken away), the admin making that change makes the key's next epoch before writing
+//! it (or, for a key that admin does not hold, the next logon of a remaining holder does), given to
 //! every current holder. Journal segments, user profiles, audit files and escrows written afterwards are
 //! encrypted to it, so a copy of the leaver's key bag opens none of them; what was written before
 //! stays readable to the holders through the new key's chain back to the first.
@@ -10,6 +11,21 @@ use crate::users::callkey::{self, Chain};
 
 /// The rotating keys other than the call key (whose epochs also move the audio: `callkey.rs`).
 pub(super) const OTHERS: [&str; 3] = ["metadata", "audit", "admin"];
+
+/// One rotating archive key, as the Users screen shows it to someone who holds it.
+#[derive(Clone, Debug, Serialize)]
+pub struct KeyState {
+    /// `custodian` (the call key), `metadata`, `audit` or `admin`.
+    pub key: String,
+    /// The key in words: "call key", "metadata key", …
+    pub what: String,
+    /// Its newest epoch believed here (0: the archive's first key).
+    pub epoch: u32,
+    /// May this user make its next epoch by hand (they hold it)?
+    pub may_rotate: bool,
+    /// Those who held it and no longer may, whose leaving no epoch answered yet (user names).
+    pub leavers: Vec<String>,
+}
 
 pub(super) fn holds(roles: &[Role], name: &str) -> bool {
     policy::archive_keys_for(roles).contains(&name)
@@ -184,6 +200,13 @@ impl Session {
     /// key, whose holders no file names, and for those given the key since the newest epoch
     /// (through a key bag), the disabled users whose roles grant it.
     pub fn key_leavers(&self, name: &str) -> Vec<String> {
+        self.key_leavers_without(name, None)
+    }
+
+    /// `key_leavers`, with `leaving` (a uid whose change is about to be written) counted as no
+    /// longer holding the key: so an earlier leaving answered only by an epoch they made is
+    /// answered again by the epoch made at theirs, not by another at the next logon.
+    pub(super) fn key_leavers_without(&self, name: &str, leaving: Option<&str>) -> Vec<String> {
         let empty = Chain::default();
         let chain = self.call_keys.others.get(name).unwrap_or(&empty);
         let mut past = chain.holders().unwrap_or_default();
@@ -193,7 +216,9 @@ impl Session {
                 past.push(u.uid.clone());
             }
         }
-        self.unanswered_leavers(name, chain, past, &|uid| self.holds_now(name, uid))
+        self.unanswered_leavers(name, chain, past, &|uid| {
+            Some(uid) != leaving && self.holds_now(name, uid)
+        })
     }
 
     /// The rule every rotating key shares (the call key's too): of `past`, those who held `chain`'s
@@ -263,6 +288,16 @@ impl Session {
         let uid = u.uid.clone();
         for name in callkey::ROTATING {
             if !before.contains(&name) || kept.contains(&name) {
+                continue;
+            }
+            // Taking a key from oneself: the change must be signed with the keys one holds now
+            // (the admin key's newest epoch above all), so it is written first and a remaining
+            // holder's next logon rotates.
+            if uid == self.user.uid {
+                self.warnings.push(format!(
+                    "the {} is rotated out of your reach at the next logon of someone else who holds it",
+                    callkey::what(name)
+                ));
                 continue;
             }
             if self.user.secrets.get(name).is_none() {
@@ -409,7 +444,7 @@ impl Session {
         } else {
             None
         };
-        let mut leavers = self.key_leavers(name);
+        let mut leavers = self.key_leavers_without(name, leaving);
         if let Some(l) = leaving {
             if !leavers.iter().any(|x| x == l) {
                 leavers.push(l.to_string());
@@ -472,28 +507,32 @@ impl Session {
     }
 
     /// A disabled admin whose record an older Callvault wrote after the admin key epoch made at
-    /// their leaving, signed with it and with that epoch in its key bag (before a disabled
-    /// account's bag was emptied): their uid. The next epoch shuts them out again. (A record of
-    /// this build carries `given`; one disabled by this build over an older record does not, and
-    /// costs one needless rotation.)
-    fn admin_left_with_newest(&self) -> Option<String> {
+    /// their leaving, signed with it and with a key bag that is not empty (before disabled
+    /// accounts' bags were emptied; so holding that epoch): their uid. The next epoch shuts them
+    /// out again. Read at logon before the upgrade run empties that bag.
+    pub(super) fn admin_left_with_newest(&self) -> Option<String> {
         let current = self.call_keys.others.get("admin")?.current();
         if current == 0 {
             return None;
         }
         self.users
             .iter()
-            .filter(|u| u.disabled && holds(&u.roles, "admin") && u.given.is_empty())
+            .filter(|u| u.disabled && holds(&u.roles, "admin"))
             .find(|u| {
                 matches!(crate::users::load_latest(&self.archive, &u.uid),
-                    Ok(Some(r)) if r.admin_sig.as_ref().is_some_and(|s| s.epoch == current))
+                    Ok(Some(r)) if !crate::users::keybag_is_empty(&r)
+                        && r.admin_sig.as_ref().is_some_and(|s| s.epoch == current))
             })
             .map(|u| u.uid.clone())
     }
 
     /// At logon: rotate the metadata and audit keys this user holds if a holder left since their
     /// newest epoch (waiting at most 10 seconds for the maintenance lock, else at a later logon).
-    pub(super) async fn rotate_others_if_leavers(&mut self) -> Result<()> {
+    /// `left_holding`: `admin_left_with_newest`, read before the upgrade run.
+    pub(super) async fn rotate_others_if_leavers(
+        &mut self,
+        left_holding: Option<String>,
+    ) -> Result<()> {
         for name in OTHERS {
             // An admin key epoch made by an older build names no user record's revisions, so it
             // requires no admin signature of any record (`users::cosign`): the next is made.
@@ -508,7 +547,7 @@ impl Session {
                 continue;
             }
             let left_holding = if name == "admin" {
-                self.admin_left_with_newest()
+                left_holding.clone()
             } else {
                 None
             };
@@ -537,5 +576,47 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Every rotating key this user holds: its newest epoch and who left it unanswered.
+    pub fn key_states(&self) -> Vec<KeyState> {
+        callkey::ROTATING
+            .into_iter()
+            .filter(|n| self.user.secrets.get(n).is_some())
+            .map(|name| {
+                let (epoch, leavers) = if name == "custodian" {
+                    (self.call_keys.chain.current(), self.call_key_leavers())
+                } else {
+                    (
+                        self.call_keys
+                            .others
+                            .get(name)
+                            .map(|c| c.current())
+                            .unwrap_or(0),
+                        self.key_leavers(name),
+                    )
+                };
+                KeyState {
+                    key: name.into(),
+                    what: callkey::what(name).into(),
+                    epoch,
+                    may_rotate: policy::may_rotate(self.roles(), name),
+                    leavers: leavers
+                        .iter()
+                        .map(|u| self.name_of(u).unwrap_or_else(|| u.clone()))
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+
+    /// Make the next epoch of one rotating key by hand: `custodian` (the call key: its re-wrap
+    /// follows apart), `metadata`, `audit` or `admin`. A holder only; audited either way.
+    pub async fn rotate_key(&mut self, name: &str) -> Result<RotationReport> {
+        if name == "custodian" {
+            self.rotate_call_key().await
+        } else {
+            self.rotate_archive_key(name).await
+        }
     }
 }

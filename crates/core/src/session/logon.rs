@@ -331,6 +331,8 @@ impl Session {
         s.read_other_keys()?;
         let alarms = s.recovery_warnings();
         s.warnings.extend(alarms);
+        // Before the upgrade run empties such a record's key bag (the evidence).
+        let left_admin = s.admin_left_with_newest();
         // Prepared resets first: the upgrade run's new revisions would make them stale.
         let reset = s
             .apply_prepared_resets()
@@ -342,7 +344,7 @@ impl Session {
         s.name_user_keys().await?;
         s.misplaced_escrow_warning();
         s.rotate_if_leavers().await?;
-        s.rotate_others_if_leavers().await?;
+        s.rotate_others_if_leavers(left_admin).await?;
         if reset > 0 {
             s.warnings.push(format!(
                 "Completed {reset} password reset(s) the data controller prepared with the practice's recovery key"

@@ -24,6 +24,7 @@ pub use access::Grant;
 pub use callkey::{RewrapReport, RotationReport};
 pub use export::SarOptions;
 pub(crate) use keys::point_writers;
+pub use keys::KeyState;
 pub use listen::{AwaitingKey, Waveform};
 pub use logon::{init, init_in};
 pub use requests::{RequestView, MAX_APPROVAL_DAYS, MAX_SCAN_BYTES};

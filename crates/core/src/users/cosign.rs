@@ -79,9 +79,12 @@ impl Rule {
         (e as u32, self.epochs.get(e).map(|x| x.0).unwrap_or([0; 32]))
     }
 
-    /// The oldest epoch that may have signed this record: the newest epoch that names the user's
-    /// record at a lower revision, or at this one with another content, or does not name the user
-    /// (0: any, or a record from before admin signatures).
+    /// The oldest epoch that may have signed this record: the newest epoch that does not name
+    /// this very record — names the user's record at another revision (a lower one: this record
+    /// came after it; a higher one: this is an older revision made again, by someone who removed
+    /// the newer ones), or at this one with another content, or does not name the user (0: any,
+    /// or a record from before admin signatures). A genuine older revision, signed before the
+    /// epoch, fails it and is passed over as an older version (`read::load_latest`).
     pub fn required(&self, signed: &SignedPart) -> u32 {
         let mut hash = None;
         let mut req = 0;
@@ -89,11 +92,8 @@ impl Rule {
             if let Some(revs) = revs {
                 let later = match revs.get(&signed.uid) {
                     None => true,
-                    Some((r, _)) if signed.rev > *r => true,
-                    Some((r, h)) if signed.rev == *r => {
-                        *h != *hash.get_or_insert_with(|| record_hash(signed))
-                    }
-                    Some(_) => false,
+                    Some((r, _)) if signed.rev != *r => true,
+                    Some((_, h)) => *h != *hash.get_or_insert_with(|| record_hash(signed)),
                 };
                 if later {
                     req = n as u32;

@@ -101,14 +101,15 @@ pub fn unvouched(archive: &Archive, signer: &super::ArchiveSecrets, uid: &str) -
         return false;
     };
     super::read_profile(&rec, &m).is_ok_and(|p| {
-        crate::policy::archive_keys_for(&p.roles).contains(&"custodian")
+        crate::policy::account_keys(&p.roles, p.disabled).contains(&"custodian")
             && !vouched_any(archive, &seeds, &rec)
     })
 }
 
 /// Does this user's current key bag hold a seed their roles no longer grant (a supervisor's
-/// `custodian`, from before approvals handed keys over)? Opened through the escrow with the
-/// admin's seeds; false if the admin cannot open it.
+/// `custodian`, from before approvals handed keys over; any seed at all in a disabled account's,
+/// from before disabled bags were emptied)? Opened through the escrow with the admin's seeds
+/// (false if the admin cannot open it); a disabled account's is told by its length alone.
 pub fn over_granted(archive: &Archive, admin: &super::ArchiveSecrets, uid: &str) -> bool {
     let Ok(Some(rec)) = super::load_latest(archive, uid) else {
         return false;
@@ -116,15 +117,20 @@ pub fn over_granted(archive: &Archive, admin: &super::ArchiveSecrets, uid: &str)
     let Ok(m) = admin.ring("metadata") else {
         return false;
     };
+    let Ok(profile) = super::read_profile(&rec, &m) else {
+        return false;
+    };
+    // A disabled account's bag, written by a build before they were emptied: told apart by its
+    // length, whoever its escrow opens to.
+    if profile.disabled {
+        return !super::keybag_is_empty(&rec);
+    }
     let Ok(secret) = super::open_escrow(&rec, admin, None) else {
         return false;
     };
-    let (Ok(bag), Ok(profile)) = (
-        super::open_keybag(&rec, &secret),
-        super::read_profile(&rec, &m),
-    ) else {
+    let Ok(bag) = super::open_keybag(&rec, &secret) else {
         return false;
     };
-    let grant = crate::policy::archive_keys_for(&profile.roles);
+    let grant = crate::policy::account_keys(&profile.roles, profile.disabled);
     bag.0.keys().any(|k| !grant.contains(&k.as_str()))
 }

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 pub mod callkey;
 pub mod cosign;
 mod escrow;
+mod given;
 mod holder;
 mod marks;
 mod read;
@@ -26,6 +27,7 @@ pub mod reset;
 
 use escrow::{bag_for, escrow_for};
 pub use escrow::{escrow_misplaced, escrowed_to_recovery, open_escrow, recovery_in_use};
+use given::given_with;
 pub use holder::{over_granted, unvouched, vouched};
 pub use marks::{locked_until, mark, parse_mark, MARK_SKEW_MS};
 pub use read::{check_record, list_uids, load_latest};
@@ -305,7 +307,7 @@ pub fn write_user(
         archive: Some(archive.config.identity_hash()),
         escrow_to,
         holder: None,
-        given: given_with(archive, &bag, None),
+        given: given_with(archive, &bag, &[signer], None),
     };
     let signed = with_holder_tag(archive, &bag, signed);
     sign_and_publish(
@@ -377,11 +379,13 @@ fn resign(
     // promotion (refused: a key-holding admin must make it) — a disablement above all, which must
     // never wait — and a key-holding admin's upgrade run moves it.
     let promotion = !policy::escrow_to_recovery(&current.roles);
-    let can_check = signer.get("custodian").is_some() || policy::holds_call_key(&profile.roles);
+    // (A disabled account's own bag gives no call key: only the signer's can check it.)
+    let can_check = signer.get("custodian").is_some()
+        || (policy::holds_call_key(&profile.roles) && !profile.disabled);
     let moves = policy::escrow_to_recovery(&profile.roles)
         && !escrowed_to_recovery(&rec)
         && recovery_in_use(archive)
-        && (promotion || (can_check && !profile.disabled));
+        && (promotion || can_check);
     let secret = if password.is_some() || moves {
         let s = open_escrow(&rec, signer, recovery)?;
         if crypto::b64(&crypto::x25519_public(&s)) != rec.signed.public_key {
@@ -466,9 +470,22 @@ fn resign(
         archive: Some(archive.config.identity_hash()),
         escrow_to,
         holder: None,
-        given: given_with(archive, &bag, Some(&rec.signed)),
+        given: given_with(
+            archive,
+            &bag,
+            &[Some(signer), own.as_ref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>(),
+            Some(&rec.signed),
+        ),
     };
-    let signed = with_holder_tag(archive, &bag, signed);
+    let mut signed = with_holder_tag(archive, &bag, signed);
+    if profile.disabled {
+        // The tag binds only the archive and the user's keys, which never change: a disabled
+        // holder keeps theirs, so re-enabling them later still finds them vouched for.
+        signed.holder = rec.signed.holder.clone();
+    }
     let signing = signer
         .get("signing")
         .or_else(|| own.as_ref().and_then(|o| o.get("signing")))
@@ -509,32 +526,11 @@ fn sign_and_publish(
     )
 }
 
-/// The `given` of a record whose key bag is `bag`: the previous revision's (`prev`), raised to
-/// the epoch of each rotating key's seed in `bag` (found by its public key among the epochs on
-/// the share; 0, the archive's first key, if none matches).
-fn given_with(
-    archive: &Archive,
-    bag: &ArchiveSecrets,
-    prev: Option<&SignedPart>,
-) -> BTreeMap<String, u32> {
-    let mut given = prev.map(|p| p.given.clone()).unwrap_or_default();
-    for name in callkey::ROTATING {
-        let Some(seed) = bag.get(name) else {
-            continue;
-        };
-        let public = crypto::x25519_public(seed);
-        let epoch = callkey::read_key(archive, name, None)
-            .ok()
-            .and_then(|c| {
-                (0..=c.current())
-                    .rev()
-                    .find(|e| c.public(archive, *e).ok() == Some(public))
-            })
-            .unwrap_or(0);
-        let g = given.entry(name.to_string()).or_insert(epoch);
-        *g = (*g).max(epoch);
-    }
-    given
+/// Does this record's key bag hold no seed (`{}`, a disabled account's: `policy::account_keys`)?
+/// Told from the wrap's length alone, without opening it: the ciphertext of `{}` is its 2 bytes
+/// and the 16-byte tag, and a bag with any seed is far longer.
+pub fn keybag_is_empty(rec: &UserRecord) -> bool {
+    crypto::unb64(&rec.signed.keybag.ct, "key bag").is_ok_and(|ct| ct.len() <= 2 + 16)
 }
 
 /// The record with its holder tag if its key bag gives `custodian`, else without one.
