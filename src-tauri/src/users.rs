@@ -215,7 +215,7 @@ pub struct KeyRow {
 pub async fn key_states(state: State<'_, AppState>) -> ApiResult<Vec<KeyRow>> {
     let g = session(&state).await?;
     Ok(s(&g)
-        .key_states()
+        .key_states()?
         .into_iter()
         .map(|k| KeyRow {
             key: k.key,

@@ -429,6 +429,19 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
         std::fs::write(p, b).unwrap();
     }
     assert!(users::load_latest(&a, &rec_uid).is_ok());
+    // Her genuine older version (revision 1, written before epoch 1) is passed over, not reported
+    // as a forgery: `verify` names nothing of hers.
+    assert!(kept_files.len() >= 2);
+    let mut root = logon(&archive, &pc, ROOT).await;
+    let v = root.verify().await.unwrap();
+    assert!(
+        !v.problems
+            .iter()
+            .any(|p| p.object.starts_with(&format!("users/{rec_uid}/"))),
+        "{:?}",
+        v.problems
+    );
+    drop(root);
 
     // An epoch file that does not verify (planted after the newest, or the real one damaged):
     // which records came after an admin left is not known, so none is believed, even on a
@@ -754,8 +767,10 @@ async fn an_admin_disabled_by_the_build_before_is_shut_out_again() {
     assert_eq!(callkey::read_key(&a, "admin", None).unwrap().current(), 2);
 }
 
-/// An admin who takes their own admin role away: the change is signed with the keys they hold
-/// (no epoch is made without them first), and another admin's next logon rotates them out.
+/// An admin who takes their own admin role away: the change is signed with the keys they hold,
+/// then they make each key's next epoch without themselves; as its author no longer holds the
+/// key, it answers nothing, and another admin's next logon rotates them out for good (whatever
+/// their record's `given` says: a record from before it has none).
 #[tokio::test]
 async fn an_admin_who_steps_down_is_rotated_out_at_another_admins_logon() {
     let tmp = tempfile::tempdir().unwrap();
@@ -769,25 +784,39 @@ async fn an_admin_who_steps_down_is_rotated_out_at_another_admins_logon() {
     assert!(
         ola.warnings
             .iter()
-            .any(|w| w.contains("admin key is rotated out of your reach")),
+            .any(|w| w.contains("You no longer hold the admin key: epoch 1 was made without you")),
         "{:?}",
         ola.warnings
     );
     drop(ola);
+    // Made by her, after her change: it answers nothing, as she no longer holds the key.
     let a = Archive::open(&archive).unwrap();
-    assert_eq!(callkey::read_key(&a, "admin", None).unwrap().current(), 0);
+    let ola_uid = users::uid_for(&a, OLA.0).unwrap();
+    let chain = callkey::read_key(&a, "admin", None).unwrap();
+    assert_eq!(chain.current(), 1);
+    assert_eq!(chain.epochs[0].by, ola_uid);
+    assert!(!chain.epochs[0].grants.iter().any(|g| g.to == ola_uid));
+    let root = logon(&archive, &pc, ROOT).await;
+    for k in ["admin", "audit"] {
+        assert!(
+            root.warnings.iter().any(|w| w
+                .contains(&format!("{k} key was rotated (epoch 2)"))
+                && w.contains(OLA.0)),
+            "{k}: {:?}",
+            root.warnings
+        );
+    }
+    drop(root);
+    let chain = callkey::read_key(&a, "admin", None).unwrap();
+    assert_eq!(chain.epochs[1].leavers, vec![ola_uid]);
+    let ola = logon(&archive, &tmp.path().join("ola-pc"), OLA).await;
+    assert_eq!(ola.roles(), &[Role::Staff]);
+    drop(ola);
+    // Nothing more to rotate.
     let root = logon(&archive, &pc, ROOT).await;
     assert!(
-        root.warnings
-            .iter()
-            .any(|w| w.contains("admin key was rotated (epoch 1)") && w.contains(OLA.0)),
+        !root.warnings.iter().any(|w| w.contains("was rotated")),
         "{:?}",
         root.warnings
     );
-    drop(root);
-    let ola_uid = users::uid_for(&a, OLA.0).unwrap();
-    let chain = callkey::read_key(&a, "admin", None).unwrap();
-    assert_eq!(chain.epochs[0].leavers, vec![ola_uid]);
-    let ola = logon(&archive, &tmp.path().join("ola-pc"), OLA).await;
-    assert_eq!(ola.roles(), &[Role::Staff]);
 }

@@ -108,7 +108,7 @@ pub async fn keys(cli: &Cli, k: &KeysCmd) -> CliResult {
     let mut s = logon(cli).await?;
     match k {
         KeysCmd::Rotate { key } if key == "custodian" => {
-            let r = s.rotate_call_key().await;
+            let r = s.rotate_key("custodian").await;
             s.close().await;
             let r = r?;
             println!(
@@ -119,7 +119,7 @@ pub async fn keys(cli: &Cli, k: &KeysCmd) -> CliResult {
             Ok(())
         }
         KeysCmd::Rotate { key } => {
-            let r = s.rotate_archive_key(key).await;
+            let r = s.rotate_key(key).await;
             s.close().await;
             let r = r?;
             println!(

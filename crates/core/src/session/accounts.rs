@@ -402,7 +402,7 @@ impl Session {
         if let Err(e) = self.user.secrets.may_grant(&granting) {
             return self.refuse(Action::SetRoles, vec![uid], e);
         }
-        self.rotate_before_leaving(&u, &profile).await;
+        let own = self.rotate_before_leaving(&u, &profile).await;
         let rev = crate::users::update_profile(
             &self.archive,
             &self.user.secrets,
@@ -412,6 +412,7 @@ impl Session {
             true,
         )?;
         self.checkpoint_user(&uid, rev, profile.disabled).await?;
+        self.rotate_after_stepping_down(own).await;
         let from: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
         let to: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         self.audit(
@@ -482,7 +483,7 @@ impl Session {
         if let Err(e) = self.user.secrets.may_grant(&profile) {
             return self.refuse(Action::UpdateUser, vec![uid], e);
         }
-        self.rotate_before_leaving(&u, &profile).await;
+        let own = self.rotate_before_leaving(&u, &profile).await;
         let rev = crate::users::update_profile(
             &self.archive,
             &self.user.secrets,
@@ -492,6 +493,7 @@ impl Session {
             true,
         )?;
         self.checkpoint_user(&uid, rev, profile.disabled).await?;
+        self.rotate_after_stepping_down(own).await;
         let mut what = Vec::new();
         if profile.telephony_ids != u.telephony_ids {
             what.push(format!(

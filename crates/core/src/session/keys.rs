@@ -278,11 +278,14 @@ impl Session {
     /// (`users::cosign`), so nothing the leaver signs with the keys they kept is believed. A key
     /// this session does not hold, or one it cannot rotate now (the maintenance lock busy for the
     /// call key), is rotated at a holder's next logon; the warning says so.
+    /// Returns the keys a user takes from themselves (stepping down), for
+    /// `rotate_after_stepping_down` once the change is written.
     pub(super) async fn rotate_before_leaving(
         &mut self,
         u: &UserSummary,
         after: &crate::users::Profile,
-    ) {
+    ) -> Vec<&'static str> {
+        let mut own = Vec::new();
         let before = policy::account_keys(&u.roles, u.disabled);
         let kept = policy::account_keys(&after.roles, after.disabled);
         let uid = u.uid.clone();
@@ -291,13 +294,9 @@ impl Session {
                 continue;
             }
             // Taking a key from oneself: the change must be signed with the keys one holds now
-            // (the admin key's newest epoch above all), so it is written first and a remaining
-            // holder's next logon rotates.
+            // (the admin key's newest epoch above all), so it is written first.
             if uid == self.user.uid {
-                self.warnings.push(format!(
-                    "the {} is rotated out of your reach at the next logon of someone else who holds it",
-                    callkey::what(name)
-                ));
+                own.push(name);
                 continue;
             }
             if self.user.secrets.get(name).is_none() {
@@ -340,6 +339,40 @@ impl Session {
             if name == "admin" {
                 self.warn_exposed_admins(&uid, &u.name);
             }
+        }
+        own
+    }
+
+    /// After a user's change to their own account that took keys from them (`own`, from
+    /// `rotate_before_leaving`) is written: each key's next epoch, made by them without them. As
+    /// its author no longer holds the key, it answers nothing (`unanswered_leavers`), so the next
+    /// logon of another holder makes one more, which does — whatever their record says (`given`
+    /// or not). Until then they hold what they made.
+    pub(super) async fn rotate_after_stepping_down(&mut self, own: Vec<&'static str>) {
+        if own.is_empty() {
+            return;
+        }
+        let uid = self.user.uid.clone();
+        if let Err(e) = self.reload_users().await {
+            self.warnings.push(format!(
+                "the keys you gave up are rotated at another holder's next logon: {e}"
+            ));
+            return;
+        }
+        for name in own {
+            let res = if name == "custodian" {
+                self.rotate_call_key_leaving(Some(&uid)).await
+            } else {
+                self.rotate_other(name, Some(&uid)).await
+            };
+            let when = match res {
+                Ok(r) => format!("epoch {} was made without you", r.epoch),
+                Err(e) => format!("it could not be rotated now ({e})"),
+            };
+            self.warnings.push(format!(
+                "You no longer hold the {}: {when}, and the next logon of someone else who holds it makes its next epoch",
+                callkey::what(name)
+            ));
         }
     }
 
@@ -578,9 +611,17 @@ impl Session {
         Ok(())
     }
 
-    /// Every rotating key this user holds: its newest epoch and who left it unanswered.
-    pub fn key_states(&self) -> Vec<KeyState> {
-        callkey::ROTATING
+    /// Every rotating key this user holds: its newest epoch and who left it unanswered. Names
+    /// users, so only for those who may list them (`user.list`); audited as that.
+    pub fn key_states(&self) -> Result<Vec<KeyState>> {
+        self.require(Action::ListUsers)?;
+        self.audit(
+            Action::ListUsers,
+            "allowed",
+            vec![],
+            Some("archive keys".into()),
+        )?;
+        Ok(callkey::ROTATING
             .into_iter()
             .filter(|n| self.user.secrets.get(n).is_some())
             .map(|name| {
@@ -607,12 +648,18 @@ impl Session {
                         .collect(),
                 }
             })
-            .collect()
+            .collect())
     }
 
     /// Make the next epoch of one rotating key by hand: `custodian` (the call key: its re-wrap
-    /// follows apart), `metadata`, `audit` or `admin`. A holder only; audited either way.
+    /// follows apart), `metadata`, `audit` or `admin`. A holder who may list users (the report
+    /// names the holders) only; audited either way. (A holder's logon still rotates for a
+    /// leaver whatever their roles.)
     pub async fn rotate_key(&mut self, name: &str) -> Result<RotationReport> {
+        // (One who does not hold the key is refused below, saying who may.)
+        if policy::may_rotate(self.roles(), name) {
+            self.require(Action::ListUsers)?;
+        }
         if name == "custodian" {
             self.rotate_call_key().await
         } else {

@@ -178,16 +178,17 @@ impl Session {
         }
         // User records.
         for uid in listed(a, "users", &mut unlisted) {
-            for name in listed(a, &format!("users/{uid}"), &mut unlisted) {
+            let names = listed(a, &format!("users/{uid}"), &mut unlisted);
+            let newest = names.iter().filter_map(|n| users::parse_ver(n)).max();
+            for name in names {
                 let rel = format!("users/{uid}/{name}");
                 rep.objects_checked += 1;
                 let ver = users::parse_ver(&name);
                 match (archive::is_id(&uid), ver) {
                     (true, Some(ver)) => {
-                        if let Err(e) = a
-                            .read(&rel)
-                            .and_then(|b| users::check_record(a, &b, &uid, ver, &rel))
-                        {
+                        if let Err(e) = a.read(&rel).and_then(|b| {
+                            users::check_version(a, &b, &uid, (ver, Some(ver) == newest), &rel)
+                        }) {
                             problem(rel, reason_of(&e));
                         }
                     }

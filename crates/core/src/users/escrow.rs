@@ -95,6 +95,8 @@ pub fn open_escrow(
 
 /// Must this user's escrow move to the recovery key (they hold call keys, and their secret is
 /// still escrowed to the admin key: an archive from before, or a promotion)? Needs `metadata`.
+/// Not for a disabled account: a disablement never waits on the escrow (which may not open), and
+/// the escrow moves when the account is enabled again.
 pub fn escrow_misplaced(archive: &Archive, metadata: &super::callkey::KeyRing, uid: &str) -> bool {
     let Ok(Some(rec)) = load_latest(archive, uid) else {
         return false;
@@ -102,7 +104,7 @@ pub fn escrow_misplaced(archive: &Archive, metadata: &super::callkey::KeyRing, u
     let Ok(profile) = read_profile(&rec, metadata) else {
         return false;
     };
-    policy::escrow_to_recovery(&profile.roles) && !escrowed_to_recovery(&rec)
+    !profile.disabled && policy::escrow_to_recovery(&profile.roles) && !escrowed_to_recovery(&rec)
 }
 
 /// The key bag for `profile`: each seed from the signer, or failing that from the user's own

@@ -30,7 +30,7 @@ pub use escrow::{escrow_misplaced, escrowed_to_recovery, open_escrow, recovery_i
 use given::given_with;
 pub use holder::{over_granted, unvouched, vouched};
 pub use marks::{locked_until, mark, parse_mark, MARK_SKEW_MS};
-pub use read::{check_record, list_uids, load_latest};
+pub use read::{check_record, check_version, list_uids, load_latest};
 
 /// Failed logons that lock an account, and for how long.
 pub const LOCKOUT_FAILURES: usize = 5;
@@ -379,13 +379,11 @@ fn resign(
     // promotion (refused: a key-holding admin must make it) — a disablement above all, which must
     // never wait — and a key-holding admin's upgrade run moves it.
     let promotion = !policy::escrow_to_recovery(&current.roles);
-    // (A disabled account's own bag gives no call key: only the signer's can check it.)
-    let can_check = signer.get("custodian").is_some()
-        || (policy::holds_call_key(&profile.roles) && !profile.disabled);
+    let can_check = signer.get("custodian").is_some() || policy::holds_call_key(&profile.roles);
     let moves = policy::escrow_to_recovery(&profile.roles)
         && !escrowed_to_recovery(&rec)
         && recovery_in_use(archive)
-        && (promotion || can_check);
+        && (promotion || (can_check && !profile.disabled));
     let secret = if password.is_some() || moves {
         let s = open_escrow(&rec, signer, recovery)?;
         if crypto::b64(&crypto::x25519_public(&s)) != rec.signed.public_key {

@@ -7,6 +7,23 @@ use crate::archive::Archive;
 use crate::crypto;
 use crate::error::{Error, Result};
 
+/// Check one version of a user's record as reading does: the current (newest) one fully, an
+/// older one without the admin key's rule (`load_latest` passes over an older version failing
+/// only that: the rule names the current revision, and a genuine older one predates the epoch).
+pub fn check_version(
+    archive: &Archive,
+    bytes: &[u8],
+    uid: &str,
+    (ver, newest): (u64, bool),
+    what: &str,
+) -> Result<UserRecord> {
+    if newest {
+        check_record(archive, bytes, uid, ver, what)
+    } else {
+        check_under(archive, bytes, uid, ver, what)
+    }
+}
+
 /// Parse and check one user record file (signatures, placement).
 pub fn check_record(
     archive: &Archive,
