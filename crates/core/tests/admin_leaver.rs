@@ -127,29 +127,35 @@ fn forge(
     .unwrap();
     rec.signed.by = kept.uid.clone();
     rec.signed.holder = None;
-    let msg = [
-        b"callvault/v1/user\n".as_slice(),
-        &serde_json::to_vec(&rec.signed).unwrap(),
-    ]
-    .concat();
-    rec.sig = crypto::b64(&crypto::ed25519_sign(
-        kept.bag.get("signing").unwrap(),
-        &msg,
-    ));
     // The admin key's signature, with the only admin key the leaver has.
-    let admin_msg = [b"callvault/v3/user-admin\n".as_slice(), &msg].concat();
-    rec.admin_sig = Some(cosign::AdminSig {
-        epoch: 0,
-        sig: crypto::b64(&crypto::xeddsa_sign(
-            kept.bag.get("admin").unwrap(),
-            &admin_msg,
-        )),
-    });
+    sign_record(
+        &mut rec,
+        kept.bag.get("signing").unwrap(),
+        Some((0, kept.bag.get("admin").unwrap())),
+    );
     a.write_new(
         &format!("users/{uid}/{:08}.cvu", rec.ver),
         &serde_json::to_vec_pretty(&rec).unwrap(),
     )
     .unwrap();
+}
+
+/// Sign a record's signed part as a tool of one's own does: with the archive's `signing` seed,
+/// and, if given, with an admin key epoch `(epoch, seed)` (else no admin signature).
+fn sign_record(rec: &mut UserRecord, signing: &Key32, admin: Option<(u32, &Key32)>) {
+    let msg = [
+        b"callvault/v1/user\n".as_slice(),
+        &serde_json::to_vec(&rec.signed).unwrap(),
+    ]
+    .concat();
+    rec.sig = crypto::b64(&crypto::ed25519_sign(signing, &msg));
+    rec.admin_sig = admin.map(|(epoch, seed)| {
+        let admin_msg = [b"callvault/v3/user-admin\n".as_slice(), &msg].concat();
+        cosign::AdminSig {
+            epoch,
+            sig: crypto::b64(&crypto::xeddsa_sign(seed, &admin_msg)),
+        }
+    });
 }
 
 fn pk(b64: &str) -> [u8; 32] {
@@ -566,16 +572,7 @@ async fn an_admin_without_the_call_key_disables_an_admin_escrowed_the_old_way() 
     )
     .unwrap();
     rec.signed.escrow_to = None;
-    rec.admin_sig = None;
-    let msg = [
-        b"callvault/v1/user\n".as_slice(),
-        &serde_json::to_vec(&rec.signed).unwrap(),
-    ]
-    .concat();
-    rec.sig = crypto::b64(&crypto::ed25519_sign(
-        root_bag.get("signing").unwrap(),
-        &msg,
-    ));
+    sign_record(&mut rec, root_bag.get("signing").unwrap(), None);
     // As the next version of the same revision (what two admins saving one user at once leave:
     // once an admin key epoch names the newer, the older is passed over, not a reason to refuse).
     rec.ver += 1;
@@ -690,20 +687,11 @@ async fn an_admin_disabled_by_the_build_before_is_shut_out_again() {
         &serde_json::to_vec(&seeds).unwrap(),
     )
     .unwrap();
-    let msg = [
-        b"callvault/v1/user\n".as_slice(),
-        &serde_json::to_vec(&rec.signed).unwrap(),
-    ]
-    .concat();
-    rec.sig = crypto::b64(&crypto::ed25519_sign(
+    sign_record(
+        &mut rec,
         root_bag.get("signing").unwrap(),
-        &msg,
-    ));
-    let admin_msg = [b"callvault/v3/user-admin\n".as_slice(), &msg].concat();
-    rec.admin_sig = Some(cosign::AdminSig {
-        epoch: 1,
-        sig: crypto::b64(&crypto::xeddsa_sign(&seed1, &admin_msg)),
-    });
+        Some((1, &seed1)),
+    );
     std::fs::write(
         archive.join(format!("users/{it_uid}/{:08}.cvu", rec.ver)),
         serde_json::to_vec_pretty(&rec).unwrap(),
@@ -737,23 +725,11 @@ async fn an_admin_disabled_by_the_build_before_is_shut_out_again() {
     let mut forged = raw_latest(&a, &it_uid);
     forged.ver += 1;
     forged.signed.rev += 1;
-    let msg = [
-        b"callvault/v1/user\n".as_slice(),
-        &serde_json::to_vec(&forged.signed).unwrap(),
-    ]
-    .concat();
-    forged.sig = crypto::b64(&crypto::ed25519_sign(
+    sign_record(
+        &mut forged,
         kept.bag.get("signing").unwrap(),
-        &msg,
-    ));
-    let admin_msg = [b"callvault/v3/user-admin\n".as_slice(), &msg].concat();
-    forged.admin_sig = Some(cosign::AdminSig {
-        epoch: 1,
-        sig: crypto::b64(&crypto::xeddsa_sign(
-            kept.bag.get("admin").unwrap(),
-            &admin_msg,
-        )),
-    });
+        Some((1, kept.bag.get("admin").unwrap())),
+    );
     a.write_new(
         &format!("users/{it_uid}/{:08}.cvu", forged.ver),
         &serde_json::to_vec_pretty(&forged).unwrap(),

@@ -104,6 +104,24 @@ async fn logon(archive: &Path, data: &Path, u: (&str, &str)) -> Session {
         .unwrap()
 }
 
+/// A new archive in `dir` (`archive`), made on computer `pc` by ROOT (admin and data
+/// controller), who is logged on there.
+async fn start(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, Session) {
+    let archive = dir.join("archive");
+    let data = dir.join("pc");
+    session::init_in(
+        &archive,
+        &data,
+        ROOT.0,
+        &Password::new(ROOT.1),
+        KdfChoice::Fast,
+    )
+    .await
+    .unwrap();
+    let root = logon(&archive, &data, ROOT).await;
+    (archive, data, root)
+}
+
 async fn parties(s: &Session) -> BTreeSet<String> {
     s.search(&SearchQuery::default())
         .await
@@ -116,18 +134,7 @@ async fn parties(s: &Session) -> BTreeSet<String> {
 #[tokio::test]
 async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
     let tmp = tempfile::tempdir().unwrap();
-    let archive = tmp.path().join("archive");
-    let data = tmp.path().join("pc");
-    session::init_in(
-        &archive,
-        &data,
-        ROOT.0,
-        &Password::new(ROOT.1),
-        KdfChoice::Fast,
-    )
-    .await
-    .unwrap();
-    let mut root = logon(&archive, &data, ROOT).await;
+    let (archive, data, mut root) = start(tmp.path()).await;
     for (u, roles) in [
         (GP, vec![Role::Approver]),
         (REC, vec![Role::Staff]),
@@ -485,18 +492,7 @@ async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
 #[tokio::test]
 async fn an_unreadable_key_folder_never_sends_new_data_back_to_the_first_key() {
     let tmp = tempfile::tempdir().unwrap();
-    let archive = tmp.path().join("archive");
-    let data = tmp.path().join("pc");
-    session::init_in(
-        &archive,
-        &data,
-        ROOT.0,
-        &Password::new(ROOT.1),
-        KdfChoice::Fast,
-    )
-    .await
-    .unwrap();
-    let mut root = logon(&archive, &data, ROOT).await;
+    let (archive, data, mut root) = start(tmp.path()).await;
     root.add_user(REC.0, &[Role::Staff], &[], &Password::new(REC.1))
         .await
         .unwrap();
@@ -552,18 +548,7 @@ async fn an_unreadable_key_folder_never_sends_new_data_back_to_the_first_key() {
 #[tokio::test]
 async fn archive_keys_are_listed_and_replaced_by_hand() {
     let tmp = tempfile::tempdir().unwrap();
-    let archive = tmp.path().join("archive");
-    let data = tmp.path().join("pc");
-    session::init_in(
-        &archive,
-        &data,
-        ROOT.0,
-        &Password::new(ROOT.1),
-        KdfChoice::Fast,
-    )
-    .await
-    .unwrap();
-    let mut root = logon(&archive, &data, ROOT).await;
+    let (archive, _data, mut root) = start(tmp.path()).await;
     root.add_user(REC.0, &[Role::Staff], &[], &Password::new(REC.1))
         .await
         .unwrap();
