@@ -310,11 +310,7 @@ impl Session {
                 ));
                 continue;
             }
-            let res = if name == "custodian" {
-                self.rotate_call_key_leaving(Some(&uid)).await
-            } else {
-                self.rotate_other(name, Some(&uid)).await
-            };
+            let res = self.rotate_leaving(name, Some(&uid)).await;
             match res {
                 Ok(r) => self.warnings.push(format!(
                     "The archive's {} was rotated (epoch {}) because {} no longer hold(s) it: what is written from now on is locked to the new key{}",
@@ -360,11 +356,7 @@ impl Session {
             return;
         }
         for name in own {
-            let res = if name == "custodian" {
-                self.rotate_call_key_leaving(Some(&uid)).await
-            } else {
-                self.rotate_other(name, Some(&uid)).await
-            };
+            let res = self.rotate_leaving(name, Some(&uid)).await;
             let when = match res {
                 Ok(r) => format!("epoch {} was made without you", r.epoch),
                 Err(e) => format!("it could not be rotated now ({e})"),
@@ -660,10 +652,19 @@ impl Session {
         if policy::may_rotate(self.roles(), name) {
             self.require(Action::ListUsers)?;
         }
+        self.rotate_leaving(name, None).await
+    }
+
+    /// The next epoch of any rotating key (`custodian`: the call key), with `leaving` given none.
+    async fn rotate_leaving(
+        &mut self,
+        name: &str,
+        leaving: Option<&str>,
+    ) -> Result<RotationReport> {
         if name == "custodian" {
-            self.rotate_call_key().await
+            self.rotate_call_key_leaving(leaving).await
         } else {
-            self.rotate_archive_key(name).await
+            self.rotate_other(name, leaving).await
         }
     }
 }
