@@ -21,6 +21,8 @@ pub struct AuditQuery {
     /// `YYYY-MM-DD` or a time.
     pub from: Option<String>,
     pub to: Option<String>,
+    /// Only the searches made for this number, name or words.
+    pub searched_for: Option<String>,
 }
 
 impl From<AuditQuery> for callvault_core::session::AuditFilter {
@@ -31,6 +33,7 @@ impl From<AuditQuery> for callvault_core::session::AuditFilter {
             request,
             from,
             to,
+            searched_for,
         } = q;
         callvault_core::session::AuditFilter {
             user: text(user),
@@ -38,6 +41,7 @@ impl From<AuditQuery> for callvault_core::session::AuditFilter {
             request: text(request),
             from: text(from),
             to: text(to),
+            searched_for: text(searched_for),
         }
     }
 }

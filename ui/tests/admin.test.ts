@@ -242,7 +242,7 @@ describe('audit screen', () => {
     });
     component = mount(Audit, { target, props: { user: me(['admin']) } });
     await settle();
-    expect(sent('audit')[0].args.filter).toEqual({ user: null, recording: null, request: null, from: null, to: null });
+    expect(sent('audit')[0].args.filter).toEqual({ user: null, recording: null, request: null, from: null, to: null, searched_for: null });
     expect(text('#audit-count')).toBe('520');
     expect(target.querySelectorAll('#audit-list tbody tr').length).toBe(500);
     click('#audit-more');
@@ -253,9 +253,17 @@ describe('audit screen', () => {
     input('#audit-recording', id(9));
     input('#audit-from', '2026-03-01');
     input('#audit-to', '2026-03-31');
+    input('#audit-searched-for', ' 07700 900123 ');
     click('#audit-search');
     await settle();
-    expect(sent('audit')[1].args.filter).toEqual({ user: 'lee.carter', recording: id(9), request: null, from: '2026-03-01', to: '2026-03-31' });
+    expect(sent('audit')[1].args.filter).toEqual({
+      user: 'lee.carter',
+      recording: id(9),
+      request: null,
+      from: '2026-03-01',
+      to: '2026-03-31',
+      searched_for: '07700 900123',
+    });
     const refused = $('#audit-list tr[data-action="recording.delete"][data-outcome="refused"]')!;
     expect(refused.textContent).toContain('Refused');
     expect(refused.querySelector('[title]')).not.toBeNull();
@@ -297,7 +305,7 @@ describe('audit screen', () => {
     click('#audit-csv-run');
     await settle();
     expect(sent('export_audit_csv')[0].args).toEqual({
-      filter: { user: null, recording: null, request: 'r1', from: null, to: null },
+      filter: { user: null, recording: null, request: 'r1', from: null, to: null, searched_for: null },
       file: '/home/pm/audit.csv',
     });
     expect(text('#audit-csv-result')).toBe('42 entries written to /home/pm/audit.csv');

@@ -465,6 +465,10 @@ pub enum AuditCmd {
         from: Option<String>,
         #[arg(long)]
         to: Option<String>,
+        /// Only the searches made for this number, name or words (or part of them), found by
+        /// their keyed criteria.
+        #[arg(long)]
+        searched_for: Option<String>,
         #[arg(long)]
         json: bool,
         /// CSV for the practice's DSP Toolkit evidence.

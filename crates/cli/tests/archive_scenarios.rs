@@ -200,6 +200,25 @@ fn import_search_visibility_duplicates_and_bad_input() {
     let r = search(&d, SUPER, &["--number", "07700900124"]);
     assert_eq!(r[0]["started_at"], "2025-10-26T00:30:00Z");
     assert_eq!(r[0]["codec"], "adpcm_ima_wav");
+    // Who searched for that number, written another way: the supervisor's search, found by its
+    // keyed criteria (the trail holds no digit of it).
+    let who = d
+        .cmd(
+            ADMIN,
+            &[
+                "audit",
+                "list",
+                "--searched-for",
+                "+44 7700 900124",
+                "--json",
+            ],
+        )
+        .ok()
+        .json();
+    let who = who.as_array().unwrap();
+    assert_eq!(who.len(), 1, "{who:?}");
+    assert_eq!(who[0]["action"], "search");
+    assert!(!who[0]["detail"].as_str().unwrap().contains("900124"));
     // Other criteria.
     assert_eq!(
         search(&d, SUPER, &["--party", "pritch"])

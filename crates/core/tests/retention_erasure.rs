@@ -382,3 +382,151 @@ async fn erasure_leaves_nothing_readable_anywhere_and_the_source_cannot_come_bac
     );
     dc.close().await;
 }
+
+/// Search criteria in the audit trail are keyed with a key only the audit key's holders can
+/// derive (issue 18, item 5): the data controller finds who searched for a number or a name, while
+/// a user who holds every other key (the `dedup` seed every user has) cannot try numbers against a
+/// copy of the trail — and the searches an earlier build keyed from `dedup` are still found.
+#[tokio::test]
+async fn who_searched_for_a_number_is_found_only_with_the_audit_key() {
+    use callvault_core::audit::{self, AuditEntry, CriteriaKey};
+    let w = World::new().await;
+    let mut dc = w.as_(DC, "pc").await;
+    dc.import_sources(vec![
+        call(21, ago_months(1), "07700 900777", "Zelda Quarrington"),
+        call(22, ago_months(1), "07700 900778", "Kept Person"),
+    ])
+    .await
+    .unwrap();
+    dc.close().await;
+    let staff = w.as_(STAFF, "pc").await;
+    let found = staff
+        .search(&SearchQuery {
+            number: Some("07700 900777".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "her own call is found");
+    staff.close().await;
+    let sup = w.as_(SUP, "mac").await;
+    for q in [
+        SearchQuery {
+            party: Some("Quarrington".into()),
+            ..Default::default()
+        },
+        SearchQuery {
+            number: Some("900778".into()),
+            ..Default::default()
+        },
+    ] {
+        assert_eq!(sup.search(&q).await.unwrap().len(), 1);
+    }
+    sup.close().await;
+
+    // An entry as an earlier build wrote it: its criteria keyed from the `dedup` seed.
+    let a = Archive::open(&w.archive).unwrap();
+    let staff_uid = callvault_core::users::uid_for(&a, STAFF.0).unwrap();
+    let sup_uid = callvault_core::users::uid_for(&a, SUP.0).unwrap();
+    let rec = callvault_core::users::load_latest(&a, &staff_uid)
+        .unwrap()
+        .unwrap();
+    let un = callvault_core::users::unlock(&a, &rec, &Password::new(STAFF.1)).unwrap();
+    let bag = callvault_core::users::open_keybag(&rec, &un.secret).unwrap();
+    let dedup = bag.get("dedup").expect("every user holds dedup").clone();
+    let legacy = CriteriaKey::legacy(&dedup);
+    let old = AuditEntry {
+        at: (Utc::now() - Duration::days(400)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        device: "aa".repeat(16),
+        actor: Some(staff_uid.clone()),
+        action: "search".into(),
+        outcome: "allowed".into(),
+        targets: vec![],
+        detail: Some(format!(
+            "fields [number], criteria {{\"number\":\"{}\"}}, 1 results",
+            legacy.hash("01632960123")
+        )),
+        request: None,
+        witness: vec![],
+    };
+    let seed = callvault_core::users::user_signing_seed(&un.secret);
+    audit::append(
+        &a,
+        &"aa".repeat(16),
+        &[old],
+        Some(&callvault_core::archive::Signer {
+            uid: &staff_uid,
+            seed: &seed,
+        }),
+    )
+    .unwrap();
+
+    let dc = w.as_(DC, "pc").await;
+    let who = |v: &str| {
+        let v = v.to_string();
+        let dc = &dc;
+        async move {
+            let f = AuditFilter {
+                searched_for: Some(v),
+                ..Default::default()
+            };
+            let mut got: Vec<(String, String)> = dc
+                .audit_list(&f)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.actor.unwrap_or_default(), e.action))
+                .collect();
+            got.sort();
+            got
+        }
+    };
+    let staff_search = vec![(staff_uid.clone(), "search".to_string())];
+    let sup_search = vec![(sup_uid.clone(), "search".to_string())];
+    // Written any way a number is written; a name in any case, whole or in part.
+    assert_eq!(who("+44 7700 900777").await, staff_search);
+    assert_eq!(who("07700900777").await, staff_search);
+    assert_eq!(who("zelda QUARRINGTON").await, sup_search);
+    // The supervisor's search by the last six digits is a search for the whole number.
+    assert_eq!(who("07700 900778").await, sup_search);
+    assert_eq!(who("07700 900999").await, vec![]);
+    // The earlier build's entry, keyed from dedup, is still found.
+    assert_eq!(who("01632 960123").await, staff_search);
+    assert!(dc
+        .audit_list(&AuditFilter {
+            searched_for: Some("  ".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err()
+        .to_string()
+        .contains("searched for"));
+
+    // The attack: the receptionist holds `dedup` and has a copy of the decrypted trail (the CSV an
+    // inspector was given). Hashing numbers the way searches were keyed before finds none of
+    // today's searches, and no entry holds the number's digits.
+    let trail = dc.audit_list(&AuditFilter::default()).await.unwrap();
+    let searches: Vec<&AuditEntry> = trail
+        .iter()
+        .filter(|e| e.action == "search" && e.at > old_cutoff())
+        .collect();
+    assert!(searches.len() >= 3, "{searches:?}");
+    let tries = audit::criteria::candidates("07700 900777")
+        .into_iter()
+        .chain(audit::criteria::candidates("07700 900778"))
+        .chain(audit::criteria::candidates("Zelda Quarrington"))
+        .collect::<Vec<_>>();
+    for e in &searches {
+        let d = e.detail.as_deref().unwrap();
+        assert!(d.contains("\"hmac2:"), "{d}");
+        assert!(!legacy.names_any(d, &tries), "dedup reproduces {d}");
+        for needle in ["900777", "900778", "uarrington"] {
+            assert!(!d.contains(needle), "{d}");
+        }
+    }
+    dc.close().await;
+}
+
+fn old_cutoff() -> String {
+    (Utc::now() - Duration::days(30)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

@@ -216,7 +216,11 @@ export type AuditQuery = { user: string | null, recording: string | null, reques
 /**
  * `YYYY-MM-DD` or a time.
  */
-from: string | null, to: string | null, };
+from: string | null, to: string | null, 
+/**
+ * Only the searches made for this number, name or words.
+ */
+searched_for: string | null, };
 
 export type AuditRow = { at: string, device: string, 
 /**

@@ -41,6 +41,7 @@ pub async fn run(cli: &Cli, ac: &AuditCmd) -> CliResult {
             request,
             from,
             to,
+            searched_for,
             json,
             csv,
         } => {
@@ -51,6 +52,7 @@ pub async fn run(cli: &Cli, ac: &AuditCmd) -> CliResult {
                 request: request.clone(),
                 from: from.clone(),
                 to: to.clone(),
+                searched_for: searched_for.clone(),
             };
             let r = s.audit_list(&f).await;
             let entries = match r {

@@ -11,6 +11,10 @@ use crate::error::{Error, Result};
 use crate::secret::Key32;
 use crate::users::callkey::KeyRing;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+pub mod criteria;
+pub use criteria::CriteriaKey;
 
 pub const MAGIC: &[u8; 8] = b"CVAUDIT\x01";
 
@@ -151,9 +155,19 @@ pub fn append_path(
     entries: &[AuditEntry],
     signer: Option<&Signer>,
 ) -> Result<String> {
+    append_with(archive, device, signer, &|_| entries.to_vec())
+}
+
+/// As `append_path`, the entries made by `make` with the criteria key of the file they go in (so
+/// that personal values in them are hashed with a key only the audit key's holders can derive).
+pub fn append_with(
+    archive: &Archive,
+    device: &str,
+    signer: Option<&Signer>,
+    make: &dyn Fn(&CriteriaKey) -> Vec<AuditEntry>,
+) -> Result<String> {
     let (epoch, audit_pub) = archive.recipient("audit")?;
     let dir = format!("audit/{device}");
-    let plain = zeroize::Zeroizing::new(serde_json::to_vec(entries).expect("serialisable"));
     loop {
         let last = archive
             .list(&dir)?
@@ -172,6 +186,9 @@ pub fn append_path(
             },
         };
         let key = Key32::random();
+        let plain = zeroize::Zeroizing::new(
+            serde_json::to_vec(&make(&CriteriaKey::of_file(&key))).expect("serialisable"),
+        );
         let header = Header {
             v: 1,
             device: device.to_string(),
@@ -211,6 +228,9 @@ pub struct AuditReport {
     pub heads: Vec<(String, u64, String)>,
     #[serde(skip)]
     pub all_entries: Vec<AuditEntry>,
+    /// For each of `all_entries`, the criteria key of the file it was read from.
+    #[serde(skip)]
+    pub criteria_keys: Vec<Arc<CriteriaKey>>,
 }
 
 /// Verify every chain and decrypt and authenticate every entry.
@@ -287,9 +307,14 @@ pub fn verify_chain(
                 }
                 Err(e) => return Err(e),
             };
-            match open_file(&bytes, audit_key, signers, &device, seq, &prev_hash, &rel) {
-                Ok(mut entries) => {
+            match open_keyed(&bytes, audit_key, signers, &device, seq, &prev_hash, &rel) {
+                Ok((mut entries, key)) => {
                     rep.entries += entries.len();
+                    if let Some(k) = key {
+                        let k = Arc::new(k);
+                        rep.criteria_keys
+                            .extend(std::iter::repeat_n(k, entries.len()));
+                    }
                     rep.all_entries.append(&mut entries);
                 }
                 Err(e) => rep.problems.push(Problem {
@@ -322,6 +347,19 @@ pub fn open_file(
     prev: &str,
     what: &str,
 ) -> Result<Vec<AuditEntry>> {
+    open_keyed(bytes, key, signers, device, seq, prev, what).map(|(e, _)| e)
+}
+
+/// As `open_file`, with the file's criteria key (none without `key`).
+fn open_keyed(
+    bytes: &[u8],
+    key: Option<&KeyRing>,
+    signers: &SignerKeys,
+    device: &str,
+    seq: u64,
+    prev: &str,
+    what: &str,
+) -> Result<(Vec<AuditEntry>, Option<CriteriaKey>)> {
     let (h, body, sig, signed) = split_signed(bytes, MAGIC, what)?;
     let header: Header = serde_json::from_slice(h)
         .map_err(|e| Error::tampered(what, format!("malformed header ({e})")))?;
@@ -347,7 +385,9 @@ pub fn open_file(
         }
         None => {}
     }
-    let Some(key) = key else { return Ok(vec![]) };
+    let Some(key) = key else {
+        return Ok((vec![], None));
+    };
     let k = key.unwrap(header.epoch, &info(device, seq), &header.wrap, what)?;
     let plain = crypto::open(&k, &[0u8; 12], &[MAGIC.as_slice(), h].concat(), body, what)?;
     let entries: Vec<AuditEntry> = serde_json::from_slice(&plain)
@@ -378,5 +418,5 @@ pub fn open_file(
             }
         }
     }
-    Ok(entries)
+    Ok((entries, Some(CriteriaKey::of_file(&k))))
 }

@@ -333,19 +333,29 @@ impl Session {
         targets: Vec<String>,
         detail: Option<String>,
     ) -> Result<()> {
-        audit::append(
-            &self.archive,
-            &self.device.id,
-            &[entry(
+        self.audit_keyed(action, outcome, targets, &|_| detail.clone())
+    }
+
+    /// As `audit`, the detail made with the criteria key of the audit file it goes in (personal
+    /// values in it hashed with a key only the audit key's holders can derive).
+    fn audit_keyed(
+        &self,
+        action: Action,
+        outcome: &str,
+        targets: Vec<String>,
+        detail: &dyn Fn(&audit::CriteriaKey) -> Option<String>,
+    ) -> Result<()> {
+        audit::append_with(&self.archive, &self.device.id, Some(&self.signer()), &|k| {
+            vec![entry(
                 &self.device.id,
                 &self.user.uid,
                 action,
                 outcome,
-                targets,
-                detail,
-            )],
-            Some(&self.signer()),
-        )
+                targets.clone(),
+                detail(k),
+            )]
+        })
+        .map(|_| ())
     }
 
     /// Check the rulebook for `action`; a refusal is audited and returned.

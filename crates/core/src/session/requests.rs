@@ -368,16 +368,13 @@ impl Session {
             party: (!d.parties.is_empty()).then(|| d.parties.join(",")),
             ..Default::default()
         };
-        self.audit(
-            Action::Search,
-            "allowed",
-            vec![],
+        self.audit_keyed(Action::Search, "allowed", vec![], &|k| {
             Some(format!(
                 "request draft; criteria {}; {} found",
-                self.criteria_for_audit(&crit),
+                self.criteria_for_audit(&crit, k),
                 found.len()
-            )),
-        )?;
+            ))
+        })?;
         Ok(found)
     }
 

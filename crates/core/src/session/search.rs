@@ -70,21 +70,12 @@ impl Session {
 
     /// Search criteria as the audit trail keeps them: personal values (number, party, text) as keyed
     /// hashes, so the trail proves who searched for what without keeping a patient's details past
-    /// their erasure (the data controller can hash a number to check who searched for it).
-    pub(super) fn criteria_for_audit(&self, q: &SearchQuery) -> String {
-        let key = self
-            .user
-            .secrets
-            .get("dedup")
-            .map(|k| crypto::hkdf(k.expose(), b"callvault/v1/audit-criteria"));
+    /// their erasure. The key is the audit file's criteria key, which only the audit key's holders
+    /// can derive: the data controller finds who searched for a number with
+    /// `AuditFilter::searched_for`; nobody else can try numbers against the trail.
+    pub(super) fn criteria_for_audit(&self, q: &SearchQuery, key: &audit::CriteriaKey) -> String {
         let h = |v: &Option<String>, norm: &dyn Fn(&str) -> String| {
-            v.as_ref().map(|v| match &key {
-                Some(k) => format!(
-                    "hmac:{}",
-                    &hex::encode(crypto::hmac_sha256(k.expose(), norm(v).as_bytes()))[..16]
-                ),
-                None => "hmac:-".to_string(),
-            })
+            v.as_ref().map(|v| key.hash(&norm(v)))
         };
         let mut c = q.clone();
         c.number = h(&q.number, &|v| phone::normalize(v).unwrap_or_default());
@@ -167,17 +158,14 @@ impl Session {
         }
         let rows = self.index.search(&iq).await?;
         let ids: Vec<String> = rows.iter().take(1000).map(|m| m.id.clone()).collect();
-        self.audit(
-            Action::Search,
-            "allowed",
-            ids,
+        self.audit_keyed(Action::Search, "allowed", ids, &|k| {
             Some(format!(
                 "fields [{}], criteria {}, {} results",
                 used.join(","),
-                self.criteria_for_audit(q),
+                self.criteria_for_audit(q, k),
                 rows.len()
-            )),
-        )?;
+            ))
+        })?;
         let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
         let marks = self.index.consent_marks(&ids).await?;
         Ok(rows

@@ -16,6 +16,9 @@ pub struct AuditFilter {
     pub request: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
+    /// A number, name or words: only the searches made for it (the whole value, or part of it as
+    /// a search could give it), found by their keyed criteria.
+    pub searched_for: Option<String>,
 }
 
 /// CSV of audit entries (for the practice's DSP Toolkit evidence).
@@ -79,9 +82,39 @@ impl Session {
             f.to.as_deref()
                 .map(|t| time::parse_bound(t, self.tz, true))
                 .transpose()?;
+        let wanted = f
+            .searched_for
+            .as_deref()
+            .map(|v| {
+                let c = audit::criteria::candidates(v);
+                if c.is_empty() {
+                    Err(Error::Invalid(
+                        "searched for: give a number, a name or words".into(),
+                    ))
+                } else {
+                    Ok(c)
+                }
+            })
+            .transpose()?;
+        // Searches written by earlier builds were keyed from the `dedup` seed.
+        let legacy = self
+            .user
+            .secrets
+            .get("dedup")
+            .map(audit::CriteriaKey::legacy);
+        let keys = rep.criteria_keys;
         let mut out: Vec<AuditEntry> = rep
             .all_entries
             .into_iter()
+            .zip(keys)
+            .filter(|(e, k)| {
+                let Some(c) = &wanted else { return true };
+                let Some(d) = e.detail.as_deref().filter(|_| e.action == "search") else {
+                    return false;
+                };
+                k.names_any(d, c) || legacy.as_ref().is_some_and(|l| l.names_any(d, c))
+            })
+            .map(|(e, _)| e)
             .filter(|e| {
                 user.as_ref()
                     .is_none_or(|u| e.actor.as_deref() == Some(u.as_str()))
@@ -109,7 +142,10 @@ impl Session {
             Action::ListAudit,
             "allowed",
             vec![],
-            Some(format!("{} entries", out.len())),
+            Some(match &f.searched_for {
+                Some(_) => format!("{} entries, searches for a value given", out.len()),
+                None => format!("{} entries", out.len()),
+            }),
         )?;
         Ok(out)
     }
