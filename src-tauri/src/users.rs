@@ -111,8 +111,24 @@ pub async fn set_roles(
     }
     let s = s_mut(&mut g);
     let n = s.warnings.len();
-    s.set_roles(&name, &r).await?;
-    Ok(s.warnings.get(n..).unwrap_or_default().to_vec())
+    let r = s.set_roles(&name, &r).await;
+    with_warnings(s.warnings.get(n..).unwrap_or_default().to_vec(), r)
+}
+
+/// The warnings the core gave while making a change (the keys rotated before it, say), returned
+/// with the change — and, when the change then failed, added to the error's message, so that a
+/// rotation made before a failed change is still told.
+fn with_warnings(new: Vec<String>, r: callvault_core::error::Result<()>) -> ApiResult<Vec<String>> {
+    match r {
+        Ok(()) => Ok(new),
+        Err(e) => {
+            let mut a = ApiError::from(e);
+            if !new.is_empty() {
+                a.message = format!("{} (before that: {})", a.message, new.join("; "));
+            }
+            Err(a)
+        }
+    }
 }
 
 #[tauri::command]
@@ -125,9 +141,10 @@ pub async fn update_user(
     let mut g = session(&state).await?;
     let s = s_mut(&mut g);
     let n = s.warnings.len();
-    s.update_user(&name, telephony_ids.as_deref(), disabled)
-        .await?;
-    Ok(s.warnings.get(n..).unwrap_or_default().to_vec())
+    let r = s
+        .update_user(&name, telephony_ids.as_deref(), disabled)
+        .await;
+    with_warnings(s.warnings.get(n..).unwrap_or_default().to_vec(), r)
 }
 
 /// Reset a password: true when done, false when the data controller prepared it with the
@@ -285,4 +302,33 @@ pub async fn export_ingest_profile(
     let path = chosen_file(&file, "json", "the ingest profile")?;
     callvault_core::ingest::unattended::export_profile(s_mut(&mut g), name.trim(), &path).await?;
     Ok(path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_warnings;
+
+    #[test]
+    fn a_rotation_before_a_failed_change_is_still_told() {
+        let w = vec!["the metadata key was rotated (leavers: 1)".to_string()];
+        assert_eq!(with_warnings(w.clone(), Ok(())).unwrap(), w);
+        let e = with_warnings(
+            w,
+            Err(callvault_core::Error::Invalid("roles: no such user".into())),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, crate::error::ErrorCode::Invalid);
+        assert!(e.message.contains("roles: no such user"), "{}", e.message);
+        assert!(
+            e.message.contains("metadata key was rotated"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            with_warnings(vec![], Err(callvault_core::Error::NotFound("x".into())))
+                .unwrap_err()
+                .message,
+            callvault_core::Error::NotFound("x".into()).to_string()
+        );
+    }
 }

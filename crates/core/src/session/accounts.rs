@@ -63,7 +63,7 @@ impl Session {
                     if rev < known {
                         rolled_back.push(uid.clone());
                         self.warn_once(format!(
-                            "users/{uid}: rolled back to revision {rev} though revision {known} was seen (a newer record was removed from the share); this user is refused until an admin saves their account again"
+                            "users/{uid}: rolled back to revision {rev} though revision {known} was seen (a newer record was removed from the share); this user is refused until the removed record is put back from a backup, or an admin saves their account again (not possible where an admin key epoch names the removed revision)"
                         ));
                         continue;
                     }
