@@ -1661,4 +1661,13 @@ fn user_record_admin_signature() {
         sig: crypto::b64(&bad),
     });
     assert!(rule.check(&rec, &path).is_err());
+    // A record whose key bags were given epochs of rotating keys carries `given` (name → epoch),
+    // last among the signed fields, and its hash covers it.
+    rec.signed.given = serde_json::from_str(v.raw("given")).unwrap();
+    let json = String::from_utf8(serde_json::to_vec(&rec.signed).unwrap()).unwrap();
+    assert!(
+        json.ends_with(&format!(",\"given\":{}}}", v.raw("given"))),
+        "{json}"
+    );
+    assert_eq!(cosign::record_hash(&rec.signed), v.raw("given_record_hash"));
 }
