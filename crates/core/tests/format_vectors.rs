@@ -4,6 +4,7 @@
 
 use callvault_core::archive::audio::{self, DecryptingReader};
 use callvault_core::archive::journal::{self, JournalEntry};
+use callvault_core::archive::readers::Readers;
 use callvault_core::archive::{self, Archive, Signer, SignerKeys};
 use callvault_core::audit::{self, AuditEntry};
 use callvault_core::crypto::{self, stream, KdfParams, Wrapped};
@@ -145,6 +146,7 @@ const KNOWN_KINDS: &[&str] = &[
     "vector-segment-names",
     "vector-format2",
     "vector-epoch",
+    "vector-everyone",
 ];
 
 fn blocks() -> Vec<Block> {
@@ -1365,7 +1367,18 @@ fn segment_file_names() {
     assert_eq!(compacted, "0000000000000000-0001.cvj");
     // An interrupted compaction leaves both generations: the newer is current.
     let old = a.read(&format!("journal/{device}/{first}")).unwrap();
-    journal::compact(&a, &device, 0, 1, &[], Some(&[]), &first, &signer).unwrap();
+    journal::compact(
+        &a,
+        &device,
+        0,
+        1,
+        &[],
+        Some(&[]),
+        &first,
+        &signer,
+        &Readers::Metadata,
+    )
+    .unwrap();
     assert!(!dir
         .path()
         .join(format!("journal/{device}/{first}"))
@@ -1670,4 +1683,44 @@ fn user_record_admin_signature() {
         "{json}"
     );
     assert_eq!(cosign::record_hash(&rec.signed), v.raw("given_record_hash"));
+}
+
+#[test]
+fn segment_key_sealed_for_every_user() {
+    use callvault_core::archive::readers::{everyone_aad, PartyKeys, EVERYONE_INFO};
+    let s = secrets();
+    let v = one("vector-everyone");
+    let device = v.text("device");
+    let seq = v.num("seq");
+    assert_eq!(v.text("info").as_bytes(), EVERYONE_INFO);
+    let k = crypto::hkdf(s.key("dedup").expose(), v.text("info").as_bytes());
+    assert_eq!(hex::encode(k.expose()), v.raw("everyone_key"));
+    assert_eq!(everyone_aad(&device, seq), v.text("aad").into_bytes());
+    let nonce = v.hex_n::<12>("nonce");
+    let ct = crypto::seal(
+        &k,
+        &nonce,
+        &everyone_aad(&device, seq),
+        v.key("segment_key").expose(),
+    );
+    assert_eq!(
+        crypto::b64(&[nonce.as_slice(), &ct].concat()),
+        v.text("everyone")
+    );
+    // A reader holding only dedup opens it; at another place it does not open.
+    let secret = Key32::from_bytes([9; 32]);
+    let dedup = s.key("dedup");
+    let keys = PartyKeys {
+        uid: "e289cc7c82ded3abcf7dbfebc9aea3dd",
+        secret: &secret,
+        dedup: Some(&dedup),
+    };
+    let got = keys
+        .open(&device, seq, &[], Some(&v.text("everyone")), "v")
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.expose(), v.key("segment_key").expose());
+    assert!(keys
+        .open(&device, seq + 1, &[], Some(&v.text("everyone")), "v")
+        .is_err());
 }

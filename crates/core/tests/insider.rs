@@ -5,6 +5,7 @@
 //! attempt and its outcome.
 
 use callvault_core::archive::journal::{self, Direction, JournalEntry, RecordingMeta};
+use callvault_core::archive::readers::Readers;
 use callvault_core::archive::{self, audio, Archive, Signer};
 use callvault_core::crypto;
 use callvault_core::ingest::CallSource;
@@ -289,7 +290,18 @@ async fn a_forged_compacted_generation_adds_nothing() {
         uid: &sup.uid,
         seed: &sup.signing,
     };
-    journal::compact(&a, &dev, 0, 1, &entries, Some(&sigs), &name, &me).unwrap();
+    journal::compact(
+        &a,
+        &dev,
+        0,
+        1,
+        &entries,
+        Some(&sigs),
+        &name,
+        &me,
+        &Readers::Metadata,
+    )
+    .unwrap();
     let fresh = w.fresh_device("new-pc");
     let mut dc = w.logon_on(&fresh, DC).await.unwrap();
     assert_eq!(dc.setting("retention-months").await.unwrap(), "36");
@@ -310,7 +322,18 @@ async fn a_forged_compacted_generation_adds_nothing() {
     // The same as a format-1 generation (no entry signatures at all): no segment of this archive
     // was written before format 2, so it is refused too.
     let name1 = journal::segment_file(0, 1);
-    journal::compact(&a, &dev, 0, 2, &entries, None, &name1, &me).unwrap();
+    journal::compact(
+        &a,
+        &dev,
+        0,
+        2,
+        &entries,
+        None,
+        &name1,
+        &me,
+        &Readers::Metadata,
+    )
+    .unwrap();
     let dc = w.logon_on(&w.fresh_device("another-pc"), DC).await.unwrap();
     assert_eq!(dc.setting("retention-months").await.unwrap(), "36");
     assert!(
@@ -539,6 +562,7 @@ async fn a_disabled_supervisors_own_compacted_generation_is_refused() {
         sigs.as_deref(),
         &name,
         &me.signer(),
+        &Readers::Metadata,
     )
     .unwrap();
     let _ = std::fs::remove_file(a.path(&rel));
@@ -576,6 +600,7 @@ async fn a_first_generation_with_a_bad_entry_signature_is_refused() {
         Some(&[crypto::b64(&[0u8; 64])]),
         "absent.cvj",
         &me.signer(),
+        &Readers::Metadata,
     );
     assert!(a
         .path(&format!(

@@ -2,6 +2,7 @@
 //! holds a batch of entries, encrypted under a fresh segment key that is HPKE-wrapped to the
 //! archive's metadata key: an importer needs only the public key, every logged-on user can read.
 
+use crate::archive::readers::{PartyKeys, PartyWrap, Readers};
 use crate::archive::{check_trailer, join_signed, split_signed, Archive, Signer, SignerKeys};
 use crate::crypto::{self, Wrapped};
 use crate::error::{Error, Result};
@@ -275,6 +276,25 @@ struct SegmentHeader {
     /// keys"); 0, `archive.json`'s key, is left out.
     #[serde(default, skip_serializing_if = "is_zero")]
     epoch: u32,
+    /// The segment key wrapped to each party of its entries (`archive::readers`); omitted when
+    /// none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    to: Vec<PartyWrap>,
+    /// The segment key sealed for every user (entries that name no patient); omitted otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    everyone: Option<String>,
+}
+
+/// A segment's readers as its header names them: the parties' uids, and whether every user may
+/// read it. Read without any key (a compaction keeps them).
+pub fn segment_readers(data: &[u8], what: &str) -> Result<(Vec<String>, bool)> {
+    let (h, _, _, _) = split_signed(data, MAGIC, what)?;
+    let header: SegmentHeader = serde_json::from_slice(h)
+        .map_err(|e| Error::tampered(what, format!("malformed header ({e})")))?;
+    Ok((
+        header.to.into_iter().map(|w| w.uid).collect(),
+        header.everyone.is_some(),
+    ))
 }
 
 fn is_zero(g: &u32) -> bool {
@@ -378,6 +398,7 @@ pub fn compact(
     sigs: Option<&[String]>,
     old_name: &str,
     signer: &Signer,
+    readers: &Readers,
 ) -> Result<crate::archive::Removal> {
     let (epoch, metadata_pub) = archive.recipient("metadata")?;
     let body_plain = zeroize::Zeroizing::new(match sigs {
@@ -389,6 +410,7 @@ pub fn compact(
         None => serde_json::to_vec(entries).expect("serialisable"),
     });
     let key = Key32::random();
+    let (to, everyone) = readers.wraps(device, seq, &key)?;
     let header = SegmentHeader {
         v: if sigs.is_some() { SEGMENT_V } else { 1 },
         device: device.to_string(),
@@ -397,6 +419,8 @@ pub fn compact(
         signer: signer.uid.to_string(),
         gen,
         epoch,
+        to,
+        everyone,
     };
     let hbytes = serde_json::to_vec(&header).expect("serialisable");
     let body = crypto::seal(
@@ -439,6 +463,19 @@ pub fn append_after(
     floor: Option<u64>,
     signer: &Signer,
 ) -> Result<u64> {
+    append_for(archive, device, entries, floor, signer, &Readers::Metadata)
+}
+
+/// As `append_after`, the segment also readable by `readers` (the parties of every entry in it,
+/// or every user): the caller puts together only entries with the same readers.
+pub fn append_for(
+    archive: &Archive,
+    device: &str,
+    entries: &[JournalEntry],
+    floor: Option<u64>,
+    signer: &Signer,
+    readers: &Readers,
+) -> Result<u64> {
     let (epoch, metadata_pub) = archive.recipient("metadata")?;
     let dir = format!("journal/{device}");
     let mut seq = archive
@@ -451,6 +488,7 @@ pub fn append_after(
     loop {
         let body_plain = zeroize::Zeroizing::new(signed_body(device, seq, entries, signer));
         let key = Key32::random();
+        let (to, everyone) = readers.wraps(device, seq, &key)?;
         let header = SegmentHeader {
             v: SEGMENT_V,
             device: device.to_string(),
@@ -459,6 +497,8 @@ pub fn append_after(
             signer: signer.uid.to_string(),
             gen: 0,
             epoch,
+            to,
+            everyone,
         };
         let hbytes = serde_json::to_vec(&header).expect("serialisable");
         let body = crypto::seal(
@@ -531,6 +571,58 @@ pub fn open_segment_signed(
     signers: &SignerKeys,
     what: &str,
 ) -> Result<(String, Vec<JournalEntry>, Option<Vec<String>>)> {
+    open_with(
+        data,
+        &SegmentKey::Metadata(metadata),
+        device,
+        seq,
+        gen,
+        signers,
+        what,
+    )
+    .map(|o| o.expect("the metadata key opens every segment"))
+}
+
+/// As `open_segment_signed`, by a reader who holds no metadata key: through the segment's wrap
+/// to them (a party of its entries) or to every user. `Ok(None)`: the segment is not theirs to
+/// read. Its signature, place and entries' signatures are checked as for any reader.
+#[allow(clippy::type_complexity)]
+pub fn open_segment_as_party(
+    data: &[u8],
+    keys: &PartyKeys,
+    device: &str,
+    seq: u64,
+    gen: u32,
+    signers: &SignerKeys,
+    what: &str,
+) -> Result<Option<(String, Vec<JournalEntry>, Option<Vec<String>>)>> {
+    open_with(
+        data,
+        &SegmentKey::Party(keys),
+        device,
+        seq,
+        gen,
+        signers,
+        what,
+    )
+}
+
+/// How a reader opens a segment's key.
+enum SegmentKey<'a> {
+    Metadata(&'a KeyRing),
+    Party(&'a PartyKeys<'a>),
+}
+
+#[allow(clippy::type_complexity)]
+fn open_with(
+    data: &[u8],
+    keys: &SegmentKey,
+    device: &str,
+    seq: u64,
+    gen: u32,
+    signers: &SignerKeys,
+    what: &str,
+) -> Result<Option<(String, Vec<JournalEntry>, Option<Vec<String>>)>> {
     let (h, body, sig, signed) = split_signed(data, MAGIC, what)?;
     let header: SegmentHeader = serde_json::from_slice(h)
         .map_err(|e| Error::tampered(what, format!("malformed header ({e})")))?;
@@ -548,7 +640,17 @@ pub fn open_segment_signed(
         });
     }
     check_trailer(signed, sig, SIG_DOMAIN, &header.signer, signers, what)?;
-    let key = metadata.unwrap(header.epoch, &info(device, seq), &header.wrap, what)?;
+    let key = match keys {
+        SegmentKey::Metadata(m) => {
+            m.unwrap(header.epoch, &info(device, seq), &header.wrap, what)?
+        }
+        SegmentKey::Party(p) => {
+            match p.open(device, seq, &header.to, header.everyone.as_deref(), what)? {
+                Some(k) => k,
+                None => return Ok(None),
+            }
+        }
+    };
     let plain = zeroize::Zeroizing::new(crypto::open(
         &key,
         &[0u8; 12],
@@ -589,7 +691,7 @@ pub fn open_segment_signed(
             }
         }
     }
-    Ok((header.signer, entries, sigs))
+    Ok(Some((header.signer, entries, sigs)))
 }
 
 /// A segment body: a JSON array of entries (format 1), or the entries with their signatures.

@@ -53,6 +53,17 @@ impl Index {
         )
     }
 
+    /// The users who are parties to recording `id` (on the call, or assigned it), in uid order.
+    pub async fn parties_of(&self, id: &str) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT p.uid FROM recording_parties p JOIN recordings r ON p.rec_rowid = r.rowid
+             WHERE r.id = ? ORDER BY p.uid",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Every request id, newest first.
     pub async fn request_ids(&self) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(

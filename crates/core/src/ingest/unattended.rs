@@ -15,6 +15,7 @@
 
 use crate::archive::audio;
 use crate::archive::journal::{self, JournalEntry};
+use crate::archive::readers::Readers;
 use crate::archive::{Archive, Signer};
 use crate::audit::{self, AuditEntry};
 use crate::crypto;
@@ -300,6 +301,8 @@ impl IngestSession {
         }
         let (staff, users) = seal::parties(&src, |l| self.resolve(l), |u: &ProfileUser| &u.uid);
         let mut recipients = vec![self.call_key_recipient()?];
+        // The call's parties read its journal entry too (FORMAT.md, "Segment readers").
+        let mut parties: Vec<(String, [u8; 32])> = Vec::new();
         for u in &users {
             let pk: [u8; 32] = crypto::unb64(&u.public_key, "ingest profile")?
                 .try_into()
@@ -307,7 +310,15 @@ impl IngestSession {
                     Error::Invalid(format!("ingest profile: bad public key for {}", u.name))
                 })?;
             recipients.push((format!("user:{}", u.uid), pk));
+            parties.push((u.uid.clone(), pk));
         }
+        parties.sort();
+        parties.dedup();
+        let readers = if parties.is_empty() {
+            Readers::Metadata
+        } else {
+            Readers::Parties(parties)
+        };
         let mut meta = seal::meta(
             &src,
             &probed,
@@ -343,12 +354,13 @@ impl IngestSession {
             uid: &self.uid,
             seed: &self.signing,
         };
-        let seq = journal::append_after(
+        let seq = journal::append_for(
             &self.archive,
             &self.device,
             &[JournalEntry::Recording(Box::new(meta))],
             next.checked_sub(1),
             &signer,
+            &readers,
         )?;
         self.append_state(&StateLine::Done {
             dedup: dedup.clone(),

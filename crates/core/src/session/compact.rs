@@ -101,6 +101,9 @@ impl Session {
                     .filter(|(_, k)| **k)
                     .map(|(e, _)| e)
                     .collect();
+                // The segment's readers stay as its header names them.
+                let (uids, everyone) = journal::segment_readers(&bytes, &rel)?;
+                let readers = self.readers_named(uids, everyone);
                 lock.check()?;
                 let done = journal::compact(
                     &self.archive,
@@ -111,6 +114,7 @@ impl Session {
                     kept_sigs.as_deref(),
                     &name,
                     &self.signer(),
+                    &readers,
                 )?;
                 self.warn_removal(&done, &rel);
             }

@@ -168,14 +168,7 @@ impl Session {
             .iter()
             .map(|(_, m)| JournalEntry::Recording(Box::new(m.clone())))
             .collect();
-        let floor = self.index.max_applied(&self.device.id).await?;
-        journal::append_after(
-            &self.archive,
-            &self.device.id,
-            &entries,
-            floor,
-            &self.signer(),
-        )?;
+        self.journal_grouped(entries).await?;
         rep.imported.extend(
             pending
                 .drain(..)

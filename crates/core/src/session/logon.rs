@@ -130,14 +130,8 @@ impl Session {
             by: self.user.uid.clone(),
             at: now_rfc3339_ms(),
         };
-        let floor = self.index.max_applied(&self.device.id).await?;
-        journal::append_after(
-            &self.archive,
-            &self.device.id,
-            &[JournalEntry::AuditAnchor(Box::new(anchor))],
-            floor,
-            &self.signer(),
-        )?;
+        self.journal_grouped(vec![JournalEntry::AuditAnchor(Box::new(anchor))])
+            .await?;
         Ok(())
     }
 

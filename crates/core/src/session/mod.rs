@@ -13,6 +13,7 @@ mod keys;
 mod listen;
 mod logon;
 pub mod overview;
+mod readers;
 mod recovery;
 mod requests;
 mod retention;
@@ -217,14 +218,7 @@ impl Session {
 
     /// Append entries to this device's journal (signed) and catch the index up.
     pub(super) async fn journal(&mut self, entries: Vec<JournalEntry>) -> Result<()> {
-        let floor = self.index.max_applied(&self.device.id).await?;
-        crate::archive::journal::append_after(
-            &self.archive,
-            &self.device.id,
-            &entries,
-            floor,
-            &self.signer(),
-        )?;
+        self.journal_grouped(entries).await?;
         self.sync_index().await?;
         Ok(())
     }

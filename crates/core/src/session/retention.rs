@@ -538,14 +538,7 @@ impl Session {
                 .map(|t| JournalEntry::Tombstone(Box::new(t.clone())))
                 .chain(also)
                 .collect();
-            let floor = self.index.max_applied(&self.device.id).await?;
-            journal::append_after(
-                &self.archive,
-                &self.device.id,
-                &entries,
-                floor,
-                &self.signer(),
-            )?;
+            self.journal_grouped(entries).await?;
         }
         // 2. The audio and every wrap of its key.
         let mut shards = std::collections::BTreeSet::new();
