@@ -487,11 +487,35 @@ async fn who_searched_for_a_number_is_found_only_with_the_audit_key() {
     assert_eq!(who("+44 7700 900777").await, staff_search);
     assert_eq!(who("07700900777").await, staff_search);
     assert_eq!(who("zelda QUARRINGTON").await, sup_search);
+    assert_eq!(who("  Zelda \t quarrington ").await, sup_search);
     // The supervisor's search by the last six digits is a search for the whole number.
     assert_eq!(who("07700 900778").await, sup_search);
     assert_eq!(who("07700 900999").await, vec![]);
     // The earlier build's entry, keyed from dedup, is still found.
     assert_eq!(who("01632 960123").await, staff_search);
+    // Each look-up is audited with the value keyed, never as given.
+    let lookups: Vec<String> = dc
+        .audit_list(&AuditFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "audit.list")
+        .filter_map(|e| e.detail)
+        .collect();
+    assert!(
+        lookups
+            .iter()
+            .filter(|d| d.contains("searches for hmac2:"))
+            .count()
+            >= 6,
+        "{lookups:?}"
+    );
+    assert!(
+        !lookups
+            .iter()
+            .any(|d| d.contains("900777") || d.contains("uarrington")),
+        "{lookups:?}"
+    );
     assert!(dc
         .audit_list(&AuditFilter {
             searched_for: Some("  ".into()),

@@ -76,6 +76,7 @@ fn about(e: &JournalEntry) -> String {
         JournalEntry::Tombstone(t) => format!("tombstone {}", t.recording),
         JournalEntry::Assign(x) => format!("assign {}", x.recording),
         JournalEntry::Consent(c) => format!("consent {}", c.recording),
+        JournalEntry::RecordingCopy(c) => format!("copy {}", c.recording),
         JournalEntry::Hold(_) => "hold".into(),
         other => other.kind_name().to_string(),
     }
@@ -212,6 +213,7 @@ async fn each_party_opens_exactly_the_entries_about_them() {
             format!("recording {}", c[0]),
             format!("request {clin_req}"),
             format!("assign {}", c[3]),
+            format!("copy {}", c[3]),
         ]),
         "the clinician opens her call, her request and the call assigned to her"
     );
@@ -240,6 +242,38 @@ async fn each_party_opens_exactly_the_entries_about_them() {
             })
     });
     assert!(approved, "the approval reaches its requester");
+
+    // The call assigned to the clinician reaches her as a copy of its importer's own entry, proved
+    // by the importer's signature; altered, it is refused.
+    let (uid, secret, dedup) = own_keys(&a, CLIN);
+    let keys = PartyKeys {
+        uid: &uid,
+        secret: &secret,
+        dedup: Some(&dedup),
+    };
+    let copy = segs
+        .iter()
+        .find_map(|(dev, seq, gen, rel, bytes)| {
+            journal::open_segment_as_party(bytes, &keys, dev, *seq, *gen, &signers, rel)
+                .unwrap()
+                .and_then(|(_, e, _)| {
+                    e.into_iter().find_map(|e| match e {
+                        JournalEntry::RecordingCopy(c) => Some(c),
+                        _ => None,
+                    })
+                })
+        })
+        .expect("the clinician reads the assigned call's copy");
+    assert_eq!(copy.entry.id, c[3]);
+    assert_eq!(copy.to, uid);
+    assert_eq!(copy.entry.external_number.as_deref(), Some("07700 900724"));
+    journal::check_copy(&copy, &signers, "copy").unwrap();
+    let mut forged = copy.clone();
+    forged.entry.external_number = Some("07700 900999".into());
+    assert!(journal::check_copy(&forged, &signers, "copy").is_err());
+    let mut moved = copy.clone();
+    moved.seq += 1;
+    assert!(journal::check_copy(&moved, &signers, "copy").is_err());
 
     // The writers' rule, checked on every segment with the metadata key: a segment's readers are
     // exactly the parties of each entry in it (or everyone, or nobody else).
@@ -292,6 +326,7 @@ async fn each_party_opens_exactly_the_entries_about_them() {
                     false,
                 ),
                 JournalEntry::Assign(x) => ([x.staff_uid.clone()].into(), false),
+                JournalEntry::RecordingCopy(x) => ([x.to.clone()].into(), false),
                 JournalEntry::Request(r) => ([raiser[&r.request].clone()].into(), false),
                 // The deleted call's record is gone from the journal: its party was hers.
                 JournalEntry::Tombstone(_) => ([tomb_uid.clone()].into(), false),
@@ -307,4 +342,51 @@ async fn each_party_opens_exactly_the_entries_about_them() {
             );
         }
     }
+
+    // Every segment commits to its key: one whose commitment its writer altered (and signed
+    // again) is refused by a party and by a holder of the metadata key alike.
+    let (uid, secret, dedup) = own_keys(&a, RECEP);
+    let (dev, seq, gen, rel, bytes) = segs
+        .iter()
+        .find(|(_, _, g, _, b)| {
+            *g == 0 && journal::segment_readers(b, "s").is_ok_and(|(to, _)| to == vec![uid.clone()])
+        })
+        .cloned()
+        .expect("a segment for the receptionist");
+    let (h, body, _, _) =
+        callvault_core::archive::split_signed(&bytes, journal::MAGIC, "s").unwrap();
+    let mut header: serde_json::Value = serde_json::from_slice(h).unwrap();
+    assert!(header["kc"].is_string(), "{header}");
+    header["kc"] = serde_json::Value::String("0".repeat(32));
+    let h2 = serde_json::to_vec(&header).unwrap();
+    let seed = users::user_signing_seed(&secret);
+    let forged = callvault_core::archive::join_signed(
+        journal::MAGIC,
+        &h2,
+        body,
+        journal::SIG_DOMAIN,
+        Some(&callvault_core::archive::Signer {
+            uid: &uid,
+            seed: &seed,
+        }),
+    );
+    let keys = PartyKeys {
+        uid: &uid,
+        secret: &secret,
+        dedup: Some(&dedup),
+    };
+    let e = journal::open_segment_as_party(&forged, &keys, &dev, seq, gen, &signers, &rel)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("commitment"), "{e}");
+    let e = journal::open_segment_signed(&forged, &metadata, &dev, seq, gen, &signers, &rel)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("commitment"), "{e}");
+    // Unaltered, both open it.
+    assert!(
+        journal::open_segment_as_party(&bytes, &keys, &dev, seq, gen, &signers, &rel)
+            .unwrap()
+            .is_some()
+    );
 }

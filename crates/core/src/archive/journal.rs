@@ -2,6 +2,7 @@
 //! holds a batch of entries, encrypted under a fresh segment key that is HPKE-wrapped to the
 //! archive's metadata key: an importer needs only the public key, every logged-on user can read.
 
+pub use crate::archive::readers::{check_copy, RecordingCopy};
 use crate::archive::readers::{PartyKeys, PartyWrap, Readers};
 use crate::archive::{check_trailer, join_signed, split_signed, Archive, Signer, SignerKeys};
 use crate::crypto::{self, Wrapped};
@@ -24,7 +25,7 @@ pub const ENTRY_SIG_DOMAIN: &str = "callvault/v2/journal-entry";
 const SEGMENT_V: u32 = 2;
 
 /// What an entry's author signs: its place (device, sequence number) and its JSON.
-fn entry_message(device: &str, seq: u64, entry: &JournalEntry) -> Vec<u8> {
+pub(crate) fn entry_message(device: &str, seq: u64, entry: &JournalEntry) -> Vec<u8> {
     [
         format!("{ENTRY_SIG_DOMAIN}\n{device}\n{seq}\n").as_bytes(),
         &serde_json::to_vec(entry).expect("serialisable"),
@@ -155,6 +156,9 @@ pub enum JournalEntry {
     /// An admin's upgrade run: each device's highest journal segment written before format 2.
     /// A compacted generation without entry signatures is believed only within these.
     FormatUpgrade(Box<FormatUpgrade>),
+    /// A copy of a call's `recording` entry as its importer signed it, for a user who reads only
+    /// the segments about them: journalled with an assignment of the call to them.
+    RecordingCopy(Box<RecordingCopy>),
 }
 
 /// The journal segments written before format 2, as an admin's upgrade run found them.
@@ -221,6 +225,7 @@ impl JournalEntry {
             JournalEntry::UserCheckpoint(c) => &c.by,
             JournalEntry::AuditAnchor(a) => &a.by,
             JournalEntry::FormatUpgrade(f) => &f.by,
+            JournalEntry::RecordingCopy(c) => &c.by,
         }
     }
 
@@ -238,6 +243,7 @@ impl JournalEntry {
             JournalEntry::UserCheckpoint(_) => "user_checkpoint",
             JournalEntry::AuditAnchor(_) => "audit_anchor",
             JournalEntry::FormatUpgrade(_) => "format_upgrade",
+            JournalEntry::RecordingCopy(_) => "recording_copy",
         }
     }
 
@@ -247,6 +253,7 @@ impl JournalEntry {
             JournalEntry::Recording(m) => Some(&m.id),
             JournalEntry::Consent(c) => Some(&c.recording),
             JournalEntry::Assign(a) => Some(&a.recording),
+            JournalEntry::RecordingCopy(c) => Some(&c.recording),
             // An erasure request's `raised` event holds the erased person's number, names and
             // reason: it goes with their calls (its id is in their tombstones' `request`).
             JournalEntry::Request(r)
@@ -283,6 +290,19 @@ struct SegmentHeader {
     /// The segment key sealed for every user (entries that name no patient); omitted otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     everyone: Option<String>,
+    /// A commitment to the segment key (`key_commitment`): every reader, whichever wrap it opened,
+    /// has the same key (AES-GCM alone would let a writer give the metadata key's holders and a
+    /// segment's parties different keys, and so different entries). Omitted by builds before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kc: Option<String>,
+}
+
+/// The first 32 hex digits of `hex(SHA-256("callvault/v4/segment-key\n" ‖ segment key))`.
+pub fn key_commitment(key: &Key32) -> String {
+    hex::encode(crypto::sha256(
+        &[b"callvault/v4/segment-key\n".as_slice(), key.expose()].concat(),
+    ))[..32]
+        .to_string()
 }
 
 /// A segment's readers as its header names them: the parties' uids, and whether every user may
@@ -421,6 +441,7 @@ pub fn compact(
         epoch,
         to,
         everyone,
+        kc: Some(key_commitment(&key)),
     };
     let hbytes = serde_json::to_vec(&header).expect("serialisable");
     let body = crypto::seal(
@@ -499,6 +520,7 @@ pub fn append_for(
             epoch,
             to,
             everyone,
+            kc: Some(key_commitment(&key)),
         };
         let hbytes = serde_json::to_vec(&header).expect("serialisable");
         let body = crypto::seal(
@@ -645,12 +667,29 @@ fn open_with(
             m.unwrap(header.epoch, &info(device, seq), &header.wrap, what)?
         }
         SegmentKey::Party(p) => {
-            match p.open(device, seq, &header.to, header.everyone.as_deref(), what)? {
-                Some(k) => k,
-                None => return Ok(None),
+            let Some(k) = p.open(device, seq, &header.to, header.everyone.as_deref(), what)? else {
+                return Ok(None);
+            };
+            // Only what this build writes: signed entries and a committed key.
+            if header.v < 2 || header.kc.is_none() {
+                return Err(Error::tampered(
+                    what,
+                    "a segment for its parties must carry signed entries and commit to its key",
+                ));
             }
+            k
         }
     };
+    if header
+        .kc
+        .as_ref()
+        .is_some_and(|c| *c != key_commitment(&key))
+    {
+        return Err(Error::tampered(
+            what,
+            "the segment key does not match its commitment (its readers were given different keys)",
+        ));
+    }
     let plain = zeroize::Zeroizing::new(crypto::open(
         &key,
         &[0u8; 12],
@@ -661,6 +700,28 @@ fn open_with(
     let (entries, sigs) = parse_body(&plain, what)?;
     if header.v >= 2 && sigs.is_none() {
         return Err(Error::tampered(what, "entries carry no signatures"));
+    }
+    // For a party, at once (the sync checks it for the metadata key's holders, naming it): a first
+    // generation's entries are all its signer's. The rest of the reading rules — compacted
+    // generations by a maintainer, a disabled signer's heads, each author's roles — are the
+    // reader's sync's, whichever key opened the segment.
+    if matches!(keys, SegmentKey::Party(_))
+        && gen == 0
+        && entries.iter().any(|e| e.author() != header.signer)
+    {
+        return Err(Error::tampered(
+            what,
+            format!(
+                "an entry claims another author than the segment's signer {}; the segment is refused",
+                header.signer
+            ),
+        ));
+    }
+    // A copy of another's entry is believed only with its importer's own signature.
+    for e in &entries {
+        if let JournalEntry::RecordingCopy(c) = e {
+            check_copy(c, signers, what)?;
+        }
     }
     // Every generation: a first one too, so that nothing is believed that a later compaction,
     // which keeps the signatures it finds, could not carry.

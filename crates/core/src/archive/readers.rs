@@ -5,6 +5,8 @@
 //! `dedup` seed. A writer puts in one segment only entries with the same readers
 //! (`Session::entry_readers`), so a party who opens a segment reads only entries about them.
 
+use crate::archive::journal::{self, JournalEntry, RecordingMeta};
+use crate::archive::SignerKeys;
 use crate::crypto::{self, Wrapped};
 use crate::error::{Error, Result};
 use crate::secret::Key32;
@@ -118,4 +120,46 @@ impl PartyKeys<'_> {
             _ => Ok(None),
         }
     }
+}
+
+/// A copy of a `recording` entry, for the user a call was assigned to (FORMAT.md,
+/// `recording_copy`): its importer's own signature, at the place it names, proves it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RecordingCopy {
+    pub recording: String,
+    /// The user it is for (its segment's reader besides the metadata key's holders).
+    pub to: String,
+    /// Where the original is: its device's journal and sequence number.
+    pub device: String,
+    pub seq: u64,
+    /// The original entry, and its importer's signature of it there (base64).
+    pub entry: Box<RecordingMeta>,
+    pub sig: String,
+    pub by: String,
+    pub at: String,
+}
+
+/// Check a copied `recording` entry: it is the recording it says, signed by its importer at the
+/// place it names, and its id is bound to that importer and place (when it has a nonce).
+pub fn check_copy(c: &RecordingCopy, signers: &SignerKeys, what: &str) -> Result<()> {
+    let e = JournalEntry::Recording(c.entry.clone());
+    let signed = signers.get(e.author()).is_some_and(|pk| {
+        crypto::unb64(&c.sig, what).is_ok_and(|s| {
+            crypto::ed25519_verify(pk, &journal::entry_message(&c.device, c.seq, &e), &s)
+        })
+    });
+    let bound =
+        c.entry.nonce.as_ref().is_none_or(|n| {
+            journal::recording_id(&c.entry.imported_by, &c.device, n) == c.entry.id
+        });
+    if c.entry.id != c.recording || !signed || !bound {
+        return Err(Error::tampered(
+            what,
+            format!(
+                "the copy of recording {} is not its importer's entry; the segment is refused",
+                c.recording
+            ),
+        ));
+    }
+    Ok(())
 }

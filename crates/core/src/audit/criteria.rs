@@ -55,13 +55,25 @@ impl CriteriaKey {
         format!("{}{}", self.prefix, &hex::encode(mac)[..16])
     }
 
-    /// Does `detail` hold, as a JSON string, the hash of any of `candidates`?
+    /// Does `detail` hold the hash of any of `candidates` (a whole criterion, or one of a
+    /// request draft's parties)?
     pub fn names_any(&self, detail: &str, candidates: &[String]) -> bool {
-        candidates
-            .iter()
-            .any(|c| detail.contains(&format!("\"{}\"", self.hash(c))))
+        candidates.iter().any(|c| detail.contains(&self.hash(c)))
     }
 }
+
+/// A name or words as criteria are hashed: lower-cased, runs of white space made one space.
+pub fn words(value: &str) -> String {
+    value
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// The most words (and characters) `candidates` takes: a value is a number, a name or a few words.
+pub const MAX_WORDS: usize = 16;
+pub const MAX_CHARS: usize = 200;
 
 /// The normalised values a search for `value` could have been given as, to find who searched for
 /// it: for a number, the whole number and every run of at least 4 of its digits (a search by
@@ -69,6 +81,9 @@ impl CriteriaKey {
 /// whole and every run of its words.
 pub fn candidates(value: &str) -> Vec<String> {
     let mut out = Vec::new();
+    if value.chars().count() > MAX_CHARS || value.split_whitespace().count() > MAX_WORDS {
+        return out;
+    }
     if let Some(d) = phone::normalize(value).filter(|d| d.len() >= 4) {
         let b = d.as_bytes();
         for len in 4..=b.len() {
@@ -77,7 +92,10 @@ pub fn candidates(value: &str) -> Vec<String> {
             }
         }
     }
-    let words: Vec<String> = value.split_whitespace().map(|w| w.to_lowercase()).collect();
+    let words: Vec<String> = words(value)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
     for len in 1..=words.len() {
         for run in words.windows(len) {
             out.push(run.join(" "));
@@ -116,5 +134,7 @@ mod tests {
             &format!("criteria {{\"number\":\"{a}\"}}"),
             &candidates("07700 900777")
         ));
+        assert!(candidates(&"word ".repeat(MAX_WORDS + 1)).is_empty());
+        assert_eq!(words("  Zelda \t QUARRINGTON "), "zelda quarrington");
     }
 }

@@ -78,6 +78,7 @@ impl Index {
                 JournalEntry::UserCheckpoint(_) => EntryKind::UserCheckpoint,
                 JournalEntry::AuditAnchor(_) => EntryKind::AuditAnchor,
                 JournalEntry::FormatUpgrade(_) => EntryKind::FormatUpgrade,
+                JournalEntry::RecordingCopy(_) => EntryKind::RecordingCopy,
             };
             if !may_author(roles.of(e.author()), kind) {
                 refused.push(format!(
@@ -88,6 +89,9 @@ impl Index {
                 continue;
             }
             match e {
+                // Checked when its segment was opened (its importer's signature); the original is
+                // in the journal for whoever holds the metadata key.
+                JournalEntry::RecordingCopy(_) => {}
                 JournalEntry::FormatUpgrade(f) => {
                     sqlx::query("INSERT OR IGNORE INTO format_upgrades (legacy, by) VALUES (?, ?)")
                         .bind(serde_json::to_string(&f.legacy).expect("serialisable"))

@@ -56,6 +56,11 @@ pub(super) fn check_ids(e: &JournalEntry) -> std::result::Result<(), String> {
         JournalEntry::HoldRelease(h) => vec![("hold", &h.hold)],
         JournalEntry::Setting(_) => vec![],
         JournalEntry::Assign(a) => vec![("recording", &a.recording), ("user", &a.staff_uid)],
+        JournalEntry::RecordingCopy(c) => vec![
+            ("recording", &c.recording),
+            ("user", &c.to),
+            ("device", &c.device),
+        ],
         JournalEntry::FormatUpgrade(f) => f.legacy.keys().map(|d| ("device", d.as_str())).collect(),
         JournalEntry::AuditAnchor(a) => a
             .heads

@@ -21,6 +21,7 @@ pub enum EntryKind {
     UserCheckpoint,
     AuditAnchor,
     FormatUpgrade,
+    RecordingCopy,
 }
 
 /// May a user with `roles` (their current roles: a disabled user's still count for what they
@@ -46,6 +47,8 @@ pub fn may_author(roles: &[Role], kind: EntryKind) -> bool {
         // Anyone who logs on anchors the audit heads they saw.
         EntryKind::AuditAnchor => !roles.is_empty(),
         EntryKind::FormatUpgrade => users::may_manage_users(roles),
+        // Journalled with an assignment, by whoever assigns.
+        EntryKind::RecordingCopy => listen::may_assign(roles),
     }
 }
 
@@ -73,6 +76,7 @@ mod tests {
             K::Setting,
             K::Assign,
             K::UserCheckpoint,
+            K::RecordingCopy,
         ] {
             assert!(!may_author(&rec, k), "{k:?}");
         }

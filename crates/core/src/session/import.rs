@@ -135,11 +135,9 @@ impl Session {
                 pending.push(r?);
             }
             // 4. Journal them: only now are they stored.
-            if pending.len() >= SEGMENT_ENTRIES {
-                self.flush(&mut pending, &mut rep).await?;
-            }
+            self.flush(&mut pending, &mut rep, false).await?;
         }
-        self.flush(&mut pending, &mut rep).await?;
+        self.flush(&mut pending, &mut rep, true).await?;
         self.sync_index().await?;
         self.audit(
             Action::Import,
@@ -155,25 +153,46 @@ impl Session {
         Ok(rep)
     }
 
-    /// Journal the pending recordings (their audio objects are already written): only now are they stored.
+    /// Journal the pending recordings (their audio objects are already written): only now are they
+    /// stored. A segment is read by its calls' parties (FORMAT.md, "Segment readers"), so calls
+    /// wait, grouped by their parties, until a group fills a segment — or, with `all` (the end of
+    /// the import) or once 8 segments' worth are waiting (a crash leaves at most about 2,000 audio objects unjournalled, never reported stored), every group is written.
     pub(super) async fn flush(
         &self,
         pending: &mut Vec<(String, RecordingMeta)>,
         rep: &mut ImportReport,
+        all: bool,
     ) -> Result<()> {
-        if pending.is_empty() {
+        let parties = |m: &RecordingMeta| {
+            let mut v: Vec<String> = m.staff_uid.iter().chain(&m.party_uids).cloned().collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let mut counts: HashMap<Vec<String>, usize> = HashMap::new();
+        for (_, m) in pending.iter() {
+            *counts.entry(parties(m)).or_default() += 1;
+        }
+        let every = all || pending.len() >= SEGMENT_ENTRIES * 8;
+        let ready: std::collections::HashSet<Vec<String>> = counts
+            .into_iter()
+            .filter(|(_, n)| every || *n >= SEGMENT_ENTRIES)
+            .map(|(k, _)| k)
+            .collect();
+        if ready.is_empty() {
             return Ok(());
         }
-        let entries: Vec<JournalEntry> = pending
+        let (now, later): (Vec<_>, Vec<_>) = pending
+            .drain(..)
+            .partition(|(_, m)| ready.contains(&parties(m)));
+        *pending = later;
+        let entries: Vec<JournalEntry> = now
             .iter()
             .map(|(_, m)| JournalEntry::Recording(Box::new(m.clone())))
             .collect();
         self.journal_grouped(entries).await?;
-        rep.imported.extend(
-            pending
-                .drain(..)
-                .map(|(file, m)| Imported { file, id: m.id }),
-        );
+        rep.imported
+            .extend(now.into_iter().map(|(file, m)| Imported { file, id: m.id }));
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 
 use super::Session;
 use crate::archive::audio::{self, DecryptingReader};
+use crate::archive::journal::JournalEntry;
 use crate::audio::decode::Decoder;
 use crate::error::{Error, Result};
 use crate::requests::Right;
@@ -185,17 +186,23 @@ impl Session {
             Err(e) => return Err(e),
         };
         let pending = wrap.is_none();
+        let at = super::now_rfc3339_ms();
         let a = crate::archive::journal::Assignment {
             recording: id.clone(),
             staff_uid: user.uid.clone(),
             wrap,
             by: self.user.uid.clone(),
-            at: super::now_rfc3339_ms(),
+            at: at.clone(),
         };
-        self.journal(vec![crate::archive::journal::JournalEntry::Assign(
-            Box::new(a),
-        )])
-        .await?;
+        // With a copy of the call's own entry, its importer's signature and all, so that the user
+        // assigned, who reads only the segments about them, reads the call (FORMAT.md,
+        // "Segment readers"). None for a call journalled before entries were signed.
+        let mut entries = Vec::new();
+        if let Some(c) = self.recording_copy(&id, &user.uid, &at).await? {
+            entries.push(JournalEntry::RecordingCopy(Box::new(c)));
+        }
+        entries.push(JournalEntry::Assign(Box::new(a)));
+        self.journal(entries).await?;
         self.audit(
             crate::policy::Action::AssignRecording,
             "allowed",
@@ -204,6 +211,57 @@ impl Session {
                 "assigned; the call's key reaches them when an approver or the data controller delivers it".to_string()
             }),
         )
+    }
+
+    /// A copy of recording `id`'s own journal entry for user `to`, read again from its segment on
+    /// the share with its importer's signature; none if that segment carries no entry signatures
+    /// (written before format 2) or no longer holds it.
+    async fn recording_copy(
+        &self,
+        id: &str,
+        to: &str,
+        at: &str,
+    ) -> Result<Option<crate::archive::journal::RecordingCopy>> {
+        use crate::archive::journal;
+        let Some(src) = self.index.recording_source(id).await? else {
+            return Ok(None);
+        };
+        let Some((device, seq)) = src
+            .split_once('/')
+            .and_then(|(d, s)| Some((d.to_string(), s.parse::<u64>().ok()?)))
+        else {
+            return Ok(None);
+        };
+        let listing = journal::list_device(&self.archive, &device)?;
+        let Some((gen, name)) = listing.current.get(&seq) else {
+            return Ok(None);
+        };
+        let rel = format!("journal/{device}/{name}");
+        let bytes = self.archive.read(&rel)?;
+        let metadata = self.user.secrets.ring("metadata")?;
+        let (_, entries, sigs) = journal::open_segment_signed(
+            &bytes,
+            &metadata,
+            &device,
+            seq,
+            *gen,
+            &self.signer_keys(),
+            &rel,
+        )?;
+        let Some(sigs) = sigs else { return Ok(None) };
+        Ok(entries.into_iter().zip(sigs).find_map(|(e, sig)| match e {
+            JournalEntry::Recording(m) if m.id == id => Some(journal::RecordingCopy {
+                recording: id.to_string(),
+                to: to.to_string(),
+                device: device.clone(),
+                seq,
+                entry: m,
+                sig,
+                by: self.user.uid.clone(),
+                at: at.to_string(),
+            }),
+            _ => None,
+        }))
     }
 
     /// The calls a supervisor assigned without their key (supervisors hold none), each waiting for

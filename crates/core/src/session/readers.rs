@@ -42,15 +42,23 @@ impl Session {
             JournalEntry::Consent(c) => set(self.index.parties_of(&c.recording).await?),
             JournalEntry::Tombstone(t) => set(self.index.parties_of(&t.recording).await?),
             JournalEntry::Assign(a) => set(vec![a.staff_uid.clone()]),
+            JournalEntry::RecordingCopy(c) => set(vec![c.to.clone()]),
             JournalEntry::Request(r) => match &r.event {
                 RequestEvent::Raised(_) => set(vec![r.by.clone()]),
+                // An erasure's own record of who raised it.
+                RequestEvent::Erased { raised_by, .. } => set(vec![raised_by.clone()]),
+                // The raiser, from the `raised` event — or, once an erasure compacted that away,
+                // from the `erased` event that says who raised it.
                 _ => set(self
                     .index
                     .request_events(&r.request)
                     .await?
                     .into_iter()
-                    .filter(|x| matches!(x.event, RequestEvent::Raised(_)))
-                    .map(|x| x.by)
+                    .filter_map(|x| match x.event {
+                        RequestEvent::Raised(_) => Some(x.by),
+                        RequestEvent::Erased { raised_by, .. } => Some(raised_by),
+                        _ => None,
+                    })
                     .collect()),
             },
             JournalEntry::Hold(_) | JournalEntry::HoldRelease(_) => Who::Metadata,

@@ -79,8 +79,14 @@ impl Session {
         };
         let mut c = q.clone();
         c.number = h(&q.number, &|v| phone::normalize(v).unwrap_or_default());
-        c.party = h(&q.party, &|v| v.trim().to_lowercase());
-        c.text = h(&q.text, &|v| v.trim().to_lowercase());
+        // A request draft gives its parties joined by commas: each is hashed on its own.
+        c.party = q.party.as_ref().map(|p| {
+            p.split(',')
+                .map(|x| key.hash(&audit::criteria::words(x)))
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        c.text = h(&q.text, &|v| audit::criteria::words(v));
         serde_json::to_string(&c).expect("serialisable")
     }
 

@@ -88,9 +88,10 @@ impl Session {
             .map(|v| {
                 let c = audit::criteria::candidates(v);
                 if c.is_empty() {
-                    Err(Error::Invalid(
-                        "searched for: give a number, a name or words".into(),
-                    ))
+                    Err(Error::Invalid(format!(
+                        "searched for: give a number, a name or words (at most {} words)",
+                        audit::criteria::MAX_WORDS
+                    )))
                 } else {
                     Ok(c)
                 }
@@ -103,6 +104,11 @@ impl Session {
             .get("dedup")
             .map(audit::CriteriaKey::legacy);
         let keys = rep.criteria_keys;
+        if keys.len() != rep.all_entries.len() {
+            return Err(Error::Index(
+                "audit entries and their files' keys differ in number".into(),
+            ));
+        }
         let mut out: Vec<AuditEntry> = rep
             .all_entries
             .into_iter()
@@ -138,15 +144,21 @@ impl Session {
             })
             .collect();
         out.sort_by(|a, b| a.at.cmp(&b.at));
-        self.audit(
-            Action::ListAudit,
-            "allowed",
-            vec![],
+        // Who looked up a value is audited with the value keyed, as a search's criteria are.
+        let n = out.len();
+        self.audit_keyed(Action::ListAudit, "allowed", vec![], &|k| {
             Some(match &f.searched_for {
-                Some(_) => format!("{} entries, searches for a value given", out.len()),
-                None => format!("{} entries", out.len()),
-            }),
-        )?;
+                Some(v) => format!(
+                    "{n} entries, searches for {}",
+                    k.hash(
+                        &phone::normalize(v)
+                            .filter(|d| d.len() >= 4)
+                            .unwrap_or_else(|| audit::criteria::words(v))
+                    )
+                ),
+                None => format!("{n} entries"),
+            })
+        })?;
         Ok(out)
     }
 }
