@@ -389,4 +389,54 @@ async fn each_party_opens_exactly_the_entries_about_them() {
             .unwrap()
             .is_some()
     );
+
+    // An erasure the receptionist asked for: once it is carried out, its `raised` event is gone
+    // from the journal, and its later events still reach her through the `erased` event.
+    let mut s = logon(&archive, &data, RECEP).await;
+    let erase_req = s
+        .raise_request(RequestDetails {
+            purpose: Some(Purpose::Erasure),
+            reason: "caller asks for the recording to be erased".into(),
+            number: Some("07700900722".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    s.close().await;
+    let mut root = logon(&archive, &data, ROOT).await;
+    root.approve(
+        &erase_req,
+        &c[1..2],
+        Utc::now() + Duration::days(7),
+        &[Right::Export],
+    )
+    .await
+    .unwrap();
+    root.erase(&erase_req).await.unwrap();
+    root.close().await;
+    let mut events = BTreeSet::new();
+    for (dev, seq, gen, rel, bytes) in segments(&a) {
+        if let Some((_, entries, _)) =
+            journal::open_segment_as_party(&bytes, &keys, &dev, seq, gen, &signers, &rel).unwrap()
+        {
+            for e in entries {
+                if let JournalEntry::Request(r) = e {
+                    if r.request == erase_req {
+                        events.insert(
+                            format!("{:?}", r.event)
+                                .split([' ', '{', '('])
+                                .next()
+                                .unwrap()
+                                .to_string(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(
+        events,
+        ["Approved", "Completed", "Erased"].map(String::from).into(),
+        "the erasure's outcome reaches its raiser"
+    );
 }
