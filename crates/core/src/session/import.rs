@@ -51,7 +51,7 @@ impl Session {
         let custodian = self.call_key_recipient()?;
         let mut rep = ImportReport::default();
         let mut batch_dedup: HashMap<String, String> = HashMap::new();
-        let mut pending: Vec<(String, RecordingMeta)> = Vec::new();
+        let mut pending = Pending::default();
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(8);
@@ -155,44 +155,78 @@ impl Session {
 
     /// Journal the pending recordings (their audio objects are already written): only now are they
     /// stored. A segment is read by its calls' parties (FORMAT.md, "Segment readers"), so calls
-    /// wait, grouped by their parties, until a group fills a segment — or, with `all` (the end of
-    /// the import) or once 8 segments' worth are waiting (a crash leaves at most about 2,000 audio objects unjournalled, never reported stored), every group is written.
-    pub(super) async fn flush(
-        &self,
-        pending: &mut Vec<(String, RecordingMeta)>,
-        rep: &mut ImportReport,
-        all: bool,
-    ) -> Result<()> {
-        let parties = |m: &RecordingMeta| {
-            let mut v: Vec<String> = m.staff_uid.iter().chain(&m.party_uids).cloned().collect();
-            v.sort();
-            v.dedup();
-            v
-        };
-        let mut counts: HashMap<Vec<String>, usize> = HashMap::new();
-        for (_, m) in pending.iter() {
-            *counts.entry(parties(m)).or_default() += 1;
-        }
-        let every = all || pending.len() >= SEGMENT_ENTRIES * 8;
-        let ready: std::collections::HashSet<Vec<String>> = counts
-            .into_iter()
-            .filter(|(_, n)| every || *n >= SEGMENT_ENTRIES)
-            .map(|(k, _)| k)
+    /// wait, grouped by their parties, until a group fills a segment; with `all` (the end of the
+    /// import) every group is written, and once 8 segments' worth wait, the largest groups until
+    /// at most 4 segments' worth are left (so a crash leaves at most about 2,000 audio objects
+    /// unjournalled, never reported stored).
+    async fn flush(&self, pending: &mut Pending, rep: &mut ImportReport, all: bool) -> Result<()> {
+        let mut ready: Vec<Vec<String>> = pending
+            .groups
+            .iter()
+            .filter(|(_, v)| all || v.len() >= SEGMENT_ENTRIES)
+            .map(|(k, _)| k.clone())
             .collect();
+        let mut left = pending.total - ready.iter().map(|k| pending.groups[k].len()).sum::<usize>();
+        if left >= SEGMENT_ENTRIES * 8 {
+            let mut by_size: Vec<(&Vec<String>, usize)> = pending
+                .groups
+                .iter()
+                .filter(|(k, _)| !ready.contains(k))
+                .map(|(k, v)| (k, v.len()))
+                .collect();
+            by_size.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+            let mut more = Vec::new();
+            for (k, n) in by_size {
+                if left <= SEGMENT_ENTRIES * 4 {
+                    break;
+                }
+                more.push(k.clone());
+                left -= n;
+            }
+            ready.extend(more);
+        }
         if ready.is_empty() {
             return Ok(());
         }
-        let (now, later): (Vec<_>, Vec<_>) = pending
-            .drain(..)
-            .partition(|(_, m)| ready.contains(&parties(m)));
-        *pending = later;
+        ready.sort();
+        let mut now: Vec<(usize, String, RecordingMeta)> = Vec::new();
+        for k in &ready {
+            if let Some(v) = pending.groups.remove(k) {
+                pending.total -= v.len();
+                now.extend(v);
+            }
+        }
+        // In the order they were given (the report lists them so).
+        now.sort_by_key(|(n, _, _)| *n);
         let entries: Vec<JournalEntry> = now
             .iter()
-            .map(|(_, m)| JournalEntry::Recording(Box::new(m.clone())))
+            .map(|(_, _, m)| JournalEntry::Recording(Box::new(m.clone())))
             .collect();
         self.journal_grouped(entries).await?;
-        rep.imported
-            .extend(now.into_iter().map(|(file, m)| Imported { file, id: m.id }));
+        rep.imported.extend(
+            now.into_iter()
+                .map(|(_, file, m)| Imported { file, id: m.id }),
+        );
         Ok(())
+    }
+}
+
+/// Calls sealed but not yet journalled, grouped by their parties (sorted uids).
+#[derive(Default)]
+struct Pending {
+    /// Each call with its place in the import.
+    groups: HashMap<Vec<String>, Vec<(usize, String, RecordingMeta)>>,
+    total: usize,
+    next: usize,
+}
+
+impl Pending {
+    fn push(&mut self, (file, m): (String, RecordingMeta)) {
+        let mut k: Vec<String> = m.staff_uid.iter().chain(&m.party_uids).cloned().collect();
+        k.sort();
+        k.dedup();
+        self.groups.entry(k).or_default().push((self.next, file, m));
+        self.total += 1;
+        self.next += 1;
     }
 }
