@@ -1399,14 +1399,14 @@ fn segment_file_names() {
         h.starts_with(&format!(r#"{{"v":2,"device":"{device}","seq":0,"wrap":{{"#)),
         "{h}"
     );
-    // ... then the key commitment every segment of this build carries (32 hex digits).
+    // ... then the key commitment every segment of this build carries (64 hex digits).
     let (head, kc) = h.rsplit_once(r#","kc":""#).expect("a key commitment");
     assert!(
         head.ends_with(&format!(r#","signer":"{uid}","gen":1"#)),
         "{h}"
     );
     assert!(
-        kc.len() == 34 && kc.ends_with("\"}") && kc[..32].bytes().all(|b| b.is_ascii_hexdigit()),
+        kc.len() == 66 && kc.ends_with("\"}") && kc[..64].bytes().all(|b| b.is_ascii_hexdigit()),
         "{h}"
     );
     let (by, kept) = journal::open_segment_gen(

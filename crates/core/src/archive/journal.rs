@@ -297,12 +297,11 @@ struct SegmentHeader {
     kc: Option<String>,
 }
 
-/// The first 32 hex digits of `hex(SHA-256("callvault/v4/segment-key\n" ‖ segment key))`.
+/// `hex(SHA-256("callvault/v4/segment-key\n" ‖ segment key))`.
 pub fn key_commitment(key: &Key32) -> String {
     hex::encode(crypto::sha256(
         &[b"callvault/v4/segment-key\n".as_slice(), key.expose()].concat(),
-    ))[..32]
-        .to_string()
+    ))
 }
 
 /// A segment's readers as its header names them: the parties' uids, and whether every user may

@@ -74,6 +74,8 @@ pub fn words(value: &str) -> String {
 /// The most words (and characters) `candidates` takes: a value is a number, a name or a few words.
 pub const MAX_WORDS: usize = 16;
 pub const MAX_CHARS: usize = 200;
+/// The most digits whose every run `candidates` hashes (a number with its country code).
+pub const MAX_DIGITS: usize = 16;
 
 /// The normalised values a search for `value` could have been given as, to find who searched for
 /// it: for a number, the whole number and every run of at least 4 of its digits (a search by
@@ -85,8 +87,10 @@ pub fn candidates(value: &str) -> Vec<String> {
         return out;
     }
     if let Some(d) = phone::normalize(value).filter(|d| d.len() >= 4) {
+        // Runs of a phone number's length; a longer string of digits only whole.
         let b = d.as_bytes();
-        for len in 4..=b.len() {
+        let shortest = if b.len() > MAX_DIGITS { b.len() } else { 4 };
+        for len in shortest..=b.len() {
             for s in b.windows(len) {
                 out.push(String::from_utf8_lossy(s).into_owned());
             }
@@ -135,6 +139,8 @@ mod tests {
             &candidates("07700 900777")
         ));
         assert!(candidates(&"word ".repeat(MAX_WORDS + 1)).is_empty());
+        // A long string of digits only whole (and as one word).
+        assert_eq!(candidates(&"1".repeat(40)), vec!["1".repeat(40)]);
         assert_eq!(words("  Zelda \t QUARRINGTON "), "zelda quarrington");
     }
 }

@@ -52,6 +52,7 @@ impl Session {
         let mut rep = ImportReport::default();
         let mut batch_dedup: HashMap<String, String> = HashMap::new();
         let mut pending = Pending::default();
+        let mut placed: Vec<(usize, Imported)> = Vec::new();
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(8);
@@ -131,13 +132,26 @@ impl Session {
                     Ok::<_, Error>((name, meta))
                 },
             );
+            let mut failed = None;
             for r in sealed {
-                pending.push(r?);
+                match r {
+                    Ok(x) => pending.push(x),
+                    Err(e) => failed = failed.or(Some(e)),
+                }
+            }
+            // A call that could not be written stops the import, but every call sealed before it
+            // is journalled first (stored, found again as a duplicate by a retry).
+            if let Some(e) = failed {
+                self.flush(&mut pending, &mut placed, true).await?;
+                return Err(e);
             }
             // 4. Journal them: only now are they stored.
-            self.flush(&mut pending, &mut rep, false).await?;
+            self.flush(&mut pending, &mut placed, false).await?;
         }
-        self.flush(&mut pending, &mut rep, true).await?;
+        self.flush(&mut pending, &mut placed, true).await?;
+        // In the order the calls were given.
+        placed.sort_by_key(|(n, _)| *n);
+        rep.imported = placed.into_iter().map(|(_, i)| i).collect();
         self.sync_index().await?;
         self.audit(
             Action::Import,
@@ -159,7 +173,12 @@ impl Session {
     /// import) every group is written, and once 8 segments' worth wait, the largest groups until
     /// at most 4 segments' worth are left (so a crash leaves at most about 2,000 audio objects
     /// unjournalled, never reported stored).
-    async fn flush(&self, pending: &mut Pending, rep: &mut ImportReport, all: bool) -> Result<()> {
+    async fn flush(
+        &self,
+        pending: &mut Pending,
+        placed: &mut Vec<(usize, Imported)>,
+        all: bool,
+    ) -> Result<()> {
         let mut ready: Vec<Vec<String>> = pending
             .groups
             .iter()
@@ -196,16 +215,15 @@ impl Session {
                 now.extend(v);
             }
         }
-        // In the order they were given (the report lists them so).
         now.sort_by_key(|(n, _, _)| *n);
         let entries: Vec<JournalEntry> = now
             .iter()
             .map(|(_, _, m)| JournalEntry::Recording(Box::new(m.clone())))
             .collect();
         self.journal_grouped(entries).await?;
-        rep.imported.extend(
+        placed.extend(
             now.into_iter()
-                .map(|(_, file, m)| Imported { file, id: m.id }),
+                .map(|(n, file, m)| (n, Imported { file, id: m.id })),
         );
         Ok(())
     }

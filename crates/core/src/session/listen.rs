@@ -194,15 +194,23 @@ impl Session {
             by: self.user.uid.clone(),
             at: at.clone(),
         };
-        // With a copy of the call's own entry, its importer's signature and all, so that the user
+        self.journal(vec![JournalEntry::Assign(Box::new(a))])
+            .await?;
+        // Then, in a segment of its own (a build that does not know the kind refuses only it), a
+        // copy of the call's own entry, its importer's signature and all, so that the user
         // assigned, who reads only the segments about them, reads the call (FORMAT.md,
-        // "Segment readers"). None for a call journalled before entries were signed.
-        let mut entries = Vec::new();
-        if let Some(c) = self.recording_copy(&id, &user.uid, &at).await? {
-            entries.push(JournalEntry::RecordingCopy(Box::new(c)));
+        // "Segment readers"). None for a call journalled before entries were signed; and if the
+        // original cannot be read again, the assignment stands and the copy is left out, said.
+        match self.recording_copy(&id, &user.uid, &at).await {
+            Ok(Some(c)) => {
+                self.journal(vec![JournalEntry::RecordingCopy(Box::new(c))])
+                    .await?
+            }
+            Ok(None) => {}
+            Err(e) => self.warn_once(format!(
+                "recording {id}: assigned, but its journal entry could not be read again to copy it for the user assigned ({e})"
+            )),
         }
-        entries.push(JournalEntry::Assign(Box::new(a)));
-        self.journal(entries).await?;
         self.audit(
             crate::policy::Action::AssignRecording,
             "allowed",

@@ -371,7 +371,7 @@ impl Session {
         self.audit_keyed(Action::Search, "allowed", vec![], &|k| {
             Some(format!(
                 "request draft; criteria {}; {} found",
-                self.criteria_for_audit(&crit, k),
+                self.criteria_for_audit(&crit, k, true),
                 found.len()
             ))
         })?;

@@ -73,18 +73,25 @@ impl Session {
     /// their erasure. The key is the audit file's criteria key, which only the audit key's holders
     /// can derive: the data controller finds who searched for a number with
     /// `AuditFilter::searched_for`; nobody else can try numbers against the trail.
-    pub(super) fn criteria_for_audit(&self, q: &SearchQuery, key: &audit::CriteriaKey) -> String {
+    /// A request draft (`draft`) gives its parties joined by commas: each is hashed on its own.
+    pub(super) fn criteria_for_audit(
+        &self,
+        q: &SearchQuery,
+        key: &audit::CriteriaKey,
+        draft: bool,
+    ) -> String {
         let h = |v: &Option<String>, norm: &dyn Fn(&str) -> String| {
             v.as_ref().map(|v| key.hash(&norm(v)))
         };
         let mut c = q.clone();
         c.number = h(&q.number, &|v| phone::normalize(v).unwrap_or_default());
-        // A request draft gives its parties joined by commas: each is hashed on its own.
-        c.party = q.party.as_ref().map(|p| {
-            p.split(',')
+        c.party = q.party.as_ref().map(|p| match draft {
+            true => p
+                .split(',')
                 .map(|x| key.hash(&audit::criteria::words(x)))
                 .collect::<Vec<_>>()
-                .join(",")
+                .join(","),
+            false => key.hash(&audit::criteria::words(p)),
         });
         c.text = h(&q.text, &|v| audit::criteria::words(v));
         serde_json::to_string(&c).expect("serialisable")
@@ -168,7 +175,7 @@ impl Session {
             Some(format!(
                 "fields [{}], criteria {}, {} results",
                 used.join(","),
-                self.criteria_for_audit(q, k),
+                self.criteria_for_audit(q, k, false),
                 rows.len()
             ))
         })?;
