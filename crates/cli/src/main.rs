@@ -46,7 +46,7 @@ fn main() -> ExitCode {
             eprintln!("callvault: {e}");
             ExitCode::from(match e {
                 Error::BadLogon | Error::Locked { .. } => 4,
-                Error::Forbidden(_) => 5,
+                e if e.is_refusal() => 5,
                 _ => 1,
             })
         }

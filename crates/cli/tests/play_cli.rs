@@ -90,7 +90,7 @@ fn a_clinician_plays_their_own_call_and_hears_exactly_what_was_stored() {
     );
     assert_eq!(
         d.cmd(CLIN, &["waveform", &theirs]).code,
-        1,
+        5,
         "not theirs to see"
     );
     // The play is audited with its reason.

@@ -36,7 +36,8 @@ fn raised_on_the_pc_approved_on_the_mac_seen_on_the_pc() {
     let env = Env::new();
     let (pc, mac) = (env.device("pc"), env.device("mac"));
     let calls = import_two(&env, &pc);
-    // The clinician raises a complaint request on the PC.
+    // The clinician raises a complaint request on the PC, about a call she took (a colleague's
+    // call would not even be in her index: she reads only the journal entries about her).
     let out = pc
         .cmd(
             CLIN,
@@ -48,11 +49,11 @@ fn raised_on_the_pc_approved_on_the_mac_seen_on_the_pc() {
                 "--reason",
                 "Patient says advice was unclear",
                 "--call-time",
-                "2025-05-02",
+                "2025-05-01",
                 "--number",
-                "07700900602",
+                "07700900601",
                 "--party",
-                "Ben",
+                "Ann",
                 "--json",
             ],
         )
@@ -65,7 +66,7 @@ fn raised_on_the_pc_approved_on_the_mac_seen_on_the_pc() {
         .ok()
         .json();
     assert_eq!(show["state"], "open");
-    assert_eq!(show["candidates"][0]["id"], calls[1].as_str());
+    assert_eq!(show["candidates"][0]["id"], calls[0].as_str());
     let open = mac
         .cmd(SUPER, &["request", "list", "--state", "open", "--json"])
         .ok()
@@ -78,7 +79,7 @@ fn raised_on_the_pc_approved_on_the_mac_seen_on_the_pc() {
             "approve",
             &rid,
             "--recording",
-            &calls[1],
+            &calls[0],
             "--expires-days",
             "7",
             "--allow",
@@ -93,12 +94,12 @@ fn raised_on_the_pc_approved_on_the_mac_seen_on_the_pc() {
         .json();
     assert_eq!(show["state"], "approved");
     assert_eq!(show["approved_by"], SUPER.0);
-    assert_eq!(show["approved_recordings"][0], calls[1].as_str());
-    pc.cmd(CLIN, &["authorize", &calls[1], "--request", &rid])
+    assert_eq!(show["approved_recordings"][0], calls[0].as_str());
+    pc.cmd(CLIN, &["authorize", &calls[0], "--request", &rid])
         .ok();
     let refused = pc.cmd(
         CLIN,
-        &["authorize", &calls[1], "--for", "export", "--request", &rid],
+        &["authorize", &calls[0], "--for", "export", "--request", &rid],
     );
     assert_eq!(refused.code, 5, "{}", refused.stderr);
     // The audit trail, filtered by request, shows the whole story; CSV for the DSP Toolkit.
@@ -138,7 +139,7 @@ fn raised_on_the_pc_approved_on_the_mac_seen_on_the_pc() {
     let by_rec = pc
         .cmd(
             ADMIN,
-            &["audit", "list", "--recording", &calls[1], "--json"],
+            &["audit", "list", "--recording", &calls[0], "--json"],
         )
         .ok()
         .json();
@@ -146,7 +147,7 @@ fn raised_on_the_pc_approved_on_the_mac_seen_on_the_pc() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|t| t == calls[1].as_str())));
+        .any(|t| t == calls[0].as_str())));
     pc.cmd(ADMIN, &["audit", "verify"]).ok();
     mac.cmd(ADMIN, &["audit", "verify"]).ok();
 }

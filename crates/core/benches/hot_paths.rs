@@ -182,7 +182,9 @@ fn index_search(c: &mut Criterion) {
         let rep = index
             .sync(
                 &archive,
-                &callvault_core::users::callkey::KeyRing::one(&k.metadata),
+                &callvault_core::index::JournalReader::metadata(
+                    callvault_core::users::callkey::KeyRing::one(&k.metadata),
+                ),
                 &k.signers,
                 &importer_roles(),
             )

@@ -328,11 +328,20 @@ pub async fn import_lock(device: &Device) -> Result<std::fs::File> {
 
 /// Ask for this device's local index to be rebuilt at the next logon (it disagreed with the
 /// signed journal). Best effort: the refusal that found it stands either way.
-pub fn mark_index_for_rebuild(device: &Device) {
-    let _ = std::fs::write(device.dir.join("rebuild-index"), b"");
+/// `party`: the uid whose own index (`index-<uid>.db`) disagreed, or `None` for the metadata
+/// holders' `index.db`; each has its own marker, so that another user's logon does not take it.
+pub fn mark_index_for_rebuild(device: &Device, party: Option<&str>) {
+    let _ = std::fs::write(device.dir.join(rebuild_marker(party)), b"");
 }
 
-/// Was a rebuild asked for? Takes the request (removes the marker).
-pub fn take_rebuild_request(device: &Device) -> bool {
-    std::fs::remove_file(device.dir.join("rebuild-index")).is_ok()
+/// Was a rebuild of that index asked for? Takes the request (removes the marker).
+pub fn take_rebuild_request(device: &Device, party: Option<&str>) -> bool {
+    std::fs::remove_file(device.dir.join(rebuild_marker(party))).is_ok()
+}
+
+fn rebuild_marker(party: Option<&str>) -> String {
+    match party {
+        None => "rebuild-index".into(),
+        Some(uid) => format!("rebuild-index-{uid}"),
+    }
 }

@@ -42,6 +42,9 @@ pub enum Error {
     Keychain(String),
 }
 
+/// How [`Error::unseen`] ends.
+const UNSEEN: &str = "or not one you may see";
+
 impl Error {
     /// A stable machine-readable code, for the CLI's exit handling and the app's `{code, message}`.
     pub fn code(&self) -> &'static str {
@@ -58,6 +61,23 @@ impl Error {
             Error::Index(_) => "index",
             Error::Audio { .. } => "audio",
             Error::Keychain(_) => "keychain",
+        }
+    }
+
+    /// A recording or request this user may not see, or that does not exist: the two are one
+    /// answer (a clinician's or a receptionist's index holds only what is addressed to them, so
+    /// for them there is no telling which). `kind`: "recording" or "request".
+    pub fn unseen(kind: &str, id: &str) -> Self {
+        Error::NotFound(format!("{kind} {id}: no such {kind}, {UNSEEN}"))
+    }
+
+    /// Is this a refusal: forbidden, or a recording or request the user may not see
+    /// ([`Error::unseen`])? The command line exits with "not permitted" for both.
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            Error::Forbidden(_) => true,
+            Error::NotFound(m) => m.ends_with(UNSEEN),
+            _ => false,
         }
     }
 

@@ -240,11 +240,10 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
     // Attack 1: Ivy writes the next revision of her own record, enabled again, signed with the
     // archive's signing seed and her kept admin key.
     // The metadata key was rotated before her disablement was written too: what is written from
-    // then on, her own disabled record's profile first, her kept key does not open.
+    // then on her kept key does not open. (Profiles are sealed for every user, from `dedup`.)
     let metadata = callkey::read_key(&a, "metadata", None).unwrap();
     assert_eq!(metadata.current(), 1);
     assert_eq!(metadata.epochs[0].leavers, vec![it.uid.clone()]);
-    assert!(users::read_profile(&disabled, &it.bag.ring("metadata").unwrap()).is_err());
     let me = Profile {
         name: IT.0.into(),
         roles: vec![Role::Admin],
@@ -277,7 +276,8 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
     // Attack 2: she raises the receptionist to admin (a record of her making, the receptionist's
     // own keys kept so no pin notices).
     let rec_before = raw_latest(&a, &rec_uid);
-    let mut rae = users::read_profile(&rec_before, &it.bag.ring("metadata").unwrap()).unwrap();
+    let mut rae =
+        users::read_profile(&rec_before, &users::ProfileKey::of(&a, &it.bag).unwrap()).unwrap();
     rae.roles = vec![Role::Admin, Role::Staff];
     forge(
         &a,
@@ -527,8 +527,11 @@ async fn an_admin_epoch_from_an_older_build_is_followed_by_one_naming_the_revisi
         .unwrap()
         .contains_key(&it.uid));
     // Ivy, still an admin here, but whose tool signs with the admin key of her old bag: refused.
-    let mut me =
-        users::read_profile(&raw_latest(&a, &it.uid), &it.bag.ring("metadata").unwrap()).unwrap();
+    let mut me = users::read_profile(
+        &raw_latest(&a, &it.uid),
+        &users::ProfileKey::of(&a, &it.bag).unwrap(),
+    )
+    .unwrap();
     me.telephony_ids = vec!["0".into()];
     forge(
         &a,

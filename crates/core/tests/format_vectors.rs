@@ -147,6 +147,8 @@ const KNOWN_KINDS: &[&str] = &[
     "vector-format2",
     "vector-epoch",
     "vector-everyone",
+    "vector-party-index-key",
+    "vector-profile-key",
 ];
 
 fn blocks() -> Vec<Block> {
@@ -570,7 +572,7 @@ fn user_record() {
     )
     .unwrap();
     let mut want: BTreeMap<String, String> = BTreeMap::new();
-    for k in policy::archive_keys_for(&profile.roles) {
+    for k in policy::archive_keys_for(&profile.roles, a.config.party_readers()) {
         want.insert(k.to_string(), hex::encode(s.key(k).expose()));
     }
     assert_eq!(want.len(), 6);
@@ -1150,6 +1152,63 @@ fn index_key() {
     assert_eq!(
         hkdf_by_rfc5869(&v.hex("metadata"), info.as_bytes())[..],
         v.hex("key")[..]
+    );
+}
+
+#[test]
+fn party_index_key() {
+    let v = one("vector-party-index-key");
+    assert_eq!(v.hex("secret"), one("vector-user").hex("user_secret"));
+    let info = v.text("info");
+    assert_eq!(
+        info,
+        format!(
+            "callvault/v4/party-index/{}/{}",
+            v.text("uid"),
+            v.text("device")
+        )
+    );
+    let k = crypto::hkdf(&v.hex("secret"), info.as_bytes());
+    assert_eq!(
+        hex::encode(k.expose()),
+        hex::encode(hkdf_by_rfc5869(&v.hex("secret"), info.as_bytes()))
+    );
+    assert_eq!(hex::encode(k.expose()), hex::encode(v.hex("key")));
+}
+
+#[test]
+fn profile_key() {
+    let v = one("vector-profile-key");
+    assert_eq!(v.hex("dedup"), secrets().hex("dedup"));
+    assert_eq!(v.text("info"), "callvault/v4/profile-everyone");
+    let seed = crypto::hkdf(&v.hex("dedup"), v.text("info").as_bytes());
+    assert_eq!(hex::encode(seed.expose()), hex::encode(v.hex("seed")));
+    assert_eq!(
+        hex::encode(crypto::x25519_public(&seed)),
+        hex::encode(v.hex("public"))
+    );
+    // What the core seals a profile to in an archive with `readers`.
+    let mut cfg: serde_json::Value = serde_json::from_slice(&archive_json()).unwrap();
+    cfg["readers"] = serde_json::json!(1);
+    let a = Archive::from_bytes(
+        Path::new("/nonexistent/callvault-format-vectors"),
+        serde_json::to_vec(&cfg).unwrap(),
+    )
+    .unwrap();
+    // (The vector user's key bag holds the `vector-secrets` seeds, `dedup` among them.)
+    let (path, text) = user_file();
+    let uid = one("vector-user").raw("uid").to_string();
+    let rec = users::check_record(&example_archive(), text.as_bytes(), &uid, 0, &path).unwrap();
+    let bag = users::unlock(
+        &example_archive(),
+        &rec,
+        &Password::new(one("vector-user").text("password")),
+    )
+    .unwrap()
+    .secrets;
+    assert_eq!(
+        hex::encode(users::profile_recipient(&a, &bag).unwrap()),
+        hex::encode(v.hex("public"))
     );
 }
 

@@ -108,7 +108,11 @@ impl World {
 struct Insider {
     uid: String,
     signing: Key32,
-    metadata: Key32,
+    /// Held by supervisors, approvers, the data controller and admins; not by clinicians and
+    /// staff (who read only the journal entries addressed to them).
+    metadata: Option<Key32>,
+    secret: Key32,
+    dedup: Key32,
 }
 
 fn insider(a: &Archive, u: (&str, &str)) -> Insider {
@@ -117,12 +121,54 @@ fn insider(a: &Archive, u: (&str, &str)) -> Insider {
     let un = users::unlock(a, &rec, &Password::new(u.1)).unwrap();
     Insider {
         signing: users::user_signing_seed(&un.secret),
-        metadata: un.secrets.require("metadata").unwrap().clone(),
+        metadata: un.secrets.get("metadata").cloned(),
+        dedup: un.secrets.require("dedup").unwrap().clone(),
+        secret: un.secret,
         uid,
     }
 }
 
 impl Insider {
+    fn metadata(&self) -> &Key32 {
+        self.metadata
+            .as_ref()
+            .expect("this role holds the metadata key")
+    }
+
+    /// Open one segment as this insider's tool can: with the metadata key, or as a party of it.
+    fn open(&self, a: &Archive, dev: &str, seq: u64, name: &str) -> Option<Vec<JournalEntry>> {
+        let rel = format!("journal/{dev}/{name}");
+        let b = a.read(&rel).unwrap();
+        let gen = journal::parse_segment_file(name)
+            .map(|(_, g)| g)
+            .unwrap_or(0);
+        match &self.metadata {
+            Some(m) => Some(
+                journal::open_segment_gen(
+                    &b,
+                    &KeyRing::one(m),
+                    dev,
+                    seq,
+                    gen,
+                    &signer_keys(a),
+                    &rel,
+                )
+                .unwrap()
+                .1,
+            ),
+            None => {
+                let keys = callvault_core::archive::readers::PartyKeys {
+                    uid: &self.uid,
+                    secret: &self.secret,
+                    dedup: Some(&self.dedup),
+                };
+                journal::open_segment_as_party(&b, &keys, dev, seq, gen, &signer_keys(a), &rel)
+                    .unwrap()
+                    .map(|(_, e, _)| e)
+            }
+        }
+    }
+
     /// Journal entries from a device folder of the insider's own, signed with their own key.
     fn write(&self, a: &Archive, entries: &[JournalEntry]) {
         self.write_from(a, &"ee".repeat(16), entries)
@@ -131,6 +177,68 @@ impl Insider {
     /// The same from a device id of their choosing (`00…` is read before every other journal).
     fn write_from(&self, a: &Archive, device: &str, entries: &[JournalEntry]) {
         journal::append(a, device, entries, &self.signer()).unwrap();
+    }
+
+    /// As `write_from`, the segment also sealed to `to` (uids), as Callvault seals a segment to
+    /// the parties of its entries.
+    fn write_for(&self, a: &Archive, device: &str, entries: &[JournalEntry], to: &[&str]) {
+        let parties = to
+            .iter()
+            .map(|uid| {
+                let rec = users::load_latest(a, uid).unwrap().unwrap();
+                let pk: [u8; 32] = crypto::unb64(&rec.signed.public_key, "pk")
+                    .unwrap()
+                    .try_into()
+                    .unwrap();
+                (uid.to_string(), pk)
+            })
+            .collect();
+        journal::append_for(
+            a,
+            device,
+            entries,
+            None,
+            &self.signer(),
+            &callvault_core::archive::readers::Readers::Parties(parties),
+        )
+        .unwrap();
+    }
+
+    /// The `recording_copy` of recording `id` for `to`, from its importer's signed entry (read
+    /// with this insider's metadata key).
+    fn copy_of(&self, a: &Archive, id: &str, to: &str) -> JournalEntry {
+        for dev in a.list("journal").unwrap() {
+            for (seq, (gen, name)) in journal::list_device(a, &dev).unwrap().current {
+                let rel = format!("journal/{dev}/{name}");
+                let (_, entries, sigs) = journal::open_segment_signed(
+                    &a.read(&rel).unwrap(),
+                    &KeyRing::one(self.metadata()),
+                    &dev,
+                    seq,
+                    gen,
+                    &signer_keys(a),
+                    &rel,
+                )
+                .unwrap();
+                for (e, sig) in entries.into_iter().zip(sigs.unwrap()) {
+                    if let JournalEntry::Recording(m) = e {
+                        if m.id == id {
+                            return JournalEntry::RecordingCopy(Box::new(journal::RecordingCopy {
+                                recording: id.to_string(),
+                                to: to.to_string(),
+                                device: dev.clone(),
+                                seq,
+                                entry: m,
+                                sig,
+                                by: self.uid.clone(),
+                                at: now(),
+                            }));
+                        }
+                    }
+                }
+            }
+        }
+        panic!("no recording {id}")
     }
 
     fn signer(&self) -> Signer<'_> {
@@ -268,7 +376,7 @@ async fn a_forged_compacted_generation_adds_nothing() {
     let bytes = a.read(&format!("journal/{dev}/{name}")).unwrap();
     let (_, mut entries, sigs) = journal::open_segment_signed(
         &bytes,
-        &KeyRing::one(&sup.metadata),
+        &KeyRing::one(sup.metadata()),
         &dev,
         0,
         0,
@@ -413,10 +521,29 @@ async fn a_demotion_undone_by_deleting_the_newest_record_gives_nothing_back() {
     let w = World::new().await;
     // The supervisor uses the practice manager's computer once, then is demoted to staff.
     w.logon(SUP).await.unwrap().close().await;
+    // She keeps a copy of her record first: taking the metadata key away (staff hold none) also
+    // removes the older versions from the share.
+    let a = w.share();
+    let uid = users::uid_for(&a, SUP.0).unwrap();
+    let kept: Vec<(String, Vec<u8>)> = a
+        .list(&format!("users/{uid}"))
+        .unwrap()
+        .into_iter()
+        .map(|n| {
+            let rel = format!("users/{uid}/{n}");
+            let b = a.read(&rel).unwrap();
+            (rel, b)
+        })
+        .collect();
     let mut dc = w.logon(DC).await.unwrap();
     dc.set_roles(SUP.0, &[Role::Staff]).await.unwrap();
     dc.close().await;
-    delete_newest_record(&w.share(), SUP.0);
+    delete_newest_record(&a, SUP.0);
+    for (rel, b) in kept {
+        if !a.path(&rel).exists() {
+            a.write_new(&rel, &b).unwrap();
+        }
+    }
 
     // On the computer that saw the demotion, and on one that never saw the archive.
     let e = tampered(w.logon(SUP).await);
@@ -545,7 +672,7 @@ async fn a_disabled_supervisors_own_compacted_generation_is_refused() {
     let rel = format!("journal/{device}/{name}");
     let (_, entries, sigs) = journal::open_segment_signed(
         &a.read(&rel).unwrap(),
-        &KeyRing::one(&me.metadata),
+        &KeyRing::one(me.metadata()),
         &device,
         0,
         0,
@@ -702,8 +829,9 @@ async fn a_receptionists_hand_written_entries_are_refused_and_named() {
     let w = World::new().await;
     let a = w.share();
     let me = insider(&a, STAFF);
-    let target = w.calls[0].clone();
-    let mut meta = read_recordings(&a, &me.metadata)
+    // Her own call: a receptionist's tool reads no other (she holds no metadata key).
+    let target = w.calls[2].clone();
+    let mut meta = read_recordings(&a, &me)
         .into_iter()
         .find(|m| m.id == target)
         .unwrap();
@@ -729,7 +857,7 @@ async fn a_receptionists_hand_written_entries_are_refused_and_named() {
             })),
             JournalEntry::Tombstone(Box::new(Tombstone {
                 recording: target.clone(),
-                call_date: chrono::NaiveDate::from_ymd_opt(2025, 5, 2).unwrap(),
+                call_date: chrono::NaiveDate::from_ymd_opt(2025, 5, 4).unwrap(),
                 deleted_at: now(),
                 by: me.uid.clone(),
                 reason: "make it vanish".into(),
@@ -778,7 +906,7 @@ async fn a_receptionists_hand_written_entries_are_refused_and_named() {
         assert_eq!(all.len(), 3, "a call vanished or was doubled");
         let call = all.iter().find(|r| r.id == target).unwrap();
         assert!(
-            call.started_at.starts_with("2025-05-02"),
+            call.started_at.starts_with("2025-05-04"),
             "{}",
             call.started_at
         );
@@ -814,18 +942,15 @@ async fn a_receptionists_hand_written_entries_are_refused_and_named() {
     }
 }
 
-/// Read every recording entry on the share, as any user's tool can: the metadata key every user
-/// holds, the signers' public keys from their records.
-fn read_recordings(a: &Archive, metadata: &Key32) -> Vec<RecordingMeta> {
-    let signers = signer_keys(a);
+/// Read every recording entry on the share this user's tool can open: all of them with the
+/// metadata key; a clinician's or a receptionist's own calls only, through the segments' wraps to
+/// them.
+fn read_recordings(a: &Archive, me: &Insider) -> Vec<RecordingMeta> {
     let mut out = Vec::new();
     for dev in a.list("journal").unwrap() {
         for name in a.list(&format!("journal/{dev}")).unwrap() {
             let seq = journal::parse_segment_name(&name).unwrap();
-            let b = a.read(&format!("journal/{dev}/{name}")).unwrap();
-            for e in journal::open_segment(&b, &KeyRing::one(metadata), &dev, seq, &signers, "t")
-                .unwrap()
-            {
+            for e in me.open(a, &dev, seq, &name).unwrap_or_default() {
                 if let JournalEntry::Recording(m) = e {
                     out.push(*m);
                 }
@@ -837,17 +962,30 @@ fn read_recordings(a: &Archive, metadata: &Key32) -> Vec<RecordingMeta> {
 
 // ---- 9. Edit the local index ----
 
-/// Open a computer's local index as any user of the archive can: its key derives from the
-/// metadata seed every user holds and the device id in the plaintext device.json.
-async fn open_index(data: &Path, metadata: &Key32) -> (sqlx::SqlitePool, String) {
+/// Open the local index a user's tool can open on a computer: the metadata holders' (its key
+/// derives from the metadata seed and the device id in the plaintext device.json), or, for a
+/// clinician or receptionist, their own (from their own secret).
+async fn open_index(data: &Path, me: &Insider) -> (sqlx::SqlitePool, String) {
     let (dir, df) = device_file(data);
     let device = df["device_id"].as_str().unwrap().to_string();
-    let key = crypto::hkdf(
-        metadata.expose(),
-        format!("callvault/v1/local-index/{device}").as_bytes(),
-    );
+    let (file, key) = match &me.metadata {
+        Some(m) => (
+            "index.db".to_string(),
+            crypto::hkdf(
+                m.expose(),
+                format!("callvault/v1/local-index/{device}").as_bytes(),
+            ),
+        ),
+        None => (
+            format!("index-{}.db", me.uid),
+            crypto::hkdf(
+                me.secret.expose(),
+                format!("callvault/v4/party-index/{}/{device}", me.uid).as_bytes(),
+            ),
+        ),
+    };
     let opts = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(dir.join("index.db"))
+        .filename(dir.join(file))
         .pragma("key", format!("\"x'{}'\"", hex::encode(key.expose())));
     let pool = sqlx::sqlite::SqlitePoolOptions::new()
         .max_connections(1)
@@ -863,16 +1001,39 @@ async fn an_edited_local_index_grants_nothing_and_is_rebuilt() {
     let w = World::new().await;
     let a = w.share();
     let me = insider(&a, CLIN);
-    // The clinician makes herself a party to the receptionist's call in the practice manager's
-    // computer's index, pointing at the genuine segment that imported it.
-    let (pool, _) = open_index(&w.data, &me.metadata).await;
-    let (rowid, src): (i64, String) = sqlx::query_as(
-        "SELECT r.rowid, p.src FROM recordings r JOIN recording_parties p ON p.rec_rowid = r.rowid WHERE r.id = ?",
+    // The clinician's own index on this computer (she holds no metadata key, so the practice
+    // manager's is closed to her) holds nothing of the receptionist's call: she writes it in,
+    // herself a party, pointing at a genuine segment of hers.
+    let clin = w.logon(CLIN).await.unwrap();
+    clin.close().await;
+    let (pool, _) = open_index(&w.data, &me).await;
+    let none: Option<i64> = sqlx::query_scalar("SELECT rowid FROM recordings WHERE id = ?")
+        .bind(&w.calls[2])
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+    assert!(
+        none.is_none(),
+        "a colleague's call in a clinician's own index"
+    );
+    let rowid = sqlx::query(
+        "INSERT INTO recordings (id, started_at, direction, staff_uid, external_digits, duration_ms, dedup, meta, src)
+         SELECT ?, started_at, direction, staff_uid, external_digits, duration_ms, 'planted', replace(meta, ?, ?), src
+         FROM recordings WHERE id = ?",
     )
     .bind(&w.calls[2])
-    .fetch_one(&pool)
+    .bind(&w.calls[0])
+    .bind(&w.calls[2])
+    .bind(&w.calls[0])
+    .execute(&pool)
     .await
-    .unwrap();
+    .unwrap()
+    .last_insert_rowid();
+    let src: String = sqlx::query_scalar("SELECT src FROM recordings WHERE id = ?")
+        .bind(&w.calls[0])
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     sqlx::query("INSERT INTO recording_parties (uid, rec_rowid, src) VALUES (?, ?, ?)")
         .bind(&me.uid)
         .bind(rowid)
@@ -912,7 +1073,7 @@ async fn an_edited_local_index_grants_nothing_and_is_rebuilt() {
         .unwrap();
     sup.close().await;
     let s = insider(&a, SUP);
-    let (pool, device) = open_index(&w.data, &s.metadata).await;
+    let (pool, device) = open_index(&w.data, &s).await;
     let approved = RequestEntry {
         request: rid.clone(),
         by: users::uid_for(&a, DC.0).unwrap(),
@@ -946,7 +1107,7 @@ async fn an_edited_local_index_grants_nothing_and_is_rebuilt() {
 /// retention run destroy calls: the hold's row gone, two calls' dates moved into 2000, and a
 /// tombstone for the third (an "unfinished" deletion the next run would complete).
 async fn plant_deletion_rows(w: &World, me: &Insider) {
-    let (pool, _) = open_index(&w.data, &me.metadata).await;
+    let (pool, _) = open_index(&w.data, me).await;
     sqlx::query("DELETE FROM holds")
         .execute(&pool)
         .await
@@ -989,7 +1150,9 @@ async fn an_edited_local_index_gets_no_call_destroyed() {
         .await
         .unwrap();
     dc.close().await;
-    let me = insider(&a, STAFF);
+    // A supervisor: one who holds the metadata key, and so can open the practice manager's index
+    // (a receptionist no longer can).
+    let me = insider(&a, SUP);
 
     // The plan: nothing is due (the journal dates the calls 2025), and the edit is reported.
     plant_deletion_rows(&w, &me).await;
@@ -1057,8 +1220,9 @@ async fn entries_read_before_their_recording_are_decided_the_same_on_every_compu
     let clin = insider(&a, CLIN);
     let sup = insider(&a, SUP);
     // The clinician's mark on her own call, and a supervisor's assignment of the receptionist's
-    // call to the clinician, each from a journal read before the importer's.
-    clin.write_from(
+    // call to the clinician (with its copy for her), each from a journal read before the
+    // importer's, and each sealed to the clinician as Callvault seals them.
+    clin.write_for(
         &a,
         &"00".repeat(16),
         &[JournalEntry::Consent(Box::new(ConsentMark {
@@ -1069,8 +1233,9 @@ async fn entries_read_before_their_recording_are_decided_the_same_on_every_compu
             stopped_at_ms: Some(1000),
             note: None,
         }))],
+        &[&clin.uid],
     );
-    sup.write_from(
+    sup.write_for(
         &a,
         &"01".repeat(16),
         &[JournalEntry::Assign(Box::new(Assignment {
@@ -1083,7 +1248,10 @@ async fn entries_read_before_their_recording_are_decided_the_same_on_every_compu
             by: sup.uid.clone(),
             at: now(),
         }))],
+        &[&clin.uid],
     );
+    let copy = sup.copy_of(&a, &w.calls[2], &clin.uid);
+    sup.write_for(&a, &"01".repeat(16), &[copy], &[&clin.uid]);
     for data in [w.data.clone(), w.fresh_device("new-pc")] {
         let c = w.logon_on(&data, CLIN).await.unwrap();
         let mine = c.search(&everything()).await.unwrap();
@@ -1109,8 +1277,11 @@ async fn a_substituted_object_with_its_hash_edited_into_the_index_is_refused() {
     let rel = audio::object_path(id);
     std::fs::remove_file(a.path(&rel)).unwrap();
     a.write_new(&rel, &obj).unwrap();
-    let me = insider(&a, STAFF);
-    let (pool, _) = open_index(&w.data, &me.metadata).await;
+    // The index the clinician's sessions use on this computer is her own (keyed from her secret):
+    // whoever edits it knows her password (or is her).
+    let me = insider(&a, CLIN);
+    w.logon(CLIN).await.unwrap().close().await;
+    let (pool, _) = open_index(&w.data, &me).await;
     let meta: String = sqlx::query_scalar("SELECT meta FROM recordings WHERE id = ?")
         .bind(id)
         .fetch_one(&pool)
@@ -1275,9 +1446,13 @@ async fn a_key_is_delivered_only_to_the_assignment_the_authoriser_saw() {
         .unwrap_err();
     assert!(e.to_string().contains("assigned again"), "{e}");
     dc.close().await;
+    // (The hand-written assignment is not addressed to her: the call is not even in her index.)
     let staff = w.logon(STAFF).await.unwrap();
     assert!(
-        matches!(staff.waveform(&id).await, Err(Error::Forbidden(_))),
+        matches!(
+            staff.waveform(&id).await,
+            Err(Error::Forbidden(_) | Error::NotFound(_))
+        ),
         "the key reached the re-assigned staff member"
     );
 }
@@ -1342,7 +1517,7 @@ async fn an_admin_gets_no_calls_key_from_a_supervisor_and_a_clinician_of_their_o
     let a = w.share();
     let it_tool = insider(&a, IT);
     let clin_uid = users::uid_for(&a, FAKE_CLIN.0).unwrap();
-    let wraps_to_clin = read_assignments(&a, &it_tool.metadata)
+    let wraps_to_clin = read_assignments(&a, it_tool.metadata())
         .into_iter()
         .filter(|x| x.staff_uid == clin_uid && x.wrap.is_some())
         .count();

@@ -521,7 +521,7 @@ async fn every_operation_by_every_role_matches_the_policy_table() {
             .unwrap();
         dc.close().await;
         let mut refused: BTreeMap<String, usize> = BTreeMap::new();
-        // A logon that cannot go on (no metadata key: ingest, no roles) is audited as "failed"
+        // A logon that cannot go on (an ingest identity, no roles) is audited as "failed"
         // with the reason; a disabled account's as "refused". Both count as the refusal.
         for e in entries
             .iter()

@@ -317,10 +317,14 @@ async fn an_admins_forged_record_of_an_approver_gets_no_call_key() {
     )
     .unwrap();
     rec.signed.profile = crypto::wrap(
-        &a.config.keys.get("metadata").unwrap(),
+        &users::profile_recipient(&a, &it_bag).unwrap(),
         format!("callvault/v1/profile/{gp_uid}/{}", rec.signed.rev).as_bytes(),
         &serde_json::to_vec(
-            &users::read_profile(&record(&a, GP.0), &it_bag.ring("metadata").unwrap()).unwrap(),
+            &users::read_profile(
+                &record(&a, GP.0),
+                &users::ProfileKey::of(&a, &it_bag).unwrap(),
+            )
+            .unwrap(),
         )
         .unwrap(),
     )

@@ -506,6 +506,7 @@ mod tests {
                 user_salt: String::new(),
                 segment_size: 4096,
                 timezone: "Europe/London".into(),
+                readers: None,
             },
             config_bytes: Vec::new(),
         }

@@ -54,6 +54,13 @@ pub struct ArchiveConfig {
     pub segment_size: u32,
     /// Time zone of manifest times without an offset.
     pub timezone: String,
+    /// `1`: every journal segment of this archive was written with its readers (FORMAT.md,
+    /// "Segment readers") from its creation, so clinicians and staff hold no `metadata` key (they
+    /// read their own entries through those wraps) and user profiles are sealed for every user
+    /// (`policy::archive_keys_for`). Part of the identity: it cannot be set or taken away later.
+    /// Absent in archives made before (they keep the older key table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readers: Option<u32>,
 }
 
 /// Public halves of the archive's key pairs, base64.
@@ -72,6 +79,12 @@ pub struct PublicKeys {
 }
 
 impl ArchiveConfig {
+    /// Were this archive's journal segments written with their readers from its creation, so that
+    /// clinicians and staff hold no `metadata` key? (`readers`, above.)
+    pub fn party_readers(&self) -> bool {
+        self.readers.is_some()
+    }
+
     /// Hex SHA-256 of the archive's identity: its id, public keys, KDF cost, user-name salt and
     /// segment size (not the descriptive fields). User records bind it in their signed part, and a
     /// device refuses an archive.json at a folder it knows whose identity changed.
@@ -83,6 +96,10 @@ impl ArchiveConfig {
             "user_salt": self.user_salt,
             "segment_size": self.segment_size,
         });
+        let mut identity = identity;
+        if let Some(r) = self.readers {
+            identity["readers"] = serde_json::json!(r);
+        }
         let m = [
             b"callvault/v2/archive-identity\n".as_slice(),
             &serde_json::to_vec(&identity).expect("serialisable"),

@@ -43,6 +43,43 @@ impl Index {
         let mut refused = Vec::new();
         let mut waiting = Vec::new();
         for &(idx, e) in entries {
+            // A party reader's index: a copy of a recording addressed to this reader (a call
+            // assigned to them) stands for the recording itself, its id bound to the place the
+            // original has in its importer's journal (its signature there was checked when the
+            // segment was opened); the index's `src` names the copy, which this reader can open
+            // again. Its writer must be one who may assign; everyone else ignores it (the
+            // metadata key's holders read the original).
+            let copied;
+            let (e, rdev) = match (e, &self.party) {
+                (JournalEntry::RecordingCopy(c), Some(me)) if c.to == *me => {
+                    if let Err(why) = check_ids(e) {
+                        refused.push(format!("entry {idx}: {why}; refused"));
+                        continue;
+                    }
+                    if !may_author(roles.of(e.author()), EntryKind::RecordingCopy) {
+                        refused.push(format!(
+                            "entry {idx} (recording_copy) by {}: their roles may not write it; refused",
+                            e.author()
+                        ));
+                        continue;
+                    }
+                    // A disabled importer's original counts only within their disablement's
+                    // journal heads, as it would read in its own journal.
+                    if roles.disabled.contains(&c.entry.imported_by)
+                        && !within_disablement(&mut *tx, &c.entry.imported_by, &c.device, c.seq)
+                            .await?
+                    {
+                        refused.push(format!(
+                            "entry {idx} (recording_copy): its original was written by {} after their account was disabled; refused",
+                            c.entry.imported_by
+                        ));
+                        continue;
+                    }
+                    copied = JournalEntry::Recording(c.entry.clone());
+                    (&copied, c.device.as_str())
+                }
+                _ => (e, device),
+            };
             if let Err(why) = check_ids(e) {
                 refused.push(format!("entry {idx}: {why}; refused"));
                 continue;
@@ -377,7 +414,7 @@ impl Index {
                 JournalEntry::Recording(m) => {
                     // A bound id proves the entry is its importer's, written in this journal.
                     if let Some(n) = &m.nonce {
-                        if journal::recording_id(&m.imported_by, device, n) != m.id {
+                        if journal::recording_id(&m.imported_by, rdev, n) != m.id {
                             refused.push(format!(
                                 "entry {idx}: recording {} was not imported by {} on this journal (its id is not theirs); refused",
                                 m.id, m.imported_by
@@ -524,6 +561,36 @@ impl Index {
             waiting,
         })
     }
+}
+
+/// Was segment `device`/`seq` within the journal heads named by the disablement of `uid` now in
+/// force (its first checkpoint since the user was last enabled, so a later edit of the disabled
+/// record cannot widen them)? A disablement journalled by an older Callvault names no heads:
+/// nothing to go by.
+pub(super) async fn within_disablement<'c, E>(
+    db: E,
+    uid: &str,
+    device: &str,
+    seq: u64,
+) -> Result<bool>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
+{
+    let heads: Option<String> = sqlx::query_scalar(
+        "SELECT heads FROM user_checkpoints WHERE uid = ?1 AND disabled = 1
+         AND rev > coalesce((SELECT max(rev) FROM user_checkpoints WHERE uid = ?1 AND disabled = 0), -1)
+         ORDER BY rev ASC LIMIT 1",
+    )
+    .bind(uid)
+    .fetch_optional(db)
+    .await?;
+    Ok(match heads {
+        None => true,
+        Some(h) => serde_json::from_str::<std::collections::BTreeMap<String, u64>>(&h)
+            .ok()
+            .and_then(|h| h.get(device).copied())
+            .is_some_and(|head| seq <= head),
+    })
 }
 
 /// Remove one stored request event (its JSON as stored) of `request`.

@@ -26,5 +26,5 @@ mod trust;
 
 pub use open::{Index, Progress};
 pub use recordings::Query;
-pub use sync::{SignerRoles, SyncReport};
+pub use sync::{JournalReader, SignerRoles, SyncReport};
 pub use trust::{decision_differences, DecisionRows};

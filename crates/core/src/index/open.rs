@@ -94,6 +94,11 @@ pub struct Index {
     pub(super) pool: SqlitePool,
     path: PathBuf,
     pub(super) progress: Option<Progress>,
+    /// The SQLCipher key (hex), to open the file again after a reset.
+    key: zeroize::Zeroizing<String>,
+    /// A party reader's index (`open_party`): the uid it is for, to whom `recording_copy`
+    /// entries addressed to them give their calls. `None`: a metadata holder's.
+    pub(super) party: Option<String>,
 }
 
 fn key_hex(metadata: &Key32, device: &str) -> zeroize::Zeroizing<String> {
@@ -104,16 +109,46 @@ fn key_hex(metadata: &Key32, device: &str) -> zeroize::Zeroizing<String> {
     zeroize::Zeroizing::new(hex::encode(k.expose()))
 }
 
+/// The key of a party reader's own index on this device: from their own secret, so no other
+/// user of the computer (nor a metadata holder) opens it.
+fn party_key_hex(secret: &Key32, uid: &str, device: &str) -> zeroize::Zeroizing<String> {
+    let k = crypto::hkdf(
+        secret.expose(),
+        format!("callvault/v4/party-index/{uid}/{device}").as_bytes(),
+    );
+    zeroize::Zeroizing::new(hex::encode(k.expose()))
+}
+
 impl Index {
     /// Open (creating if needed) the encrypted index at `dir/index.db`. If it cannot be opened
     /// with this key (damaged, or from an older archive), it is set aside and rebuilt.
     pub async fn open(dir: &Path, metadata: &Key32, device: &str) -> Result<Index> {
-        let path = dir.join("index.db");
-        match Self::open_at(&path, metadata, device).await {
+        Self::open_or_rebuild(&dir.join("index.db"), key_hex(metadata, device), None).await
+    }
+
+    /// Open (creating if needed) the index of a user who holds no metadata key (a clinician or a
+    /// member of staff in an archive whose segments carry their readers), at
+    /// `dir/index-<uid>.db`, keyed from their own secret: it holds only the entries addressed to
+    /// them, and only they open it.
+    pub async fn open_party(dir: &Path, secret: &Key32, uid: &str, device: &str) -> Result<Index> {
+        Self::open_or_rebuild(
+            &dir.join(format!("index-{uid}.db")),
+            party_key_hex(secret, uid, device),
+            Some(uid.to_string()),
+        )
+        .await
+    }
+
+    async fn open_or_rebuild(
+        path: &Path,
+        key: zeroize::Zeroizing<String>,
+        party: Option<String>,
+    ) -> Result<Index> {
+        match Self::open_at(path, key.clone(), party.clone()).await {
             Ok(i) => Ok(i),
             Err(_) if path.exists() => {
-                Self::remove_files(&path);
-                Self::open_at(&path, metadata, device).await
+                Self::remove_files(path);
+                Self::open_at(path, key, party).await
             }
             Err(e) => Err(e),
         }
@@ -125,8 +160,11 @@ impl Index {
         }
     }
 
-    async fn open_at(path: &Path, metadata: &Key32, device: &str) -> Result<Index> {
-        let key = key_hex(metadata, device);
+    async fn open_at(
+        path: &Path,
+        key: zeroize::Zeroizing<String>,
+        party: Option<String>,
+    ) -> Result<Index> {
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -182,6 +220,8 @@ impl Index {
             pool,
             path: path.to_path_buf(),
             progress: None,
+            key,
+            party,
         })
     }
 
@@ -209,16 +249,37 @@ impl Index {
             pool,
             path: PathBuf::new(),
             progress: None,
+            key: Default::default(),
+            party: None,
         })
     }
 
+    /// Is this a party reader's index (`open_party`)?
+    pub fn is_party_index(&self) -> bool {
+        self.party.is_some()
+    }
+
+    /// The uid a party reader's index is for (`None`: the metadata holders').
+    pub fn party_uid(&self) -> Option<&str> {
+        self.party.as_deref()
+    }
+
+    /// As [`Index::in_memory`], for the same reader as `like` (a party reader's, or a metadata
+    /// holder's).
+    pub async fn in_memory_as(like: &Index) -> Result<Index> {
+        let mut i = Self::in_memory().await?;
+        i.party = like.party.clone();
+        Ok(i)
+    }
+
     /// Drop everything and start again (for `index rebuild`).
-    pub async fn reset(self, metadata: &Key32, device: &str) -> Result<Index> {
+    pub async fn reset(self) -> Result<Index> {
         let path = self.path.clone();
         let progress = self.progress.clone();
+        let (key, party) = (self.key.clone(), self.party.clone());
         self.pool.close().await;
         Self::remove_files(&path);
-        let mut i = Self::open_at(&path, metadata, device).await?;
+        let mut i = Self::open_at(&path, key, party).await?;
         i.progress = progress;
         Ok(i)
     }

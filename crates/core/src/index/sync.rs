@@ -30,6 +30,93 @@ impl SignerRoles {
     }
 }
 
+/// How a reader opens journal segments: with the metadata key (every segment it holds the epoch
+/// of), or, holding none, as a party (a clinician or staff member): only the segments addressed
+/// to them or to every user (`journal::open_segment_as_party`). A metadata holder whose ring
+/// lacks a segment's epoch (a newer one not given to them, as when they lose the role) still
+/// reads it as a party if it is addressed to them: the user checkpoints that name their own
+/// record above all.
+pub struct JournalReader {
+    metadata: Option<KeyRing>,
+    party: Option<(String, crate::secret::Key32, Option<crate::secret::Key32>)>,
+}
+
+impl JournalReader {
+    /// A reader with the metadata key alone.
+    pub fn metadata(ring: KeyRing) -> JournalReader {
+        JournalReader {
+            metadata: Some(ring),
+            party: None,
+        }
+    }
+
+    /// A user's reader: their metadata ring if they hold one, and their own keys as a party.
+    pub fn user(
+        metadata: Option<KeyRing>,
+        uid: &str,
+        secret: &crate::secret::Key32,
+        dedup: Option<&crate::secret::Key32>,
+    ) -> JournalReader {
+        JournalReader {
+            metadata,
+            party: Some((uid.to_string(), secret.clone(), dedup.cloned())),
+        }
+    }
+
+    /// Does this reader hold the metadata key?
+    pub fn holds_metadata(&self) -> bool {
+        self.metadata.is_some()
+    }
+
+    fn as_party(
+        &self,
+        data: &[u8],
+        device: &str,
+        seq: u64,
+        gen: u32,
+        signers: &SignerKeys,
+        what: &str,
+    ) -> Result<Option<Opened>> {
+        let Some((uid, secret, dedup)) = &self.party else {
+            return Ok(None);
+        };
+        let keys = crate::archive::readers::PartyKeys {
+            uid,
+            secret,
+            dedup: dedup.as_ref(),
+        };
+        journal::open_segment_as_party(data, &keys, device, seq, gen, signers, what)
+    }
+
+    /// Open one segment (its bytes) as this reader: `Ok(None)` if it is not addressed to them.
+    /// Its signature, place and entries' signatures are checked either way.
+    pub fn open(
+        &self,
+        data: &[u8],
+        device: &str,
+        seq: u64,
+        gen: u32,
+        signers: &SignerKeys,
+        what: &str,
+    ) -> Result<Option<Opened>> {
+        match &self.metadata {
+            Some(m) => {
+                match journal::open_segment_signed(data, m, device, seq, gen, signers, what) {
+                    Ok(o) => Ok(Some(o)),
+                    Err(e) => match self.as_party(data, device, seq, gen, signers, what) {
+                        Ok(Some(o)) => Ok(Some(o)),
+                        _ => Err(e),
+                    },
+                }
+            }
+            None => self.as_party(data, device, seq, gen, signers, what),
+        }
+    }
+}
+
+/// A segment opened: its signer, its entries and each entry's signature (format 2).
+pub type Opened = (String, Vec<JournalEntry>, Option<Vec<String>>);
+
 /// What a sync did.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct SyncReport {
@@ -86,7 +173,7 @@ impl Index {
     pub async fn sync(
         &self,
         archive: &Archive,
-        metadata: &KeyRing,
+        reader: &JournalReader,
         signers: &SignerKeys,
         roles: &SignerRoles,
     ) -> Result<SyncReport> {
@@ -158,10 +245,17 @@ impl Index {
                         p(done, total);
                     }
                 }
-                let (signer, entries, sigs) = match archive.read(&rel).and_then(|b| {
-                    journal::open_segment_signed(&b, metadata, &device, seq, gen, signers, &rel)
-                }) {
-                    Ok(e) => e,
+                let (signer, entries, sigs) = match archive
+                    .read(&rel)
+                    .and_then(|b| reader.open(&b, &device, seq, gen, signers, &rel))
+                {
+                    Ok(Some(e)) => e,
+                    Ok(None) => {
+                        // Not addressed to this party reader (nor will it be: a compaction keeps
+                        // a segment's readers or fewer): done with, nothing of it here.
+                        self.apply(&device, seq, false, &[], roles, false).await?;
+                        continue;
+                    }
                     Err(e) => {
                         rep.problems.push(Problem {
                             object: rel,
@@ -311,26 +405,9 @@ impl Index {
         Ok(rep)
     }
 
-    /// Was segment `device`/`seq` within the journal heads named by the disablement of `uid` now in
-    /// force (its first checkpoint since the user was last enabled, so a later edit of the disabled
-    /// record cannot widen them)? A disablement journalled by an older Callvault names no heads:
-    /// nothing to go by.
+    /// Was segment `device`/`seq` within the journal heads of `uid`'s disablement now in force?
     async fn before_disablement(&self, uid: &str, device: &str, seq: u64) -> Result<bool> {
-        let heads: Option<String> = sqlx::query_scalar(
-            "SELECT heads FROM user_checkpoints WHERE uid = ?1 AND disabled = 1
-             AND rev > coalesce((SELECT max(rev) FROM user_checkpoints WHERE uid = ?1 AND disabled = 0), -1)
-             ORDER BY rev ASC LIMIT 1",
-        )
-        .bind(uid)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(match heads {
-            None => true,
-            Some(h) => serde_json::from_str::<std::collections::BTreeMap<String, u64>>(&h)
-                .ok()
-                .and_then(|h| h.get(device).copied())
-                .is_some_and(|head| seq <= head),
-        })
+        super::apply::within_disablement(&self.pool, uid, device, seq).await
     }
 
     #[allow(clippy::too_many_arguments)]

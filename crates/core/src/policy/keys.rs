@@ -3,15 +3,32 @@
 
 use super::Role;
 
-/// The archive secrets a user's key bag carries, by role.
-pub fn archive_keys_for(roles: &[Role]) -> Vec<&'static str> {
+/// The roles that search the whole archive, and so hold the `metadata` key in an archive whose
+/// segments carry their readers (`ArchiveConfig::readers`); the admin too, for now (issue 18:
+/// the admin's rotations of the metadata key and the upgrade run read with it).
+const METADATA_HOLDERS: [Role; 4] = [
+    Role::Supervisor,
+    Role::Approver,
+    Role::DataController,
+    Role::Admin,
+];
+
+/// The archive secrets a user's key bag carries, by role. `readers`: the archive's segments carry
+/// their readers (`ArchiveConfig::party_readers`), so a clinician or staff member holds no
+/// `metadata` key and reads only the entries addressed to them; in an archive made before, every
+/// user but an ingest identity holds it.
+pub fn archive_keys_for(roles: &[Role], readers: bool) -> Vec<&'static str> {
     // (An empty list too: no role, no secret beyond the dedup key.)
     if roles.iter().all(|r| *r == Role::Ingest) {
         // An ingest machine decrypts nothing: only the keyed hash for duplicate detection.
         return vec!["dedup"];
     }
-    let mut k = vec!["metadata", "dedup"];
     let has = |r: Role| roles.contains(&r);
+    let mut k = if !readers || METADATA_HOLDERS.iter().any(|r| has(*r)) {
+        vec!["metadata", "dedup"]
+    } else {
+        vec!["dedup"]
+    };
     // The policy's authorisers only: a supervisor listens through approvals like everyone else
     // (an approval hands the requester each approved call's key).
     if has(Role::Approver) || has(Role::DataController) {
@@ -30,11 +47,11 @@ pub fn archive_keys_for(roles: &[Role]) -> Vec<&'static str> {
 /// The archive secrets the key bag of an account carries: those its roles grant, and none at all
 /// once it is disabled. A disabled user can still open their own current record with their
 /// password, so its bag must give them nothing (above all not a key epoch made to shut them out).
-pub fn account_keys(roles: &[Role], disabled: bool) -> Vec<&'static str> {
+pub fn account_keys(roles: &[Role], disabled: bool, readers: bool) -> Vec<&'static str> {
     if disabled {
         return Vec::new();
     }
-    archive_keys_for(roles)
+    archive_keys_for(roles, readers)
 }
 
 /// Is the secret of a user with these roles escrowed to the practice's recovery key rather than
@@ -43,20 +60,20 @@ pub fn account_keys(roles: &[Role], disabled: bool) -> Vec<&'static str> {
 /// (and so reach the calls), nor another admin (whose key bag is given each new epoch of the admin
 /// key, so an admin who left and knew a colleague's secret could still sign user records).
 pub fn escrow_to_recovery(roles: &[Role]) -> bool {
-    let k = archive_keys_for(roles);
+    let k = archive_keys_for(roles, true);
     k.contains(&"custodian") || k.contains(&"admin")
 }
 
 /// Do these roles hold the call key (`custodian`): the policy's authorisers? They alone make its
 /// next epoch when a holder leaves, are given it, and re-wrap the calls to it.
 pub fn holds_call_key(roles: &[Role]) -> bool {
-    archive_keys_for(roles).contains(&"custodian")
+    archive_keys_for(roles, true).contains(&"custodian")
 }
 
 /// May these roles make the next epoch of rotating key `name` (`metadata`, `audit`): do they hold
 /// it? The next epoch is proved by the one before, so only a holder can.
-pub fn may_rotate(roles: &[Role], name: &str) -> bool {
-    archive_keys_for(roles).contains(&name)
+pub fn may_rotate(roles: &[Role], name: &str, readers: bool) -> bool {
+    archive_keys_for(roles, readers).contains(&name)
 }
 
 /// Creating the archive's recovery key (for an archive made before it existed): the data
@@ -95,10 +112,31 @@ mod tests {
 
     #[test]
     fn admin_holds_no_call_key() {
-        assert!(!archive_keys_for(&[Role::Admin]).contains(&"custodian"));
-        assert!(archive_keys_for(&[Role::Approver]).contains(&"custodian"));
-        assert!(!archive_keys_for(&[Role::Supervisor]).contains(&"custodian"));
-        assert_eq!(archive_keys_for(&[Role::Ingest]), vec!["dedup"]);
+        for readers in [false, true] {
+            assert!(!archive_keys_for(&[Role::Admin], readers).contains(&"custodian"));
+            assert!(archive_keys_for(&[Role::Approver], readers).contains(&"custodian"));
+            assert!(!archive_keys_for(&[Role::Supervisor], readers).contains(&"custodian"));
+            assert_eq!(archive_keys_for(&[Role::Ingest], readers), vec!["dedup"]);
+        }
+    }
+
+    #[test]
+    fn clinicians_and_staff_hold_no_metadata_key_where_segments_carry_their_readers() {
+        for r in [Role::Clinician, Role::Staff] {
+            assert_eq!(archive_keys_for(&[r], true), vec!["dedup"], "{r:?}");
+            assert!(archive_keys_for(&[r], false).contains(&"metadata"), "{r:?}");
+        }
+        for r in [
+            Role::Supervisor,
+            Role::Approver,
+            Role::DataController,
+            Role::Admin,
+        ] {
+            assert!(archive_keys_for(&[r], true).contains(&"metadata"), "{r:?}");
+        }
+        // A clinician who is also a supervisor searches the whole archive.
+        assert!(archive_keys_for(&[Role::Clinician, Role::Supervisor], true).contains(&"metadata"));
+        assert!(!may_rotate(&[Role::Clinician], "metadata", true));
     }
 
     #[test]

@@ -143,7 +143,7 @@ pub fn may_assign(roles: &[Role]) -> bool {
 /// entry, for the same call and staff member, carrying the wrap): the holders of call keys, the
 /// approvers and the data controller.
 pub fn may_deliver_assigned_key(roles: &[Role]) -> bool {
-    super::keys::archive_keys_for(roles).contains(&"custodian")
+    super::keys::archive_keys_for(roles, true).contains(&"custodian")
 }
 
 #[cfg(test)]

@@ -32,7 +32,11 @@ impl Session {
     ) -> Result<()> {
         let id = recording.trim().to_ascii_lowercase();
         let Some((meta, _)) = self.index.get(&id).await? else {
-            return Err(Error::NotFound(format!("recording {id}")));
+            return self.refuse(
+                Action::MarkConsent,
+                vec![id.clone()],
+                Error::unseen("recording", &id),
+            );
         };
         let own = meta.staff_uid.as_deref() == Some(self.user.uid.as_str());
         if !policy::listen::may_mark_consent(self.roles(), own) {
@@ -82,11 +86,7 @@ impl Session {
         };
         let id = recording.trim().to_ascii_lowercase();
         let Some((_, rowid)) = self.index.get(&id).await? else {
-            return self.refuse(
-                action,
-                vec![id.clone()],
-                Error::NotFound(format!("recording {id}")),
-            );
+            return self.refuse(action, vec![id.clone()], Error::unseen("recording", &id));
         };
         if let Some(rid) = request {
             let st = match self.request_state_from_journal(rid).await {
@@ -152,23 +152,17 @@ impl Session {
         })?;
         let rel = format!("journal/{device}/{name}");
         let bytes = self.archive.read(&rel)?;
-        let metadata = &self.user.secrets.ring("metadata")?;
-        journal::open_segment_gen(
-            &bytes,
-            metadata,
-            device,
-            seq,
-            gen,
-            &self.signer_keys(),
-            &rel,
-        )
-        .map(|(_, e)| e)
+        // As this user reads the journal: a party reader only the segments addressed to them.
+        self.journal_reader()
+            .open(&bytes, device, seq, gen, &self.signer_keys(), &rel)?
+            .map(|(_, e, _)| e)
+            .ok_or(Error::NotFound(rel))
     }
 
     /// The local index disagrees with the signed journal (edited with a tool, or damaged): the
     /// decision is refused, and the index is rebuilt at the next logon on this computer.
     fn index_disagrees(&self, what: String) -> Error {
-        crate::device::mark_index_for_rebuild(&self.device);
+        crate::device::mark_index_for_rebuild(&self.device, self.index.party_uid());
         Error::tampered(
             self.device.dir.join("index.db").display(),
             format!("{what}: the local index does not match the signed journal (edited?); it is rebuilt at the next logon"),
@@ -208,7 +202,7 @@ impl Session {
         }
         let rules = self.fold_rules().await?;
         crate::requests::fold(&id, events, &|u| self.roles_of(u), &rules)
-            .ok_or_else(|| Error::NotFound(format!("request {id}")))
+            .ok_or_else(|| Error::unseen("request", &id))
     }
 
     /// A recording's entry as the signed journal holds it, in the segment the index names: what its
@@ -225,6 +219,15 @@ impl Session {
             .and_then(|entries| {
                 entries.into_iter().find_map(|e| match e {
                     JournalEntry::Recording(m) if m.id == id => Some(*m),
+                    // A party reader's copy of a call assigned to them (checked against its
+                    // importer's signature when the segment was opened).
+                    JournalEntry::RecordingCopy(c)
+                        if c.recording == id
+                            && c.to == self.user.uid
+                            && self.index.is_party_index() =>
+                    {
+                        Some(*c.entry)
+                    }
                     _ => None,
                 })
             })
@@ -247,6 +250,9 @@ impl Session {
             .is_some_and(|entries| {
                 entries.iter().any(|e| match e {
                     JournalEntry::Recording(m) => m.id == id && m.party_uids.contains(uid),
+                    JournalEntry::RecordingCopy(c) => {
+                        c.recording == id && c.to == *uid && c.entry.party_uids.contains(uid)
+                    }
                     JournalEntry::Assign(a) => a.recording == id && a.staff_uid == *uid,
                     _ => false,
                 })

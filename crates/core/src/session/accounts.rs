@@ -13,7 +13,7 @@ impl Session {
     /// is left out — their signature believed for nothing new, their roles counting for nothing —
     /// and named in a warning until an admin writes their record again.
     pub(super) async fn reload_users(&mut self) -> Result<()> {
-        let metadata = self.user.secrets.ring("metadata")?;
+        let profiles = users::ProfileKey::of(&self.archive, &self.user.secrets)?;
         let checkpoints = self.index.checkpointed_revs().await?;
         let named_keys = self.index.checkpointed_keys().await?;
         let mut seen = crate::device::seen_revisions(&self.device);
@@ -23,7 +23,7 @@ impl Session {
         for uid in users::list_uids(&self.archive)? {
             match users::load_latest(&self.archive, &uid).and_then(|r| {
                 let r = r.ok_or_else(|| Error::NotFound(format!("user {uid}")))?;
-                let p = users::read_profile(&r, &metadata)?;
+                let p = users::read_profile(&r, &profiles)?;
                 let key = |b64: &str| -> Result<[u8; 32]> {
                     crypto::unb64(b64, "user record")?
                         .try_into()
@@ -125,9 +125,7 @@ impl Session {
                         || users::unvouched(&s.archive, &s.user.secrets, &u.uid)
                         || s.user.secrets.get("custodian").is_some()
                             && crate::users::recovery::exists(&s.archive)
-                            && s.user
-                                .secrets
-                                .ring("metadata")
+                            && users::ProfileKey::of(&s.archive, &s.user.secrets)
                                 .is_ok_and(|m| users::escrow_misplaced(&s.archive, &m, &u.uid))
                 })
                 .map(|u| (u.uid.clone(), u.disabled))
@@ -339,7 +337,11 @@ impl Session {
             telephony_ids: telephony_ids.iter().map(|t| t.trim().to_string()).collect(),
             disabled: false,
         };
-        if let Err(e) = self.user.secrets.may_grant(&profile) {
+        if let Err(e) = self
+            .user
+            .secrets
+            .may_grant(&profile, self.archive.config.party_readers())
+        {
             return self.refuse(Action::AddUser, vec![uid], e);
         }
         let secret = Key32::random();
@@ -399,7 +401,11 @@ impl Session {
             disabled: false,
             ..profile.clone()
         };
-        if let Err(e) = self.user.secrets.may_grant(&granting) {
+        if let Err(e) = self
+            .user
+            .secrets
+            .may_grant(&granting, self.archive.config.party_readers())
+        {
             return self.refuse(Action::SetRoles, vec![uid], e);
         }
         let own = self.rotate_before_leaving(&u, &profile).await;
@@ -480,7 +486,11 @@ impl Session {
         if profile.telephony_ids == u.telephony_ids && profile.disabled == u.disabled {
             return Ok(());
         }
-        if let Err(e) = self.user.secrets.may_grant(&profile) {
+        if let Err(e) = self
+            .user
+            .secrets
+            .may_grant(&profile, self.archive.config.party_readers())
+        {
             return self.refuse(Action::UpdateUser, vec![uid], e);
         }
         let own = self.rotate_before_leaving(&u, &profile).await;

@@ -54,7 +54,7 @@ pub struct RotationReport {
 fn escrowed_as_holder(u: &UserSummary, r: &users::UserRecord) -> bool {
     users::escrowed_to_recovery(r)
         && (policy::holds_call_key(&u.roles)
-            || !policy::archive_keys_for(&u.roles).contains(&"admin"))
+            || !policy::archive_keys_for(&u.roles, true).contains(&"admin"))
 }
 
 impl Session {

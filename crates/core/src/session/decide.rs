@@ -52,17 +52,17 @@ impl Session {
     /// Put an index re-derived from the signed journal in place of this computer's for one
     /// decision; returns this computer's, and how it differed (None if it agreed).
     async fn use_journal_index(&mut self) -> Result<(Index, Option<String>)> {
-        let metadata = self.user.secrets.ring("metadata")?;
+        let reader = self.journal_reader();
         let (keys, roles) = (self.signer_keys(), self.signer_roles());
-        let fresh = Index::in_memory().await?;
+        let fresh = Index::in_memory_as(&self.index).await?;
         let mut diff = None;
         // Another computer may write to the journal between the two syncs: both catch up again
         // (each sync is incremental) before a difference is believed.
         for _ in 0..3 {
             self.index
-                .sync(&self.archive, &metadata, &keys, &roles)
+                .sync(&self.archive, &reader, &keys, &roles)
                 .await?;
-            fresh.sync(&self.archive, &metadata, &keys, &roles).await?;
+            fresh.sync(&self.archive, &reader, &keys, &roles).await?;
             diff = index::decision_differences(
                 &self.index.decision_rows().await?,
                 &fresh.decision_rows().await?,
@@ -85,9 +85,8 @@ impl Session {
         let fresh = std::mem::replace(&mut self.index, local);
         fresh.close().await;
         if let Some(diff) = diff {
-            let metadata = self.user.secrets.ring("metadata")?;
             let old = std::mem::replace(&mut self.index, Index::in_memory().await?);
-            self.index = old.reset(metadata.first(), &self.device.id).await?;
+            self.index = old.reset().await?;
             let w = format!(
                 "this computer's local index disagreed with the signed journal before {what} ({diff}): \
                  the decision followed the journal, and the index was rebuilt from it"

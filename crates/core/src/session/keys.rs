@@ -27,8 +27,8 @@ pub struct KeyState {
     pub leavers: Vec<String>,
 }
 
-pub(super) fn holds(roles: &[Role], name: &str) -> bool {
-    policy::archive_keys_for(roles).contains(&name)
+pub(super) fn holds(roles: &[Role], name: &str, readers: bool) -> bool {
+    policy::archive_keys_for(roles, readers).contains(&name)
 }
 
 /// Point the archive's writers at the newest epoch of the metadata, audit and admin keys,
@@ -133,9 +133,11 @@ impl Session {
     }
 
     fn holds_now(&self, name: &str, uid: &str) -> bool {
-        self.users
-            .iter()
-            .any(|u| u.uid == uid && !u.disabled && holds(&u.roles, name))
+        self.users.iter().any(|u| {
+            u.uid == uid
+                && !u.disabled
+                && holds(&u.roles, name, self.archive.config.party_readers())
+        })
     }
 
     /// Read the metadata, audit and admin keys' epochs again, each one's author a known user (and,
@@ -211,7 +213,8 @@ impl Session {
         let chain = self.call_keys.others.get(name).unwrap_or(&empty);
         let mut past = chain.holders().unwrap_or_default();
         for u in &self.users {
-            let had = (u.disabled && holds(&u.roles, name)) || u.given.contains_key(name);
+            let had = (u.disabled && holds(&u.roles, name, self.archive.config.party_readers()))
+                || u.given.contains_key(name);
             if had && !past.contains(&u.uid) {
                 past.push(u.uid.clone());
             }
@@ -286,8 +289,9 @@ impl Session {
         after: &crate::users::Profile,
     ) -> Vec<&'static str> {
         let mut own = Vec::new();
-        let before = policy::account_keys(&u.roles, u.disabled);
-        let kept = policy::account_keys(&after.roles, after.disabled);
+        let readers = self.archive.config.party_readers();
+        let before = policy::account_keys(&u.roles, u.disabled, readers);
+        let kept = policy::account_keys(&after.roles, after.disabled, readers);
         let uid = u.uid.clone();
         for name in callkey::ROTATING {
             if !before.contains(&name) || kept.contains(&name) {
@@ -375,7 +379,7 @@ impl Session {
         let exposed: Vec<String> = self
             .users
             .iter()
-            .filter(|o| o.uid != uid && !o.disabled && holds(&o.roles, "admin"))
+            .filter(|o| o.uid != uid && !o.disabled && holds(&o.roles, "admin", self.archive.config.party_readers()))
             .filter(|o| {
                 !matches!(crate::users::load_latest(&self.archive, &o.uid), Ok(Some(r)) if crate::users::escrowed_to_recovery(&r))
             })
@@ -402,7 +406,7 @@ impl Session {
                 ),
             );
         };
-        if !policy::may_rotate(self.roles(), name) {
+        if !policy::may_rotate(self.roles(), name, self.archive.config.party_readers()) {
             return self.refuse(
                 Action::RotateArchiveKey,
                 vec![name.to_string()],
@@ -478,7 +482,11 @@ impl Session {
         let holders: Vec<(String, [u8; 32])> = self
             .users
             .iter()
-            .filter(|u| !u.disabled && holds(&u.roles, name) && Some(u.uid.as_str()) != leaving)
+            .filter(|u| {
+                !u.disabled
+                    && holds(&u.roles, name, self.archive.config.party_readers())
+                    && Some(u.uid.as_str()) != leaving
+            })
             .map(|u| (u.uid.clone(), u.public_key))
             .collect();
         let current = self.user.secrets.require(name)?.clone();
@@ -542,7 +550,7 @@ impl Session {
         }
         self.users
             .iter()
-            .filter(|u| u.disabled && holds(&u.roles, "admin"))
+            .filter(|u| u.disabled && holds(&u.roles, "admin", self.archive.config.party_readers()))
             .find(|u| {
                 matches!(crate::users::load_latest(&self.archive, &u.uid),
                     Ok(Some(r)) if !crate::users::keybag_is_empty(&r)
@@ -633,7 +641,11 @@ impl Session {
                     key: name.into(),
                     what: callkey::what(name).into(),
                     epoch,
-                    may_rotate: policy::may_rotate(self.roles(), name),
+                    may_rotate: policy::may_rotate(
+                        self.roles(),
+                        name,
+                        self.archive.config.party_readers(),
+                    ),
                     leavers: leavers
                         .iter()
                         .map(|u| self.name_of(u).unwrap_or_else(|| u.clone()))
@@ -649,7 +661,7 @@ impl Session {
     /// leaver whatever their roles.)
     pub async fn rotate_key(&mut self, name: &str) -> Result<RotationReport> {
         // (One who does not hold the key is refused below, saying who may.)
-        if policy::may_rotate(self.roles(), name) {
+        if policy::may_rotate(self.roles(), name, self.archive.config.party_readers()) {
             self.require(Action::ListUsers)?;
         }
         self.rotate_leaving(name, None).await

@@ -51,6 +51,7 @@ pub async fn init_in(
         user_salt: crypto::b64(&crypto::random_array::<16>()),
         segment_size: 65536,
         timezone: "Europe/London".into(),
+        readers: Some(1),
     };
     let archive = archive::create_config(root, &config)?;
     let uid = users::uid_for(&archive, admin)?;
@@ -256,14 +257,21 @@ impl Session {
             audit_now(Action::Logon, "refused", Some("account disabled".into()))?;
             return Err(Error::Forbidden("this account is disabled".into()));
         }
+        // An ingest identity (its machine imports with its secret, never a session) or an account
+        // with no role: nothing to log on to. (Until clinicians and staff read the journal as
+        // parties, the missing metadata key refused them; now it is said.)
+        if user.profile.roles.is_empty() || policy::users::is_ingest_only(&user.profile.roles) {
+            let why = "this account has no role that logs on (an ingest identity, or no roles yet): ask an admin";
+            audit_now(Action::Logon, "failed", Some(why.into()))?;
+            return Err(Error::Forbidden(why.into()));
+        }
         users::mark(&archive, &uid, 's')?;
         super::keys::take_unverified(&archive, &mut user);
-        let metadata = user.secrets.ring("metadata")?;
-        let mut index = Index::open(&device.dir, metadata.first(), &device.id).await?;
+        let mut index = super::open_index_for(&user, &device).await?;
         let mut warnings = warnings;
-        if device::take_rebuild_request(&device) {
+        if device::take_rebuild_request(&device, index.party_uid()) {
             // A decision found this index disagreeing with the signed journal: never believed again.
-            index = index.reset(metadata.first(), &device.id).await?;
+            index = index.reset().await?;
             warnings.push(
                 "this computer's local index disagreed with the signed journal (edited?) and was rebuilt from it".into(),
             );
@@ -305,7 +313,12 @@ impl Session {
         s.anchor_audit_heads().await?;
         let sync = s
             .index
-            .sync(&s.archive, &metadata, &s.signer_keys(), &s.signer_roles())
+            .sync(
+                &s.archive,
+                &s.journal_reader(),
+                &s.signer_keys(),
+                &s.signer_roles(),
+            )
             .await?;
         s.warnings.extend(
             sync.problems

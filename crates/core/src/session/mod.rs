@@ -289,12 +289,12 @@ impl Session {
 
     /// Catch the local index up with the archive; problems become warnings for the user.
     async fn sync_index(&mut self) -> Result<index::SyncReport> {
-        let metadata = self.user.secrets.ring("metadata")?;
+        let reader = self.journal_reader();
         let sync = self
             .index
             .sync(
                 &self.archive,
-                &metadata,
+                &reader,
                 &self.signer_keys(),
                 &self.signer_roles(),
             )
@@ -303,6 +303,12 @@ impl Session {
             self.warn_once(format!("{}: {}", p.object, p.reason));
         }
         Ok(sync)
+    }
+
+    /// How this user reads the journal: with the metadata key if their key bag holds it, else as
+    /// a party (`index::JournalReader`).
+    pub(super) fn journal_reader(&self) -> index::JournalReader {
+        journal_reader_of(&self.user)
     }
 
     /// Add a warning unless it is already there.
@@ -436,4 +442,28 @@ fn par_map<T: Send, R: Send>(items: Vec<T>, workers: usize, f: impl Fn(T) -> R +
     });
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, r)| r).collect()
+}
+
+/// How `user` reads the journal: with the metadata key if their key bag holds it, else as a party
+/// of the entries addressed to them (a clinician or staff member in an archive whose segments
+/// carry their readers).
+fn journal_reader_of(user: &users::UnlockedUser) -> index::JournalReader {
+    index::JournalReader::user(
+        user.secrets.ring("metadata").ok(),
+        &user.uid,
+        &user.secret,
+        user.secrets.get("dedup"),
+    )
+}
+
+/// Open this computer's index for `user`: the device's, keyed from the metadata key, for its
+/// holders; their own (`Index::open_party`), keyed from their own secret, for a party reader.
+async fn open_index_for(
+    user: &users::UnlockedUser,
+    device: &crate::device::Device,
+) -> Result<Index> {
+    match user.secrets.ring("metadata") {
+        Ok(m) => Index::open(&device.dir, m.first(), &device.id).await,
+        Err(_) => Index::open_party(&device.dir, &user.secret, &user.uid, &device.id).await,
+    }
 }

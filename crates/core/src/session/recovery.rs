@@ -335,12 +335,17 @@ impl Session {
         })?;
         let mut bag = users::open_keybag(&rec, &secret).map_err(refused)?;
         users::callkey::take_epochs_unverified(&archive, &uid, &secret, &mut bag);
-        let admin =
+        let profiles = if archive.config.party_readers() {
+            users::ProfileKey::of(&archive, &bag).ok()
+        } else {
             users::callkey::ring_unverified(&archive, "metadata", &rec.signed.uid, &secret, &bag)
                 .ok()
-                .and_then(|m| users::read_profile(&rec, &m).ok())
-                .is_some_and(|p| policy::users::may_manage_users(&p.roles))
-                && bag.get("signing").is_some();
+                .map(users::ProfileKey::Metadata)
+        };
+        let admin = profiles
+            .and_then(|m| users::read_profile(&rec, &m).ok())
+            .is_some_and(|p| policy::users::may_manage_users(&p.roles))
+            && bag.get("signing").is_some();
         if !admin {
             let signing = users::user_signing_seed(&secret);
             users::reset::prepare(&archive, &rec, &seed, new_password, (&uid, &signing), &[])
@@ -380,7 +385,7 @@ impl Session {
         if !(policy::users::may_manage_users(roles) || policy::may_create_recovery_key(roles)) {
             return;
         }
-        let Ok(m) = self.user.secrets.ring("metadata") else {
+        let Ok(m) = users::ProfileKey::of(&self.archive, &self.user.secrets) else {
             return;
         };
         let names: Vec<String> = self

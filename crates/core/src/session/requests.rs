@@ -147,7 +147,19 @@ impl Session {
         let events = self.index.request_events(&id).await?;
         let rules = self.fold_rules().await?;
         requests::fold(&id, events, &|u| self.roles_of(u), &rules)
-            .ok_or_else(|| Error::NotFound(format!("request {id}")))
+            .ok_or_else(|| Error::unseen("request", &id))
+    }
+
+    /// As `request_state`, for a decision or a view by `action`: a request this user's index does
+    /// not hold (an unknown id, or — for a party reader — one not addressed to them) is refused and
+    /// audited as such.
+    pub(super) async fn request_state_for(&self, id: &str, action: Action) -> Result<RequestState> {
+        match self.request_state(id).await {
+            Err(e @ Error::NotFound(_)) => {
+                self.refuse(action, vec![id.trim().to_ascii_lowercase()], e)
+            }
+            other => other,
+        }
     }
 
     /// The rules requests are folded under: the bank holidays, and since when the data
@@ -252,7 +264,7 @@ impl Session {
     /// One request with the candidate recordings its details find (among those this user may see).
     pub async fn request(&self, id: &str) -> Result<RequestView> {
         self.require(Action::ListRequests)?;
-        let st = self.request_state(id).await?;
+        let st = self.request_state_for(id, Action::ListRequests).await?;
         if !self.may_see_request(&st) {
             return self.refuse_request(
                 Action::ListRequests,
@@ -550,7 +562,7 @@ impl Session {
         expires_at: DateTime<Utc>,
         allow: &[Right],
     ) -> Result<()> {
-        let st = self.request_state(id).await?;
+        let st = self.request_state_for(id, Action::DecideRequest).await?;
         let rules = self.fold_rules().await?;
         self.check_decider(&st, Action::DecideRequest, &rules)?;
         if recordings.is_empty() {
@@ -610,7 +622,7 @@ impl Session {
 
     /// Reject a request with a reason.
     pub async fn reject(&mut self, id: &str, reason: &str) -> Result<()> {
-        let st = self.request_state(id).await?;
+        let st = self.request_state_for(id, Action::DecideRequest).await?;
         let rules = self.fold_rules().await?;
         self.check_decider(&st, Action::DecideRequest, &rules)?;
         if reason.trim().is_empty() {
@@ -648,7 +660,9 @@ impl Session {
     /// scan itself stays where it is). The scan is read only once the rulebook lets this user
     /// agree, and only a regular file of at most 50 MB given by its absolute path.
     pub async fn agree(&mut self, id: &str, text: &str, scan: Option<&Path>) -> Result<()> {
-        let st = self.request_state(id).await?;
+        let st = self
+            .request_state_for(id, Action::AgreeDisciplinary)
+            .await?;
         if let Err(e) = crate::policy::decide(self.roles(), Action::AgreeDisciplinary) {
             return self.refuse_request(Action::AgreeDisciplinary, &st.id, vec![], e);
         }
@@ -675,7 +689,7 @@ impl Session {
 
     /// Extend a SAR's deadline (up to two further months in all) with a reason.
     pub async fn extend(&mut self, id: &str, days: u32, reason: &str) -> Result<NaiveDate> {
-        let st = self.request_state(id).await?;
+        let st = self.request_state_for(id, Action::ExtendSar).await?;
         if let Err(e) = crate::policy::decide(self.roles(), Action::ExtendSar) {
             return self.refuse_request(Action::ExtendSar, &st.id, vec![], e);
         }
@@ -718,7 +732,7 @@ impl Session {
 
     /// Mark a request completed (the data controller for their cases; else the requester or a decider).
     pub async fn complete(&mut self, id: &str, note: Option<&str>) -> Result<()> {
-        let st = self.request_state(id).await?;
+        let st = self.request_state_for(id, Action::CompleteRequest).await?;
         if !policy::requests::may_complete(st.purpose, self.roles(), st.raised_by == self.user.uid)
         {
             return self.refuse_request(

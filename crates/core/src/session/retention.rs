@@ -359,7 +359,9 @@ impl Session {
 
     pub(super) async fn erase_here(&mut self, request: &str) -> Result<Certificate> {
         self.require(Action::EraseRecording)?;
-        let st = self.request_state(request).await?;
+        let st = self
+            .request_state_for(request, Action::EraseRecording)
+            .await?;
         if st.purpose != Purpose::Erasure || st.state != State::Approved {
             return Err(Error::Invalid(format!(
                 "request {} is a {} request that is {}: erasure needs an approved erasure request",
@@ -450,7 +452,7 @@ impl Session {
         self.index
             .sync(
                 &self.archive,
-                &metadata,
+                &self.journal_reader(),
                 &self.signer_keys(),
                 &self.signer_roles(),
             )

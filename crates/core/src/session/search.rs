@@ -194,11 +194,7 @@ impl Session {
     pub async fn show(&self, id: &str) -> Result<RecordingView> {
         self.require(Action::ShowRecording)?;
         let id = id.trim().to_ascii_lowercase();
-        let not_yours = || {
-            Error::NotFound(format!(
-                "recording {id}: no such recording, or not one you may see"
-            ))
-        };
+        let not_yours = || Error::unseen("recording", &id);
         if !archive::is_id(&id) {
             return Err(Error::Invalid(format!(
                 "'{id}' is not a recording id (32 hex digits)"

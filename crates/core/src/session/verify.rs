@@ -198,7 +198,7 @@ impl Session {
         }
         let signers = self.signer_keys();
         // Journal segments.
-        let metadata = self.user.secrets.ring("metadata")?;
+        let reader = self.journal_reader();
         for dev in listed(a, "journal", &mut unlisted) {
             if !archive::is_id(&dev) {
                 problem(
@@ -226,9 +226,12 @@ impl Session {
             for (seq, (gen, name)) in listing.current {
                 let rel = format!("journal/{dev}/{name}");
                 rep.objects_checked += 1;
-                if let Err(e) = a.read(&rel).and_then(|b| {
-                    journal::open_segment_gen(&b, &metadata, &dev, seq, gen, &signers, &rel)
-                }) {
+                // (A party reader checks the segments addressed to them; the others' signatures
+                // and places only, as every reader does before opening a key.)
+                if let Err(e) = a
+                    .read(&rel)
+                    .and_then(|b| reader.open(&b, &dev, seq, gen, &signers, &rel))
+                {
                     problem(rel, reason_of(&e));
                 }
             }
@@ -236,7 +239,7 @@ impl Session {
         // Index catch-up (reports segments that went missing).
         let sync = self
             .index
-            .sync(a, &metadata, &signers, &self.signer_roles())
+            .sync(a, &reader, &signers, &self.signer_roles())
             .await?;
         for p in sync.problems {
             if !rep.problems.iter().any(|q| q.object == p.object) {
@@ -548,7 +551,6 @@ impl Session {
     /// Drop the local index and rebuild it from the archive alone.
     pub async fn rebuild_index(self) -> Result<(Session, SyncReport, i64)> {
         self.require(Action::RebuildIndex)?;
-        let metadata = self.user.secrets.ring("metadata")?;
         let Session {
             archive,
             device,
@@ -561,7 +563,7 @@ impl Session {
             call_keys,
             warnings,
         } = self;
-        let index = index.reset(metadata.first(), &device.id).await?;
+        let index = index.reset().await?;
         let s = Session {
             archive,
             device,
@@ -576,7 +578,12 @@ impl Session {
         };
         let sync = s
             .index
-            .sync(&s.archive, &metadata, &s.signer_keys(), &s.signer_roles())
+            .sync(
+                &s.archive,
+                &s.journal_reader(),
+                &s.signer_keys(),
+                &s.signer_roles(),
+            )
             .await?;
         let n = s.index.count().await?;
         s.audit(

@@ -97,11 +97,11 @@ pub fn open_escrow(
 /// still escrowed to the admin key: an archive from before, or a promotion)? Needs `metadata`.
 /// Not for a disabled account: a disablement never waits on the escrow (which may not open), and
 /// the escrow moves when the account is enabled again.
-pub fn escrow_misplaced(archive: &Archive, metadata: &super::callkey::KeyRing, uid: &str) -> bool {
+pub fn escrow_misplaced(archive: &Archive, profiles: &super::ProfileKey, uid: &str) -> bool {
     let Ok(Some(rec)) = load_latest(archive, uid) else {
         return false;
     };
-    let Ok(profile) = read_profile(&rec, metadata) else {
+    let Ok(profile) = read_profile(&rec, profiles) else {
         return false;
     };
     !profile.disabled && policy::escrow_to_recovery(&profile.roles) && !escrowed_to_recovery(&rec)
@@ -111,12 +111,17 @@ pub fn escrow_misplaced(archive: &Archive, metadata: &super::callkey::KeyRing, u
 /// current bag (`own`: opened with their secret, by the recovery key) — never a seed the roles do
 /// not grant, and none for a disabled account (`policy::account_keys`).
 pub(super) fn bag_for(
+    archive: &Archive,
     profile: &super::Profile,
     signer: &ArchiveSecrets,
     own: Option<&ArchiveSecrets>,
 ) -> Result<ArchiveSecrets> {
     let mut m = BTreeMap::new();
-    for k in policy::account_keys(&profile.roles, profile.disabled) {
+    for k in policy::account_keys(
+        &profile.roles,
+        profile.disabled,
+        archive.config.party_readers(),
+    ) {
         let v = signer
             .get(k)
             .or_else(|| own.and_then(|o| o.get(k)))

@@ -94,14 +94,17 @@ pub(super) fn check(
 /// checks its key bag; false if the signer holds no `custodian` or cannot read the roles.
 pub fn unvouched(archive: &Archive, signer: &super::ArchiveSecrets, uid: &str) -> bool {
     let seeds = signer.call_seeds();
-    let Some(m) = signer.ring("metadata").ok().filter(|_| !seeds.is_empty()) else {
+    let Some(m) = super::ProfileKey::of(archive, signer)
+        .ok()
+        .filter(|_| !seeds.is_empty())
+    else {
         return false;
     };
     let Ok(Some(rec)) = super::load_latest(archive, uid) else {
         return false;
     };
     super::read_profile(&rec, &m).is_ok_and(|p| {
-        crate::policy::account_keys(&p.roles, p.disabled).contains(&"custodian")
+        crate::policy::account_keys(&p.roles, p.disabled, true).contains(&"custodian")
             && !vouched_any(archive, &seeds, &rec)
     })
 }
@@ -114,7 +117,7 @@ pub fn over_granted(archive: &Archive, admin: &super::ArchiveSecrets, uid: &str)
     let Ok(Some(rec)) = super::load_latest(archive, uid) else {
         return false;
     };
-    let Ok(m) = admin.ring("metadata") else {
+    let Ok(m) = super::ProfileKey::of(archive, admin) else {
         return false;
     };
     let Ok(profile) = super::read_profile(&rec, &m) else {
@@ -131,6 +134,10 @@ pub fn over_granted(archive: &Archive, admin: &super::ArchiveSecrets, uid: &str)
     let Ok(bag) = super::open_keybag(&rec, &secret) else {
         return false;
     };
-    let grant = crate::policy::account_keys(&profile.roles, profile.disabled);
+    let grant = crate::policy::account_keys(
+        &profile.roles,
+        profile.disabled,
+        archive.config.party_readers(),
+    );
     bag.0.keys().any(|k| !grant.contains(&k.as_str()))
 }

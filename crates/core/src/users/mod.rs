@@ -21,6 +21,7 @@ mod escrow;
 mod given;
 mod holder;
 mod marks;
+mod profile;
 mod read;
 pub mod recovery;
 pub mod reset;
@@ -30,6 +31,8 @@ pub use escrow::{escrow_misplaced, escrowed_to_recovery, open_escrow, recovery_i
 use given::given_with;
 pub use holder::{over_granted, unvouched, vouched};
 pub use marks::{locked_until, mark, parse_mark, MARK_SKEW_MS};
+use profile::seal_profile;
+pub use profile::{profile_recipient, read_profile, ProfileKey};
 pub use read::{check_record, check_version, list_uids, load_latest};
 
 /// Failed logons that lock an account, and for how long.
@@ -92,8 +95,8 @@ impl ArchiveSecrets {
     /// Only the seeds a set of roles grants, whatever else a key bag carries: a key bag written
     /// before a role lost a seed (a supervisor's `custodian`, before approval handed keys over)
     /// gives the session nothing the policy does not.
-    pub fn only_for(mut self, roles: &[Role]) -> ArchiveSecrets {
-        let keep = policy::archive_keys_for(roles);
+    pub fn only_for(mut self, roles: &[Role], readers: bool) -> ArchiveSecrets {
+        let keep = policy::archive_keys_for(roles, readers);
         self.0.retain(|k, _| keep.contains(&k.as_str()));
         self.1.retain(|k, _| keep.contains(&k.as_str()));
         self
@@ -101,8 +104,8 @@ impl ArchiveSecrets {
     /// Can these seeds make the key bag of `profile` (`policy::account_keys`: none for a disabled
     /// account, so a disablement never waits for a holder of the keys)? Refused naming the first
     /// seed missing.
-    pub fn may_grant(&self, profile: &Profile) -> Result<()> {
-        for k in policy::account_keys(&profile.roles, profile.disabled) {
+    pub fn may_grant(&self, profile: &Profile, readers: bool) -> Result<()> {
+        for k in policy::account_keys(&profile.roles, profile.disabled, readers) {
             self.require(k)?;
         }
         Ok(())
@@ -287,7 +290,7 @@ pub fn write_user(
     rev: u64,
 ) -> Result<UserRecord> {
     let public = crypto::x25519_public(secret);
-    let bag = bag_for(profile, signer, None)?;
+    let bag = bag_for(archive, profile, signer, None)?;
     let (salt, sealed) = seal_secret(uid, secret, password, archive.config.kdf);
     let (escrow, escrow_to) = escrow_for(archive, signer, uid, &profile.roles, secret)?;
     let signed = SignedPart {
@@ -297,11 +300,7 @@ pub fn write_user(
         signing_key: crypto::b64(&crypto::ed25519_public(&user_signing_seed(secret))),
         escrow,
         keybag: crypto::wrap(&public, &keybag_info(uid, rev), &bag.to_json())?,
-        profile: crypto::wrap(
-            &archive.recipient("metadata")?.1,
-            &profile_info(uid, rev),
-            &serde_json::to_vec(profile).expect("serialisable"),
-        )?,
+        profile: seal_profile(archive, signer, uid, rev, profile)?,
         by: signer_uid.unwrap_or(uid).to_string(),
         sealing: Some(sealing_hash(&archive.config.kdf, &salt, &sealed)),
         archive: Some(archive.config.identity_hash()),
@@ -332,8 +331,8 @@ pub fn update_profile(
     known_keys: bool,
 ) -> Result<u64> {
     let before = load_latest(archive, uid)?
-        .and_then(|r| read_profile(&r, &signer.ring("metadata").ok()?).ok())
-        .map(|p| policy::account_keys(&p.roles, p.disabled))
+        .and_then(|r| read_profile(&r, &ProfileKey::of(archive, signer).ok()?).ok())
+        .map(|p| policy::account_keys(&p.roles, p.disabled, archive.config.party_readers()))
         .unwrap_or_default();
     let (published, moved) = resign(
         archive,
@@ -346,7 +345,11 @@ pub fn update_profile(
     // A role taken away takes its seeds out of the share's copies of the record too (a copy of
     // the record taken before keeps them: rotating the archive keys ends that, not this); an
     // escrow moved to the recovery key takes the admin's way to the secret out likewise.
-    let after = policy::account_keys(&profile.roles, profile.disabled);
+    let after = policy::account_keys(
+        &profile.roles,
+        profile.disabled,
+        archive.config.party_readers(),
+    );
     if moved || before.iter().any(|k| !after.contains(k)) {
         remove_older_versions(archive, uid, published.ver)?;
     }
@@ -370,7 +373,7 @@ fn resign(
     let rec =
         load_latest(archive, uid)?.ok_or_else(|| Error::NotFound(format!("user id {uid}")))?;
     let what = format!("users/{uid}/{:08}.cvu", rec.ver);
-    let current = read_profile(&rec, &signer.ring("metadata")?)?;
+    let current = read_profile(&rec, &ProfileKey::of(archive, signer)?)?;
     let profile = profile.unwrap_or(&current);
     // Until the archive has a recovery key, a key holder's escrow stays where it was (an admin's
     // logon warns of it).
@@ -416,12 +419,12 @@ fn resign(
         }),
         _ => None,
     };
-    let bag = bag_for(profile, signer, own.as_ref())?;
+    let bag = bag_for(archive, profile, signer, own.as_ref())?;
     // `custodian` goes to this public key again only if a holder of it vouched for the key (an
     // admin can sign a record of their own making); a promotion is checked against the keys
     // this computer saw before (the Session's pin), not here.
     if let Some(c) = bag.get("custodian") {
-        if policy::archive_keys_for(&current.roles).contains(&"custodian") {
+        if policy::archive_keys_for(&current.roles, true).contains(&"custodian") {
             let opened = match &secret {
                 Some(_) => None,
                 None => open_escrow(&rec, signer, recovery).ok(),
@@ -458,11 +461,7 @@ fn resign(
         signing_key: rec.signed.signing_key.clone(),
         escrow,
         keybag: crypto::wrap(&public, &keybag_info(uid, rev), &bag.to_json())?,
-        profile: crypto::wrap(
-            &archive.recipient("metadata")?.1,
-            &profile_info(uid, rev),
-            &serde_json::to_vec(profile).expect("serialisable"),
-        )?,
+        profile: seal_profile(archive, signer, uid, rev, profile)?,
         by: signer_uid.to_string(),
         sealing: Some(sealing_hash(&kdf, &salt, &sealed)),
         archive: Some(archive.config.identity_hash()),
@@ -556,9 +555,8 @@ pub fn upgrade_record(
     known_keys: bool,
 ) -> Result<Option<u64>> {
     let over = over_granted(archive, signer, uid) || unvouched(archive, signer, uid);
-    let misplaced = signer
-        .ring("metadata")
-        .is_ok_and(|m| escrow_misplaced(archive, &m, uid));
+    let misplaced =
+        ProfileKey::of(archive, signer).is_ok_and(|m| escrow_misplaced(archive, &m, uid));
     match load_latest(archive, uid)? {
         Some(r)
             if r.signed.sealing.is_none() || r.signed.archive.is_none() || over || misplaced =>
@@ -624,9 +622,6 @@ pub fn parse_ver(name: &str) -> Option<u64> {
 fn keybag_info(uid: &str, rev: u64) -> Vec<u8> {
     format!("callvault/v1/keybag/{uid}/{rev}").into_bytes()
 }
-fn profile_info(uid: &str, rev: u64) -> Vec<u8> {
-    format!("callvault/v1/profile/{uid}/{rev}").into_bytes()
-}
 
 /// The Ed25519 seed a user signs with, derived from their secret.
 pub fn user_signing_seed(secret: &Key32) -> Key32 {
@@ -654,9 +649,15 @@ pub fn unlock(archive: &Archive, rec: &UserRecord, password: &Password) -> Resul
     if secrets.is_empty() {
         return Err(Error::Forbidden(DISABLED.into()));
     }
-    let ring = callkey::ring_unverified(archive, "metadata", uid, &secret, &secrets)?;
-    let profile = read_profile(rec, &ring)?;
-    let secrets = secrets.only_for(&profile.roles);
+    let profiles = if archive.config.party_readers() {
+        ProfileKey::of(archive, &secrets)?
+    } else {
+        ProfileKey::Metadata(callkey::ring_unverified(
+            archive, "metadata", uid, &secret, &secrets,
+        )?)
+    };
+    let profile = read_profile(rec, &profiles)?;
+    let secrets = secrets.only_for(&profile.roles, archive.config.party_readers());
     Ok(UnlockedUser {
         uid: uid.clone(),
         secret,
@@ -728,21 +729,6 @@ pub fn open_keybag(rec: &UserRecord, secret: &Key32) -> Result<ArchiveSecrets> {
         &what,
     )?;
     ArchiveSecrets::from_json(&bag, &what)
-}
-
-/// Read a user's profile with the metadata key.
-pub fn read_profile(rec: &UserRecord, metadata: &callkey::KeyRing) -> Result<Profile> {
-    let what = format!("users/{}/{:08}.cvu", rec.signed.uid, rec.ver);
-    let info = profile_info(&rec.signed.uid, rec.signed.rev);
-    let mut tried = metadata
-        .candidates(0)
-        .map(|k| crypto::unwrap(k, &info, &rec.signed.profile, &what));
-    let first = tried.next().expect("a ring holds a seed");
-    let p = match first {
-        Ok(p) => p,
-        Err(e) => tried.find_map(|r| r.ok()).ok_or(e)?,
-    };
-    serde_json::from_slice(&p).map_err(|_| Error::tampered(&what, "profile malformed"))
 }
 
 /// Reset a user's password with the admin escrow key; the old password is never needed or learnt.

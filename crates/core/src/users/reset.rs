@@ -185,7 +185,7 @@ pub fn apply(
         )));
     }
     let rev = rec.signed.rev + 1;
-    let profile = read_profile(rec, &signer.ring("metadata")?)?;
+    let profile = read_profile(rec, &super::ProfileKey::of(archive, signer)?)?;
     let signed = SignedPart {
         uid: uid.clone(),
         rev,
@@ -193,11 +193,7 @@ pub fn apply(
         signing_key: rec.signed.signing_key.clone(),
         escrow: rec.signed.escrow.clone(),
         keybag: p.keybag.clone(),
-        profile: crypto::wrap(
-            &archive.recipient("metadata")?.1,
-            &super::profile_info(uid, rev),
-            &serde_json::to_vec(&profile).expect("serialisable"),
-        )?,
+        profile: super::seal_profile(archive, signer, uid, rev, &profile)?,
         by: signer_uid.to_string(),
         sealing: Some(sealing_hash(&p.kdf, &p.salt, &p.sealed)),
         archive: Some(archive.config.identity_hash()),

@@ -1,0 +1,353 @@
+//! Party sessions (issue 18, item 2; FORMAT.md, "A party's sync"): in an archive whose segments
+//! carry their readers, a clinician or a receptionist holds no metadata key. Their sessions read
+//! only the journal entries addressed to them into an index of their own, keyed from their own
+//! secret — their calls, the calls assigned to them, their own requests — and an insider's
+//! hand-written copy of a colleague's call gives them nothing.
+
+use callvault_core::archive::journal::{self, Direction, JournalEntry};
+use callvault_core::archive::readers::{PartyKeys, Readers};
+use callvault_core::archive::{Archive, Signer};
+use callvault_core::crypto;
+use callvault_core::ingest::CallSource;
+use callvault_core::policy::Role;
+use callvault_core::requests::{Purpose, RequestDetails};
+use callvault_core::secret::{Key32, Password};
+use callvault_core::session::{self, KdfChoice, SearchQuery, Session};
+use callvault_core::users::{self, callkey::KeyRing};
+use callvault_testkit::demo::{speechlike, wav_g711};
+use chrono::{TimeZone, Utc};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+const ROOT: (&str, &str) = ("root.admin", "root-pass-1234");
+const SUP: (&str, &str) = ("sid.super", "sup-pass-1234");
+const CLIN: (&str, &str) = ("dr.cal", "clin-pass-1234");
+const RECEP: (&str, &str) = ("rae.recep", "recep-pass-123");
+
+fn call(i: u32, ext: &str) -> CallSource {
+    CallSource {
+        name: format!("p{i}.wav"),
+        bytes: wav_g711(8000, &speechlike(8000, 2, 60 + i), true),
+        started_at: Utc.with_ymd_and_hms(2026, 7, i, 9, 0, 0).unwrap(),
+        direction: Direction::Inbound,
+        staff: None,
+        extension: Some(ext.into()),
+        external_number: Some(format!("07700 90083{i}")),
+        parties: vec![format!("Party Caller {i}")],
+        notes: None,
+    }
+}
+
+async fn logon(archive: &Path, data: &Path, u: (&str, &str)) -> Session {
+    Session::logon_in(archive, data, u.0, &Password::new(u.1))
+        .await
+        .unwrap()
+}
+
+async fn ids(s: &Session) -> BTreeSet<String> {
+    s.search(&SearchQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+/// What a user's own tool holds: uid, secret, key bag.
+struct Tool {
+    uid: String,
+    secret: Key32,
+    signing: Key32,
+    bag: users::ArchiveSecrets,
+}
+
+fn tool(a: &Archive, u: (&str, &str)) -> Tool {
+    let uid = users::uid_for(a, u.0).unwrap();
+    let rec = users::load_latest(a, &uid).unwrap().unwrap();
+    let un = users::unlock(a, &rec, &Password::new(u.1)).unwrap();
+    let bag = users::open_keybag(&rec, &un.secret).unwrap();
+    Tool {
+        signing: users::user_signing_seed(&un.secret),
+        uid,
+        secret: un.secret,
+        bag,
+    }
+}
+
+impl Tool {
+    fn signer(&self) -> Signer<'_> {
+        Signer {
+            uid: &self.uid,
+            seed: &self.signing,
+        }
+    }
+
+    /// Write `entries` in a journal of the tool's own, sealed to `to` as Callvault seals a
+    /// segment to its parties.
+    fn write_to(&self, a: &Archive, entries: &[JournalEntry], to: &str) {
+        let rec = users::load_latest(a, to).unwrap().unwrap();
+        let pk: [u8; 32] = crypto::unb64(&rec.signed.public_key, "pk")
+            .unwrap()
+            .try_into()
+            .unwrap();
+        journal::append_for(
+            a,
+            &"ab".repeat(16),
+            entries,
+            None,
+            &self.signer(),
+            &Readers::Parties(vec![(to.to_string(), pk)]),
+        )
+        .unwrap();
+    }
+}
+
+/// The `recording_copy` of `id` for `to`, signed by its importer where it stands (read with a
+/// metadata key), authored by `by`.
+fn copy_of(a: &Archive, metadata: &Key32, id: &str, to: &str, by: &str) -> JournalEntry {
+    let signers = callvault_core::archive::SignerKeys::from_iter(
+        users::list_uids(a).unwrap().into_iter().map(|u| {
+            let r = users::load_latest(a, &u).unwrap().unwrap();
+            let k: [u8; 32] = crypto::unb64(&r.signed.signing_key, "k")
+                .unwrap()
+                .try_into()
+                .unwrap();
+            (u, k)
+        }),
+    );
+    for dev in a.list("journal").unwrap() {
+        for (seq, (gen, name)) in journal::list_device(a, &dev).unwrap().current {
+            let rel = format!("journal/{dev}/{name}");
+            let Ok((_, entries, Some(sigs))) = journal::open_segment_signed(
+                &a.read(&rel).unwrap(),
+                &KeyRing::one(metadata),
+                &dev,
+                seq,
+                gen,
+                &signers,
+                &rel,
+            ) else {
+                continue;
+            };
+            for (e, sig) in entries.into_iter().zip(sigs) {
+                if let JournalEntry::Recording(m) = e {
+                    if m.id == id {
+                        return JournalEntry::RecordingCopy(Box::new(journal::RecordingCopy {
+                            recording: id.into(),
+                            to: to.into(),
+                            device: dev.clone(),
+                            seq,
+                            entry: m,
+                            sig,
+                            by: by.into(),
+                            at: "2026-07-20T10:00:00.000Z".into(),
+                        }));
+                    }
+                }
+            }
+        }
+    }
+    panic!("no recording {id}")
+}
+
+/// The recordings and request ids a party reader's own index on `data` holds, opened as their
+/// own tool can (their secret).
+async fn party_index(data: &Path, a: &Archive, t: &Tool) -> (BTreeSet<String>, usize, String) {
+    let dir = data.join("archives").join(&a.config.id);
+    let df: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("device.json")).unwrap()).unwrap();
+    let device = df["device_id"].as_str().unwrap();
+    let key = crypto::hkdf(
+        t.secret.expose(),
+        format!("callvault/v4/party-index/{}/{device}", t.uid).as_bytes(),
+    );
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.join(format!("index-{}.db", t.uid)))
+        .pragma("key", format!("\"x'{}'\"", hex::encode(key.expose())));
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .unwrap();
+    let recs: Vec<String> = sqlx::query_scalar("SELECT id FROM recordings")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let requests: i64 = sqlx::query_scalar("SELECT count(*) FROM request_events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let metas: Vec<String> = sqlx::query_scalar("SELECT meta FROM recordings")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    (
+        recs.into_iter().collect(),
+        requests as usize,
+        metas.join("\n"),
+    )
+}
+
+#[tokio::test]
+async fn clinicians_and_staff_read_only_their_own_entries_into_an_index_of_their_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    let pc = tmp.path().join("pc");
+    session::init_in(
+        &archive,
+        &pc,
+        ROOT.0,
+        &Password::new(ROOT.1),
+        KdfChoice::Fast,
+    )
+    .await
+    .unwrap();
+    let mut root = logon(&archive, &pc, ROOT).await;
+    for (u, roles, tel) in [
+        (SUP, vec![Role::Supervisor], vec![]),
+        (CLIN, vec![Role::Clinician], vec!["201".to_string()]),
+        (RECEP, vec![Role::Staff], vec!["101".to_string()]),
+    ] {
+        root.add_user(u.0, &roles, &tel, &Password::new(u.1))
+            .await
+            .unwrap();
+    }
+    let rep = root
+        .import_sources(vec![
+            call(1, "201"),
+            call(2, "101"),
+            call(3, "999"),
+            call(4, "201"),
+        ])
+        .await
+        .unwrap();
+    let c: Vec<String> = rep.imported.iter().map(|i| i.id.clone()).collect();
+    root.close().await;
+    let a = Archive::open(&archive).unwrap();
+    assert!(
+        a.config.party_readers(),
+        "a new archive carries its readers"
+    );
+    let clin_t = tool(&a, CLIN);
+    let recep_t = tool(&a, RECEP);
+    // Their key bags: `dedup` alone.
+    for t in [&clin_t, &recep_t] {
+        assert!(t.bag.get("metadata").is_none(), "{} holds metadata", t.uid);
+        assert!(t.bag.get("dedup").is_some());
+    }
+
+    // The receptionist raises a request; the supervisor assigns the unassigned call to the
+    // clinician.
+    let mut recep = logon(&archive, &pc, RECEP).await;
+    let rid = recep
+        .raise_request(RequestDetails {
+            purpose: Some(Purpose::Complaint),
+            reason: "caller unhappy with the booking".into(),
+            number: Some("07700 900832".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(&recep).await, BTreeSet::from([c[1].clone()]));
+    recep.close().await;
+    let mut sup = logon(&archive, &pc, SUP).await;
+    assert_eq!(ids(&sup).await.len(), 4, "a supervisor searches everything");
+    sup.assign(&c[2], CLIN.0).await.unwrap();
+    sup.close().await;
+
+    // The clinician, on the same computer: her own calls and the one assigned to her, no
+    // request; her index is her own file, and holds nothing else.
+    let clin = logon(&archive, &pc, CLIN).await;
+    let mine = BTreeSet::from([c[0].clone(), c[2].clone(), c[3].clone()]);
+    assert_eq!(ids(&clin).await, mine);
+    assert!(clin.requests(None).await.unwrap().is_empty());
+    let assigned = clin.show(&c[2]).await.unwrap();
+    assert_eq!(assigned.external_number.as_deref(), Some("07700 900833"));
+    let e = clin.show(&c[1]).await.unwrap_err();
+    assert!(e.is_refusal(), "{e:?}");
+    clin.close().await;
+    let (recs, requests, metas) = party_index(&pc, &a, &clin_t).await;
+    assert_eq!(recs, mine);
+    assert_eq!(requests, 0);
+    assert!(!metas.contains("900832") && !metas.contains("Party Caller 2"));
+    // The receptionist's: her call and her request.
+    let recep = logon(&archive, &pc, RECEP).await;
+    let reqs = recep.requests(None).await.unwrap();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].id, rid);
+    recep.close().await;
+    let (recs, requests, _) = party_index(&pc, &a, &recep_t).await;
+    assert_eq!(recs, BTreeSet::from([c[1].clone()]));
+    assert!(requests >= 1);
+
+    // Attack 1: the supervisor's own tool writes a copy of the receptionist's call for the
+    // clinician, with no assignment. A copy alone gives her nothing to see.
+    let sup_t = tool(&a, SUP);
+    let metadata = sup_t.bag.get("metadata").unwrap().clone();
+    sup_t.write_to(
+        &a,
+        &[copy_of(&a, &metadata, &c[1], &clin_t.uid, &sup_t.uid)],
+        &clin_t.uid,
+    );
+    // Attack 2: the receptionist's own tool (she can read her own call's entry as a party)
+    // copies it for the clinician in her own name: she may not assign, so it is refused and named.
+    let her_copy = copy_of(&a, &metadata, &c[1], &clin_t.uid, &recep_t.uid);
+    recep_t.write_to(&a, &[her_copy], &clin_t.uid);
+    let fresh = tmp.path().join("new-pc");
+    for data in [&pc, &fresh] {
+        let clin = logon(&archive, data, CLIN).await;
+        assert_eq!(ids(&clin).await, mine, "on {}", data.display());
+        assert!(clin.show(&c[1]).await.unwrap_err().is_refusal());
+        assert!(
+            clin.warnings
+                .iter()
+                .any(|w| w.contains("(recording_copy) by") && w.contains(&recep_t.uid)),
+            "{:?}",
+            clin.warnings
+        );
+        clin.close().await;
+    }
+
+    // Attack 3: the clinician's own tool, holding only her secret and `dedup`, opens no segment
+    // about anyone else's call or request.
+    let keys = PartyKeys {
+        uid: &clin_t.uid,
+        secret: &clin_t.secret,
+        dedup: clin_t.bag.get("dedup"),
+    };
+    let signers = callvault_core::archive::SignerKeys::from_iter(
+        users::list_uids(&a).unwrap().into_iter().map(|u| {
+            let r = users::load_latest(&a, &u).unwrap().unwrap();
+            let k: [u8; 32] = crypto::unb64(&r.signed.signing_key, "k")
+                .unwrap()
+                .try_into()
+                .unwrap();
+            (u, k)
+        }),
+    );
+    for dev in a.list("journal").unwrap() {
+        for (seq, (gen, name)) in journal::list_device(&a, &dev).unwrap().current {
+            let rel = format!("journal/{dev}/{name}");
+            let Ok(Some((_, entries, _))) = journal::open_segment_as_party(
+                &a.read(&rel).unwrap(),
+                &keys,
+                &dev,
+                seq,
+                gen,
+                &signers,
+                &rel,
+            ) else {
+                continue;
+            };
+            for e in entries {
+                match &e {
+                    JournalEntry::Recording(m) => assert!(mine.contains(&m.id), "{rel}"),
+                    JournalEntry::RecordingCopy(x) => assert_eq!(x.to, clin_t.uid, "{rel}"),
+                    JournalEntry::Request(r) => panic!("{rel}: request {}", r.request),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
