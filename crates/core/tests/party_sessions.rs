@@ -102,19 +102,26 @@ impl Tool {
     }
 }
 
-/// The `recording_copy` of `id` for `to`, signed by its importer where it stands (read with a
-/// metadata key), authored by `by`.
-fn copy_of(a: &Archive, metadata: &Key32, id: &str, to: &str, by: &str) -> JournalEntry {
-    let signers = callvault_core::archive::SignerKeys::from_iter(
-        users::list_uids(a).unwrap().into_iter().map(|u| {
+/// Every user's signing key, from their records on the share.
+fn signer_keys(a: &Archive) -> callvault_core::archive::SignerKeys {
+    users::list_uids(a)
+        .unwrap()
+        .into_iter()
+        .map(|u| {
             let r = users::load_latest(a, &u).unwrap().unwrap();
             let k: [u8; 32] = crypto::unb64(&r.signed.signing_key, "k")
                 .unwrap()
                 .try_into()
                 .unwrap();
             (u, k)
-        }),
-    );
+        })
+        .collect()
+}
+
+/// The `recording_copy` of `id` for `to`, signed by its importer where it stands (read with a
+/// metadata key), authored by `by`.
+fn copy_of(a: &Archive, metadata: &Key32, id: &str, to: &str, by: &str) -> JournalEntry {
+    let signers = signer_keys(a);
     for dev in a.list("journal").unwrap() {
         for (seq, (gen, name)) in journal::list_device(a, &dev).unwrap().current {
             let rel = format!("journal/{dev}/{name}");
@@ -316,16 +323,7 @@ async fn clinicians_and_staff_read_only_their_own_entries_into_an_index_of_their
         secret: &clin_t.secret,
         dedup: clin_t.bag.get("dedup"),
     };
-    let signers = callvault_core::archive::SignerKeys::from_iter(
-        users::list_uids(&a).unwrap().into_iter().map(|u| {
-            let r = users::load_latest(&a, &u).unwrap().unwrap();
-            let k: [u8; 32] = crypto::unb64(&r.signed.signing_key, "k")
-                .unwrap()
-                .try_into()
-                .unwrap();
-            (u, k)
-        }),
-    );
+    let signers = signer_keys(&a);
     for dev in a.list("journal").unwrap() {
         for (seq, (gen, name)) in journal::list_device(&a, &dev).unwrap().current {
             let rel = format!("journal/{dev}/{name}");
