@@ -349,3 +349,77 @@ async fn clinicians_and_staff_read_only_their_own_entries_into_an_index_of_their
         }
     }
 }
+
+/// A copy stands for its original only where the original would stand: a supervisor who has been
+/// disabled keeps her tool and writes a call onto a clinician's extension in her own journal (her
+/// signature, her id binding), and a colleague who may assign copies it for the clinician. Each
+/// computer refuses both, the copy because its original was written after the disablement.
+#[tokio::test]
+async fn a_copy_of_what_a_disabled_importer_wrote_after_leaving_is_refused() {
+    const SUP2: (&str, &str) = ("sue.super", "sup2-pass-1234");
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    let pc = tmp.path().join("pc");
+    session::init_in(
+        &archive,
+        &pc,
+        ROOT.0,
+        &Password::new(ROOT.1),
+        KdfChoice::Fast,
+    )
+    .await
+    .unwrap();
+    let mut root = logon(&archive, &pc, ROOT).await;
+    for (u, roles, tel) in [
+        (SUP, vec![Role::Supervisor], vec![]),
+        (SUP2, vec![Role::Supervisor], vec![]),
+        (CLIN, vec![Role::Clinician], vec!["201".to_string()]),
+    ] {
+        root.add_user(u.0, &roles, &tel, &Password::new(u.1))
+            .await
+            .unwrap();
+    }
+    let rep = root.import_sources(vec![call(1, "201")]).await.unwrap();
+    let genuine = rep.imported[0].id.clone();
+    root.close().await;
+    let a = Archive::open(&archive).unwrap();
+    let sup_t = tool(&a, SUP);
+    let clin_t = tool(&a, CLIN);
+    let mut root = logon(&archive, &pc, ROOT).await;
+    root.update_user(SUP.0, None, Some(true)).await.unwrap();
+    root.close().await;
+
+    // Her tool: a call of her making, bound to her and her own journal, sealed to the clinician.
+    let metadata = sup_t.bag.get("metadata").unwrap().clone();
+    let JournalEntry::RecordingCopy(model) =
+        copy_of(&a, &metadata, &genuine, &clin_t.uid, &sup_t.uid)
+    else {
+        unreachable!()
+    };
+    let mut fake = *model.entry;
+    let device = "ab".repeat(16);
+    let nonce = "5e".repeat(16);
+    fake.nonce = Some(nonce.clone());
+    fake.imported_by = sup_t.uid.clone();
+    fake.id = journal::recording_id(&sup_t.uid, &device, &nonce);
+    fake.dedup = "00".repeat(32);
+    fake.started_at = "2026-07-09T09:00:00Z".into();
+    sup_t.write_to(&a, &[JournalEntry::Recording(Box::new(fake.clone()))], &clin_t.uid);
+    // Her colleague's tool copies it for the clinician, in the colleague's own name.
+    let sup2_t = tool(&a, SUP2);
+    let forged = copy_of(&a, &metadata, &fake.id, &clin_t.uid, &sup2_t.uid);
+    sup2_t.write_to(&a, &[forged], &clin_t.uid);
+
+    for data in [pc.clone(), tmp.path().join("new-pc")] {
+        let clin = logon(&archive, &data, CLIN).await;
+        assert_eq!(ids(&clin).await, BTreeSet::from([genuine.clone()]));
+        assert!(
+            clin.warnings.iter().any(|w| w
+                .contains("its original was written by")
+                && w.contains("after their account was disabled")),
+            "{:?}",
+            clin.warnings
+        );
+        clin.close().await;
+    }
+}
