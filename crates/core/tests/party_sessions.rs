@@ -85,6 +85,11 @@ impl Tool {
     /// Write `entries` in a journal of the tool's own, sealed to `to` as Callvault seals a
     /// segment to its parties.
     fn write_to(&self, a: &Archive, entries: &[JournalEntry], to: &str) {
+        self.write_to_on(a, &"ab".repeat(16), entries, to)
+    }
+
+    /// As `write_to`, in journal `device`.
+    fn write_to_on(&self, a: &Archive, device: &str, entries: &[JournalEntry], to: &str) {
         let rec = users::load_latest(a, to).unwrap().unwrap();
         let pk: [u8; 32] = crypto::unb64(&rec.signed.public_key, "pk")
             .unwrap()
@@ -92,7 +97,7 @@ impl Tool {
             .unwrap();
         journal::append_for(
             a,
-            &"ab".repeat(16),
+            device,
             entries,
             None,
             &self.signer(),
@@ -397,29 +402,129 @@ async fn a_copy_of_what_a_disabled_importer_wrote_after_leaving_is_refused() {
         unreachable!()
     };
     let mut fake = *model.entry;
-    let device = "ab".repeat(16);
+    // (A journal every computer reads before the data controller's, which holds her
+    // disablement: the copy is decided once every checkpoint is known, whatever the order.)
+    let device = "00".repeat(16);
     let nonce = "5e".repeat(16);
     fake.nonce = Some(nonce.clone());
     fake.imported_by = sup_t.uid.clone();
     fake.id = journal::recording_id(&sup_t.uid, &device, &nonce);
     fake.dedup = "00".repeat(32);
     fake.started_at = "2026-07-09T09:00:00Z".into();
-    sup_t.write_to(&a, &[JournalEntry::Recording(Box::new(fake.clone()))], &clin_t.uid);
+    sup_t.write_to_on(
+        &a,
+        &device,
+        &[JournalEntry::Recording(Box::new(fake.clone()))],
+        &clin_t.uid,
+    );
     // Her colleague's tool copies it for the clinician, in the colleague's own name.
     let sup2_t = tool(&a, SUP2);
     let forged = copy_of(&a, &metadata, &fake.id, &clin_t.uid, &sup2_t.uid);
-    sup2_t.write_to(&a, &[forged], &clin_t.uid);
+    sup2_t.write_to_on(&a, &device, &[forged], &clin_t.uid);
 
     for data in [pc.clone(), tmp.path().join("new-pc")] {
         let clin = logon(&archive, &data, CLIN).await;
         assert_eq!(ids(&clin).await, BTreeSet::from([genuine.clone()]));
         assert!(
-            clin.warnings.iter().any(|w| w
-                .contains("its original was written by")
-                && w.contains("after their account was disabled")),
+            clin.warnings
+                .iter()
+                .any(|w| w.contains("its original was written by")
+                    && w.contains("after their account was disabled")),
             "{:?}",
             clin.warnings
         );
         clin.close().await;
     }
+}
+
+/// A generation planted over a segment addressed to a clinician, by someone who may not compact
+/// (a receptionist's own tool), signed by her and addressed to nobody: the clinician's computer is
+/// told, and reads the genuine segment once the planted file is gone — it is never taken as read.
+#[tokio::test]
+async fn a_generation_planted_over_a_partys_segment_is_named_and_hides_nothing_for_good() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    let pc = tmp.path().join("pc");
+    session::init_in(
+        &archive,
+        &pc,
+        ROOT.0,
+        &Password::new(ROOT.1),
+        KdfChoice::Fast,
+    )
+    .await
+    .unwrap();
+    let mut root = logon(&archive, &pc, ROOT).await;
+    for (u, roles, tel) in [
+        (CLIN, vec![Role::Clinician], vec!["201".to_string()]),
+        (RECEP, vec![Role::Staff], vec!["101".to_string()]),
+    ] {
+        root.add_user(u.0, &roles, &tel, &Password::new(u.1))
+            .await
+            .unwrap();
+    }
+    let rep = root
+        .import_sources(vec![call(1, "201"), call(2, "101")])
+        .await
+        .unwrap();
+    let mine = rep.imported[0].id.clone();
+    root.close().await;
+    let a = Archive::open(&archive).unwrap();
+    let clin_t = tool(&a, CLIN);
+    let recep_t = tool(&a, RECEP);
+    // The segment that holds the clinician's call, found by its header (its readers are named in
+    // the clear).
+    let (dev, seq) = a
+        .list("journal")
+        .unwrap()
+        .into_iter()
+        .flat_map(|dev| {
+            let a = &a;
+            journal::list_device(a, &dev)
+                .unwrap()
+                .current
+                .into_iter()
+                .filter(|(_, (_, name))| {
+                    let b = a.read(&format!("journal/{dev}/{name}")).unwrap();
+                    journal::segment_readers(&b, "t")
+                        .unwrap()
+                        .0
+                        .contains(&clin_t.uid)
+                })
+                .map(|(seq, _)| (dev.clone(), seq))
+                .collect::<Vec<_>>()
+        })
+        .next()
+        .unwrap();
+    journal::compact(
+        &a,
+        &dev,
+        seq,
+        1,
+        &[],
+        Some(&[]),
+        "not-there.cvj",
+        &recep_t.signer(),
+        &Readers::Metadata,
+    )
+    .ok();
+    let planted = a.path(&format!("journal/{dev}/{}", journal::segment_file(seq, 1)));
+    assert!(planted.is_file());
+
+    let fresh = tmp.path().join("new-pc");
+    let clin = logon(&archive, &fresh, CLIN).await;
+    assert!(ids(&clin).await.is_empty());
+    assert!(
+        clin.warnings.iter().any(|w| w.contains(&format!(
+            "compacted by {}, who is not a supervisor or data controller",
+            recep_t.uid
+        ))),
+        "{:?}",
+        clin.warnings
+    );
+    clin.close().await;
+    std::fs::remove_file(&planted).unwrap();
+    let clin = logon(&archive, &fresh, CLIN).await;
+    assert_eq!(ids(&clin).await, BTreeSet::from([mine]));
+    clin.close().await;
 }

@@ -3,6 +3,7 @@
 //! (assignments), legal holds and their releases, and settings.
 
 use super::open::Index;
+use crate::archive::journal::RecordingMeta;
 use crate::error::{Error, Result};
 use sqlx::{QueryBuilder, Sqlite};
 
@@ -55,13 +56,25 @@ impl Index {
 
     /// The users who are parties to recording `id` (on the call, or assigned it), in uid order.
     pub async fn parties_of(&self, id: &str) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
+        let mut out: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT p.uid FROM recording_parties p JOIN recordings r ON p.rec_rowid = r.rowid
              WHERE r.id = ? ORDER BY p.uid",
         )
         .bind(id)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        // A hidden duplicate import: the parties its own entry names (its parties' indexes hold
+        // it too, until its tombstone reaches them).
+        let dup: Option<String> = sqlx::query_scalar("SELECT meta FROM duplicates WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some(m) = dup.and_then(|m| serde_json::from_str::<RecordingMeta>(&m).ok()) {
+            out.extend(m.staff_uid.into_iter().chain(m.party_uids));
+            out.sort();
+            out.dedup();
+        }
+        Ok(out)
     }
 
     /// Every request id, newest first.

@@ -259,6 +259,11 @@ impl Index {
         self.party.is_some()
     }
 
+    /// The index's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// The uid a party reader's index is for (`None`: the metadata holders').
     pub fn party_uid(&self) -> Option<&str> {
         self.party.as_deref()

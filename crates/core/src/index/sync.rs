@@ -103,8 +103,16 @@ impl JournalReader {
             Some(m) => {
                 match journal::open_segment_signed(data, m, device, seq, gen, signers, what) {
                     Ok(o) => Ok(Some(o)),
-                    Err(e) => match self.as_party(data, device, seq, gen, signers, what) {
-                        Ok(Some(o)) => Ok(Some(o)),
+                    // Only a segment under an epoch this holder does not hold (a newer one not
+                    // given to them) is read as a party; any other failure (an altered wrap, a
+                    // key that does not match its commitment) stands.
+                    Err(e) => match journal::segment_signer_epoch(data, what) {
+                        Ok((_, epoch)) if !m.may_hold(epoch) => {
+                            match self.as_party(data, device, seq, gen, signers, what) {
+                                Ok(Some(o)) => Ok(Some(o)),
+                                _ => Err(e),
+                            }
+                        }
                         _ => Err(e),
                     },
                 }
@@ -252,7 +260,28 @@ impl Index {
                     Ok(Some(e)) => e,
                     Ok(None) => {
                         // Not addressed to this party reader (nor will it be: a compaction keeps
-                        // a segment's readers or fewer): done with, nothing of it here.
+                        // a segment's readers or fewer): done with, nothing of it here — if its
+                        // signer may have written it there (a compacted generation only by a
+                        // maintainer; nothing of a disabled signer's beyond their heads), so
+                        // that no one hides a party's segment behind a generation of their own.
+                        let signer = archive
+                            .read(&rel)
+                            .and_then(|b| journal::segment_signer_epoch(&b, &rel))
+                            .map(|(s, _)| s)
+                            .unwrap_or_default();
+                        if gen > 0 && !may_compact(roles.of(&signer)) {
+                            rep.problems.push(Problem {
+                                object: rel,
+                                reason: format!(
+                                    "compacted by {signer}, who is not a supervisor or data controller"
+                                ),
+                            });
+                            continue;
+                        }
+                        if roles.disabled.contains(&signer) {
+                            deferred.push((device.clone(), seq, gen, false, rel, signer, vec![]));
+                            continue;
+                        }
                         self.apply(&device, seq, false, &[], roles, false).await?;
                         continue;
                     }
@@ -291,8 +320,14 @@ impl Index {
                 let legacy = sigs.is_none();
                 // A disabled user's signature, or an entry a disabled user wrote (kept by a
                 // compaction), counts only up to the journal heads of their disablement.
+                // (A copy of a disabled importer's entry too: whether its original stands is
+                // decided once every checkpoint is known, whatever order the journals came in.)
                 let disabled_hand = roles.disabled.contains(&signer)
-                    || entries.iter().any(|e| roles.disabled.contains(e.author()));
+                    || entries.iter().any(|e| roles.disabled.contains(e.author()))
+                    || entries.iter().any(|e| {
+                        matches!(e, JournalEntry::RecordingCopy(c)
+                            if roles.disabled.contains(&c.entry.imported_by))
+                    });
                 if disabled_hand || (legacy && gen > 0) {
                     // Decided once every checkpoint of this sync is known.
                     deferred.push((device.clone(), seq, gen, legacy, rel, signer, entries));

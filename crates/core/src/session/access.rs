@@ -5,6 +5,7 @@
 use super::{now_rfc3339_ms, Session};
 use crate::archive::journal::{self, JournalEntry};
 use crate::error::{Error, Result};
+use crate::policy::journal::{may_author, EntryKind};
 use crate::policy::{self, Action};
 use crate::requests::{self, ConsentKind, ConsentMark, Right};
 use chrono::Utc;
@@ -163,8 +164,13 @@ impl Session {
     /// decision is refused, and the index is rebuilt at the next logon on this computer.
     fn index_disagrees(&self, what: String) -> Error {
         crate::device::mark_index_for_rebuild(&self.device, self.index.party_uid());
+        // (An index re-derived in memory for a decision has no file: the computer's is named.)
+        let file = match self.index.path() {
+            p if p.as_os_str().is_empty() => self.device.dir.join("index.db"),
+            p => p.to_path_buf(),
+        };
         Error::tampered(
-            self.device.dir.join("index.db").display(),
+            file.display(),
             format!("{what}: the local index does not match the signed journal (edited?); it is rebuilt at the next logon"),
         )
     }
@@ -224,7 +230,8 @@ impl Session {
                     JournalEntry::RecordingCopy(c)
                         if c.recording == id
                             && c.to == self.user.uid
-                            && self.index.is_party_index() =>
+                            && self.index.is_party_index()
+                            && may_author(&self.roles_of(&c.by), EntryKind::RecordingCopy) =>
                     {
                         Some(*c.entry)
                     }
@@ -251,9 +258,16 @@ impl Session {
                 entries.iter().any(|e| match e {
                     JournalEntry::Recording(m) => m.id == id && m.party_uids.contains(uid),
                     JournalEntry::RecordingCopy(c) => {
-                        c.recording == id && c.to == *uid && c.entry.party_uids.contains(uid)
+                        c.recording == id
+                            && c.to == *uid
+                            && c.entry.party_uids.contains(uid)
+                            && may_author(&self.roles_of(&c.by), EntryKind::RecordingCopy)
                     }
-                    JournalEntry::Assign(a) => a.recording == id && a.staff_uid == *uid,
+                    JournalEntry::Assign(a) => {
+                        a.recording == id
+                            && a.staff_uid == *uid
+                            && may_author(&self.roles_of(&a.by), EntryKind::Assign)
+                    }
                     _ => false,
                 })
             });

@@ -194,13 +194,13 @@ impl Session {
             by: self.user.uid.clone(),
             at: at.clone(),
         };
-        self.journal(vec![JournalEntry::Assign(Box::new(a))])
-            .await?;
-        // Then, in a segment of its own (a build that does not know the kind refuses only it), a
+        // First, in a segment of its own (a build that does not know the kind refuses only it), a
         // copy of the call's own entry, its importer's signature and all, so that the user
         // assigned, who reads only the segments about them, reads the call (FORMAT.md,
-        // "Segment readers"). None for a call journalled before entries were signed; and if the
-        // original cannot be read again, the assignment stands and the copy is left out, said.
+        // "Segment readers") — before the assignment, which their sync applies only once it has
+        // the call (a sync between the two then finds both in order). None for a call journalled
+        // before entries were signed; and if the original cannot be read again, the assignment
+        // stands and the copy is left out, said.
         match self.recording_copy(&id, &user.uid, &at).await {
             Ok(Some(c)) => {
                 self.journal(vec![JournalEntry::RecordingCopy(Box::new(c))])
@@ -211,6 +211,8 @@ impl Session {
                 "recording {id}: assigned, but its journal entry could not be read again to copy it for the user assigned ({e})"
             )),
         }
+        self.journal(vec![JournalEntry::Assign(Box::new(a))])
+            .await?;
         self.audit(
             crate::policy::Action::AssignRecording,
             "allowed",

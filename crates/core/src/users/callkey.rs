@@ -33,6 +33,13 @@ impl KeyRing {
     pub fn first(&self) -> &Key32 {
         &self.0.last().expect("a ring holds a seed").1
     }
+    /// Might this ring hold epoch `e`'s seed: one of its seeds is named `e`, or (for epoch 0, the
+    /// archive's first key) one of unknown epoch (a key bag's, before the epochs are read)?
+    pub fn may_hold(&self, e: u32) -> bool {
+        self.0
+            .iter()
+            .any(|(x, _)| *x == Some(e) || (e == 0 && x.is_none()))
+    }
     /// The newest seed `known` accepts.
     pub fn newest_in(&self, known: impl Fn(&Key32) -> bool) -> Option<Key32> {
         self.0.iter().map(|(_, k)| k).find(|k| known(k)).cloned()
