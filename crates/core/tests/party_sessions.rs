@@ -528,3 +528,55 @@ async fn a_generation_planted_over_a_partys_segment_is_named_and_hides_nothing_f
     assert_eq!(ids(&clin).await, BTreeSet::from([mine]));
     clin.close().await;
 }
+
+/// A party reader's own index leaves the computer with them: at the refused logon of their
+/// disabled account, and at their first logon after a promotion gives them the metadata key.
+#[tokio::test]
+async fn a_party_index_goes_when_its_owner_is_disabled_or_promoted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    let pc = tmp.path().join("pc");
+    session::init_in(
+        &archive,
+        &pc,
+        ROOT.0,
+        &Password::new(ROOT.1),
+        KdfChoice::Fast,
+    )
+    .await
+    .unwrap();
+    let mut root = logon(&archive, &pc, ROOT).await;
+    for (u, roles, tel) in [
+        (CLIN, vec![Role::Clinician], vec!["201".to_string()]),
+        (RECEP, vec![Role::Staff], vec!["101".to_string()]),
+    ] {
+        root.add_user(u.0, &roles, &tel, &Password::new(u.1))
+            .await
+            .unwrap();
+    }
+    root.import_sources(vec![call(1, "201"), call(2, "101")])
+        .await
+        .unwrap();
+    root.close().await;
+    let a = Archive::open(&archive).unwrap();
+    let dir = pc.join("archives").join(&a.config.id);
+    let file = |u: (&str, &str)| dir.join(format!("index-{}.db", users::uid_for(&a, u.0).unwrap()));
+    for u in [CLIN, RECEP] {
+        logon(&archive, &pc, u).await.close().await;
+        assert!(file(u).is_file(), "{}", u.0);
+    }
+    let mut root = logon(&archive, &pc, ROOT).await;
+    root.update_user(CLIN.0, None, Some(true)).await.unwrap();
+    root.set_roles(RECEP.0, &[Role::Supervisor]).await.unwrap();
+    root.close().await;
+    assert!(
+        Session::logon_in(&archive, &pc, CLIN.0, &Password::new(CLIN.1))
+            .await
+            .is_err()
+    );
+    assert!(!file(CLIN).exists());
+    let sup = logon(&archive, &pc, RECEP).await;
+    assert_eq!(ids(&sup).await.len(), 2, "a supervisor now: every call");
+    sup.close().await;
+    assert!(!file(RECEP).exists());
+}

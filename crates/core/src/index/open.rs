@@ -154,6 +154,13 @@ impl Index {
         }
     }
 
+    /// Remove `uid`'s own index on this computer (`open_party`), if any: a disabled account's at
+    /// its refused logon, or one whose roles now give it the metadata key (its own index is then
+    /// no longer used). Best effort: a cache, and encrypted with their own secret.
+    pub fn remove_party(dir: &Path, uid: &str) {
+        Self::remove_files(&dir.join(format!("index-{uid}.db")));
+    }
+
     fn remove_files(path: &Path) {
         for suffix in ["", "-wal", "-shm", "-journal"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));

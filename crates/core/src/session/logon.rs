@@ -246,6 +246,7 @@ impl Session {
             Err(Error::BadLogon) => return Err(failed("wrong password")),
             Err(Error::Forbidden(m)) if m == users::DISABLED => {
                 audit_now(Action::Logon, "refused", Some("account disabled".into()))?;
+                Index::remove_party(&device.dir, &uid);
                 return Err(Error::Forbidden(m));
             }
             Err(e) => {
@@ -255,6 +256,7 @@ impl Session {
         };
         if user.profile.disabled {
             audit_now(Action::Logon, "refused", Some("account disabled".into()))?;
+            Index::remove_party(&device.dir, &uid);
             return Err(Error::Forbidden("this account is disabled".into()));
         }
         // An ingest identity (its machine imports with its secret, never a session) or an account
@@ -332,6 +334,11 @@ impl Session {
         if me.is_none_or(|u| u.disabled) {
             let why = "this account's user record was rolled back or disabled (an admin's checkpoint names a newer revision); ask an admin";
             s.audit(Action::SessionEnd, "refused", vec![], Some(why.into()))?;
+            if me.is_some_and(|u| u.disabled) {
+                let (dir, uid) = (s.device.dir.clone(), s.user.uid.clone());
+                s.index.close().await;
+                Index::remove_party(&dir, &uid);
+            }
             return Err(Error::Forbidden(why.into()));
         }
         s.read_call_keys()?;

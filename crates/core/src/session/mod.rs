@@ -463,7 +463,11 @@ async fn open_index_for(
     device: &crate::device::Device,
 ) -> Result<Index> {
     match user.secrets.ring("metadata") {
-        Ok(m) => Index::open(&device.dir, m.first(), &device.id).await,
+        Ok(m) => {
+            // Their own index from before a promotion, no longer used.
+            Index::remove_party(&device.dir, &user.uid);
+            Index::open(&device.dir, m.first(), &device.id).await
+        }
         Err(_) => Index::open_party(&device.dir, &user.secret, &user.uid, &device.id).await,
     }
 }
