@@ -580,3 +580,88 @@ async fn a_party_index_goes_when_its_owner_is_disabled_or_promoted() {
     sup.close().await;
     assert!(!file(RECEP).exists());
 }
+
+/// An assignment read before its call reaches a party reader (here: a generation planted over the
+/// copy's segment, named and not taken as read) is kept, not dropped: once the copy can be read,
+/// the call assigned is hers.
+#[tokio::test]
+async fn an_assignment_waits_for_its_call_across_syncs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    let pc = tmp.path().join("pc");
+    session::init_in(
+        &archive,
+        &pc,
+        ROOT.0,
+        &Password::new(ROOT.1),
+        KdfChoice::Fast,
+    )
+    .await
+    .unwrap();
+    let mut root = logon(&archive, &pc, ROOT).await;
+    for (u, roles, tel) in [
+        (SUP, vec![Role::Supervisor], vec![]),
+        (CLIN, vec![Role::Clinician], vec!["201".to_string()]),
+        (RECEP, vec![Role::Staff], vec!["101".to_string()]),
+    ] {
+        root.add_user(u.0, &roles, &tel, &Password::new(u.1))
+            .await
+            .unwrap();
+    }
+    let rep = root.import_sources(vec![call(5, "999")]).await.unwrap();
+    let id = rep.imported[0].id.clone();
+    root.close().await;
+    let mut sup = logon(&archive, &pc, SUP).await;
+    sup.assign(&id, CLIN.0).await.unwrap();
+    sup.close().await;
+    let a = Archive::open(&archive).unwrap();
+    let clin_t = tool(&a, CLIN);
+    let recep_t = tool(&a, RECEP);
+    // The segments addressed to her: the copy, then the assignment.
+    let mut hers: Vec<(String, u64)> = vec![];
+    for dev in a.list("journal").unwrap() {
+        for (seq, (_, name)) in journal::list_device(&a, &dev).unwrap().current {
+            let b = a.read(&format!("journal/{dev}/{name}")).unwrap();
+            if journal::segment_readers(&b, "t")
+                .unwrap()
+                .0
+                .contains(&clin_t.uid)
+            {
+                hers.push((dev.clone(), seq));
+            }
+        }
+    }
+    hers.sort();
+    assert_eq!(hers.len(), 2, "{hers:?}");
+    let (dev, seq) = hers[0].clone();
+    journal::compact(
+        &a,
+        &dev,
+        seq,
+        1,
+        &[],
+        Some(&[]),
+        "not-there.cvj",
+        &recep_t.signer(),
+        &Readers::Metadata,
+    )
+    .ok();
+    let planted = a.path(&format!("journal/{dev}/{}", journal::segment_file(seq, 1)));
+    let fresh = tmp.path().join("new-pc");
+    let clin = logon(&archive, &fresh, CLIN).await;
+    assert!(ids(&clin).await.is_empty());
+    assert!(
+        clin.warnings.iter().any(|w| w.contains("compacted by")),
+        "{:?}",
+        clin.warnings
+    );
+    clin.close().await;
+    std::fs::remove_file(&planted).unwrap();
+    let clin = logon(&archive, &fresh, CLIN).await;
+    assert_eq!(ids(&clin).await, BTreeSet::from([id.clone()]));
+    assert_eq!(
+        clin.show(&id).await.unwrap().external_number.as_deref(),
+        Some("07700 900835")
+    );
+    clin.close().await;
+}

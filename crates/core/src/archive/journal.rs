@@ -626,6 +626,21 @@ pub fn open_segment_as_party(
     signers: &SignerKeys,
     what: &str,
 ) -> Result<Option<(String, Vec<JournalEntry>, Option<Vec<String>>)>> {
+    open_segment_as_party_by(data, keys, device, seq, gen, signers, what).map(|r| r.ok())
+}
+
+/// As `open_segment_as_party`, a segment not addressed to this reader given as `Err(signer)`: the
+/// signer whose signature over these very bytes was checked.
+#[allow(clippy::type_complexity)]
+pub fn open_segment_as_party_by(
+    data: &[u8],
+    keys: &PartyKeys,
+    device: &str,
+    seq: u64,
+    gen: u32,
+    signers: &SignerKeys,
+    what: &str,
+) -> Result<std::result::Result<(String, Vec<JournalEntry>, Option<Vec<String>>), String>> {
     open_with(
         data,
         &SegmentKey::Party(keys),
@@ -652,7 +667,7 @@ fn open_with(
     gen: u32,
     signers: &SignerKeys,
     what: &str,
-) -> Result<Option<(String, Vec<JournalEntry>, Option<Vec<String>>)>> {
+) -> Result<std::result::Result<(String, Vec<JournalEntry>, Option<Vec<String>>), String>> {
     let (h, body, sig, signed) = split_signed(data, MAGIC, what)?;
     let header: SegmentHeader = serde_json::from_slice(h)
         .map_err(|e| Error::tampered(what, format!("malformed header ({e})")))?;
@@ -676,7 +691,7 @@ fn open_with(
         }
         SegmentKey::Party(p) => {
             let Some(k) = p.open(device, seq, &header.to, header.everyone.as_deref(), what)? else {
-                return Ok(None);
+                return Ok(Err(header.signer));
             };
             // Only what this build writes: signed entries and a committed key.
             if header.v < 2 || header.kc.is_none() {
@@ -760,7 +775,7 @@ fn open_with(
             }
         }
     }
-    Ok(Some((header.signer, entries, sigs)))
+    Ok(Ok((header.signer, entries, sigs)))
 }
 
 /// A segment body: a JSON array of entries (format 1), or the entries with their signatures.

@@ -209,9 +209,31 @@ impl Index {
                     let Some((rowid, meta)) = row else {
                         if !last {
                             waiting.push((idx, e.clone()));
+                        } else {
+                            // Its call is not here yet (a party reader's copy of it may come in
+                            // a later sync): kept, tried again at every sync.
+                            sqlx::query(
+                                "INSERT OR IGNORE INTO waiting_entries (device, seq, idx, legacy, entry) VALUES (?, ?, ?, ?, ?)",
+                            )
+                            .bind(device)
+                            .bind(seq as i64)
+                            .bind(idx as i64)
+                            .bind(legacy)
+                            .bind(serde_json::to_string(e).expect("serialisable"))
+                            .execute(&mut *tx)
+                            .await?;
                         }
                         continue;
                     };
+                    // Decided now (applied or refused below): no longer waiting.
+                    sqlx::query(
+                        "DELETE FROM waiting_entries WHERE device = ? AND seq = ? AND idx = ?",
+                    )
+                    .bind(device)
+                    .bind(seq as i64)
+                    .bind(idx as i64)
+                    .execute(&mut *tx)
+                    .await?;
                     // From a key holder who is not a supervisor: only the delivery of the key of
                     // a call a supervisor assigned to this staff member (waiting for that
                     // assignment until the end of the sync).

@@ -70,6 +70,10 @@ const SCHEMA: &[&str] = &[
     // a user, or one a record disagrees with, is a forgery. (Added without a rebuild: checkpoints
     // applied before carried no keys.)
     "CREATE TABLE IF NOT EXISTS user_keys (uid TEXT NOT NULL, keys TEXT NOT NULL, PRIMARY KEY(uid, keys)) WITHOUT ROWID",
+    // Assignments whose call this index does not hold yet (a party reader's, before the copy of
+    // the call reaches it): kept, and tried again at every sync, never dropped.
+    "CREATE TABLE IF NOT EXISTS waiting_entries (device TEXT NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL,
+        legacy INTEGER NOT NULL, entry TEXT NOT NULL, PRIMARY KEY(device, seq, idx)) WITHOUT ROWID",
     // What syncing refused (rules broken, malformed ids), for `verify` to name every time.
     "CREATE TABLE IF NOT EXISTS refused_entries (object TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(object, reason)) WITHOUT ROWID",
     // Audit chain heads anchored in the journal (re-derived by a rebuild, unlike `audit_heads`).
@@ -209,6 +213,7 @@ impl Index {
                 "duplicates",
                 "user_checkpoints",
                 "user_keys",
+                "waiting_entries",
             ] {
                 sqlx::query(&format!("DROP TABLE IF EXISTS {t}"))
                     .execute(&pool)

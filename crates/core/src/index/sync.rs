@@ -76,20 +76,21 @@ impl JournalReader {
         gen: u32,
         signers: &SignerKeys,
         what: &str,
-    ) -> Result<Option<Opened>> {
+    ) -> Result<Reading> {
         let Some((uid, secret, dedup)) = &self.party else {
-            return Ok(None);
+            return Ok(Err(String::new()));
         };
         let keys = crate::archive::readers::PartyKeys {
             uid,
             secret,
             dedup: dedup.as_ref(),
         };
-        journal::open_segment_as_party(data, &keys, device, seq, gen, signers, what)
+        journal::open_segment_as_party_by(data, &keys, device, seq, gen, signers, what)
     }
 
-    /// Open one segment (its bytes) as this reader: `Ok(None)` if it is not addressed to them.
-    /// Its signature, place and entries' signatures are checked either way.
+    /// Open one segment (its bytes) as this reader: `Ok(Err(signer))` if it is not addressed to
+    /// them, with the signer whose signature over these bytes was checked. Its signature, place
+    /// and entries' signatures are checked either way.
     pub fn open(
         &self,
         data: &[u8],
@@ -98,18 +99,18 @@ impl JournalReader {
         gen: u32,
         signers: &SignerKeys,
         what: &str,
-    ) -> Result<Option<Opened>> {
+    ) -> Result<Reading> {
         match &self.metadata {
             Some(m) => {
                 match journal::open_segment_signed(data, m, device, seq, gen, signers, what) {
-                    Ok(o) => Ok(Some(o)),
+                    Ok(o) => Ok(Ok(o)),
                     // Only a segment under an epoch this holder does not hold (a newer one not
                     // given to them) is read as a party; any other failure (an altered wrap, a
                     // key that does not match its commitment) stands.
                     Err(e) => match journal::segment_signer_epoch(data, what) {
-                        Ok((_, epoch)) if !m.may_hold(epoch) => {
+                        Ok((_, epoch)) if m.newer_than_held(epoch) => {
                             match self.as_party(data, device, seq, gen, signers, what) {
-                                Ok(Some(o)) => Ok(Some(o)),
+                                Ok(Ok(o)) => Ok(Ok(o)),
                                 _ => Err(e),
                             }
                         }
@@ -124,6 +125,9 @@ impl JournalReader {
 
 /// A segment opened: its signer, its entries and each entry's signature (format 2).
 pub type Opened = (String, Vec<JournalEntry>, Option<Vec<String>>);
+
+/// A segment as a reader meets it: opened, or not addressed to them (`Err`: its checked signer).
+pub type Reading = std::result::Result<Opened, String>;
 
 /// What a sync did.
 #[derive(Debug, Default, serde::Serialize)]
@@ -257,18 +261,15 @@ impl Index {
                     .read(&rel)
                     .and_then(|b| reader.open(&b, &device, seq, gen, signers, &rel))
                 {
-                    Ok(Some(e)) => e,
-                    Ok(None) => {
+                    Ok(Ok(e)) => e,
+                    Ok(Err(signer)) => {
                         // Not addressed to this party reader (nor will it be: a compaction keeps
                         // a segment's readers or fewer): done with, nothing of it here — if its
                         // signer may have written it there (a compacted generation only by a
                         // maintainer; nothing of a disabled signer's beyond their heads), so
                         // that no one hides a party's segment behind a generation of their own.
-                        let signer = archive
-                            .read(&rel)
-                            .and_then(|b| journal::segment_signer_epoch(&b, &rel))
-                            .map(|(s, _)| s)
-                            .unwrap_or_default();
+                        // (`signer`: the one whose signature over the bytes just read was
+                        // checked — never a second read of a file anyone can swap meanwhile.)
                         if gen > 0 && !may_compact(roles.of(&signer)) {
                             rep.problems.push(Problem {
                                 object: rel,
@@ -474,6 +475,17 @@ impl Index {
     /// applied: each in its own segment's place, as every device decides it.
     async fn apply_waiting(&self, roles: &SignerRoles, rep: &mut SyncReport) -> Result<()> {
         let mut waiting = std::mem::take(&mut rep.waiting);
+        // And those kept from earlier syncs, still waiting for their call.
+        let kept: Vec<(String, i64, i64, bool, String)> =
+            sqlx::query_as("SELECT device, seq, idx, legacy, entry FROM waiting_entries")
+                .fetch_all(&self.pool)
+                .await?;
+        for (device, seq, idx, legacy, entry) in kept {
+            if let Ok(e) = serde_json::from_str::<JournalEntry>(&entry) {
+                let rel = format!("journal/{device}/{}", journal::segment_name(seq as u64));
+                waiting.push((device, seq as u64, legacy, rel, idx as usize, e));
+            }
+        }
         // A key delivered for an assignment after the assignments themselves, whatever order the
         // journals were read in.
         waiting.sort_by_key(|w| {

@@ -157,7 +157,7 @@ impl Session {
         self.journal_reader()
             .open(&bytes, device, seq, gen, &self.signer_keys(), &rel)?
             .map(|(_, e, _)| e)
-            .ok_or(Error::NotFound(rel))
+            .map_err(|_| Error::NotFound(rel))
     }
 
     /// The local index disagrees with the signed journal (edited with a tool, or damaged): the
@@ -266,7 +266,9 @@ impl Session {
                     JournalEntry::Assign(a) => {
                         a.recording == id
                             && a.staff_uid == *uid
-                            && may_author(&self.roles_of(&a.by), EntryKind::Assign)
+                            // (a supervisor's assignment: a key holder's delivery of its
+                            // key follows one, and proves nothing alone)
+                            && policy::listen::may_assign(&self.roles_of(&a.by))
                     }
                     _ => false,
                 })

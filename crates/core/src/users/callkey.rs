@@ -33,12 +33,17 @@ impl KeyRing {
     pub fn first(&self) -> &Key32 {
         &self.0.last().expect("a ring holds a seed").1
     }
-    /// Might this ring hold epoch `e`'s seed: one of its seeds is named `e`, or (for epoch 0, the
-    /// archive's first key) one of unknown epoch (a key bag's, before the epochs are read)?
-    pub fn may_hold(&self, e: u32) -> bool {
-        self.0
+    /// Is epoch `e` newer than every epoch this ring holds a seed of (a seed of unknown epoch, a
+    /// key bag's before the epochs are read, counting as the first)? Such an epoch was not given to
+    /// this holder (yet): anything else that fails to open with the ring is damaged or altered.
+    pub fn newer_than_held(&self, e: u32) -> bool {
+        let newest = self
+            .0
             .iter()
-            .any(|(x, _)| *x == Some(e) || (e == 0 && x.is_none()))
+            .map(|(x, _)| x.unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        e > newest
     }
     /// The newest seed `known` accepts.
     pub fn newest_in(&self, known: impl Fn(&Key32) -> bool) -> Option<Key32> {
