@@ -16,6 +16,7 @@ pub mod audio;
 mod files;
 pub mod journal;
 pub mod readers;
+pub mod segments;
 
 pub use files::{
     list_dir, open_regular, read_capped, remove, shred_and_remove, Removal, MAX_READ, MAX_SMALL,
