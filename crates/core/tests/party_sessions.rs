@@ -53,6 +53,44 @@ async fn ids(s: &Session) -> BTreeSet<String> {
         .collect()
 }
 
+/// A new archive made on computer `pc` by ROOT, with these users (name and password, roles,
+/// extension) and calls imported: (its folder, the archive, `pc`, the calls' ids).
+/// A user to add: name and password, roles, telephony identities.
+type NewUser<'a> = ((&'a str, &'a str), Vec<Role>, Vec<String>);
+
+async fn world(
+    users: &[NewUser<'_>],
+    calls: Vec<CallSource>,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    Vec<String>,
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    let pc = tmp.path().join("pc");
+    session::init_in(
+        &archive,
+        &pc,
+        ROOT.0,
+        &Password::new(ROOT.1),
+        KdfChoice::Fast,
+    )
+    .await
+    .unwrap();
+    let mut root = logon(&archive, &pc, ROOT).await;
+    for (u, roles, tel) in users {
+        root.add_user(u.0, roles, tel, &Password::new(u.1))
+            .await
+            .unwrap();
+    }
+    let rep = root.import_sources(calls).await.unwrap();
+    root.close().await;
+    let ids = rep.imported.iter().map(|i| i.id.clone()).collect();
+    (tmp, archive, pc, ids)
+}
+
 /// What a user's own tool holds: uid, secret, key bag.
 struct Tool {
     uid: String,
@@ -75,6 +113,29 @@ fn tool(a: &Archive, u: (&str, &str)) -> Tool {
 }
 
 impl Tool {
+    /// Plant a generation 1 over segment `seq` of `device`, signed by this tool's user, holding
+    /// nothing and addressed to nobody; returns its path.
+    fn plant_over(&self, a: &Archive, device: &str, seq: u64) -> std::path::PathBuf {
+        journal::compact(
+            a,
+            device,
+            seq,
+            1,
+            &[],
+            Some(&[]),
+            "not-there.cvj",
+            &self.signer(),
+            &Readers::Metadata,
+        )
+        .ok();
+        let planted = a.path(&format!(
+            "journal/{device}/{}",
+            journal::segment_file(seq, 1)
+        ));
+        assert!(planted.is_file());
+        planted
+    }
+
     fn signer(&self) -> Signer<'_> {
         Signer {
             uid: &self.uid,
@@ -105,6 +166,26 @@ impl Tool {
         )
         .unwrap();
     }
+}
+
+/// The segments whose header names `uid` among their readers (in the clear), in journal order.
+fn addressed_to(a: &Archive, uid: &str) -> Vec<(String, u64)> {
+    let mut out = vec![];
+    for dev in a.list("journal").unwrap() {
+        for (seq, (_, name)) in journal::list_device(a, &dev).unwrap().current {
+            let b = a.read(&format!("journal/{dev}/{name}")).unwrap();
+            if journal::segment_readers(&b, "t")
+                .unwrap()
+                .0
+                .iter()
+                .any(|u| u == uid)
+            {
+                out.push((dev.clone(), seq));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 /// Every user's signing key, from their records on the share.
@@ -203,39 +284,22 @@ async fn party_index(data: &Path, a: &Archive, t: &Tool) -> (BTreeSet<String>, u
 
 #[tokio::test]
 async fn clinicians_and_staff_read_only_their_own_entries_into_an_index_of_their_own() {
-    let tmp = tempfile::tempdir().unwrap();
-    let archive = tmp.path().join("archive");
-    let pc = tmp.path().join("pc");
-    session::init_in(
-        &archive,
-        &pc,
-        ROOT.0,
-        &Password::new(ROOT.1),
-        KdfChoice::Fast,
-    )
-    .await
-    .unwrap();
-    let mut root = logon(&archive, &pc, ROOT).await;
-    for (u, roles, tel) in [
-        (SUP, vec![Role::Supervisor], vec![]),
-        (CLIN, vec![Role::Clinician], vec!["201".to_string()]),
-        (RECEP, vec![Role::Staff], vec!["101".to_string()]),
-    ] {
-        root.add_user(u.0, &roles, &tel, &Password::new(u.1))
-            .await
-            .unwrap();
-    }
-    let rep = root
-        .import_sources(vec![
+    let (tmp, archive, pc, imported) = world(
+        &[
+            (SUP, vec![Role::Supervisor], vec![]),
+            (CLIN, vec![Role::Clinician], vec!["201".to_string()]),
+            (RECEP, vec![Role::Staff], vec!["101".to_string()]),
+        ],
+        vec![
             call(1, "201"),
             call(2, "101"),
             call(3, "999"),
             call(4, "201"),
-        ])
-        .await
-        .unwrap();
-    let c: Vec<String> = rep.imported.iter().map(|i| i.id.clone()).collect();
-    root.close().await;
+        ],
+    )
+    .await;
+    let rep_ids = imported;
+    let c: Vec<String> = rep_ids.clone();
     let a = Archive::open(&archive).unwrap();
     assert!(
         a.config.party_readers(),
@@ -362,31 +426,17 @@ async fn clinicians_and_staff_read_only_their_own_entries_into_an_index_of_their
 #[tokio::test]
 async fn a_copy_of_what_a_disabled_importer_wrote_after_leaving_is_refused() {
     const SUP2: (&str, &str) = ("sue.super", "sup2-pass-1234");
-    let tmp = tempfile::tempdir().unwrap();
-    let archive = tmp.path().join("archive");
-    let pc = tmp.path().join("pc");
-    session::init_in(
-        &archive,
-        &pc,
-        ROOT.0,
-        &Password::new(ROOT.1),
-        KdfChoice::Fast,
+    let (tmp, archive, pc, imported) = world(
+        &[
+            (SUP, vec![Role::Supervisor], vec![]),
+            (SUP2, vec![Role::Supervisor], vec![]),
+            (CLIN, vec![Role::Clinician], vec!["201".to_string()]),
+        ],
+        vec![call(1, "201")],
     )
-    .await
-    .unwrap();
-    let mut root = logon(&archive, &pc, ROOT).await;
-    for (u, roles, tel) in [
-        (SUP, vec![Role::Supervisor], vec![]),
-        (SUP2, vec![Role::Supervisor], vec![]),
-        (CLIN, vec![Role::Clinician], vec!["201".to_string()]),
-    ] {
-        root.add_user(u.0, &roles, &tel, &Password::new(u.1))
-            .await
-            .unwrap();
-    }
-    let rep = root.import_sources(vec![call(1, "201")]).await.unwrap();
-    let genuine = rep.imported[0].id.clone();
-    root.close().await;
+    .await;
+    let rep_ids = imported;
+    let genuine = rep_ids[0].clone();
     let a = Archive::open(&archive).unwrap();
     let sup_t = tool(&a, SUP);
     let clin_t = tool(&a, CLIN);
@@ -442,73 +492,23 @@ async fn a_copy_of_what_a_disabled_importer_wrote_after_leaving_is_refused() {
 /// told, and reads the genuine segment once the planted file is gone — it is never taken as read.
 #[tokio::test]
 async fn a_generation_planted_over_a_partys_segment_is_named_and_hides_nothing_for_good() {
-    let tmp = tempfile::tempdir().unwrap();
-    let archive = tmp.path().join("archive");
-    let pc = tmp.path().join("pc");
-    session::init_in(
-        &archive,
-        &pc,
-        ROOT.0,
-        &Password::new(ROOT.1),
-        KdfChoice::Fast,
+    let (tmp, archive, _pc, imported) = world(
+        &[
+            (CLIN, vec![Role::Clinician], vec!["201".to_string()]),
+            (RECEP, vec![Role::Staff], vec!["101".to_string()]),
+        ],
+        vec![call(1, "201"), call(2, "101")],
     )
-    .await
-    .unwrap();
-    let mut root = logon(&archive, &pc, ROOT).await;
-    for (u, roles, tel) in [
-        (CLIN, vec![Role::Clinician], vec!["201".to_string()]),
-        (RECEP, vec![Role::Staff], vec!["101".to_string()]),
-    ] {
-        root.add_user(u.0, &roles, &tel, &Password::new(u.1))
-            .await
-            .unwrap();
-    }
-    let rep = root
-        .import_sources(vec![call(1, "201"), call(2, "101")])
-        .await
-        .unwrap();
-    let mine = rep.imported[0].id.clone();
-    root.close().await;
+    .await;
+    let rep_ids = imported;
+    let mine = rep_ids[0].clone();
     let a = Archive::open(&archive).unwrap();
     let clin_t = tool(&a, CLIN);
     let recep_t = tool(&a, RECEP);
     // The segment that holds the clinician's call, found by its header (its readers are named in
     // the clear).
-    let (dev, seq) = a
-        .list("journal")
-        .unwrap()
-        .into_iter()
-        .flat_map(|dev| {
-            let a = &a;
-            journal::list_device(a, &dev)
-                .unwrap()
-                .current
-                .into_iter()
-                .filter(|(_, (_, name))| {
-                    let b = a.read(&format!("journal/{dev}/{name}")).unwrap();
-                    journal::segment_readers(&b, "t")
-                        .unwrap()
-                        .0
-                        .contains(&clin_t.uid)
-                })
-                .map(|(seq, _)| (dev.clone(), seq))
-                .collect::<Vec<_>>()
-        })
-        .next()
-        .unwrap();
-    journal::compact(
-        &a,
-        &dev,
-        seq,
-        1,
-        &[],
-        Some(&[]),
-        "not-there.cvj",
-        &recep_t.signer(),
-        &Readers::Metadata,
-    )
-    .ok();
-    let planted = a.path(&format!("journal/{dev}/{}", journal::segment_file(seq, 1)));
+    let (dev, seq) = addressed_to(&a, &clin_t.uid)[0].clone();
+    let planted = recep_t.plant_over(&a, &dev, seq);
     assert!(planted.is_file());
 
     let fresh = tmp.path().join("new-pc");
@@ -533,31 +533,14 @@ async fn a_generation_planted_over_a_partys_segment_is_named_and_hides_nothing_f
 /// disabled account, and at their first logon after a promotion gives them the metadata key.
 #[tokio::test]
 async fn a_party_index_goes_when_its_owner_is_disabled_or_promoted() {
-    let tmp = tempfile::tempdir().unwrap();
-    let archive = tmp.path().join("archive");
-    let pc = tmp.path().join("pc");
-    session::init_in(
-        &archive,
-        &pc,
-        ROOT.0,
-        &Password::new(ROOT.1),
-        KdfChoice::Fast,
+    let (_tmp, archive, pc, _) = world(
+        &[
+            (CLIN, vec![Role::Clinician], vec!["201".to_string()]),
+            (RECEP, vec![Role::Staff], vec!["101".to_string()]),
+        ],
+        vec![call(1, "201"), call(2, "101")],
     )
-    .await
-    .unwrap();
-    let mut root = logon(&archive, &pc, ROOT).await;
-    for (u, roles, tel) in [
-        (CLIN, vec![Role::Clinician], vec!["201".to_string()]),
-        (RECEP, vec![Role::Staff], vec!["101".to_string()]),
-    ] {
-        root.add_user(u.0, &roles, &tel, &Password::new(u.1))
-            .await
-            .unwrap();
-    }
-    root.import_sources(vec![call(1, "201"), call(2, "101")])
-        .await
-        .unwrap();
-    root.close().await;
+    .await;
     let a = Archive::open(&archive).unwrap();
     let dir = pc.join("archives").join(&a.config.id);
     let file = |u: (&str, &str)| dir.join(format!("index-{}.db", users::uid_for(&a, u.0).unwrap()));
@@ -586,31 +569,17 @@ async fn a_party_index_goes_when_its_owner_is_disabled_or_promoted() {
 /// the call assigned is hers.
 #[tokio::test]
 async fn an_assignment_waits_for_its_call_across_syncs() {
-    let tmp = tempfile::tempdir().unwrap();
-    let archive = tmp.path().join("archive");
-    let pc = tmp.path().join("pc");
-    session::init_in(
-        &archive,
-        &pc,
-        ROOT.0,
-        &Password::new(ROOT.1),
-        KdfChoice::Fast,
+    let (tmp, archive, pc, imported) = world(
+        &[
+            (SUP, vec![Role::Supervisor], vec![]),
+            (CLIN, vec![Role::Clinician], vec!["201".to_string()]),
+            (RECEP, vec![Role::Staff], vec!["101".to_string()]),
+        ],
+        vec![call(5, "999")],
     )
-    .await
-    .unwrap();
-    let mut root = logon(&archive, &pc, ROOT).await;
-    for (u, roles, tel) in [
-        (SUP, vec![Role::Supervisor], vec![]),
-        (CLIN, vec![Role::Clinician], vec!["201".to_string()]),
-        (RECEP, vec![Role::Staff], vec!["101".to_string()]),
-    ] {
-        root.add_user(u.0, &roles, &tel, &Password::new(u.1))
-            .await
-            .unwrap();
-    }
-    let rep = root.import_sources(vec![call(5, "999")]).await.unwrap();
-    let id = rep.imported[0].id.clone();
-    root.close().await;
+    .await;
+    let rep_ids = imported;
+    let id = rep_ids[0].clone();
     let mut sup = logon(&archive, &pc, SUP).await;
     sup.assign(&id, CLIN.0).await.unwrap();
     sup.close().await;
@@ -618,35 +587,10 @@ async fn an_assignment_waits_for_its_call_across_syncs() {
     let clin_t = tool(&a, CLIN);
     let recep_t = tool(&a, RECEP);
     // The segments addressed to her: the copy, then the assignment.
-    let mut hers: Vec<(String, u64)> = vec![];
-    for dev in a.list("journal").unwrap() {
-        for (seq, (_, name)) in journal::list_device(&a, &dev).unwrap().current {
-            let b = a.read(&format!("journal/{dev}/{name}")).unwrap();
-            if journal::segment_readers(&b, "t")
-                .unwrap()
-                .0
-                .contains(&clin_t.uid)
-            {
-                hers.push((dev.clone(), seq));
-            }
-        }
-    }
-    hers.sort();
+    let hers = addressed_to(&a, &clin_t.uid);
     assert_eq!(hers.len(), 2, "{hers:?}");
     let (dev, seq) = hers[0].clone();
-    journal::compact(
-        &a,
-        &dev,
-        seq,
-        1,
-        &[],
-        Some(&[]),
-        "not-there.cvj",
-        &recep_t.signer(),
-        &Readers::Metadata,
-    )
-    .ok();
-    let planted = a.path(&format!("journal/{dev}/{}", journal::segment_file(seq, 1)));
+    let planted = recep_t.plant_over(&a, &dev, seq);
     let fresh = tmp.path().join("new-pc");
     let clin = logon(&archive, &fresh, CLIN).await;
     assert!(ids(&clin).await.is_empty());
