@@ -319,13 +319,13 @@ pub fn segment_readers(data: &[u8], what: &str) -> Result<(Vec<String>, bool)> {
     ))
 }
 
-/// A segment's signer and the metadata key epoch its key is wrapped to, as its header names them
-/// (read without any key; believe the signer only once the signature is checked).
-pub fn segment_signer_epoch(data: &[u8], what: &str) -> Result<(String, u32)> {
+/// The metadata key epoch a segment's key is wrapped to, as its header names it (read without any
+/// key).
+pub fn segment_epoch(data: &[u8], what: &str) -> Result<u32> {
     let (h, _, _, _) = split_signed(data, MAGIC, what)?;
     let header: SegmentHeader = serde_json::from_slice(h)
         .map_err(|e| Error::tampered(what, format!("malformed header ({e})")))?;
-    Ok((header.signer, header.epoch))
+    Ok(header.epoch)
 }
 
 fn is_zero(g: &u32) -> bool {

@@ -266,11 +266,6 @@ impl Index {
         })
     }
 
-    /// Is this a party reader's index (`open_party`)?
-    pub fn is_party_index(&self) -> bool {
-        self.party.is_some()
-    }
-
     /// The index's file.
     pub fn path(&self) -> &Path {
         &self.path

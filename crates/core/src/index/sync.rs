@@ -63,11 +63,6 @@ impl JournalReader {
         }
     }
 
-    /// Does this reader hold the metadata key?
-    pub fn holds_metadata(&self) -> bool {
-        self.metadata.is_some()
-    }
-
     fn as_party(
         &self,
         data: &[u8],
@@ -107,8 +102,8 @@ impl JournalReader {
                     // Only a segment under an epoch this holder does not hold (a newer one not
                     // given to them) is read as a party; any other failure (an altered wrap, a
                     // key that does not match its commitment) stands.
-                    Err(e) => match journal::segment_signer_epoch(data, what) {
-                        Ok((_, epoch)) if m.newer_than_held(epoch) => {
+                    Err(e) => match journal::segment_epoch(data, what) {
+                        Ok(epoch) if m.newer_than_held(epoch) => {
                             match self.as_party(data, device, seq, gen, signers, what) {
                                 Ok(Ok(o)) => Ok(Ok(o)),
                                 _ => Err(e),

@@ -31,6 +31,12 @@ pub fn is_ingest_only(roles: &[Role]) -> bool {
     !roles.is_empty() && roles.iter().all(|r| *r == Role::Ingest)
 }
 
+/// May an account with these roles log on (open a session)? Not an ingest identity (its machine
+/// imports with its secret, never a session) nor an account with no role yet.
+pub fn may_log_on(roles: &[Role]) -> bool {
+    !roles.is_empty() && !is_ingest_only(roles)
+}
+
 /// Signers whose journal compactions are believed: supervisors and the data controller.
 pub fn may_maintain_journals(roles: &[Role]) -> bool {
     any(roles, &[Role::Supervisor, Role::DataController])
@@ -59,4 +65,19 @@ pub fn may_verify_archive(roles: &[Role]) -> bool {
 /// Reading and verifying the audit trail: an admin or the data controller.
 pub fn may_read_audit(roles: &[Role]) -> bool {
     any(roles, &[Role::Admin, Role::DataController])
+}
+
+#[cfg(test)]
+mod logon_tests {
+    use super::*;
+
+    #[test]
+    fn ingest_identities_and_role_less_accounts_do_not_log_on() {
+        assert!(!may_log_on(&[]));
+        assert!(!may_log_on(&[Role::Ingest]));
+        for r in [Role::Staff, Role::Clinician, Role::Supervisor, Role::Admin] {
+            assert!(may_log_on(&[r]), "{r:?}");
+            assert!(may_log_on(&[Role::Ingest, r]), "{r:?}");
+        }
+    }
 }

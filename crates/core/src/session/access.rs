@@ -230,7 +230,7 @@ impl Session {
                     JournalEntry::RecordingCopy(c)
                         if c.recording == id
                             && c.to == self.user.uid
-                            && self.index.is_party_index()
+                            && self.index.party_uid().is_some()
                             && may_author(&self.roles_of(&c.by), EntryKind::RecordingCopy) =>
                     {
                         Some(*c.entry)

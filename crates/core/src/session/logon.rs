@@ -259,10 +259,9 @@ impl Session {
             Index::remove_party(&device.dir, &uid);
             return Err(Error::Forbidden("this account is disabled".into()));
         }
-        // An ingest identity (its machine imports with its secret, never a session) or an account
-        // with no role: nothing to log on to. (Until clinicians and staff read the journal as
-        // parties, the missing metadata key refused them; now it is said.)
-        if user.profile.roles.is_empty() || policy::users::is_ingest_only(&user.profile.roles) {
+        // (Until clinicians and staff read the journal as parties, the missing metadata key
+        // refused these; now the rulebook says so.)
+        if !policy::users::may_log_on(&user.profile.roles) {
             let why = "this account has no role that logs on (an ingest identity, or no roles yet): ask an admin";
             audit_now(Action::Logon, "failed", Some(why.into()))?;
             return Err(Error::Forbidden(why.into()));

@@ -308,7 +308,12 @@ impl Session {
     /// How this user reads the journal: with the metadata key if their key bag holds it, else as
     /// a party (`index::JournalReader`).
     pub(super) fn journal_reader(&self) -> index::JournalReader {
-        journal_reader_of(&self.user)
+        index::JournalReader::user(
+            self.user.secrets.ring("metadata").ok(),
+            &self.user.uid,
+            &self.user.secret,
+            self.user.secrets.get("dedup"),
+        )
     }
 
     /// Add a warning unless it is already there.
@@ -442,18 +447,6 @@ fn par_map<T: Send, R: Send>(items: Vec<T>, workers: usize, f: impl Fn(T) -> R +
     });
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, r)| r).collect()
-}
-
-/// How `user` reads the journal: with the metadata key if their key bag holds it, else as a party
-/// of the entries addressed to them (a clinician or staff member in an archive whose segments
-/// carry their readers).
-fn journal_reader_of(user: &users::UnlockedUser) -> index::JournalReader {
-    index::JournalReader::user(
-        user.secrets.ring("metadata").ok(),
-        &user.uid,
-        &user.secret,
-        user.secrets.get("dedup"),
-    )
 }
 
 /// Open this computer's index for `user`: the device's, keyed from the metadata key, for its
