@@ -1254,3 +1254,74 @@ async fn approval_hands_a_supervisor_the_calls_key_and_a_key_holder_delivers_an_
         "the delivery is audited"
     );
 }
+
+/// A decision is taken on what the share says now: the GP partner, logged on on her Mac before the
+/// manager raised a request on the PC, finds it and approves it without refreshing; a request the
+/// manager rejected meanwhile on the PC is not approved over it; once her account is disabled
+/// elsewhere, her open session decides nothing.
+#[tokio::test]
+async fn a_decision_catches_up_with_the_share_first() {
+    let w = World::new().await;
+    let mac = w._tmp.path().join("mac-device");
+    let mut gp = Session::logon_in(&w.archive, &mac, GP.0, &Password::new(GP.1))
+        .await
+        .unwrap();
+    let mut staff = w.as_(STAFF).await;
+    let first = staff
+        .raise_request(details(Purpose::Complaint))
+        .await
+        .unwrap();
+    let second = staff
+        .raise_request(details(Purpose::Complaint))
+        .await
+        .unwrap();
+    staff.close().await;
+    // The manager rejects the second one on the PC.
+    let mut pbm = w.as_(PBM).await;
+    pbm.reject(&second, "raised twice").await.unwrap();
+    pbm.close().await;
+    // The GP partner's session read neither; her decisions find both as the share has them.
+    gp.approve(
+        &first,
+        &[w.calls[2].clone()],
+        Utc::now() + Duration::days(7),
+        &[Right::Listen],
+    )
+    .await
+    .unwrap();
+    assert_eq!(gp.request(&first).await.unwrap().state, State::Approved);
+    let over = forbidden(
+        gp.approve(
+            &second,
+            &[w.calls[2].clone()],
+            Utc::now() + Duration::days(7),
+            &[Right::Listen],
+        )
+        .await,
+    );
+    assert!(over.contains("already rejected"), "{over}");
+    // Disabled on the PC, her open session on the Mac approves nothing more.
+    let mut staff = w.as_(STAFF).await;
+    let third = staff
+        .raise_request(details(Purpose::Complaint))
+        .await
+        .unwrap();
+    staff.close().await;
+    let mut admin = w.as_(ADMIN).await;
+    admin.update_user(GP.0, None, Some(true)).await.unwrap();
+    admin.close().await;
+    let gone = forbidden(
+        gp.approve(
+            &third,
+            &[w.calls[2].clone()],
+            Utc::now() + Duration::days(7),
+            &[Right::Listen],
+        )
+        .await,
+    );
+    assert!(gone.contains("disabled"), "{gone}");
+    gp.close().await;
+    let pbm = w.as_(PBM).await;
+    assert_eq!(pbm.request(&third).await.unwrap().state, State::Open);
+    pbm.close().await;
+}

@@ -162,6 +162,19 @@ impl Session {
         }
     }
 
+    /// As `request_state_for`, for a decision: taken on what the share says now, not on what this
+    /// computer had read — the session catches up first (`refresh`), so a request raised a moment
+    /// ago on another computer is found, a decision taken there meanwhile counts, and an account
+    /// disabled there decides nothing.
+    pub(super) async fn decision_state(
+        &mut self,
+        id: &str,
+        action: Action,
+    ) -> Result<RequestState> {
+        self.refresh().await?;
+        self.request_state_for(id, action).await
+    }
+
     /// The rules requests are folded under: the bank holidays, and since when the data
     /// controller's setting `second-authoriser` has been on (the first "on" since it was last
     /// off; only her settings count).
@@ -562,7 +575,7 @@ impl Session {
         expires_at: DateTime<Utc>,
         allow: &[Right],
     ) -> Result<()> {
-        let st = self.request_state_for(id, Action::DecideRequest).await?;
+        let st = self.decision_state(id, Action::DecideRequest).await?;
         let rules = self.fold_rules().await?;
         self.check_decider(&st, Action::DecideRequest, &rules)?;
         if recordings.is_empty() {
@@ -622,7 +635,7 @@ impl Session {
 
     /// Reject a request with a reason.
     pub async fn reject(&mut self, id: &str, reason: &str) -> Result<()> {
-        let st = self.request_state_for(id, Action::DecideRequest).await?;
+        let st = self.decision_state(id, Action::DecideRequest).await?;
         let rules = self.fold_rules().await?;
         self.check_decider(&st, Action::DecideRequest, &rules)?;
         if reason.trim().is_empty() {
@@ -660,9 +673,7 @@ impl Session {
     /// scan itself stays where it is). The scan is read only once the rulebook lets this user
     /// agree, and only a regular file of at most 50 MB given by its absolute path.
     pub async fn agree(&mut self, id: &str, text: &str, scan: Option<&Path>) -> Result<()> {
-        let st = self
-            .request_state_for(id, Action::AgreeDisciplinary)
-            .await?;
+        let st = self.decision_state(id, Action::AgreeDisciplinary).await?;
         if let Err(e) = crate::policy::decide(self.roles(), Action::AgreeDisciplinary) {
             return self.refuse_request(Action::AgreeDisciplinary, &st.id, vec![], e);
         }
@@ -689,7 +700,7 @@ impl Session {
 
     /// Extend a SAR's deadline (up to two further months in all) with a reason.
     pub async fn extend(&mut self, id: &str, days: u32, reason: &str) -> Result<NaiveDate> {
-        let st = self.request_state_for(id, Action::ExtendSar).await?;
+        let st = self.decision_state(id, Action::ExtendSar).await?;
         if let Err(e) = crate::policy::decide(self.roles(), Action::ExtendSar) {
             return self.refuse_request(Action::ExtendSar, &st.id, vec![], e);
         }
@@ -732,7 +743,7 @@ impl Session {
 
     /// Mark a request completed (the data controller for their cases; else the requester or a decider).
     pub async fn complete(&mut self, id: &str, note: Option<&str>) -> Result<()> {
-        let st = self.request_state_for(id, Action::CompleteRequest).await?;
+        let st = self.decision_state(id, Action::CompleteRequest).await?;
         if !policy::requests::may_complete(st.purpose, self.roles(), st.raised_by == self.user.uid)
         {
             return self.refuse_request(
