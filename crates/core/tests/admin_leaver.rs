@@ -239,11 +239,10 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
 
     // Attack 1: Ivy writes the next revision of her own record, enabled again, signed with the
     // archive's signing seed and her kept admin key.
-    // The metadata key was rotated before her disablement was written too: what is written from
-    // then on her kept key does not open. (Profiles are sealed for every user, from `dedup`.)
+    // An admin holds no metadata key (the roles that search the whole archive do), so none was
+    // rotated at her leaving. (Profiles are sealed for every user, from `dedup`.)
     let metadata = callkey::read_key(&a, "metadata", None).unwrap();
-    assert_eq!(metadata.current(), 1);
-    assert_eq!(metadata.epochs[0].leavers, vec![it.uid.clone()]);
+    assert_eq!(metadata.current(), 0);
     let me = Profile {
         name: IT.0.into(),
         roles: vec![Role::Admin],
@@ -258,7 +257,7 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
         Some(raw_latest(&a, &it.uid)),
         (it_public, None),
         &me,
-        &["admin", "audit", "dedup", "metadata", "signing"],
+        &["admin", "audit", "dedup", "signing"],
     );
     let err = users::load_latest(&a, &it.uid).unwrap_err().to_string();
     assert!(err.contains("the admin key's epoch 1 names"), "{err}");
@@ -286,7 +285,7 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
         Some(rec_before.clone()),
         (pk(&rec_before.signed.public_key), None),
         &rae,
-        &["admin", "audit", "dedup", "metadata", "signing"],
+        &["admin", "audit", "dedup", "signing"],
     );
     let err = users::load_latest(&a, &rec_uid).unwrap_err().to_string();
     assert!(err.contains("the admin key's epoch 1 names"), "{err}");
@@ -307,7 +306,7 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
         None,
         (crypto::x25519_public(&w_secret), Some(&w_secret)),
         &planted,
-        &["admin", "audit", "dedup", "metadata", "signing"],
+        &["admin", "audit", "dedup", "signing"],
     );
     let err = users::load_latest(&a, &w_uid).unwrap_err().to_string();
     assert!(err.contains("the admin key's epoch 1 names"), "{err}");
@@ -388,7 +387,7 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
         Some(same),
         (pk(&rec_before.signed.public_key), None),
         &rae,
-        &["admin", "audit", "dedup", "metadata", "signing"],
+        &["admin", "audit", "dedup", "signing"],
     );
     let forged = raw_latest(&a, &rec_uid);
     assert_eq!(forged.signed.rev, named);
@@ -423,7 +422,7 @@ async fn a_disabled_admin_cannot_re_enable_themselves_raise_a_colleague_or_plant
         Some(older),
         (pk(&rec_before.signed.public_key), None),
         &rae,
-        &["admin", "audit", "dedup", "metadata", "signing"],
+        &["admin", "audit", "dedup", "signing"],
     );
     assert_eq!(raw_latest(&a, &rec_uid).signed.rev, named - 1);
     let err = users::load_latest(&a, &rec_uid).unwrap_err().to_string();
@@ -540,7 +539,7 @@ async fn an_admin_epoch_from_an_older_build_is_followed_by_one_naming_the_revisi
         Some(raw_latest(&a, &it.uid)),
         (pk(&raw_latest(&a, &it.uid).signed.public_key), None),
         &me,
-        &["admin", "audit", "dedup", "metadata", "signing"],
+        &["admin", "audit", "dedup", "signing"],
     );
     let err = users::load_latest(&a, &it.uid).unwrap_err().to_string();
     assert!(err.contains("the admin key's epoch 2 names"), "{err}");
@@ -680,7 +679,7 @@ async fn an_admin_disabled_by_the_build_before_is_shut_out_again() {
     assert!(!rec.signed.given.is_empty());
     rec.signed.given.clear();
     let mut seeds = BTreeMap::new();
-    for k in ["metadata", "audit", "signing", "dedup"] {
+    for k in ["audit", "signing", "dedup"] {
         seeds.insert(k, hex::encode(root_bag.get(k).unwrap().expose()));
     }
     seeds.insert("admin", hex::encode(seed1.expose()));

@@ -1457,10 +1457,11 @@ async fn a_key_is_delivered_only_to_the_assignment_the_authoriser_saw() {
     );
 }
 
-/// An admin (an IT lead) makes a supervisor and a clinician of their own, has the supervisor
-/// assign a call to the clinician, and waits for a key holder's logon: no key moves until an
-/// approver or the data controller chooses to deliver it, and what she is asked names who
-/// assigned the call to whom.
+/// An admin (an IT lead) cannot make a supervisor (whose key bag holds the metadata key, which the
+/// admin does not hold), and makes a clinician of their own; a supervisor assigns a call to that
+/// clinician, and the admin waits for a key holder's logon: no key moves until an approver or the
+/// data controller chooses to deliver it, and what she is asked names who assigned the call to
+/// whom.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_admin_gets_no_calls_key_from_a_supervisor_and_a_clinician_of_their_own() {
     const IT: (&str, &str) = ("ivo.it", "it-pass-12345");
@@ -1474,16 +1475,22 @@ async fn an_admin_gets_no_calls_key_from_a_supervisor_and_a_clinician_of_their_o
     let rep = dc.import_sources(vec![call(4, "299")]).await.unwrap();
     let unassigned = rep.imported[0].id.clone();
     dc.close().await;
-    // The admin alone makes both (their key bags hold nothing the admin lacks).
+    // The admin alone cannot make a supervisor: her key bag would hold the metadata key.
     let mut it = w.logon(IT).await.unwrap();
-    it.add_user(
-        FAKE_SUP.0,
-        &[Role::Supervisor],
-        &[],
-        &Password::new(FAKE_SUP.1),
-    )
-    .await
-    .unwrap();
+    let e = it
+        .add_user(
+            FAKE_SUP.0,
+            &[Role::Supervisor],
+            &[],
+            &Password::new(FAKE_SUP.1),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Forbidden(m) if m.contains("metadata key")),
+        "{e}"
+    );
+    // A clinician of their own, she can (her key bag holds nothing the admin lacks).
     it.add_user(
         FAKE_CLIN.0,
         &[Role::Clinician],
@@ -1493,6 +1500,30 @@ async fn an_admin_gets_no_calls_key_from_a_supervisor_and_a_clinician_of_their_o
     .await
     .unwrap();
     it.close().await;
+    // The supervisor, made by the data controller, assigns the call to the admin's clinician.
+    let mut dc = w.logon(DC).await.unwrap();
+    dc.add_user(
+        FAKE_SUP.0,
+        &[Role::Supervisor],
+        &[],
+        &Password::new(FAKE_SUP.1),
+    )
+    .await
+    .unwrap();
+    dc.close().await;
+    // Nor can the admin become her: her secret is escrowed to the recovery key, so the admin
+    // cannot reset her password (and read every call's details with her key bag).
+    let mut it = w.logon(IT).await.unwrap();
+    let e = it
+        .reset_password(FAKE_SUP.0, &Password::new("it-knows-this-1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Forbidden(m) if m.contains("recovery key")),
+        "{e}"
+    );
+    it.close().await;
+    assert!(w.logon(FAKE_SUP).await.is_ok(), "her password stays");
     let mut sup = w.logon(FAKE_SUP).await.unwrap();
     sup.assign(&unassigned, FAKE_CLIN.0).await.unwrap();
     sup.close().await;
@@ -1513,11 +1544,12 @@ async fn an_admin_gets_no_calls_key_from_a_supervisor_and_a_clinician_of_their_o
         Err(Error::Forbidden(_))
     ));
     clin.close().await;
-    // The admin's own tool: no wrap to the clinician anywhere in the journals.
+    // No wrap to the clinician anywhere in the journals (read with the metadata key, which the
+    // admin's own tool does not hold).
     let a = w.share();
-    let it_tool = insider(&a, IT);
+    let dc_tool = insider(&a, DC);
     let clin_uid = users::uid_for(&a, FAKE_CLIN.0).unwrap();
-    let wraps_to_clin = read_assignments(&a, it_tool.metadata())
+    let wraps_to_clin = read_assignments(&a, dc_tool.metadata())
         .into_iter()
         .filter(|x| x.staff_uid == clin_uid && x.wrap.is_some())
         .count();

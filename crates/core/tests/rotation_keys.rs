@@ -139,7 +139,8 @@ async fn leavers_are_rotated_out_of_the_metadata_and_audit_keys() {
         (GP, vec![Role::Approver]),
         // (A supervisor: clinicians and staff hold no metadata key to be rotated out of.)
         (REC, vec![Role::Supervisor]),
-        (IT, vec![Role::Admin]),
+        // (An IT lead who also supervises: an admin alone holds no metadata key either.)
+        (IT, vec![Role::Admin, Role::Supervisor]),
         (SAM, vec![Role::Supervisor]),
     ] {
         root.add_user(u.0, &roles, &[], &Password::new(u.1))

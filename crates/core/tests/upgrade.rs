@@ -13,6 +13,25 @@ const ADMIN: (&str, &str) = ("alex.morgan", "alex-demo-2026");
 const PBM: (&str, &str) = ("jordan.reid", "jordan-demo-2026");
 const GP: (&str, &str) = ("dr.tom.okafor", "tom-demo-2026");
 
+/// Put `rec` in place of its current version, re-signed as the build before admin key signatures
+/// signed records: with the archive's signing seed alone.
+fn plant_as_before(
+    archive: &Path,
+    signing: &callvault_core::secret::Key32,
+    mut rec: users::UserRecord,
+) {
+    use callvault_core::crypto;
+    rec.admin_sig = None;
+    let msg = [
+        b"callvault/v1/user\n".as_slice(),
+        &serde_json::to_vec(&rec.signed).unwrap(),
+    ]
+    .concat();
+    rec.sig = crypto::b64(&crypto::ed25519_sign(signing, &msg));
+    let path = archive.join(format!("users/{}/{:08}.cvu", rec.signed.uid, rec.ver));
+    std::fs::write(&path, serde_json::to_vec_pretty(&rec).unwrap()).unwrap();
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
@@ -178,15 +197,7 @@ async fn a_supervisors_key_bag_from_before_approvals_handed_keys_over_is_reduced
     )
     .unwrap();
     // As a build before admin key signatures wrote it.
-    rec.admin_sig = None;
-    let msg = [
-        b"callvault/v1/user\n".as_slice(),
-        &serde_json::to_vec(&rec.signed).unwrap(),
-    ]
-    .concat();
-    rec.sig = crypto::b64(&crypto::ed25519_sign(seeds.get("signing").unwrap(), &msg));
-    let path = archive.join(format!("users/{uid}/{:08}.cvu", rec.ver));
-    std::fs::write(&path, serde_json::to_vec_pretty(&rec).unwrap()).unwrap();
+    plant_as_before(&archive, seeds.get("signing").unwrap(), rec);
     let raw = |a: &callvault_core::archive::Archive| {
         let r = users::load_latest(a, &uid).unwrap().unwrap();
         users::open_keybag(&r, &secret)
@@ -352,6 +363,136 @@ async fn key_holders_escrow_moves_to_the_recovery_key_once_it_exists() {
     // Everyone still logs on.
     for (n, p) in [PBM, GP] {
         Session::logon_in(&archive, &pc, n, &Password::new(p))
+            .await
+            .unwrap()
+            .close()
+            .await;
+    }
+}
+
+/// An archive made by the build of 2026-12-07 (segments with readers), where an admin's key bag
+/// still held the metadata key and a supervisor's secret was escrowed to the admin key. The next
+/// logon of an admin who holds the keys (the data controller) re-issues the IT lead's bag without
+/// the metadata key and moves the supervisor's escrow to the recovery key, so no admin can become
+/// her; the metadata key is rotated out of the IT lead's hands.
+#[tokio::test]
+async fn an_admins_metadata_key_and_a_supervisors_escrow_from_the_build_before_are_taken_back() {
+    use callvault_core::crypto;
+    use callvault_core::policy::Role;
+    use callvault_core::session::KdfChoice;
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    let pc = tmp.path().join("pc");
+    const SUP: (&str, &str) = ("sid.super", "sup-pass-1234");
+    const IT: (&str, &str) = ("ivo.it", "it-pass-12345");
+    callvault_core::session::init_in(
+        &archive,
+        &pc,
+        ADMIN.0,
+        &Password::new(ADMIN.1),
+        KdfChoice::Fast,
+    )
+    .await
+    .unwrap();
+    let mut admin = Session::logon_in(&archive, &pc, ADMIN.0, &Password::new(ADMIN.1))
+        .await
+        .unwrap();
+    for (u, role) in [(SUP, Role::Supervisor), (IT, Role::Admin)] {
+        admin
+            .add_user(u.0, &[role], &[], &Password::new(u.1))
+            .await
+            .unwrap();
+    }
+    admin.close().await;
+    let a = callvault_core::archive::Archive::open(&archive).unwrap();
+    let root_uid = users::uid_for(&a, ADMIN.0).unwrap();
+    let root = users::load_latest(&a, &root_uid).unwrap().unwrap();
+    let seeds = users::unlock(&a, &root, &Password::new(ADMIN.1))
+        .unwrap()
+        .secrets;
+    let plant = |rec| plant_as_before(&archive, seeds.get("signing").unwrap(), rec);
+    // The IT lead's bag with the metadata key, as it was given then.
+    let it_uid = users::uid_for(&a, IT.0).unwrap();
+    let mut rec = users::load_latest(&a, &it_uid).unwrap().unwrap();
+    let it_secret = users::unlock(&a, &rec, &Password::new(IT.1))
+        .unwrap()
+        .secret;
+    let mut bag = std::collections::BTreeMap::new();
+    for k in ["admin", "audit", "dedup", "metadata", "signing"] {
+        bag.insert(k, hex::encode(seeds.get(k).unwrap().expose()));
+    }
+    rec.signed.keybag = crypto::wrap(
+        &crypto::x25519_public(&it_secret),
+        format!("callvault/v1/keybag/{it_uid}/{}", rec.signed.rev).as_bytes(),
+        &serde_json::to_vec(&bag).unwrap(),
+    )
+    .unwrap();
+    rec.signed.given.insert("metadata".into(), 0);
+    plant(rec);
+    // The supervisor's secret escrowed to the admin key.
+    let sup_uid = users::uid_for(&a, SUP.0).unwrap();
+    let mut rec = users::load_latest(&a, &sup_uid).unwrap().unwrap();
+    assert!(
+        users::escrowed_to_recovery(&rec),
+        "this build escrows her to the recovery key"
+    );
+    let sup_secret = users::unlock(&a, &rec, &Password::new(SUP.1))
+        .unwrap()
+        .secret;
+    rec.signed.escrow = crypto::wrap(
+        &a.config.keys.get("admin").unwrap(),
+        format!("callvault/v1/escrow/{sup_uid}").as_bytes(),
+        sup_secret.expose(),
+    )
+    .unwrap();
+    rec.signed.escrow_to = None;
+    plant(rec);
+    let it_holds_metadata = || {
+        let r = users::load_latest(&a, &it_uid).unwrap().unwrap();
+        users::open_keybag(&r, &it_secret)
+            .unwrap()
+            .get("metadata")
+            .is_some()
+    };
+    assert!(
+        it_holds_metadata(),
+        "the planted bag is what the build before wrote"
+    );
+    // The IT lead logs on meanwhile (her session keeps only the seeds her role grants).
+    Session::logon_in(&archive, &pc, IT.0, &Password::new(IT.1))
+        .await
+        .unwrap()
+        .close()
+        .await;
+    // The data controller's logon (an admin too) upgrades both records.
+    let admin = Session::logon_in(&archive, &pc, ADMIN.0, &Password::new(ADMIN.1))
+        .await
+        .unwrap();
+    admin.close().await;
+    assert!(!it_holds_metadata(), "re-issued without the metadata key");
+    let sup = users::load_latest(&a, &sup_uid).unwrap().unwrap();
+    assert!(users::escrowed_to_recovery(&sup), "escrow moved");
+    assert!(
+        users::open_escrow(&sup, &seeds, None).is_err(),
+        "the admin key no longer opens it"
+    );
+    for uid in [&it_uid, &sup_uid] {
+        let versions = std::fs::read_dir(archive.join(format!("users/{uid}")))
+            .unwrap()
+            .count();
+        assert_eq!(versions, 1, "older versions removed");
+    }
+    // The metadata key is rotated out of the IT lead's copy.
+    let admin = Session::logon_in(&archive, &pc, ADMIN.0, &Password::new(ADMIN.1))
+        .await
+        .unwrap();
+    admin.close().await;
+    let chain = users::callkey::read_key(&a, "metadata", None).unwrap();
+    assert_eq!(chain.current(), 1, "{:?}", chain.problems);
+    assert_eq!(chain.epochs[0].leavers, vec![it_uid.clone()]);
+    // Both still log on.
+    for u in [SUP, IT] {
+        Session::logon_in(&archive, &pc, u.0, &Password::new(u.1))
             .await
             .unwrap()
             .close()

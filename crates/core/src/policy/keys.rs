@@ -4,14 +4,9 @@
 use super::Role;
 
 /// The roles that search the whole archive, and so hold the `metadata` key in an archive whose
-/// segments carry their readers (`ArchiveConfig::readers`); the admin too, for now (issue 18:
-/// the admin's rotations of the metadata key and the upgrade run read with it).
-const METADATA_HOLDERS: [Role; 4] = [
-    Role::Supervisor,
-    Role::Approver,
-    Role::DataController,
-    Role::Admin,
-];
+/// segments carry their readers (`ArchiveConfig::readers`). Not the admin: an IT lead manages
+/// accounts, and the policy gives them no call.
+const METADATA_HOLDERS: [Role; 3] = [Role::Supervisor, Role::Approver, Role::DataController];
 
 /// The archive secrets a user's key bag carries, by role. `readers`: the archive's segments carry
 /// their readers (`ArchiveConfig::party_readers`), so a clinician or staff member holds no
@@ -55,13 +50,17 @@ pub fn account_keys(roles: &[Role], disabled: bool, readers: bool) -> Vec<&'stat
 }
 
 /// Is the secret of a user with these roles escrowed to the practice's recovery key rather than
-/// the admin key: do they hold call keys (`custodian`), or the admin key itself? Then an admin,
-/// who may reset the passwords of those who hold neither, cannot become them: not an approver
-/// (and so reach the calls), nor another admin (whose key bag is given each new epoch of the admin
-/// key, so an admin who left and knew a colleague's secret could still sign user records).
+/// the admin key: do they hold call keys (`custodian`), the metadata key (that opens every call's
+/// details), or the admin key itself? Then an admin, who may reset the passwords of those who
+/// hold none, cannot become them: not an approver (and so reach the calls), not a supervisor (and
+/// so read every call's number and parties), nor another admin (whose key bag is given each new
+/// epoch of the admin key, so an admin who left and knew a colleague's secret could still sign
+/// user records).
 pub fn escrow_to_recovery(roles: &[Role]) -> bool {
     let k = archive_keys_for(roles, true);
-    k.contains(&"custodian") || k.contains(&"admin")
+    ["custodian", "metadata", "admin"]
+        .iter()
+        .any(|n| k.contains(n))
 }
 
 /// Do these roles hold the call key (`custodian`): the policy's authorisers? They alone make its
@@ -126,25 +125,28 @@ mod tests {
             assert_eq!(archive_keys_for(&[r], true), vec!["dedup"], "{r:?}");
             assert!(archive_keys_for(&[r], false).contains(&"metadata"), "{r:?}");
         }
-        for r in [
-            Role::Supervisor,
-            Role::Approver,
-            Role::DataController,
-            Role::Admin,
-        ] {
+        for r in [Role::Supervisor, Role::Approver, Role::DataController] {
             assert!(archive_keys_for(&[r], true).contains(&"metadata"), "{r:?}");
         }
+        // The admin (an IT lead) manages accounts: no call's details.
+        assert_eq!(
+            archive_keys_for(&[Role::Admin], true),
+            vec!["dedup", "audit", "admin", "signing"]
+        );
+        assert!(archive_keys_for(&[Role::Admin], false).contains(&"metadata"));
         // A clinician who is also a supervisor searches the whole archive.
         assert!(archive_keys_for(&[Role::Clinician, Role::Supervisor], true).contains(&"metadata"));
         assert!(!may_rotate(&[Role::Clinician], "metadata", true));
     }
 
     #[test]
-    fn only_call_key_and_admin_key_holders_are_escrowed_to_the_recovery_key() {
+    fn call_metadata_and_admin_key_holders_are_escrowed_to_the_recovery_key() {
         assert!(escrow_to_recovery(&[Role::Approver]));
         assert!(escrow_to_recovery(&[Role::Admin, Role::DataController]));
         assert!(escrow_to_recovery(&[Role::Admin]));
-        for r in [Role::Supervisor, Role::Clinician, Role::Staff, Role::Ingest] {
+        assert!(escrow_to_recovery(&[Role::Supervisor]));
+        assert!(escrow_to_recovery(&[Role::Clinician, Role::Supervisor]));
+        for r in [Role::Clinician, Role::Staff, Role::Ingest] {
             assert!(!escrow_to_recovery(&[r]), "{r:?}");
         }
     }

@@ -154,7 +154,7 @@ impl Session {
                 Action::ResetPassword,
                 vec![uid],
                 Error::Forbidden(format!(
-                    "{name} holds call keys: their password is reset only with the practice's recovery code, by the data controller in her own session (`callvault user reset-password {name} --recovery`); an admin's next logon then completes it"
+                    "{name} holds call keys or the metadata key (their secret is escrowed to the recovery key): their password is reset only with the practice's recovery code, by the data controller in her own session (`callvault user reset-password {name} --recovery`); an admin's next logon then completes it"
                 )),
             );
         }

@@ -81,7 +81,7 @@ pub fn open_escrow(
     if escrowed_to_recovery(rec) {
         let seed = recovery.ok_or_else(|| {
             Error::Forbidden(
-                "this user holds call keys or the admin key: their secret is escrowed to the practice's recovery key, which the data controller keeps; an admin alone cannot open it".into(),
+                "this user holds call keys, the metadata key or the admin key: their secret is escrowed to the practice's recovery key, which the data controller keeps; an admin alone cannot open it".into(),
             )
         })?;
         crypto::unwrap_key(seed, &recovery_escrow_info(uid), &rec.signed.escrow, &what)

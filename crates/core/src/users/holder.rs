@@ -111,8 +111,9 @@ pub fn unvouched(archive: &Archive, signer: &super::ArchiveSecrets, uid: &str) -
 
 /// Does this user's current key bag hold a seed their roles no longer grant (a supervisor's
 /// `custodian`, from before approvals handed keys over; any seed at all in a disabled account's,
-/// from before disabled bags were emptied)? Opened through the escrow with the admin's seeds
-/// (false if the admin cannot open it); a disabled account's is told by its length alone.
+/// from before disabled bags were emptied)? Opened through the escrow with the admin's seeds; a
+/// bag the admin cannot open (escrowed to the recovery key) is told by its length: longer than a
+/// bag of exactly the seeds granted.
 pub fn over_granted(archive: &Archive, admin: &super::ArchiveSecrets, uid: &str) -> bool {
     let Ok(Some(rec)) = super::load_latest(archive, uid) else {
         return false;
@@ -123,21 +124,43 @@ pub fn over_granted(archive: &Archive, admin: &super::ArchiveSecrets, uid: &str)
     let Ok(profile) = super::read_profile(&rec, &m) else {
         return false;
     };
-    // A disabled account's bag, written by a build before they were emptied: told apart by its
-    // length, whoever its escrow opens to.
-    if profile.disabled {
-        return !super::keybag_is_empty(&rec);
-    }
-    let Ok(secret) = super::open_escrow(&rec, admin, None) else {
-        return false;
-    };
-    let Ok(bag) = super::open_keybag(&rec, &secret) else {
-        return false;
-    };
     let grant = crate::policy::account_keys(
         &profile.roles,
         profile.disabled,
         archive.config.party_readers(),
     );
+    let Some(bag) = super::open_escrow(&rec, admin, None)
+        .ok()
+        .and_then(|secret| super::open_keybag(&rec, &secret).ok())
+    else {
+        // (A disabled account's bag: `{}`, whoever its escrow opens to.)
+        return crate::crypto::unb64(&rec.signed.keybag.ct, "key bag")
+            .is_ok_and(|ct| ct.len() > bag_len(&grant) + 16);
+    };
     bag.0.keys().any(|k| !grant.contains(&k.as_str()))
+}
+
+/// The length of a key bag holding exactly the seeds `names` as `ArchiveSecrets::to_json` writes
+/// it: `{"name":"<64 hex digits>",…}`.
+fn bag_len(names: &[&str]) -> usize {
+    let entries: usize = names.iter().map(|n| n.len() + 2 + 1 + 66).sum();
+    2 + entries + names.len().saturating_sub(1)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_bag_of_exactly_its_seeds_has_the_length_it_is_told_by() {
+        for names in [
+            vec![],
+            vec!["dedup"],
+            vec!["metadata", "dedup", "custodian"],
+        ] {
+            let mut bag = super::super::ArchiveSecrets::default();
+            for n in &names {
+                bag.0.insert(n.to_string(), crate::secret::Key32::random());
+            }
+            assert_eq!(bag.to_json().len(), super::bag_len(&names), "{names:?}");
+        }
+    }
 }

@@ -102,13 +102,22 @@ impl ArchiveSecrets {
         self
     }
     /// Can these seeds make the key bag of `profile` (`policy::account_keys`: none for a disabled
-    /// account, so a disablement never waits for a holder of the keys)? Refused naming the first
-    /// seed missing.
+    /// account, so a disablement never waits for a holder of the keys)? Refused naming every seed
+    /// missing, and who can make the change instead.
     pub fn may_grant(&self, profile: &Profile, readers: bool) -> Result<()> {
-        for k in policy::account_keys(&profile.roles, profile.disabled, readers) {
-            self.require(k)?;
+        let missing: Vec<&str> = policy::account_keys(&profile.roles, profile.disabled, readers)
+            .into_iter()
+            .filter(|k| self.get(k).is_none())
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        Err(Error::Forbidden(format!(
+            "your roles do not hold the archive's {} key{}, which this user's roles are given: an admin whose own roles hold {} (the data controller, if she is also an admin) must make this change",
+            missing.join(" and "),
+            if missing.len() > 1 { "s" } else { "" },
+            if missing.len() > 1 { "them" } else { "it" },
+        )))
     }
     fn to_json(&self) -> zeroize::Zeroizing<Vec<u8>> {
         let m: BTreeMap<&str, String> = self
