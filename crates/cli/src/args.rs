@@ -208,8 +208,8 @@ pub enum UserCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Set a new password for a user (admin), without knowing the old one. A user who holds call
-    /// keys (an approver, the data controller) needs --recovery: the practice's recovery code, from
+    /// Set a new password for a user (admin), without knowing the old one. A supervisor, an
+    /// approver, the data controller or an admin needs --recovery: the practice's recovery code, from
     /// CALLVAULT_RECOVERY_CODE, else a prompt.
     ResetPassword {
         name: String,

@@ -1320,6 +1320,10 @@ async fn a_decision_catches_up_with_the_share_first() {
         .await,
     );
     assert!(gone.contains("disabled"), "{gone}");
+    // Her session has ended: nothing more is done in it, a decision or anything else.
+    let again = forbidden(gp.reject(&third, "no").await);
+    assert!(again.contains("ended"), "{again}");
+    assert!(gp.search(&SearchQuery::default()).await.is_err());
     gp.close().await;
     let pbm = w.as_(PBM).await;
     assert_eq!(pbm.request(&third).await.unwrap().state, State::Open);

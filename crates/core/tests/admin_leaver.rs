@@ -798,3 +798,125 @@ async fn an_admin_who_steps_down_is_rotated_out_at_another_admins_logon() {
         root.warnings
     );
 }
+
+/// An admin holds no metadata key in an archive with readers, but signs user records. With a tool
+/// of their own, an IT lead makes a clinician (so knows her secret), then writes the next revision
+/// of her record as a supervisor's — signing key, admin key, an escrow the admin key opens — to
+/// have the metadata key wrapped to keys the admin holds. The record carries no reader tag (only a
+/// holder of the metadata key can make one): the data controller's upgrade run does not give it
+/// the key, and the metadata key's next epoch is not granted to it.
+#[tokio::test]
+async fn an_admin_cannot_forge_a_supervisor_of_their_own_to_get_the_metadata_key() {
+    const SUP: (&str, &str) = ("sid.super", "sup-pass-12345");
+    const CAL: (&str, &str) = ("cal.made", "cal-pass-12345");
+    let tmp = tempfile::tempdir().unwrap();
+    let (archive, pc, mut root) = start(tmp.path()).await;
+    for (u, roles) in [(IT, vec![Role::Admin]), (SUP, vec![Role::Supervisor])] {
+        root.add_user(u.0, &roles, &[], &Password::new(u.1))
+            .await
+            .unwrap();
+    }
+    root.close().await;
+    let mut it_session = logon(&archive, &pc, IT).await;
+    it_session
+        .add_user(
+            CAL.0,
+            &[Role::Clinician],
+            &["207".into()],
+            &Password::new(CAL.1),
+        )
+        .await
+        .unwrap();
+    it_session.close().await;
+
+    // The IT lead's tool.
+    let a = Archive::open(&archive).unwrap();
+    let it = keep(&a, IT);
+    assert!(
+        it.bag.get("metadata").is_none(),
+        "an admin holds no metadata key"
+    );
+    let uid = users::uid_for(&a, CAL.0).unwrap();
+    let secret = {
+        let rec = users::load_latest(&a, &uid).unwrap().unwrap();
+        users::open_secret(&rec, &Password::new(CAL.1)).unwrap()
+    };
+    // Her next revision, with `roles`, as the admin's tool writes it.
+    let forge_as = |roles: Vec<Role>| {
+        let mut rec = users::load_latest(&a, &uid).unwrap().unwrap();
+        rec.signed.rev += 1;
+        rec.ver += 1;
+        let rev = rec.signed.rev;
+        let profile = Profile {
+            name: CAL.0.into(),
+            roles,
+            telephony_ids: vec!["207".into()],
+            disabled: false,
+        };
+        rec.signed.profile = crypto::wrap(
+            &users::profile_recipient(&a, &it.bag).unwrap(),
+            format!("callvault/v1/profile/{uid}/{rev}").as_bytes(),
+            &serde_json::to_vec(&profile).unwrap(),
+        )
+        .unwrap();
+        let bag = BTreeMap::from([("dedup", hex::encode(it.bag.get("dedup").unwrap().expose()))]);
+        rec.signed.keybag = crypto::wrap(
+            &crypto::x25519_public(&secret),
+            format!("callvault/v1/keybag/{uid}/{rev}").as_bytes(),
+            &serde_json::to_vec(&bag).unwrap(),
+        )
+        .unwrap();
+        rec.signed.by = it.uid.clone();
+        sign_record(
+            &mut rec,
+            it.bag.get("signing").unwrap(),
+            Some((0, it.bag.get("admin").unwrap())),
+        );
+        a.write_new(
+            &format!("users/{uid}/{:08}.cvu", rec.ver),
+            &serde_json::to_vec_pretty(&rec).unwrap(),
+        )
+        .unwrap();
+    };
+    forge_as(vec![Role::Supervisor]);
+
+    // The data controller (an admin too) logs on: her upgrade run would re-sign a supervisor with
+    // no reader tag, and is refused; then the supervisor leaves, and the metadata key's next
+    // epoch is made — not for the forged one.
+    let mut root = logon(&archive, &pc, ROOT).await;
+    assert!(
+        root.warnings
+            .iter()
+            .any(|w| w.contains(&uid) && w.contains("holder of the metadata key")),
+        "{:?}",
+        root.warnings
+    );
+    root.update_user(SUP.0, None, Some(true)).await.unwrap();
+    assert!(
+        root.warnings
+            .iter()
+            .any(|w| w.contains(CAL.0)
+                && w.contains("not vouched for by a holder of the metadata key")),
+        "{:?}",
+        root.warnings
+    );
+    // Her session believes the forged supervisor. The admin now puts a clinician's revision in
+    // its place, so that an edit of the supervisor looks like a promotion: the data controller
+    // changes her extension, and the check is made on the roles her session believed.
+    forge_as(vec![Role::Clinician]);
+    let _ = root
+        .update_user(CAL.0, Some(&["208".to_string()]), None)
+        .await;
+    root.close().await;
+    let chain = callkey::read_key(&a, "metadata", None).unwrap();
+    assert_eq!(chain.current(), 1, "{:?}", chain.problems);
+    assert!(!chain.epochs[0].grants.iter().any(|g| g.to == uid));
+    // Her key bag, as the admin's tool opens it with her secret, never held the metadata key.
+    let latest = users::load_latest(&a, &uid).unwrap().unwrap();
+    let opened = users::open_keybag(&latest, &secret).unwrap();
+    assert!(opened.get("metadata").is_none());
+    // A real supervisor, made by the data controller, is vouched for.
+    let sup_uid = users::uid_for(&a, SUP.0).unwrap();
+    let sup = users::load_latest(&a, &sup_uid).unwrap().unwrap();
+    assert!(sup.signed.reader.is_some());
+}

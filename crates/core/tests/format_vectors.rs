@@ -639,16 +639,7 @@ fn password_reset_removes_older_versions() {
     let old = users::load_latest(&a, &uid).unwrap().unwrap();
     let admin = users::unlock(&a, &old, &old_password).unwrap();
     let new_password = Password::new("a new password for the test");
-    users::reset_password(
-        &a,
-        &admin.secrets,
-        &admin.uid,
-        &uid,
-        &new_password,
-        None,
-        true,
-    )
-    .unwrap();
+    users::reset_password(&a, &admin.secrets, &admin.uid, &uid, &new_password, None).unwrap();
     // A new version, a new revision signed by the admin binding the new sealing, nothing older left.
     assert_eq!(
         a.list(&format!("users/{uid}")).unwrap(),

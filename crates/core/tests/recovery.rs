@@ -388,7 +388,7 @@ async fn an_admins_forged_record_of_an_approver_gets_no_call_key() {
     // key: it is not given one.
     let (_, dc_bag) = tool(&a, DC);
     let dc_uid = users::uid_for(&a, DC.0).unwrap();
-    let e = users::upgrade_record(&a, &dc_bag, &dc_uid, &gp_uid, false).unwrap_err();
+    let e = users::upgrade_record(&a, &dc_bag, &dc_uid, &gp_uid).unwrap_err();
     assert!(e.to_string().contains("not put there by a holder"), "{e}");
     assert!(!custodian_reached_evil());
     // A genuine approver's record carries a holder tag the call key verifies.
@@ -588,4 +588,152 @@ async fn a_promotion_moves_the_escrow_and_removes_the_older_versions() {
     assert!(bag.get("custodian").is_some());
     assert!(w.logon(CLIN).await.is_ok());
     let _: &Path = &dir;
+}
+
+/// An admin (an IT lead) makes a clinician, so knows her secret, then with a tool of their own
+/// writes the next revision of her record as an approver's — her own keys (which every computer
+/// pinned), an escrow to the practice's recovery key (whose public half anyone reads), no holder
+/// tag, signed with the signing key and the admin key. The data controller's upgrade run must not
+/// take her keys for a key holder's from before tags and give them the call key.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admins_approver_forged_on_a_clinician_of_their_own_gets_no_call_key() {
+    const MADE: (&str, &str) = ("dr.made.up", "made-pass-12345");
+    let w = World::new().await;
+    let mut it = w.logon(IT).await.unwrap();
+    it.add_user(MADE.0, &[Role::Clinician], &[], &Password::new(MADE.1))
+        .await
+        .unwrap();
+    it.close().await;
+    let a = w.share();
+    let (_, it_bag) = tool(&a, IT);
+    let it_uid = users::uid_for(&a, IT.0).unwrap();
+    let uid = users::uid_for(&a, MADE.0).unwrap();
+    let mut rec = record(&a, MADE.0);
+    let secret = users::open_secret(&rec, &Password::new(MADE.1)).unwrap();
+    let rf: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.archive.join(recovery::PATH)).unwrap()).unwrap();
+    let recovery_public: [u8; 32] = crypto::unb64(rf["public"].as_str().unwrap(), "t")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    rec.signed.rev += 1;
+    rec.ver += 1;
+    let rev = rec.signed.rev;
+    let profile = users::Profile {
+        name: MADE.0.into(),
+        roles: vec![Role::Approver],
+        telephony_ids: vec![],
+        disabled: false,
+    };
+    rec.signed.profile = crypto::wrap(
+        &users::profile_recipient(&a, &it_bag).unwrap(),
+        format!("callvault/v1/profile/{uid}/{rev}").as_bytes(),
+        &serde_json::to_vec(&profile).unwrap(),
+    )
+    .unwrap();
+    let bag = std::collections::BTreeMap::from([(
+        "dedup",
+        hex::encode(it_bag.get("dedup").unwrap().expose()),
+    )]);
+    rec.signed.keybag = crypto::wrap(
+        &crypto::x25519_public(&secret),
+        format!("callvault/v1/keybag/{uid}/{rev}").as_bytes(),
+        &serde_json::to_vec(&bag).unwrap(),
+    )
+    .unwrap();
+    rec.signed.escrow = crypto::wrap(
+        &recovery_public,
+        format!("callvault/v3/recovery-escrow/{uid}").as_bytes(),
+        secret.expose(),
+    )
+    .unwrap();
+    rec.signed.escrow_to = Some("recovery".into());
+    rec.signed.holder = None;
+    rec.signed.reader = None;
+    rec.signed.by = it_uid;
+    let msg = [
+        b"callvault/v1/user\n".as_slice(),
+        &serde_json::to_vec(&rec.signed).unwrap(),
+    ]
+    .concat();
+    rec.sig = crypto::b64(&crypto::ed25519_sign(it_bag.get("signing").unwrap(), &msg));
+    let admin_msg = [b"callvault/v3/user-admin\n".as_slice(), &msg].concat();
+    rec.admin_sig = Some(users::cosign::AdminSig {
+        epoch: 0,
+        sig: crypto::b64(&crypto::xeddsa_sign(
+            it_bag.get("admin").unwrap(),
+            &admin_msg,
+        )),
+    });
+    a.write_new(
+        &format!("users/{uid}/{:08}.cvu", rec.ver),
+        &serde_json::to_vec_pretty(&rec).unwrap(),
+    )
+    .unwrap();
+    // The data controller logs on (an admin who holds the call key), and again: the record is
+    // named, as one whose keys no holder of the call key vouched for.
+    for _ in 0..2 {
+        let dc = w.logon(DC).await.unwrap();
+        assert!(
+            dc.warnings
+                .iter()
+                .any(|x| x.contains(&uid) && x.contains("holder of the call keys")),
+            "{:?}",
+            dc.warnings
+        );
+        dc.close().await;
+    }
+    let latest = record(&a, MADE.0);
+    let opened = users::open_keybag(&latest, &secret).unwrap();
+    assert!(
+        opened.get("custodian").is_none(),
+        "the call key reached keys the admin holds"
+    );
+}
+
+/// A supervisor holds the metadata key, so her secret is escrowed to the recovery key: an admin
+/// alone cannot reset her password, and the data controller resets it with the recovery code
+/// (her key bag holds no call key, so there is no holder tag to check).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_supervisors_password_is_reset_with_the_recovery_code() {
+    const SUP: (&str, &str) = ("sue.super", "sue-pass-12345");
+    let w = World::new().await;
+    let mut dc = w.logon(DC).await.unwrap();
+    dc.add_user(SUP.0, &[Role::Supervisor], &[], &Password::new(SUP.1))
+        .await
+        .unwrap();
+    dc.close().await;
+    assert!(users::escrowed_to_recovery(&record(&w.share(), SUP.0)));
+    let mut it = w.logon(IT).await.unwrap();
+    let e = it
+        .reset_password(SUP.0, &Password::new("it-chose-this-1"))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("recovery"), "{e}");
+    it.close().await;
+    let mut dc = w.logon(DC).await.unwrap();
+    let done = dc
+        .reset_password_with_recovery(SUP.0, &Password::new("sue-new-pass-123"), &w.code)
+        .await
+        .unwrap();
+    assert!(done, "the data controller is an admin too: signed at once");
+    dc.close().await;
+    assert!(
+        w.logon(SUP).await.is_err(),
+        "the old password no longer opens it"
+    );
+    let sup = Session::logon_in(
+        &w.archive,
+        &w.data,
+        SUP.0,
+        &Password::new("sue-new-pass-123"),
+    )
+    .await
+    .unwrap();
+    // She still reads every call's details.
+    assert!(sup
+        .search(&callvault_core::session::SearchQuery::default())
+        .await
+        .is_ok());
+    sup.close().await;
 }

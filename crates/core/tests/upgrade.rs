@@ -385,6 +385,7 @@ async fn an_admins_metadata_key_and_a_supervisors_escrow_from_the_build_before_a
     let pc = tmp.path().join("pc");
     const SUP: (&str, &str) = ("sid.super", "sup-pass-1234");
     const IT: (&str, &str) = ("ivo.it", "it-pass-12345");
+    const APP: (&str, &str) = ("dr.ann.partner", "ann-pass-12345");
     callvault_core::session::init_in(
         &archive,
         &pc,
@@ -397,7 +398,11 @@ async fn an_admins_metadata_key_and_a_supervisors_escrow_from_the_build_before_a
     let mut admin = Session::logon_in(&archive, &pc, ADMIN.0, &Password::new(ADMIN.1))
         .await
         .unwrap();
-    for (u, role) in [(SUP, Role::Supervisor), (IT, Role::Admin)] {
+    for (u, role) in [
+        (SUP, Role::Supervisor),
+        (IT, Role::Admin),
+        (APP, Role::Approver),
+    ] {
         admin
             .add_user(u.0, &[role], &[], &Password::new(u.1))
             .await
@@ -411,6 +416,13 @@ async fn an_admins_metadata_key_and_a_supervisors_escrow_from_the_build_before_a
         .unwrap()
         .secrets;
     let plant = |rec| plant_as_before(&archive, seeds.get("signing").unwrap(), rec);
+    // The approver's record with no reader tag (the build before wrote none); escrowed to the
+    // recovery key, so no admin opens her bag to check it: her holder tag vouches for her keys.
+    let app_uid = users::uid_for(&a, APP.0).unwrap();
+    let mut rec = users::load_latest(&a, &app_uid).unwrap().unwrap();
+    assert!(rec.signed.reader.is_some() && rec.signed.holder.is_some());
+    rec.signed.reader = None;
+    plant(rec);
     // The IT lead's bag with the metadata key, as it was given then.
     let it_uid = users::uid_for(&a, IT.0).unwrap();
     let mut rec = users::load_latest(&a, &it_uid).unwrap().unwrap();
@@ -464,10 +476,15 @@ async fn an_admins_metadata_key_and_a_supervisors_escrow_from_the_build_before_a
         .unwrap()
         .close()
         .await;
-    // The data controller's logon (an admin too) upgrades both records.
+    // The data controller's logon (an admin too) upgrades the records.
     let admin = Session::logon_in(&archive, &pc, ADMIN.0, &Password::new(ADMIN.1))
         .await
         .unwrap();
+    assert!(
+        !admin.warnings.iter().any(|w| w.contains("not upgraded")),
+        "{:?}",
+        admin.warnings
+    );
     admin.close().await;
     assert!(!it_holds_metadata(), "re-issued without the metadata key");
     let sup = users::load_latest(&a, &sup_uid).unwrap().unwrap();
@@ -490,8 +507,10 @@ async fn an_admins_metadata_key_and_a_supervisors_escrow_from_the_build_before_a
     let chain = users::callkey::read_key(&a, "metadata", None).unwrap();
     assert_eq!(chain.current(), 1, "{:?}", chain.problems);
     assert_eq!(chain.epochs[0].leavers, vec![it_uid.clone()]);
-    // Both still log on.
-    for u in [SUP, IT] {
+    // The approver with no reader tag (her holder tag vouches) is given the new epoch.
+    assert!(chain.epochs[0].grants.iter().any(|g| g.to == app_uid));
+    // All still log on.
+    for u in [SUP, IT, APP] {
         Session::logon_in(&archive, &pc, u.0, &Password::new(u.1))
             .await
             .unwrap()

@@ -147,7 +147,7 @@ export const api = {
   keyStates: () => invoke<KeyRow[]>('key_states'),
   /** Make a key's next epoch by hand; returns what was done, in words. */
   rotateKey: (key: string) => invoke<string>('rotate_key', { key }),
-  /** recoveryCode: the practice's recovery code, needed for someone who holds call keys (typed by
+  /** recoveryCode: the practice's recovery code, needed for a supervisor, an approver, a data controller or an admin (typed by
    *  the data controller). True when done; false when prepared, for an admin's next logon. */
   resetPassword: (name: string, password: string, recoveryCode: string | null = null) =>
     invoke<boolean>('reset_password', { name, password, recoveryCode }),

@@ -54,6 +54,14 @@ pub fn may_import(roles: &[Role]) -> bool {
     )
 }
 
+/// May a session of these roles import now: an importer whose index covers the whole archive
+/// (`whole_index`: its key bag holds the metadata key)? Duplicates and erased audio are found in
+/// that index; a party reader's (an admin's in an archive with readers) holds neither the other
+/// calls nor their tombstones, so it would store every duplicate again and bring erased audio back.
+pub fn may_import_into(roles: &[Role], whole_index: bool) -> bool {
+    may_import(roles) && whole_index
+}
+
 /// Verifying the archive: an admin, the data controller or a supervisor.
 pub fn may_verify_archive(roles: &[Role]) -> bool {
     any(
@@ -79,5 +87,13 @@ mod logon_tests {
             assert!(may_log_on(&[r]), "{r:?}");
             assert!(may_log_on(&[Role::Ingest, r]), "{r:?}");
         }
+    }
+
+    #[test]
+    fn an_import_needs_an_index_of_the_whole_archive() {
+        assert!(may_import_into(&[Role::Supervisor], true));
+        assert!(may_import_into(&[Role::Admin], true));
+        assert!(!may_import_into(&[Role::Admin], false));
+        assert!(!may_import_into(&[Role::Clinician], true));
     }
 }

@@ -123,6 +123,7 @@ impl Session {
                     users::needs_upgrade(&s.archive, &u.uid)
                         || users::over_granted(&s.archive, &s.user.secrets, &u.uid)
                         || users::unvouched(&s.archive, &s.user.secrets, &u.uid)
+                        || users::reader_unvouched(&s.archive, &s.user.secrets, &u.uid)
                         || s.user.secrets.get("custodian").is_some()
                             && crate::users::recovery::exists(&s.archive)
                             && users::ProfileKey::of(&s.archive, &s.user.secrets)
@@ -169,13 +170,7 @@ impl Session {
         for (uid, disabled) in stale(self) {
             lock.check()?;
             // Each of `stale` is among the users read, so its keys are the ones known here.
-            match users::upgrade_record(
-                &self.archive,
-                &self.user.secrets,
-                &self.user.uid,
-                &uid,
-                true,
-            ) {
+            match users::upgrade_record(&self.archive, &self.user.secrets, &self.user.uid, &uid) {
                 Ok(Some(rev)) => {
                     self.checkpoint_user(&uid, rev, disabled).await?;
                     n += 1;
@@ -415,7 +410,7 @@ impl Session {
             &self.user.uid,
             &uid,
             &profile,
-            true,
+            &u.roles,
         )?;
         self.checkpoint_user(&uid, rev, profile.disabled).await?;
         self.rotate_after_stepping_down(own).await;
@@ -500,7 +495,7 @@ impl Session {
             &self.user.uid,
             &uid,
             &profile,
-            true,
+            &u.roles,
         )?;
         self.checkpoint_user(&uid, rev, profile.disabled).await?;
         self.rotate_after_stepping_down(own).await;

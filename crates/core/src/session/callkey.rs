@@ -228,7 +228,14 @@ impl Session {
             if u.disabled || !policy::holds_call_key(&u.roles) || Some(u.uid.as_str()) == leaving {
                 continue;
             }
-            if u.uid != self.user.uid && users::unvouched(&self.archive, &self.user.secrets, &u.uid)
+            if u.uid != self.user.uid
+                && !users::holder::vouched_now(
+                    &self.archive,
+                    &self.user.secrets,
+                    &u.uid,
+                    &u.public_key,
+                    false,
+                )
             {
                 self.warn_once(format!(
                     "{}: their user record is not vouched for by a holder of the call key, so the new call key is not given to them (an admin's next logon re-signs it; then rotate again)",

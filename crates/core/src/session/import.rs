@@ -18,13 +18,30 @@ impl Session {
         self.audit(Action::AllowErasedImport, "allowed", vec![], None)
     }
 
+    /// May this session import: its roles, and an index of the whole archive to find duplicates
+    /// and erased audio in (`policy::users::may_import_into`)? Refused and audited otherwise.
+    pub(super) fn require_import(&self) -> Result<()> {
+        self.require(Action::Import)?;
+        let whole = self.user.secrets.get("metadata").is_some();
+        if !crate::policy::users::may_import_into(self.roles(), whole) {
+            return self.refuse(
+                Action::Import,
+                vec![],
+                Error::Forbidden(
+                    "importing needs the archive's metadata key, to find duplicates and erased audio among every stored call: a supervisor or the data controller imports (or an ingest machine, unattended)".into(),
+                ),
+            );
+        }
+        Ok(())
+    }
+
     /// Import a folder described by a CSV manifest (default `DIR/manifest.csv`).
     pub async fn import_dir(
         &mut self,
         dir: &Path,
         manifest: Option<&Path>,
     ) -> Result<ImportReport> {
-        self.require(Action::Import)?;
+        self.require_import()?;
         let default = dir.join("manifest.csv");
         let manifest = manifest.unwrap_or(&default);
         if !manifest.exists() {
@@ -41,7 +58,7 @@ impl Session {
 
     /// The common import path for every layout.
     pub async fn import_sources(&mut self, sources: Vec<CallSource>) -> Result<ImportReport> {
-        self.require(Action::Import)?;
+        self.require_import()?;
         // One import at a time on this computer: a second process waits for the first, then
         // catches up with what it stored, so nothing is stored twice or fails half-way.
         let _lock = device::import_lock(&self.device).await?;

@@ -7,7 +7,7 @@ use crate::crypto;
 use crate::error::Result;
 use crate::ingest::layout::{self, Planned};
 use crate::ingest::{probe, CallSource, ImportReport, Rejected};
-use crate::policy::Action;
+
 use chrono_tz::Tz;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -92,7 +92,7 @@ impl Session {
         dir: &Path,
         mut opts: ImportOptions,
     ) -> Result<LayoutImportReport> {
-        self.require(Action::Import)?;
+        self.require_import()?;
         let tz = opts.tz.unwrap_or(self.tz);
         let plan = layout::plan_with_manifest(
             dir,

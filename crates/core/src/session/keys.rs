@@ -479,16 +479,34 @@ impl Session {
                 leavers.push(l.to_string());
             }
         }
-        let holders: Vec<(String, [u8; 32])> = self
-            .users
-            .iter()
-            .filter(|u| {
-                !u.disabled
-                    && holds(&u.roles, name, self.archive.config.party_readers())
-                    && Some(u.uid.as_str()) != leaving
-            })
-            .map(|u| (u.uid.clone(), u.public_key))
-            .collect();
+        let mut holders: Vec<(String, [u8; 32])> = Vec::new();
+        for u in self.users.clone() {
+            if u.disabled
+                || !holds(&u.roles, name, self.archive.config.party_readers())
+                || Some(u.uid.as_str()) == leaving
+            {
+                continue;
+            }
+            // The metadata key, which an admin does not hold in an archive with readers, goes only
+            // to a record a holder of it vouched for (not to one an admin forged).
+            if name == "metadata"
+                && u.uid != self.user.uid
+                && !crate::users::holder::vouched_now(
+                    &self.archive,
+                    &self.user.secrets,
+                    &u.uid,
+                    &u.public_key,
+                    true,
+                )
+            {
+                self.warn_once(format!(
+                    "{}: their user record is not vouched for by a holder of the metadata key, so its new epoch is not given to them (an admin's next logon re-signs it; then rotate again)",
+                    u.name
+                ));
+                continue;
+            }
+            holders.push((u.uid.clone(), u.public_key));
+        }
         let current = self.user.secrets.require(name)?.clone();
         let chain = self.call_keys.others.get(name).cloned().unwrap_or_default();
         let res = callkey::rotate(

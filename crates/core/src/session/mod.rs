@@ -254,6 +254,13 @@ impl Session {
     /// meanwhile, the session must end: that is an error. Roles taken away elsewhere take effect
     /// now; roles added take effect at the next logon (their keys come with it).
     pub async fn refresh(&mut self) -> Result<usize> {
+        // A session that found its account disabled has ended: it does nothing more (and says
+        // so once in the audit trail).
+        if self.user.profile.roles.is_empty() {
+            return Err(Error::Forbidden(
+                "this session has ended (the account was disabled, or holds no role any more): log on again".into(),
+            ));
+        }
         // A key rotated since (a leaver's: another computer made its next epoch, given to this
         // user) opens what was written after it: its epochs are taken first.
         self.read_call_keys()?;
@@ -280,6 +287,12 @@ impl Session {
             None => Some("this account's user record can no longer be read"),
         };
         if let Some(why) = why {
+            // A disabled account: no role from now on, so every action of this session is refused
+            // by the rulebook. (A record that cannot be read now — a passing error on the share,
+            // or a file planted there — refuses this catch-up only.)
+            if why.contains("disabled") {
+                self.user.profile.roles.clear();
+            }
             self.audit(Action::SessionEnd, "refused", vec![], Some(why.to_string()))?;
             return Err(Error::Forbidden(why.into()));
         }

@@ -154,7 +154,7 @@ impl Session {
                 Action::ResetPassword,
                 vec![uid],
                 Error::Forbidden(format!(
-                    "{name} holds call keys or the metadata key (their secret is escrowed to the recovery key): their password is reset only with the practice's recovery code, by the data controller in her own session (`callvault user reset-password {name} --recovery`); an admin's next logon then completes it"
+                    "{name}'s secret is escrowed to the practice's recovery key (a supervisor, an approver, the data controller or an admin, now or before): their password is reset only with the practice's recovery code, by the data controller in her own session (`callvault user reset-password {name} --recovery`); an admin's next logon then completes it"
                 )),
             );
         }
@@ -165,7 +165,6 @@ impl Session {
             &uid,
             new_password,
             None,
-            true,
         ) {
             Ok(rev) => rev,
             Err(e @ (Error::Forbidden(_) | Error::Tampered { .. })) => {
@@ -358,9 +357,8 @@ impl Session {
             )?;
             return Ok(None);
         }
-        let rev =
-            users::reset_password(&archive, &bag, &uid, &uid, new_password, Some(&seed), false)
-                .map_err(refused)?;
+        let rev = users::reset_password(&archive, &bag, &uid, &uid, new_password, Some(&seed))
+            .map_err(refused)?;
         users::mark(&archive, &uid, 'k')?;
         drop(bag);
         let mut s = match Session::logon_in(root, data, name, new_password).await {
@@ -399,12 +397,12 @@ impl Session {
         }
         self.warnings.push(if recovery::exists(&self.archive) {
             format!(
-                "The secrets of {} (who hold call keys or the admin key) are still escrowed to the admin key, so an admin could become them: they move to the recovery key at the next logon of an admin who is also an approver or the data controller.",
+                "The secrets of {} (who hold call keys, the metadata key or the admin key) are still escrowed to the admin key, so an admin could become them: they move to the recovery key at the next logon of an admin who is also an approver or the data controller.",
                 names.join(", ")
             )
         } else {
             format!(
-                "This archive has no recovery key: the secrets of {} (who hold call keys or the admin key) are still escrowed to the admin key, so an admin could become them. The data controller creates one (`callvault recovery create`) and keeps its code offline.",
+                "This archive has no recovery key: the secrets of {} (who hold call keys, the metadata key or the admin key) are still escrowed to the admin key, so an admin could become them. The data controller creates one (`callvault recovery create`) and keeps its code offline.",
                 names.join(", ")
             )
         });

@@ -45,6 +45,10 @@ impl KeyRing {
             .unwrap_or(0);
         e > newest
     }
+    /// Every seed held, newest first (tags made under any of them are checked).
+    pub fn seeds(&self) -> Vec<&Key32> {
+        self.0.iter().map(|(_, k)| k).collect()
+    }
     /// The newest seed `known` accepts.
     pub fn newest_in(&self, known: impl Fn(&Key32) -> bool) -> Option<Key32> {
         self.0.iter().map(|(_, k)| k).find(|k| known(k)).cloned()

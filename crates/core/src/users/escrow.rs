@@ -1,7 +1,7 @@
 //! Where a user's secret seed is escrowed (docs/FORMAT.md, "User records" and "The recovery
-//! key"): to the admin key for a user who holds neither a call key nor the admin key, to the
-//! practice's recovery key for approvers, the data controller and admins; opening it, and whether
-//! it must move.
+//! key"): to the admin key for clinicians and staff, to the practice's recovery key for
+//! supervisors, approvers, the data controller and admins (`policy::escrow_to_recovery`); opening
+//! it, and whether it must move.
 
 use super::{list_uids, load_latest, read_profile, recovery, ArchiveSecrets, UserRecord};
 use crate::archive::Archive;
@@ -19,7 +19,7 @@ pub(super) fn recovery_escrow_info(uid: &str) -> Vec<u8> {
 }
 
 /// The escrow a new record of a user with `roles` carries: to the recovery key for a holder of
-/// call keys or of the admin key (checked to be the practice's own with the writer's `custodian`),
+/// call keys, the metadata key or the admin key (checked to be the practice's own with the writer's `custodian`),
 /// else to the admin key. With the value of `escrow_to`.
 pub(super) fn escrow_for(
     archive: &Archive,
@@ -32,7 +32,7 @@ pub(super) fn escrow_for(
         let seeds = signer.call_seeds();
         if seeds.is_empty() {
             return Err(Error::Forbidden(
-                "an admin's or a call key holder's secret is escrowed to the practice's recovery key, which only a holder of the call key can check is the practice's own: ask an admin who is also an approver or the data controller".into(),
+                "a supervisor's, an approver's, the data controller's or an admin's secret is escrowed to the practice's recovery key, which only a holder of the call key can check is the practice's own: ask an admin who is also an approver or the data controller".into(),
             ));
         }
         let public = recovery::verified_public_any(archive, &seeds)?;

@@ -38,6 +38,23 @@ pub(super) fn tag(archive: &Archive, custodian: &Key32, s: &SignedPart) -> Strin
     ))
 }
 
+/// The record with its holder tag if its key bag gives `custodian`, and its reader tag if it gives
+/// `metadata` (in an archive with `readers`); else without them.
+pub(super) fn with_tags(
+    archive: &Archive,
+    bag: &super::ArchiveSecrets,
+    mut signed: SignedPart,
+) -> SignedPart {
+    signed.holder = None;
+    signed.reader = None;
+    signed.holder = bag.get("custodian").map(|c| tag(archive, c, &signed));
+    signed.reader = bag
+        .get("metadata")
+        .filter(|_| archive.config.party_readers())
+        .map(|m| reader_tag(archive, m, &signed));
+    signed
+}
+
 /// Does this record carry a holder tag that verifies under `custodian`?
 pub fn vouched(archive: &Archive, custodian: &Key32, rec: &UserRecord) -> bool {
     let Some(t) = rec
@@ -59,17 +76,15 @@ pub fn vouched_any(archive: &Archive, seeds: &[&Key32], rec: &UserRecord) -> boo
 
 /// May `custodian` be wrapped to this record's public key again? Yes if its holder tag verifies,
 /// or (a record from before tags) its key bag, opened with the user's `secret`, already holds
-/// this `custodian`; or, for an untagged record whose secret cannot be opened here (escrowed to
-/// the recovery key), if the caller knows its keys (`known_keys`: the Session found them equal to
-/// those this computer pinned and the journal's checkpoints name). Otherwise the record's keys
-/// were put there by someone who never held the call keys (an admin's forgery): refused, naming
-/// the record.
+/// this `custodian`. Otherwise the record's keys were put there by someone who never held the
+/// call keys (an admin's forgery): refused, naming the record. Keys this computer pinned are no
+/// proof: an admin who made a clinician knows her secret, and can write her record as an
+/// approver's, escrowed to the recovery key, on the very keys every computer pinned.
 pub(super) fn check(
     archive: &Archive,
     seeds: &[&Key32],
     rec: &UserRecord,
     secret: Option<&Key32>,
-    known_keys: bool,
 ) -> Result<()> {
     if vouched_any(archive, seeds, rec) {
         return Ok(());
@@ -80,13 +95,130 @@ pub(super) fn check(
     if held.is_some_and(|c| seeds.contains(&&c)) {
         return Ok(());
     }
-    if secret.is_none() && rec.signed.holder.is_none() && known_keys {
-        return Ok(());
-    }
     Err(Error::tampered(
         format!("users/{}/{:08}.cvu", rec.signed.uid, rec.ver),
         "this user's keys were not put there by a holder of the call keys (a record forged with the signing key?); the call keys are not given to it",
     ))
+}
+
+/// The **reader tag** of a metadata holder's record, in an archive with `readers`: as the holder
+/// tag, under a key derived from `metadata`, written by whoever puts `metadata` in the user's key
+/// bag. An admin holds no metadata key there, yet signs user records: a record they forged with a
+/// metadata-holding role (on the keys of an account they made, whose secret they know) must never
+/// be given the key — not by a re-signing, an upgrade or an escrow move, nor by a rotation.
+fn reader_key(metadata: &Key32) -> Key32 {
+    crypto::hkdf(metadata.expose(), b"callvault/v4/reader-tag")
+}
+
+/// The reader tag for a record's keys, under `metadata` (the seed the key bag holds).
+pub(super) fn reader_tag(archive: &Archive, metadata: &Key32, s: &SignedPart) -> String {
+    hex::encode(crypto::hmac_sha256(
+        reader_key(metadata).expose(),
+        &message(archive, s),
+    ))
+}
+
+/// Does this record's reader tag verify under any of these metadata seeds?
+pub fn reader_vouched_any(archive: &Archive, seeds: &[&Key32], rec: &UserRecord) -> bool {
+    let Some(t) = rec
+        .signed
+        .reader
+        .as_deref()
+        .and_then(|t| hex::decode(t).ok())
+    else {
+        return false;
+    };
+    seeds.iter().any(|m| {
+        crypto::hmac_sha256_verify(reader_key(m).expose(), &message(archive, &rec.signed), &t)
+    })
+}
+
+/// Has a holder of `metadata` vouched for this record's keys: its reader tag verifies under one
+/// of the `metadata` seeds `meta`, or its holder tag under one of the call seeds `calls` (the call
+/// key's holders — approvers, the data controller — hold `metadata` too)?
+pub fn reader_vouched(
+    archive: &Archive,
+    meta: &[&Key32],
+    calls: &[&Key32],
+    rec: &UserRecord,
+) -> bool {
+    reader_vouched_any(archive, meta, rec) || vouched_any(archive, calls, rec)
+}
+
+/// For a rotation's grants, failing closed: is `uid`'s current record on the share one with
+/// exactly the keys `public` that a holder vouched for — of `metadata` (`reader`), else of the
+/// call key? A record that cannot be read, or names other keys, is not.
+pub fn vouched_now(
+    archive: &Archive,
+    signer: &super::ArchiveSecrets,
+    uid: &str,
+    public: &[u8; 32],
+    reader: bool,
+) -> bool {
+    let Ok(Some(rec)) = super::load_latest(archive, uid) else {
+        return false;
+    };
+    if rec.signed.public_key != crypto::b64(public) {
+        return false;
+    }
+    let calls = signer.call_seeds();
+    if reader {
+        let meta = signer.ring("metadata").ok();
+        let meta = meta.as_ref().map(|r| r.seeds()).unwrap_or_default();
+        reader_vouched(archive, &meta, &calls, &rec)
+    } else {
+        vouched_any(archive, &calls, &rec)
+    }
+}
+
+/// May `metadata` be wrapped to this record's public key again (its roles already grant it)?
+/// Yes if a holder vouched for it (`reader_vouched`), or its key bag, opened with the user's
+/// `secret`, already holds one of the seeds `meta` (a record from before tags). Otherwise its
+/// keys were put there by someone who never held the metadata key (an admin's forgery): refused,
+/// naming the record.
+pub(super) fn reader_check(
+    archive: &Archive,
+    (meta, calls): (&[&Key32], &[&Key32]),
+    rec: &UserRecord,
+    secret: Option<&Key32>,
+) -> Result<()> {
+    let seeds = meta;
+    if reader_vouched(archive, meta, calls, rec) {
+        return Ok(());
+    }
+    let held = secret
+        .and_then(|s| open_keybag(rec, s).ok())
+        .and_then(|bag| bag.get("metadata").cloned());
+    if held.is_some_and(|m| seeds.iter().any(|x| x.expose() == m.expose())) {
+        return Ok(());
+    }
+    Err(Error::tampered(
+        format!("users/{}/{:08}.cvu", rec.signed.uid, rec.ver),
+        "this user's keys were not put there by a holder of the metadata key (a record forged with the signing key?); the metadata key is not given to it",
+    ))
+}
+
+/// Is this user, in an archive with `readers`, one whose roles grant `metadata` but whose record
+/// carries no reader tag the signer's metadata seeds verify (written before tags, or forged)? The
+/// upgrade run then re-signs it, which checks its key bag; false if the signer holds no
+/// `metadata` or cannot read the roles.
+pub fn reader_unvouched(archive: &Archive, signer: &super::ArchiveSecrets, uid: &str) -> bool {
+    if !archive.config.party_readers() {
+        return false;
+    }
+    let Ok(ring) = signer.ring("metadata") else {
+        return false;
+    };
+    let Ok(m) = super::ProfileKey::of(archive, signer) else {
+        return false;
+    };
+    let Ok(Some(rec)) = super::load_latest(archive, uid) else {
+        return false;
+    };
+    super::read_profile(&rec, &m).is_ok_and(|p| {
+        crate::policy::account_keys(&p.roles, p.disabled, true).contains(&"metadata")
+            && !reader_vouched(archive, &ring.seeds(), &signer.call_seeds(), &rec)
+    })
 }
 
 /// Is this user a holder of `custodian` whose record carries no holder tag the signer's

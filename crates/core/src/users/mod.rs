@@ -19,7 +19,7 @@ pub mod callkey;
 pub mod cosign;
 mod escrow;
 mod given;
-mod holder;
+pub mod holder;
 mod marks;
 mod profile;
 mod read;
@@ -29,7 +29,7 @@ pub mod reset;
 use escrow::{bag_for, escrow_for};
 pub use escrow::{escrow_misplaced, escrowed_to_recovery, open_escrow, recovery_in_use};
 use given::given_with;
-pub use holder::{over_granted, unvouched, vouched};
+pub use holder::{over_granted, reader_unvouched, reader_vouched_any, unvouched, vouched};
 pub use marks::{locked_until, mark, parse_mark, MARK_SKEW_MS};
 use profile::seal_profile;
 pub use profile::{profile_recipient, read_profile, ProfileKey};
@@ -113,10 +113,9 @@ impl ArchiveSecrets {
             return Ok(());
         }
         Err(Error::Forbidden(format!(
-            "your roles do not hold the archive's {} key{}, which this user's roles are given: an admin whose own roles hold {} (the data controller, if she is also an admin) must make this change",
+            "your roles do not hold the archive's {} key{}, which this user's roles are given: an admin who is also the data controller or an approver must make this change",
             missing.join(" and "),
             if missing.len() > 1 { "s" } else { "" },
-            if missing.len() > 1 { "them" } else { "it" },
         )))
     }
     fn to_json(&self) -> zeroize::Zeroizing<Vec<u8>> {
@@ -185,6 +184,11 @@ pub struct SignedPart {
     /// admin forged with the signing key is never given the call keys. Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holder: Option<String>,
+    /// For a user whose key bag holds `metadata`, in an archive with `readers`: as `holder`, under
+    /// a key derived from `metadata` (`holder::reader_tag`), so a record an admin forged is
+    /// never given the metadata key. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reader: Option<String>,
     /// The newest epoch of each rotating key (`callkey::ROTATING`) this account's key bag was
     /// given, in this revision or any before it (carried forward, never lowered): so a leaving
     /// answered by an epoch is known not to be answered once the account was given that epoch or
@@ -315,9 +319,10 @@ pub fn write_user(
         archive: Some(archive.config.identity_hash()),
         escrow_to,
         holder: None,
+        reader: None,
         given: given_with(archive, &bag, &[signer], None),
     };
-    let signed = with_holder_tag(archive, &bag, signed);
+    let signed = holder::with_tags(archive, &bag, signed);
     sign_and_publish(
         archive,
         (signer, signer.require("signing")?),
@@ -329,15 +334,13 @@ pub fn write_user(
 /// Change a user's profile (roles, telephony identities, disabled) as an admin: a new revision,
 /// re-signed, with a key bag for the new roles; the password sealing is kept (the admin never
 /// learns it). The admin can only grant archive keys they hold. Returns the new revision.
-/// `known_keys`: the caller found the user's keys equal to those its computer pinned and the
-/// journal's checkpoints name (`holder::check`).
 pub fn update_profile(
     archive: &Archive,
     signer: &ArchiveSecrets,
     signer_uid: &str,
     uid: &str,
     profile: &Profile,
-    known_keys: bool,
+    believed: &[Role],
 ) -> Result<u64> {
     let before = load_latest(archive, uid)?
         .and_then(|r| read_profile(&r, &ProfileKey::of(archive, signer).ok()?).ok())
@@ -349,7 +352,7 @@ pub fn update_profile(
         signer_uid,
         uid,
         (Some(profile), None, None),
-        known_keys,
+        Some(believed),
     )?;
     // A role taken away takes its seeds out of the share's copies of the record too (a copy of
     // the record taken before keeps them: rotating the archive keys ends that, not this); an
@@ -377,7 +380,7 @@ fn resign(
     signer_uid: &str,
     uid: &str,
     (profile, password, recovery): (Option<&Profile>, Option<&Password>, Option<&Key32>),
-    known_keys: bool,
+    believed: Option<&[Role]>,
 ) -> Result<(UserRecord, bool)> {
     let rec =
         load_latest(archive, uid)?.ok_or_else(|| Error::NotFound(format!("user id {uid}")))?;
@@ -429,11 +432,20 @@ fn resign(
         _ => None,
     };
     let bag = bag_for(archive, profile, signer, own.as_ref())?;
+    // Do the record's roles already grant key `k` — on the share, or as the writer's session
+    // believed them (an admin could put a lesser revision in place meanwhile, to make an edit
+    // look like a promotion)?
+    let granted = |k: &str| {
+        [Some(current.roles.as_slice()), believed]
+            .into_iter()
+            .flatten()
+            .any(|r| policy::archive_keys_for(r, true).contains(&k))
+    };
     // `custodian` goes to this public key again only if a holder of it vouched for the key (an
     // admin can sign a record of their own making); a promotion is checked against the keys
     // this computer saw before (the Session's pin), not here.
     if let Some(c) = bag.get("custodian") {
-        if policy::archive_keys_for(&current.roles, true).contains(&"custodian") {
+        if granted("custodian") {
             let opened = match &secret {
                 Some(_) => None,
                 None => open_escrow(&rec, signer, recovery).ok(),
@@ -442,14 +454,25 @@ fn resign(
             if seeds.is_empty() {
                 seeds.push(c);
             }
-            holder::check(
-                archive,
-                &seeds,
-                &rec,
-                secret.as_ref().or(opened.as_ref()),
-                known_keys,
-            )?;
+            holder::check(archive, &seeds, &rec, secret.as_ref().or(opened.as_ref()))?;
         }
+    }
+    // Likewise `metadata`, in an archive with `readers`, where an admin does not hold it: to a
+    // record whose roles already grant it (not a promotion its holder makes now) only if a holder
+    // vouched for its keys.
+    if bag.get("metadata").is_some() && archive.config.party_readers() && granted("metadata") {
+        let opened = match &secret {
+            Some(_) => None,
+            None => open_escrow(&rec, signer, recovery).ok(),
+        };
+        let keys = match (signer.get("metadata"), &own) {
+            (None, Some(o)) => o,
+            _ => signer,
+        };
+        let ring = keys.ring("metadata")?;
+        let seeds = (ring.seeds(), keys.call_seeds());
+        let secret = secret.as_ref().or(opened.as_ref());
+        holder::reader_check(archive, (&seeds.0, &seeds.1), &rec, secret)?;
     }
     let (escrow, escrow_to) = match &secret {
         Some(secret) if moves => {
@@ -476,6 +499,7 @@ fn resign(
         archive: Some(archive.config.identity_hash()),
         escrow_to,
         holder: None,
+        reader: None,
         given: given_with(
             archive,
             &bag,
@@ -486,11 +510,21 @@ fn resign(
             Some(&rec.signed),
         ),
     };
-    let mut signed = with_holder_tag(archive, &bag, signed);
+    let mut signed = holder::with_tags(archive, &bag, signed);
     if profile.disabled {
         // The tag binds only the archive and the user's keys, which never change: a disabled
         // holder keeps theirs, so re-enabling them later still finds them vouched for.
-        signed.holder = rec.signed.holder.clone();
+        // A promotion made now, while the account is disabled, is vouched for by its writer.
+        let promoted =
+            |k: &str| !granted(k) && policy::archive_keys_for(&profile.roles, true).contains(&k);
+        signed.holder = rec.signed.holder.clone().or_else(|| {
+            let c = signer.get("custodian").filter(|_| promoted("custodian"))?;
+            Some(holder::tag(archive, c, &signed))
+        });
+        signed.reader = rec.signed.reader.clone().or_else(|| {
+            let m = signer.get("metadata").filter(|_| promoted("metadata"))?;
+            Some(holder::reader_tag(archive, m, &signed)).filter(|_| archive.config.party_readers())
+        });
     }
     let signing = signer
         .get("signing")
@@ -539,15 +573,6 @@ pub fn keybag_is_empty(rec: &UserRecord) -> bool {
     crypto::unb64(&rec.signed.keybag.ct, "key bag").is_ok_and(|ct| ct.len() <= 2 + 16)
 }
 
-/// The record with its holder tag if its key bag gives `custodian`, else without one.
-fn with_holder_tag(archive: &Archive, bag: &ArchiveSecrets, mut signed: SignedPart) -> SignedPart {
-    signed.holder = None;
-    signed.holder = bag
-        .get("custodian")
-        .map(|c| holder::tag(archive, c, &signed));
-    signed
-}
-
 /// Bring a record written before format 2 up to date (its sealing bound by the signature), as a
 /// new revision signed by an admin. Returns the new revision, or None if nothing was needed.
 /// Is this user's current record one an admin's upgrade run must re-sign (made before the
@@ -561,23 +586,18 @@ pub fn upgrade_record(
     signer: &ArchiveSecrets,
     signer_uid: &str,
     uid: &str,
-    known_keys: bool,
 ) -> Result<Option<u64>> {
-    let over = over_granted(archive, signer, uid) || unvouched(archive, signer, uid);
+    let over = over_granted(archive, signer, uid)
+        || unvouched(archive, signer, uid)
+        || holder::reader_unvouched(archive, signer, uid);
     let misplaced =
         ProfileKey::of(archive, signer).is_ok_and(|m| escrow_misplaced(archive, &m, uid));
     match load_latest(archive, uid)? {
         Some(r)
             if r.signed.sealing.is_none() || r.signed.archive.is_none() || over || misplaced =>
         {
-            let (published, moved) = resign(
-                archive,
-                signer,
-                signer_uid,
-                uid,
-                (None, None, None),
-                known_keys,
-            )?;
+            let (published, moved) =
+                resign(archive, signer, signer_uid, uid, (None, None, None), None)?;
             if over || moved {
                 // The older versions' key bags hold the seed the roles no longer grant: removed
                 // from the share (a copy taken before stays a copy: rotation, not this, ends it).
@@ -751,7 +771,6 @@ pub fn reset_password(
     uid: &str,
     new_password: &Password,
     recovery: Option<&Key32>,
-    known_keys: bool,
 ) -> Result<u64> {
     let (published, _) = resign(
         archive,
@@ -759,7 +778,7 @@ pub fn reset_password(
         admin_uid,
         uid,
         (None, Some(new_password), recovery),
-        known_keys,
+        None,
     )?;
     // Older versions hold the key sealed under the old password: remove them, so the old password
     // (perhaps the reason for the reset) no longer opens anything on the share.

@@ -75,10 +75,12 @@ pub fn prepare(
     let (by, by_signing) = by;
     let uid = &rec.signed.uid;
     let secret = open_escrow(rec, &ArchiveSecrets::default(), Some(recovery))?;
-    if !custodian.is_empty() {
-        super::holder::check(archive, custodian, rec, Some(&secret), false)?;
-    }
     let own = open_keybag(rec, &secret)?;
+    // Only a bag that holds the call key must show a holder of it put it there (a supervisor's,
+    // a demoted user's or an admin's holds none, and carries no holder tag).
+    if !custodian.is_empty() && own.get("custodian").is_some() {
+        super::holder::check(archive, custodian, rec, Some(&secret))?;
+    }
     let public: [u8; 32] = crypto::unb64(&rec.signed.public_key, "user record")?
         .try_into()
         .map_err(|_| Error::tampered(format!("users/{uid}"), "public key has the wrong length"))?;
@@ -200,6 +202,7 @@ pub fn apply(
         escrow_to: rec.signed.escrow_to.clone(),
         // The keys are unchanged, so a holder tag still holds.
         holder: rec.signed.holder.clone(),
+        reader: rec.signed.reader.clone(),
         // The key bag is the user's own, as it was.
         given: rec.signed.given.clone(),
     };
