@@ -1329,3 +1329,20 @@ async fn a_decision_catches_up_with_the_share_first() {
     assert_eq!(pbm.request(&third).await.unwrap().state, State::Open);
     pbm.close().await;
 }
+
+/// A supervisor's secret is escrowed to the recovery key (she holds the metadata key), as a call
+/// key holder's is: that is no sign she held the call key, so the data controller's logon rotates
+/// nothing.
+#[tokio::test]
+async fn a_supervisor_escrowed_to_the_recovery_key_is_no_call_key_leaver() {
+    let w = World::new().await;
+    for _ in 0..2 {
+        let s = w.as_(ADMIN).await;
+        assert!(
+            !s.warnings.iter().any(|x| x.contains("rotated")),
+            "{:?}",
+            s.warnings
+        );
+        s.close().await;
+    }
+}

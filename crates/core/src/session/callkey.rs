@@ -48,13 +48,15 @@ pub struct RotationReport {
 }
 
 /// Does a user's record show they were given the call key: their secret escrowed to the recovery
-/// key, and not because they are an admin who holds no call key (admins are escrowed there too)?
-/// An admin who was also an approver and lost only that role is not told apart here (named in
-/// FORMAT.md's known limits).
+/// key, and not because they hold the admin key or the metadata key without a call key (admins and
+/// supervisors are escrowed there too)? An admin or a supervisor who was also an approver and lost
+/// only that role is not told apart here (their record's `given` tells it; named in FORMAT.md's
+/// known limits).
 fn escrowed_as_holder(u: &UserSummary, r: &users::UserRecord) -> bool {
+    let keys = policy::archive_keys_for(&u.roles, true);
     users::escrowed_to_recovery(r)
         && (policy::holds_call_key(&u.roles)
-            || !policy::archive_keys_for(&u.roles, true).contains(&"admin"))
+            || !keys.contains(&"admin") && !keys.contains(&"metadata"))
 }
 
 impl Session {
