@@ -1490,7 +1490,9 @@ async fn an_admin_gets_no_calls_key_from_a_supervisor_and_a_clinician_of_their_o
         matches!(&e, Error::Forbidden(m) if m.contains("metadata key")),
         "{e}"
     );
-    // Nor import: her index holds no other call, so no duplicate or erased audio would be found.
+    // Nor import: her index holds no other call, so no duplicate or erased audio would be found
+    // (and the app does not offer it).
+    assert!(!it.abilities().may_import);
     let e = it.import_sources(vec![call(5, "298")]).await.unwrap_err();
     assert!(
         matches!(&e, Error::Forbidden(m) if m.contains("metadata key")),

@@ -166,7 +166,14 @@ impl Session {
     /// What this user may do, as the app shows it (the rulebook's `abilities`); it follows the
     /// roles, so it changes after a `refresh` that took a role away.
     pub fn abilities(&self) -> policy::Abilities {
-        policy::abilities(self.roles())
+        let mut a = policy::abilities(self.roles());
+        // An importer needs an index of the whole archive (`require_import`): an admin without
+        // the metadata key is not offered the import.
+        a.may_import = policy::users::may_import_into(
+            self.roles(),
+            self.user.secrets.get("metadata").is_some(),
+        );
+        a
     }
 
     /// Seconds of inactivity before the app locks: the archive's `idle-lock-minutes`, shortened
