@@ -81,6 +81,16 @@ fn tool(a: &Archive, u: (&str, &str)) -> (callvault_core::secret::Key32, users::
     (un.secret, bag)
 }
 
+/// The recovery key's public half, as anyone reads it from `recovery.json`.
+fn recovery_public(w: &World) -> [u8; 32] {
+    let rf: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.archive.join(recovery::PATH)).unwrap()).unwrap();
+    crypto::unb64(rf["public"].as_str().unwrap(), "t")
+        .unwrap()
+        .try_into()
+        .unwrap()
+}
+
 async fn trail(w: &World) -> String {
     let dc = w.logon(DC).await.unwrap();
     let t = serde_json::to_string(&dc.audit_list(&AuditFilter::default()).await.unwrap()).unwrap();
@@ -297,12 +307,7 @@ async fn an_admins_forged_record_of_an_approver_gets_no_call_key() {
     let mut rec = record(&a, GP.0);
     let evil = callvault_core::secret::Key32::random();
     let evil_public = crypto::x25519_public(&evil);
-    let rf: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(w.archive.join(recovery::PATH)).unwrap()).unwrap();
-    let recovery_public: [u8; 32] = crypto::unb64(rf["public"].as_str().unwrap(), "t")
-        .unwrap()
-        .try_into()
-        .unwrap();
+    let recovery_public = recovery_public(&w);
     let mut bag = std::collections::BTreeMap::new();
     // (An admin holds no metadata key: only `dedup` of the seeds an approver is given.)
     bag.insert("dedup", hex::encode(it_bag.get("dedup").unwrap().expose()));
@@ -610,12 +615,7 @@ async fn an_admins_approver_forged_on_a_clinician_of_their_own_gets_no_call_key(
     let uid = users::uid_for(&a, MADE.0).unwrap();
     let mut rec = record(&a, MADE.0);
     let secret = users::open_secret(&rec, &Password::new(MADE.1)).unwrap();
-    let rf: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(w.archive.join(recovery::PATH)).unwrap()).unwrap();
-    let recovery_public: [u8; 32] = crypto::unb64(rf["public"].as_str().unwrap(), "t")
-        .unwrap()
-        .try_into()
-        .unwrap();
+    let recovery_public = recovery_public(&w);
     rec.signed.rev += 1;
     rec.ver += 1;
     let rev = rec.signed.rev;

@@ -32,6 +32,25 @@ fn plant_as_before(
     std::fs::write(&path, serde_json::to_vec_pretty(&rec).unwrap()).unwrap();
 }
 
+/// A new archive in `dir` (`archive`), made on computer `pc` by ADMIN (admin and data
+/// controller), who is logged on there.
+async fn new_archive(dir: &Path) -> (PathBuf, PathBuf, Session) {
+    let (archive, pc) = (dir.join("archive"), dir.join("pc"));
+    callvault_core::session::init_in(
+        &archive,
+        &pc,
+        ADMIN.0,
+        &Password::new(ADMIN.1),
+        callvault_core::session::KdfChoice::Fast,
+    )
+    .await
+    .unwrap();
+    let admin = Session::logon_in(&archive, &pc, ADMIN.0, &Password::new(ADMIN.1))
+        .await
+        .unwrap();
+    (archive, pc, admin)
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
@@ -150,23 +169,9 @@ async fn a_format_1_archive_opens_upgrades_and_verifies() {
 async fn a_supervisors_key_bag_from_before_approvals_handed_keys_over_is_reduced() {
     use callvault_core::crypto;
     use callvault_core::policy::Role;
-    use callvault_core::session::KdfChoice;
     let tmp = tempfile::tempdir().unwrap();
-    let archive = tmp.path().join("archive");
-    let pc = tmp.path().join("pc");
+    let (archive, pc, mut admin) = new_archive(tmp.path()).await;
     const SUP: (&str, &str) = ("sid.super", "sup-pass-1234");
-    callvault_core::session::init_in(
-        &archive,
-        &pc,
-        ADMIN.0,
-        &Password::new(ADMIN.1),
-        KdfChoice::Fast,
-    )
-    .await
-    .unwrap();
-    let mut admin = Session::logon_in(&archive, &pc, ADMIN.0, &Password::new(ADMIN.1))
-        .await
-        .unwrap();
     admin
         .add_user(SUP.0, &[Role::Supervisor], &[], &Password::new(SUP.1))
         .await
@@ -379,25 +384,11 @@ async fn key_holders_escrow_moves_to_the_recovery_key_once_it_exists() {
 async fn an_admins_metadata_key_and_a_supervisors_escrow_from_the_build_before_are_taken_back() {
     use callvault_core::crypto;
     use callvault_core::policy::Role;
-    use callvault_core::session::KdfChoice;
     let tmp = tempfile::tempdir().unwrap();
-    let archive = tmp.path().join("archive");
-    let pc = tmp.path().join("pc");
+    let (archive, pc, mut admin) = new_archive(tmp.path()).await;
     const SUP: (&str, &str) = ("sid.super", "sup-pass-1234");
     const IT: (&str, &str) = ("ivo.it", "it-pass-12345");
     const APP: (&str, &str) = ("dr.ann.partner", "ann-pass-12345");
-    callvault_core::session::init_in(
-        &archive,
-        &pc,
-        ADMIN.0,
-        &Password::new(ADMIN.1),
-        KdfChoice::Fast,
-    )
-    .await
-    .unwrap();
-    let mut admin = Session::logon_in(&archive, &pc, ADMIN.0, &Password::new(ADMIN.1))
-        .await
-        .unwrap();
     for (u, role) in [
         (SUP, Role::Supervisor),
         (IT, Role::Admin),

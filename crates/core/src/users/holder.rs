@@ -55,17 +55,15 @@ pub(super) fn with_tags(
     signed
 }
 
+/// Does `tag` (hex, as a record carries it) verify under the tag key `k` for this record's keys?
+fn verifies(archive: &Archive, k: &Key32, rec: &UserRecord, tag: Option<&str>) -> bool {
+    tag.and_then(|t| hex::decode(t).ok())
+        .is_some_and(|t| crypto::hmac_sha256_verify(k.expose(), &message(archive, &rec.signed), &t))
+}
+
 /// Does this record carry a holder tag that verifies under `custodian`?
 pub fn vouched(archive: &Archive, custodian: &Key32, rec: &UserRecord) -> bool {
-    let Some(t) = rec
-        .signed
-        .holder
-        .as_deref()
-        .and_then(|t| hex::decode(t).ok())
-    else {
-        return false;
-    };
-    crypto::hmac_sha256_verify(key(custodian).expose(), &message(archive, &rec.signed), &t)
+    verifies(archive, &key(custodian), rec, rec.signed.holder.as_deref())
 }
 
 /// Does this record's holder tag verify under any of these call keys (every epoch a session
@@ -120,17 +118,9 @@ pub(super) fn reader_tag(archive: &Archive, metadata: &Key32, s: &SignedPart) ->
 
 /// Does this record's reader tag verify under any of these metadata seeds?
 pub fn reader_vouched_any(archive: &Archive, seeds: &[&Key32], rec: &UserRecord) -> bool {
-    let Some(t) = rec
-        .signed
-        .reader
-        .as_deref()
-        .and_then(|t| hex::decode(t).ok())
-    else {
-        return false;
-    };
-    seeds.iter().any(|m| {
-        crypto::hmac_sha256_verify(reader_key(m).expose(), &message(archive, &rec.signed), &t)
-    })
+    seeds
+        .iter()
+        .any(|m| verifies(archive, &reader_key(m), rec, rec.signed.reader.as_deref()))
 }
 
 /// Has a holder of `metadata` vouched for this record's keys: its reader tag verifies under one
@@ -182,14 +172,13 @@ pub(super) fn reader_check(
     rec: &UserRecord,
     secret: Option<&Key32>,
 ) -> Result<()> {
-    let seeds = meta;
     if reader_vouched(archive, meta, calls, rec) {
         return Ok(());
     }
     let held = secret
         .and_then(|s| open_keybag(rec, s).ok())
         .and_then(|bag| bag.get("metadata").cloned());
-    if held.is_some_and(|m| seeds.iter().any(|x| x.expose() == m.expose())) {
+    if held.is_some_and(|m| meta.iter().any(|x| x.expose() == m.expose())) {
         return Ok(());
     }
     Err(Error::tampered(
