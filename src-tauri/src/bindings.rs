@@ -50,6 +50,9 @@ pub fn typescript() -> String {
         crate::settings::SettingInfo::decl(cfg),
         crate::requests::ConsentIn::decl(cfg),
         crate::archive::ArchiveCheck::decl(cfg),
+        crate::completeness::CompletenessIn::decl(cfg),
+        crate::completeness::FindingRow::decl(cfg),
+        crate::completeness::CompletenessInfo::decl(cfg),
     ]);
     let mut out = String::from(
         "// Generated from the transport types in src-tauri/src/ by `UPDATE_BINDINGS=1 cargo test -p callvault-app --test bindings`.\n// Do not edit: tests/bindings.rs fails when this file and the Rust types disagree.\n",

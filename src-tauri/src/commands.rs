@@ -40,6 +40,8 @@ macro_rules! all_commands {
             player::set_volume,
             player::stop,
             overview::overview,
+            completeness::completeness_recent,
+            completeness::check_completeness,
             requests::requests,
             requests::request,
             requests::request_candidates,

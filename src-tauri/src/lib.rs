@@ -1,6 +1,6 @@
 //! Callvault's desktop app: a thin Tauri 2 shell over `callvault_core::Session`. One file per
 //! feature (archive, logon, search, player, overview, requests, export, retention, settings, audit,
-//! users, import), each holding its IPC commands and their transport types; the commands are listed
+//! users, import, completeness), each holding its IPC commands and their transport types; the commands are listed
 //! once, in [`commands`]. Each command translates an IPC call into core calls and the core's
 //! results into transport types; no rule about who may see or hear what lives here — every refusal
 //! comes from the core. Shared: [`error`] (`{code, message}`), [`session`] (the logged-on session),
@@ -11,6 +11,7 @@ pub mod archive;
 pub mod audit;
 pub mod bindings;
 pub mod commands;
+pub mod completeness;
 pub mod error;
 pub mod events;
 pub mod export;

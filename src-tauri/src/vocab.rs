@@ -198,6 +198,8 @@ pub struct Abilities {
     pub may_verify_archive: bool,
     /// Type the practice's recovery code (the data controller).
     pub may_use_recovery_key: bool,
+    /// Check the archive against the phone system's call log.
+    pub may_check_completeness: bool,
 }
 
 impl From<CoreAbilities> for Abilities {
@@ -225,6 +227,7 @@ impl From<CoreAbilities> for Abilities {
             may_assign,
             may_verify_archive,
             may_use_recovery_key,
+            may_check_completeness,
         } = a;
         Abilities {
             may_see_all_calls,
@@ -248,6 +251,7 @@ impl From<CoreAbilities> for Abilities {
             may_assign,
             may_verify_archive,
             may_use_recovery_key,
+            may_check_completeness,
         }
     }
 }

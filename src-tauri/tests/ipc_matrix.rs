@@ -6,7 +6,7 @@
 //! nor drops a rule — and every refusal the app met is in the audit trail, from the app's device.
 
 use callvault_core::secret::Password;
-use callvault_core::session::{AuditFilter, KdfChoice, SearchQuery, Session};
+use callvault_core::session::{AuditFilter, CompletenessQuery, KdfChoice, SearchQuery, Session};
 use callvault_testkit::demo::demo_users;
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
@@ -128,6 +128,16 @@ fn every_ipc_command_decides_exactly_as_the_core_and_is_audited() {
             .and_then(|r| r.staff.clone())
             .unwrap_or_default()
     };
+    // A call log naming one demo call, for the completeness check.
+    let cdr = tmp.path().join("calls.csv");
+    std::fs::write(
+        &cdr,
+        format!(
+            "id,start,answered,talk_seconds,from,to\nc1,{},yes,5,07700900999,\n",
+            all[0].started_at
+        ),
+    )
+    .unwrap();
     let mut cells = 0;
     let mut ipc_refusals = 0;
     for u in demo_users() {
@@ -274,6 +284,18 @@ fn every_ipc_command_decides_exactly_as_the_core_and_is_audited() {
                 "settings",
                 invoke(&w, "settings", json!({})),
                 core_outcome(&rt.block_on(s.settings())),
+            ),
+            (
+                "check_completeness",
+                invoke(
+                    &w,
+                    "check_completeness",
+                    json!({ "query": { "cdr": cdr, "layout": null, "from": null, "to": null, "sound": false } }),
+                ),
+                core_outcome(&rt.block_on(s.check_completeness(&CompletenessQuery {
+                    cdr: cdr.clone(),
+                    ..Default::default()
+                }))),
             ),
             ("verify_archive", invoke(&w, "verify_archive", json!({})), {
                 let mut s2 = rt

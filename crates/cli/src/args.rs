@@ -63,6 +63,10 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Checks of the archive against what the phone system says: `completeness` against its call
+    /// log (a supervisor, an approver or the data controller).
+    #[command(subcommand)]
+    Check(CheckCmd),
     /// Read and authenticate every object in the archive.
     Verify {
         #[arg(long)]
@@ -186,6 +190,34 @@ pub enum Cmd {
         /// reader, as playback does.
         #[arg(long)]
         sealed: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum CheckCmd {
+    /// Every call accounted for: answered calls with no recording (`missing`), recordings much
+    /// shorter than the call (`short`), silent recordings or with one half silent (`silent`,
+    /// `one-sided`; heard from the stored waveforms, with the call key), and recordings the log
+    /// does not name (`no-cdr`). Exit status 1 when anything is found.
+    Completeness {
+        /// The phone system's call log (CSV): a FreePBX CDR export, a 3CX call log, or the
+        /// generic CSV `id,start,answered,talk_seconds,from,to,recording`.
+        #[arg(long)]
+        cdr: PathBuf,
+        /// freepbx, 3cx or csv (default: the one the file's header fits).
+        #[arg(long)]
+        layout: Option<String>,
+        /// From (YYYY-MM-DD or YYYY-MM-DDTHH:MM, the practice's time); default: the log's first call.
+        #[arg(long)]
+        from: Option<String>,
+        /// To (exclusive; a date alone includes that day); default: the log's last call.
+        #[arg(long)]
+        to: Option<String>,
+        /// Do not open the waveforms (no silence check).
+        #[arg(long)]
+        no_sound: bool,
         #[arg(long)]
         json: bool,
     },

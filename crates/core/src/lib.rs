@@ -6,6 +6,7 @@ pub mod archive;
 pub mod audio;
 pub mod audit;
 pub mod calendar;
+pub mod completeness;
 pub mod credentials;
 pub mod crypto;
 pub mod device;

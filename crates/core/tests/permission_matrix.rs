@@ -90,6 +90,8 @@ const TABLE: &[(&str, [X; 9])] = &[
     ("audit verify",                       [A,    R,    A,    R,    R,    R,    R,     R,    R]),
     ("verify archive",                     [A,    R,    A,    A,    R,    R,    R,     R,    R]),
     ("rebuild index",                      [A,    A,    A,    A,    A,    A,    R,     R,    R]),
+    // It lists every call of its range (issue 21): the roles that reach every call.
+    ("check completeness",                 [R,    A,    A,    A,    R,    R,    R,     R,    R]),
     ("show settings",                      [A,    A,    A,    A,    A,    A,    R,     R,    R]),
     ("set a setting",                      [R,    R,    A,    R,    R,    R,    R,     R,    R]),
     ("list holds",                         [R,    A,    A,    A,    R,    R,    R,     R,    R]),
@@ -138,6 +140,7 @@ fn refused_action(op: &str) -> &'static str {
         "audit list" => "audit.list",
         "audit entries" | "audit verify" => "audit.verify",
         "verify archive" => "archive.verify",
+        "check completeness" => "completeness.check",
         "rebuild index" => "index.rebuild",
         "show settings" => "settings.show",
         "set a setting" => "settings.set",
@@ -338,6 +341,20 @@ async fn run(op: &str, s: Session, w: &World) -> (Session, Result<(), Error>) {
     let until = Utc::now() + Duration::days(30);
     let r: Result<(), Error> = match op {
         "search" => s.search(&SearchQuery::default()).await.map(drop),
+        "check completeness" => {
+            let cdr = w.archive.with_file_name("calls.csv");
+            std::fs::write(
+                &cdr,
+                "id,start,answered,talk_seconds\nc1,2026-11-30T09:00:00Z,yes,30\n",
+            )
+            .unwrap();
+            s.check_completeness(&callvault_core::session::CompletenessQuery {
+                cdr,
+                ..Default::default()
+            })
+            .await
+            .map(drop)
+        }
         "show own call" => s.show(&c("own")).await.map(drop),
         "show colleague's call" => s.show(&c("colleague")).await.map(drop),
         "waveform own call" => s.waveform(&c("own")).await.map(drop),

@@ -3,7 +3,8 @@
 //! the Practice Business Manager is refused a call without an approved request, and another
 //! clinician a colleague's call. In real time (a PulseAudio null sink): pause, seek by click,
 //! resume from there, ±10 s and double speed, from the keyboard and the controls. The idle lock,
-//! and search criteria remembered per user. Screenshots of each screen go to docs/screenshots/.
+//! and search criteria remembered per user. The call log check, from its screen and from the
+//! Overview's card. Screenshots of each screen go to docs/screenshots/.
 
 use callvault_e2e::{prerequisites, World, DEMO_CALLS, SERIAL};
 use callvault_testkit::demo::{demo_calls, demo_users};
@@ -385,6 +386,112 @@ async fn the_app_locks_when_idle_and_remembers_each_users_search() {
             .as_deref(),
         Some(""),
         "another user's criteria were shown"
+    );
+    w.close().await;
+}
+
+/// Issue 21: the Practice Business Manager checks the phone system's call log from the app — the
+/// demo calls and three answered calls of the last days with no recording — then finds those three
+/// again from the Overview's card.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_practice_manager_finds_answered_calls_with_no_recording() {
+    let (driver, app) = match prerequisites() {
+        Ok(p) => p,
+        Err(why) => {
+            eprintln!("SKIPPED: {why}");
+            return;
+        }
+    };
+    let _one_at_a_time = SERIAL.lock().await;
+    let w = World::start(&driver, &app).await;
+    // The call log, as a generic CSV: every demo call (by the file it was imported from), and
+    // three answered calls of the last days that were never recorded.
+    let mut log = String::from("id,start,answered,talk_seconds,from,to,recording\n");
+    let demo = demo_calls(DEMO_CALLS);
+    for (i, c) in demo.iter().enumerate() {
+        log += &format!(
+            "d{i},{},yes,1,{},,{}\n",
+            callvault_core::time::rfc3339(c.started_at),
+            c.external_number.clone().unwrap_or_default(),
+            c.name
+        );
+    }
+    // Now, on the demo calls' own clock type (the demo calls are all in the past).
+    let base = demo[0].started_at;
+    let now_secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let now = base + Duration::from_secs((now_secs - base.timestamp()) as u64);
+    for i in 1..=3u64 {
+        log += &format!(
+            "m{i},{},yes,95,07700 900 98{i},200,\n",
+            callvault_core::time::rfc3339(now - Duration::from_secs(20 * 3600 * i))
+        );
+    }
+    let cdr = w.tmp.path().join("call-log.csv");
+    std::fs::write(&cdr, log).unwrap();
+
+    w.open_archive().await;
+    w.logon_to_overview("jordan.reid", &password("jordan.reid"))
+        .await;
+    // No log checked on this computer yet: the card says so and leads to the check.
+    w.el("#calls-accounted-first").await;
+    w.click("#calls-accounted-first").await;
+    w.el("#completeness-title").await;
+    w.fill("#completeness-cdr", &cdr.display().to_string())
+        .await;
+    w.click("#completeness-check").await;
+    w.el("#completeness-findings").await;
+    let count = |k: &'static str| {
+        let w = &w;
+        async move {
+            w.el(&format!("#completeness-only-{k}"))
+                .await
+                .attr("data-count")
+                .await
+                .unwrap()
+                .unwrap_or_default()
+        }
+    };
+    assert_eq!(count("missing").await, "3");
+    assert_eq!(count("no-cdr").await, "0", "every demo call is in the log");
+    assert_eq!(count("short").await, "0");
+    w.screenshot("completeness").await;
+
+    // The Overview's card: the last 7 days against the log just checked.
+    w.goto("#/overview", "#calls-accounted-text").await;
+    let text = w.text("#calls-accounted-text").await;
+    assert_eq!(
+        text, "3 answered calls in the last 7 days have no recording.",
+        "{text}"
+    );
+    w.click("#calls-accounted-see").await;
+    w.el("#completeness-findings").await;
+    w.until("the three missing calls", || async {
+        w.client
+            .find_all(Locator::Css(
+                "#completeness-findings tr[data-kind='missing']",
+            ))
+            .await
+            .map(|v| v.len() == 3)
+            .unwrap_or(false)
+    })
+    .await;
+    let rows = w
+        .client
+        .find_all(Locator::Css("#completeness-findings tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.len(),
+        3,
+        "only the missing calls are shown from the card"
+    );
+    let first = w.text("#completeness-findings tbody tr").await;
+    assert!(
+        first.contains("07700 900 98"),
+        "the call log's row is shown beside it: {first}"
     );
     w.close().await;
 }

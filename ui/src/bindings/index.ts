@@ -15,7 +15,11 @@ export type Abilities = { may_see_all_calls: boolean, may_see_cases: boolean, ma
 /**
  * Type the practice's recovery code (the data controller).
  */
-may_use_recovery_key: boolean, };
+may_use_recovery_key: boolean, 
+/**
+ * Check the archive against the phone system's call log.
+ */
+may_check_completeness: boolean, };
 
 export type ErrorCode = "bad_logon" | "locked" | "forbidden" | "not_found" | "invalid" | "tampered" | "archive" | "io" | "version" | "index" | "audio" | "keychain" | "logged_off";
 
@@ -297,3 +301,37 @@ unreferenced: number,
  * Older generations of compacted journal segments (an interrupted erasure): removed next run.
  */
 superseded: number, problems: Array<string>, };
+
+export type CompletenessIn = { 
+/**
+ * The call log file (CSV) chosen in the system dialog.
+ */
+cdr: string, 
+/**
+ * freepbx, 3cx or csv; null: the one its header fits.
+ */
+layout: string | null, 
+/**
+ * YYYY-MM-DD or YYYY-MM-DDTHH:MM; null: the log's own range.
+ */
+from: string | null, to: string | null, 
+/**
+ * Hear the stored waveforms for silence (with the call key).
+ */
+sound: boolean, };
+
+export type FindingRow = { 
+/**
+ * missing, short, one-sided, silent or no-cdr.
+ */
+kind: string, recording: string | null, at: string, detail: string, 
+/**
+ * The call in the log: its id (FreePBX's uniqueid), line, numbers and talk time.
+ */
+call_id: string | null, call_line: number | null, call_from: string | null, call_to: string | null, call_talk_s: number | null, call_answered: boolean | null, };
+
+export type CompletenessInfo = { 
+/**
+ * The call log's file name.
+ */
+cdr: string, layout: string, from: string, to: string, log_rows: number, log_calls: number, answered: number, recordings: number, matched: number, missing: number, short: number, one_sided: number, silent: number, no_cdr: number, findings: Array<FindingRow>, sound_checked: number, sound_unchecked: number, sound_note: string | null, };

@@ -10,6 +10,8 @@ import type {
   AuditQuery,
   AuditRow,
   CertificateInfo,
+  CompletenessIn,
+  CompletenessInfo,
   ConsentIn,
   CreatedArchive,
   DueInfo,
@@ -170,6 +172,10 @@ export const api = {
   createArchive: (folder: string, admin: string, password: string, practiceName: string) =>
     invoke<CreatedArchive>('create_archive', { folder, admin, password, practiceName }),
   verifyArchive: () => invoke<ArchiveCheck>('verify_archive'),
+  /** The archive against the phone system's call log (a supervisor, an approver or the DC). */
+  checkCompleteness: (query: CompletenessIn) => invoke<CompletenessInfo>('check_completeness', { query }),
+  /** The last 7 days against the log last checked on this computer; null if none. */
+  completenessRecent: () => invoke<CompletenessInfo | null>('completeness_recent'),
   /** Returns how many recordings the rebuilt index holds. */
   rebuildIndex: () => invoke<number>('rebuild_index'),
   /** Returns the path written. */

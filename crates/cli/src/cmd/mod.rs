@@ -14,7 +14,7 @@ mod retention;
 mod users;
 mod verify;
 
-use crate::args::{Cli, Cmd, IndexCmd, RetentionCmd};
+use crate::args::{CheckCmd, Cli, Cmd, IndexCmd, RetentionCmd};
 use crate::CliResult;
 
 pub async fn run(cli: Cli) -> CliResult {
@@ -70,6 +70,14 @@ pub async fn run(cli: Cli) -> CliResult {
             certificate_dir,
         }) => retention::run(cli, *dry_run, *json, certificate_dir).await,
         Cmd::Verify { json } => verify::verify(cli, *json).await,
+        Cmd::Check(CheckCmd::Completeness {
+            cdr,
+            layout,
+            from,
+            to,
+            no_sound,
+            json,
+        }) => verify::completeness(cli, cdr, layout, from, to, !*no_sound, *json).await,
         Cmd::Index(IndexCmd::Rebuild) => verify::rebuild_index(cli).await,
         Cmd::Audit(ac) => audit::run(cli, ac).await,
         Cmd::Demo(a) => demo::demo(cli, a).await,

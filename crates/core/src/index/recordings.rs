@@ -24,6 +24,18 @@ pub struct Query {
     pub party_to: Option<String>,
 }
 
+/// A recording as [`Index::calls_between`] lists it.
+#[derive(Clone, Debug)]
+pub struct CallRow {
+    pub id: String,
+    pub started_ms: i64,
+    pub duration_ms: u64,
+    pub number: Option<String>,
+    pub source_name: String,
+    pub extension: Option<String>,
+    pub has_peaks: bool,
+}
+
 impl Index {
     /// The recording already holding this keyed audio hash, if any.
     pub async fn find_dedup(&self, dedup: &str) -> Result<Option<String>> {
@@ -33,6 +45,34 @@ impl Index {
                 .fetch_optional(&self.pool)
                 .await?,
         )
+    }
+
+    /// The recordings that began in `[from_ms, to_ms)`, in time order, as the completeness check
+    /// needs them (no row parsed whole): id, start, length, file name, normalised number,
+    /// extension, and whether a waveform was stored.
+    pub async fn calls_between(&self, from_ms: i64, to_ms: i64) -> Result<Vec<CallRow>> {
+        let rows = sqlx::query(
+            "SELECT id, started_at, duration_ms, external_digits, json_extract(meta, '$.source_name'),
+             json_extract(meta, '$.extension'), json_extract(meta, '$.peaks_sha256') IS NOT NULL
+             FROM recordings INDEXED BY rec_started WHERE started_at >= ? AND started_at < ?
+             ORDER BY started_at, id",
+        )
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| CallRow {
+                id: r.get(0),
+                started_ms: r.get(1),
+                duration_ms: r.get::<i64, _>(2).max(0) as u64,
+                number: r.get(3),
+                source_name: r.get::<Option<String>, _>(4).unwrap_or_default(),
+                extension: r.get(5),
+                has_peaks: r.get(6),
+            })
+            .collect())
     }
 
     /// One recording's metadata.

@@ -40,6 +40,8 @@ pub struct Abilities {
     pub may_verify_archive: bool,
     /// Type the practice's recovery code: create the recovery key, prepare a key holder's reset.
     pub may_use_recovery_key: bool,
+    /// Check the archive against the phone system's call log.
+    pub may_check_completeness: bool,
 }
 
 /// What `roles` may do.
@@ -66,6 +68,7 @@ pub fn abilities(roles: &[Role]) -> Abilities {
         may_assign: listen::may_assign(roles),
         may_verify_archive: users::may_verify_archive(roles),
         may_use_recovery_key: keys::may_use_recovery_key(roles),
+        may_check_completeness: listen::may_check_completeness(roles),
     }
 }
 

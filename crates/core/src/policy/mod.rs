@@ -54,6 +54,10 @@ pub fn decide(roles: &[Role], action: Action) -> Result<()> {
             Some("only the data controller may re-import deleted audio"),
         ),
         A::Search | A::ShowRecording | A::RebuildIndex | A::Overview => (true, None),
+        A::CheckCompleteness => (
+            listen::may_check_completeness(roles),
+            Some("the completeness check reads every call of its range, so it is run by a supervisor, an approver or the data controller"),
+        ),
         A::VerifyArchive => (users::may_verify_archive(roles), None),
         A::InitArchive | A::Logon | A::AccountLock | A::SessionEnd => (true, None),
         A::CreateRecoveryKey => (

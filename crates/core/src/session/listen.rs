@@ -459,16 +459,19 @@ impl Session {
     /// The stored waveform of a recording this user may see and whose key they hold.
     pub async fn waveform(&self, id: &str) -> Result<Waveform> {
         let view = self.show(id).await?;
-        let (_, header, rel) = self.open_checked_object(&view.id).await?;
+        self.stored_waveform(&view.id).await
+    }
+
+    /// The stored waveform of recording `id` with the keys this session holds, its objects checked
+    /// against the signed journal; no rule and no audit here (the callers decide and audit).
+    pub(super) async fn stored_waveform(&self, id: &str) -> Result<Waveform> {
+        let (_, header, rel) = self.open_checked_object(id).await?;
         let dek = self.dek_for(&header, &rel).await?;
-        let prel = audio::peaks_path(&view.id);
-        let meta = self.recording_from_journal(&view.id).await?;
+        let prel = audio::peaks_path(id);
+        let meta = self.recording_from_journal(id).await?;
         // Peaks only as the signed journal entry names them: a planted or replaced object is refused.
         let Some(want) = meta.peaks_sha256 else {
-            return Err(Error::NotFound(format!(
-                "waveform of recording {}",
-                view.id
-            )));
+            return Err(Error::NotFound(format!("waveform of recording {id}")));
         };
         let data = self.archive.read(&prel)?;
         if hex::encode(crate::crypto::sha256(&data)) != want {
@@ -477,7 +480,7 @@ impl Session {
                 "waveform object is not the one its journal entry names (replaced or altered); refused",
             ));
         }
-        let (window_ms, peaks) = audio::open_peaks(&data, &view.id, &dek, &prel)?;
+        let (window_ms, peaks) = audio::open_peaks(&data, id, &dek, &prel)?;
         Ok(Waveform { window_ms, peaks })
     }
 }

@@ -5,6 +5,7 @@ mod access;
 mod accounts;
 mod callkey;
 mod compact;
+mod completeness;
 mod decide;
 mod export;
 mod import;
@@ -23,6 +24,7 @@ mod verify;
 
 pub use access::Grant;
 pub use callkey::{RewrapReport, RotationReport};
+pub use completeness::{CompletenessQuery, CompletenessReport};
 pub use export::SarOptions;
 pub(crate) use keys::point_writers;
 pub use keys::KeyState;

@@ -1,0 +1,366 @@
+//! Every call accounted for (issue 21, item 1): the phone system's call log set against the
+//! archive. Answered calls with no recording (`missing`), recordings much shorter than the talk
+//! time the log gives (`short`), recordings that are silent throughout (`silent`) or over one half
+//! of the call (`one-sided`: the other party's audio, or the rest of a transferred call, never
+//! reached the file), and recordings of the range the log does not know (`no-cdr`).
+//!
+//! This module decides; `Session::check_completeness` reads the index, the waveforms and the
+//! audit trail. Nothing here touches the share.
+
+pub mod cdr;
+
+use crate::ingest::freepbx;
+use cdr::LoggedCall;
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
+
+/// What a finding says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// The log says the call was answered and talked; the archive holds no recording of it.
+    Missing,
+    /// The recording is much shorter than the talk time the log gives.
+    Short,
+    /// One half of the recording (the first or the second) is silent, the other not.
+    OneSided,
+    /// Nothing audible in the whole recording.
+    Silent,
+    /// A recording of the range that no row of the log names.
+    NoCdr,
+}
+
+impl FindingKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FindingKind::Missing => "missing",
+            FindingKind::Short => "short",
+            FindingKind::OneSided => "one-sided",
+            FindingKind::Silent => "silent",
+            FindingKind::NoCdr => "no-cdr",
+        }
+    }
+}
+
+/// A recording of the archive as the check sees it.
+#[derive(Clone, Debug)]
+pub struct StoredCall {
+    pub id: String,
+    pub start: DateTime<Utc>,
+    pub duration_ms: u64,
+    /// The file name it was imported from.
+    pub source_name: String,
+    /// The external number, normalised (`phone::normalize`).
+    pub number: Option<String>,
+    pub extension: Option<String>,
+}
+
+/// One finding, with the log's row beside it where there is one.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    /// The recording (none for `missing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording: Option<String>,
+    /// The call in the log (none for `no-cdr`), its `id` being FreePBX's `uniqueid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cdr: Option<LoggedCall>,
+    /// When the call began (the log's time, else the recording's), RFC 3339 UTC.
+    pub at: String,
+    /// In words, e.g. "answered, 80 s of talk; the recording lasts 12 s".
+    pub detail: String,
+}
+
+/// How a log call was matched to its recordings.
+#[derive(Default, Debug)]
+pub struct Matching {
+    /// For each log call (by index), the stored calls (by index) that record it.
+    pub recordings_of: HashMap<usize, Vec<usize>>,
+    /// For each stored call, the log call it records.
+    pub call_of: HashMap<usize, usize>,
+}
+
+/// A recording may begin this long before the log's start (clocks a little apart)…
+const EARLY: i64 = 60;
+/// …or this long after it (ringing, a queue) when matched by time and number alone.
+const LATE: i64 = 15 * 60;
+
+/// Match the log's calls to the stored ones: first by the file name the log gives
+/// (`recordingfile`), then by the FreePBX `uniqueid` in the recording's file name, then — for what
+/// is left — by number (or extension) and the nearest start within a minute before and fifteen
+/// after the log's.
+pub fn match_calls(log: &[LoggedCall], stored: &[StoredCall]) -> Matching {
+    let mut m = Matching::default();
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_uid: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_number: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, s) in stored.iter().enumerate() {
+        by_name.entry(s.source_name.as_str()).or_default().push(i);
+        if let Ok(n) = freepbx::parse_name(&s.source_name) {
+            by_uid.entry(n.uniqueid).or_default().push(i);
+        }
+        for k in s.number.iter().chain(&s.extension) {
+            by_number.entry(k.as_str()).or_default().push(i);
+        }
+    }
+    for (c, call) in log.iter().enumerate() {
+        let named = call.recording.as_deref().and_then(|r| by_name.get(r));
+        let ids = named.or_else(|| by_uid.get(&call.id));
+        for &s in ids.into_iter().flatten() {
+            link(&mut m, c, s);
+        }
+    }
+    for (c, call) in log.iter().enumerate() {
+        if m.recordings_of.contains_key(&c) {
+            continue;
+        }
+        let keys: Vec<String> = [&call.from, &call.to]
+            .into_iter()
+            .flatten()
+            .filter_map(|n| crate::phone::normalize(n))
+            .collect();
+        let lo = call.start - Duration::seconds(EARLY);
+        let hi = call.start + Duration::seconds(LATE);
+        let best = keys
+            .iter()
+            .filter_map(|k| by_number.get(k.as_str()))
+            .flatten()
+            .copied()
+            .filter(|&s| !m.call_of.contains_key(&s))
+            .filter(|&s| stored[s].start >= lo && stored[s].start <= hi)
+            .min_by_key(|&s| ((stored[s].start - call.start).num_milliseconds().abs(), s));
+        if let Some(s) = best {
+            link(&mut m, c, s);
+        }
+    }
+    m
+}
+
+fn link(m: &mut Matching, c: usize, s: usize) {
+    if let std::collections::hash_map::Entry::Vacant(v) = m.call_of.entry(s) {
+        v.insert(c);
+        m.recordings_of.entry(c).or_default().push(s);
+    }
+}
+
+/// A recording this much shorter than the talk time (and at least 5 s) is `short`.
+pub fn short_by(talk_s: u64) -> u64 {
+    (talk_s / 10).max(5)
+}
+
+/// The findings of the matching: `missing`, `short` and `no-cdr`, in time order.
+pub fn findings(log: &[LoggedCall], stored: &[StoredCall], m: &Matching) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (c, call) in log.iter().enumerate() {
+        if !call.answered || call.talk_s == 0 {
+            continue;
+        }
+        match m.recordings_of.get(&c) {
+            None => out.push(Finding {
+                kind: FindingKind::Missing,
+                recording: None,
+                cdr: Some(call.clone()),
+                at: crate::time::rfc3339(call.start),
+                detail: format!(
+                    "answered, {} of talk; no recording in the archive",
+                    seconds(call.talk_s)
+                ),
+            }),
+            Some(recs) => {
+                let ms: u64 = recs.iter().map(|&s| stored[s].duration_ms).sum();
+                let have = ms / 1000;
+                if have + short_by(call.talk_s) <= call.talk_s {
+                    out.push(Finding {
+                        kind: FindingKind::Short,
+                        recording: Some(stored[recs[0]].id.clone()),
+                        cdr: Some(call.clone()),
+                        at: crate::time::rfc3339(call.start),
+                        detail: format!(
+                            "answered, {} of talk; the recording lasts {}",
+                            seconds(call.talk_s),
+                            seconds(have)
+                        ),
+                    })
+                }
+            }
+        }
+    }
+    for (s, rec) in stored.iter().enumerate() {
+        if !m.call_of.contains_key(&s) {
+            out.push(Finding {
+                kind: FindingKind::NoCdr,
+                recording: Some(rec.id.clone()),
+                cdr: None,
+                at: crate::time::rfc3339(rec.start),
+                detail: format!(
+                    "recording of {} ({}) that no row of the call log names",
+                    seconds(rec.duration_ms / 1000),
+                    rec.source_name
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// `83 s` or `1 min 23 s`.
+pub fn seconds(s: u64) -> String {
+    if s < 60 {
+        format!("{s} s")
+    } else {
+        format!("{} min {} s", s / 60, s % 60)
+    }
+}
+
+/// A waveform window is quiet when its peaks stay within this (of 127): about −36 dBFS.
+pub const QUIET: i8 = 2;
+
+/// What the stored waveform says about a recording's sound: `silent` when at least 98% of its
+/// windows are quiet; `one-sided` when it lasts 20 s or more and one half (the first or the
+/// second) is at least 98% quiet while the other is not. None when it sounds like a call.
+pub fn sound(peaks: &[(i8, i8)], window_ms: u32) -> Option<(FindingKind, String)> {
+    if peaks.is_empty() {
+        return None;
+    }
+    let quiet = |w: &[(i8, i8)]| {
+        let q = w
+            .iter()
+            .filter(|(lo, hi)| lo.unsigned_abs() <= QUIET as u8 && hi.unsigned_abs() <= QUIET as u8)
+            .count();
+        q as f64 / w.len().max(1) as f64
+    };
+    if quiet(peaks) >= 0.98 {
+        return Some((
+            FindingKind::Silent,
+            "nothing audible in the whole recording".into(),
+        ));
+    }
+    let secs = peaks.len() as u64 * window_ms as u64 / 1000;
+    if secs < 20 {
+        return None;
+    }
+    let (a, b) = peaks.split_at(peaks.len() / 2);
+    let (qa, qb) = (quiet(a), quiet(b));
+    let half = seconds(secs / 2);
+    if qa >= 0.98 && qb < 0.9 {
+        return Some((
+            FindingKind::OneSided,
+            format!("the first half ({half}) is silent"),
+        ));
+    }
+    if qb >= 0.98 && qa < 0.9 {
+        return Some((
+            FindingKind::OneSided,
+            format!("the second half ({half}) is silent"),
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 30, h, m, s).unwrap()
+    }
+    fn call(
+        id: &str,
+        start: DateTime<Utc>,
+        talk: u64,
+        from: &str,
+        rec: Option<&str>,
+    ) -> LoggedCall {
+        LoggedCall {
+            line: 2,
+            id: id.into(),
+            start,
+            answered: talk > 0,
+            talk_s: talk,
+            from: Some(from.into()),
+            to: Some("600".into()),
+            recording: rec.map(String::from),
+        }
+    }
+    fn stored(id: &str, start: DateTime<Utc>, secs: u64, name: &str, number: &str) -> StoredCall {
+        StoredCall {
+            id: id.into(),
+            start,
+            duration_ms: secs * 1000,
+            source_name: name.into(),
+            number: crate::phone::normalize(number),
+            extension: None,
+        }
+    }
+
+    #[test]
+    fn matched_by_file_by_uniqueid_and_by_number_and_time() {
+        let log = vec![
+            call("1.1", at(10, 0, 0), 60, "07700900101", Some("a.wav")),
+            call("1764496800.2", at(10, 5, 0), 60, "07700900102", None),
+            call("x", at(10, 10, 0), 60, "+447700900103", None),
+            call("y", at(10, 20, 0), 60, "07700900104", None),
+            call("z", at(10, 30, 0), 0, "07700900105", None),
+        ];
+        let st = vec![
+            stored("r1", at(10, 0, 5), 60, "a.wav", "07700900101"),
+            stored(
+                "r2",
+                at(10, 5, 3),
+                20,
+                "in-600-07700900102-20261130-100503-1764496800.2.wav",
+                "07700900102",
+            ),
+            stored("r3", at(10, 10, 20), 60, "c.wav", "07700 900103"),
+            stored("r4", at(11, 0, 0), 60, "d.wav", "07700900104"),
+        ];
+        let m = match_calls(&log, &st);
+        assert_eq!(m.recordings_of[&0], vec![0]);
+        assert_eq!(m.recordings_of[&1], vec![1]);
+        assert_eq!(m.recordings_of[&2], vec![2]);
+        assert!(
+            !m.recordings_of.contains_key(&3),
+            "40 minutes late is another call"
+        );
+        let f = findings(&log, &st, &m);
+        let kinds: Vec<(FindingKind, Option<&str>)> =
+            f.iter().map(|f| (f.kind, f.recording.as_deref())).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (FindingKind::Short, Some("r2")),
+                (FindingKind::Missing, None),
+                (FindingKind::NoCdr, Some("r4")),
+            ]
+        );
+        assert_eq!(
+            f[0].detail,
+            "answered, 1 min 0 s of talk; the recording lasts 20 s"
+        );
+    }
+
+    #[test]
+    fn silence_and_half_silence() {
+        let loud = (-60i8, 70i8);
+        let quiet = (-1i8, 2i8);
+        // 40 s of 10 ms windows.
+        let mut p = vec![quiet; 4000];
+        assert_eq!(sound(&p, 10).unwrap().0, FindingKind::Silent);
+        for w in p.iter_mut().take(2000) {
+            *w = loud;
+        }
+        let (k, why) = sound(&p, 10).unwrap();
+        assert_eq!(
+            (k, why.as_str()),
+            (FindingKind::OneSided, "the second half (20 s) is silent")
+        );
+        // A conversation: speech and pauses in both halves.
+        let conv: Vec<(i8, i8)> = (0..4000)
+            .map(|i| if i % 7 < 4 { loud } else { quiet })
+            .collect();
+        assert_eq!(sound(&conv, 10), None);
+        // Too short to judge halves.
+        assert_eq!(sound(&p[1000..2500], 10), None);
+    }
+}

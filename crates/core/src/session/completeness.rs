@@ -1,0 +1,269 @@
+//! The completeness check through `Session` (issue 21, item 1): the phone system's call log set
+//! against the calls of the archive, by a user who reaches every call, audited as one entry like a
+//! search. The waveforms it opens to hear silence are opened with the keys the session holds (the
+//! call key: an approver's or the data controller's); a supervisor's check says they were not.
+
+use super::*;
+use crate::completeness::{self as cc, cdr, FindingKind, StoredCall};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// What to check, as a person gives it.
+#[derive(Clone, Debug, Default)]
+pub struct CompletenessQuery {
+    /// The call log (CSV).
+    pub cdr: PathBuf,
+    /// `freepbx`, `3cx` or `csv`; None: the one its header fits.
+    pub layout: Option<String>,
+    /// The range, as search takes it (`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM`); None: the log's own.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Also hear the recordings' stored waveforms for silence (needs the call key).
+    pub sound: bool,
+}
+
+/// What the check found.
+#[derive(Clone, Debug, Serialize)]
+pub struct CompletenessReport {
+    /// The call log's file name.
+    pub cdr: String,
+    pub layout: cdr::CdrLayout,
+    /// The range checked, RFC 3339 UTC.
+    pub from: String,
+    pub to: String,
+    /// Rows of the log, and its calls in the range (rows merged by call id).
+    pub log_rows: usize,
+    pub log_calls: usize,
+    /// Of those, answered with talk time.
+    pub answered: usize,
+    /// Recordings of the archive in the range, and how many the log names.
+    pub recordings: usize,
+    pub matched: usize,
+    /// Findings of each kind (every kind listed, 0 included).
+    pub counts: BTreeMap<&'static str, usize>,
+    pub findings: Vec<cc::Finding>,
+    /// Recordings whose waveform was heard for silence, and those that could not be.
+    pub sound_checked: usize,
+    pub sound_unchecked: usize,
+    /// Why some were not, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sound_note: Option<String>,
+}
+
+impl Session {
+    /// Check the archive against a phone system's call log: answered calls with no recording,
+    /// recordings much shorter than the call, silent or half-silent recordings, and recordings the
+    /// log does not know. A supervisor, an approver or the data controller; audited (allowed or
+    /// refused) as `completeness.check`, with the counts and the recordings concerned but no
+    /// number of the log. A log that cannot be read is refused naming its line and column, and
+    /// nothing is written but the audit entry.
+    pub async fn check_completeness(&self, q: &CompletenessQuery) -> Result<CompletenessReport> {
+        self.require(Action::CheckCompleteness)?;
+        if self.scope() != Scope::All {
+            return self.refuse(
+                Action::CheckCompleteness,
+                vec![],
+                Error::Forbidden("the completeness check needs every call in your reach".into()),
+            );
+        }
+        let name = q
+            .cdr
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| q.cdr.display().to_string());
+        let layout = q.layout.as_deref().map(cdr::CdrLayout::parse).transpose()?;
+        let from = q
+            .from
+            .as_deref()
+            .map(|f| time::parse_bound(f, self.tz, false))
+            .transpose()?;
+        let to =
+            q.to.as_deref()
+                .map(|t| time::parse_bound(t, self.tz, true))
+                .transpose()?;
+        if let (Some(f), Some(t)) = (from, to) {
+            if t <= f {
+                return Err(Error::Invalid(format!(
+                    "the range ends ({}) before it begins ({})",
+                    time::rfc3339(t),
+                    time::rfc3339(f)
+                )));
+            }
+        }
+        // A call just before the range may have its recording just inside it, and the reverse:
+        // both sides are read a little wider than reported.
+        let early = chrono::Duration::seconds(60);
+        let late = chrono::Duration::minutes(15);
+        let log = cdr::read(
+            &q.cdr,
+            layout,
+            self.tz,
+            from.map(|f| f - late),
+            to.map(|t| t + early),
+        )
+        .map_err(|e| match e {
+            Error::Io { path, source } => {
+                Error::Invalid(format!("the call log {path} cannot be read: {source}"))
+            }
+            e => e,
+        })?;
+        let Some((first, last)) = log.span else {
+            return Err(Error::Invalid(format!("{name}: no calls")));
+        };
+        let (lo, hi) = (
+            from.unwrap_or(first),
+            to.unwrap_or(last + chrono::Duration::seconds(1)),
+        );
+        let rows = self
+            .index
+            .calls_between(
+                (lo - early).timestamp_millis(),
+                (hi + late).timestamp_millis(),
+            )
+            .await?;
+        let stored: Vec<StoredCall> = rows
+            .iter()
+            .map(|r| StoredCall {
+                id: r.id.clone(),
+                start: chrono::DateTime::from_timestamp_millis(r.started_ms).unwrap_or_default(),
+                duration_ms: r.duration_ms,
+                source_name: r.source_name.clone(),
+                number: r.number.clone(),
+                extension: r.extension.clone(),
+            })
+            .collect();
+        let m = cc::match_calls(&log.calls, &stored);
+        let in_range = |t: chrono::DateTime<chrono::Utc>| t >= lo && t < hi;
+        let by_id: std::collections::HashMap<&str, usize> = stored
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.as_str(), i))
+            .collect();
+        let mut findings: Vec<cc::Finding> = cc::findings(&log.calls, &stored, &m)
+            .into_iter()
+            .filter(|f| match (&f.cdr, f.kind) {
+                (Some(c), _) => in_range(c.start),
+                (None, _) => f
+                    .recording
+                    .as_ref()
+                    .and_then(|id| by_id.get(id.as_str()))
+                    .is_some_and(|&i| in_range(stored[i].start)),
+            })
+            .collect();
+        let reported: Vec<usize> = (0..stored.len())
+            .filter(|&i| in_range(stored[i].start))
+            .collect();
+        let log_calls: Vec<usize> = (0..log.calls.len())
+            .filter(|&i| in_range(log.calls[i].start))
+            .collect();
+        // Silence, from the stored waveforms this session can open.
+        let (mut checked, mut unchecked, mut opened) = (0, 0, Vec::new());
+        let mut why_not: Option<String> = None;
+        if q.sound {
+            for &i in &reported {
+                let s = &stored[i];
+                if !rows[i].has_peaks {
+                    unchecked += 1;
+                    why_not.get_or_insert_with(|| {
+                        "a recording whose audio could not be decoded at import has no waveform"
+                            .into()
+                    });
+                    continue;
+                }
+                match self.stored_waveform(&s.id).await {
+                    Ok(w) => {
+                        checked += 1;
+                        opened.push(s.id.clone());
+                        if let Some((kind, detail)) = cc::sound(&w.peaks, w.window_ms) {
+                            let cdr = m.call_of.get(&i).map(|&c| log.calls[c].clone());
+                            findings.push(cc::Finding {
+                                kind,
+                                recording: Some(s.id.clone()),
+                                at: time::rfc3339(cdr.as_ref().map(|c| c.start).unwrap_or(s.start)),
+                                cdr,
+                                detail,
+                            });
+                        }
+                    }
+                    Err(Error::Forbidden(_)) => {
+                        unchecked += 1;
+                        why_not.get_or_insert_with(|| {
+                            "the waveforms open with the call key, which a GP partner (an approver) or the data controller holds".into()
+                        });
+                    }
+                    Err(e) => {
+                        unchecked += 1;
+                        why_not.get_or_insert_with(|| format!("recording {}: {e}", s.id));
+                    }
+                }
+            }
+        }
+        findings.sort_by(|a, b| (&a.at, a.kind).cmp(&(&b.at, b.kind)));
+        let mut counts: BTreeMap<&'static str, usize> = [
+            FindingKind::Missing,
+            FindingKind::Short,
+            FindingKind::OneSided,
+            FindingKind::Silent,
+            FindingKind::NoCdr,
+        ]
+        .iter()
+        .map(|k| (k.as_str(), 0))
+        .collect();
+        for f in &findings {
+            *counts.entry(f.kind.as_str()).or_default() += 1;
+        }
+        let report = CompletenessReport {
+            cdr: name,
+            layout: log.layout,
+            from: time::rfc3339(lo),
+            to: time::rfc3339(hi),
+            log_rows: log.rows,
+            log_calls: log_calls.len(),
+            answered: log_calls
+                .iter()
+                .filter(|&&i| log.calls[i].answered && log.calls[i].talk_s > 0)
+                .count(),
+            recordings: reported.len(),
+            matched: reported
+                .iter()
+                .filter(|&i| m.call_of.contains_key(i))
+                .count(),
+            counts,
+            findings,
+            sound_checked: checked,
+            sound_unchecked: unchecked,
+            sound_note: why_not.filter(|_| unchecked > 0),
+        };
+        let mut targets: Vec<String> = report
+            .findings
+            .iter()
+            .filter_map(|f| f.recording.clone())
+            .chain(opened)
+            .collect();
+        targets.sort();
+        targets.dedup();
+        targets.truncate(1000);
+        let counts: Vec<String> = report
+            .counts
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        self.audit(
+            Action::CheckCompleteness,
+            "allowed",
+            targets,
+            Some(format!(
+                "call log of {} rows ({}), {} to {}: {} calls, {} recordings, {}; waveforms heard {}",
+                report.log_rows,
+                report.layout.as_str(),
+                report.from,
+                report.to,
+                report.log_calls,
+                report.recordings,
+                counts.join(", "),
+                report.sound_checked
+            )),
+        )?;
+        Ok(report)
+    }
+}
