@@ -45,6 +45,7 @@ macro_rules! all_commands {
             requests::requests,
             requests::request,
             requests::request_candidates,
+            requests::approvals_for,
             requests::raise_request,
             requests::approve_request,
             requests::reject_request,

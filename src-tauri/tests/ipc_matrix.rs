@@ -200,6 +200,11 @@ fn every_ipc_command_decides_exactly_as_the_core_and_is_audited() {
                     core_outcome(&rt.block_on(s.waveform(id))),
                 ),
                 (
+                    "approvals_for",
+                    invoke(&w, "approvals_for", json!({ "id": id })),
+                    core_outcome(&rt.block_on(s.approvals_for(id))),
+                ),
+                (
                     "play",
                     invoke(
                         &w,

@@ -254,12 +254,31 @@ async fn a_supervisor_needs_an_approved_request_and_an_expired_one_is_refused() 
     )
     .await
     .unwrap();
+    // The call page offers the approval for the call it names, to its raiser, and nothing else.
+    let offered = |v: Vec<session::RequestView>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(
+        offered(gp.approvals_for(&w.calls[0]).await.unwrap()),
+        Vec::<String>::new()
+    );
     gp.close().await;
     let sup = w.as_(SUP).await;
+    assert_eq!(
+        offered(sup.approvals_for(&w.calls[0]).await.unwrap()),
+        vec![rid.clone()]
+    );
+    assert_eq!(
+        offered(sup.approvals_for(&w.calls[1]).await.unwrap()),
+        Vec::<String>::new()
+    );
     sup.authorize(&w.calls[0], Right::Export, Some(&rid), None)
         .await
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    assert_eq!(
+        offered(sup.approvals_for(&w.calls[0]).await.unwrap()),
+        Vec::<String>::new(),
+        "an expired approval is not offered"
+    );
     let m = forbidden(
         sup.authorize(&w.calls[0], Right::Listen, Some(&rid), None)
             .await,

@@ -219,6 +219,8 @@ async fn a_request_a_sar_and_a_deletion_cross_two_computers_and_the_audit_shows_
         .await;
     pc.el("#call-title").await;
     assert!(hash(&pc).await.contains(&format!("request={rid}")));
+    // Once the page has found her approvals, she presses Play.
+    pc.el("#request[data-known='true']").await;
     let before = std::fs::metadata(&pc.played).map(|m| m.len()).unwrap_or(0);
     pc.click("#play").await;
     pc.until("audio to reach the sound device", || async {
@@ -226,6 +228,23 @@ async fn a_request_a_sar_and_a_deletion_cross_two_computers_and_the_audit_shows_
     })
     .await;
     pc.click("#play").await; // pause
+                             // Reached without the request in the link (from Search, say), the call page offers her
+                             // approval itself: no id to paste (issue 21, item 4).
+    pc.goto("#/search", "#search-title").await;
+    pc.goto(&format!("#/call/{rec}"), "#call-title").await;
+    let choice = format!("#request input[data-request-id='{rid}']");
+    pc.until("the approval offered and chosen", || async {
+        pc.el(&choice)
+            .await
+            .prop("checked")
+            .await
+            .unwrap()
+            .as_deref()
+            == Some("true")
+    })
+    .await;
+    let offered = pc.text("#request label.choice").await;
+    assert!(offered.contains("approved by dr.priya.shah"), "{offered}");
 
     // Consent: as a supervisor she marks that the caller objected, and the call page says so.
     pc.click("#consent-open").await;

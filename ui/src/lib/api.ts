@@ -106,6 +106,8 @@ export const api = {
   requests: (filter: RequestState | null = null) => invoke<RequestInfo[]>('requests', { filter }),
   request: (id: string) => invoke<RequestInfo>('request', { id }),
   requestCandidates: (details: NewRequest) => invoke<Recording[]>('request_candidates', { details }),
+  /** Your approved requests that let you listen to or export this call now (the core decides). */
+  approvalsFor: (id: string) => invoke<RequestInfo[]>('approvals_for', { id }),
   raiseRequest: (details: NewRequest) => invoke<string>('raise_request', { details }),
   approveRequest: (id: string, approval: ApprovalIn) => invoke<void>('approve_request', { id, approval }),
   rejectRequest: (id: string, reason: string) => invoke<void>('reject_request', { id, reason }),

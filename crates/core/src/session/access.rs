@@ -70,6 +70,39 @@ impl Session {
         self.audit(Action::MarkConsent, "allowed", vec![id], None)
     }
 
+    /// The approved requests under which this user may listen to or export recording `id` now
+    /// (either right), newest first: what the call page offers instead of a request id to type.
+    /// Each is decided again, from the signed journal, when it is used (`authorize`). Audited as
+    /// a `request.list` naming the call.
+    pub async fn approvals_for(&self, id: &str) -> Result<Vec<super::RequestView>> {
+        self.require(Action::ListRequests)?;
+        let id = id.trim().to_ascii_lowercase();
+        let rules = self.fold_rules().await?;
+        let now = Utc::now();
+        let mut out = Vec::new();
+        for rid in self.index.request_ids().await? {
+            let events = self.index.request_events(&rid).await?;
+            let Some(st) = requests::fold(&rid, events, &|u| self.roles_of(u), &rules) else {
+                continue;
+            };
+            let usable = [Right::Listen, Right::Export].into_iter().any(|r| {
+                policy::listen::access_refusal(&st, &self.user.uid, self.roles(), &id, r, now)
+                    .is_none()
+            });
+            if usable {
+                out.push(self.request_view(st, vec![], &rules));
+            }
+        }
+        out.sort_by(|a, b| b.raised_at.cmp(&a.raised_at));
+        self.audit(
+            Action::ListRequests,
+            "allowed",
+            vec![id],
+            Some(format!("{} approved requests cover the call", out.len())),
+        )?;
+        Ok(out)
+    }
+
     /// May this user listen to or export this recording now? Supervisors, approvers and the data
     /// controller only through an approved, unexpired request naming it; a clinician or staff
     /// member may listen to a call they were a party to after stating a reason. Every answer is
