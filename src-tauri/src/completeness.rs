@@ -77,6 +77,11 @@ pub struct CompletenessInfo {
     pub layout: String,
     pub from: String,
     pub to: String,
+    /// The first and last call of the whole log.
+    pub log_first: String,
+    pub log_last: String,
+    /// What the log does not cover of the range asked for, in words.
+    pub coverage_note: Option<String>,
     pub log_rows: u32,
     pub log_calls: u32,
     pub answered: u32,
@@ -91,6 +96,8 @@ pub struct CompletenessInfo {
     pub sound_checked: u32,
     pub sound_unchecked: u32,
     pub sound_note: Option<String>,
+    /// Waveforms that failed their checks, each naming its recording.
+    pub sound_problems: Vec<String>,
 }
 
 fn n(v: usize) -> u32 {
@@ -110,6 +117,9 @@ impl From<CompletenessReport> for CompletenessInfo {
             layout: r.layout.as_str().into(),
             from: r.from,
             to: r.to,
+            log_first: r.log_first,
+            log_last: r.log_last,
+            coverage_note: r.coverage_note,
             log_rows: n(r.log_rows),
             log_calls: n(r.log_calls),
             answered: n(r.answered),
@@ -119,6 +129,7 @@ impl From<CompletenessReport> for CompletenessInfo {
             sound_checked: n(r.sound_checked),
             sound_unchecked: n(r.sound_unchecked),
             sound_note: r.sound_note,
+            sound_problems: r.sound_problems,
         }
     }
 }
@@ -155,6 +166,8 @@ pub async fn check_completeness(
         from: query.from.filter(|f| !f.trim().is_empty()),
         to: query.to.filter(|t| !t.trim().is_empty()),
         sound: query.sound,
+        tz: None,
+        recent_days: None,
     };
     let rep = s(&g).check_completeness(&q).await?;
     s_mut(&mut g)
@@ -177,13 +190,10 @@ pub async fn completeness_recent(
     if !cdr.is_file() {
         return Ok(None);
     }
-    let today = chrono::Utc::now().date_naive();
     let q = CompletenessQuery {
         cdr,
-        layout: None,
-        from: Some((today - chrono::Duration::days(6)).to_string()),
-        to: Some(today.to_string()),
-        sound: false,
+        recent_days: Some(7),
+        ..Default::default()
     };
     Ok(Some(s(&g).check_completeness(&q).await?.into()))
 }

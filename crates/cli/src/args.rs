@@ -215,6 +215,9 @@ pub enum CheckCmd {
         /// To (exclusive; a date alone includes that day); default: the log's last call.
         #[arg(long)]
         to: Option<String>,
+        /// The zone of the log's times when they name none (default: the practice's).
+        #[arg(long)]
+        tz: Option<String>,
         /// Do not open the waveforms (no silence check).
         #[arg(long)]
         no_sound: bool,

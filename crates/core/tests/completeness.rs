@@ -102,6 +102,11 @@ impl World {
                 call_audio(10, 0, 8),
             ),
             (name("q", "600", "07700900209", 70, 9), call_audio(20, 0, 9)),
+            // 10: its row gives no caller's number (withheld): found by its file name alone.
+            (
+                name("in", "01632960000", "07700900210", 80, 10),
+                call_audio(10, 0, 10),
+            ),
         ];
         for (f, bytes) in &files {
             std::fs::write(spool.join(f), bytes).unwrap();
@@ -128,6 +133,7 @@ impl World {
         // A queue: the first agent did not answer, the second did.
         cdr += &row(70, "07700900209", "NO ANSWER", 15, 0, 9, "");
         cdr += &row(70, "07700900209", "ANSWERED", 40, 20, 9, &files[5].0);
+        cdr += &row(80, "", "ANSWERED", 12, 10, 10, &files[6].0);
         std::fs::write(logs.join("cdr.csv"), &cdr).unwrap();
         let rep = s
             .import_layout(
@@ -143,7 +149,7 @@ impl World {
             )
             .await
             .unwrap();
-        assert_eq!(rep.report.imported.len(), 6, "{rep:?}");
+        assert_eq!(rep.report.imported.len(), 7, "{rep:?}");
         s.close().await;
         World {
             _tmp: tmp,
@@ -225,11 +231,11 @@ async fn the_check_finds_exactly_the_missing_short_silent_and_unlogged_calls() {
     ]
     .into();
     assert_eq!(found(&s, &rep), want, "{:#?}", rep.findings);
-    assert_eq!(rep.log_rows, 9);
-    assert_eq!(rep.log_calls, 8);
-    assert_eq!(rep.answered, 7);
-    assert_eq!((rep.recordings, rep.matched), (6, 5));
-    assert_eq!((rep.sound_checked, rep.sound_unchecked), (6, 0));
+    assert_eq!(rep.log_rows, 10);
+    assert_eq!(rep.log_calls, 9);
+    assert_eq!(rep.answered, 8);
+    assert_eq!((rep.recordings, rep.matched), (7, 6));
+    assert_eq!((rep.sound_checked, rep.sound_unchecked), (7, 0));
     assert_eq!(rep.counts["missing"], 2);
     let short = rep
         .findings
@@ -285,15 +291,59 @@ async fn the_check_finds_exactly_the_missing_short_silent_and_unlogged_calls() {
         ]
     );
 
-    // Audited as one entry, allowed, with the recordings concerned and no number of the log.
+    // A range past the end of the log is checked where the log has calls, and says so; one with
+    // none of its calls is refused.
+    let mut q = w.query("cdr.csv");
+    q.from = Some("2026-11-30".into());
+    q.to = Some("2026-12-02".into());
+    q.sound = false;
+    let r = s.check_completeness(&q).await.unwrap();
+    let note = r.coverage_note.as_deref().unwrap();
+    assert!(
+        note.contains("to 2026-11-30T10:20:00Z") && note.contains("not checked"),
+        "{note}"
+    );
+    assert_eq!(r.counts["missing"], 2);
+    assert_eq!(
+        r.counts["no-cdr"], 1,
+        "a recording after the log's end is not 'not in the log'"
+    );
+    q.from = Some("2026-12-01".into());
+    let e = s.check_completeness(&q).await.unwrap_err().to_string();
+    assert!(e.contains("none in the range asked"), "{e}");
+
+    // Audited, allowed: first the waveforms opened (every one named), then the findings with the
+    // recordings concerned; no number of the log.
     let entries = s.audit_entries().await.unwrap();
+    let opened = entries
+        .iter()
+        .find(|e| {
+            e.action == "completeness.check"
+                && e.detail
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("waveforms of 7 recordings opened")
+        })
+        .expect("the waveforms opened are audited");
+    let all: BTreeSet<String> = s
+        .search(&session::SearchQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(opened.targets.iter().cloned().collect::<BTreeSet<_>>(), all);
     let e = entries
         .iter()
-        .rev()
-        .find(|e| e.action == "completeness.check")
-        .expect("audited");
+        .find(|e| {
+            e.action == "completeness.check"
+                && e.detail
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("missing 1, no-cdr 0, one-sided 1")
+        })
+        .expect("the ranged check audited with its counts");
     assert_eq!(e.outcome, "allowed");
-    assert!(e.detail.as_deref().unwrap().contains("missing 1"), "{e:?}");
     let text = format!("{entries:?}");
     assert!(
         !text.contains("07700900205") && !text.contains("900205"),
@@ -316,7 +366,7 @@ async fn a_supervisor_checks_without_the_call_key_and_a_clinician_is_refused() {
             (FindingKind::NoCdr, 1)
         ]
     );
-    assert_eq!((rep.sound_checked, rep.sound_unchecked), (0, 6));
+    assert_eq!((rep.sound_checked, rep.sound_unchecked), (0, 7));
     assert!(
         rep.sound_note.as_deref().unwrap().contains("call key"),
         "{rep:?}"
@@ -397,14 +447,17 @@ async fn a_3cx_call_log_and_the_generic_csv_find_the_same_calls() {
         rep.findings
     );
 
-    // The generic CSV, with RFC 3339 times: call 9 only, the rest of the archive not logged.
+    // The generic CSV, with RFC 3339 times: an unanswered call at 08:55 and call 9; the rest of
+    // the archive between them not logged.
+    let at = |min: i64| {
+        callvault_core::time::rfc3339(chrono::DateTime::from_timestamp(T0 + min * 60, 0).unwrap())
+    };
     std::fs::write(
         w.logs.join("generic.csv"),
         format!(
-            "id,start,answered,talk_seconds,from,to,recording\nq9,{},yes,20,07700900209,600,\n",
-            callvault_core::time::rfc3339(
-                chrono::DateTime::from_timestamp(T0 + 70 * 60, 0).unwrap()
-            )
+            "id,start,answered,talk_seconds,from,to,recording\ng0,{},no,0,07700900200,600,\nq9,{},yes,20,07700900209,600,\n",
+            at(-5),
+            at(70)
         ),
     )
     .unwrap();

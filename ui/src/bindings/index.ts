@@ -334,4 +334,16 @@ export type CompletenessInfo = {
 /**
  * The call log's file name.
  */
-cdr: string, layout: string, from: string, to: string, log_rows: number, log_calls: number, answered: number, recordings: number, matched: number, missing: number, short: number, one_sided: number, silent: number, no_cdr: number, findings: Array<FindingRow>, sound_checked: number, sound_unchecked: number, sound_note: string | null, };
+cdr: string, layout: string, from: string, to: string, 
+/**
+ * The first and last call of the whole log.
+ */
+log_first: string, log_last: string, 
+/**
+ * What the log does not cover of the range asked for, in words.
+ */
+coverage_note: string | null, log_rows: number, log_calls: number, answered: number, recordings: number, matched: number, missing: number, short: number, one_sided: number, silent: number, no_cdr: number, findings: Array<FindingRow>, sound_checked: number, sound_unchecked: number, sound_note: string | null, 
+/**
+ * Waveforms that failed their checks, each naming its recording.
+ */
+sound_problems: Array<string>, };

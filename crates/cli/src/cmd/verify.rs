@@ -60,11 +60,12 @@ pub async fn completeness(
     cli: &Cli,
     cdr: &Path,
     layout: &Option<String>,
-    from: &Option<String>,
-    to: &Option<String>,
+    (from, to): (&Option<String>, &Option<String>),
+    tz: &Option<String>,
     sound: bool,
     json: bool,
 ) -> CliResult {
+    let tz = tz.as_deref().map(callvault_core::time::zone).transpose()?;
     let s = logon(cli).await?;
     let q = CompletenessQuery {
         cdr: cdr.to_path_buf(),
@@ -72,6 +73,8 @@ pub async fn completeness(
         from: from.clone(),
         to: to.clone(),
         sound,
+        tz,
+        recent_days: None,
     };
     let r = s.check_completeness(&q).await;
     s.close().await;
@@ -109,13 +112,19 @@ pub async fn completeness(
             );
         }
     }
+    if let Some(n) = &rep.coverage_note {
+        eprintln!("note: {n}");
+    }
+    for p in &rep.sound_problems {
+        eprintln!("FAILED {p}");
+    }
     if let Some(n) = &rep.sound_note {
         eprintln!(
             "note: {} recording(s) not heard for silence: {n}",
             rep.sound_unchecked
         );
     }
-    if rep.findings.is_empty() {
+    if rep.findings.is_empty() && rep.sound_problems.is_empty() {
         Ok(())
     } else {
         Err(Failure::Reported(1))

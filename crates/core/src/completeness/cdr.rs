@@ -159,6 +159,26 @@ pub fn read_from<R: std::io::Read>(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> Result<CallLog> {
+    // The csv reader's own line numbers skip blank lines and drift on CRLF files: the lines
+    // are counted here, from the bytes as they are read.
+    let newlines = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let input = Lines {
+        inner: input,
+        offset: 0,
+        newlines: newlines.clone(),
+        cr: false,
+        buf: Vec::new(),
+    };
+    // A row's position is where the reader began it, before the blank lines it skipped.
+    let line_at = |byte: u64| {
+        let v = newlines.borrow();
+        let (mut k, mut b) = (v.partition_point(|&o| o < byte), byte);
+        while v.get(k) == Some(&b) {
+            k += 1;
+            b += 1;
+        }
+        k + 1
+    };
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(false)
         .has_headers(true)
@@ -219,21 +239,25 @@ pub fn read_from<R: std::io::Read>(
         span: None,
     };
     let mut by_id: HashMap<String, usize> = HashMap::new();
+    // Calls whose first row is outside the range: their later rows are too.
+    let mut outside: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut zoned: Option<(bool, usize)> = None;
     let mut rec = csv::StringRecord::new();
     loop {
-        let line = log.rows + 2;
         match rdr.read_record(&mut rec) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
+                let line = e.position().map_or(log.rows + 2, |p| line_at(p.byte()));
                 return Err(Error::Invalid(format!(
                     "{name} line {line}: the row cannot be read ({}); is the file cut short?",
                     short_csv_error(&e)
-                )))
+                )));
             }
         }
         log.rows += 1;
+        // The line the row starts on (blank lines and quoted line breaks counted).
+        let line = rec.position().map_or(log.rows + 1, |p| line_at(p.byte()));
         let field = |i: Option<usize>| i.and_then(|i| rec.get(i)).map(str::trim).unwrap_or("");
         let bad = |i: Option<usize>, why: &str| {
             let c = i.and_then(|i| names.get(i)).cloned().unwrap_or_default();
@@ -272,6 +296,9 @@ pub fn read_from<R: std::io::Read>(
             Some((a, b)) => (a.min(start), b.max(start)),
         });
         let opt = |i: Option<usize>| Some(field(i).to_string()).filter(|s| !s.is_empty());
+        if outside.contains(id) {
+            continue;
+        }
         match by_id.get(id) {
             Some(&i) => {
                 let c = &mut log.calls[i];
@@ -285,6 +312,7 @@ pub fn read_from<R: std::io::Read>(
             }
             None => {
                 if from.is_some_and(|f| start < f) || to.is_some_and(|t| start >= t) {
+                    outside.insert(id.to_string());
                     continue;
                 }
                 by_id.insert(id.to_string(), log.calls.len());
@@ -307,6 +335,64 @@ pub fn read_from<R: std::io::Read>(
         )));
     }
     Ok(log)
+}
+
+/// A reader that turns CRLF into LF (the csv reader's positions drift on CRLF) and notes the
+/// offset of every line feed it passes on, so that a row's line is counted from its first byte.
+struct Lines<R> {
+    inner: R,
+    offset: u64,
+    newlines: std::rc::Rc<std::cell::RefCell<Vec<u64>>>,
+    /// A CR read last, not passed on yet (it is dropped if an LF follows).
+    cr: bool,
+    buf: Vec<u8>,
+}
+
+impl<R: std::io::Read> std::io::Read for Lines<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if out.len() < 2 {
+            // Room for a held CR and one byte: the csv reader never asks for less.
+            let mut two = [0u8; 2];
+            let n = self.read(&mut two)?;
+            let k = n.min(out.len());
+            out[..k].copy_from_slice(&two[..k]);
+            return Ok(k);
+        }
+        loop {
+            let want = (out.len() - 1).min(64 * 1024);
+            self.buf.resize(want, 0);
+            let n = self.inner.read(&mut self.buf)?;
+            let mut w = 0;
+            if n == 0 {
+                if std::mem::take(&mut self.cr) {
+                    out[0] = b'\r';
+                    self.offset += 1;
+                    return Ok(1);
+                }
+                return Ok(0);
+            }
+            let mut v = self.newlines.borrow_mut();
+            for &b in &self.buf[..n] {
+                if std::mem::take(&mut self.cr) && b != b'\n' {
+                    out[w] = b'\r';
+                    w += 1;
+                }
+                if b == b'\r' {
+                    self.cr = true;
+                    continue;
+                }
+                if b == b'\n' {
+                    v.push(self.offset + w as u64);
+                }
+                out[w] = b;
+                w += 1;
+            }
+            self.offset += w as u64;
+            if w > 0 {
+                return Ok(w);
+            }
+        }
+    }
 }
 
 struct Cols {
@@ -449,6 +535,38 @@ mod tests {
             c.recording.as_deref(),
             Some("in-600-07700900123-20261130-100000-1764496800.1.wav")
         );
+    }
+
+    #[test]
+    fn a_bom_crlf_quoted_fields_and_blank_lines_are_read_and_lines_counted() {
+        let csv = "\u{feff}\"Call ID\",Call Time,From,To,Status,Talking\r\n\
+            1,30/11/2026 10:00:00,\"Doe, Jane (07700900123)\",201,Answered,00:01:00\r\n\
+            \r\n\
+            2,30/11/2026 10:05:00,\"line\nbreak\",201,Answered,00:00:30\r\n\
+            3,30/11/2026 10:0X:00,07700900125,201,Answered,00:00:30\r\n";
+        let e = read_from("3cx.csv", csv.as_bytes(), None, TZ, None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("3cx.csv line 6: 'Call Time'"), "{e}");
+        let ok = csv.rsplit_once("3,").unwrap().0;
+        let log = read_from("3cx.csv", ok.as_bytes(), None, TZ, None, None).unwrap();
+        assert_eq!(log.layout, CdrLayout::ThreeCx);
+        assert_eq!(log.calls.len(), 2);
+        assert_eq!(
+            log.calls[0].from.as_deref(),
+            Some("Doe, Jane (07700900123)")
+        );
+        assert_eq!((log.calls[0].talk_s, log.calls[1].line), (60, 4));
+    }
+
+    #[test]
+    fn a_calls_later_rows_follow_its_first_out_of_the_range() {
+        let csv = "id,start,answered,talk_seconds\n\
+            q,2026-11-29T23:59:00Z,no,0\n\
+            q,2026-11-30T00:00:30Z,yes,40\n";
+        let from = Some(parse_time("2026-11-30T00:00:00Z", TZ).unwrap().0);
+        let log = read_from("g.csv", csv.as_bytes(), None, TZ, from, None).unwrap();
+        assert_eq!(log.calls, vec![], "one call, begun before the range");
     }
 
     #[test]

@@ -76,71 +76,108 @@ pub struct Finding {
 pub struct Matching {
     /// For each log call (by index), the stored calls (by index) that record it.
     pub recordings_of: HashMap<usize, Vec<usize>>,
-    /// For each stored call, the log call it records.
+    /// For each stored call, the log call it records (the first, when several rows name one
+    /// file: the legs of a transferred call).
     pub call_of: HashMap<usize, usize>,
+}
+
+impl Matching {
+    fn link(&mut self, c: usize, s: usize) {
+        self.call_of.entry(s).or_insert(c);
+        let v = self.recordings_of.entry(c).or_default();
+        if !v.contains(&s) {
+            v.push(s);
+        }
+    }
 }
 
 /// A recording may begin this long before the log's start (clocks a little apart)…
 const EARLY: i64 = 60;
 /// …or this long after it (ringing, a queue) when matched by time and number alone.
-const LATE: i64 = 15 * 60;
+pub const LATE: i64 = 15 * 60;
+/// A recording named by the log (its file name or uniqueid) is believed within a day of it: a
+/// name a phone system reuses does not join a call to a recording of another day.
+const NAMED: i64 = 24 * 3600;
 
 /// Match the log's calls to the stored ones: first by the file name the log gives
-/// (`recordingfile`), then by the FreePBX `uniqueid` in the recording's file name, then — for what
-/// is left — by number (or extension) and the nearest start within a minute before and fifteen
-/// after the log's.
+/// (`recordingfile`), then by the FreePBX `uniqueid` in the recording's file name — a recording so
+/// named may record several rows (the legs of one call) — then, for the answered calls left, by
+/// number (or extension) and start: every pair within a minute before and fifteen after the log's
+/// start, nearest first, each recording to one call. So a call-back answered three minutes after
+/// an unanswered call keeps its own recording.
 pub fn match_calls(log: &[LoggedCall], stored: &[StoredCall]) -> Matching {
     let mut m = Matching::default();
     let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut by_uid: HashMap<String, Vec<usize>> = HashMap::new();
     let mut by_number: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_ext: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, s) in stored.iter().enumerate() {
-        by_name.entry(s.source_name.as_str()).or_default().push(i);
-        if let Ok(n) = freepbx::parse_name(&s.source_name) {
+        // The file's own name: an import keeps the folders it came from (`2026/11/30/in-…`).
+        let file = s
+            .source_name
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or(&s.source_name);
+        by_name.entry(file).or_default().push(i);
+        if let Ok(n) = freepbx::parse_name(file) {
             by_uid.entry(n.uniqueid).or_default().push(i);
         }
-        for k in s.number.iter().chain(&s.extension) {
-            by_number.entry(k.as_str()).or_default().push(i);
+        if let Some(n) = &s.number {
+            by_number.entry(n.as_str()).or_default().push(i);
+        }
+        if let Some(x) = &s.extension {
+            by_ext.entry(x.as_str()).or_default().push(i);
         }
     }
+    // Each number's recordings by start, for a window's search.
+    for v in by_number.values_mut().chain(by_ext.values_mut()) {
+        v.sort_by_key(|&i| (stored[i].start, i));
+        v.dedup();
+    }
     for (c, call) in log.iter().enumerate() {
+        let near = |s: &&usize| (stored[**s].start - call.start).num_seconds().abs() <= NAMED;
         let named = call.recording.as_deref().and_then(|r| by_name.get(r));
         let ids = named.or_else(|| by_uid.get(&call.id));
-        for &s in ids.into_iter().flatten() {
-            link(&mut m, c, s);
+        for &s in ids.into_iter().flatten().filter(near) {
+            m.link(c, s);
         }
     }
+    // (1 for an extension alone, gap in ms, call, recording): the caller's number first.
+    let mut pairs: Vec<(u8, i64, usize, usize)> = Vec::new();
     for (c, call) in log.iter().enumerate() {
-        if m.recordings_of.contains_key(&c) {
+        if !call.answered || call.talk_s == 0 || m.recordings_of.contains_key(&c) {
             continue;
         }
-        let keys: Vec<String> = [&call.from, &call.to]
+        let lo = call.start - Duration::seconds(EARLY);
+        let hi = call.start + Duration::seconds(LATE);
+        let mut keys: Vec<String> = [&call.from, &call.to]
             .into_iter()
             .flatten()
             .filter_map(|n| crate::phone::normalize(n))
             .collect();
-        let lo = call.start - Duration::seconds(EARLY);
-        let hi = call.start + Duration::seconds(LATE);
-        let best = keys
-            .iter()
-            .filter_map(|k| by_number.get(k.as_str()))
-            .flatten()
-            .copied()
-            .filter(|&s| !m.call_of.contains_key(&s))
-            .filter(|&s| stored[s].start >= lo && stored[s].start <= hi)
-            .min_by_key(|&s| ((stored[s].start - call.start).num_milliseconds().abs(), s));
-        if let Some(s) = best {
-            link(&mut m, c, s);
+        keys.dedup();
+        for k in &keys {
+            for (rank, index) in [(0u8, &by_number), (1, &by_ext)] {
+                let Some(v) = index.get(k.as_str()) else {
+                    continue;
+                };
+                let first = v.partition_point(|&i| stored[i].start < lo);
+                for &s in v[first..].iter().take_while(|&&i| stored[i].start <= hi) {
+                    if !m.call_of.contains_key(&s) {
+                        let gap = (stored[s].start - call.start).num_milliseconds().abs();
+                        pairs.push((rank, gap, c, s));
+                    }
+                }
+            }
+        }
+    }
+    pairs.sort_unstable();
+    for (_, _, c, s) in pairs {
+        if !m.recordings_of.contains_key(&c) && !m.call_of.contains_key(&s) {
+            m.link(c, s);
         }
     }
     m
-}
-
-fn link(m: &mut Matching, c: usize, s: usize) {
-    if let std::collections::hash_map::Entry::Vacant(v) = m.call_of.entry(s) {
-        v.insert(c);
-        m.recordings_of.entry(c).or_default().push(s);
-    }
 }
 
 /// A recording this much shorter than the talk time (and at least 5 s) is `short`.
@@ -338,6 +375,32 @@ mod tests {
             f[0].detail,
             "answered, 1 min 0 s of talk; the recording lasts 20 s"
         );
+    }
+
+    #[test]
+    fn a_missed_call_keeps_off_the_call_backs_recording_and_legs_share_a_file() {
+        // Not answered at 08:00:05; the patient rings back and is answered at 08:03.
+        let log = vec![
+            call("a", at(8, 0, 5), 0, "07700900111", None),
+            call("b", at(8, 3, 0), 60, "07700900111", None),
+        ];
+        let st = vec![stored("r", at(8, 3, 2), 60, "x.wav", "07700900111")];
+        let m = match_calls(&log, &st);
+        assert_eq!(m.recordings_of.get(&1), Some(&vec![0]));
+        assert_eq!(findings(&log, &st, &m), vec![]);
+        // Two rows (the legs of a transferred call) naming one file: neither is missing.
+        let log = vec![
+            call("l1", at(9, 0, 0), 30, "07700900112", Some("t.wav")),
+            call("l2", at(9, 0, 40), 30, "07700900112", Some("t.wav")),
+        ];
+        let st = vec![stored("t", at(9, 0, 1), 75, "t.wav", "07700900112")];
+        assert_eq!(findings(&log, &st, &match_calls(&log, &st)), vec![]);
+        // A file name reused a week later is another call's.
+        let log = vec![call("w", at(9, 0, 0), 30, "07700900113", Some("t.wav"))];
+        let mut st = vec![stored("t", at(9, 0, 1), 30, "t.wav", "07700900199")];
+        st[0].start += Duration::days(7);
+        let f = findings(&log, &st, &match_calls(&log, &st));
+        assert_eq!(f.len(), 2, "{f:?}");
     }
 
     #[test]

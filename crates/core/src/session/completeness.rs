@@ -20,6 +20,11 @@ pub struct CompletenessQuery {
     pub to: Option<String>,
     /// Also hear the recordings' stored waveforms for silence (needs the call key).
     pub sound: bool,
+    /// The zone of the log's times that name none; None: the practice's.
+    pub tz: Option<chrono_tz::Tz>,
+    /// Instead of `from` and `to`: the last this many days, today included, on the practice's
+    /// calendar (the app's Overview card).
+    pub recent_days: Option<u32>,
 }
 
 /// What the check found.
@@ -31,6 +36,12 @@ pub struct CompletenessReport {
     /// The range checked, RFC 3339 UTC.
     pub from: String,
     pub to: String,
+    /// The first and last call of the whole log, RFC 3339 UTC.
+    pub log_first: String,
+    pub log_last: String,
+    /// Set when the range asked for reaches past the log: what was not checked, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage_note: Option<String>,
     /// Rows of the log, and its calls in the range (rows merged by call id).
     pub log_rows: usize,
     pub log_calls: usize,
@@ -48,7 +59,13 @@ pub struct CompletenessReport {
     /// Why some were not, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sound_note: Option<String>,
+    /// Waveforms or audio objects that failed their checks (replaced or altered on the share),
+    /// each naming the recording: the archive's `verify` says more.
+    pub sound_problems: Vec<String>,
 }
+
+/// At most this many ids in one audit entry; more make more entries.
+const AUDIT_BATCH: usize = 1000;
 
 impl Session {
     /// Check the archive against a phone system's call log: answered calls with no recording,
@@ -72,15 +89,25 @@ impl Session {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| q.cdr.display().to_string());
         let layout = q.layout.as_deref().map(cdr::CdrLayout::parse).transpose()?;
-        let from = q
-            .from
-            .as_deref()
-            .map(|f| time::parse_bound(f, self.tz, false))
-            .transpose()?;
-        let to =
-            q.to.as_deref()
-                .map(|t| time::parse_bound(t, self.tz, true))
-                .transpose()?;
+        let (from, to) = match q.recent_days {
+            Some(n) => {
+                let today = chrono::Utc::now().with_timezone(&self.tz).date_naive();
+                let first = today - chrono::Duration::days(i64::from(n.clamp(1, 366)) - 1);
+                (
+                    Some(time::parse_bound(&first.to_string(), self.tz, false)?),
+                    Some(time::parse_bound(&today.to_string(), self.tz, true)?),
+                )
+            }
+            None => (
+                q.from
+                    .as_deref()
+                    .map(|f| time::parse_bound(f, self.tz, false))
+                    .transpose()?,
+                q.to.as_deref()
+                    .map(|t| time::parse_bound(t, self.tz, true))
+                    .transpose()?,
+            ),
+        };
         if let (Some(f), Some(t)) = (from, to) {
             if t <= f {
                 return Err(Error::Invalid(format!(
@@ -97,7 +124,7 @@ impl Session {
         let log = cdr::read(
             &q.cdr,
             layout,
-            self.tz,
+            q.tz.unwrap_or(self.tz),
             from.map(|f| f - late),
             to.map(|t| t + early),
         )
@@ -110,10 +137,36 @@ impl Session {
         let Some((first, last)) = log.span else {
             return Err(Error::Invalid(format!("{name}: no calls")));
         };
-        let (lo, hi) = (
-            from.unwrap_or(first),
-            to.unwrap_or(last + chrono::Duration::seconds(1)),
-        );
+        let end = last + chrono::Duration::seconds(1);
+        let (lo, hi) = (from.unwrap_or(first), to.unwrap_or(end));
+        // Only where the log has calls can a recording be "not in the log", or a call missing.
+        let (clo, chi) = (lo.max(first), hi.min(end));
+        if chi <= clo {
+            return Err(Error::Invalid(format!(
+                "the call log {name} has calls from {} to {}, none in the range asked ({} to {}): export the log of that time",
+                time::rfc3339(first),
+                time::rfc3339(last),
+                time::rfc3339(lo),
+                time::rfc3339(hi)
+            )));
+        }
+        let hour = chrono::Duration::hours(1);
+        let coverage_note = match (first - lo > hour, hi - end > hour) {
+            (false, false) => None,
+            (true, false) => Some(format!(
+                "the call log begins at {}: calls before it were not checked",
+                time::rfc3339(first)
+            )),
+            (false, true) => Some(format!(
+                "the call log ends at {}: calls after it were not checked",
+                time::rfc3339(last)
+            )),
+            (true, true) => Some(format!(
+                "the call log covers only {} to {}: calls outside it were not checked",
+                time::rfc3339(first),
+                time::rfc3339(last)
+            )),
+        };
         let rows = self
             .index
             .calls_between(
@@ -133,7 +186,7 @@ impl Session {
             })
             .collect();
         let m = cc::match_calls(&log.calls, &stored);
-        let in_range = |t: chrono::DateTime<chrono::Utc>| t >= lo && t < hi;
+        let in_range = |t: chrono::DateTime<chrono::Utc>| t >= clo && t < chi;
         let by_id: std::collections::HashMap<&str, usize> = stored
             .iter()
             .enumerate()
@@ -156,44 +209,62 @@ impl Session {
         let log_calls: Vec<usize> = (0..log.calls.len())
             .filter(|&i| in_range(log.calls[i].start))
             .collect();
-        // Silence, from the stored waveforms this session can open.
-        let (mut checked, mut unchecked, mut opened) = (0, 0, Vec::new());
+        // Silence, from the stored waveforms this session can open: with the call key only (no
+        // object is read without it). The decision is audited, naming every recording, first.
+        let (mut checked, mut unchecked) = (0, 0);
         let mut why_not: Option<String> = None;
-        if q.sound {
-            for &i in &reported {
-                let s = &stored[i];
-                if !rows[i].has_peaks {
-                    unchecked += 1;
-                    why_not.get_or_insert_with(|| {
-                        "a recording whose audio could not be decoded at import has no waveform"
-                            .into()
-                    });
-                    continue;
-                }
-                match self.stored_waveform(&s.id).await {
-                    Ok(w) => {
-                        checked += 1;
-                        opened.push(s.id.clone());
-                        if let Some((kind, detail)) = cc::sound(&w.peaks, w.window_ms) {
-                            let cdr = m.call_of.get(&i).map(|&c| log.calls[c].clone());
-                            findings.push(cc::Finding {
-                                kind,
-                                recording: Some(s.id.clone()),
-                                at: time::rfc3339(cdr.as_ref().map(|c| c.start).unwrap_or(s.start)),
-                                cdr,
-                                detail,
+        let mut problems = Vec::new();
+        if q.sound && !reported.is_empty() {
+            let (with, without): (Vec<usize>, Vec<usize>) =
+                reported.iter().partition(|&&i| rows[i].has_peaks);
+            if !without.is_empty() {
+                unchecked += without.len();
+                why_not = Some(
+                    "a recording whose audio could not be decoded at import has no waveform".into(),
+                );
+            }
+            if self.user.secrets.get("custodian").is_none() {
+                unchecked += with.len();
+                why_not = Some(
+                    "the waveforms open with the call key, which a GP partner (an approver) or the data controller holds".into(),
+                );
+            } else if !with.is_empty() {
+                let ids: Vec<String> = with.iter().map(|&i| stored[i].id.clone()).collect();
+                self.audit_batches(
+                    &ids,
+                    &format!(
+                        "call log {name}: the waveforms of {} recordings opened to hear silence",
+                        ids.len()
+                    ),
+                )?;
+                for &i in &with {
+                    let s = &stored[i];
+                    match self.stored_waveform(&s.id).await {
+                        Ok(w) => {
+                            checked += 1;
+                            if let Some((kind, detail)) = cc::sound(&w.peaks, w.window_ms) {
+                                let cdr = m.call_of.get(&i).map(|&c| log.calls[c].clone());
+                                findings.push(cc::Finding {
+                                    kind,
+                                    recording: Some(s.id.clone()),
+                                    at: time::rfc3339(
+                                        cdr.as_ref().map(|c| c.start).unwrap_or(s.start),
+                                    ),
+                                    cdr,
+                                    detail,
+                                });
+                            }
+                        }
+                        Err(Error::Forbidden(_)) => {
+                            unchecked += 1;
+                            why_not.get_or_insert_with(|| {
+                                "this session holds no key that opens some of them".into()
                             });
                         }
-                    }
-                    Err(Error::Forbidden(_)) => {
-                        unchecked += 1;
-                        why_not.get_or_insert_with(|| {
-                            "the waveforms open with the call key, which a GP partner (an approver) or the data controller holds".into()
-                        });
-                    }
-                    Err(e) => {
-                        unchecked += 1;
-                        why_not.get_or_insert_with(|| format!("recording {}: {e}", s.id));
+                        Err(e) => {
+                            unchecked += 1;
+                            problems.push(format!("recording {}: {e}", s.id));
+                        }
                     }
                 }
             }
@@ -213,8 +284,11 @@ impl Session {
             *counts.entry(f.kind.as_str()).or_default() += 1;
         }
         let report = CompletenessReport {
-            cdr: name,
+            cdr: name.clone(),
             layout: log.layout,
+            log_first: time::rfc3339(first),
+            log_last: time::rfc3339(last),
+            coverage_note,
             from: time::rfc3339(lo),
             to: time::rfc3339(hi),
             log_rows: log.rows,
@@ -233,27 +307,24 @@ impl Session {
             sound_checked: checked,
             sound_unchecked: unchecked,
             sound_note: why_not.filter(|_| unchecked > 0),
+            sound_problems: problems,
         };
-        let mut targets: Vec<String> = report
+        let mut found: Vec<String> = report
             .findings
             .iter()
             .filter_map(|f| f.recording.clone())
-            .chain(opened)
             .collect();
-        targets.sort();
-        targets.dedup();
-        targets.truncate(1000);
+        found.sort();
+        found.dedup();
         let counts: Vec<String> = report
             .counts
             .iter()
             .map(|(k, n)| format!("{k} {n}"))
             .collect();
-        self.audit(
-            Action::CheckCompleteness,
-            "allowed",
-            targets,
-            Some(format!(
-                "call log of {} rows ({}), {} to {}: {} calls, {} recordings, {}; waveforms heard {}",
+        self.audit_batches(
+            &found,
+            &format!(
+                "call log of {} rows ({}), {} to {}: {} calls, {} recordings, {}; waveforms heard {}, failed {}",
                 report.log_rows,
                 report.layout.as_str(),
                 report.from,
@@ -261,9 +332,35 @@ impl Session {
                 report.log_calls,
                 report.recordings,
                 counts.join(", "),
-                report.sound_checked
-            )),
+                report.sound_checked,
+                report.sound_problems.len()
+            ),
         )?;
         Ok(report)
+    }
+
+    /// Audit an allowed completeness check naming `ids`, in entries of at most [`AUDIT_BATCH`]
+    /// (one entry when there are none).
+    fn audit_batches(&self, ids: &[String], detail: &str) -> Result<()> {
+        let batches: Vec<&[String]> = if ids.is_empty() {
+            vec![&[]]
+        } else {
+            ids.chunks(AUDIT_BATCH).collect()
+        };
+        let n = batches.len();
+        for (i, b) in batches.into_iter().enumerate() {
+            let part = if n > 1 {
+                format!(" (part {} of {n})", i + 1)
+            } else {
+                String::new()
+            };
+            self.audit(
+                Action::CheckCompleteness,
+                "allowed",
+                b.to_vec(),
+                Some(format!("{detail}{part}")),
+            )?;
+        }
+        Ok(())
     }
 }
