@@ -156,8 +156,14 @@ pub fn match_calls(log: &[LoggedCall], stored: &[StoredCall]) -> Matching {
             .filter_map(|n| crate::phone::normalize(n))
             .collect();
         keys.dedup();
+        // An extension alone joins only a call with no outside number (an internal or withheld
+        // call): an outside caller's call is never given another caller's recording.
+        let outside = keys.iter().any(|k| !crate::ingest::names::is_extension(k));
         for k in &keys {
             for (rank, index) in [(0u8, &by_number), (1, &by_ext)] {
+                if rank == 1 && outside {
+                    continue;
+                }
                 let Some(v) = index.get(k.as_str()) else {
                     continue;
                 };
@@ -394,6 +400,18 @@ mod tests {
             call("l2", at(9, 0, 40), 30, "07700900112", Some("t.wav")),
         ];
         let st = vec![stored("t", at(9, 0, 1), 75, "t.wav", "07700900112")];
+        assert_eq!(findings(&log, &st, &match_calls(&log, &st)), vec![]);
+        // A caller whose recording is missing is not given another caller's on the same extension.
+        let log = vec![call("p", at(10, 0, 0), 60, "07700900114", None)];
+        let mut st = vec![stored("s", at(10, 0, 33), 60, "s.wav", "07700900115")];
+        st[0].extension = Some("600".into());
+        let f = findings(&log, &st, &match_calls(&log, &st));
+        let kinds: Vec<FindingKind> = f.iter().map(|f| f.kind).collect();
+        assert_eq!(kinds, vec![FindingKind::Missing, FindingKind::NoCdr]);
+        // An internal call (extensions only) is matched by extension.
+        let log = vec![call("i", at(11, 0, 0), 60, "202", None)];
+        let mut st = vec![stored("t", at(11, 0, 2), 60, "t2.wav", "")];
+        st[0].extension = Some("202".into());
         assert_eq!(findings(&log, &st, &match_calls(&log, &st)), vec![]);
         // A file name reused a week later is another call's.
         let log = vec![call("w", at(9, 0, 0), 30, "07700900113", Some("t.wav"))];
