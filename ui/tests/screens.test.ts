@@ -265,6 +265,26 @@ describe('call page', () => {
     expect(target.querySelector('#position')!.textContent).toContain('0:17');
   });
 
+  it('offers the approved request that covers the call, chosen, and plays under it', async () => {
+    const approval = { id: 'a'.repeat(32), purpose: 'complaint', approved_by: 'dr.priya.shah', expires_at: '2026-12-06T17:00:00Z' };
+    ipc((cmd) => {
+      if (cmd === 'show') return r;
+      if (cmd === 'waveform') return { window_ms: 10, peaks: [] };
+      if (cmd === 'approvals_for') return [approval];
+      if (cmd === 'play') return { recording: r.id, request: approval.id, duration_ms: 17000, speed: 1, volume: 1 };
+      return null;
+    });
+    component = mount(CallPage, { target, props: { id: r.id } });
+    await settle();
+    const choice = target.querySelector<HTMLInputElement>(`#request input[data-request-id='${approval.id}']`)!;
+    expect(choice.checked).toBe(true);
+    expect(choice.parentElement!.textContent).toContain('Complaint');
+    expect(choice.parentElement!.textContent).toContain('approved by dr.priya.shah');
+    target.querySelector<HTMLButtonElement>('#play')!.click();
+    await settle();
+    expect(called('play')[0].args).toEqual({ id: r.id, request: approval.id, reason: null });
+  });
+
   it('shows the refusal to someone who needs an approved request', async () => {
     ipc((cmd) => {
       if (cmd === 'show') return r;
