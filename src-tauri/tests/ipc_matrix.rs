@@ -202,7 +202,9 @@ fn every_ipc_command_decides_exactly_as_the_core_and_is_audited() {
                 (
                     "approvals_for",
                     invoke(&w, "approvals_for", json!({ "id": id })),
-                    core_outcome(&rt.block_on(s.approvals_for(id))),
+                    core_outcome(
+                        &rt.block_on(s.approvals_for(id, callvault_core::requests::Right::Listen)),
+                    ),
                 ),
                 (
                     "play",

@@ -282,7 +282,60 @@ describe('call page', () => {
     expect(choice.parentElement!.textContent).toContain('approved by dr.priya.shah');
     target.querySelector<HTMLButtonElement>('#play')!.click();
     await settle();
+    expect(called('approvals_for')[0].args).toEqual({ id: r.id });
     expect(called('play')[0].args).toEqual({ id: r.id, request: approval.id, reason: null });
+  });
+
+  it("keeps the link's request and the user's own choice", async () => {
+    const approval = { id: 'b'.repeat(32), purpose: 'training', approved_by: 'jordan.reid', expires_at: null };
+    const linked = 'C'.repeat(32);
+    let release: (v: unknown) => void = () => {};
+    const later = new Promise((res) => (release = res));
+    ipc(async (cmd) => {
+      if (cmd === 'show') return r;
+      if (cmd === 'waveform') return { window_ms: 10, peaks: [] };
+      if (cmd === 'approvals_for') {
+        await later;
+        return [approval];
+      }
+      if (cmd === 'play') return { recording: r.id, request: null, duration_ms: 17000, speed: 1, volume: 1 };
+      return null;
+    });
+    // From a link naming a request that no longer lets her listen: it stays chosen and offered.
+    component = mount(CallPage, { target, props: { id: r.id, requestId: linked } });
+    release(null);
+    await settle();
+    const fromLink = target.querySelector<HTMLInputElement>(`#request input[data-request-id='${linked.toLowerCase()}']`)!;
+    expect(fromLink.checked).toBe(true);
+    target.querySelector<HTMLInputElement>(`#request input[data-request-id='${approval.id}']`)!.click();
+    await settle();
+    expect(target.querySelector(`#request input[data-request-id='${linked.toLowerCase()}']`)).not.toBeNull();
+    unmount(component);
+    component = null;
+
+    // Play pressed before the list arrives (her own call, with a reason): the list does not
+    // switch her onto an approval afterwards.
+    let release2: (v: unknown) => void = () => {};
+    const later2 = new Promise((res) => (release2 = res));
+    ipc(async (cmd) => {
+      if (cmd === 'show') return r;
+      if (cmd === 'waveform') return { window_ms: 10, peaks: [] };
+      if (cmd === 'approvals_for') {
+        await later2;
+        return [approval];
+      }
+      if (cmd === 'play') return { recording: r.id, request: null, duration_ms: 17000, speed: 1, volume: 1 };
+      return null;
+    });
+    component = mount(CallPage, { target, props: { id: r.id } });
+    await settle();
+    input('reason', 'checking my own call');
+    target.querySelector<HTMLButtonElement>('#play')!.click();
+    await settle();
+    release2(null);
+    await settle();
+    expect(target.querySelector<HTMLInputElement>('#request-none')!.checked).toBe(true);
+    expect(called('play').at(-1)!.args).toEqual({ id: r.id, request: null, reason: 'checking my own call' });
   });
 
   it('shows the refusal to someone who needs an approved request', async () => {

@@ -254,31 +254,12 @@ async fn a_supervisor_needs_an_approved_request_and_an_expired_one_is_refused() 
     )
     .await
     .unwrap();
-    // The call page offers the approval for the call it names, to its raiser, and nothing else.
-    let offered = |v: Vec<session::RequestView>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
-    assert_eq!(
-        offered(gp.approvals_for(&w.calls[0]).await.unwrap()),
-        Vec::<String>::new()
-    );
     gp.close().await;
     let sup = w.as_(SUP).await;
-    assert_eq!(
-        offered(sup.approvals_for(&w.calls[0]).await.unwrap()),
-        vec![rid.clone()]
-    );
-    assert_eq!(
-        offered(sup.approvals_for(&w.calls[1]).await.unwrap()),
-        Vec::<String>::new()
-    );
     sup.authorize(&w.calls[0], Right::Export, Some(&rid), None)
         .await
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
-    assert_eq!(
-        offered(sup.approvals_for(&w.calls[0]).await.unwrap()),
-        Vec::<String>::new(),
-        "an expired approval is not offered"
-    );
     let m = forbidden(
         sup.authorize(&w.calls[0], Right::Listen, Some(&rid), None)
             .await,
@@ -296,6 +277,83 @@ async fn a_supervisor_needs_an_approved_request_and_an_expired_one_is_refused() 
             .any(|(a, d)| a == "recording.listen" && d.contains("approved request")),
         "{r:?}"
     );
+}
+
+/// The call page's choice (issue 21, item 4): a user is offered exactly their approvals in force
+/// for that call and that right — not an export-only approval to listen, not another call's, not
+/// a colleague's, not an expired one — and the look-up is audited naming the call and what was
+/// offered; a call that is not theirs is refused as not found.
+#[tokio::test]
+async fn the_call_page_is_offered_the_approvals_that_cover_the_call() {
+    let w = World::new().await;
+    let mut sup = w.as_(SUP).await;
+    let listen = sup.raise_request(details(Purpose::Training)).await.unwrap();
+    let export = sup
+        .raise_request(details(Purpose::Complaint))
+        .await
+        .unwrap();
+    let brief = sup.raise_request(details(Purpose::Training)).await.unwrap();
+    sup.close().await;
+    let mut gp = w.as_(GP).await;
+    let month = Utc::now() + Duration::days(30);
+    gp.approve(&listen, &[w.calls[0].clone()], month, &[Right::Listen])
+        .await
+        .unwrap();
+    gp.approve(&export, &[w.calls[0].clone()], month, &[Right::Export])
+        .await
+        .unwrap();
+    gp.approve(
+        &brief,
+        &[w.calls[1].clone()],
+        Utc::now() + Duration::milliseconds(1200),
+        &[Right::Listen],
+    )
+    .await
+    .unwrap();
+    let ids = |v: Vec<session::RequestView>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    // The approver is offered nothing: the requests are the supervisor's.
+    assert!(ids(gp.approvals_for(&w.calls[0], Right::Listen).await.unwrap()).is_empty());
+    gp.close().await;
+    let sup = w.as_(SUP).await;
+    assert_eq!(
+        ids(sup.approvals_for(&w.calls[0], Right::Listen).await.unwrap()),
+        vec![listen.clone()]
+    );
+    assert_eq!(
+        ids(sup.approvals_for(&w.calls[0], Right::Export).await.unwrap()),
+        vec![export.clone()]
+    );
+    assert!(ids(sup.approvals_for(&w.calls[2], Right::Listen).await.unwrap()).is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(
+        ids(sup.approvals_for(&w.calls[1], Right::Listen).await.unwrap()).is_empty(),
+        "an expired approval is not offered"
+    );
+    let e = sup
+        .approvals_for(&"f".repeat(32), Right::Listen)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::NotFound(_)), "{e}");
+    sup.close().await;
+    // A clinician asking about a colleague's call is refused as not found.
+    let clin = w.as_(CLIN).await;
+    unseen(clin.approvals_for(&w.calls[1], Right::Listen).await);
+    clin.close().await;
+    let dc = w.as_(ADMIN).await;
+    let trail = dc
+        .audit_list(&AuditFilter {
+            recording: Some(w.calls[0].clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        trail.iter().any(|e| e.action == "request.list"
+            && e.outcome == "allowed"
+            && e.detail.as_deref().unwrap_or("").contains(&listen)),
+        "the look-up is audited naming what was offered"
+    );
+    dc.close().await;
 }
 
 #[tokio::test]

@@ -40,13 +40,13 @@ pub async fn request(state: State<'_, AppState>, id: String) -> ApiResult<Reques
     Ok(s(&g).request(&id).await?.into())
 }
 
-/// The approved requests under which this user may listen to or export a call now (the core
-/// decides which apply), newest first: the call page offers them instead of a request id.
+/// The approved requests under which this user may listen to a call now (the core decides which
+/// apply), newest first: the call page offers them instead of a request id.
 #[tauri::command]
 pub async fn approvals_for(state: State<'_, AppState>, id: String) -> ApiResult<Vec<RequestInfo>> {
     let g = session(&state).await?;
     Ok(s(&g)
-        .approvals_for(&id)
+        .approvals_for(&id, callvault_core::requests::Right::Listen)
         .await?
         .into_iter()
         .map(RequestInfo::from)

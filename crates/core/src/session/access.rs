@@ -70,13 +70,22 @@ impl Session {
         self.audit(Action::MarkConsent, "allowed", vec![id], None)
     }
 
-    /// The approved requests under which this user may listen to or export recording `id` now
-    /// (either right), newest first: what the call page offers instead of a request id to type.
-    /// Each is decided again, from the signed journal, when it is used (`authorize`). Audited as
-    /// a `request.list` naming the call.
-    pub async fn approvals_for(&self, id: &str) -> Result<Vec<super::RequestView>> {
-        self.require(Action::ListRequests)?;
+    /// The approved requests under which this user may use `right` (listen, export) on recording
+    /// `id` now, newest first: what the call page offers instead of a request id to type. Only
+    /// requests this user may see (their own, or a data controller's cases), decided by the same
+    /// rule as `authorize`, which decides each again from the signed journal when it is used.
+    /// Audited as a `request.list` naming the call and the requests offered; an id that is not a
+    /// call of theirs is refused (and audited) as not found.
+    pub async fn approvals_for(&self, id: &str, right: Right) -> Result<Vec<super::RequestView>> {
         let id = id.trim().to_ascii_lowercase();
+        self.require_for(Action::ListRequests, std::slice::from_ref(&id))?;
+        if !crate::archive::is_id(&id) || self.index.get(&id).await?.is_none() {
+            return self.refuse(
+                Action::ListRequests,
+                vec![],
+                Error::unseen("recording", &id),
+            );
+        }
         let rules = self.fold_rules().await?;
         let now = Utc::now();
         let mut out = Vec::new();
@@ -85,20 +94,31 @@ impl Session {
             let Some(st) = requests::fold(&rid, events, &|u| self.roles_of(u), &rules) else {
                 continue;
             };
-            let usable = [Right::Listen, Right::Export].into_iter().any(|r| {
-                policy::listen::access_refusal(&st, &self.user.uid, self.roles(), &id, r, now)
-                    .is_none()
-            });
-            if usable {
+            if self.may_see_request(&st)
+                && policy::listen::access_refusal(
+                    &st,
+                    &self.user.uid,
+                    self.roles(),
+                    &id,
+                    right,
+                    now,
+                )
+                .is_none()
+            {
                 out.push(self.request_view(st, vec![], &rules));
             }
         }
         out.sort_by(|a, b| b.raised_at.cmp(&a.raised_at));
+        let offered: Vec<&str> = out.iter().map(|r| r.id.as_str()).collect();
         self.audit(
             Action::ListRequests,
             "allowed",
             vec![id],
-            Some(format!("{} approved requests cover the call", out.len())),
+            Some(format!(
+                "approved requests covering the call for {}: [{}]",
+                right.as_str(),
+                offered.join(",")
+            )),
         )?;
         Ok(out)
     }
