@@ -352,6 +352,41 @@ async fn the_check_finds_exactly_the_missing_short_silent_and_unlogged_calls() {
     s.close().await;
 }
 
+/// An insider with write access to the share puts a speaking call's waveform in place of the
+/// silent call's (and the reverse), so that the silent call would pass as heard: both are refused
+/// by the hash their signed journal entries record, named as failed, and neither is judged.
+#[tokio::test]
+async fn a_waveform_swapped_on_the_share_is_named_not_heard() {
+    let w = World::new().await;
+    let s = w.logon(DC).await;
+    let (whole, silent) = (id_of_seq(&s, 1).await, id_of_seq(&s, 4).await);
+    let peaks = |id: &str| w.archive.join(format!("rec/{}/{id}.cvp", &id[..2]));
+    let (a, b) = (
+        std::fs::read(peaks(&whole)).unwrap(),
+        std::fs::read(peaks(&silent)).unwrap(),
+    );
+    std::fs::write(peaks(&whole), &b).unwrap();
+    std::fs::write(peaks(&silent), &a).unwrap();
+    let rep = s.check_completeness(&w.query("cdr.csv")).await.unwrap();
+    assert_eq!(rep.sound_problems.len(), 2, "{:?}", rep.sound_problems);
+    for id in [&whole, &silent] {
+        assert!(
+            rep.sound_problems.iter().any(|p| p.contains(id.as_str())),
+            "{:?}",
+            rep.sound_problems
+        );
+        assert!(
+            !rep.findings
+                .iter()
+                .any(|f| f.recording.as_deref() == Some(id.as_str())
+                    && matches!(f.kind, FindingKind::Silent | FindingKind::OneSided)),
+            "a swapped waveform was judged"
+        );
+    }
+    assert_eq!((rep.sound_checked, rep.sound_unchecked), (5, 2));
+    s.close().await;
+}
+
 #[tokio::test]
 async fn a_supervisor_checks_without_the_call_key_and_a_clinician_is_refused() {
     let w = World::new().await;
