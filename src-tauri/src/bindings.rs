@@ -49,6 +49,7 @@ pub fn typescript() -> String {
         crate::overview::OverviewInfo::decl(cfg),
         crate::settings::SettingInfo::decl(cfg),
         crate::requests::ConsentIn::decl(cfg),
+        crate::requests::PatientLinkIn::decl(cfg),
         crate::archive::ArchiveCheck::decl(cfg),
         crate::completeness::CompletenessIn::decl(cfg),
         crate::completeness::FindingRow::decl(cfg),

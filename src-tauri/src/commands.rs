@@ -53,6 +53,7 @@ macro_rules! all_commands {
             requests::extend_request,
             requests::complete_request,
             requests::mark_consent,
+            requests::link_patient,
             export::export_request,
             retention::holds,
             retention::add_hold,

@@ -55,6 +55,7 @@ impl From<Understood> for ImportFile {
             staff,
             parties,
             notes: _,
+            nhs_numbers: _,
             format_hint: _,
             metadata: _,
             remarks,

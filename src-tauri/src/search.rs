@@ -32,6 +32,8 @@ pub struct Search {
     pub max_duration_s: Option<f64>,
     /// Words in the notes.
     pub text: Option<String>,
+    /// Calls linked to this NHS number.
+    pub nhs_number: Option<String>,
     /// At most this many results (the core allows up to 100,000).
     pub limit: Option<i32>,
 }
@@ -52,6 +54,7 @@ impl From<Search> for SearchQuery {
             min_duration_s,
             max_duration_s,
             text,
+            nhs_number,
             limit,
         } = s;
         SearchQuery {
@@ -64,6 +67,7 @@ impl From<Search> for SearchQuery {
             min_duration_s,
             max_duration_s,
             text: some_text(text),
+            nhs_number: some_text(nhs_number),
             limit: limit.map(i64::from),
         }
     }
@@ -85,6 +89,8 @@ pub struct Recording {
     pub sample_rate: u32,
     pub channels: u16,
     pub source_name: String,
+    /// The patients' NHS numbers the call is linked to (ten digits each).
+    pub nhs_numbers: Vec<String>,
     /// A consent mark, e.g. "caller objected; recording stopped at 01:12".
     pub consent: Option<String>,
 }
@@ -105,6 +111,7 @@ impl From<RecordingView> for Recording {
             sample_rate,
             channels,
             source_name,
+            nhs_numbers,
             consent,
         } = v;
         Recording {
@@ -121,6 +128,7 @@ impl From<RecordingView> for Recording {
             sample_rate,
             channels,
             source_name,
+            nhs_numbers,
             consent,
         }
     }

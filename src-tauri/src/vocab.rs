@@ -200,6 +200,8 @@ pub struct Abilities {
     pub may_use_recovery_key: bool,
     /// Check the archive against the phone system's call log.
     pub may_check_completeness: bool,
+    /// Link a call to a patient's NHS number (the call page).
+    pub may_link_patient: bool,
 }
 
 impl From<CoreAbilities> for Abilities {
@@ -228,6 +230,7 @@ impl From<CoreAbilities> for Abilities {
             may_verify_archive,
             may_use_recovery_key,
             may_check_completeness,
+            may_link_patient,
         } = a;
         Abilities {
             may_see_all_calls,
@@ -252,6 +255,7 @@ impl From<CoreAbilities> for Abilities {
             may_verify_archive,
             may_use_recovery_key,
             may_check_completeness,
+            may_link_patient,
         }
     }
 }

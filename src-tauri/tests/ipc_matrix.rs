@@ -140,8 +140,10 @@ fn every_ipc_command_decides_exactly_as_the_core_and_is_audited() {
     .unwrap();
     let mut cells = 0;
     let mut ipc_refusals = 0;
-    for u in demo_users() {
+    for (n, u) in demo_users().into_iter().enumerate() {
         let who = (u.name.as_str(), u.password.as_str());
+        // A patient of this user's own (each links a call to a number no one linked before).
+        let nhs = callvault_core::patient::test_number(500 + 10 * n as u32);
         let logon = invoke(&w, "logon", json!({ "user": who.0, "password": who.1 }));
         let direct = rt.block_on(Session::logon_in(
             &archive,
@@ -205,6 +207,16 @@ fn every_ipc_command_decides_exactly_as_the_core_and_is_audited() {
                     core_outcome(
                         &rt.block_on(s.approvals_for(id, callvault_core::requests::Right::Listen)),
                     ),
+                ),
+                (
+                    "link_patient",
+                    invoke(
+                        &w,
+                        "link_patient",
+                        json!({ "link": { "recording": id, "nhs_number": nhs } }),
+                    ),
+                    // The same link from the direct computer (which has not read the app's yet).
+                    core_outcome(&rt.block_on(s.link_patient(id, &nhs, false))),
                 ),
                 (
                     "play",

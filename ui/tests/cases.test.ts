@@ -23,6 +23,8 @@ function req(i: number, over: Partial<RequestInfo> = {}): RequestInfo {
     call_time: null,
     staff: null,
     number: '07700 900123',
+    nhs_number: null,
+    other_numbers: [],
     parties: ['Harriet Vale'],
     info: null,
     received: '2026-04-01',
@@ -62,6 +64,7 @@ function rec(i: number, over: Partial<Recording> = {}): Recording {
     sample_rate: 8000,
     channels: 1,
     source_name: `demo-${i}.wav`,
+    nhs_numbers: [],
     consent: null,
     ...over,
   };

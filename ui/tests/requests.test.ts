@@ -30,6 +30,7 @@ function rec(i: number, over: Partial<Recording> = {}): Recording {
     sample_rate: 8000,
     channels: 1,
     source_name: `demo-${i}.wav`,
+    nhs_numbers: [],
     consent: null,
     ...over,
   };
@@ -46,6 +47,8 @@ function req(id: string, over: Partial<RequestInfo> = {}): RequestInfo {
     call_time: '2026-03-02',
     staff: 'lee.carter',
     number: null,
+    nhs_number: null,
+    other_numbers: [],
     parties: [],
     info: null,
     received: null,
@@ -300,6 +303,8 @@ describe('raise a request', () => {
     type('r-call-time', '2026-03-02 14:30');
     type('r-staff', '101');
     type('r-number', '07700 900123');
+    type('r-other-numbers', '01632 960123, ');
+    type('r-nhs', ' 999 000 0018 ');
     type('r-parties', 'Harriet Vale, , John Smith ');
     type('r-info', 'Letter dated 1 March');
     type('r-received', '2026-03-03');
@@ -313,6 +318,8 @@ describe('raise a request', () => {
         call_time: '2026-03-02 14:30',
         staff: '101',
         number: '07700 900123',
+        other_numbers: ['01632 960123'],
+        nhs_number: '999 000 0018',
         parties: ['Harriet Vale', 'John Smith'],
         info: 'Letter dated 1 March',
         received: '2026-03-03',

@@ -27,6 +27,7 @@ function rec(i: number, over: Partial<Recording> = {}): Recording {
     sample_rate: 8000,
     channels: 1,
     source_name: `demo-${i}.wav`,
+    nhs_numbers: [],
     consent: null,
     ...over,
   };
@@ -202,6 +203,7 @@ describe('search screen', () => {
     input('q-min', '4');
     input('q-max', '60');
     input('q-text', 'prescription');
+    input('q-nhs', '999 000 0018');
     const dir = target.querySelector<HTMLSelectElement>('#q-direction')!;
     dir.selectedIndex = 1;
     dir.dispatchEvent(new Event('change', { bubbles: true }));
@@ -209,7 +211,7 @@ describe('search screen', () => {
     await settle();
     expect(called('search')[0].args.query).toEqual({
       from: '2026-03-01', to: '2026-03-31', number: '07700 900001', staff: '101', party: 'Vale',
-      direction: 'inbound', min_duration_s: 4, max_duration_s: 60, text: 'prescription', limit: 1000,
+      direction: 'inbound', min_duration_s: 4, max_duration_s: 60, text: 'prescription', nhs_number: '999 000 0018', limit: 1000,
     });
     expect(target.querySelector('#result-count')!.textContent).toBe('3');
     target.querySelector<HTMLButtonElement>('[data-sort="duration_s"]')!.click();
@@ -352,6 +354,46 @@ describe('call page', () => {
     const refused = target.querySelector('#play-refused')!.textContent!;
     expect(refused).toContain('You need an approved request to listen to this call');
     expect(refused).toContain('Raise one');
+  });
+
+  it("shows the patient's NHS number, and links and unlinks only for a user the core lets link", async () => {
+    const linked = rec(8, { nhs_numbers: ['9990000018'] });
+    let now = linked;
+    ipc((cmd, a) => {
+      if (cmd === 'show') return now;
+      if (cmd === 'link_patient') {
+        const l = a.link as { nhs_number: string; unlink: boolean };
+        if (l.nhs_number.includes('17')) throw { code: 'invalid', message: 'NHS number: not an NHS number: its last digit does not match the check digit of the first nine' };
+        now = { ...linked, nhs_numbers: l.unlink ? [] : [...linked.nhs_numbers, '9990000026'] };
+        return null;
+      }
+      return null;
+    });
+    component = mount(CallPage, { target, props: { id: linked.id, mayLinkPatient: false } });
+    await settle();
+    expect(target.querySelector('#nhs-numbers')!.textContent).toContain('999 000 0018');
+    expect(target.querySelector('#nhs-link')).toBeNull();
+    expect(target.querySelector('[data-unlink]')).toBeNull();
+    unmount(component);
+
+    component = mount(CallPage, { target, props: { id: linked.id, mayLinkPatient: true } });
+    await settle();
+    input('nhs-link', '999 000 0017');
+    flushSync();
+    target.querySelector<HTMLButtonElement>('#nhs-link-save')!.click();
+    await settle();
+    expect(target.querySelector('#nhs-error')!.textContent).toContain('check digit');
+    input('nhs-link', '999 000 0026');
+    flushSync();
+    target.querySelector<HTMLButtonElement>('#nhs-link-save')!.click();
+    await settle();
+    expect(called('link_patient').at(-1)!.args).toEqual({ link: { recording: linked.id, nhs_number: '999 000 0026', unlink: false } });
+    expect(target.querySelector('[data-nhs="9990000026"]')).not.toBeNull();
+    expect(target.querySelector('#nhs-error')).toBeNull();
+    target.querySelector<HTMLButtonElement>('[data-unlink="9990000018"]')!.click();
+    await settle();
+    expect(called('link_patient').at(-1)!.args).toEqual({ link: { recording: linked.id, nhs_number: '9990000018', unlink: true } });
+    expect(target.querySelector('#nhs-none')).not.toBeNull();
   });
 
   it('shows "not found" for a call the user may not see', async () => {

@@ -94,6 +94,16 @@ pub enum Cmd {
         #[arg(long)]
         note: Option<String>,
     },
+    /// Link a call to a patient's NHS number, or take the link back (a supervisor or the data
+    /// controller): the call is then found by that NHS number.
+    LinkPatient {
+        id: String,
+        #[arg(long)]
+        nhs_number: String,
+        /// Take the link back (the call was linked to the wrong patient).
+        #[arg(long)]
+        unlink: bool,
+    },
     /// Check (and audit) whether you may listen to or export a recording now.
     Authorize {
         id: String,
@@ -411,9 +421,14 @@ pub enum RequestCmd {
         /// The staff member making or receiving the call.
         #[arg(long)]
         staff: Option<String>,
-        /// The external number, if known.
+        /// The external number, if known; repeat it for each number the patient uses (each
+        /// finds their calls, whatever the formatting).
+        #[arg(long = "number")]
+        numbers: Vec<String>,
+        /// The patient's NHS number (ten digits; the check digit is verified): finds every call
+        /// linked to them.
         #[arg(long)]
-        number: Option<String>,
+        nhs_number: Option<String>,
         /// Names of the parties (repeatable).
         #[arg(long = "party")]
         parties: Vec<String>,
@@ -544,6 +559,9 @@ pub struct SearchArgs {
     /// Text in notes or party names.
     #[arg(long)]
     pub text: Option<String>,
+    /// Calls linked to this patient's NHS number.
+    #[arg(long)]
+    pub nhs_number: Option<String>,
     #[arg(long)]
     pub limit: Option<i64>,
     #[arg(long)]

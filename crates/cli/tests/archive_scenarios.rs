@@ -831,6 +831,7 @@ fn forged_journal_segments_and_audit_entries_are_refused() {
         parties: vec!["Planted Party".into()],
         party_uids: vec![clin_uid.clone()],
         notes: None,
+        nhs_numbers: vec![],
         duration_ms: 1000,
         codec: "pcm_s16le".into(),
         sample_rate: 8000,

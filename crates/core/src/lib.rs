@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod index;
 pub mod ingest;
+pub mod patient;
 pub mod phone;
 pub mod policy;
 pub mod requests;

@@ -71,6 +71,7 @@ impl World {
             external_number: Some(number.into()),
             parties: vec![format!("Caller {i}")],
             notes: None,
+            nhs_numbers: vec![],
         };
         let rep = s
             .import_sources(vec![
@@ -1247,6 +1248,7 @@ async fn approval_hands_a_supervisor_the_calls_key_and_a_key_holder_delivers_an_
             external_number: Some("07700 900509".into()),
             parties: vec![],
             notes: None,
+            nhs_numbers: vec![],
         }])
         .await
         .unwrap();

@@ -45,6 +45,7 @@ fn call(i: u32, ext: &str) -> CallSource {
         external_number: Some(format!("07700 90050{i}")),
         parties: vec![format!("Caller {i}")],
         notes: None,
+        nhs_numbers: vec![],
     }
 }
 
@@ -1593,4 +1594,97 @@ fn read_assignments(a: &Archive, metadata: &Key32) -> Vec<journal::Assignment> {
         }
     }
     out
+}
+
+/// A patient link decides whose SAR a call goes into: a clinician's own tool linking her own call
+/// to a patient, and a supervisor's linking one to a number that fails the NHS check (written past
+/// the core's check), are refused on every computer and named; no search by NHS number finds them.
+#[tokio::test]
+async fn a_patient_link_by_a_clinician_or_to_an_invalid_nhs_number_is_refused_and_named() {
+    use callvault_core::patient;
+    use callvault_core::requests::PatientLink;
+    let w = World::new().await;
+    let a = w.share();
+    let nhs = patient::test_number(1234);
+    let clin = insider(&a, CLIN);
+    let link = |by: &Insider, recording: &str, n: &str| {
+        JournalEntry::PatientLink(Box::new(PatientLink {
+            recording: recording.into(),
+            nhs_number: n.into(),
+            unlink: false,
+            by: by.uid.clone(),
+            at: now(),
+        }))
+    };
+    // Her own call, sealed to her as Callvault would.
+    clin.write_for(
+        &a,
+        &"cc".repeat(16),
+        &[link(&clin, &w.calls[0], &nhs)],
+        &[&clin.uid],
+    );
+    clin.write(&a, &[link(&clin, &w.calls[1], &nhs)]);
+    let sup = insider(&a, SUP);
+    let mut bad = nhs.clone();
+    bad.pop();
+    bad.push(if nhs.ends_with('0') { '1' } else { '0' });
+    sup.write(
+        &a,
+        &[
+            link(&sup, &w.calls[2], &bad),
+            link(&sup, &w.calls[2], "../../etc"),
+        ],
+    );
+    // A supervisor (who may import) writes an unbound `recording` entry for the receptionist's
+    // call carrying the NHS number, in a journal read first by a new computer: it gives way to
+    // the importer's own entry, and its link must go with it.
+    let dc_tool = insider(&a, DC);
+    let mut forged = read_recordings(&a, &dc_tool)
+        .into_iter()
+        .find(|m| m.id == w.calls[2])
+        .unwrap();
+    forged.nonce = None;
+    forged.imported_by = sup.uid.clone();
+    forged.nhs_numbers = vec![nhs.clone()];
+    sup.write_from(
+        &a,
+        &"00".repeat(16),
+        &[JournalEntry::Recording(Box::new(forged))],
+    );
+    // A link dated in the year 9999 by a supervisor's own tool: she can still take it back.
+    let other = patient::test_number(4321);
+    sup.write(
+        &a,
+        &[JournalEntry::PatientLink(Box::new(PatientLink {
+            recording: w.calls[2].clone(),
+            nhs_number: other.clone(),
+            unlink: false,
+            by: sup.uid.clone(),
+            at: "9999-12-31T00:00:00.000Z".into(),
+        }))],
+    );
+    let mut s = w.logon_on(&w.fresh_device("sup-pc"), SUP).await.unwrap();
+    s.link_patient(&w.calls[2], &other, true).await.unwrap();
+    s.close().await;
+    for data in [w.data.clone(), w.fresh_device("new-pc")] {
+        let dc = w.logon_on(&data, DC).await.unwrap();
+        for n in [&nhs, &bad, &other] {
+            let r = dc
+                .search(&SearchQuery {
+                    nhs_number: Some(n.clone()),
+                    ..everything()
+                })
+                .await;
+            assert!(
+                r.as_ref().map_or(true, |v| v.is_empty()),
+                "a forged link was believed: {r:?}"
+            );
+        }
+        let all = dc.search(&everything()).await.unwrap();
+        assert!(all.iter().all(|c| c.nhs_numbers.is_empty()), "{all:?}");
+        for what in ["(patient_link) by", "its NHS number fails its check"] {
+            assert!(warned(&dc, what), "{what} not reported: {:?}", dc.warnings);
+        }
+        dc.close().await;
+    }
 }

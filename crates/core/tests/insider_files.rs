@@ -87,6 +87,7 @@ fn call(seed: u32, party: &str) -> CallSource {
         external_number: Some(format!("07700 900{seed:03}")),
         parties: vec![party.into()],
         notes: None,
+        nhs_numbers: vec![],
     }
 }
 

@@ -69,6 +69,7 @@ fn call(i: u32, ext: &str) -> CallSource {
         external_number: Some(format!("07700 90061{i}")),
         parties: vec![format!("Keyholder Caller {i}")],
         notes: None,
+        nhs_numbers: vec![],
     }
 }
 

@@ -35,6 +35,7 @@ fn call(i: u32, ext: &str) -> CallSource {
         external_number: Some(format!("07700 90083{i}")),
         parties: vec![format!("Party Caller {i}")],
         notes: None,
+        nhs_numbers: vec![],
     }
 }
 

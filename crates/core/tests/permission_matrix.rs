@@ -182,6 +182,7 @@ fn call(i: u32, ext: &str, y: i32, number: &str) -> CallSource {
         external_number: Some(number.into()),
         parties: vec![format!("Caller {i}")],
         notes: None,
+        nhs_numbers: vec![],
     }
 }
 

@@ -72,6 +72,7 @@ fn call(seed: u32, started: chrono::DateTime<Utc>, number: &str, party: &str) ->
         external_number: Some(number.into()),
         parties: vec![party.into()],
         notes: Some(format!("notes about {party}")),
+        nhs_numbers: vec![],
     }
 }
 
@@ -189,7 +190,13 @@ async fn the_sweep_deletes_what_is_past_retention_keeps_the_rest_and_held_calls(
 async fn erasure_leaves_nothing_readable_anywhere_and_the_source_cannot_come_back() {
     let w = World::new().await;
     let mut dc = w.as_(DC, "pc").await;
-    let victim = call(7, ago_months(3), "07700 900777", "Zelda Quarrington");
+    let mut victim = call(7, ago_months(3), "07700 900777", "Zelda Quarrington");
+    // Her NHS number came with the call, and a supervisor linked it to a second (a mistake kept).
+    let (nhs, nhs2) = (
+        callvault_core::patient::test_number(777),
+        callvault_core::patient::test_number(778),
+    );
+    victim.nhs_numbers = vec![nhs.clone()];
     let keep = call(8, ago_months(3), "07700 900778", "Kept Person");
     let victim_bytes = victim.bytes.clone();
     let rep = dc.import_sources(vec![victim.clone(), keep]).await.unwrap();
@@ -202,10 +209,21 @@ async fn erasure_leaves_nothing_readable_anywhere_and_the_source_cannot_come_bac
     )
     .await
     .ok();
+    dc.link_patient(&vid, &nhs2, false).await.unwrap();
     dc.close().await;
     // The other device syncs it too (so its index held the details).
     let mac = w.as_(SUP, "mac").await;
     assert_eq!(ids(&mac).await.len(), 2);
+    for n in [&nhs, &nhs2] {
+        let found = mac
+            .search(&SearchQuery {
+                nhs_number: Some(n.clone()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1, "the other computer has the link");
+    }
     mac.search(&SearchQuery {
         party: Some("Quarrington".into()),
         ..Default::default()
@@ -302,6 +320,17 @@ async fn erasure_leaves_nothing_readable_anywhere_and_the_source_cannot_come_bac
         1,
         "the other device dropped it at its sync"
     );
+    // Her NHS numbers find nothing any more, there or on a computer new to the archive.
+    for n in [&nhs, &nhs2] {
+        let found = mac
+            .search(&SearchQuery {
+                nhs_number: Some(n.clone()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(found.is_empty(), "a link outlived the erasure");
+    }
     // The erasure request itself is minimised: it says who raised it, when, and that it was
     // carried out; its number and reason are gone, here and on the computer that had them.
     {
@@ -320,6 +349,8 @@ async fn erasure_leaves_nothing_readable_anywhere_and_the_source_cannot_come_bac
         b"07700900777".to_vec(),
         b"Quarrington".to_vec(),
         b"notes about Zelda".to_vec(),
+        nhs.as_bytes().to_vec(),
+        nhs2.as_bytes().to_vec(),
         victim_bytes[mid..mid + 64].to_vec(),
     ];
     for root in [w.archive.clone(), w.dev("pc"), w.dev("mac")] {
@@ -347,6 +378,12 @@ async fn erasure_leaves_nothing_readable_anywhere_and_the_source_cannot_come_bac
     ] {
         assert!(!seen.contains(n), "a journal entry still holds {n}");
     }
+    for n in [&nhs, &nhs2] {
+        assert!(
+            !seen.contains(n.as_str()),
+            "a journal entry still holds an NHS number"
+        );
+    }
     assert!(
         seen.contains("Kept Person"),
         "the other call's details are still there"
@@ -359,7 +396,13 @@ async fn erasure_leaves_nothing_readable_anywhere_and_the_source_cannot_come_bac
     // The audit trail names it only by id and keeps the tombstone's facts.
     let audit =
         serde_json::to_string(&dc.audit_list(&AuditFilter::default()).await.unwrap()).unwrap();
-    for n in ["07700 900777", "07700900777", "Quarrington"] {
+    for n in [
+        "07700 900777",
+        "07700900777",
+        "Quarrington",
+        nhs.as_str(),
+        nhs2.as_str(),
+    ] {
         assert!(!audit.contains(n), "the audit trail holds {n}");
     }
     let t = dc.tombstones().await.unwrap();

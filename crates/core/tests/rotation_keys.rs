@@ -37,6 +37,7 @@ fn call(i: u32, party: &str) -> CallSource {
         external_number: Some(format!("01632 96034{i}")),
         parties: vec![party.into()],
         notes: None,
+        nhs_numbers: vec![],
     }
 }
 

@@ -36,6 +36,7 @@ fn call(i: u32, ext: &str) -> CallSource {
         external_number: Some(format!("07700 90072{i}")),
         parties: vec![format!("Reader Caller {i}")],
         notes: None,
+        nhs_numbers: vec![],
     }
 }
 

@@ -374,6 +374,7 @@ pub fn calls_range(opts: &GenOptions, start: usize, n: usize) -> Vec<CallSource>
                 external_number: Some(number(caller, unit(seed, iu, 10) < 0.2)),
                 parties,
                 notes,
+                nhs_numbers: vec![],
             }
         })
         .collect()

@@ -186,7 +186,8 @@ pub fn demo_calls_range(start: usize, n: usize, clip_secs: Option<usize>) -> Vec
             .expect("surgery hours exist")
             .with_timezone(&Utc);
         let (ext, staff_name) = staff[i % staff.len()];
-        let patient = PATIENTS[(i * 5 + 3) % PATIENTS.len()];
+        let patient_no = (i * 5 + 3) % PATIENTS.len();
+        let patient = PATIENTS[patient_no];
         let external = if i % 3 == 0 {
             format!("01632 960{:03}", (i * 17) % 1000)
         } else {
@@ -227,6 +228,14 @@ pub fn demo_calls_range(start: usize, n: usize, clip_secs: Option<usize>) -> Vec
                 3 => Some("appointment rebooked".into()),
                 5 => Some("test results discussed".into()),
                 _ => None,
+            },
+            // Half the calls came with the patient's NHS number (a 999 test number, never a
+            // real patient's): the first dozen of every two dozen, so that each patient has calls
+            // with it and without (found by number or name, or linked later).
+            nhs_numbers: if (i / 12) % 2 == 0 {
+                vec![callvault_core::patient::test_number(patient_no as u32 + 1)]
+            } else {
+                vec![]
             },
         });
     }

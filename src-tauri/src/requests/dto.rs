@@ -26,6 +26,10 @@ pub struct RequestInfo {
     pub call_time: Option<String>,
     pub staff: Option<String>,
     pub number: Option<String>,
+    /// The patient's NHS number, ten digits.
+    pub nhs_number: Option<String>,
+    /// Other numbers the patient uses.
+    pub other_numbers: Vec<String>,
     pub parties: Vec<String>,
     pub info: Option<String>,
     pub received: Option<String>,
@@ -63,6 +67,8 @@ impl From<RequestView> for RequestInfo {
             call_time,
             staff,
             number,
+            nhs_number,
+            other_numbers,
             parties,
             info,
             received,
@@ -93,6 +99,8 @@ impl From<RequestView> for RequestInfo {
             call_time,
             staff,
             number,
+            nhs_number,
+            other_numbers,
             parties,
             info,
             received: date(received),
@@ -129,6 +137,10 @@ pub struct NewRequest {
     pub call_time: Option<String>,
     pub staff: Option<String>,
     pub number: Option<String>,
+    /// Other numbers the patient uses (each finds their calls).
+    pub other_numbers: Vec<String>,
+    /// The patient's NHS number (the core checks its check digit).
+    pub nhs_number: Option<String>,
     pub parties: Vec<String>,
     pub info: Option<String>,
     /// SAR: the date it was received in writing (`YYYY-MM-DD`; default today).
@@ -146,6 +158,8 @@ impl NewRequest {
             call_time,
             staff,
             number,
+            other_numbers,
+            nhs_number,
             parties,
             info,
             received,
@@ -169,6 +183,12 @@ impl NewRequest {
             call_time: text(call_time),
             staff: text(staff),
             number: text(number),
+            other_numbers: other_numbers
+                .into_iter()
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect(),
+            nhs_number: text(nhs_number),
             parties: parties
                 .into_iter()
                 .map(|p| p.trim().to_string())
@@ -190,6 +210,18 @@ pub struct ApprovalIn {
     /// "listen" and/or "export" (read by the core, which words any other right's refusal).
     #[ts(as = "Vec<Right>")]
     pub allow: Vec<String>,
+}
+
+/// A call linked to a patient's NHS number (or the link taken back), as a supervisor or the data
+/// controller gives it.
+#[derive(Clone, Debug, Deserialize, Serialize, TS)]
+pub struct PatientLinkIn {
+    pub recording: String,
+    /// As typed: spaces and hyphens allowed (the core checks the check digit).
+    pub nhs_number: String,
+    /// Take the link back.
+    #[serde(default)]
+    pub unlink: bool,
 }
 
 /// A consent mark as the staff member or a supervisor gives it.

@@ -7,7 +7,7 @@
 
 pub mod dto;
 
-pub use dto::{ApprovalIn, ConsentIn, NewRequest, RequestInfo};
+pub use dto::{ApprovalIn, ConsentIn, NewRequest, PatientLinkIn, RequestInfo};
 
 use crate::error::{ApiError, ApiResult};
 use crate::search::Recording;
@@ -142,6 +142,15 @@ pub async fn complete_request(
     let mut g = session(&state).await?;
     let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     Ok(s_mut(&mut g).complete(&id, note.as_deref()).await?)
+}
+
+/// Link a call to a patient's NHS number, or take the link back: the core decides who may.
+#[tauri::command]
+pub async fn link_patient(state: State<'_, AppState>, link: PatientLinkIn) -> ApiResult<()> {
+    let mut g = session(&state).await?;
+    Ok(s_mut(&mut g)
+        .link_patient(&link.recording, &link.nhs_number, link.unlink)
+        .await?)
 }
 
 #[tauri::command]

@@ -4,7 +4,7 @@
 //! clinician a colleague's call. In real time (a PulseAudio null sink): pause, seek by click,
 //! resume from there, ±10 s and double speed, from the keyboard and the controls. The idle lock,
 //! and search criteria remembered per user. The call log check, from its screen and from the
-//! Overview's card. Screenshots of each screen go to docs/screenshots/.
+//! Overview's card. A SAR raised by NHS number, and a call linked to the patient. Screenshots of each screen go to docs/screenshots/.
 
 use callvault_e2e::{prerequisites, World, DEMO_CALLS, SERIAL};
 use callvault_testkit::demo::{demo_calls, demo_users};
@@ -493,5 +493,130 @@ async fn the_practice_manager_finds_answered_calls_with_no_recording() {
         first.contains("07700 900 98"),
         "the call log's row is shown beside it: {first}"
     );
+    w.close().await;
+}
+
+/// Issue 21: the data controller raises a SAR by the patient's NHS number. The form finds the
+/// calls that came with it, refuses a mistyped number with the reason, and — once she has linked
+/// the patient's other call (rung from another number) to the NHS number on its page — finds that
+/// one too; the request keeps the number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_controller_raises_a_sar_by_nhs_number_and_links_a_call_to_the_patient() {
+    let (driver, app) = match prerequisites() {
+        Ok(p) => p,
+        Err(why) => {
+            eprintln!("SKIPPED: {why}");
+            return;
+        }
+    };
+    let _one_at_a_time = SERIAL.lock().await;
+    let w = World::start(&driver, &app).await;
+    // A patient with a call that came with their NHS number and one that did not.
+    let demo = demo_calls(DEMO_CALLS);
+    let (patient, nhs) = demo
+        .iter()
+        .filter_map(|c| Some((c.parties[0].clone(), c.nhs_numbers.first()?.clone())))
+        .find(|(p, _)| {
+            demo.iter()
+                .any(|c| c.parties[0] == *p && c.nhs_numbers.is_empty())
+        })
+        .expect("a patient with calls with and without their NHS number");
+    let with: Vec<_> = demo
+        .iter()
+        .filter(|c| c.nhs_numbers.contains(&nhs))
+        .collect();
+    let without = demo
+        .iter()
+        .find(|c| c.parties[0] == patient && c.nhs_numbers.is_empty())
+        .unwrap();
+    let spaced = callvault_core::patient::display(&nhs);
+    let rows = |w: &World| {
+        let c = w.client.clone();
+        async move {
+            c.find_all(Locator::Css("#r-candidates tbody tr"))
+                .await
+                .unwrap_or_default()
+        }
+    };
+
+    w.open_archive().await;
+    w.logon_to_overview("alex.morgan", &password("alex.morgan"))
+        .await;
+    w.goto("#/requests/new", "#raise-title").await;
+    // A digit mistyped: the core's reason, and no call found.
+    let mut typo = nhs.clone();
+    let last = typo.pop().unwrap().to_digit(10).unwrap();
+    typo.push(char::from_digit((last + 1) % 10, 10).unwrap());
+    w.fill("#r-nhs", &typo).await;
+    w.until("the mistyped NHS number refused", || async {
+        w.client
+            .find(Locator::Css("#r-candidates-error"))
+            .await
+            .is_ok()
+    })
+    .await;
+    let why = w.text("#r-candidates-error").await;
+    assert!(why.contains("check digit"), "{why}");
+    assert!(!why.contains(&typo), "the reason repeats no digits: {why}");
+    // The right one, written with spaces: the calls that came with it.
+    w.fill("#r-nhs", &spaced).await;
+    w.until("the patient's calls", || async {
+        rows(&w).await.len() == with.len()
+            && w.client
+                .find(Locator::Css("#r-candidates-error"))
+                .await
+                .is_err()
+    })
+    .await;
+    let table = w.text("#r-candidates").await;
+    assert!(table.contains(&spaced), "{table}");
+
+    // The patient's other call, found by its number; she links it on its page.
+    w.fill("#r-nhs", "").await;
+    w.fill("#r-number", without.external_number.as_deref().unwrap())
+        .await;
+    w.until("the call from the other number", || async {
+        !rows(&w).await.is_empty()
+    })
+    .await;
+    let mut other = None;
+    for r in rows(&w).await {
+        let text = r.text().await.unwrap_or_default();
+        if text.contains(&patient) && !text.contains(&spaced) {
+            other = r.attr("data-recording-id").await.unwrap();
+        }
+    }
+    let other = other.expect("the patient's call without the NHS number");
+    w.goto(&format!("#/call/{other}"), "#call-title").await;
+    w.el("#nhs-none").await;
+    w.fill("#nhs-link", &spaced).await;
+    w.click("#nhs-link-save").await;
+    w.el(&format!("#nhs-numbers li[data-nhs='{nhs}']")).await;
+    w.screenshot("call-linked-to-patient").await;
+
+    // The SAR by NHS number alone now finds both.
+    w.goto("#/requests/new", "#raise-title").await;
+    w.el("#r-purpose")
+        .await
+        .select_by_value("sar")
+        .await
+        .unwrap();
+    w.fill(
+        "#r-reason",
+        "Written subject access request for copies of their calls",
+    )
+    .await;
+    w.fill("#r-identity", "photo ID seen at reception").await;
+    w.fill("#r-nhs", &spaced).await;
+    w.until("the linked call among the candidates", || async {
+        rows(&w).await.len() == with.len() + 1
+    })
+    .await;
+    w.el(&format!("#r-candidates tr[data-recording-id='{other}']"))
+        .await;
+    w.screenshot("sar-by-nhs-number").await;
+    w.click("#r-submit").await;
+    w.el("#req-nhs").await;
+    assert_eq!(w.text("#req-nhs").await.trim(), spaced);
     w.close().await;
 }

@@ -19,7 +19,11 @@ may_use_recovery_key: boolean,
 /**
  * Check the archive against the phone system's call log.
  */
-may_check_completeness: boolean, };
+may_check_completeness: boolean, 
+/**
+ * Link a call to a patient's NHS number (the call page).
+ */
+may_link_patient: boolean, };
 
 export type ErrorCode = "bad_logon" | "locked" | "forbidden" | "not_found" | "invalid" | "tampered" | "archive" | "io" | "version" | "index" | "audio" | "keychain" | "logged_off";
 
@@ -112,11 +116,19 @@ direction: Direction | null, min_duration_s: number | null, max_duration_s: numb
  */
 text: string | null, 
 /**
+ * Calls linked to this NHS number.
+ */
+nhs_number: string | null, 
+/**
  * At most this many results (the core allows up to 100,000).
  */
 limit: number | null, };
 
 export type Recording = { id: string, started_at: string, direction: Direction, staff: string | null, extension: string | null, external_number: string | null, parties: Array<string>, duration_s: number, notes: string | null, codec: string, sample_rate: number, channels: number, source_name: string, 
+/**
+ * The patients' NHS numbers the call is linked to (ten digits each).
+ */
+nhs_numbers: Array<string>, 
 /**
  * A consent mark, e.g. "caller objected; recording stopped at 01:12".
  */
@@ -142,7 +154,15 @@ export type SessionEnded = {
  */
 reason: string, };
 
-export type RequestInfo = { id: string, purpose: Purpose, state: RequestState, raised_by: string | null, raised_at: string, reason: string, call_time: string | null, staff: string | null, number: string | null, parties: Array<string>, info: string | null, received: string | null, identity: string | null, due_date: string | null, days_left: number | null, approved_by: string | null, approved_recordings: Array<string>, allow: Array<Right>, expires_at: string | null, rejected_by: string | null, rejection_reason: string | null, agreement_by: string | null, agreement: string | null, extensions: Array<string>, completed_by: string | null, ignored: Array<string>, candidates: Array<Recording>, 
+export type RequestInfo = { id: string, purpose: Purpose, state: RequestState, raised_by: string | null, raised_at: string, reason: string, call_time: string | null, staff: string | null, number: string | null, 
+/**
+ * The patient's NHS number, ten digits.
+ */
+nhs_number: string | null, 
+/**
+ * Other numbers the patient uses.
+ */
+other_numbers: Array<string>, parties: Array<string>, info: string | null, received: string | null, identity: string | null, due_date: string | null, days_left: number | null, approved_by: string | null, approved_recordings: Array<string>, allow: Array<Right>, expires_at: string | null, rejected_by: string | null, rejection_reason: string | null, agreement_by: string | null, agreement: string | null, extensions: Array<string>, completed_by: string | null, ignored: Array<string>, candidates: Array<Recording>, 
 /**
  * Is this purpose one of the data controller's cases (SAR, police, erasure, portability)?
  */
@@ -161,7 +181,15 @@ purpose: Purpose | "", reason: string,
 /**
  * `YYYY-MM-DD`, or a date and time.
  */
-call_time: string | null, staff: string | null, number: string | null, parties: Array<string>, info: string | null, 
+call_time: string | null, staff: string | null, number: string | null, 
+/**
+ * Other numbers the patient uses (each finds their calls).
+ */
+other_numbers: Array<string>, 
+/**
+ * The patient's NHS number (the core checks its check digit).
+ */
+nhs_number: string | null, parties: Array<string>, info: string | null, 
 /**
  * SAR: the date it was received in writing (`YYYY-MM-DD`; default today).
  */
@@ -291,6 +319,16 @@ kind: string,
  * Where the recording stopped, `mm:ss` (caller objected).
  */
 stopped_at: string | null, note: string | null, };
+
+export type PatientLinkIn = { recording: string, 
+/**
+ * As typed: spaces and hyphens allowed (the core checks the check digit).
+ */
+nhs_number: string, 
+/**
+ * Take the link back.
+ */
+unlink: boolean, };
 
 export type ArchiveCheck = { ok: boolean, objects_checked: number, recordings_checked: number, recordings_decrypted: number, 
 /**

@@ -25,6 +25,7 @@ import type {
   NewRequest,
   NewUser,
   OverviewInfo,
+  PatientLinkIn,
   Purpose,
   RequestInfo,
   RequestState,
@@ -119,6 +120,7 @@ export const api = {
     invoke<string>('extend_request', { id, days, reason }),
   completeRequest: (id: string, note: string | null) => invoke<void>('complete_request', { id, note }),
   markConsent: (mark: ConsentIn) => invoke<void>('mark_consent', { mark }),
+  linkPatient: (link: PatientLinkIn) => invoke<void>('link_patient', { link }),
   /** Progress arrives as `progress` events with task "export". */
   exportRequest: (exp: ExportIn) => invoke<ExportInfo>('export_request', { export: exp }),
   holds: () => invoke<HoldInfo[]>('holds'),

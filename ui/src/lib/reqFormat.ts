@@ -31,6 +31,11 @@ export function today(): string {
   return when(new Date().toISOString()).slice(0, 10);
 }
 
+/** An NHS number as people write it: "999 123 4560". */
+export function nhsSpaced(n: string): string {
+  return /^\d{10}$/.test(n) ? `${n.slice(0, 3)} ${n.slice(3, 6)} ${n.slice(6)}` : n;
+}
+
 /** A call in one line: "2026-03-02 14:30, lee.carter, 07700 900123, 1:13". */
 export function callSummary(r: Recording): string {
   return [when(r.started_at), r.staff ?? 'unassigned', r.external_number ?? 'no number', mmss(r.duration_s * 1000)].join(', ');
@@ -58,6 +63,10 @@ export type ReqForm = {
   callTime: string;
   staff: string;
   number: string;
+  /** Other numbers the patient uses, separated by commas. */
+  otherNumbers: string;
+  /** The patient's NHS number as typed (the core checks it). */
+  nhsNumber: string;
   parties: string;
   info: string;
   received: string;
@@ -73,6 +82,8 @@ export function newRequest(f: ReqForm): NewRequest {
     call_time: opt(f.callTime),
     staff: opt(f.staff),
     number: opt(f.number),
+    other_numbers: splitParties(f.otherNumbers),
+    nhs_number: opt(f.nhsNumber),
     parties: splitParties(f.parties),
     info: opt(f.info),
     received: sar ? opt(f.received) : null,

@@ -14,6 +14,7 @@ export function emptySearch(): Search {
     min_duration_s: null,
     max_duration_s: null,
     text: null,
+    nhs_number: null,
     limit: 1000,
   };
 }

@@ -41,6 +41,11 @@ pub async fn run(cli: Cli) -> CliResult {
             at,
             note,
         } => recordings::mark(cli, id, *not_recorded, at, note).await,
+        Cmd::LinkPatient {
+            id,
+            nhs_number,
+            unlink,
+        } => recordings::link_patient(cli, id, nhs_number, *unlink).await,
         Cmd::Request(rc) => requests::run(cli, rc).await,
         Cmd::Authorize {
             id,

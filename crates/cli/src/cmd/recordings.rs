@@ -1,7 +1,7 @@
 //! Finding and annotating recordings: `callvault search`, `show` and `waveform`, and two changes
 //! to one recording — `assign` (a supervisor gives an unassigned call to its staff user),
 //! `deliver-key` (an approver delivers the key of a call assigned without it) and `mark` (the
-//! caller's consent).
+//! caller's consent), and `link-patient` (a call linked to a patient's NHS number).
 
 use crate::args::{Cli, SearchArgs};
 use crate::logon::logon;
@@ -22,6 +22,7 @@ pub async fn search(cli: &Cli, a: &SearchArgs) -> CliResult {
         min_duration_s: a.min_duration,
         max_duration_s: a.max_duration,
         text: a.text.clone(),
+        nhs_number: a.nhs_number.clone(),
         limit: a.limit,
     };
     let r = s.search(&q).await;
@@ -165,5 +166,18 @@ pub async fn mark(
     s.close().await;
     r?;
     println!("Marked recording {id}.");
+    Ok(())
+}
+
+pub async fn link_patient(cli: &Cli, id: &str, nhs: &str, unlink: bool) -> CliResult {
+    let mut s = logon(cli).await?;
+    let r = s.link_patient(id, nhs, unlink).await;
+    s.close().await;
+    r?;
+    if unlink {
+        println!("Recording {id} is no longer linked to that patient.");
+    } else {
+        println!("Linked recording {id} to the patient.");
+    }
     Ok(())
 }

@@ -24,7 +24,8 @@ async fn run_in_session(s: &mut Session, rc: &RequestCmd) -> CliResult {
             reason,
             call_time,
             staff,
-            number,
+            numbers,
+            nhs_number,
             parties,
             info,
             received,
@@ -43,7 +44,9 @@ async fn run_in_session(s: &mut Session, rc: &RequestCmd) -> CliResult {
                 reason: reason.clone(),
                 call_time: call_time.clone(),
                 staff: staff.clone(),
-                number: number.clone(),
+                number: numbers.first().cloned(),
+                other_numbers: numbers.iter().skip(1).cloned().collect(),
+                nhs_number: nhs_number.clone(),
                 parties: parties.clone(),
                 info: info.clone(),
                 received,
@@ -77,6 +80,18 @@ async fn run_in_session(s: &mut Session, rc: &RequestCmd) -> CliResult {
             } else {
                 print_request_line(&r);
                 println!("reason:      {}", r.reason);
+                if let Some(n) = &r.nhs_number {
+                    println!("NHS number:  {}", callvault_core::patient::display(n));
+                }
+                let numbers: Vec<&str> = r
+                    .number
+                    .iter()
+                    .chain(&r.other_numbers)
+                    .map(String::as_str)
+                    .collect();
+                if !numbers.is_empty() {
+                    println!("numbers:     {}", numbers.join(", "));
+                }
                 if let Some(d) = r.due_date {
                     println!(
                         "received:    {}   due: {d} ({} days left)",
@@ -112,6 +127,14 @@ async fn run_in_session(s: &mut Session, rc: &RequestCmd) -> CliResult {
                         c.external_number.as_deref().unwrap_or("-"),
                         c.parties.join("; ")
                     );
+                    if !c.nhs_numbers.is_empty() {
+                        let n: Vec<String> = c
+                            .nhs_numbers
+                            .iter()
+                            .map(|n| callvault_core::patient::display(n))
+                            .collect();
+                        println!("      NHS number: {}", n.join(", "));
+                    }
                 }
             }
             Ok(())

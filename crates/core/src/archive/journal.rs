@@ -105,6 +105,10 @@ pub struct RecordingMeta {
     /// Staff users who were parties (the staff user included): they may reach this call.
     pub party_uids: Vec<String>,
     pub notes: Option<String>,
+    /// The patients' NHS numbers the source gave (ten digits, check digit verified at import);
+    /// links a supervisor makes later are `patient_link` entries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nhs_numbers: Vec<String>,
     pub duration_ms: u64,
     pub codec: String,
     pub sample_rate: u32,
@@ -162,6 +166,8 @@ pub enum JournalEntry {
     /// A copy of a call's `recording` entry as its importer signed it, for a user who reads only
     /// the segments about them: journalled with an assignment of the call to them.
     RecordingCopy(Box<RecordingCopy>),
+    /// A call linked to a patient's NHS number, or the link taken back.
+    PatientLink(Box<crate::requests::PatientLink>),
 }
 
 /// The journal segments written before format 2, as an admin's upgrade run found them.
@@ -229,6 +235,7 @@ impl JournalEntry {
             JournalEntry::AuditAnchor(a) => &a.by,
             JournalEntry::FormatUpgrade(f) => &f.by,
             JournalEntry::RecordingCopy(c) => &c.by,
+            JournalEntry::PatientLink(l) => &l.by,
         }
     }
 
@@ -247,6 +254,7 @@ impl JournalEntry {
             JournalEntry::AuditAnchor(_) => "audit_anchor",
             JournalEntry::FormatUpgrade(_) => "format_upgrade",
             JournalEntry::RecordingCopy(_) => "recording_copy",
+            JournalEntry::PatientLink(_) => "patient_link",
         }
     }
 
@@ -257,6 +265,7 @@ impl JournalEntry {
             JournalEntry::Consent(c) => Some(&c.recording),
             JournalEntry::Assign(a) => Some(&a.recording),
             JournalEntry::RecordingCopy(c) => Some(&c.recording),
+            JournalEntry::PatientLink(l) => Some(&l.recording),
             // An erasure request's `raised` event holds the erased person's number, names and
             // reason: it goes with their calls (its id is in their tombstones' `request`).
             JournalEntry::Request(r)

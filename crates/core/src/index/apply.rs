@@ -116,6 +116,7 @@ impl Index {
                 JournalEntry::AuditAnchor(_) => EntryKind::AuditAnchor,
                 JournalEntry::FormatUpgrade(_) => EntryKind::FormatUpgrade,
                 JournalEntry::RecordingCopy(_) => EntryKind::RecordingCopy,
+                JournalEntry::PatientLink(_) => EntryKind::PatientLink,
             };
             if !may_author(roles.of(e.author()), kind) {
                 refused.push(format!(
@@ -182,6 +183,10 @@ impl Index {
                         .execute(&mut *tx)
                         .await?;
                     sqlx::query("DELETE FROM consent_marks WHERE recording = ?")
+                        .bind(&t.recording)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM patient_links WHERE recording = ?")
                         .bind(&t.recording)
                         .execute(&mut *tx)
                         .await?;
@@ -412,6 +417,46 @@ impl Index {
                     .execute(&mut *tx)
                     .await?;
                 }
+                JournalEntry::PatientLink(l) => {
+                    if crate::patient::parse(&l.nhs_number).as_deref() != Ok(l.nhs_number.as_str())
+                    {
+                        refused.push(format!(
+                            "entry {idx} (patient_link) by {}: its NHS number fails its check; refused",
+                            l.by
+                        ));
+                        continue;
+                    }
+                    // Its time orders it against the other links of the call and number.
+                    let Some(at) = chrono::DateTime::parse_from_rfc3339(&l.at)
+                        .ok()
+                        .map(|t| t.timestamp_millis())
+                        .filter(|t| *t > 0)
+                    else {
+                        refused.push(format!(
+                            "entry {idx} (patient_link) by {}: its time is not a time; refused",
+                            l.by
+                        ));
+                        continue;
+                    };
+                    let gone: Option<i64> =
+                        sqlx::query_scalar("SELECT 1 FROM tombstones WHERE recording = ?")
+                            .bind(&l.recording)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if gone.is_some() {
+                        continue;
+                    }
+                    link_patient(
+                        &mut tx,
+                        &l.nhs_number,
+                        &l.recording,
+                        at,
+                        !l.unlink,
+                        &format!("{device}/{seq}/{idx}"),
+                        "link",
+                    )
+                    .await?;
+                }
                 JournalEntry::Consent(c) => {
                     let gone: Option<i64> =
                         sqlx::query_scalar("SELECT 1 FROM tombstones WHERE recording = ?")
@@ -532,6 +577,29 @@ impl Index {
                         continue;
                     }
                     let rowid = res.last_insert_rowid();
+                    // Only checked NHS numbers are believed (an importer's own tool could write
+                    // anything): one that fails the check is left out and reported.
+                    for n in &m.nhs_numbers {
+                        if crate::patient::parse(n).as_deref() != Ok(n.as_str()) {
+                            refused.push(format!(
+                                "entry {idx}: recording {} names an NHS number that fails its check; that number is ignored",
+                                m.id
+                            ));
+                            continue;
+                        }
+                        // Before any link or unlink a person makes (time 0): whatever times the
+                        // importer's entry claims, a supervisor can always take it back.
+                        link_patient(
+                            &mut tx,
+                            n,
+                            &m.id,
+                            0,
+                            true,
+                            &format!("{device}/{seq}/{idx}"),
+                            "import",
+                        )
+                        .await?;
+                    }
                     for uid in &m.party_uids {
                         sqlx::query("INSERT OR IGNORE INTO recording_parties (uid, rec_rowid, src) VALUES (?, ?, ?)")
                             .bind(uid)
@@ -626,5 +694,36 @@ async fn delete_request_event(
         .bind(event)
         .execute(&mut **tx)
         .await?;
+    Ok(())
+}
+
+/// Link a call to an NHS number (or take the link back) as of `at` (milliseconds; 0 for the
+/// import's own): for one call and number the latest `at` counts, then the later place in the
+/// journals (`src`, `<device>/<seq>/<idx>`), in whatever order the journals are applied.
+/// `origin`: `import` (the recording entry's) or `link` (a `patient_link` entry).
+async fn link_patient(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    nhs: &str,
+    recording: &str,
+    at: i64,
+    linked: bool,
+    src: &str,
+    origin: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO patient_links (nhs, recording, at, linked, src, origin) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(nhs, recording) DO UPDATE SET at = excluded.at, linked = excluded.linked,
+         src = excluded.src, origin = excluded.origin
+         WHERE excluded.at > patient_links.at
+            OR (excluded.at = patient_links.at AND excluded.src > patient_links.src)",
+    )
+    .bind(nhs)
+    .bind(recording)
+    .bind(at)
+    .bind(linked)
+    .bind(src)
+    .bind(origin)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

@@ -47,6 +47,13 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS consent_marks (
         recording TEXT NOT NULL, at TEXT NOT NULL, device TEXT NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL,
         mark TEXT NOT NULL, PRIMARY KEY(recording, device, seq, idx)) WITHOUT ROWID",
+    // Calls linked to patients' NHS numbers: by the import's metadata (`origin` import, `at` 0) or
+    // a `patient_link` entry (`origin` link, `at` its time in ms); for one call and number the
+    // latest `at` counts, then the later `src` (`linked` 0 = taken back), whatever order the
+    // journals are read in. (Added without a rebuild: no entry before it carried an NHS number.)
+    "CREATE TABLE IF NOT EXISTS patient_links (nhs TEXT NOT NULL, recording TEXT NOT NULL, at INTEGER NOT NULL,
+        linked INTEGER NOT NULL, src TEXT NOT NULL, origin TEXT NOT NULL, PRIMARY KEY(nhs, recording)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS patient_links_rec ON patient_links(recording)",
     "CREATE TABLE IF NOT EXISTS tombstones (recording TEXT PRIMARY KEY, dedup TEXT NOT NULL, tombstone TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS tomb_dedup ON tombstones(dedup)",
     "CREATE TABLE IF NOT EXISTS holds (hold TEXT PRIMARY KEY, entry TEXT NOT NULL)",
@@ -204,6 +211,7 @@ impl Index {
                 "applied_segments",
                 "request_events",
                 "consent_marks",
+                "patient_links",
                 "tombstones",
                 "holds",
                 "hold_releases",

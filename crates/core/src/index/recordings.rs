@@ -19,6 +19,8 @@ pub struct Query {
     pub min_ms: Option<i64>,
     pub max_ms: Option<i64>,
     pub text: Option<String>,
+    /// Calls linked to this NHS number (ten digits).
+    pub nhs: Option<String>,
     pub limit: i64,
     /// Visibility: restrict to recordings this uid was a party to.
     pub party_to: Option<String>,
@@ -90,6 +92,41 @@ impl Index {
         .transpose()
     }
 
+    /// The NHS numbers each of these recordings is linked to now (import or `patient_link`).
+    pub async fn nhs_links(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<String>>> {
+        let mut out: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for chunk in ids.chunks(500) {
+            let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "SELECT recording, nhs FROM patient_links WHERE linked = 1 AND recording IN (",
+            );
+            let mut sep = b.separated(", ");
+            for id in chunk {
+                sep.push_bind(id.clone());
+            }
+            b.push(") ORDER BY recording, at, nhs");
+            let rows: Vec<(String, String)> = b.build_query_as().fetch_all(&self.pool).await?;
+            for (r, n) in rows {
+                out.entry(r).or_default().push(n);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The latest link or unlink of this call to this NHS number: (its time in ms — 0 for the
+    /// import's own — and whether it links).
+    pub async fn patient_link(&self, recording: &str, nhs: &str) -> Result<Option<(i64, bool)>> {
+        Ok(
+            sqlx::query_as("SELECT at, linked FROM patient_links WHERE nhs = ? AND recording = ?")
+                .bind(nhs)
+                .bind(recording)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     /// Is `uid` a party to the recording with this rowid?
     pub async fn is_party(&self, uid: &str, rowid: i64) -> Result<bool> {
         Ok(sqlx::query_scalar::<_, i64>(
@@ -145,7 +182,8 @@ impl Index {
             && q.number.is_none()
             && q.staff_uids.is_none()
             && q.party.is_none()
-            && q.text.is_none();
+            && q.text.is_none()
+            && q.nhs.is_none();
         let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(if by_time {
             "SELECT meta FROM recordings WHERE rowid IN (SELECT r.rowid FROM recordings r INDEXED BY rec_started WHERE 1=1"
         } else {
@@ -170,6 +208,11 @@ impl Index {
                     .push_bind(format!("%{}%", like_escape(n)))
                     .push(" ESCAPE '\\'");
             }
+        }
+        if let Some(n) = &q.nhs {
+            b.push(" AND r.id IN (SELECT recording FROM patient_links WHERE linked = 1 AND nhs = ")
+                .push_bind(n.clone())
+                .push(")");
         }
         if let Some(uids) = &q.staff_uids {
             b.push(" AND r.staff_uid IN (");

@@ -23,6 +23,12 @@ pub(super) async fn remove_row(tx: &mut Tx<'_>, id: &str) -> Result<bool> {
         .bind(rowid)
         .execute(&mut **tx)
         .await?;
+    // The links its recording entry made go with the row (a forged entry that gave way to the
+    // importer's own leaves none behind); links people made stay for the entry that stands.
+    sqlx::query("DELETE FROM patient_links WHERE recording = ? AND origin = 'import'")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query("DELETE FROM recordings WHERE rowid = ?")
         .bind(rowid)
         .execute(&mut **tx)
@@ -49,6 +55,7 @@ pub(super) fn check_ids(e: &JournalEntry) -> std::result::Result<(), String> {
         JournalEntry::Recording(m) => vec![("recording", &m.id)],
         JournalEntry::Request(r) => vec![("request", &r.request)],
         JournalEntry::Consent(c) => vec![("recording", &c.recording)],
+        JournalEntry::PatientLink(l) => vec![("recording", &l.recording)],
         JournalEntry::Tombstone(t) => vec![("recording", &t.recording)],
         JournalEntry::Hold(h) => std::iter::once(("hold", h.hold.as_str()))
             .chain(h.recordings.iter().map(|r| ("recording", r.as_str())))

@@ -101,6 +101,7 @@ pub fn meta(
         parties: src.parties.clone(),
         party_uids,
         notes: src.notes.clone(),
+        nhs_numbers: src.nhs_numbers.clone(),
         duration_ms: probed.info.duration_ms,
         codec: probed.info.codec.clone(),
         sample_rate: probed.info.sample_rate,

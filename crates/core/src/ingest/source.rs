@@ -19,6 +19,8 @@ pub struct CallSource {
     pub external_number: Option<String>,
     pub parties: Vec<String>,
     pub notes: Option<String>,
+    /// The patient's NHS numbers (canonical, checked) as the source gave them.
+    pub nhs_numbers: Vec<String>,
 }
 
 /// A file or row that will not be imported, and why.

@@ -262,6 +262,8 @@ pub struct Call {
     pub staff: Option<String>,
     pub parties: Vec<String>,
     pub notes: Vec<String>,
+    /// NHS numbers (canonical, checked) the metadata gave.
+    pub nhs_numbers: Vec<String>,
     pub format_hint: Option<String>,
     pub metadata: Option<MetadataRow>,
     pub remarks: Vec<String>,
@@ -280,6 +282,7 @@ impl Call {
             staff: None,
             parties: vec![],
             notes: vec![],
+            nhs_numbers: vec![],
             format_hint: None,
             metadata: None,
             remarks: vec![],
@@ -313,6 +316,7 @@ impl Call {
             external_number: self.external_number.clone(),
             parties: parties.clone(),
             notes: notes.clone(),
+            nhs_numbers: self.nhs_numbers.clone(),
         };
         let understood = Understood {
             file: rel.to_string(),
@@ -333,6 +337,7 @@ impl Call {
             staff: self.staff,
             parties,
             notes,
+            nhs_numbers: self.nhs_numbers,
             format_hint: self.format_hint,
             metadata: self.metadata,
             remarks: self.remarks,
@@ -372,6 +377,9 @@ pub struct Understood {
     pub parties: Vec<String>,
     /// The notes stored with the call.
     pub notes: Option<String>,
+    /// The patients' NHS numbers the metadata gave.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nhs_numbers: Vec<String>,
     /// What the name says of the audio format (e.g. FreePBX's upper-case `.WAV` = WAV49 GSM).
     pub format_hint: Option<String>,
     /// The joined CDR or Oreka metadata row, when there was one.

@@ -42,6 +42,8 @@ pub struct Abilities {
     pub may_use_recovery_key: bool,
     /// Check the archive against the phone system's call log.
     pub may_check_completeness: bool,
+    /// Link a call to a patient's NHS number (the call page).
+    pub may_link_patient: bool,
 }
 
 /// What `roles` may do.
@@ -69,6 +71,7 @@ pub fn abilities(roles: &[Role]) -> Abilities {
         may_verify_archive: users::may_verify_archive(roles),
         may_use_recovery_key: keys::may_use_recovery_key(roles),
         may_check_completeness: listen::may_check_completeness(roles),
+        may_link_patient: listen::may_link_patient(roles),
     }
 }
 

@@ -22,6 +22,7 @@ pub enum EntryKind {
     AuditAnchor,
     FormatUpgrade,
     RecordingCopy,
+    PatientLink,
 }
 
 /// May a user with `roles` (their current roles: a disabled user's still count for what they
@@ -49,6 +50,7 @@ pub fn may_author(roles: &[Role], kind: EntryKind) -> bool {
         EntryKind::FormatUpgrade => users::may_manage_users(roles),
         // Journalled with an assignment, by whoever assigns.
         EntryKind::RecordingCopy => listen::may_assign(roles),
+        EntryKind::PatientLink => listen::may_link_patient(roles),
     }
 }
 
@@ -77,12 +79,18 @@ mod tests {
             K::Assign,
             K::UserCheckpoint,
             K::RecordingCopy,
+            K::PatientLink,
         ] {
             assert!(!may_author(&rec, k), "{k:?}");
         }
         assert!(may_author(&[Role::Supervisor], K::Hold));
         assert!(!may_author(&[Role::Supervisor], K::HoldRelease));
         assert!(may_author(&[Role::DataController], K::HoldRelease));
+        assert!(may_author(&[Role::Supervisor], K::PatientLink));
+        assert!(may_author(&[Role::DataController], K::PatientLink));
+        assert!(!may_author(&[Role::Approver], K::PatientLink));
+        assert!(!may_author(&[Role::Clinician], K::PatientLink));
+        assert!(!may_author(&[Role::Admin], K::PatientLink));
         assert!(may_author(&[Role::Ingest], K::Recording));
         assert!(!may_author(&[Role::Ingest], K::Request));
         // A disabled user counts as holding no role.

@@ -134,6 +134,14 @@ pub fn may_mark_consent(roles: &[Role], own_call: bool) -> bool {
     own_call || roles.contains(&Role::Supervisor)
 }
 
+/// May a user link a call to a patient's NHS number (or take the link back): a supervisor, who
+/// reaches every call and knows the practice's patients, or the data controller, who answers
+/// their requests. Not a clinician or member of staff on their own calls (a link decides whose
+/// SAR a call goes into), nor an approver, whose part is deciding.
+pub fn may_link_patient(roles: &[Role]) -> bool {
+    roles.contains(&Role::Supervisor) || roles.contains(&Role::DataController)
+}
+
 /// May a user assign a call to a member of staff (a supervisor).
 pub fn may_assign(roles: &[Role]) -> bool {
     roles.contains(&Role::Supervisor)

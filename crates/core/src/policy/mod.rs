@@ -47,6 +47,10 @@ pub fn decide(roles: &[Role], action: Action) -> Result<()> {
         A::ExportSar | A::ExportPortability | A::ExportRelease => (true, None),
         A::ListAudit | A::VerifyAudit => (users::may_read_audit(roles), None),
         A::AssignRecording => (listen::may_assign(roles), None),
+        A::LinkPatient => (
+            listen::may_link_patient(roles),
+            Some("a call is linked to a patient by a supervisor or the data controller"),
+        ),
         A::ListUsers => (users::may_list_users(roles), None),
         A::Import => (users::may_import(roles), None),
         A::AllowErasedImport => (

@@ -138,6 +138,13 @@ pub struct RequestDetails {
     pub received: Option<NaiveDate>,
     /// For a SAR: how the requester's identity was checked.
     pub identity: Option<String>,
+    /// The patient's NHS number (ten digits, check digit verified): finds every call linked to
+    /// them, whatever number they rang from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nhs_number: Option<String>,
+    /// Other numbers the patient is known to use, besides `number`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_numbers: Vec<String>,
 }
 
 /// One event in a request's life, as journalled.
@@ -240,6 +247,22 @@ pub struct ConsentMark {
     /// Where the recording stopped, in milliseconds from its start.
     pub stopped_at_ms: Option<u64>,
     pub note: Option<String>,
+}
+
+/// A call linked to a patient's NHS number (or the link taken back) by a supervisor or the data
+/// controller, typically after listening: the call is then found by that NHS number (a SAR's,
+/// an erasure's or a portability request's candidates) and the number goes into its exports.
+/// For one call and number the latest entry (by `at`) counts.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PatientLink {
+    pub recording: String,
+    /// Ten digits, check digit verified (every device checks it again).
+    pub nhs_number: String,
+    /// True: the link is taken back (a call linked to the wrong patient).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unlink: bool,
+    pub by: String,
+    pub at: String,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]

@@ -70,6 +70,80 @@ impl Session {
         self.audit(Action::MarkConsent, "allowed", vec![id], None)
     }
 
+    /// Link a call to a patient's NHS number (`unlink`: take such a link back), a supervisor or the
+    /// data controller, typically after listening: the call is then among the candidates of that
+    /// patient's SAR, erasure or portability request, and its exports carry the number. Audited,
+    /// allowed or refused; an invalid NHS number is refused with the reason and nothing is written.
+    pub async fn link_patient(&mut self, recording: &str, nhs: &str, unlink: bool) -> Result<()> {
+        let id = recording.trim().to_ascii_lowercase();
+        if !crate::archive::is_id(&id) {
+            return Err(Error::Invalid(format!(
+                "'{id}' is not a recording id (32 hex digits)"
+            )));
+        }
+        if !policy::listen::may_link_patient(self.roles()) {
+            return self.refuse(
+                Action::LinkPatient,
+                vec![id.clone()],
+                Error::Forbidden(format!(
+                    "recording {id}: a call is linked to a patient by a supervisor or the data controller"
+                )),
+            );
+        }
+        let nhs =
+            crate::patient::parse(nhs).map_err(|e| Error::Invalid(format!("NHS number: {e}")))?;
+        // Decided on what the share says now: a link made a moment ago on another computer counts.
+        self.refresh().await?;
+        let Some(_) = self.index.get(&id).await? else {
+            return self.refuse(
+                Action::LinkPatient,
+                vec![id.clone()],
+                Error::unseen("recording", &id),
+            );
+        };
+        let current = self.index.patient_link(&id, &nhs).await?;
+        let now_linked = current.is_some_and(|(_, linked)| linked);
+        if now_linked != unlink {
+            return Err(Error::Invalid(format!(
+                "recording {id} is {} that NHS number",
+                if unlink {
+                    "not linked to"
+                } else {
+                    "already linked to"
+                },
+            )));
+        }
+        // Later than the link it changes, whatever this computer's clock says (the latest counts).
+        let now = Utc::now().timestamp_millis();
+        let at = current.map_or(now, |(at, _)| now.max(at + 1));
+        let at = chrono::DateTime::from_timestamp_millis(at)
+            .unwrap_or_else(Utc::now)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let link = requests::PatientLink {
+            recording: id.clone(),
+            nhs_number: nhs,
+            unlink,
+            by: self.user.uid.clone(),
+            at,
+        };
+        self.journal(vec![JournalEntry::PatientLink(Box::new(link))])
+            .await?;
+        // The number itself is personal data: the trail names the call and what was done.
+        self.audit(
+            Action::LinkPatient,
+            "allowed",
+            vec![id],
+            Some(
+                if unlink {
+                    "link to a patient taken back"
+                } else {
+                    "linked to a patient"
+                }
+                .into(),
+            ),
+        )
+    }
+
     /// The approved requests under which this user may use `right` (listen, export) on recording
     /// `id` now, newest first: what the call page offers instead of a request id to type. Only
     /// requests this user may see (their own, or a data controller's cases), decided by the same

@@ -223,11 +223,13 @@ impl Session {
             let started = chrono::DateTime::parse_from_rfc3339(&meta.started_at)
                 .map_err(|_| Error::Index(format!("recording {id}: bad start time")))?
                 .with_timezone(&self.tz);
-            let marks = self
-                .index
-                .consent_marks(std::slice::from_ref(&meta.id))
-                .await?;
-            let view = self.view(meta, marks.values().next());
+            let mut view = self.views(vec![meta]).await?.remove(0);
+            // A call may be linked to other patients too (a parent ringing about a child): a
+            // subject's package names only their own NHS number, a release to others none.
+            view.nhs_numbers.retain(|n| {
+                matches!(purpose, Purpose::Sar | Purpose::Portability)
+                    && st.details.nhs_number.as_deref() == Some(n.as_str())
+            });
             calls.push(CallAudio {
                 view,
                 pcm: export::to_i16(&samples),

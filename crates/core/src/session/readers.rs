@@ -40,6 +40,7 @@ impl Session {
                 set(m.staff_uid.iter().chain(&m.party_uids).cloned().collect())
             }
             JournalEntry::Consent(c) => set(self.index.parties_of(&c.recording).await?),
+            JournalEntry::PatientLink(l) => set(self.index.parties_of(&l.recording).await?),
             JournalEntry::Tombstone(t) => set(self.index.parties_of(&t.recording).await?),
             JournalEntry::Assign(a) => set(vec![a.staff_uid.clone()]),
             JournalEntry::RecordingCopy(c) => set(vec![c.to.clone()]),

@@ -21,6 +21,8 @@ pub struct RecordingView {
     pub sample_rate: u32,
     pub channels: u16,
     pub source_name: String,
+    /// The patients' NHS numbers the call is linked to (by its import or a supervisor).
+    pub nhs_numbers: Vec<String>,
     /// A consent mark, e.g. "caller objected; recording stopped at 01:12".
     pub consent: Option<String>,
 }
@@ -37,16 +39,36 @@ pub struct SearchQuery {
     pub min_duration_s: Option<f64>,
     pub max_duration_s: Option<f64>,
     pub text: Option<String>,
+    /// Calls linked to this NHS number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nhs_number: Option<String>,
     pub limit: Option<i64>,
 }
 
 impl Session {
-    pub(super) fn view(
+    /// How these recordings are shown: each with its consent mark and linked NHS numbers.
+    pub(super) async fn views(&self, rows: Vec<RecordingMeta>) -> Result<Vec<RecordingView>> {
+        let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
+        let marks = self.index.consent_marks(&ids).await?;
+        let mut nhs = self.index.nhs_links(&ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|m| {
+                let n = nhs.remove(&m.id).unwrap_or_default();
+                let c = marks.get(&m.id);
+                self.view(m, c, n)
+            })
+            .collect())
+    }
+
+    fn view(
         &self,
         m: RecordingMeta,
         consent: Option<&crate::requests::ConsentMark>,
+        nhs_numbers: Vec<String>,
     ) -> RecordingView {
         RecordingView {
+            nhs_numbers,
             consent: consent.map(|c| c.describe()),
             staff: m.staff_uid.as_deref().and_then(|u| self.name_of(u)),
             id: m.id,
@@ -73,7 +95,8 @@ impl Session {
     /// their erasure. The key is the audit file's criteria key, which only the audit key's holders
     /// can derive: the data controller finds who searched for a number with
     /// `AuditFilter::searched_for`; nobody else can try numbers against the trail.
-    /// A request draft (`draft`) gives its parties joined by commas: each is hashed on its own.
+    /// A request draft (`draft`) gives its parties, and its numbers, joined by commas: each is
+    /// hashed on its own.
     pub(super) fn criteria_for_audit(
         &self,
         q: &SearchQuery,
@@ -84,7 +107,13 @@ impl Session {
             v.as_ref().map(|v| key.hash(&norm(v)))
         };
         let mut c = q.clone();
-        c.number = h(&q.number, &|v| phone::normalize(v).unwrap_or_default());
+        c.number = q.number.as_ref().map(|n| {
+            let one = |v: &str| key.hash(&phone::normalize(v).unwrap_or_default());
+            match draft {
+                true => n.split(',').map(one).collect::<Vec<_>>().join(","),
+                false => one(n),
+            }
+        });
         c.party = q.party.as_ref().map(|p| match draft {
             true => p
                 .split(',')
@@ -94,6 +123,9 @@ impl Session {
             false => key.hash(&audit::criteria::words(p)),
         });
         c.text = h(&q.text, &|v| audit::criteria::words(v));
+        c.nhs_number = h(&q.nhs_number, &|v| {
+            crate::patient::parse(v).unwrap_or_else(|_| v.trim().to_string())
+        });
         serde_json::to_string(&c).expect("serialisable")
     }
 
@@ -169,6 +201,10 @@ impl Session {
             iq.text = Some(t.trim().to_string());
             used.push("text");
         }
+        if let Some(n) = q.nhs_number.as_deref().filter(|n| !n.trim().is_empty()) {
+            iq.nhs = Some(crate::patient::parse(n).map_err(Error::Invalid)?);
+            used.push("nhs-number");
+        }
         let rows = self.index.search(&iq).await?;
         let ids: Vec<String> = rows.iter().take(1000).map(|m| m.id.clone()).collect();
         self.audit_keyed(Action::Search, "allowed", ids, &|k| {
@@ -179,15 +215,7 @@ impl Session {
                 rows.len()
             ))
         })?;
-        let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
-        let marks = self.index.consent_marks(&ids).await?;
-        Ok(rows
-            .into_iter()
-            .map(|m| {
-                let c = marks.get(&m.id);
-                self.view(m, c)
-            })
-            .collect())
+        self.views(rows).await
     }
 
     /// One recording's details, if this user may see it.
@@ -212,11 +240,6 @@ impl Session {
             return self.refuse(Action::ShowRecording, vec![id.clone()], not_yours());
         }
         self.audit(Action::ShowRecording, "allowed", vec![id], None)?;
-        let marks = self
-            .index
-            .consent_marks(std::slice::from_ref(&meta.id))
-            .await?;
-        let c = marks.get(&meta.id);
-        Ok(self.view(meta, c))
+        Ok(self.views(vec![meta]).await?.remove(0))
     }
 }

@@ -1,5 +1,5 @@
 //! The general layout: a folder of audio files plus a CSV manifest with a header row and the columns
-//! `file,started_at,direction,staff,extension,external_number,parties,notes` (any order; `file`,
+//! `file,started_at,direction,staff,extension,external_number,parties,notes,nhs_number` (any order; `file`,
 //! `started_at` and `direction` required). Times without an offset are local to the archive's zone.
 
 use crate::archive::journal::Direction;
@@ -100,6 +100,7 @@ fn plan_understood(dir: &Path, manifest: &Path, tz: Tz) -> Result<Plan> {
             staff: s.staff.clone(),
             parties: s.parties.clone(),
             notes: s.notes.clone(),
+            nhs_numbers: s.nhs_numbers.clone(),
             format_hint: None,
             metadata: None,
             remarks: vec![],
@@ -126,6 +127,7 @@ const COLUMNS: &[&str] = &[
     "external_number",
     "parties",
     "notes",
+    "nhs_number",
 ];
 
 /// Read the manifest and the files it names. A damaged manifest as a whole is an error; a bad row
@@ -256,6 +258,20 @@ pub fn plan_rows<R: std::io::Read>(
                 continue;
             }
         };
+        // One or more NHS numbers, `;`-separated: each checked, a wrong one refuses the row.
+        let mut nhs_numbers = Vec::new();
+        let mut bad_nhs = None;
+        for n in get("nhs_number").unwrap_or("").split(';').filter(|n| !n.trim().is_empty()) {
+            match crate::patient::parse(n) {
+                Ok(n) if !nhs_numbers.contains(&n) => nhs_numbers.push(n),
+                Ok(_) => {}
+                Err(e) => bad_nhs = Some(e),
+            }
+        }
+        if let Some(e) = bad_nhs {
+            rejected.push(reject(format!("line {line}: field 'nhs_number': {e}")));
+            continue;
+        }
         let path = dir.join(rel);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
@@ -281,6 +297,7 @@ pub fn plan_rows<R: std::io::Read>(
                 })
                 .unwrap_or_default(),
             notes: get("notes").map(String::from),
+            nhs_numbers,
         });
     }
     Ok((sources, rejected, listed))

@@ -4,10 +4,11 @@
 //! ```json
 //! { "started_at": "2025-03-27T09:25:17", "direction": "inbound", "staff": null,
 //!   "extension": "201", "external_number": "07700 900123", "parties": ["Harriet Vale"],
-//!   "notes": "prescription query" }
+//!   "notes": "prescription query", "nhs_number": "999 000 0018" }
 //! ```
 //!
-//! `started_at` and `direction` are required; `parties` is a list or a `;`-separated string;
+//! `started_at` and `direction` are required; `parties` and `nhs_number` are a list or a
+//! `;`-separated string (each NHS number's check digit is verified: a wrong one refuses the file);
 //! `extension` may be a number; `file`, if present, must be the audio file's own name. Times
 //! without an offset are local to the import's zone (the clocks' changes handled as for file
 //! names). Unknown fields are refused, so that a misspelt field is not silently lost.
@@ -91,6 +92,15 @@ struct Fields {
     external_number: Option<Text>,
     parties: Option<Parties>,
     notes: Option<String>,
+    nhs_number: Option<NhsNumbers>,
+}
+
+/// One NHS number (a string, or a JSON number), a `;`-separated string of them, or a list.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NhsNumbers {
+    List(Vec<Text>),
+    One(Text),
 }
 
 /// A sidecar time: RFC 3339 with an offset, or a wall-clock `YYYY-MM-DD[T ]HH:MM[:SS]` in `tz`.
@@ -173,6 +183,17 @@ pub fn understand_text(ctx: &Ctx, text: &str) -> std::result::Result<Call, Strin
     };
     if let Some(n) = fields.notes.filter(|n| !n.trim().is_empty()) {
         c.notes.push(n.trim().to_string());
+    }
+    let nhs: Vec<String> = match fields.nhs_number {
+        None => vec![],
+        Some(NhsNumbers::List(v)) => v.into_iter().map(Text::into_string).collect(),
+        Some(NhsNumbers::One(t)) => t.into_string().split(';').map(String::from).collect(),
+    };
+    for n in nhs.iter().filter(|n| !n.trim().is_empty()) {
+        let n = crate::patient::parse(n).map_err(|e| bad(format!("field 'nhs_number': {e}")))?;
+        if !c.nhs_numbers.contains(&n) {
+            c.nhs_numbers.push(n);
+        }
     }
     Ok(c)
 }

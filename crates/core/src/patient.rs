@@ -1,0 +1,113 @@
+//! NHS numbers: the identifier a practice files a patient by. Ten digits, the last a modulus-11
+//! check digit over the first nine (weights 10 down to 2); written with spaces as `999 123 4560`.
+//! A number that fails the check is refused with the reason, never stored.
+
+/// The canonical form (ten digits, no spaces) of an NHS number as someone typed it (spaces and
+/// hyphens allowed), or why it is not one.
+pub fn parse(raw: &str) -> std::result::Result<String, String> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return Err("an NHS number is ten digits; none was given".into());
+    }
+    if let Some(c) = t
+        .chars()
+        .find(|c| !(c.is_ascii_digit() || *c == ' ' || *c == '-'))
+    {
+        return Err(format!(
+            "not an NHS number: it holds '{c}' (only digits, spaces and hyphens)"
+        ));
+    }
+    let digits: Vec<u32> = t.chars().filter_map(|c| c.to_digit(10)).collect();
+    if digits.len() != 10 {
+        return Err(format!(
+            "not an NHS number: it has {} digits, not 10",
+            digits.len()
+        ));
+    }
+    match check_digit(&digits[..9]) {
+        None => Err(format!(
+            "not an NHS number: no NHS number begins with these nine digits (their check digit would be 10)"
+        )),
+        Some(c) if c != digits[9] => Err(format!(
+            "not an NHS number: its last digit does not match the check digit of the first nine (a digit mistyped or two swapped?)"
+        )),
+        Some(_) => Ok(digits.iter().map(|d| char::from_digit(*d, 10).unwrap()).collect()),
+    }
+}
+
+/// The modulus-11 check digit of nine digits, or None when it would be 10 (no such NHS number).
+pub fn check_digit(nine: &[u32]) -> Option<u32> {
+    let sum: u32 = nine.iter().zip((2..=10).rev()).map(|(d, w)| d * w).sum();
+    match 11 - sum % 11 {
+        11 => Some(0),
+        10 => None,
+        c => Some(c),
+    }
+}
+
+/// An NHS number as people write it: `999 123 4560`.
+pub fn display(n: &str) -> String {
+    if n.len() == 10 && n.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{} {} {}", &n[..3], &n[3..6], &n[6..])
+    } else {
+        n.to_string()
+    }
+}
+
+/// A valid NHS number whose first nine digits are `999` followed by `n` (six digits): the
+/// 999-range numbers that are never issued to a patient, for tests and demos.
+pub fn test_number(n: u32) -> String {
+    let mut k = n % 1_000_000;
+    loop {
+        let nine: Vec<u32> = format!("999{k:06}")
+            .chars()
+            .map(|c| c.to_digit(10).unwrap())
+            .collect();
+        if let Some(c) = check_digit(&nine) {
+            return format!("999{k:06}{c}");
+        }
+        k = (k + 1) % 1_000_000;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_check_digit_is_checked() {
+        // The NHS's published example.
+        assert_eq!(parse("943 476 5919").unwrap(), "9434765919");
+        assert_eq!(parse(" 943-476-5919 ").unwrap(), "9434765919");
+        let e = parse("943 476 5918").unwrap_err();
+        assert!(e.contains("check digit"), "{e}");
+        // Two digits swapped.
+        assert!(parse("934 476 5919").is_err());
+        assert!(parse("943 476 591").unwrap_err().contains("9 digits"));
+        assert!(parse("943476591900").unwrap_err().contains("12 digits"));
+        assert!(parse("943 476 591O").unwrap_err().contains("'O'"));
+        assert!(parse("").is_err());
+        // First nine digits whose check digit would be 10.
+        let ten = (0..1000u32)
+            .map(|k| format!("999000{k:03}"))
+            .find(|s| {
+                check_digit(
+                    &s.chars()
+                        .map(|c| c.to_digit(10).unwrap())
+                        .collect::<Vec<_>>(),
+                )
+                .is_none()
+            })
+            .unwrap();
+        for last in 0..10 {
+            let e = parse(&format!("{ten}{last}")).unwrap_err();
+            assert!(e.contains("would be 10"), "{e}");
+        }
+        for n in [0, 1, 42, 999_999] {
+            let t = test_number(n);
+            assert_eq!(parse(&t).unwrap(), t);
+            assert!(t.starts_with("999"));
+        }
+        assert_eq!(display("9434765919"), "943 476 5919");
+    }
+}
