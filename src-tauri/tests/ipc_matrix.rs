@@ -215,8 +215,9 @@ fn every_ipc_command_decides_exactly_as_the_core_and_is_audited() {
                         "link_patient",
                         json!({ "link": { "recording": id, "nhs_number": nhs } }),
                     ),
-                    // The same link from the direct computer (which has not read the app's yet).
-                    core_outcome(&rt.block_on(s.link_patient(id, &nhs, false))),
+                    // The core (which reads the share first) takes the app's link back: the same
+                    // outcome for who may link, and the same refusal for who may not.
+                    core_outcome(&rt.block_on(s.link_patient(id, &nhs, true))),
                 ),
                 (
                     "play",

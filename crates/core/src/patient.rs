@@ -25,12 +25,14 @@ pub fn parse(raw: &str) -> std::result::Result<String, String> {
         ));
     }
     match check_digit(&digits[..9]) {
-        None => Err(format!(
+        None => Err(
             "not an NHS number: no NHS number begins with these nine digits (their check digit would be 10)"
-        )),
-        Some(c) if c != digits[9] => Err(format!(
+                .into(),
+        ),
+        Some(c) if c != digits[9] => Err(
             "not an NHS number: its last digit does not match the check digit of the first nine (a digit mistyped or two swapped?)"
-        )),
+                .into(),
+        ),
         Some(_) => Ok(digits.iter().map(|d| char::from_digit(*d, 10).unwrap()).collect()),
     }
 }

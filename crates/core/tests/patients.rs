@@ -136,6 +136,19 @@ impl World {
     }
 }
 
+/// The calls a search by this NHS number finds.
+async fn by_nhs(s: &Session, n: &str) -> Vec<String> {
+    s.search(&SearchQuery {
+        nhs_number: Some(n.into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|c| c.id)
+    .collect()
+}
+
 /// The NHS number as a person writes it: `999 432 1xxx`.
 fn spaced(n: &str) -> String {
     patient::display(n)
@@ -166,11 +179,11 @@ async fn a_sar_by_nhs_number_and_numbers_finds_exactly_the_patients_calls() {
         BTreeSet::from(["mobile", "landline", "mobile-plus44"])
     );
     // The NHS number alone finds only the calls linked to it.
-    let by_nhs = RequestDetails {
+    let nhs_only = RequestDetails {
         nhs_number: Some(w.nhs.clone()),
         ..Default::default()
     };
-    let found = dc.draft_candidates(by_nhs.clone()).await.unwrap();
+    let found = dc.draft_candidates(nhs_only.clone()).await.unwrap();
     assert_eq!(
         w.names(found.iter().map(|c| c.id.clone())),
         BTreeSet::from(["mobile"])
@@ -190,17 +203,8 @@ async fn a_sar_by_nhs_number_and_numbers_finds_exactly_the_patients_calls() {
         "{again:?}"
     );
     // Her search by NHS number finds both calls now.
-    let hits = sup
-        .search(&SearchQuery {
-            nhs_number: Some(spaced(&w.nhs)),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        w.names(hits.into_iter().map(|c| c.id)),
-        BTreeSet::from(["mobile", "care-home"])
-    );
+    let hits = by_nhs(&sup, &spaced(&w.nhs)).await;
+    assert_eq!(w.names(hits), BTreeSet::from(["mobile", "care-home"]));
     sup.close().await;
 
     // A parent's call: the mobile call is about another patient too. Their number is theirs alone.
@@ -273,23 +277,14 @@ async fn a_sar_by_nhs_number_and_numbers_finds_exactly_the_patients_calls() {
     let dc = Session::logon_in(&w.archive, &fresh, DC.0, &Password::new(DC.1))
         .await
         .unwrap();
-    let found = dc.draft_candidates(by_nhs).await.unwrap();
+    let found = dc.draft_candidates(nhs_only).await.unwrap();
     assert_eq!(
         w.names(found.into_iter().map(|c| c.id)),
         BTreeSet::from(["mobile"])
     );
     // The other patient is found by theirs: their own call and the parent's call about them.
-    let theirs = dc
-        .search(&SearchQuery {
-            nhs_number: Some(w.other_nhs.clone()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        w.names(theirs.into_iter().map(|c| c.id)),
-        BTreeSet::from(["other-patient", "mobile"])
-    );
+    let theirs = by_nhs(&dc, &w.other_nhs).await;
+    assert_eq!(w.names(theirs), BTreeSet::from(["other-patient", "mobile"]));
     dc.close().await;
 }
 
@@ -351,15 +346,9 @@ async fn only_a_supervisor_or_the_data_controller_links_a_call_and_each_decision
     dc.link_patient(&w.id("stranger"), &w.other_nhs, false)
         .await
         .unwrap();
-    let still = dc
-        .search(&SearchQuery {
-            nhs_number: Some(w.other_nhs.clone()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let still = by_nhs(&dc, &w.other_nhs).await;
     assert_eq!(
-        w.names(still.into_iter().map(|c| c.id)),
+        w.names(still),
         BTreeSet::from(["other-patient", "stranger"]),
         "the refused links changed nothing"
     );

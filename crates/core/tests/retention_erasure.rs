@@ -186,6 +186,16 @@ async fn the_sweep_deletes_what_is_past_retention_keeps_the_rest_and_held_calls(
     dc.close().await;
 }
 
+/// The calls a search by this NHS number finds.
+async fn by_nhs(s: &Session, n: &str) -> Vec<callvault_core::session::RecordingView> {
+    s.search(&SearchQuery {
+        nhs_number: Some(n.to_string()),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn erasure_leaves_nothing_readable_anywhere_and_the_source_cannot_come_back() {
     let w = World::new().await;
@@ -215,14 +225,11 @@ async fn erasure_leaves_nothing_readable_anywhere_and_the_source_cannot_come_bac
     let mac = w.as_(SUP, "mac").await;
     assert_eq!(ids(&mac).await.len(), 2);
     for n in [&nhs, &nhs2] {
-        let found = mac
-            .search(&SearchQuery {
-                nhs_number: Some(n.clone()),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        assert_eq!(found.len(), 1, "the other computer has the link");
+        assert_eq!(
+            by_nhs(&mac, n).await.len(),
+            1,
+            "the other computer has the link"
+        );
     }
     mac.search(&SearchQuery {
         party: Some("Quarrington".into()),
@@ -322,14 +329,10 @@ async fn erasure_leaves_nothing_readable_anywhere_and_the_source_cannot_come_bac
     );
     // Her NHS numbers find nothing any more, there or on a computer new to the archive.
     for n in [&nhs, &nhs2] {
-        let found = mac
-            .search(&SearchQuery {
-                nhs_number: Some(n.clone()),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        assert!(found.is_empty(), "a link outlived the erasure");
+        assert!(
+            by_nhs(&mac, n).await.is_empty(),
+            "a link outlived the erasure"
+        );
     }
     // The erasure request itself is minimised: it says who raised it, when, and that it was
     // carried out; its number and reason are gone, here and on the computer that had them.

@@ -311,11 +311,23 @@ impl World {
             .unwrap_or_else(|e| panic!("no element {css}: {e}"))
     }
 
-    /// Type into a field (clearing it first).
+    /// Type into a field (clearing it first). Empty text clears it, and the page is told, as
+    /// typing would tell it (an `input` event).
     pub async fn fill(&self, css: &str, text: &str) {
         let e = self.el(css).await;
         e.clear().await.expect("clear");
-        e.send_keys(text).await.expect("type");
+        if text.is_empty() {
+            let arg = serde_json::to_value(&e).expect("element reference");
+            self.client
+                .execute(
+                    "arguments[0].dispatchEvent(new Event('input', { bubbles: true }));",
+                    vec![arg],
+                )
+                .await
+                .expect("input event");
+        } else {
+            e.send_keys(text).await.expect("type");
+        }
     }
 
     pub async fn click(&self, css: &str) {

@@ -575,17 +575,34 @@ async fn the_data_controller_raises_a_sar_by_nhs_number_and_links_a_call_to_the_
     w.fill("#r-nhs", "").await;
     w.fill("#r-number", without.external_number.as_deref().unwrap())
         .await;
+    // The row of the patient's call that has no NHS number, once the number's search shows it.
+    let unlinked = |w: &World| {
+        let c = w.client.clone();
+        let (patient, spaced) = (patient.clone(), spaced.clone());
+        async move {
+            for r in c
+                .find_all(Locator::Css("#r-candidates tbody tr"))
+                .await
+                .unwrap_or_default()
+            {
+                let text = r
+                    .prop("textContent")
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                if text.contains(&patient) && !text.contains(&spaced) {
+                    return r.attr("data-recording-id").await.ok().flatten();
+                }
+            }
+            None
+        }
+    };
     w.until("the call from the other number", || async {
-        !rows(&w).await.is_empty()
+        unlinked(&w).await.is_some()
     })
     .await;
-    let mut other = None;
-    for r in rows(&w).await {
-        let text = r.text().await.unwrap_or_default();
-        if text.contains(&patient) && !text.contains(&spaced) {
-            other = r.attr("data-recording-id").await.unwrap();
-        }
-    }
+    let other = unlinked(&w).await;
     let other = other.expect("the patient's call without the NHS number");
     w.goto(&format!("#/call/{other}"), "#call-title").await;
     w.el("#nhs-none").await;
@@ -614,6 +631,7 @@ async fn the_data_controller_raises_a_sar_by_nhs_number_and_links_a_call_to_the_
     .await;
     w.el(&format!("#r-candidates tr[data-recording-id='{other}']"))
         .await;
+    w.scroll_to("#r-candidates-title").await;
     w.screenshot("sar-by-nhs-number").await;
     w.click("#r-submit").await;
     w.el("#req-nhs").await;

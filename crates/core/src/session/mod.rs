@@ -4,6 +4,7 @@
 mod access;
 mod accounts;
 mod callkey;
+mod candidates;
 mod compact;
 mod completeness;
 mod decide;
