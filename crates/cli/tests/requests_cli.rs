@@ -297,3 +297,112 @@ fn another_devices_witness_detects_a_chain_cut_back() {
         out.stderr
     );
 }
+
+/// Patients over the real binary: a manifest's `nhs_number` column (a wrong one refused, naming
+/// its line), a SAR raised by NHS number and a second number, a call linked by the supervisor
+/// (a clinician refused), and a search by NHS number.
+#[test]
+fn a_sar_by_nhs_number_finds_the_patients_calls_and_a_supervisor_links_another() {
+    let env = Env::new();
+    let pc = env.device("pc");
+    let nhs = callvault_core::patient::test_number(601);
+    let mut wrong = nhs.clone();
+    let last = wrong.pop().unwrap().to_digit(10).unwrap();
+    wrong.push(char::from_digit((last + 1) % 10, 10).unwrap());
+    let dir = env.path("in");
+    std::fs::create_dir_all(&dir).unwrap();
+    let rows = [
+        ("a.wav", "07700 900601", nhs.as_str()),
+        ("b.wav", "+44 1632 960601", ""),
+        ("c.wav", "07700 900699", ""),
+        ("d.wav", "07700 900698", wrong.as_str()),
+    ];
+    let mut manifest = String::from(
+        "file,started_at,direction,staff,extension,external_number,parties,notes,nhs_number\n",
+    );
+    for (i, (f, n, h)) in rows.iter().enumerate() {
+        std::fs::write(dir.join(f), wav_g711(8000, &pcm(2, i as u32 + 1), true)).unwrap();
+        manifest += &format!(
+            "{f},2025-05-0{}T10:00:00,inbound,,201,{n},Caller,,{h}\n",
+            i + 1
+        );
+    }
+    std::fs::write(dir.join("manifest.csv"), manifest).unwrap();
+    let rep = pc.cmd(ADMIN, &["import", dir.to_str().unwrap(), "--json"]);
+    assert_eq!(rep.code, 3, "a row was refused: {}", rep.stderr);
+    let rep = rep.json();
+    let ids: Vec<String> = rep["imported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    let why = rep["rejected"][0]["reason"].as_str().unwrap();
+    assert!(
+        why.contains("line 5: field 'nhs_number'") && why.contains("check digit"),
+        "{why}"
+    );
+    assert!(!why.contains(&wrong), "{why}");
+
+    // The data controller's SAR: the NHS number and the landline, written another way.
+    let spaced = callvault_core::patient::display(&nhs);
+    let rid = pc
+        .cmd(
+            ADMIN,
+            &[
+                "request",
+                "new",
+                "--purpose",
+                "sar",
+                "--reason",
+                "Written request for her calls",
+                "--nhs-number",
+                &spaced,
+                "--number",
+                "01632960601",
+                "--json",
+            ],
+        )
+        .ok()
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let found = |d: &Device| {
+        let v = d
+            .cmd(ADMIN, &["request", "show", &rid, "--json"])
+            .ok()
+            .json();
+        let mut c: Vec<String> = v["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect();
+        c.sort();
+        c
+    };
+    let mut want = vec![ids[0].clone(), ids[1].clone()];
+    want.sort();
+    assert_eq!(found(&pc), want);
+    // A clinician may not link (exit 5); the supervisor links the third call on another computer.
+    let mac = env.device("mac");
+    let r = mac.cmd(CLIN, &["link-patient", &ids[2], "--nhs-number", &nhs]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    mac.cmd(SUPER, &["link-patient", &ids[2], "--nhs-number", &spaced])
+        .ok();
+    let r = mac.cmd(SUPER, &["link-patient", &ids[2], "--nhs-number", &wrong]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("check digit"), "{}", r.stderr);
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(found(&pc), want);
+    let hits = pc
+        .cmd(ADMIN, &["search", "--nhs-number", &nhs, "--json"])
+        .ok()
+        .json();
+    assert_eq!(hits.as_array().unwrap().len(), 2);
+    let text = pc.cmd(ADMIN, &["request", "show", &rid]).ok().stdout;
+    assert!(text.contains(&format!("NHS number:  {spaced}")), "{text}");
+}

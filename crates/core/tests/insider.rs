@@ -1651,17 +1651,24 @@ async fn a_patient_link_by_a_clinician_or_to_an_invalid_nhs_number_is_refused_an
         &"00".repeat(16),
         &[JournalEntry::Recording(Box::new(forged))],
     );
-    // A link dated in the year 9999 by a supervisor's own tool: she can still take it back.
+    // A link dated in the year 8999 by a supervisor's own tool: she can still take it back. One
+    // dated at the very end of 9999 (whose next millisecond no reader could parse) is refused.
     let other = patient::test_number(4321);
-    sup.write(
-        &a,
-        &[JournalEntry::PatientLink(Box::new(PatientLink {
+    let dated = |n: &str, at: &str| {
+        JournalEntry::PatientLink(Box::new(PatientLink {
             recording: w.calls[2].clone(),
-            nhs_number: other.clone(),
+            nhs_number: n.into(),
             unlink: false,
             by: sup.uid.clone(),
-            at: "9999-12-31T00:00:00.000Z".into(),
-        }))],
+            at: at.into(),
+        }))
+    };
+    sup.write(
+        &a,
+        &[
+            dated(&other, "8999-06-30T00:00:00.000Z"),
+            dated(&nhs, "9999-12-31T23:59:59.999Z"),
+        ],
     );
     let mut s = w.logon_on(&w.fresh_device("sup-pc"), SUP).await.unwrap();
     s.link_patient(&w.calls[2], &other, true).await.unwrap();
@@ -1682,7 +1689,11 @@ async fn a_patient_link_by_a_clinician_or_to_an_invalid_nhs_number_is_refused_an
         }
         let all = dc.search(&everything()).await.unwrap();
         assert!(all.iter().all(|c| c.nhs_numbers.is_empty()), "{all:?}");
-        for what in ["(patient_link) by", "its NHS number fails its check"] {
+        for what in [
+            "(patient_link) by",
+            "its NHS number fails its check",
+            "its time is not a time",
+        ] {
             assert!(warned(&dc, what), "{what} not reported: {:?}", dc.warnings);
         }
         dc.close().await;

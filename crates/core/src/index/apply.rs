@@ -430,7 +430,7 @@ impl Index {
                     let Some(at) = chrono::DateTime::parse_from_rfc3339(&l.at)
                         .ok()
                         .map(|t| t.timestamp_millis())
-                        .filter(|t| *t > 0)
+                        .filter(|t| *t > 0 && *t < LINK_TIME_LIMIT_MS)
                     else {
                         refused.push(format!(
                             "entry {idx} (patient_link) by {}: its time is not a time; refused",
@@ -452,7 +452,7 @@ impl Index {
                         &l.recording,
                         at,
                         !l.unlink,
-                        &format!("{device}/{seq}/{idx}"),
+                        &link_place(device, seq, idx),
                         "link",
                     )
                     .await?;
@@ -595,7 +595,7 @@ impl Index {
                             &m.id,
                             0,
                             true,
-                            &format!("{device}/{seq}/{idx}"),
+                            &link_place(device, seq, idx),
                             "import",
                         )
                         .await?;
@@ -695,6 +695,16 @@ async fn delete_request_event(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// The first instant (ms) of the year 9000: a `patient_link` dated from then on is refused, so
+/// that every time a reader believes can be parsed, and so followed by a later link (a writer
+/// dates its link a millisecond after the one it changes).
+pub const LINK_TIME_LIMIT_MS: i64 = 221_845_392_000_000;
+
+/// A link's place in the journals, ordered as text as it is as numbers.
+fn link_place(device: &str, seq: u64, idx: usize) -> String {
+    format!("{device}/{seq:020}/{idx:010}")
 }
 
 /// Link a call to an NHS number (or take the link back) as of `at` (milliseconds; 0 for the

@@ -24,6 +24,7 @@ mod rows;
 mod sync;
 mod trust;
 
+pub use apply::LINK_TIME_LIMIT_MS;
 pub use open::{Index, Progress};
 pub use recordings::Query;
 pub use sync::{JournalReader, SignerRoles, SyncReport};

@@ -81,6 +81,11 @@ impl Session {
                 "'{id}' is not a recording id (32 hex digits)"
             )));
         }
+        let nhs =
+            crate::patient::parse(nhs).map_err(|e| Error::Invalid(format!("NHS number: {e}")))?;
+        // Decided on what the share says now: a link made a moment ago on another computer counts,
+        // and so do roles changed there.
+        self.refresh().await?;
         if !policy::listen::may_link_patient(self.roles()) {
             return self.refuse(
                 Action::LinkPatient,
@@ -90,10 +95,6 @@ impl Session {
                 )),
             );
         }
-        let nhs =
-            crate::patient::parse(nhs).map_err(|e| Error::Invalid(format!("NHS number: {e}")))?;
-        // Decided on what the share says now: a link made a moment ago on another computer counts.
-        self.refresh().await?;
         let Some(_) = self.index.get(&id).await? else {
             return self.refuse(
                 Action::LinkPatient,
@@ -104,18 +105,32 @@ impl Session {
         let current = self.index.patient_link(&id, &nhs).await?;
         let now_linked = current.is_some_and(|(_, linked)| linked);
         if now_linked != unlink {
-            return Err(Error::Invalid(format!(
-                "recording {id} is {} that NHS number",
-                if unlink {
-                    "not linked to"
-                } else {
-                    "already linked to"
-                },
-            )));
+            return self.refuse(
+                Action::LinkPatient,
+                vec![id.clone()],
+                Error::Invalid(format!(
+                    "recording {id} is {} that NHS number",
+                    if unlink {
+                        "not linked to"
+                    } else {
+                        "already linked to"
+                    },
+                )),
+            );
         }
-        // Later than the link it changes, whatever this computer's clock says (the latest counts).
+        // Later than the link it changes, whatever this computer's clock says (the latest counts;
+        // readers refuse a time from the year 9000 on, so this one is always readable).
         let now = Utc::now().timestamp_millis();
         let at = current.map_or(now, |(at, _)| now.max(at + 1));
+        if at >= crate::index::LINK_TIME_LIMIT_MS {
+            return self.refuse(
+                Action::LinkPatient,
+                vec![id.clone()],
+                Error::Invalid(format!(
+                    "recording {id}: its link to that NHS number is dated at the end of the year 8999, beyond what a later link can follow (not written by Callvault); deleting the call removes it"
+                )),
+            );
+        }
         let at = chrono::DateTime::from_timestamp_millis(at)
             .unwrap_or_else(Utc::now)
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);

@@ -29,6 +29,7 @@ pub(super) fn check_identifiers(d: &mut RequestDetails) -> Result<()> {
         d.number = None;
     }
     d.other_numbers.retain(|n| !n.trim().is_empty());
+    d.parties.retain(|p| !p.trim().is_empty());
     for n in &mut d.other_numbers {
         *n = n.trim().to_string();
         phone::normalize(n)

@@ -228,7 +228,13 @@ impl Session {
             // subject's package names only their own NHS number, a release to others none.
             view.nhs_numbers.retain(|n| {
                 matches!(purpose, Purpose::Sar | Purpose::Portability)
-                    && st.details.nhs_number.as_deref() == Some(n.as_str())
+                    && st
+                        .details
+                        .nhs_number
+                        .as_deref()
+                        .and_then(|s| crate::patient::parse(s).ok())
+                        .as_deref()
+                        == Some(n.as_str())
             });
             calls.push(CallAudio {
                 view,
