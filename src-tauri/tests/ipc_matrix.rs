@@ -143,7 +143,7 @@ fn every_ipc_command_decides_exactly_as_the_core_and_is_audited() {
     for (n, u) in demo_users().into_iter().enumerate() {
         let who = (u.name.as_str(), u.password.as_str());
         // A patient of this user's own (each links a call to a number no one linked before).
-        let nhs = callvault_core::patient::test_number(500 + 10 * n as u32);
+        let nhs = callvault_testkit::demo::nhs_number(500 + 10 * n as u32);
         let logon = invoke(&w, "logon", json!({ "user": who.0, "password": who.1 }));
         let direct = rt.block_on(Session::logon_in(
             &archive,

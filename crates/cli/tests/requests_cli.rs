@@ -305,10 +305,8 @@ fn another_devices_witness_detects_a_chain_cut_back() {
 fn a_sar_by_nhs_number_finds_the_patients_calls_and_a_supervisor_links_another() {
     let env = Env::new();
     let pc = env.device("pc");
-    let nhs = callvault_core::patient::test_number(601);
-    let mut wrong = nhs.clone();
-    let last = wrong.pop().unwrap().to_digit(10).unwrap();
-    wrong.push(char::from_digit((last + 1) % 10, 10).unwrap());
+    let nhs = callvault_testkit::demo::nhs_number(601);
+    let wrong = callvault_testkit::demo::mistyped_nhs(&nhs);
     let dir = env.path("in");
     std::fs::create_dir_all(&dir).unwrap();
     let rows = [

@@ -1570,11 +1570,17 @@ fn format2_vectors() {
         "grant_entry_json",
         "erased_entry_json",
         "assign_without_key_json",
+        "patient_link_json",
+        "patient_unlink_json",
+        "raised_patient_json",
     ] {
         let e: JournalEntry =
             serde_json::from_str(&v.text(k)).unwrap_or_else(|e| panic!("{k}: {e}"));
         assert_eq!(serde_json::to_string(&e).unwrap(), v.text(k), "{k}");
     }
+    // The NHS number in them passes its check (a reader refuses a link whose number does not).
+    assert!(callvault_core::patient::is_canonical("9990000018"));
+    assert!(!callvault_core::patient::is_canonical("9990000017"));
 }
 
 #[test]

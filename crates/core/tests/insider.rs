@@ -17,7 +17,7 @@ use callvault_core::session::{self, KdfChoice, SearchQuery, Session};
 use callvault_core::users;
 use callvault_core::users::callkey::KeyRing;
 use callvault_core::Error;
-use callvault_testkit::demo::{speechlike, wav_g711};
+use callvault_testkit::demo::{mistyped_nhs, nhs_number, speechlike, wav_g711};
 use chrono::{TimeZone, Utc};
 use std::path::{Path, PathBuf};
 
@@ -1601,11 +1601,10 @@ fn read_assignments(a: &Archive, metadata: &Key32) -> Vec<journal::Assignment> {
 /// the core's check), are refused on every computer and named; no search by NHS number finds them.
 #[tokio::test]
 async fn a_patient_link_by_a_clinician_or_to_an_invalid_nhs_number_is_refused_and_named() {
-    use callvault_core::patient;
     use callvault_core::requests::PatientLink;
     let w = World::new().await;
     let a = w.share();
-    let nhs = patient::test_number(1234);
+    let nhs = nhs_number(1234);
     let clin = insider(&a, CLIN);
     let link = |by: &Insider, recording: &str, n: &str| {
         JournalEntry::PatientLink(Box::new(PatientLink {
@@ -1625,9 +1624,7 @@ async fn a_patient_link_by_a_clinician_or_to_an_invalid_nhs_number_is_refused_an
     );
     clin.write(&a, &[link(&clin, &w.calls[1], &nhs)]);
     let sup = insider(&a, SUP);
-    let mut bad = nhs.clone();
-    bad.pop();
-    bad.push(if nhs.ends_with('0') { '1' } else { '0' });
+    let bad = mistyped_nhs(&nhs);
     sup.write(
         &a,
         &[
@@ -1653,7 +1650,7 @@ async fn a_patient_link_by_a_clinician_or_to_an_invalid_nhs_number_is_refused_an
     );
     // A link dated in the year 8999 by a supervisor's own tool: she can still take it back. One
     // dated at the very end of 9999 (whose next millisecond no reader could parse) is refused.
-    let other = patient::test_number(4321);
+    let other = nhs_number(4321);
     let dated = |n: &str, at: &str| {
         JournalEntry::PatientLink(Box::new(PatientLink {
             recording: w.calls[2].clone(),

@@ -12,7 +12,7 @@ use callvault_core::requests::{Purpose, RequestDetails, Right};
 use callvault_core::secret::Password;
 use callvault_core::session::{self, AuditFilter, KdfChoice, SarOptions, SearchQuery, Session};
 use callvault_core::Error;
-use callvault_testkit::demo::{speechlike, wav_g711};
+use callvault_testkit::demo::{mistyped_nhs, nhs_number, speechlike, wav_g711};
 use chrono::{Duration, TimeZone, Utc};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -56,8 +56,8 @@ impl World {
                 .await
                 .unwrap();
         }
-        let nhs = patient::test_number(4321);
-        let other_nhs = patient::test_number(8765);
+        let nhs = nhs_number(4321);
+        let other_nhs = nhs_number(8765);
         let call = |i: u32, ext: &str, number: &str, party: &str, nhs: &[&str]| CallSource {
             name: format!("c{i}.wav"),
             bytes: wav_g711(8000, &speechlike(8000, 2, i), true),
@@ -294,9 +294,7 @@ async fn a_wrong_nhs_number_is_refused_with_the_reason_and_nothing_is_written() 
     let mut dc = w.as_(DC).await;
     let before = dc.requests(None).await.unwrap().len();
     // The last digit changed: the check digit no longer matches.
-    let mut typo = w.nhs.clone();
-    let last = typo.pop().unwrap().to_digit(10).unwrap();
-    typo.push(char::from_digit((last + 1) % 10, 10).unwrap());
+    let typo = mistyped_nhs(&w.nhs);
     for (bad, why) in [
         (typo.as_str(), "check digit"),
         ("999 123 456", "9 digits"),

@@ -203,8 +203,8 @@ async fn erasure_leaves_nothing_readable_anywhere_and_the_source_cannot_come_bac
     let mut victim = call(7, ago_months(3), "07700 900777", "Zelda Quarrington");
     // Her NHS number came with the call, and a supervisor linked it to a second (a mistake kept).
     let (nhs, nhs2) = (
-        callvault_core::patient::test_number(777),
-        callvault_core::patient::test_number(778),
+        callvault_testkit::demo::nhs_number(777),
+        callvault_testkit::demo::nhs_number(778),
     );
     victim.nhs_numbers = vec![nhs.clone()];
     let keep = call(8, ago_months(3), "07700 900778", "Kept Person");

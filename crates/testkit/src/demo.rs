@@ -233,13 +233,36 @@ pub fn demo_calls_range(start: usize, n: usize, clip_secs: Option<usize>) -> Vec
             // real patient's): the first dozen of every two dozen, so that each patient has calls
             // with it and without (found by number or name, or linked later).
             nhs_numbers: if (i / 12) % 2 == 0 {
-                vec![callvault_core::patient::test_number(patient_no as u32 + 1)]
+                vec![nhs_number(patient_no as u32 + 1)]
             } else {
                 vec![]
             },
         });
     }
     out
+}
+
+/// A valid NHS number whose first nine digits are `999` followed by `n` (six digits; the next
+/// one whose check digit is not 10): the 999-range numbers never issued to a patient.
+pub fn nhs_number(n: u32) -> String {
+    let mut k = n % 1_000_000;
+    loop {
+        let nine: Vec<u32> = format!("999{k:06}")
+            .chars()
+            .map(|c| c.to_digit(10).expect("a digit"))
+            .collect();
+        if let Some(c) = callvault_core::patient::check_digit(&nine) {
+            return format!("999{k:06}{c}");
+        }
+        k = (k + 1) % 1_000_000;
+    }
+}
+
+/// The NHS number with its last digit changed, as a slip of the finger would: it fails the check.
+pub fn mistyped_nhs(n: &str) -> String {
+    let (head, last) = n.split_at(n.len() - 1);
+    let d = last.parse::<u32>().expect("a digit");
+    format!("{head}{}", (d + 1) % 10)
 }
 
 /// A small deterministic generator (no need for cryptographic randomness in made-up data).

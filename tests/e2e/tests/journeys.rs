@@ -544,9 +544,7 @@ async fn the_data_controller_raises_a_sar_by_nhs_number_and_links_a_call_to_the_
         .await;
     w.goto("#/requests/new", "#raise-title").await;
     // A digit mistyped: the core's reason, and no call found.
-    let mut typo = nhs.clone();
-    let last = typo.pop().unwrap().to_digit(10).unwrap();
-    typo.push(char::from_digit((last + 1) % 10, 10).unwrap());
+    let typo = callvault_testkit::demo::mistyped_nhs(&nhs);
     w.fill("#r-nhs", &typo).await;
     w.until("the mistyped NHS number refused", || async {
         w.client

@@ -418,8 +418,7 @@ impl Index {
                     .await?;
                 }
                 JournalEntry::PatientLink(l) => {
-                    if crate::patient::parse(&l.nhs_number).as_deref() != Ok(l.nhs_number.as_str())
-                    {
+                    if !crate::patient::is_canonical(&l.nhs_number) {
                         refused.push(format!(
                             "entry {idx} (patient_link) by {}: its NHS number fails its check; refused",
                             l.by
@@ -580,7 +579,7 @@ impl Index {
                     // Only checked NHS numbers are believed (an importer's own tool could write
                     // anything): one that fails the check is left out and reported.
                     for n in &m.nhs_numbers {
-                        if crate::patient::parse(n).as_deref() != Ok(n.as_str()) {
+                        if !crate::patient::is_canonical(n) {
                             refused.push(format!(
                                 "entry {idx}: recording {} names an NHS number that fails its check; that number is ignored",
                                 m.id
