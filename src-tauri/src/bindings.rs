@@ -19,6 +19,8 @@ pub fn typescript() -> String {
         crate::logon::DemoAccount::decl(cfg),
         crate::search::Search::decl(cfg),
         crate::search::Recording::decl(cfg),
+        crate::search::Conversation::decl(cfg),
+        crate::search::Leg::decl(cfg),
         crate::search::Peaks::decl(cfg),
         crate::player::Playing::decl(cfg),
         crate::player::PlayerUpdate::decl(cfg),

@@ -56,6 +56,7 @@ impl From<Understood> for ImportFile {
             parties,
             notes: _,
             nhs_numbers: _,
+            conversation: _,
             format_hint: _,
             metadata: _,
             remarks,

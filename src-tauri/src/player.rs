@@ -6,6 +6,7 @@
 use crate::error::ApiResult;
 use crate::session::{s, session};
 use crate::state::AppState;
+use callvault_core::audio::decode::Playable;
 use callvault_player::{Player, PlayerEvent};
 use serde::Serialize;
 use std::time::Duration;
@@ -22,6 +23,10 @@ pub struct Playing {
     pub duration_ms: Option<u32>,
     pub speed: f64,
     pub volume: f32,
+    /// When a whole conversation plays: its legs in order (this recording among them) and where
+    /// each leg after the first begins, in ms (the markers on the timeline). Empty otherwise.
+    pub legs: Vec<String>,
+    pub joins_ms: Vec<u32>,
 }
 
 /// The payload of the `player` event.
@@ -70,8 +75,9 @@ fn position_ms(p: &Player) -> u32 {
 }
 
 /// Listen: the core authorises (an approved request, or for a party to the call a stated reason)
-/// and audits, then the native player plays from the decrypting reader. Positions arrive as
-/// `player` events.
+/// and audits, then the native player plays from the decrypting reader. With `whole_conversation`,
+/// every leg of the transferred call it is one of, in order, as one timeline (each leg authorised
+/// and audited as its own recording). Positions arrive as `player` events.
 #[tauri::command]
 pub async fn play<R: Runtime>(
     app: AppHandle<R>,
@@ -79,33 +85,62 @@ pub async fn play<R: Runtime>(
     id: String,
     request: Option<String>,
     reason: Option<String>,
+    whole_conversation: Option<bool>,
 ) -> ApiResult<Playing> {
     state.touch();
     let request = request.filter(|r| !r.trim().is_empty());
-    let (decoder, grant) = {
-        let g = session(&state).await?;
-        s(&g)
-            .open_for_listening(&id, request.as_deref(), reason.as_deref())
-            .await?
-    };
-    let duration_ms = decoder
-        .total_frames()
-        .filter(|_| decoder.sample_rate() > 0)
-        .map(|f| clamp_ms(f * 1000 / u64::from(decoder.sample_rate())));
     let player = state.player()?;
-    let events = player.play(decoder)?;
+    let (events, duration_ms, grant, legs, joins_ms) = if whole_conversation.unwrap_or(false) {
+        let c = {
+            let g = session(&state).await?;
+            s(&g)
+                .open_conversation_for_listening(&id, request.as_deref(), reason.as_deref())
+                .await?
+        };
+        let duration_ms = duration(&c.audio);
+        let legs = c.grants.iter().map(|g| g.recording.clone()).collect();
+        let joins = c.joins_ms.iter().map(|&m| clamp_ms(m)).collect();
+        let grant = c
+            .grants
+            .into_iter()
+            .find(|g| g.recording == id.trim().to_ascii_lowercase());
+        (player.play(c.audio)?, duration_ms, grant, legs, joins)
+    } else {
+        let (decoder, grant) = {
+            let g = session(&state).await?;
+            s(&g)
+                .open_for_listening(&id, request.as_deref(), reason.as_deref())
+                .await?
+        };
+        let duration_ms = duration(&decoder);
+        (
+            player.play(decoder)?,
+            duration_ms,
+            Some(grant),
+            vec![],
+            vec![],
+        )
+    };
     std::thread::spawn(move || {
         for e in events {
             emit_player(&app, e.into());
         }
     });
     Ok(Playing {
-        recording: grant.recording,
-        request: grant.request,
+        recording: grant.as_ref().map_or(id, |g| g.recording.clone()),
+        request: grant.and_then(|g| g.request),
         duration_ms,
         speed: player.speed(),
         volume: player.volume(),
+        legs,
+        joins_ms,
     })
+}
+
+fn duration(p: &dyn Playable) -> Option<u32> {
+    p.total_frames()
+        .filter(|_| p.sample_rate() > 0)
+        .map(|f| clamp_ms(f * 1000 / u64::from(p.sample_rate())))
 }
 
 #[tauri::command]

@@ -6,7 +6,8 @@ use crate::error::ApiResult;
 use crate::session::{not_logged_on, s, session};
 use crate::state::AppState;
 use crate::vocab::Direction;
-use callvault_core::session::{RecordingView, SearchQuery, Waveform};
+use callvault_core::conversation::JoinedBy;
+use callvault_core::session::{ConversationView, RecordingView, SearchQuery, Waveform};
 use serde::{Deserialize, Serialize};
 use tauri::State;
 use ts_rs::TS;
@@ -93,6 +94,51 @@ pub struct Recording {
     pub nhs_numbers: Vec<String>,
     /// A consent mark, e.g. "caller objected; recording stopped at 01:12".
     pub consent: Option<String>,
+    /// The transferred or split call this is one leg of (the legs this user may see), or null.
+    pub conversation: Option<Conversation>,
+}
+
+/// The conversation a call is one leg of.
+#[derive(Clone, Debug, Serialize, TS, PartialEq)]
+pub struct Conversation {
+    /// "phone-system" (the phone system's id, e.g. a FreePBX linkedid) or "number-and-time"
+    /// (the same number, one call following on from the other).
+    pub joined_by: String,
+    /// This call's place among `legs`, from 1.
+    pub leg: u32,
+    pub legs: Vec<Leg>,
+}
+
+/// One leg of a conversation.
+#[derive(Clone, Debug, Serialize, TS, PartialEq)]
+pub struct Leg {
+    pub id: String,
+    pub started_at: String,
+    pub duration_s: f64,
+    pub staff: Option<String>,
+}
+
+impl From<ConversationView> for Conversation {
+    fn from(c: ConversationView) -> Self {
+        Conversation {
+            joined_by: match c.joined_by {
+                JoinedBy::PhoneSystem => "phone-system",
+                JoinedBy::NumberAndTime => "number-and-time",
+            }
+            .into(),
+            leg: u32::try_from(c.leg).unwrap_or(u32::MAX),
+            legs: c
+                .legs
+                .into_iter()
+                .map(|l| Leg {
+                    id: l.id,
+                    started_at: l.started_at,
+                    duration_s: l.duration_s,
+                    staff: l.staff,
+                })
+                .collect(),
+        }
+    }
 }
 
 impl From<RecordingView> for Recording {
@@ -113,6 +159,7 @@ impl From<RecordingView> for Recording {
             source_name,
             nhs_numbers,
             consent,
+            conversation,
         } = v;
         Recording {
             id,
@@ -130,6 +177,7 @@ impl From<RecordingView> for Recording {
             source_name,
             nhs_numbers,
             consent,
+            conversation: conversation.map(Conversation::from),
         }
     }
 }

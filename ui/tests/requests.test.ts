@@ -31,6 +31,7 @@ function rec(i: number, over: Partial<Recording> = {}): Recording {
     channels: 1,
     source_name: `demo-${i}.wav`,
     nhs_numbers: [],
+    conversation: null,
     consent: null,
     ...over,
   };

@@ -28,6 +28,7 @@ function rec(i: number, over: Partial<Recording> = {}): Recording {
     channels: 1,
     source_name: `demo-${i}.wav`,
     nhs_numbers: [],
+    conversation: null,
     consent: null,
     ...over,
   };
@@ -263,7 +264,7 @@ describe('call page', () => {
     input('reason', 'checking my own call');
     target.querySelector<HTMLButtonElement>('#play')!.click();
     await settle();
-    expect(called('play')[0].args).toEqual({ id: r.id, request: null, reason: 'checking my own call' });
+    expect(called('play')[0].args).toEqual({ id: r.id, request: null, reason: 'checking my own call', wholeConversation: false });
     expect(target.querySelector('#position')!.textContent).toContain('0:17');
   });
 
@@ -285,7 +286,7 @@ describe('call page', () => {
     target.querySelector<HTMLButtonElement>('#play')!.click();
     await settle();
     expect(called('approvals_for')[0].args).toEqual({ id: r.id });
-    expect(called('play')[0].args).toEqual({ id: r.id, request: approval.id, reason: null });
+    expect(called('play')[0].args).toEqual({ id: r.id, request: approval.id, reason: null, wholeConversation: false });
   });
 
   it("keeps the link's request and the user's own choice", async () => {
@@ -337,7 +338,7 @@ describe('call page', () => {
     release2(null);
     await settle();
     expect(target.querySelector<HTMLInputElement>('#request-none')!.checked).toBe(true);
-    expect(called('play').at(-1)!.args).toEqual({ id: r.id, request: null, reason: 'checking my own call' });
+    expect(called('play').at(-1)!.args).toEqual({ id: r.id, request: null, reason: 'checking my own call', wholeConversation: false });
   });
 
   it('shows the refusal to someone who needs an approved request', async () => {
@@ -394,6 +395,64 @@ describe('call page', () => {
     await settle();
     expect(called('link_patient').at(-1)!.args).toEqual({ link: { recording: linked.id, nhs_number: '9990000018', unlink: true } });
     expect(target.querySelector('#nhs-none')).not.toBeNull();
+  });
+
+  it('lists the legs of a transferred call and plays the whole conversation with a marker at each join', async () => {
+    const legs = [rec(20), rec(21), rec(22)].map((x, i) => ({ id: x.id, started_at: x.started_at, duration_s: [10, 8, 6][i], staff: ['lee.carter', 'dr.priya.shah', null][i] }));
+    const leg2 = rec(21, { conversation: { joined_by: 'phone-system', leg: 2, legs } });
+    ipc((cmd, a) => {
+      if (cmd === 'show') return leg2;
+      if (cmd === 'waveform') return { window_ms: 10, peaks: [] };
+      if (cmd === 'play')
+        return a.wholeConversation
+          ? { recording: leg2.id, request: null, duration_ms: 24000, speed: 1, volume: 1, legs: legs.map((l) => l.id), joins_ms: [10000, 18000] }
+          : { recording: leg2.id, request: null, duration_ms: 8000, speed: 1, volume: 1, legs: [], joins_ms: [] };
+      return null;
+    });
+    component = mount(CallPage, { target, props: { id: leg2.id } });
+    await settle();
+    const panel = target.querySelector('#conversation')!;
+    expect(panel.querySelector('h2')!.textContent).toContain('leg 2 of 3');
+    const items = [...panel.querySelectorAll('li')];
+    expect(items.map((li) => li.getAttribute('data-leg'))).toEqual(legs.map((l) => l.id));
+    // The other legs are links to their own pages; this one is marked, not linked.
+    expect(items[0].querySelector('a')!.getAttribute('href')).toBe(`#/call/${legs[0].id}`);
+    expect(items[1].querySelector('a')).toBeNull();
+    expect(items[1].getAttribute('aria-current')).toBe('true');
+    expect(items[2].textContent).toContain('unassigned');
+    const whole = target.querySelector<HTMLInputElement>('#whole-conversation')!;
+    expect(whole.checked).toBe(true);
+    expect(whole.parentElement!.textContent).toContain('3 legs, 0:24');
+    input('reason', 'checking the transfer');
+    target.querySelector<HTMLButtonElement>('#play')!.click();
+    await settle();
+    expect(called('play')[0].args).toEqual({ id: leg2.id, request: null, reason: 'checking the transfer', wholeConversation: true });
+    const joins = [...target.querySelectorAll('#timeline .join')].map((j) => j.getAttribute('data-join-ms'));
+    expect(joins).toEqual(['10000', '18000']);
+    expect(target.querySelector('#timeline')!.textContent).toContain('leg 3, 0:18');
+    expect(target.querySelector('#position')!.textContent).toContain('/ 0:24');
+  });
+
+  it('plays only this leg when the whole conversation is unticked', async () => {
+    const legs = [rec(30), rec(31)].map((x) => ({ id: x.id, started_at: x.started_at, duration_s: 5, staff: null }));
+    const leg1 = rec(30, { conversation: { joined_by: 'number-and-time', leg: 1, legs } });
+    ipc((cmd) => {
+      if (cmd === 'show') return leg1;
+      if (cmd === 'waveform') return { window_ms: 10, peaks: [] };
+      if (cmd === 'play') return { recording: leg1.id, request: null, duration_ms: 5000, speed: 1, volume: 1, legs: [], joins_ms: [] };
+      return null;
+    });
+    component = mount(CallPage, { target, props: { id: leg1.id } });
+    await settle();
+    expect(target.querySelector('#conversation-how')!.textContent).toContain('same number');
+    const whole = target.querySelector<HTMLInputElement>('#whole-conversation')!;
+    whole.click();
+    await settle();
+    expect(target.querySelector('#timeline')).toBeNull();
+    input('reason', 'my call');
+    target.querySelector<HTMLButtonElement>('#play')!.click();
+    await settle();
+    expect(called('play')[0].args).toEqual({ id: leg1.id, request: null, reason: 'my call', wholeConversation: false });
   });
 
   it('shows "not found" for a call the user may not see', async () => {

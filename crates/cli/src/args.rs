@@ -615,6 +615,9 @@ pub struct PlayArgs {
     /// Raise quiet calls to a comfortable level.
     #[arg(long)]
     pub normalize: bool,
+    /// Play every leg of the transferred call this is one of, in order, as one timeline.
+    #[arg(long)]
+    pub conversation: bool,
 }
 
 #[derive(Args)]

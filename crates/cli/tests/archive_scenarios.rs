@@ -832,6 +832,7 @@ fn forged_journal_segments_and_audit_entries_are_refused() {
         party_uids: vec![clin_uid.clone()],
         notes: None,
         nhs_numbers: vec![],
+        conversation: None,
         duration_ms: 1000,
         codec: "pcm_s16le".into(),
         sample_rate: 8000,

@@ -117,6 +117,7 @@ fn journal_fixture(n: usize) -> (tempfile::TempDir, Archive, Vec<String>) {
                     parties: c.parties,
                     notes: c.notes,
                     nhs_numbers: c.nhs_numbers,
+                    conversation: c.conversation,
                     duration_ms: c.bytes.len() as u64 / 8,
                     codec: "pcm_mulaw".into(),
                     sample_rate: 8000,

@@ -7,6 +7,7 @@ pub mod audio;
 pub mod audit;
 pub mod calendar;
 pub mod completeness;
+pub mod conversation;
 pub mod credentials;
 pub mod crypto;
 pub mod device;

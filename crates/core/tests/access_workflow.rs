@@ -72,6 +72,7 @@ impl World {
             parties: vec![format!("Caller {i}")],
             notes: None,
             nhs_numbers: vec![],
+            conversation: None,
         };
         let rep = s
             .import_sources(vec![
@@ -1249,6 +1250,7 @@ async fn approval_hands_a_supervisor_the_calls_key_and_a_key_holder_delivers_an_
             parties: vec![],
             notes: None,
             nhs_numbers: vec![],
+            conversation: None,
         }])
         .await
         .unwrap();

@@ -46,6 +46,7 @@ fn call(i: u32, ext: &str) -> CallSource {
         parties: vec![format!("Caller {i}")],
         notes: None,
         nhs_numbers: vec![],
+        conversation: None,
     }
 }
 

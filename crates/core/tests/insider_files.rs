@@ -88,6 +88,7 @@ fn call(seed: u32, party: &str) -> CallSource {
         parties: vec![party.into()],
         notes: None,
         nhs_numbers: vec![],
+        conversation: None,
     }
 }
 

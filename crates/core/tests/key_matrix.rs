@@ -70,6 +70,7 @@ fn call(i: u32, ext: &str) -> CallSource {
         parties: vec![format!("Keyholder Caller {i}")],
         notes: None,
         nhs_numbers: vec![],
+        conversation: None,
     }
 }
 

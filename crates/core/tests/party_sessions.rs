@@ -36,6 +36,7 @@ fn call(i: u32, ext: &str) -> CallSource {
         parties: vec![format!("Party Caller {i}")],
         notes: None,
         nhs_numbers: vec![],
+        conversation: None,
     }
 }
 

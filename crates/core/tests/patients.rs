@@ -69,6 +69,7 @@ impl World {
             parties: vec![party.into()],
             notes: None,
             nhs_numbers: nhs.iter().map(|n| n.to_string()).collect(),
+            conversation: None,
         };
         let plan = [
             (

@@ -183,6 +183,7 @@ fn call(i: u32, ext: &str, y: i32, number: &str) -> CallSource {
         parties: vec![format!("Caller {i}")],
         notes: None,
         nhs_numbers: vec![],
+        conversation: None,
     }
 }
 

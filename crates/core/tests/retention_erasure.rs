@@ -73,6 +73,7 @@ fn call(seed: u32, started: chrono::DateTime<Utc>, number: &str, party: &str) ->
         parties: vec![party.into()],
         notes: Some(format!("notes about {party}")),
         nhs_numbers: vec![],
+        conversation: None,
     }
 }
 

@@ -33,6 +33,7 @@ fn call(i: u32, ext: &str) -> CallSource {
         parties: vec![format!("Rotation Caller {i}")],
         notes: None,
         nhs_numbers: vec![],
+        conversation: None,
     }
 }
 

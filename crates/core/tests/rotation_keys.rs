@@ -38,6 +38,7 @@ fn call(i: u32, party: &str) -> CallSource {
         parties: vec![party.into()],
         notes: None,
         nhs_numbers: vec![],
+        conversation: None,
     }
 }
 

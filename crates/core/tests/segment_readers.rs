@@ -37,6 +37,7 @@ fn call(i: u32, ext: &str) -> CallSource {
         parties: vec![format!("Reader Caller {i}")],
         notes: None,
         nhs_numbers: vec![],
+        conversation: None,
     }
 }
 

@@ -8,7 +8,7 @@
 //! cpal; tests needing another configuration live in another test binary (`player_no_device`).
 
 use callvault_core::archive::audio::{parse_header, seal, DecryptingReader};
-use callvault_core::audio::decode::{decode_all, Decoder};
+use callvault_core::audio::decode::{decode_all, Decoder, Stitched};
 use callvault_core::crypto;
 use callvault_core::secret::Key32;
 use callvault_core::Error;
@@ -20,8 +20,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-const DEVICES: [&str; 8] = [
+const DEVICES: [&str; 9] = [
     "exact",
+    "stitched",
     "resampled",
     "damaged",
     "speed",
@@ -283,6 +284,55 @@ fn plays_a_recording_at_the_device_rate_sample_exact() {
     assert_eq!(ev[ev.len() - 2], PlayerEvent::Position { ms: 10_000 });
     assert!(p.stats().first_buffer.is_some());
     assert_exact(&got, &pcm_f32(&pcm), "48 kHz PCM");
+}
+
+#[test]
+fn a_conversation_plays_its_legs_in_order_with_a_mono_leg_on_both_channels() {
+    let _serial = serial();
+    let p = player("stitched");
+    // Three legs of a transferred call, the middle one mono among stereo ones.
+    let a = speechlike(RATE, 3, 21);
+    let b = speechlike(RATE, 2, 22);
+    let c = speechlike(RATE, 4, 23);
+    let stereo = |m: &[i16], shift: i16| -> Vec<i16> {
+        m.iter()
+            .flat_map(|&s| [s, s.saturating_add(shift)])
+            .collect()
+    };
+    let legs = [
+        sealed(&callvault_testkit::demo::wav_pcm16_channels(
+            RATE,
+            2,
+            &stereo(&a, 7),
+        )),
+        sealed(&wav_pcm16(RATE, &b)),
+        sealed(&callvault_testkit::demo::wav_pcm16_channels(
+            RATE,
+            2,
+            &stereo(&c, -7),
+        )),
+    ];
+    let stitched = Stitched::new(legs.iter().map(|l| (l.decoder(), 0)).collect()).unwrap();
+    assert_eq!(stitched.joins(), [3 * RATE as u64, 5 * RATE as u64]);
+    let rx = p.play(stitched).unwrap();
+    let ev = events(rx);
+    assert_eq!(ev.last(), Some(&PlayerEvent::Ended), "{ev:?}");
+    assert_eq!(ev[ev.len() - 2], PlayerEvent::Position { ms: 9_000 });
+    let got = captured("stitched");
+    let mut want: Vec<[f32; 2]> = vec![];
+    let f = |s: i16| f32::from(s) / 32768.0;
+    want.extend(a.iter().map(|&s| [f(s), f(s.saturating_add(7))]));
+    want.extend(b.iter().map(|&s| [f(s), f(s)]));
+    want.extend(c.iter().map(|&s| [f(s), f(s.saturating_add(-7))]));
+    assert!(
+        got.len() >= want.len(),
+        "{} frames of {}",
+        got.len(),
+        want.len()
+    );
+    let bad = (0..want.len()).find(|&i| got[i] != want[i]);
+    assert_eq!(bad, None, "the capture differs from the legs in order");
+    assert!(got[want.len()..].iter().all(|f| f == &[0.0, 0.0]));
 }
 
 #[test]

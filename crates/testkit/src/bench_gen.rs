@@ -375,6 +375,7 @@ pub fn calls_range(opts: &GenOptions, start: usize, n: usize) -> Vec<CallSource>
                 parties,
                 notes,
                 nhs_numbers: vec![],
+                conversation: None,
             }
         })
         .collect()

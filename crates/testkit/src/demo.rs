@@ -237,6 +237,7 @@ pub fn demo_calls_range(start: usize, n: usize, clip_secs: Option<usize>) -> Vec
             } else {
                 vec![]
             },
+            conversation: None,
         });
     }
     out
@@ -356,6 +357,17 @@ fn fmt_chunk(
 pub fn wav_pcm16(rate: u32, pcm: &[i16]) -> Vec<u8> {
     let data: Vec<u8> = pcm.iter().flat_map(|s| s.to_le_bytes()).collect();
     riff(&fmt_chunk(1, 1, rate, rate * 2, 2, 16, None), &[], &data)
+}
+
+/// 16-bit PCM WAV of `channels` interleaved channels.
+pub fn wav_pcm16_channels(rate: u32, channels: u16, pcm: &[i16]) -> Vec<u8> {
+    let data: Vec<u8> = pcm.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let block = 2 * channels;
+    riff(
+        &fmt_chunk(1, channels, rate, rate * u32::from(block), block, 16, None),
+        &[],
+        &data,
+    )
 }
 
 /// G.711 µ-law (`mulaw`) or A-law mono WAV.

@@ -132,7 +132,24 @@ nhs_numbers: Array<string>,
 /**
  * A consent mark, e.g. "caller objected; recording stopped at 01:12".
  */
-consent: string | null, };
+consent: string | null, 
+/**
+ * The transferred or split call this is one leg of (the legs this user may see), or null.
+ */
+conversation: Conversation | null, };
+
+export type Conversation = { 
+/**
+ * "phone-system" (the phone system's id, e.g. a FreePBX linkedid) or "number-and-time"
+ * (the same number, one call following on from the other).
+ */
+joined_by: string, 
+/**
+ * This call's place among `legs`, from 1.
+ */
+leg: number, legs: Array<Leg>, };
+
+export type Leg = { id: string, started_at: string, duration_s: number, staff: string | null, };
 
 export type Peaks = { window_ms: number, peaks: Array<[number, number]>, };
 
@@ -144,7 +161,12 @@ request: string | null,
 /**
  * Length of the audio, when the decoder knows it.
  */
-duration_ms: number | null, speed: number, volume: number, };
+duration_ms: number | null, speed: number, volume: number, 
+/**
+ * When a whole conversation plays: its legs in order (this recording among them) and where
+ * each leg after the first begins, in ms (the markers on the timeline). Empty otherwise.
+ */
+legs: Array<string>, joins_ms: Array<number>, };
 
 export type PlayerUpdate = { "type": "position", ms: number, } | { "type": "paused", ms: number, } | { "type": "resumed", ms: number, } | { "type": "ended" } | { "type": "stopped" } | { "type": "error", message: string, };
 

@@ -90,8 +90,8 @@ export const api = {
   saveSearchFilters: (query: Search | null) => invoke<void>('save_search_filters', { query }),
   show: (id: string) => invoke<Recording>('show', { id }),
   waveform: (id: string) => invoke<Peaks>('waveform', { id }),
-  play: (id: string, request: string | null, reason: string | null) =>
-    invoke<Playing>('play', { id, request, reason }),
+  play: (id: string, request: string | null, reason: string | null, wholeConversation = false) =>
+    invoke<Playing>('play', { id, request, reason, wholeConversation }),
   pause: () => invoke<void>('pause'),
   resume: () => invoke<void>('resume'),
   seek: (ms: number) => invoke<void>('seek', { ms: Math.max(0, Math.round(ms)) }),

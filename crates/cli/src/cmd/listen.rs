@@ -6,6 +6,7 @@ use crate::args::{Cli, PlayArgs};
 use crate::logon::logon;
 use crate::print::print_json;
 use crate::{CliResult, Failure};
+use callvault_core::audio::decode::Playable;
 use callvault_core::requests::Right;
 use callvault_core::Error;
 use callvault_player::{Player, PlayerEvent};
@@ -58,33 +59,49 @@ pub async fn play(cli: &Cli, a: &PlayArgs) -> CliResult {
         speed,
         device,
         normalize,
+        conversation,
     } = a;
     let s = logon(cli).await?;
-    let r = s
-        .open_for_listening(id, request.as_deref(), reason.as_deref())
-        .await;
-    s.close().await;
-    let (mut decoder, grant) = r?;
+    let (mut audio, what): (Box<dyn Playable>, String) = if *conversation {
+        let r = s
+            .open_conversation_for_listening(id, request.as_deref(), reason.as_deref())
+            .await;
+        s.close().await;
+        let c = r?;
+        let legs: Vec<&str> = c.grants.iter().map(|g| g.recording.as_str()).collect();
+        let joins: Vec<String> = c.joins_ms.iter().map(|&m| mmss_ms(m)).collect();
+        let what = format!(
+            "the conversation of {} legs ({}), joins at {}{}",
+            legs.len(),
+            legs.join(", "),
+            joins.join(", "),
+            under(c.grants.first().and_then(|g| g.request.as_deref()))
+        );
+        (Box::new(c.audio), what)
+    } else {
+        let r = s
+            .open_for_listening(id, request.as_deref(), reason.as_deref())
+            .await;
+        s.close().await;
+        let (decoder, grant) = r?;
+        let what = format!(
+            "recording {}{}",
+            grant.recording,
+            under(grant.request.as_deref())
+        );
+        (Box::new(decoder), what)
+    };
     if let Some(st) = start {
         // Start there: nothing from 0:00 is heard first.
-        decoder.seek((st.max(0.0) * decoder.sample_rate() as f64) as u64)?;
+        audio.seek((st.max(0.0) * audio.sample_rate() as f64) as u64)?;
     }
     let player = Player::new(device.as_deref())?;
     if let Some(x) = speed {
         player.set_speed(*x)?;
     }
     player.set_normalize(*normalize);
-    let rx = player.play(decoder)?;
-    eprintln!(
-        "playing recording {}{} on {}",
-        grant.recording,
-        grant
-            .request
-            .as_deref()
-            .map(|r| format!(" under request {r}"))
-            .unwrap_or_default(),
-        player.device_name()
-    );
+    let rx = player.play(audio)?;
+    eprintln!("playing {what} on {}", player.device_name());
     let total = player.duration().map(|d| d.as_secs_f64()).unwrap_or(0.0);
     loop {
         match rx.recv_timeout(std::time::Duration::from_secs(30)) {
@@ -110,7 +127,7 @@ pub async fn play(cli: &Cli, a: &PlayArgs) -> CliResult {
             Ok(PlayerEvent::Error { message }) => {
                 eprintln!();
                 break Err(Failure::Core(Error::Audio {
-                    file: format!("recording {}", grant.recording),
+                    file: what,
                     reason: message,
                 }));
             }
@@ -128,4 +145,14 @@ pub fn devices() -> CliResult {
         println!("{d}");
     }
     Ok(())
+}
+
+fn under(request: Option<&str>) -> String {
+    request
+        .map(|r| format!(" under request {r}"))
+        .unwrap_or_default()
+}
+
+fn mmss_ms(ms: u64) -> String {
+    format!("{:02}:{:02}", ms / 60_000, (ms / 1000) % 60)
 }

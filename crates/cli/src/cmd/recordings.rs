@@ -7,6 +7,7 @@ use crate::args::{Cli, SearchArgs};
 use crate::logon::logon;
 use crate::print::{dir_str, print_json};
 use crate::CliResult;
+use callvault_core::conversation::JoinedBy;
 use callvault_core::requests::{self, ConsentKind};
 use callvault_core::session::SearchQuery;
 
@@ -33,14 +34,18 @@ pub async fn search(cli: &Cli, a: &SearchArgs) -> CliResult {
     } else {
         for r in &rows {
             println!(
-                "{}  {}  {:<8} {:<14} {:<16} {:>6.1}s  {}",
+                "{}  {}  {:<8} {:<14} {:<16} {:>6.1}s  {}{}",
                 r.id,
                 r.started_at,
                 dir_str(r.direction),
                 r.staff.as_deref().unwrap_or("unassigned"),
                 r.external_number.as_deref().unwrap_or("-"),
                 r.duration_s,
-                r.parties.join("; ")
+                r.parties.join("; "),
+                r.conversation
+                    .as_ref()
+                    .map(|c| format!("  [leg {} of {}]", c.leg, c.legs.len()))
+                    .unwrap_or_default()
             );
         }
         eprintln!("{} recording(s)", rows.len());
@@ -75,6 +80,28 @@ pub async fn show(cli: &Cli, id: &str, json: bool) -> CliResult {
             v.codec, v.sample_rate, v.channels
         );
         println!("notes:       {}", v.notes.as_deref().unwrap_or("-"));
+        if let Some(c) = &v.conversation {
+            let by = match c.joined_by {
+                JoinedBy::PhoneSystem => "the phone system's conversation id",
+                JoinedBy::NumberAndTime => "the same number, one call following on",
+            };
+            println!(
+                "conversation: leg {} of {} (joined by {by}):",
+                c.leg,
+                c.legs.len()
+            );
+            for (i, l) in c.legs.iter().enumerate() {
+                println!(
+                    "  {}. {}  {}  {:>6.1}s  {}{}",
+                    i + 1,
+                    l.id,
+                    l.started_at,
+                    l.duration_s,
+                    l.staff.as_deref().unwrap_or("unassigned"),
+                    if l.id == v.id { "  (this call)" } else { "" }
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -109,6 +109,11 @@ pub struct RecordingMeta {
     /// links a supervisor makes later are `patient_link` entries.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nhs_numbers: Vec<String>,
+    /// The phone system's id of the conversation this call is one leg of (a transferred call's
+    /// legs share it), e.g. `freepbx:<linkedid>`; legs are joined only where their numbers and
+    /// times agree ([`crate::conversation`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<String>,
     pub duration_ms: u64,
     pub codec: String,
     pub sample_rate: u32,

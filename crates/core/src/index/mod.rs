@@ -9,6 +9,7 @@
 //! - `open`: the schema, the key, opening, resetting and closing the database;
 //! - `sync`: applying the archive's journal segments ([`Index::sync`]);
 //! - `recordings`: reading recordings back: [`Index::search`], lookups and counts;
+//! - `legs`: the legs of transferred and split calls ([`Index::conversations`]);
 //! - `entries`: the journal's other entries: requests, consent marks, tombstones, key wraps,
 //!   holds and settings;
 //! - `local`: this device's own state: audit heads and users' preferences;
@@ -17,6 +18,7 @@
 
 mod apply;
 mod entries;
+mod legs;
 mod local;
 mod open;
 mod recordings;

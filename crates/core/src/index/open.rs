@@ -30,6 +30,9 @@ const SCHEMA: &[&str] = &[
     // Recent imports for the app's overview (an index on the expression `imports_since` reads, so
     // no row is parsed; built once when an older index is first opened).
     "CREATE INDEX IF NOT EXISTS rec_imported ON recordings(json_extract(meta, '$.imported_at'))",
+    // The legs of one conversation (`conversation`, e.g. a FreePBX linkedid): built once when an
+    // older index is first opened (no entry before it carried one).
+    "CREATE INDEX IF NOT EXISTS rec_conversation ON recordings(json_extract(meta, '$.conversation'))",
     // `src`: the journal segment (`<device>/<seq>`) whose entry made the user a party, so a
     // decision resting on it is checked against the signed journal, not this cache alone.
     "CREATE TABLE IF NOT EXISTS recording_parties (

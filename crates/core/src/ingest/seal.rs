@@ -102,6 +102,7 @@ pub fn meta(
         party_uids,
         notes: src.notes.clone(),
         nhs_numbers: src.nhs_numbers.clone(),
+        conversation: src.conversation.clone(),
         duration_ms: probed.info.duration_ms,
         codec: probed.info.codec.clone(),
         sample_rate: probed.info.sample_rate,

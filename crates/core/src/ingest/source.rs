@@ -21,6 +21,9 @@ pub struct CallSource {
     pub notes: Option<String>,
     /// The patient's NHS numbers (canonical, checked) as the source gave them.
     pub nhs_numbers: Vec<String>,
+    /// The phone system's id of the conversation this call is one leg of (checked by
+    /// [`crate::conversation::check_key`]), e.g. `freepbx:<linkedid>`.
+    pub conversation: Option<String>,
 }
 
 /// A file or row that will not be imported, and why.

@@ -264,6 +264,8 @@ pub struct Call {
     pub notes: Vec<String>,
     /// NHS numbers (canonical, checked) the metadata gave.
     pub nhs_numbers: Vec<String>,
+    /// The conversation this call is one leg of (a transfer), as the metadata names it.
+    pub conversation: Option<String>,
     pub format_hint: Option<String>,
     pub metadata: Option<MetadataRow>,
     pub remarks: Vec<String>,
@@ -283,6 +285,7 @@ impl Call {
             parties: vec![],
             notes: vec![],
             nhs_numbers: vec![],
+            conversation: None,
             format_hint: None,
             metadata: None,
             remarks: vec![],
@@ -317,6 +320,7 @@ impl Call {
             parties: parties.clone(),
             notes: notes.clone(),
             nhs_numbers: self.nhs_numbers.clone(),
+            conversation: self.conversation.clone(),
         };
         let understood = Understood {
             file: rel.to_string(),
@@ -338,6 +342,7 @@ impl Call {
             parties,
             notes,
             nhs_numbers: self.nhs_numbers,
+            conversation: self.conversation,
             format_hint: self.format_hint,
             metadata: self.metadata,
             remarks: self.remarks,
@@ -380,6 +385,9 @@ pub struct Understood {
     /// The patients' NHS numbers the metadata gave.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub nhs_numbers: Vec<String>,
+    /// The conversation (transfer) this call is one leg of, as the metadata names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<String>,
     /// What the name says of the audio format (e.g. FreePBX's upper-case `.WAV` = WAV49 GSM).
     pub format_hint: Option<String>,
     /// The joined CDR or Oreka metadata row, when there was one.

@@ -224,6 +224,9 @@ impl Session {
                 .map_err(|_| Error::Index(format!("recording {id}: bad start time")))?
                 .with_timezone(&self.tz);
             let mut view = self.views(vec![meta]).await?.remove(0);
+            // Other legs of a conversation are other recordings (perhaps others' calls): a package
+            // names only what it holds.
+            view.conversation = None;
             // A call may be linked to other patients too (a parent ringing about a child): a
             // subject's package names only their own NHS number, a release to others none.
             view.nhs_numbers.retain(|n| {

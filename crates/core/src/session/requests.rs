@@ -500,6 +500,17 @@ impl Session {
                 recs.push(r);
             }
         }
+        // An approval of one leg of a transferred call covers the whole conversation: its other
+        // legs, as the signed journal joins them, are named in the approval too.
+        let chosen = recs.len();
+        for r in recs.clone() {
+            for leg in self.approval_legs(&r).await? {
+                if !recs.contains(&leg) {
+                    recs.push(leg);
+                }
+            }
+        }
+        let added = recs.len() - chosen;
         let keys = self.hand_over_keys(&st, &recs).await?;
         let e = RequestEntry {
             nonce: None,
@@ -523,9 +534,13 @@ impl Session {
             &st.id,
             recs,
             Some(format!(
-                "approved: {} until {}",
+                "approved: {} until {}{}",
                 rights.join(","),
-                time::rfc3339(expires_at)
+                time::rfc3339(expires_at),
+                match added {
+                    0 => String::new(),
+                    n => format!("; with {n} more leg(s) of the same conversation(s)"),
+                }
             )),
         )
     }

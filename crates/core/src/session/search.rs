@@ -25,6 +25,9 @@ pub struct RecordingView {
     pub nhs_numbers: Vec<String>,
     /// A consent mark, e.g. "caller objected; recording stopped at 01:12".
     pub consent: Option<String>,
+    /// The transferred or split call this is one leg of (the legs this user may see).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<ConversationView>,
 }
 
 /// Search criteria as a person gives them.
@@ -46,17 +49,22 @@ pub struct SearchQuery {
 }
 
 impl Session {
-    /// How these recordings are shown: each with its consent mark and linked NHS numbers.
+    /// How these recordings are shown: each with its consent mark, linked NHS numbers and the
+    /// conversation it is one leg of.
     pub(super) async fn views(&self, rows: Vec<RecordingMeta>) -> Result<Vec<RecordingView>> {
         let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
         let marks = self.index.consent_marks(&ids).await?;
         let mut nhs = self.index.nhs_links(&ids).await?;
+        let mut convs = self.conversation_views(&ids).await?;
         Ok(rows
             .into_iter()
             .map(|m| {
                 let n = nhs.remove(&m.id).unwrap_or_default();
                 let c = marks.get(&m.id);
-                self.view(m, c, n)
+                let conv = convs.remove(&m.id);
+                let mut v = self.view(m, c, n);
+                v.conversation = conv;
+                v
             })
             .collect())
     }
@@ -70,6 +78,7 @@ impl Session {
         RecordingView {
             nhs_numbers,
             consent: consent.map(|c| c.describe()),
+            conversation: None,
             staff: m.staff_uid.as_deref().and_then(|u| self.name_of(u)),
             id: m.id,
             started_at: m.started_at,

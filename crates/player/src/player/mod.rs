@@ -45,7 +45,7 @@ mod shared;
 pub use events::{PlayerEvent, PlayerStats};
 
 use crate::stretch::{TimeStretch, MAX_SPEED, MIN_SPEED};
-use callvault_core::audio::decode::Decoder;
+use callvault_core::audio::decode::Playable;
 use callvault_core::{Error, Result};
 use cpal::traits::HostTrait;
 use device::{build_stream, choose_config, device_error, device_id, labelled_devices, name_of};
@@ -209,9 +209,11 @@ impl Player {
         self.config.sample_format().to_string()
     }
 
-    /// Play `decoder` from its current position (stopping whatever was playing). The events of
-    /// this playback arrive on the receiver, which closes when it ends or is stopped.
-    pub fn play(&self, decoder: Decoder) -> Result<Receiver<PlayerEvent>> {
+    /// Play `decoder` (one recording's decoder, or a conversation's legs stitched) from its
+    /// current position (stopping whatever was playing). The events of this playback arrive on
+    /// the receiver, which closes when it ends or is stopped.
+    pub fn play(&self, decoder: impl Playable + 'static) -> Result<Receiver<PlayerEvent>> {
+        let decoder: Box<dyn Playable> = Box::new(decoder);
         let t0 = Instant::now();
         self.stop();
         let src_rate = decoder.sample_rate();

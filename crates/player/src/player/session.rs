@@ -5,7 +5,7 @@
 use super::events::PlayerEvent;
 use super::pipeline::Pipeline;
 use super::shared::{lock, Epoch, Outcome, Shared};
-use callvault_core::audio::decode::Decoder;
+use callvault_core::audio::decode::Playable;
 use cpal::traits::StreamTrait;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
@@ -32,7 +32,7 @@ pub(super) enum Produce {
 }
 
 pub(super) struct Session {
-    pub(super) decoder: Decoder,
+    pub(super) decoder: Box<dyn Playable>,
     pub(super) shared: Arc<Shared>,
     pub(super) pipe: Pipeline,
     pub(super) cmds: Receiver<Cmd>,

@@ -14,7 +14,8 @@
 //! By job: `source` (archive objects and shared sources as symphonia sources), `registry` (the
 //! codecs, and the guard around every call into them), `probe` (recognising the container, with
 //! the checks that keep hostile files from symphonia's weak spots), `decoder` ([`Decoder`],
-//! [`decode_all`]) and `peaks`.
+//! [`decode_all`]), `stitch` ([`Stitched`], the legs of a conversation as one timeline, and
+//! [`Playable`], what the player plays) and `peaks`.
 //!
 //! [`MediaSource`]: symphonia::core::io::MediaSource
 //! [`DecryptingReader`]: crate::archive::audio::DecryptingReader
@@ -25,12 +26,14 @@ mod peaks;
 mod probe;
 mod registry;
 mod source;
+mod stitch;
 
 pub use decoder::{decode_all, mmss, Decoder};
 pub use peaks::{peaks, PEAK_WINDOW_MS};
 pub use probe::probe_format;
 pub(crate) use registry::guard;
 pub use registry::{codec_name, codecs};
+pub use stitch::{Playable, Stitched};
 
 #[cfg(test)]
 mod tests;

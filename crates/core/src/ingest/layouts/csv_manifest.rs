@@ -1,6 +1,7 @@
 //! The general layout: a folder of audio files plus a CSV manifest with a header row and the columns
-//! `file,started_at,direction,staff,extension,external_number,parties,notes,nhs_number` (any order; `file`,
-//! `started_at` and `direction` required). Times without an offset are local to the archive's zone.
+//! `file,started_at,direction,staff,extension,external_number,parties,notes,nhs_number,conversation`
+//! (any order; `file`, `started_at` and `direction` required; `conversation` is the phone system's
+//! id shared by a transferred call's legs). Times without an offset are local to the archive's zone.
 
 use crate::archive::journal::Direction;
 use crate::error::{Error, Result};
@@ -101,6 +102,7 @@ fn plan_understood(dir: &Path, manifest: &Path, tz: Tz) -> Result<Plan> {
             parties: s.parties.clone(),
             notes: s.notes.clone(),
             nhs_numbers: s.nhs_numbers.clone(),
+            conversation: s.conversation.clone(),
             format_hint: None,
             metadata: None,
             remarks: vec![],
@@ -128,6 +130,7 @@ const COLUMNS: &[&str] = &[
     "parties",
     "notes",
     "nhs_number",
+    "conversation",
 ];
 
 /// Read the manifest and the files it names. A damaged manifest as a whole is an error; a bad row
@@ -272,6 +275,14 @@ pub fn plan_rows<R: std::io::Read>(
             rejected.push(reject(format!("line {line}: field 'nhs_number': {e}")));
             continue;
         }
+        let conversation = match get("conversation").map(crate::conversation::check_key) {
+            Some(Err(e)) => {
+                rejected.push(reject(format!("line {line}: field 'conversation': {e}")));
+                continue;
+            }
+            Some(Ok(k)) => Some(k),
+            None => None,
+        };
         let path = dir.join(rel);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
@@ -298,6 +309,7 @@ pub fn plan_rows<R: std::io::Read>(
                 .unwrap_or_default(),
             notes: get("notes").map(String::from),
             nhs_numbers,
+            conversation,
         });
     }
     Ok((sources, rejected, listed))

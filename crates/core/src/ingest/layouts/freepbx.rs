@@ -21,6 +21,8 @@
 //!   `PJSIP/201-0000002a` (or `SIP/…`, `Local/201@from-queue-…`) gives 201. The CDR's `clid`
 //!   (`"Jane Doe" <07700900123>`) gives an inbound caller's name, and `disposition`, `duration`
 //!   and `billsec` are kept in the notes. Without a CDR such a call is imported unassigned.
+//! - The CDR's `linkedid` (Asterisk's id of the conversation, shared by a transferred call's legs)
+//!   is kept as the call's conversation `freepbx:<linkedid>` ([`crate::conversation`]).
 
 use crate::ingest::names::{is_extension, naive, number_field, resolve_local};
 use crate::ingest::understand::{
@@ -220,6 +222,7 @@ const SHOWN: &[&str] = &[
     "duration",
     "billsec",
     "uniqueid",
+    "linkedid",
     "recordingfile",
 ];
 
@@ -478,6 +481,15 @@ fn join_cdr(c: &mut Call, cdr: &Cdr, file_name: &str, n: &Name) {
                 }
             }
         }
+    }
+    // Asterisk's `linkedid`: the uniqueid of the first channel of the conversation, shared by
+    // every leg of a transferred call.
+    match get("linkedid").map(|k| crate::conversation::check_key(&format!("freepbx:{}", k.trim()))) {
+        Some(Ok(k)) => c.conversation = Some(k),
+        Some(Err(e)) => c
+            .remarks
+            .push(format!("{} line {line}: field 'linkedid': {e}; not joined to other legs", cdr.source)),
+        None => {}
     }
     let mut parts = Vec::new();
     if let Some(d) = get("disposition") {

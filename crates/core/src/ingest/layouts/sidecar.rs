@@ -93,6 +93,7 @@ struct Fields {
     parties: Option<Parties>,
     notes: Option<String>,
     nhs_number: Option<NhsNumbers>,
+    conversation: Option<Text>,
 }
 
 /// One NHS number (a string, or a JSON number), a `;`-separated string of them, or a list.
@@ -194,6 +195,11 @@ pub fn understand_text(ctx: &Ctx, text: &str) -> std::result::Result<Call, Strin
         if !c.nhs_numbers.contains(&n) {
             c.nhs_numbers.push(n);
         }
+    }
+    if let Some(k) = opt(fields.conversation) {
+        let k = crate::conversation::check_key(&k)
+            .map_err(|e| bad(format!("field 'conversation': {e}")))?;
+        c.conversation = Some(k);
     }
     Ok(c)
 }
