@@ -182,6 +182,16 @@ async fn import(s: &mut Session, dir: &Path, legs: &[&Leg]) -> usize {
             .linked
             .map(|s| format!("freepbx:{}", uniqueid(0, s as u32)));
         assert_eq!(u.conversation, want, "{}", l.file());
+        // A linkedid shared with a call from another number is named, with both CDR lines.
+        let shared = u.remarks.iter().find(|r| r.contains("field 'linkedid'"));
+        let clash = l.linked.is_some()
+            && legs
+                .iter()
+                .any(|o| o.linked == l.linked && o.from != l.from);
+        match shared {
+            Some(r) => assert!(clash && r.contains("a call from another number"), "{r}"),
+            None => assert!(!clash, "{}: no remark in {:?}", l.file(), u.remarks),
+        }
     }
     let rep = s
         .import_layout(&dir.join("monitor"), opts(false))

@@ -206,6 +206,7 @@ pub struct Cdr {
     rows: Vec<(usize, csv::StringRecord)>,
     by_file: HashMap<String, Vec<usize>>,
     by_uid: HashMap<String, Vec<usize>>,
+    by_linked: HashMap<String, Vec<usize>>,
     /// Rows that could not be read.
     pub problems: Vec<Rejected>,
 }
@@ -239,6 +240,7 @@ impl Cdr {
             rows: vec![],
             by_file: HashMap::new(),
             by_uid: HashMap::new(),
+            by_linked: HashMap::new(),
             problems: vec![],
         };
         for (n, rec) in rdr.records().enumerate() {
@@ -260,6 +262,9 @@ impl Cdr {
             }
             if let Some(u) = cdr.cols.get(&rec, "uniqueid") {
                 cdr.by_uid.entry(u.to_string()).or_default().push(i);
+            }
+            if let Some(l) = cdr.cols.get(&rec, "linkedid") {
+                cdr.by_linked.entry(l.to_string()).or_default().push(i);
             }
             cdr.rows.push((line, rec));
         }
@@ -436,6 +441,32 @@ pub fn understand(ctx: &Ctx, cdr: Option<&Cdr>) -> std::result::Result<Call, Str
     Ok(c)
 }
 
+/// A `linkedid` this row shares with a row whose outside caller is another number (a fault in the
+/// log, or an attempt to pull an unrelated call into a conversation): said, naming both lines.
+/// Readers never join such calls ([`crate::conversation`]).
+fn linked_elsewhere(
+    cdr: &Cdr,
+    rec: &csv::StringRecord,
+    line: usize,
+    number: Option<&str>,
+) -> Option<String> {
+    let linked = cdr.get(rec, "linkedid")?;
+    let mine = number.and_then(crate::phone::normalize)?;
+    let other = cdr.by_linked.get(linked)?.iter().find_map(|&i| {
+        let (l, r) = &cdr.rows[i];
+        let theirs = cdr
+            .get(r, "src")
+            .filter(|s| !is_extension(s))
+            .and_then(crate::phone::normalize)?;
+        (theirs != mine).then_some(*l)
+    })?;
+    Some(format!(
+        "{} line {line}: field 'linkedid': shared with line {other}, a call from another number; \
+         the two will not be joined as one conversation",
+        cdr.source
+    ))
+}
+
 fn join_cdr(c: &mut Call, cdr: &Cdr, file_name: &str, n: &Name) {
     let Some(((line, rec), by)) = cdr.find(file_name, &n.uniqueid) else {
         c.remarks.push(format!(
@@ -485,7 +516,12 @@ fn join_cdr(c: &mut Call, cdr: &Cdr, file_name: &str, n: &Name) {
     // Asterisk's `linkedid`: the uniqueid of the first channel of the conversation, shared by
     // every leg of a transferred call.
     match get("linkedid").map(|k| crate::conversation::check_key(&format!("freepbx:{}", k.trim()))) {
-        Some(Ok(k)) => c.conversation = Some(k),
+        Some(Ok(k)) => {
+            c.conversation = Some(k);
+            if let Some(r) = linked_elsewhere(cdr, rec, *line, c.external_number.as_deref()) {
+                c.remarks.push(r);
+            }
+        }
         Some(Err(e)) => c
             .remarks
             .push(format!("{} line {line}: field 'linkedid': {e}; not joined to other legs", cdr.source)),
