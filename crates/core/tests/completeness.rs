@@ -585,3 +585,112 @@ async fn a_bad_call_log_is_named_and_nothing_is_stored() {
     );
     s.close().await;
 }
+
+/// A two-channel FreePBX recording (the caller on one channel, the practice on the other) whose
+/// caller's channel is empty: the stored waveform mixes the channels and sounds like a call, so
+/// the check decodes two-channel recordings' audio (audited first) and names the silent channel.
+#[tokio::test]
+async fn a_two_channel_call_with_one_silent_channel_is_one_sided() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (archive, data) = (tmp.path().join("archive"), tmp.path().join("device"));
+    let spool = tmp.path().join("monitor/2026/11/30");
+    std::fs::create_dir_all(&spool).unwrap();
+    session::init_in(&archive, &data, DC.0, &Password::new(DC.1), KdfChoice::Fast)
+        .await
+        .unwrap();
+    let mut s = Session::logon_in(&archive, &data, DC.0, &Password::new(DC.1))
+        .await
+        .unwrap();
+    let stereo = |seed: u32, right: bool| {
+        let speech = speechlike(8000, 25, seed);
+        let pcm: Vec<i16> = speech
+            .iter()
+            .enumerate()
+            .flat_map(|(i, &x)| {
+                [
+                    x,
+                    if right {
+                        speech[(i + 999) % speech.len()]
+                    } else {
+                        0
+                    },
+                ]
+            })
+            .collect();
+        callvault_testkit::demo::wav_pcm16_channels(8000, 2, &pcm)
+    };
+    let files = [
+        (
+            name("in", "01632960000", "07700900221", 0, 21),
+            stereo(21, false),
+        ),
+        (
+            name("in", "01632960000", "07700900222", 10, 22),
+            stereo(22, true),
+        ),
+    ];
+    let mut cdr = String::from(
+        "calldate,clid,src,dst,channel,dstchannel,disposition,duration,billsec,uniqueid,recordingfile\n",
+    );
+    for (i, (f, bytes)) in files.iter().enumerate() {
+        std::fs::write(spool.join(f), bytes).unwrap();
+        let min = i as i64 * 10;
+        cdr += &format!(
+            "{},\"\" <0770090022{}>,0770090022{},600,PJSIP/trunk-1,PJSIP/201-2,ANSWERED,27,25,{}.{},{f}\n",
+            cdr_time(min),
+            i + 1,
+            i + 1,
+            T0 + min * 60,
+            21 + i
+        );
+    }
+    std::fs::write(tmp.path().join("cdr.csv"), cdr).unwrap();
+    s.import_layout(
+        &tmp.path().join("monitor"),
+        ImportOptions {
+            layout: Layout::FreePbx,
+            tz: None,
+            cdr: Some(tmp.path().join("cdr.csv")),
+            manifest: None,
+            dry_run: false,
+            progress: None,
+        },
+    )
+    .await
+    .unwrap();
+    let rep = s
+        .check_completeness(&CompletenessQuery {
+            cdr: tmp.path().join("cdr.csv"),
+            sound: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let one_sided = id_of_seq(&s, 21).await;
+    let found: Vec<(FindingKind, Option<&str>, &str)> = rep
+        .findings
+        .iter()
+        .map(|f| (f.kind, f.recording.as_deref(), f.detail.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [(
+            FindingKind::OneSided,
+            Some(one_sided.as_str()),
+            "one channel, the second (right), is silent throughout"
+        )],
+        "{:#?}",
+        rep.findings
+    );
+    assert_eq!((rep.sound_checked, rep.sound_unchecked), (2, 0));
+    let audited = s
+        .audit_list(&callvault_core::session::AuditFilter::default())
+        .await
+        .unwrap();
+    assert!(audited.iter().any(|e| e
+        .detail
+        .as_deref()
+        .is_some_and(|d| d.contains("the audio of 2 two-channel recordings decoded"))
+        && e.targets.contains(&one_sided)));
+    s.close().await;
+}

@@ -22,7 +22,8 @@ pub enum FindingKind {
     Missing,
     /// The recording is much shorter than the talk time the log gives.
     Short,
-    /// One half of the recording (the first or the second) is silent, the other not.
+    /// One half of the recording (the first or the second), or one channel of a two-channel
+    /// recording, is silent, the other not.
     OneSided,
     /// Nothing audible in the whole recording.
     Silent,
@@ -300,10 +301,121 @@ pub fn sound(peaks: &[(i8, i8)], window_ms: u32) -> Option<(FindingKind, String)
     None
 }
 
+/// Per-channel loudness of a two-channel recording, block by block (the stored waveform mixes the
+/// channels, so a call whose caller's channel is empty sounds like a call there): `one-sided`
+/// when one channel is at least 98% quiet (windows of 100 ms) while the other is not.
+pub struct ChannelQuiet {
+    channels: usize,
+    window: usize,
+    /// Frames into the current window, and each channel's loudest sample in it.
+    filled: usize,
+    peak: Vec<f32>,
+    /// Per channel: (quiet windows, windows).
+    counts: Vec<(u64, u64)>,
+}
+
+impl ChannelQuiet {
+    pub fn new(rate: u32, channels: u16) -> ChannelQuiet {
+        let ch = usize::from(channels.max(1));
+        ChannelQuiet {
+            channels: ch,
+            window: (rate as usize / 10).max(1),
+            filled: 0,
+            peak: vec![0.0; ch],
+            counts: vec![(0, 0); ch],
+        }
+    }
+
+    /// Interleaved samples, as the decoder gives them.
+    pub fn push(&mut self, block: &[f32]) {
+        for frame in block.chunks_exact(self.channels) {
+            for (p, s) in self.peak.iter_mut().zip(frame) {
+                *p = p.max(s.abs());
+            }
+            self.filled += 1;
+            if self.filled == self.window {
+                self.close_window();
+            }
+        }
+    }
+
+    fn close_window(&mut self) {
+        let quiet = f32::from(QUIET) / 127.0;
+        for (c, p) in self.counts.iter_mut().zip(self.peak.iter_mut()) {
+            c.1 += 1;
+            if *p <= quiet {
+                c.0 += 1;
+            }
+            *p = 0.0;
+        }
+        self.filled = 0;
+    }
+
+    /// The finding, if one channel is silent and another is not.
+    pub fn finish(mut self) -> Option<(FindingKind, String)> {
+        if self.filled > 0 {
+            self.close_window();
+        }
+        let frac: Vec<f64> = self
+            .counts
+            .iter()
+            .map(|(q, n)| *q as f64 / (*n).max(1) as f64)
+            .collect();
+        if frac.len() < 2 || frac.iter().all(|&f| f >= 0.98) {
+            return None;
+        }
+        let silent = frac.iter().position(|&f| f >= 0.98)?;
+        frac.iter().any(|&f| f < 0.9).then(|| {
+            let which = match silent {
+                0 => "the first (left)".to_string(),
+                1 => "the second (right)".to_string(),
+                n => format!("channel {}", n + 1),
+            };
+            (
+                FindingKind::OneSided,
+                format!("one channel, {which}, is silent throughout"),
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_two_channel_call_with_one_channel_silent_is_one_sided() {
+        let rate = 8000;
+        let tone = |i: usize| ((i as f32) * 0.05).sin() * 0.3;
+        let stereo = |left: bool, right: bool| -> Vec<f32> {
+            (0..rate * 30)
+                .flat_map(|i| {
+                    [
+                        if left { tone(i) } else { 0.0 },
+                        if right { tone(i) } else { 0.0 },
+                    ]
+                })
+                .collect()
+        };
+        let run = |s: &[f32]| {
+            let mut q = ChannelQuiet::new(rate as u32, 2);
+            for b in s.chunks(1234 * 2) {
+                q.push(b);
+            }
+            q.finish()
+        };
+        let (k, d) = run(&stereo(true, false)).unwrap();
+        assert_eq!(k, FindingKind::OneSided);
+        assert!(d.contains("second (right)"), "{d}");
+        assert!(run(&stereo(false, true))
+            .unwrap()
+            .1
+            .contains("first (left)"));
+        assert_eq!(run(&stereo(true, true)), None);
+        // Both silent is the waveform's `silent`, not this.
+        assert_eq!(run(&stereo(false, false)), None);
+    }
 
     fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 30, h, m, s).unwrap()

@@ -36,6 +36,8 @@ pub struct CallRow {
     pub source_name: String,
     pub extension: Option<String>,
     pub has_peaks: bool,
+    /// Audio channels (2: the caller and the practice may be on one each).
+    pub channels: u16,
 }
 
 impl Index {
@@ -55,7 +57,8 @@ impl Index {
     pub async fn calls_between(&self, from_ms: i64, to_ms: i64) -> Result<Vec<CallRow>> {
         let rows = sqlx::query(
             "SELECT id, started_at, duration_ms, external_digits, json_extract(meta, '$.source_name'),
-             json_extract(meta, '$.extension'), json_extract(meta, '$.peaks_sha256') IS NOT NULL
+             json_extract(meta, '$.extension'), json_extract(meta, '$.peaks_sha256') IS NOT NULL,
+             json_extract(meta, '$.channels')
              FROM recordings INDEXED BY rec_started WHERE started_at >= ? AND started_at < ?
              ORDER BY started_at, id",
         )
@@ -73,6 +76,7 @@ impl Index {
                 source_name: r.get::<Option<String>, _>(4).unwrap_or_default(),
                 extension: r.get(5),
                 has_peaks: r.get(6),
+                channels: u16::try_from(r.get::<Option<i64>, _>(7).unwrap_or(1)).unwrap_or(1),
             })
             .collect())
     }

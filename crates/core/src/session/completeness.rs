@@ -237,12 +237,35 @@ impl Session {
                         ids.len()
                     ),
                 )?;
+                // The waveform mixes a two-channel call's channels: their audio is decoded too,
+                // to hear one channel silent (audited first, naming them).
+                let stereo: Vec<String> = with
+                    .iter()
+                    .filter(|&&i| rows[i].channels == 2)
+                    .map(|&i| stored[i].id.clone())
+                    .collect();
+                if !stereo.is_empty() {
+                    self.audit_batches(
+                        &stereo,
+                        &format!(
+                            "call log {name}: the audio of {} two-channel recordings decoded to hear a silent channel",
+                            stereo.len()
+                        ),
+                    )?;
+                }
                 for &i in &with {
                     let s = &stored[i];
                     match self.stored_waveform(&s.id).await {
                         Ok(w) => {
                             checked += 1;
-                            if let Some((kind, detail)) = cc::sound(&w.peaks, w.window_ms) {
+                            let mut heard = cc::sound(&w.peaks, w.window_ms);
+                            if heard.is_none() && rows[i].channels == 2 {
+                                match self.channel_silence(&s.id).await {
+                                    Ok(h) => heard = h,
+                                    Err(e) => problems.push(format!("recording {}: {e}", s.id)),
+                                }
+                            }
+                            if let Some((kind, detail)) = heard {
                                 let cdr = m.call_of.get(&i).map(|&c| log.calls[c].clone());
                                 findings.push(cc::Finding {
                                     kind,
@@ -341,6 +364,26 @@ impl Session {
 
     /// Audit an allowed completeness check naming `ids`, in entries of at most [`AUDIT_BATCH`]
     /// (one entry when there are none).
+    /// Whether one channel of a two-channel recording is silent, from its decoded audio (in
+    /// memory only).
+    async fn channel_silence(&self, id: &str) -> Result<Option<(cc::FindingKind, String)>> {
+        let reader = self.open_reader(id).await?;
+        let meta = self.recording_from_journal(id).await?;
+        let ext = std::path::Path::new(&meta.source_name)
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        let mut d = crate::audio::decode::Decoder::open(
+            reader,
+            ext.as_deref(),
+            &format!("recording {id}"),
+        )?;
+        let mut q = cc::ChannelQuiet::new(d.sample_rate(), d.channels());
+        while let Some(b) = d.next_block()? {
+            q.push(&b);
+        }
+        Ok(q.finish())
+    }
+
     fn audit_batches(&self, ids: &[String], detail: &str) -> Result<()> {
         let batches: Vec<&[String]> = if ids.is_empty() {
             vec![&[]]
