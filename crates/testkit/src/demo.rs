@@ -599,6 +599,64 @@ pub async fn sample_workflow(root: &Path, calls: usize) -> Result<()> {
     Ok(())
 }
 
+/// The number of the demo's transferred call: no other demo call rings from it.
+pub const TRANSFER_NUMBER: &str = "01632 960999";
+/// Its legs' lengths, in seconds.
+pub const TRANSFER_LEGS_SECS: [usize; 3] = [8, 6, 5];
+
+/// A transferred call, imported by the admin: a patient rang reception (lee.carter, 101), was put
+/// through to dr.priya.shah (201), who brought in dr.tom.okafor (202); the phone system gave the
+/// three legs one conversation id. dr.priya.shah is a party to every leg (she is named on the
+/// first and third), so she may hear the whole conversation with a reason. Returns the legs' ids
+/// in order.
+pub async fn transferred_call(root: &Path) -> Result<Vec<String>> {
+    let users = demo_users();
+    let admin = &users[0];
+    let mut s = Session::logon(root, &admin.name, &Password::new(&admin.password)).await?;
+    let tz = chrono_tz::Europe::London;
+    let mut day = Utc::now().date_naive() - Duration::days(1);
+    while day.weekday().number_from_monday() > 5 {
+        day -= Duration::days(1);
+    }
+    let mut at = tz
+        .from_local_datetime(&day.and_hms_opt(11, 5, 0).expect("valid"))
+        .earliest()
+        .expect("surgery hours exist")
+        .with_timezone(&Utc);
+    let legs = [
+        ("lee.carter", "101"),
+        ("dr.priya.shah", "201"),
+        ("dr.tom.okafor", "202"),
+    ];
+    let mut sources = Vec::new();
+    for (k, ((staff, ext), secs)) in legs.iter().zip(TRANSFER_LEGS_SECS).enumerate() {
+        let mut parties = vec![PATIENTS[0].to_string()];
+        if *staff != "dr.priya.shah" {
+            parties.push("dr.priya.shah".into());
+        }
+        sources.push(CallSource {
+            name: format!("transfer-leg-{}.wav", k + 1),
+            bytes: wav_pcm16(8000, &speechlike(8000, secs, 900 + k as u32)),
+            started_at: at,
+            direction: Direction::Inbound,
+            staff: Some(staff.to_string()),
+            extension: Some(ext.to_string()),
+            external_number: Some(TRANSFER_NUMBER.into()),
+            parties,
+            notes: Some(format!("transferred call, leg {} of 3", k + 1)),
+            nhs_numbers: vec![],
+            conversation: Some("demo:transfer-0001".into()),
+        });
+        at += Duration::seconds(secs as i64 + 3);
+    }
+    let rep = s.import_sources(sources).await;
+    s.close().await;
+    let rep = rep?;
+    let mut ids: Vec<(String, String)> = rep.imported.into_iter().map(|i| (i.file, i.id)).collect();
+    ids.sort();
+    Ok(ids.into_iter().map(|(_, id)| id).collect())
+}
+
 async fn demo_logon(root: &Path, name: &str) -> Result<Session> {
     let u = demo_users()
         .into_iter()

@@ -636,3 +636,106 @@ async fn the_data_controller_raises_a_sar_by_nhs_number_and_links_a_call_to_the_
     assert_eq!(w.text("#req-nhs").await.trim(), spaced);
     w.close().await;
 }
+
+#[tokio::test]
+async fn a_clinician_finds_a_transferred_call_and_plays_the_whole_conversation() {
+    let (driver, app) = match prerequisites() {
+        Ok(p) => p,
+        Err(why) => {
+            eprintln!("SKIPPED: {why}");
+            return;
+        }
+    };
+    let _one_at_a_time = SERIAL.lock().await;
+    let w = World::start(&driver, &app).await;
+    // The demo's transferred call: reception, then dr.priya.shah, then dr.tom.okafor.
+    std::env::set_var("CALLVAULT_DATA_DIR", w.tmp.path().join("maker-data"));
+    let legs = callvault_testkit::demo::transferred_call(&w.archive)
+        .await
+        .expect("the transferred call");
+    std::env::remove_var("CALLVAULT_DATA_DIR");
+    let secs = callvault_testkit::demo::TRANSFER_LEGS_SECS;
+
+    w.open_archive().await;
+    w.logon("dr.priya.shah", &password("dr.priya.shah")).await;
+    w.fill("#q-number", callvault_testkit::demo::TRANSFER_NUMBER)
+        .await;
+    w.click("#search").await;
+    w.until("the three legs found", || async {
+        w.client
+            .find_all(Locator::Css(".row[data-id]"))
+            .await
+            .map(|r| r.len() == 3)
+            .unwrap_or(false)
+    })
+    .await;
+    for (k, id) in legs.iter().enumerate() {
+        let row = w.el(&format!(".row[data-id='{id}']")).await;
+        let text = row.prop("textContent").await.unwrap().unwrap_or_default();
+        assert!(text.contains(&format!("leg {}/3", k + 1)), "{text}");
+    }
+    w.screenshot("search-transferred-call").await;
+
+    // Her own leg's page lists the conversation; Play plays all three legs as one timeline.
+    w.goto(&format!("#/call/{}", legs[1]), "#call-title").await;
+    let title = w.text("#conversation-title").await;
+    assert!(title.contains("leg 2 of 3"), "{title}");
+    let links = w
+        .client
+        .find_all(Locator::Css("#conversation li a"))
+        .await
+        .unwrap();
+    assert_eq!(links.len(), 2, "the other two legs are links");
+    assert!(w
+        .el("#whole-conversation")
+        .await
+        .is_selected()
+        .await
+        .unwrap());
+    w.fill(
+        "#reason",
+        "checking what happened when the call was passed on",
+    )
+    .await;
+    w.click("#play").await;
+    w.until("the joins marked", || async {
+        w.client
+            .find_all(Locator::Css("#timeline .join"))
+            .await
+            .map(|j| j.len() == 2)
+            .unwrap_or(false)
+    })
+    .await;
+    let mut joins = Vec::new();
+    for j in w
+        .client
+        .find_all(Locator::Css("#timeline .join"))
+        .await
+        .unwrap()
+    {
+        joins.push(j.attr("data-join-ms").await.unwrap().unwrap_or_default());
+    }
+    let first = secs[0] * 1000;
+    assert_eq!(
+        joins,
+        [first.to_string(), (first + secs[1] * 1000).to_string()]
+    );
+    w.screenshot("conversation").await;
+    w.until("the whole conversation played", || async {
+        status(&w).await == "ended"
+    })
+    .await;
+    let total: usize = secs.iter().sum();
+    let shown = w.text("#position").await;
+    assert!(
+        shown.contains(&format!("0:{total:02} / 0:{total:02}")),
+        "{shown}"
+    );
+    // At 8 kHz mono to the device's 48 kHz stereo f32: at least the three legs' length arrived.
+    let played = std::fs::metadata(&w.played).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        played >= (total as u64) * 48_000 * 8,
+        "{played} bytes reached the sound device for {total} s"
+    );
+    w.close().await;
+}

@@ -91,6 +91,7 @@ async fn small(cli: &Cli, a: &DemoArgs) -> CliResult {
     // A benchmark archive (--clip-secs) is calls only; the demo shows work in progress.
     if clip_secs.is_none() {
         callvault_testkit::demo::sample_workflow(&root, *calls).await?;
+        callvault_testkit::demo::transferred_call(&root).await?;
     }
     if *json {
         print_json(&r);
