@@ -189,7 +189,18 @@ async fn import(s: &mut Session, dir: &Path, legs: &[&Leg]) -> usize {
                 .iter()
                 .any(|o| o.linked == l.linked && o.from != l.from);
         match shared {
-            Some(r) => assert!(clash && r.contains("a call from another number"), "{r}"),
+            Some(r) => {
+                assert!(clash && r.contains("a call from another number"), "{r}");
+                // Its own line (the header is line 1), and the first other caller's line.
+                let own = legs.iter().position(|o| o.seq == l.seq).unwrap() + 2;
+                let other = legs
+                    .iter()
+                    .position(|o| o.linked == l.linked && o.from != l.from)
+                    .unwrap()
+                    + 2;
+                assert!(r.contains(&format!("line {own}: ")), "{r}");
+                assert!(r.contains(&format!("shared with line {other},")), "{r}");
+            }
             None => assert!(!clash, "{}: no remark in {:?}", l.file(), u.remarks),
         }
     }

@@ -599,7 +599,8 @@ pub async fn sample_workflow(root: &Path, calls: usize) -> Result<()> {
     Ok(())
 }
 
-/// The number of the demo's transferred call: no other demo call rings from it.
+/// The number of the demo's transferred call: no other demo call rings from it (in a demo of
+/// fewer than 1,647 calls).
 pub const TRANSFER_NUMBER: &str = "01632 960999";
 /// Its legs' lengths, in seconds.
 pub const TRANSFER_LEGS_SECS: [usize; 3] = [8, 6, 5];
@@ -636,7 +637,7 @@ pub async fn transferred_call(root: &Path) -> Result<Vec<String>> {
         }
         sources.push(CallSource {
             name: format!("transfer-leg-{}.wav", k + 1),
-            bytes: wav_pcm16(8000, &speechlike(8000, secs, 900 + k as u32)),
+            bytes: wav_pcm16(8000, &speechlike(8000, secs, 90_000 + k as u32)),
             started_at: at,
             direction: Direction::Inbound,
             staff: Some(staff.to_string()),
@@ -652,6 +653,13 @@ pub async fn transferred_call(root: &Path) -> Result<Vec<String>> {
     let rep = s.import_sources(sources).await;
     s.close().await;
     let rep = rep?;
+    if rep.imported.len() != 3 {
+        return Err(callvault_core::Error::Invalid(format!(
+            "the demo's transferred call: {} of its 3 legs imported ({:?})",
+            rep.imported.len(),
+            rep.rejected
+        )));
+    }
     let mut ids: Vec<(String, String)> = rep.imported.into_iter().map(|i| (i.file, i.id)).collect();
     ids.sort();
     Ok(ids.into_iter().map(|(_, id)| id).collect())

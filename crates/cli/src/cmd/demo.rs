@@ -97,9 +97,14 @@ async fn small(cli: &Cli, a: &DemoArgs) -> CliResult {
         print_json(&r);
     } else {
         println!(
-            "Demo archive at {} with {} made-up calls. Users (all invented):",
+            "Demo archive at {} with {} made-up calls{}. Users (all invented):",
             root.display(),
-            r.imported
+            r.imported,
+            if clip_secs.is_none() {
+                " and a transferred call (3 legs)"
+            } else {
+                ""
+            }
         );
         for u in &r.users {
             let roles: Vec<&str> = u.roles.iter().map(Role::as_str).collect();

@@ -168,6 +168,7 @@ pub fn read_from<R: std::io::Read>(
         newlines: newlines.clone(),
         cr: false,
         buf: Vec::new(),
+        since_lf: 0,
     };
     // A row's position is where the reader began it, before the blank lines it skipped.
     let line_at = |byte: u64| {
@@ -247,6 +248,12 @@ pub fn read_from<R: std::io::Read>(
         match rdr.read_record(&mut rec) {
             Ok(true) => {}
             Ok(false) => break,
+            Err(e) if is_long_line(&e) => {
+                let line = newlines.borrow().len() + 1;
+                return Err(Error::Invalid(format!(
+                    "{name} line {line}: longer than 1 MiB: not a call log's row"
+                )));
+            }
             Err(e) => {
                 let line = e.position().map_or(log.rows + 2, |p| line_at(p.byte()));
                 return Err(Error::Invalid(format!(
@@ -346,7 +353,14 @@ struct Lines<R> {
     /// A CR read last, not passed on yet (it is dropped if an LF follows).
     cr: bool,
     buf: Vec<u8>,
+    /// Bytes since the last line feed: a line longer than [`MAX_LINE`] is refused, not held.
+    since_lf: u64,
 }
+
+/// No call log's row is this long; a longer line (a damaged or hostile file) is refused before it
+/// is held in memory whole.
+pub const MAX_LINE: u64 = 1024 * 1024;
+const LONG_LINE: &str = "a line longer than 1 MiB";
 
 impl<R: std::io::Read> std::io::Read for Lines<R> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
@@ -383,6 +397,15 @@ impl<R: std::io::Read> std::io::Read for Lines<R> {
                 }
                 if b == b'\n' {
                     v.push(self.offset + w as u64);
+                    self.since_lf = 0;
+                } else {
+                    self.since_lf += 1;
+                    if self.since_lf > MAX_LINE {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            LONG_LINE,
+                        ));
+                    }
                 }
                 out[w] = b;
                 w += 1;
@@ -405,12 +428,17 @@ struct Cols {
     recording: Option<usize>,
 }
 
+fn is_long_line(e: &csv::Error) -> bool {
+    matches!(e.kind(), csv::ErrorKind::Io(io) if io.to_string() == LONG_LINE)
+}
+
 fn short_csv_error(e: &csv::Error) -> String {
     match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => format!("{len} fields where the header has {expected_len}"),
         csv::ErrorKind::Utf8 { .. } => "not UTF-8 text".into(),
+        csv::ErrorKind::Io(io) if io.to_string() == LONG_LINE => LONG_LINE.into(),
         _ => e.to_string(),
     }
 }
@@ -498,6 +526,27 @@ mod tests {
     use super::*;
 
     const TZ: Tz = chrono_tz::Europe::London;
+
+    #[test]
+    fn a_line_longer_than_a_mebibyte_is_refused_naming_it() {
+        let mut csv = String::from("id,start,answered,talk_seconds\n1,2026-11-30 10:00,yes,30\n");
+        csv.push_str(&"9".repeat(MAX_LINE as usize + 10));
+        csv.push('\n');
+        match read_from("g.csv", csv.as_bytes(), None, TZ, None, None) {
+            Err(Error::Invalid(m)) => {
+                assert_eq!(m, "g.csv line 3: longer than 1 MiB: not a call log's row")
+            }
+            other => panic!("expected a refusal, got {:?}", other.map(|l| l.rows)),
+        }
+        // The header itself.
+        let huge = "x".repeat(MAX_LINE as usize + 1);
+        let e = read_from("h.csv", huge.as_bytes(), None, TZ, None, None).unwrap_err();
+        assert!(e.to_string().contains("longer than 1 MiB"), "{e}");
+        // A line just under the limit is read as a row (and refused for what it holds).
+        let mut ok = String::from("id,start,answered,talk_seconds\n");
+        ok.push_str(&format!("{},2026-11-30 10:00,yes,30\n", "7".repeat(1000)));
+        assert!(read_from("k.csv", ok.as_bytes(), None, TZ, None, None).is_ok());
+    }
 
     #[test]
     fn seconds_and_times() {

@@ -303,7 +303,8 @@ pub fn sound(peaks: &[(i8, i8)], window_ms: u32) -> Option<(FindingKind, String)
 
 /// Per-channel loudness of a two-channel recording, block by block (the stored waveform mixes the
 /// channels, so a call whose caller's channel is empty sounds like a call there): `one-sided`
-/// when one channel is at least 98% quiet (windows of 100 ms) while the other is not.
+/// when it lasts 20 s or more and one channel is at least 98% quiet (windows of 100 ms, quiet as
+/// a waveform window is) while another is less than 90% quiet.
 pub struct ChannelQuiet {
     channels: usize,
     window: usize,
@@ -340,10 +341,11 @@ impl ChannelQuiet {
     }
 
     fn close_window(&mut self) {
-        let quiet = f32::from(QUIET) / 127.0;
+        // As quiet as a waveform window: its peaks (the sample's top byte) within ±QUIET.
+        let quiet = f32::from(QUIET as u8 + 1) * 256.0 / 32768.0;
         for (c, p) in self.counts.iter_mut().zip(self.peak.iter_mut()) {
             c.1 += 1;
-            if *p <= quiet {
+            if *p < quiet {
                 c.0 += 1;
             }
             *p = 0.0;
@@ -361,7 +363,9 @@ impl ChannelQuiet {
             .iter()
             .map(|(q, n)| *q as f64 / (*n).max(1) as f64)
             .collect();
-        if frac.len() < 2 || frac.iter().all(|&f| f >= 0.98) {
+        // As for one silent half: a call of 20 s or more (200 windows).
+        let windows = self.counts.first().map_or(0, |c| c.1);
+        if frac.len() < 2 || windows < 200 || frac.iter().all(|&f| f >= 0.98) {
             return None;
         }
         let silent = frac.iter().position(|&f| f >= 0.98)?;
@@ -415,6 +419,9 @@ mod tests {
         assert_eq!(run(&stereo(true, true)), None);
         // Both silent is the waveform's `silent`, not this.
         assert_eq!(run(&stereo(false, false)), None);
+        // Under 20 s: too short to say.
+        let short: Vec<f32> = stereo(true, false)[..2 * 8000 * 15].to_vec();
+        assert_eq!(run(&short), None);
     }
 
     fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {

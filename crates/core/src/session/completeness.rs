@@ -237,45 +237,30 @@ impl Session {
                         ids.len()
                     ),
                 )?;
-                // The waveform mixes a two-channel call's channels: their audio is decoded too,
-                // to hear one channel silent (audited first, naming them).
-                let stereo: Vec<String> = with
-                    .iter()
-                    .filter(|&&i| rows[i].channels == 2)
-                    .map(|&i| stored[i].id.clone())
-                    .collect();
-                if !stereo.is_empty() {
-                    self.audit_batches(
-                        &stereo,
-                        &format!(
-                            "call log {name}: the audio of {} two-channel recordings decoded to hear a silent channel",
-                            stereo.len()
-                        ),
-                    )?;
-                }
+                // What each finding says of a recording, with the log's row beside it.
+                let finding = |i: usize, (kind, detail): (cc::FindingKind, String)| {
+                    let s = &stored[i];
+                    let cdr = m.call_of.get(&i).map(|&c| log.calls[c].clone());
+                    cc::Finding {
+                        kind,
+                        recording: Some(s.id.clone()),
+                        at: time::rfc3339(cdr.as_ref().map(|c| c.start).unwrap_or(s.start)),
+                        cdr,
+                        detail,
+                    }
+                };
+                // The waveform mixes a two-channel call's channels: those that sound like a call
+                // there have their audio decoded too (in memory), to hear one channel silent.
+                let mut stereo = Vec::new();
                 for &i in &with {
                     let s = &stored[i];
                     match self.stored_waveform(&s.id).await {
                         Ok(w) => {
                             checked += 1;
-                            let mut heard = cc::sound(&w.peaks, w.window_ms);
-                            if heard.is_none() && rows[i].channels == 2 {
-                                match self.channel_silence(&s.id).await {
-                                    Ok(h) => heard = h,
-                                    Err(e) => problems.push(format!("recording {}: {e}", s.id)),
-                                }
-                            }
-                            if let Some((kind, detail)) = heard {
-                                let cdr = m.call_of.get(&i).map(|&c| log.calls[c].clone());
-                                findings.push(cc::Finding {
-                                    kind,
-                                    recording: Some(s.id.clone()),
-                                    at: time::rfc3339(
-                                        cdr.as_ref().map(|c| c.start).unwrap_or(s.start),
-                                    ),
-                                    cdr,
-                                    detail,
-                                });
+                            match cc::sound(&w.peaks, w.window_ms) {
+                                Some(h) => findings.push(finding(i, h)),
+                                None if rows[i].channels == 2 => stereo.push(i),
+                                None => {}
                             }
                         }
                         Err(Error::Forbidden(_)) => {
@@ -287,6 +272,26 @@ impl Session {
                         Err(e) => {
                             unchecked += 1;
                             problems.push(format!("recording {}: {e}", s.id));
+                        }
+                    }
+                }
+                if !stereo.is_empty() {
+                    let ids: Vec<String> = stereo.iter().map(|&i| stored[i].id.clone()).collect();
+                    // Audited first, naming exactly the recordings decoded.
+                    self.audit_batches(
+                        &ids,
+                        &format!(
+                            "call log {name}: the audio of {} two-channel recordings decoded to hear a silent channel",
+                            ids.len()
+                        ),
+                    )?;
+                    for &i in &stereo {
+                        match self.channel_silence(&stored[i].id).await {
+                            Ok(Some(h)) => findings.push(finding(i, h)),
+                            Ok(None) => {}
+                            // The decoder's errors name the recording already.
+                            Err(e @ Error::Audio { .. }) => problems.push(e.to_string()),
+                            Err(e) => problems.push(format!("recording {}: {e}", stored[i].id)),
                         }
                     }
                 }
@@ -362,8 +367,6 @@ impl Session {
         Ok(report)
     }
 
-    /// Audit an allowed completeness check naming `ids`, in entries of at most [`AUDIT_BATCH`]
-    /// (one entry when there are none).
     /// Whether one channel of a two-channel recording is silent, from its decoded audio (in
     /// memory only).
     async fn channel_silence(&self, id: &str) -> Result<Option<(cc::FindingKind, String)>> {
@@ -384,6 +387,8 @@ impl Session {
         Ok(q.finish())
     }
 
+    /// Audit an allowed completeness check naming `ids`, in entries of at most [`AUDIT_BATCH`]
+    /// (one entry when there are none).
     fn audit_batches(&self, ids: &[String], detail: &str) -> Result<()> {
         let batches: Vec<&[String]> = if ids.is_empty() {
             vec![&[]]

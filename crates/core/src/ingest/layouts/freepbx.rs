@@ -451,14 +451,20 @@ fn linked_elsewhere(
     number: Option<&str>,
 ) -> Option<String> {
     let linked = cdr.get(rec, "linkedid")?;
-    let mine = number.and_then(crate::phone::normalize)?;
+    // The caller's number as the log gives it for each row (both sides read alike), else the
+    // file name's.
+    let caller = |r: &csv::StringRecord| {
+        cdr.get(r, "src")
+            .filter(|s| !is_extension(s))
+            .and_then(crate::phone::normalize)
+    };
+    let mine = caller(rec).or_else(|| number.and_then(crate::phone::normalize))?;
     let other = cdr.by_linked.get(linked)?.iter().find_map(|&i| {
         let (l, r) = &cdr.rows[i];
-        let theirs = cdr
-            .get(r, "src")
-            .filter(|s| !is_extension(s))
-            .and_then(crate::phone::normalize)?;
-        (theirs != mine).then_some(*l)
+        if *l == line {
+            return None;
+        }
+        (caller(r)? != mine).then_some(*l)
     })?;
     Some(format!(
         "{} line {line}: field 'linkedid': shared with line {other}, a call from another number; \
