@@ -109,3 +109,67 @@ fn a_clinician_plays_their_own_call_and_hears_exactly_what_was_stored() {
                 .unwrap_or("")
                 .contains("check what I advised")));
 }
+
+/// `play --conversation`: the two legs of a call the manifest's `conversation` column names as one
+/// (both the clinician's own) play one after the other, sample for sample; `show` lists the legs.
+#[test]
+fn a_clinician_plays_both_legs_of_her_transferred_call_in_order() {
+    let env = Env::new();
+    let d = env.device("pc");
+    let capture = env.path("played.raw");
+    alsa_home(&d, &capture);
+    let dir = env.path("in");
+    std::fs::create_dir_all(&dir).unwrap();
+    // 8 kHz speech repeated to 48 kHz: the device's rate, so no resampling.
+    let at48 = |secs: usize, seed: u32| -> Vec<i16> {
+        pcm(secs, seed)
+            .iter()
+            .flat_map(|s| std::iter::repeat_n(*s, 6))
+            .collect()
+    };
+    let (a, b) = (at48(2, 3), at48(3, 4));
+    std::fs::write(dir.join("a.wav"), wav_pcm16(48000, &a)).unwrap();
+    std::fs::write(dir.join("b.wav"), wav_pcm16(48000, &b)).unwrap();
+    std::fs::write(
+        dir.join("manifest.csv"),
+        "file,started_at,direction,extension,external_number,conversation\n\
+         a.wav,2025-05-01T10:00:00,inbound,201,07700 900953,pbx:call-77\n\
+         b.wav,2025-05-01T10:00:04,inbound,201,07700 900953,pbx:call-77\n",
+    )
+    .unwrap();
+    let rep = d
+        .cmd(ADMIN, &["import", dir.to_str().unwrap(), "--json"])
+        .ok()
+        .json();
+    let first = rep["imported"][0]["id"].as_str().unwrap().to_string();
+    let second = rep["imported"][1]["id"].as_str().unwrap().to_string();
+    let shown = d.cmd(CLIN, &["show", &second]).ok().stdout;
+    assert!(shown.contains("conversation: leg 2 of 2"), "{shown}");
+    assert!(shown.contains(&first), "{shown}");
+    let out = d.cmd(
+        CLIN,
+        &[
+            "play",
+            &second,
+            "--conversation",
+            "--reason",
+            "the transfer",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("joins at 00:02"), "{}", out.stderr);
+    let raw = std::fs::read(&capture).unwrap();
+    let got: Vec<i16> = raw
+        .chunks_exact(8)
+        .map(|b| (f32::from_le_bytes(b[..4].try_into().unwrap()) * 32768.0).round() as i16)
+        .collect();
+    let want: Vec<i16> = a.iter().chain(&b).copied().collect();
+    let start = got.iter().position(|&s| s != 0).unwrap_or(0);
+    let want_start = want.iter().position(|&s| s != 0).unwrap();
+    let n = want.len() - want_start;
+    assert!(got.len() >= start + n, "played {} frames", got.len());
+    assert!(
+        got[start..start + n] == want[want_start..],
+        "what was played is not the two legs in order"
+    );
+}

@@ -46,6 +46,12 @@ pub fn check_key(raw: &str) -> std::result::Result<String, String> {
     Ok(k.to_string())
 }
 
+/// A stored id as a reader takes it: one that fails [`check_key`] (only someone's own tool writes
+/// one) joins nothing.
+pub fn valid(stored: Option<String>) -> Option<String> {
+    stored.filter(|k| check_key(k).as_deref() == Ok(k.as_str()))
+}
+
 /// What the index holds of one call, for joining.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LegRow {

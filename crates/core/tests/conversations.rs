@@ -275,6 +275,34 @@ fn id(all: &[(u32, String)], seq: u32) -> String {
     all.iter().find(|(s, _)| *s == seq).unwrap().1.clone()
 }
 
+/// A complaint about the calls from `number`, raised by the supervisor and approved for listening
+/// by the partner, who chose `chosen`: (the request, the recordings its approval names).
+async fn approved_complaint(w: &World, number: &str, chosen: &[String]) -> (String, Vec<String>) {
+    let mut sup = w.as_(SUP).await;
+    let rid = sup
+        .raise_request(RequestDetails {
+            purpose: Some(Purpose::Complaint),
+            reason: format!("the caller on {number} complains of how the call was handled"),
+            number: Some(number.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    sup.close().await;
+    let mut gp = w.as_(GP).await;
+    gp.approve(
+        &rid,
+        chosen,
+        Utc::now() + Duration::days(7),
+        &[Right::Listen],
+    )
+    .await
+    .unwrap();
+    let approved = gp.request(&rid).await.unwrap().approved_recordings;
+    gp.close().await;
+    (rid, approved)
+}
+
 fn pcm(leg: &Leg) -> Vec<f32> {
     decode_all(Cursor::new(leg.audio()), Some("wav"), "want")
         .unwrap()
@@ -349,37 +377,11 @@ async fn an_approval_of_one_leg_covers_the_conversation_which_plays_in_order_sam
     let all = ids(&dc).await;
     dc.close().await;
     let legs = [id(&all, 1), id(&all, 2), id(&all, 3)];
-    let mut sup = w.as_(SUP).await;
-    let rid = sup
-        .raise_request(RequestDetails {
-            purpose: Some(Purpose::Complaint),
-            reason: "patient complains of how the transferred call was handled".into(),
-            number: Some(PATIENT.into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    sup.close().await;
     // The partner approves the leg she was shown; the approval names all three, and not the call
     // that only names the same linkedid.
-    let mut gp = w.as_(GP).await;
-    gp.approve(
-        &rid,
-        std::slice::from_ref(&legs[1]),
-        Utc::now() + Duration::days(7),
-        &[Right::Listen],
-    )
-    .await
-    .unwrap();
-    let approved: BTreeSet<String> = gp
-        .request(&rid)
-        .await
-        .unwrap()
-        .approved_recordings
-        .into_iter()
-        .collect();
+    let (rid, approved) = approved_complaint(&w, PATIENT, std::slice::from_ref(&legs[1])).await;
+    let approved: BTreeSet<String> = approved.into_iter().collect();
     assert_eq!(approved, legs.iter().cloned().collect());
-    gp.close().await;
     // The supervisor plays the whole conversation under the request: legs in order, sample for
     // sample, with a join where each leg begins.
     let sup = w.as_(SUP).await;
@@ -431,27 +433,8 @@ async fn a_leg_added_after_the_approval_is_not_covered_and_nothing_plays() {
     let all = ids(&dc).await;
     dc.close().await;
     let legs = [id(&all, 1), id(&all, 2), id(&all, 3)];
-    let mut sup = w.as_(SUP).await;
-    let rid = sup
-        .raise_request(RequestDetails {
-            purpose: Some(Purpose::Complaint),
-            reason: "complaint about the call".into(),
-            number: Some(PATIENT.into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    sup.close().await;
-    let mut gp = w.as_(GP).await;
-    gp.approve(
-        &rid,
-        &legs[..1],
-        Utc::now() + Duration::days(7),
-        &[Right::Listen],
-    )
-    .await
-    .unwrap();
-    gp.close().await;
+    let (rid, approved) = approved_complaint(&w, PATIENT, &legs[..1]).await;
+    assert_eq!(approved.len(), 3);
     // Later an importer adds a fourth leg naming the same linkedid, following on in time.
     let late = Leg {
         at: 30,
@@ -498,33 +481,12 @@ async fn an_approval_never_follows_a_join_by_number_and_time() {
     let all = ids(&dc).await;
     dc.close().await;
     let (first, second) = (id(&all, 5), id(&all, 6));
-    let mut sup = w.as_(SUP).await;
-    let rid = sup
-        .raise_request(RequestDetails {
-            purpose: Some(Purpose::Complaint),
-            reason: "complaint about the call that was cut off".into(),
-            number: Some(SPLIT.into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    sup.close().await;
-    let mut gp = w.as_(GP).await;
-    let c = gp.show(&first).await.unwrap().conversation.unwrap();
+    let dc = w.as_(DC).await;
+    let c = dc.show(&first).await.unwrap().conversation.unwrap();
     assert_eq!(c.joined_by, JoinedBy::NumberAndTime);
-    gp.approve(
-        &rid,
-        std::slice::from_ref(&first),
-        Utc::now() + Duration::days(7),
-        &[Right::Listen],
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        gp.request(&rid).await.unwrap().approved_recordings,
-        vec![first.clone()]
-    );
-    gp.close().await;
+    dc.close().await;
+    let (rid, approved) = approved_complaint(&w, SPLIT, std::slice::from_ref(&first)).await;
+    assert_eq!(approved, vec![first.clone()]);
     let sup = w.as_(SUP).await;
     match sup
         .open_conversation_for_listening(&first, Some(&rid), None)

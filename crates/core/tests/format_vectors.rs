@@ -1573,11 +1573,22 @@ fn format2_vectors() {
         "patient_link_json",
         "patient_unlink_json",
         "raised_patient_json",
+        "recording_leg_json",
     ] {
         let e: JournalEntry =
             serde_json::from_str(&v.text(k)).unwrap_or_else(|e| panic!("{k}: {e}"));
         assert_eq!(serde_json::to_string(&e).unwrap(), v.text(k), "{k}");
     }
+    // A leg of a transferred call: its conversation id is one a reader accepts.
+    let leg: JournalEntry = serde_json::from_str(&v.text("recording_leg_json")).unwrap();
+    let JournalEntry::Recording(m) = leg else {
+        panic!("recording_leg_json is not a recording entry")
+    };
+    let k = m.conversation.expect("a conversation id");
+    assert_eq!(
+        callvault_core::conversation::check_key(&k).as_deref(),
+        Ok(k.as_str())
+    );
     // The NHS number in them passes its check (a reader refuses a link whose number does not).
     assert!(callvault_core::patient::is_canonical("9990000018"));
     assert!(!callvault_core::patient::is_canonical("9990000017"));

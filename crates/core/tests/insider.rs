@@ -1105,6 +1105,92 @@ async fn an_edited_local_index_grants_nothing_and_is_rebuilt() {
     assert!(e.contains("does not match the signed journal"), "{e}");
 }
 
+/// A supervisor edits the approver's computer's index so that another patient's call looks like a
+/// leg of the transferred call a complaint is about (same conversation id, number and a time
+/// following on): the call page there shows it as one, but the approval, which widens only as the
+/// signed journal entries join the legs, names the real legs and not it.
+#[tokio::test]
+async fn an_edited_index_cannot_widen_an_approval_to_another_call() {
+    let w = World::new().await;
+    const GP: (&str, &str) = ("dr.gwen.partner", "gp-pass-1234");
+    let mut dc = w.logon(DC).await.unwrap();
+    dc.add_user(GP.0, &[Role::Approver], &[], &Password::new(GP.1))
+        .await
+        .unwrap();
+    let at = |d: u32, s: u32| Utc.with_ymd_and_hms(2025, 6, d, 10, 0, s).unwrap();
+    let leg = |i: u32, number: &str, started, conversation: Option<&str>| CallSource {
+        conversation: conversation.map(String::from),
+        external_number: Some(number.into()),
+        started_at: started,
+        ..call(i, "201")
+    };
+    let k = Some("freepbx:1748858400.1");
+    let rep = dc
+        .import_sources(vec![
+            leg(11, "07700 900561", at(2, 0), k),
+            leg(12, "07700 900561", at(2, 5), k),
+            leg(13, "07700 900562", at(9, 0), None),
+        ])
+        .await
+        .unwrap();
+    let ids: Vec<String> = rep.imported.iter().map(|i| i.id.clone()).collect();
+    let (first, second, other) = (&ids[0], &ids[1], &ids[2]);
+    dc.close().await;
+    let mut sup = w.logon(SUP).await.unwrap();
+    let rid = sup
+        .raise_request(callvault_core::requests::RequestDetails {
+            purpose: Some(callvault_core::requests::Purpose::Complaint),
+            reason: "complaint about the transferred call".into(),
+            number: Some("07700 900561".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    sup.close().await;
+    let (pool, _) = open_index(&w.data, &insider(&w.share(), SUP)).await;
+    sqlx::query(
+        "UPDATE recordings SET started_at = ?, external_digits = '07700900561',
+         meta = json_set(meta, '$.conversation', ?, '$.external_number', '07700 900561') WHERE id = ?",
+    )
+    .bind(at(2, 8).timestamp_millis())
+    .bind(k)
+    .bind(other)
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let mut gp = w.logon(GP).await.unwrap();
+    let shown: Vec<String> = gp
+        .show(first)
+        .await
+        .unwrap()
+        .conversation
+        .unwrap()
+        .legs
+        .into_iter()
+        .map(|l| l.id)
+        .collect();
+    assert_eq!(
+        shown,
+        [first.clone(), second.clone(), other.clone()],
+        "the edit took"
+    );
+    gp.approve(
+        &rid,
+        std::slice::from_ref(first),
+        Utc::now() + chrono::Duration::days(7),
+        &[callvault_core::requests::Right::Listen],
+    )
+    .await
+    .unwrap();
+    let mut approved = gp.request(&rid).await.unwrap().approved_recordings;
+    approved.sort();
+    let mut want = vec![first.clone(), second.clone()];
+    want.sort();
+    assert_eq!(approved, want, "the other patient's call is not approved");
+    gp.close().await;
+}
+
 /// What a member of staff would plant in the practice manager's computer's index to have the next
 /// retention run destroy calls: the hold's row gone, two calls' dates moved into 2000, and a
 /// tombstone for the third (an "unfinished" deletion the next run would complete).

@@ -338,6 +338,14 @@ impl World {
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
+    /// How many elements match `css` now (0 if the page cannot say).
+    pub async fn count(&self, css: &str) -> usize {
+        self.client
+            .find_all(Locator::Css(css))
+            .await
+            .map_or(0, |v| v.len())
+    }
+
     pub async fn text(&self, css: &str) -> String {
         self.el(css).await.text().await.expect("text")
     }

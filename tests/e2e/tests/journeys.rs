@@ -662,11 +662,7 @@ async fn a_clinician_finds_a_transferred_call_and_plays_the_whole_conversation()
         .await;
     w.click("#search").await;
     w.until("the three legs found", || async {
-        w.client
-            .find_all(Locator::Css(".row[data-id]"))
-            .await
-            .map(|r| r.len() == 3)
-            .unwrap_or(false)
+        w.count(".row[data-id]").await == 3
     })
     .await;
     for (k, id) in legs.iter().enumerate() {
@@ -680,12 +676,11 @@ async fn a_clinician_finds_a_transferred_call_and_plays_the_whole_conversation()
     w.goto(&format!("#/call/{}", legs[1]), "#call-title").await;
     let title = w.text("#conversation-title").await;
     assert!(title.contains("leg 2 of 3"), "{title}");
-    let links = w
-        .client
-        .find_all(Locator::Css("#conversation li a"))
-        .await
-        .unwrap();
-    assert_eq!(links.len(), 2, "the other two legs are links");
+    assert_eq!(
+        w.count("#conversation li a").await,
+        2,
+        "the other two legs are links"
+    );
     assert!(w
         .el("#whole-conversation")
         .await
@@ -699,11 +694,7 @@ async fn a_clinician_finds_a_transferred_call_and_plays_the_whole_conversation()
     .await;
     w.click("#play").await;
     w.until("the joins marked", || async {
-        w.client
-            .find_all(Locator::Css("#timeline .join"))
-            .await
-            .map(|j| j.len() == 2)
-            .unwrap_or(false)
+        w.count("#timeline .join").await == 2
     })
     .await;
     let mut joins = Vec::new();

@@ -6,7 +6,7 @@ use crate::args::{Cli, PlayArgs};
 use crate::logon::logon;
 use crate::print::print_json;
 use crate::{CliResult, Failure};
-use callvault_core::audio::decode::Playable;
+use callvault_core::audio::decode::{mmss, Playable};
 use callvault_core::requests::Right;
 use callvault_core::Error;
 use callvault_player::{Player, PlayerEvent};
@@ -69,7 +69,7 @@ pub async fn play(cli: &Cli, a: &PlayArgs) -> CliResult {
         s.close().await;
         let c = r?;
         let legs: Vec<&str> = c.grants.iter().map(|g| g.recording.as_str()).collect();
-        let joins: Vec<String> = c.joins_ms.iter().map(|&m| mmss_ms(m)).collect();
+        let joins: Vec<String> = c.joins_ms.iter().map(|&m| mmss(m, 1000)).collect();
         let what = format!(
             "the conversation of {} legs ({}), joins at {}{}",
             legs.len(),
@@ -151,8 +151,4 @@ fn under(request: Option<&str>) -> String {
     request
         .map(|r| format!(" under request {r}"))
         .unwrap_or_default()
-}
-
-fn mmss_ms(ms: u64) -> String {
-    format!("{:02}:{:02}", ms / 60_000, (ms / 1000) % 60)
 }

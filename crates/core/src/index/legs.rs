@@ -23,7 +23,7 @@ fn leg((id, rowid, started_ms, duration_ms, digits, conversation): Raw) -> LegRo
         duration_ms,
         digits,
         // A reader checks the id as a writer does: one that fails joins nothing.
-        conversation: conversation.filter(|k| conversation::check_key(k).as_deref() == Ok(k)),
+        conversation: conversation::valid(conversation),
     }
 }
 

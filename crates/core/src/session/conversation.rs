@@ -40,43 +40,26 @@ pub struct ConversationPlayback {
 }
 
 impl Session {
-    /// The conversations of these calls, as this user may see them: legs this user may not see
-    /// are left out (a clinician sees the legs of their own calls only), and a call with fewer
-    /// than two legs left stands alone.
+    /// The conversations of these calls, as this user may see them: a clinician's are joined
+    /// among the calls they are a party to only (a call they may not see neither joins nor
+    /// bridges two of theirs).
     pub(super) async fn conversation_views(
         &self,
         ids: &[String],
     ) -> Result<HashMap<String, ConversationView>> {
-        let (joined, visible) = match self.scope() {
-            Scope::All => (self.index.conversations(ids, None).await?, None),
-            Scope::PartyTo(uid) => {
-                let joined = self.index.conversations(ids, Some(&uid)).await?;
-                let rowids: Vec<i64> = joined
-                    .values()
-                    .flat_map(|j| j.legs.iter().map(|l| l.rowid))
-                    .collect();
-                let seen: std::collections::HashSet<i64> =
-                    self.index.party_rowids(&uid, &rowids).await?;
-                (joined, Some(seen))
-            }
+        let joined = match self.scope() {
+            Scope::All => self.index.conversations(ids, None).await?,
+            Scope::PartyTo(uid) => self.index.conversations(ids, Some(&uid)).await?,
             Scope::Nothing => return Ok(HashMap::new()),
         };
         let mut staff: HashMap<String, Option<String>> = HashMap::new();
         let mut out = HashMap::new();
         for (id, j) in joined {
-            let legs: Vec<&LegRow> = j
-                .legs
-                .iter()
-                .filter(|l| visible.as_ref().is_none_or(|v| v.contains(&l.rowid)))
-                .collect();
-            let Some(at) = legs.iter().position(|l| l.id == id) else {
+            let Some(at) = j.legs.iter().position(|l| l.id == id) else {
                 continue;
             };
-            if legs.len() < 2 {
-                continue;
-            }
             let mut views = Vec::new();
-            for l in legs {
+            for l in &j.legs {
                 let name = match staff.get(&l.id) {
                     Some(n) => n.clone(),
                     None => {
@@ -123,9 +106,7 @@ impl Session {
                 started_ms: started.timestamp_millis(),
                 duration_ms: i64::try_from(m.duration_ms).unwrap_or(i64::MAX),
                 digits: m.external_number.as_deref().and_then(phone::normalize),
-                conversation: m
-                    .conversation
-                    .filter(|k| conversation::check_key(k).as_deref() == Ok(k)),
+                conversation: conversation::valid(m.conversation),
             },
             m.imported_by,
         ))
