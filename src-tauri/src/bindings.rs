@@ -50,6 +50,8 @@ pub fn typescript() -> String {
         crate::overview::AwaitingKeyInfo::decl(cfg),
         crate::overview::OverviewInfo::decl(cfg),
         crate::settings::SettingInfo::decl(cfg),
+        crate::settings::DnrEntryInfo::decl(cfg),
+        crate::settings::DnrListInfo::decl(cfg),
         crate::requests::ConsentIn::decl(cfg),
         crate::requests::PatientLinkIn::decl(cfg),
         crate::archive::ArchiveCheck::decl(cfg),

@@ -103,6 +103,10 @@ pub struct ImportSummary {
     pub duplicates: Vec<FileNote>,
     pub rejected: Vec<FileNote>,
     pub unassigned: u32,
+    /// Calls not kept: their number or extension is on the do-not-record list (a count only).
+    pub not_kept: u32,
+    /// Versions of the do-not-record list not believed (their calls were kept).
+    pub warnings: Vec<String>,
     pub understood: Vec<ImportFile>,
 }
 
@@ -146,6 +150,8 @@ impl From<LayoutImportReport> for ImportSummary {
                 })
                 .collect(),
             unassigned: unassigned as u32,
+            not_kept: report.not_kept as u32,
+            warnings: report.warnings,
             understood: understood.into_iter().map(ImportFile::from).collect(),
         }
     }

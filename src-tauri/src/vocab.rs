@@ -202,6 +202,8 @@ pub struct Abilities {
     pub may_check_completeness: bool,
     /// Link a call to a patient's NHS number (the call page).
     pub may_link_patient: bool,
+    /// Keep the do-not-record list (the data controller).
+    pub may_keep_do_not_record: bool,
 }
 
 impl From<CoreAbilities> for Abilities {
@@ -231,6 +233,7 @@ impl From<CoreAbilities> for Abilities {
             may_use_recovery_key,
             may_check_completeness,
             may_link_patient,
+            may_keep_do_not_record,
         } = a;
         Abilities {
             may_see_all_calls,
@@ -256,6 +259,7 @@ impl From<CoreAbilities> for Abilities {
             may_use_recovery_key,
             may_check_completeness,
             may_link_patient,
+            may_keep_do_not_record,
         }
     }
 }

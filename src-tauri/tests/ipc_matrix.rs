@@ -306,6 +306,11 @@ fn every_ipc_command_decides_exactly_as_the_core_and_is_audited() {
                 core_outcome(&rt.block_on(s.settings())),
             ),
             (
+                "dnr_list",
+                invoke(&w, "dnr_list", json!({})),
+                core_outcome(&s.do_not_record_list()),
+            ),
+            (
                 "check_completeness",
                 invoke(
                     &w,

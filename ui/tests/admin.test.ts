@@ -8,6 +8,7 @@ import { emit } from '@tauri-apps/api/event';
 import type {
   AuditRow,
   CertificateInfo,
+  DnrListInfo,
   DueInfo,
   HoldInfo,
   ImportFile,
@@ -216,6 +217,86 @@ describe('retention screen', () => {
     await settle();
     expect(sent('set_setting')[0].args).toEqual({ key: 'retention-months', value: '72' });
     expect(text('#retention-error')).toContain('archive settings are set by the data controller');
+  });
+});
+
+describe('do-not-record list (retention screen)', () => {
+  const list = (labels: string[], problems: string[] = []): DnrListInfo => ({
+    entries: labels.map((label, i) => ({
+      id: `e${i}`,
+      kind: i === 1 ? 'extension' : 'number',
+      label,
+      added_by: 'dana.dc',
+      added_at: '2026-12-01T10:00:00Z',
+    })),
+    problems,
+  });
+
+  it('is not offered to a supervisor, and the list is not asked for', async () => {
+    ipc((cmd) => (cmd === 'holds' ? [] : cmd === 'settings' ? settings : null));
+    component = mount(Retention, { target, props: { user: me(['supervisor']) } });
+    await settle();
+    expect($('#dnr-title')).toBeNull();
+    expect(sent('dnr_list').length).toBe(0);
+  });
+
+  it('shows the data controller its labels, adds a number with its label, and removes after confirming', async () => {
+    let current = list(['union representative']);
+    ipc((cmd, args) => {
+      if (cmd === 'holds') return [];
+      if (cmd === 'settings') return settings;
+      if (cmd === 'dnr_list') return current;
+      if (cmd === 'dnr_add') {
+        current = list(['union representative', 'staff room phone']);
+        return 'e1';
+      }
+      if (cmd === 'dnr_remove') {
+        expect(args).toEqual({ id: 'e0' });
+        current = list([]);
+        return 'e0';
+      }
+      return null;
+    });
+    component = mount(Retention, { target, props: { user: me(['data-controller']) } });
+    await settle();
+    expect($('#dnr-list tr[data-dnr="e0"]')!.textContent).toContain('union representative');
+    // Nothing to add until both the number and whose it is are given.
+    expect($<HTMLButtonElement>('#dnr-add')!.disabled).toBe(true);
+    input('#dnr-value', '250');
+    check('#dnr-extension');
+    input('#dnr-label', 'staff room phone');
+    click('#dnr-add');
+    await settle();
+    expect(sent('dnr_add')[0].args).toEqual({ value: '250', extension: true, label: 'staff room phone' });
+    expect(text('#dnr-notice')).toContain('not kept from now on');
+    expect(target.querySelectorAll('#dnr-list tr[data-dnr]').length).toBe(2);
+    expect($<HTMLInputElement>('#dnr-value')!.value).toBe('');
+    // Remove asks first.
+    click('[data-dnr-remove="e0"]');
+    await settle();
+    expect(sent('dnr_remove').length).toBe(0);
+    click('[data-dnr-confirm="e0"]');
+    await settle();
+    expect(sent('dnr_remove').length).toBe(1);
+    expect($('#dnr-empty')).not.toBeNull();
+  });
+
+  it('names versions of the list that are not believed, and shows the core\'s refusal as worded', async () => {
+    ipc((cmd) => {
+      if (cmd === 'holds') return [];
+      if (cmd === 'settings') return settings;
+      if (cmd === 'dnr_list') return list([], ['dnr/00000002.cvd: failed verification: written by someone who is not the data controller (not believed)']);
+      if (cmd === 'dnr_add') throw { code: 'invalid', message: "invalid input: field 'number': no digits in it" };
+      return null;
+    });
+    component = mount(Retention, { target, props: { user: me(['data-controller']) } });
+    await settle();
+    expect(text('#dnr-problems')).toContain('not the data controller');
+    input('#dnr-value', 'withheld');
+    input('#dnr-label', 'x');
+    click('#dnr-add');
+    await settle();
+    expect(text('#dnr-error')).toContain("field 'number'");
   });
 });
 
@@ -524,6 +605,8 @@ describe('import screen', () => {
     duplicates: [],
     rejected: [{ file: 'notes.txt', note: 'not a recording this layout understands' }],
     unassigned: 1,
+    not_kept: 1,
+    warnings: [],
     understood: [
       file('in-1.wav'),
       file('in-2.wav', { mapped_user: null, extension: '109', direction_assumed: true }),
@@ -552,7 +635,7 @@ describe('import screen', () => {
     click('#import-preview');
     await settle();
     expect(sent('import_folder')[0].args).toEqual({ folder: '/srv/recordings', layout: 'freepbx', dryRun: true, allowErased: false });
-    expect(text('#import-summary')).toContain('2 calls would be imported, 1 duplicate, 1 refused, 1 unassigned');
+    expect(text('#import-summary')).toContain('2 calls would be imported, 1 duplicate, 1 refused, 1 unassigned, 1 not kept (do-not-record list)');
     const two = $('#import-understood tr[data-file="in-2.wav"]')!;
     expect(two.textContent).toContain('unassigned');
     expect(two.textContent).toContain('assumed');
@@ -578,6 +661,8 @@ describe('import screen', () => {
     expect(rep.textContent).toContain(`already stored as ${id(1)}`);
     expect(rep.textContent).toContain('not a recording this layout understands');
     expect(rep.querySelector('a[href="#/users"]')).not.toBeNull();
+    expect(text('#import-not-kept')).toContain('1 call was not kept');
+    expect($('#import-dnr-warnings')).toBeNull();
   });
 
   it('sends auto as no layout and shows the core\'s refusal', async () => {

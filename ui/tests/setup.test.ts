@@ -222,6 +222,8 @@ describe('re-importing deleted recordings', () => {
     duplicates: [],
     rejected: [],
     unassigned: 0,
+    not_kept: 0,
+    warnings: [],
     understood: dry
       ? [
           {

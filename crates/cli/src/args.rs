@@ -152,6 +152,9 @@ pub enum Cmd {
     /// Archive settings (retention period, practice name and address, ...).
     #[command(subcommand)]
     Settings(SettingsCmd),
+    /// The do-not-record list (data controller): numbers and extensions whose calls are not kept.
+    #[command(subcommand)]
+    Dnr(DnrCmd),
     /// Legal holds.
     #[command(subcommand)]
     Hold(HoldCmd),
@@ -369,6 +372,29 @@ pub enum SettingsCmd {
     },
     /// Set a setting (data controller).
     Set { key: String, value: String },
+}
+
+#[derive(Subcommand)]
+pub enum DnrCmd {
+    /// Add an outside number (or, with --extension, an extension): its calls are not kept by
+    /// any import or ingest from now on. Only a keyed hash of it is stored, with your label.
+    Add {
+        /// The number, in any format (or the extension, with --extension).
+        value: String,
+        /// It is an extension or telephony identity inside the practice, not an outside number.
+        #[arg(long)]
+        extension: bool,
+        /// Whose it is, for you to recognise it (e.g. "union representative"); not the number.
+        #[arg(long)]
+        label: String,
+    },
+    /// The entries (their labels: the numbers are not stored).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an entry: its id from `dnr list`, or the number or extension itself.
+    Remove { what: String },
 }
 
 #[derive(Subcommand)]

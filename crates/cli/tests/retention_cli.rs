@@ -98,3 +98,99 @@ fn two_sweeps_at_once_delete_each_recording_once() {
         .count();
     assert!((1..=2).contains(&n));
 }
+
+/// The do-not-record list over the real binary: the data controller adds a number (as a phone
+/// system might not write it) and an extension; `import` then keeps nothing of their calls and
+/// says how many; `dnr list` shows labels, never a number; a supervisor is refused; taken off the
+/// list, the number's next call is kept.
+#[test]
+fn the_do_not_record_list_keeps_listed_calls_out_of_an_import() {
+    let env = Env::new();
+    let pc = env.device("pc");
+    let out = pc
+        .cmd(
+            ADMIN,
+            &[
+                "dnr",
+                "add",
+                "+44 7700 900871",
+                "--label",
+                "union representative",
+            ],
+        )
+        .ok();
+    assert!(
+        out.stdout.contains("added number as entry"),
+        "{}",
+        out.stdout
+    );
+    pc.cmd(
+        ADMIN,
+        &[
+            "dnr",
+            "add",
+            "250",
+            "--extension",
+            "--label",
+            "staff room phone",
+        ],
+    )
+    .ok();
+    let refused = pc.cmd(SUPER, &["dnr", "list"]);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("kept by the data controller"),
+        "{}",
+        refused.stderr
+    );
+    let list = pc.cmd(ADMIN, &["dnr", "list", "--json"]).ok().json();
+    let entries = list["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["label"], "union representative");
+    assert!(!list.to_string().contains("900871"));
+    let mut f = Fixture::new(env.path("calls"));
+    for (i, (ext, number)) in [
+        ("201", "07700 900871"),
+        ("250", "01632 960871"),
+        ("201", "01632 960872"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        f.add(
+            &format!("c{i}.wav"),
+            &wav_g711(8000, &pcm(1, 400 + i as u32), true),
+            &format!(
+                "2026-02-0{}T10:00:00,inbound,,{ext},{number},Caller {i},",
+                i + 1
+            ),
+        );
+    }
+    f.write_manifest();
+    let dry = pc
+        .cmd(SUPER, &["import", f.dir.to_str().unwrap(), "--dry-run"])
+        .ok();
+    assert!(
+        dry.stdout.contains("not kept (do-not-record list) 2"),
+        "{}",
+        dry.stdout
+    );
+    let out = pc.cmd(SUPER, &["import", f.dir.to_str().unwrap()]).ok();
+    assert!(out.stdout.contains("imported 1,"), "{}", out.stdout);
+    assert!(out.stdout.contains("not kept: 2 call(s)"), "{}", out.stdout);
+    assert!(!out.stdout.contains("c0.wav") && !out.stdout.contains("c1.wav"));
+    let found = pc.cmd(SUPER, &["search", "--json"]).ok().json();
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    // Off the list, the number's next call is kept.
+    pc.cmd(ADMIN, &["dnr", "remove", "07700900871"]).ok();
+    let mut g = Fixture::new(env.path("later"));
+    g.add(
+        "d.wav",
+        &wav_g711(8000, &pcm(1, 410), true),
+        "2026-02-09T10:00:00,inbound,,201,07700 900871,Caller,",
+    );
+    g.write_manifest();
+    let out = pc.cmd(SUPER, &["import", g.dir.to_str().unwrap()]).ok();
+    assert!(out.stdout.contains("imported 1,"), "{}", out.stdout);
+    assert!(!out.stdout.contains("not kept"), "{}", out.stdout);
+}

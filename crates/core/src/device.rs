@@ -286,6 +286,8 @@ fn seen_key_file(name: &str) -> &'static str {
         "custodian" => "call-key",
         "metadata" => "metadata-key",
         "admin" => "admin-key",
+        // Not a key: the newest version of the do-not-record list seen (`crate::dnr`).
+        "dnr" => "dnr-list",
         _ => "audit-key",
     }
 }

@@ -11,6 +11,7 @@ pub mod conversation;
 pub mod credentials;
 pub mod crypto;
 pub mod device;
+pub mod dnr;
 pub mod error;
 pub mod export;
 pub mod index;

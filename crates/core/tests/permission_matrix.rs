@@ -94,6 +94,10 @@ const TABLE: &[(&str, [X; 9])] = &[
     ("check completeness",                 [R,    A,    A,    A,    R,    R,    R,     R,    R]),
     ("show settings",                      [A,    A,    A,    A,    A,    A,    R,     R,    R]),
     ("set a setting",                      [R,    R,    A,    R,    R,    R,    R,     R,    R]),
+    // Issue 23: the do-not-record list is the data controller's to keep (and to read: its labels
+    // say whose numbers are not recorded).
+    ("list the do-not-record list",        [R,    R,    A,    R,    R,    R,    R,     R,    R]),
+    ("add to the do-not-record list",      [R,    R,    A,    R,    R,    R,    R,     R,    R]),
     ("list holds",                         [R,    A,    A,    A,    R,    R,    R,     R,    R]),
     ("place a hold",                       [R,    A,    A,    A,    R,    R,    R,     R,    R]),
     ("release a hold",                     [R,    R,    A,    R,    R,    R,    R,     R,    R]),
@@ -144,6 +148,8 @@ fn refused_action(op: &str) -> &'static str {
         "rebuild index" => "index.rebuild",
         "show settings" => "settings.show",
         "set a setting" => "settings.set",
+        "list the do-not-record list" => "dnr.list",
+        "add to the do-not-record list" => "dnr.change",
         "list holds" => "hold.list",
         "place a hold" => "hold.add",
         "release a hold" => "hold.release",
@@ -438,6 +444,14 @@ async fn run(op: &str, s: Session, w: &World) -> (Session, Result<(), Error>) {
         },
         "show settings" => s.settings().await.map(drop),
         "set a setting" => s.set_setting("practice-name", "Matrix Surgery").await,
+        "list the do-not-record list" => s.do_not_record_list().map(drop),
+        "add to the do-not-record list" => s
+            .do_not_record_add(
+                callvault_core::dnr::Kind::Number,
+                "07700 900465",
+                "union representative",
+            )
+            .map(drop),
         "list holds" => s.holds().await.map(drop),
         "place a hold" => s
             .add_hold(&[c("colleague")], "complaint pending", None)

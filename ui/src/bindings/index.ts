@@ -23,7 +23,11 @@ may_check_completeness: boolean,
 /**
  * Link a call to a patient's NHS number (the call page).
  */
-may_link_patient: boolean, };
+may_link_patient: boolean, 
+/**
+ * Keep the do-not-record list (the data controller).
+ */
+may_keep_do_not_record: boolean, };
 
 export type ErrorCode = "bad_logon" | "locked" | "forbidden" | "not_found" | "invalid" | "tampered" | "archive" | "io" | "version" | "index" | "audio" | "keychain" | "logged_off";
 
@@ -314,7 +318,15 @@ export type ImportFile = { file: string, layout: Layout, started_at: string, loc
 
 export type FileNote = { file: string, note: string, };
 
-export type ImportSummary = { layout: Layout, tz: string, dry_run: boolean, imported: Array<FileNote>, duplicates: Array<FileNote>, rejected: Array<FileNote>, unassigned: number, understood: Array<ImportFile>, };
+export type ImportSummary = { layout: Layout, tz: string, dry_run: boolean, imported: Array<FileNote>, duplicates: Array<FileNote>, rejected: Array<FileNote>, unassigned: number, 
+/**
+ * Calls not kept: their number or extension is on the do-not-record list (a count only).
+ */
+not_kept: number, 
+/**
+ * Versions of the do-not-record list not believed (their calls were kept).
+ */
+warnings: Array<string>, understood: Array<ImportFile>, };
 
 export type DayTotal = { day: string, count: number, };
 
@@ -331,6 +343,18 @@ export type AwaitingKeyInfo = { recording: string, started_at: string, external_
 export type OverviewInfo = { awaiting_decision: Array<RequestInfo>, my_requests: Array<RequestInfo>, sar_cases: Array<RequestInfo>, holds: Array<HoldInfo> | null, retention: RetentionInfo | null, recent_imports: Array<DayTotal> | null, calls_per_day: Array<DayTotal>, requests_by_purpose: Array<PurposeTotal>, awaiting_keys: Array<AwaitingKeyInfo>, };
 
 export type SettingInfo = { key: string, value: string, meaning: string, };
+
+export type DnrEntryInfo = { id: string, 
+/**
+ * "number" or "extension".
+ */
+kind: string, label: string, added_by: string, added_at: string, };
+
+export type DnrListInfo = { entries: Array<DnrEntryInfo>, 
+/**
+ * Versions on the share not believed (their calls are kept), named with why.
+ */
+problems: Array<string>, };
 
 export type ConsentIn = { recording: string, 
 /**

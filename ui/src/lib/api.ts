@@ -31,6 +31,7 @@ import type {
   RequestState,
   Role,
   SettingInfo,
+  DnrListInfo,
   UserRow,
   AppStatus,
   DemoAccount,
@@ -137,6 +138,10 @@ export const api = {
     invoke<string[]>('save_certificate', { certificate, folder }),
   settings: () => invoke<SettingInfo[]>('settings'),
   setSetting: (key: string, value: string) => invoke<void>('set_setting', { key, value }),
+  dnrList: () => invoke<DnrListInfo>('dnr_list'),
+  dnrAdd: (value: string, extension: boolean, label: string) =>
+    invoke<string>('dnr_add', { value, extension, label }),
+  dnrRemove: (id: string) => invoke<string>('dnr_remove', { id }),
   audit: (filter: AuditQuery) => invoke<AuditRow[]>('audit', { filter }),
   verifyAudit: () => invoke<AuditCheck>('verify_audit'),
   /** Returns how many entries were written. */

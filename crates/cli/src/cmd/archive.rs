@@ -1,8 +1,9 @@
 //! Making an archive and keeping its settings: `callvault init` creates a new archive and its
 //! first user; `callvault settings show|set` reads and changes the retention period, the
-//! practice's name and address and the other archive-wide settings.
+//! practice's name and address and the other archive-wide settings; `callvault dnr` keeps the
+//! do-not-record list.
 
-use crate::args::{Cli, SettingsCmd};
+use crate::args::{Cli, DnrCmd, SettingsCmd};
 use crate::logon::{archive_dir, kdf_choice, logon, new_password};
 use crate::print::print_json;
 use crate::CliResult;
@@ -50,6 +51,56 @@ pub async fn settings(cli: &Cli, sc: &SettingsCmd) -> CliResult {
             .set_setting(key, value)
             .await
             .map(|_| println!("{key} = {value}")),
+    };
+    s.close().await;
+    Ok(r?)
+}
+
+pub async fn dnr(cli: &Cli, dc: &DnrCmd) -> CliResult {
+    use callvault_core::dnr::Kind;
+    let mut s = logon(cli).await?;
+    let r = match dc {
+        DnrCmd::Add {
+            value,
+            extension,
+            label,
+        } => {
+            let kind = if *extension {
+                Kind::Extension
+            } else {
+                Kind::Number
+            };
+            s.do_not_record_add(kind, value, label).map(|id| {
+                println!(
+                    "added {} as entry {id}: its calls are not kept from now on (only a keyed hash of it is stored)",
+                    kind.as_str()
+                )
+            })
+        }
+        DnrCmd::List { json } => s.do_not_record_list().map(|l| {
+            for p in &l.problems {
+                eprintln!("warning: {p}");
+            }
+            if *json {
+                print_json(&l);
+            } else if l.entries.is_empty() {
+                println!("The do-not-record list is empty: every call is kept.");
+            } else {
+                for e in &l.entries {
+                    println!(
+                        "{}  {:<9}  {}  (added by {} on {})",
+                        e.id,
+                        e.kind.as_str(),
+                        e.label,
+                        e.added_by,
+                        e.added_at.get(..10).unwrap_or(&e.added_at)
+                    );
+                }
+            }
+        }),
+        DnrCmd::Remove { what } => s
+            .do_not_record_remove(what)
+            .map(|id| println!("removed entry {id}: its calls are kept again from now on")),
     };
     s.close().await;
     Ok(r?)

@@ -66,6 +66,12 @@ pub async fn import(cli: &Cli, a: &ImportArgs) -> CliResult {
             rep.report.rejected.len(),
             rep.unassigned
         );
+        if rep.report.not_kept > 0 {
+            println!(
+                "not kept: {} call(s) whose number or extension is on the do-not-record list (nothing of them stored)",
+                rep.report.not_kept
+            );
+        }
         for d in &rep.report.duplicates {
             println!(
                 "duplicate: {} (already stored as {})",
@@ -82,6 +88,9 @@ pub async fn import(cli: &Cli, a: &ImportArgs) -> CliResult {
                 rep.unassigned_files.len() - LISTED
             );
         }
+    }
+    for w in &rep.report.warnings {
+        eprintln!("warning: do-not-record list: {w}; the calls it would drop are kept");
     }
     for r in &rep.report.rejected {
         eprintln!("rejected: {}: {}", r.file, r.reason);
@@ -153,9 +162,10 @@ fn print_dry_run(rep: &LayoutImportReport) {
         })
         .count();
     println!(
-        "dry run: would import {would} ({} unassigned), duplicates {dups}, rejected {}; nothing written",
+        "dry run: would import {would} ({} unassigned), duplicates {dups}, rejected {}, not kept (do-not-record list) {}; nothing written",
         rep.unassigned,
-        rep.report.rejected.len()
+        rep.report.rejected.len(),
+        rep.report.not_kept
     );
 }
 
@@ -193,6 +203,9 @@ pub fn ingest(cli: &Cli, a: &IngestArgs) -> CliResult {
     std::fs::create_dir_all(&state)
         .map_err(|e| Failure::Usage(format!("{}: {e}", state.display())))?;
     let mut session = IngestSession::open(profile, cli.archive.as_deref(), &state)?;
+    for w in session.do_not_record()?.1.problems {
+        eprintln!("warning: do-not-record list: {w}; the calls it would drop are kept");
+    }
     let opts = WatchOptions {
         dir: watch.clone(),
         layout,
@@ -211,7 +224,14 @@ pub fn ingest(cli: &Cli, a: &IngestArgs) -> CliResult {
     let stop = std::sync::atomic::AtomicBool::new(false);
     let json = *json;
     unattended::watch(&mut session, &opts, &stop, &mut |file, outcome| {
-        if json {
+        if *outcome == Outcome::NotKept {
+            // Not the file's name: a phone system's names carry the number.
+            if json {
+                println!("{}", serde_json::json!({ "result": outcome }));
+            } else {
+                println!("not kept: a call whose number or extension is on the do-not-record list (nothing of it stored)");
+            }
+        } else if json {
             println!("{}", serde_json::json!({ "file": file, "result": outcome }));
         } else {
             match outcome {
@@ -220,6 +240,7 @@ pub fn ingest(cli: &Cli, a: &IngestArgs) -> CliResult {
                     println!("already imported {file} ({id})")
                 }
                 Outcome::Rejected { reason } => eprintln!("rejected: {file}: {reason}"),
+                Outcome::NotKept => {}
             }
         }
     })?;

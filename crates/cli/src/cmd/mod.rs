@@ -57,6 +57,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Cmd::Play(a) => listen::play(cli, a).await,
         Cmd::Devices => listen::devices(),
         Cmd::Export(ec) => export::run(cli, ec).await,
+        Cmd::Dnr(dc) => archive::dnr(cli, dc).await,
         Cmd::Hold(hc) => retention::hold(cli, hc).await,
         Cmd::Delete {
             ids,

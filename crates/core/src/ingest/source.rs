@@ -39,6 +39,12 @@ pub struct ImportReport {
     pub imported: Vec<Imported>,
     pub duplicates: Vec<Duplicate>,
     pub rejected: Vec<Rejected>,
+    /// Calls not kept because their number or extension is on the do-not-record list: only
+    /// how many (their files' names may carry the number).
+    pub not_kept: usize,
+    /// Versions of the do-not-record list that were not believed (the calls they would have
+    /// dropped were kept), named with why.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -20,6 +20,7 @@ use crate::archive::{Archive, Signer};
 use crate::audit::{self, AuditEntry};
 use crate::crypto;
 use crate::device;
+use crate::dnr;
 use crate::error::{Error, Result};
 use crate::ingest::seal;
 use crate::ingest::CallSource;
@@ -71,6 +72,9 @@ pub enum Outcome {
     Rejected {
         reason: String,
     },
+    /// Its number or extension is on the do-not-record list: its audio was dropped unread and
+    /// nothing of it stored (the source is removed with `--move`, as the archived copy would be).
+    NotKept,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -96,6 +100,9 @@ pub struct IngestSession {
     uid: String,
     signing: Key32,
     dedup_key: Key32,
+    /// Opens user profiles, to know who is the data controller (None in an archive made before
+    /// profiles were sealed for every user: then no do-not-record list is believed here).
+    profiles: Option<users::ProfileKey>,
     users: Vec<ProfileUser>,
     state_path: PathBuf,
     /// This machine's own folder (device state: the call key epoch it saw).
@@ -188,6 +195,7 @@ impl IngestSession {
         // The key bag is opened with the identity's secret directly (no password on this machine).
         let bag = users::open_keybag(&rec, &secret)?;
         let dedup_key = bag.require("dedup")?.clone();
+        let profiles = users::ProfileKey::of(&archive, &bag).ok();
         let state_path = state_dir.join("ingest-state.jsonl");
         let mut s = IngestSession {
             signing: users::user_signing_seed(&secret),
@@ -195,6 +203,7 @@ impl IngestSession {
             device: dev.id,
             uid: p.ingest_user,
             dedup_key,
+            profiles,
             users: p.users,
             state_path,
             state_dir: dev_dir,
@@ -282,6 +291,32 @@ impl IngestSession {
             })
     }
 
+    /// The do-not-record list as this machine believes it: versions signed by a user whose
+    /// current record (admin-signed, its profile opened here) makes them an enabled data
+    /// controller. Refused if older than the newest this machine saw.
+    pub fn do_not_record(&self) -> Result<(dnr::Keys, dnr::Believed)> {
+        let keys = dnr::Keys::from_dedup(&self.dedup_key);
+        let author = |uid: &str| -> Option<[u8; 32]> {
+            let rec = users::load_latest(&self.archive, uid).ok()??;
+            let profile = users::read_profile(&rec, self.profiles.as_ref()?).ok()?;
+            if profile.disabled || !crate::policy::retention::may_keep_do_not_record(&profile.roles)
+            {
+                return None;
+            }
+            crypto::unb64(&rec.signed.signing_key, "user record")
+                .ok()?
+                .try_into()
+                .ok()
+        };
+        let believed = dnr::read(&self.archive, &keys, &author)?;
+        let dev = device::Device {
+            id: self.device.clone(),
+            dir: self.state_dir.clone(),
+        };
+        dnr::check_seen(&dev, &believed)?;
+        Ok((keys, believed))
+    }
+
     /// Import one call exactly once. The caller deletes the source (for `--move`) only when
     /// `source_may_go` says the archived copy was read back and found intact.
     pub fn import(&mut self, mut src: CallSource) -> Result<Outcome> {
@@ -289,6 +324,17 @@ impl IngestSession {
             return Ok(Outcome::Rejected {
                 reason: "empty file".into(),
             });
+        }
+        // A listed call's audio is dropped before anything of it is hashed, encrypted or
+        // written; only that a call was not kept is audited.
+        let (keys, list) = self.do_not_record()?;
+        if list.list.matches(&keys, &src) {
+            zeroize::Zeroize::zeroize(&mut src.bytes);
+            self.audit_import(
+                vec![],
+                "unattended ingest: 1 call not kept (do-not-record list)",
+            )?;
+            return Ok(Outcome::NotKept);
         }
         let (data, res) = seal::probe(&mut src, &self.dedup_key);
         let probed = match res {
@@ -369,19 +415,28 @@ impl IngestSession {
             object_sha256: object_sha256.clone(),
         })?;
         self.done.insert(dedup, (id.clone(), object_sha256));
+        self.audit_import(vec![id.clone()], "unattended ingest")?;
+        Ok(Outcome::Imported { id })
+    }
+
+    /// The `import` audit entry of one call taken (its id) or not kept (none).
+    fn audit_import(&self, targets: Vec<String>, detail: &str) -> Result<()> {
         let e = AuditEntry {
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             device: self.device.clone(),
             actor: Some(self.uid.clone()),
             action: crate::policy::Action::Import.as_str().into(),
             outcome: "allowed".into(),
-            targets: vec![id.clone()],
-            detail: Some("unattended ingest".into()),
+            targets,
+            detail: Some(detail.into()),
             request: None,
             witness: vec![],
         };
-        audit::append(&self.archive, &self.device, &[e], Some(&signer))?;
-        Ok(Outcome::Imported { id })
+        let signer = Signer {
+            uid: &self.uid,
+            seed: &self.signing,
+        };
+        audit::append(&self.archive, &self.device, &[e], Some(&signer))
     }
 
     /// Read the archived object of `id` back from the share and check it is exactly what was
@@ -526,6 +581,11 @@ pub fn watch(
                     }
                 }
                 Outcome::Rejected { reason } => quarantine(o, &path, &name, reason)?,
+                Outcome::NotKept => {
+                    if o.mode == SourceMode::Move {
+                        std::fs::remove_file(&path).map_err(|e| Error::io(path.display(), e))?;
+                    }
+                }
             }
             report(&name, &outcome);
             finished.insert(key);

@@ -44,6 +44,8 @@ pub struct Abilities {
     pub may_check_completeness: bool,
     /// Link a call to a patient's NHS number (the call page).
     pub may_link_patient: bool,
+    /// Keep the do-not-record list (numbers and extensions whose calls are not kept).
+    pub may_keep_do_not_record: bool,
 }
 
 /// What `roles` may do.
@@ -72,6 +74,7 @@ pub fn abilities(roles: &[Role]) -> Abilities {
         may_use_recovery_key: keys::may_use_recovery_key(roles),
         may_check_completeness: listen::may_check_completeness(roles),
         may_link_patient: listen::may_link_patient(roles),
+        may_keep_do_not_record: retention::may_keep_do_not_record(roles),
     }
 }
 

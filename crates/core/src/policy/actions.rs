@@ -51,6 +51,8 @@ pub enum Action {
     RotateCallKey,
     RewrapCalls,
     RotateArchiveKey,
+    ListDoNotRecord,
+    ChangeDoNotRecord,
 }
 
 impl Action {
@@ -103,6 +105,8 @@ impl Action {
             Action::EraseRecording => "recording.erase",
             Action::DumpJournal => "journal.dump",
             Action::ListTombstones => "tombstone.list",
+            Action::ListDoNotRecord => "dnr.list",
+            Action::ChangeDoNotRecord => "dnr.change",
         }
     }
 }

@@ -117,6 +117,10 @@ pub fn decide(roles: &[Role], action: Action) -> Result<()> {
             retention::may_list_tombstones(roles),
             Some("tombstones are for supervisors and the data controller"),
         ),
+        A::ListDoNotRecord | A::ChangeDoNotRecord => (
+            retention::may_keep_do_not_record(roles),
+            Some("the do-not-record list is kept by the data controller"),
+        ),
     };
     if ok {
         return Ok(());

@@ -26,6 +26,12 @@ pub fn may_change_settings(roles: &[Role]) -> bool {
     roles.contains(&Role::DataController)
 }
 
+/// The do-not-record list (numbers and extensions whose calls are not kept): kept by the data
+/// controller, and believed by importers only as she signed it.
+pub fn may_keep_do_not_record(roles: &[Role]) -> bool {
+    roles.contains(&Role::DataController)
+}
+
 /// Reading every raw journal entry (the proof that an erasure left nothing): the DC.
 pub fn may_dump_journal(roles: &[Role]) -> bool {
     roles.contains(&Role::DataController)

@@ -73,9 +73,21 @@ impl Session {
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(8);
+        // The do-not-record list: a listed call's audio is dropped here, before anything of it
+        // is hashed, encrypted or written.
+        let (dnr_keys, dnr) = self.dnr_believed()?;
+        rep.warnings = dnr.problems;
         let mut sources = sources.into_iter().peekable();
         while sources.peek().is_some() {
-            let chunk: Vec<CallSource> = sources.by_ref().take(workers * 4).collect();
+            let mut chunk: Vec<CallSource> = sources.by_ref().take(workers * 4).collect();
+            chunk.retain_mut(|src| {
+                let listed = dnr.list.matches(&dnr_keys, src);
+                if listed {
+                    zeroize::Zeroize::zeroize(&mut src.bytes);
+                    rep.not_kept += 1;
+                }
+                !listed
+            });
             // 1. In parallel: is it audio, its keyed hash and its peaks.
             let probed = par_map(chunk, workers, |mut src| {
                 let (data, res) = seal::probe(&mut src, &dedup_key);
@@ -175,10 +187,11 @@ impl Session {
             "allowed",
             rep.imported.iter().map(|i| i.id.clone()).collect(),
             Some(format!(
-                "imported {}, duplicates {}, rejected {}",
+                "imported {}, duplicates {}, rejected {}, not kept (do-not-record list) {}",
                 rep.imported.len(),
                 rep.duplicates.len(),
-                rep.rejected.len()
+                rep.rejected.len(),
+                rep.not_kept
             )),
         )?;
         Ok(rep)

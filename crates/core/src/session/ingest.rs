@@ -177,6 +177,12 @@ impl Session {
                         out.report.imported.extend(rep.imported);
                         out.report.duplicates.extend(rep.duplicates);
                         out.report.rejected.extend(rep.rejected);
+                        out.report.not_kept += rep.not_kept;
+                        for w in rep.warnings {
+                            if !out.report.warnings.contains(&w) {
+                                out.report.warnings.push(w);
+                            }
+                        }
                     }
                     Err(e) => {
                         result = Err(e);
@@ -208,6 +214,8 @@ impl Session {
     /// whether it is already stored. Reads the files and the local index; writes nothing.
     async fn dry_run(&self, plan: layout::Plan, out: &mut LayoutImportReport) -> Result<()> {
         let dedup_key = self.user.secrets.require("dedup")?.clone();
+        let (dnr_keys, dnr) = self.dnr_believed()?;
+        out.report.warnings = dnr.problems;
         out.report.rejected = plan.rejected;
         let mut seen: HashMap<String, String> = HashMap::new();
         for (call, mut u) in plan.calls.into_iter().zip(plan.understood) {
@@ -231,6 +239,12 @@ impl Session {
                     continue;
                 }
             };
+            if dnr.list.matches(&dnr_keys, &src) {
+                u.outcome = Some("not kept: on the do-not-record list".into());
+                out.report.not_kept += 1;
+                out.understood.push(u);
+                continue;
+            }
             let ext = Path::new(&src.name)
                 .extension()
                 .map(|e| e.to_string_lossy().to_ascii_lowercase());

@@ -117,6 +117,7 @@ impl Session {
                 "rec",
                 "auth",
                 "locks",
+                crate::dnr::DIR,
             ]
             .contains(&top.as_str())
             {
@@ -124,6 +125,19 @@ impl Session {
                     top.clone(),
                     "unexpected file or folder in the archive".into(),
                 );
+            }
+        }
+        // The do-not-record list: versions not believed (a list only the data controller may
+        // write), or the newest this computer saw gone.
+        if !a.list(crate::dnr::DIR)?.is_empty() {
+            rep.objects_checked += 1;
+            match self.dnr_believed() {
+                Ok((_, b)) => {
+                    for p in b.problems {
+                        problem(crate::dnr::DIR.into(), p);
+                    }
+                }
+                Err(e) => problem(crate::dnr::DIR.into(), reason_of(&e)),
             }
         }
         // The recovery key: its tag checked by a holder of the call key.
