@@ -52,6 +52,7 @@ pub fn typescript() -> String {
         crate::settings::SettingInfo::decl(cfg),
         crate::settings::DnrEntryInfo::decl(cfg),
         crate::settings::DnrListInfo::decl(cfg),
+        crate::breach::BreachInfo::decl(cfg),
         crate::requests::ConsentIn::decl(cfg),
         crate::requests::PatientLinkIn::decl(cfg),
         crate::archive::ArchiveCheck::decl(cfg),

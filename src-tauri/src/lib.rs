@@ -10,6 +10,7 @@
 pub mod archive;
 pub mod audit;
 pub mod bindings;
+pub mod breach;
 pub mod commands;
 pub mod completeness;
 pub mod error;

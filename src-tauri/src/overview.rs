@@ -89,6 +89,8 @@ pub struct OverviewInfo {
     pub calls_per_day: Vec<DayTotal>,
     pub requests_by_purpose: Vec<PurposeTotal>,
     pub awaiting_keys: Vec<AwaitingKeyInfo>,
+    /// Breach reports not yet closed that this user may see.
+    pub breaches: Vec<crate::breach::BreachInfo>,
 }
 
 impl From<Overview> for OverviewInfo {
@@ -103,6 +105,7 @@ impl From<Overview> for OverviewInfo {
             calls_per_day,
             requests_by_purpose,
             awaiting_keys,
+            breaches,
         } = o;
         OverviewInfo {
             awaiting_decision: awaiting_decision.into_iter().map(Into::into).collect(),
@@ -133,6 +136,7 @@ impl From<Overview> for OverviewInfo {
                 })
                 .collect(),
             awaiting_keys: awaiting_keys.into_iter().map(Into::into).collect(),
+            breaches: breaches.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -204,6 +204,10 @@ pub struct Abilities {
     pub may_link_patient: bool,
     /// Keep the do-not-record list (the data controller).
     pub may_keep_do_not_record: bool,
+    /// See every staff breach report (supervisors, the data controller).
+    pub may_see_all_breaches: bool,
+    /// Assess and close breach reports (the data controller).
+    pub may_assess_breaches: bool,
 }
 
 impl From<CoreAbilities> for Abilities {
@@ -234,6 +238,8 @@ impl From<CoreAbilities> for Abilities {
             may_check_completeness,
             may_link_patient,
             may_keep_do_not_record,
+            may_see_all_breaches,
+            may_assess_breaches,
         } = a;
         Abilities {
             may_see_all_calls,
@@ -260,6 +266,8 @@ impl From<CoreAbilities> for Abilities {
             may_check_completeness,
             may_link_patient,
             may_keep_do_not_record,
+            may_see_all_breaches,
+            may_assess_breaches,
         }
     }
 }

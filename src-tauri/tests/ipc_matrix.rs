@@ -311,6 +311,11 @@ fn every_ipc_command_decides_exactly_as_the_core_and_is_audited() {
                 core_outcome(&s.do_not_record_list()),
             ),
             (
+                "breaches",
+                invoke(&w, "breaches", json!({})),
+                core_outcome(&rt.block_on(s.breaches())),
+            ),
+            (
                 "check_completeness",
                 invoke(
                     &w,

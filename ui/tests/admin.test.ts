@@ -7,6 +7,7 @@ import { called, ipc, settle, userInfo } from './harness';
 import { emit } from '@tauri-apps/api/event';
 import type {
   AuditRow,
+  BreachInfo,
   CertificateInfo,
   DnrListInfo,
   DueInfo,
@@ -22,6 +23,7 @@ import Retention from '../src/screens/Retention.svelte';
 import Audit from '../src/screens/Audit.svelte';
 import Users from '../src/screens/Users.svelte';
 import Import from '../src/screens/Import.svelte';
+import Breaches from '../src/screens/Breaches.svelte';
 
 const sent = called;
 
@@ -297,6 +299,92 @@ describe('do-not-record list (retention screen)', () => {
     click('#dnr-add');
     await settle();
     expect(text('#dnr-error')).toContain("field 'number'");
+  });
+});
+
+describe('breach reports', () => {
+  const report = (over: Partial<BreachInfo> = {}): BreachInfo => ({
+    id: 'b'.repeat(32),
+    reporter: 'sam.patel',
+    own: false,
+    what: 'played a call to the wrong caller',
+    happened_at: '2026-03-02T10:05:00Z',
+    calls: [id(7)],
+    reported_at: '2026-03-02T10:30:00Z',
+    due: '2026-03-05T10:30:00Z',
+    overdue: false,
+    state: 'received',
+    reportable: null,
+    assessment: null,
+    assessed_by: null,
+    assessed_at: null,
+    closed_at: null,
+    note: null,
+    ...over,
+  });
+
+  it('sends a report with its time and call ids, and lists the reporter\'s own', async () => {
+    let list: BreachInfo[] = [];
+    ipc((cmd, a) => {
+      if (cmd === 'breaches') return list;
+      if (cmd === 'report_breach') {
+        list = [report({ own: true, what: a.what as string })];
+        return 'b'.repeat(32);
+      }
+      return null;
+    });
+    component = mount(Breaches, { target, props: { user: me(['staff']) } });
+    await settle();
+    expect($('#breach-none')).not.toBeNull();
+    expect($<HTMLButtonElement>('#breach-send')!.disabled).toBe(true);
+    input('#breach-what', 'played a call to the wrong caller');
+    input('#breach-when', '2026-03-02T10:05');
+    input('#breach-calls', `${id(7)}\n`);
+    click('#breach-send');
+    await settle();
+    expect(sent('report_breach')[0].args).toEqual({ what: 'played a call to the wrong caller', when: '2026-03-02T10:05', calls: [id(7)] });
+    expect(text('#breach-notice')).toContain('line manager and the data controller');
+    const li = $(`#breach-list li[data-breach="${'b'.repeat(32)}"]`)!;
+    expect(li.textContent).toContain('Your report');
+    expect(li.querySelector(`a[href="#/call/${id(7)}"]`)).not.toBeNull();
+    // A member of staff is offered no assessment.
+    expect(li.querySelector('[data-act]')).toBeNull();
+  });
+
+  it('lets the data controller assess, then close, a report; overdue ones are marked', async () => {
+    let current = report({ overdue: true });
+    ipc((cmd, a) => {
+      if (cmd === 'breaches') return [current];
+      if (cmd === 'assess_breach') {
+        current = report({ state: 'assessed', reportable: false, assessment: a.reason as string, assessed_by: 'dana.dc', assessed_at: '2026-03-03T09:00:00Z' });
+        return null;
+      }
+      if (cmd === 'close_breach') {
+        current = { ...current, state: 'closed', note: a.note as string, closed_at: '2026-03-03T10:00:00Z' };
+        return null;
+      }
+      return null;
+    });
+    component = mount(Breaches, { target, props: { user: me(['data-controller']) } });
+    await settle();
+    expect($('[data-overdue]')).not.toBeNull();
+    click(`[data-act="${'b'.repeat(32)}"]`);
+    await settle();
+    expect($<HTMLButtonElement>('#assess-save')!.disabled).toBe(true);
+    check('input[name^="reportable-"][value="no"]');
+    input('#assess-reason', 'the caller was the next of kin');
+    click('#assess-save');
+    await settle();
+    expect(sent('assess_breach')[0].args).toEqual({ id: 'b'.repeat(32), reportable: false, reason: 'the caller was the next of kin' });
+    expect($('[data-assessment]')!.textContent).toContain('Not reportable to the ICO');
+    click(`[data-act="${'b'.repeat(32)}"]`);
+    await settle();
+    input('#close-note', 'reminded the desk');
+    click('#close-save');
+    await settle();
+    expect(sent('close_breach')[0].args).toEqual({ id: 'b'.repeat(32), note: 'reminded the desk' });
+    expect($('[data-note]')!.textContent).toContain('reminded the desk');
+    expect($('[data-act]')).toBeNull();
   });
 });
 

@@ -126,6 +126,7 @@ describe('overview', () => {
     calls_per_day: days,
     requests_by_purpose: [{ purpose: 'complaint', count: 3 }, { purpose: 'sar', count: 1 }],
     awaiting_keys: [],
+    breaches: [],
   };
 
   it('shows what needs the user now, SAR cases coloured and worded by days left', async () => {
@@ -161,6 +162,35 @@ describe('overview', () => {
       'Calls per day, last 30 days: total 41, busiest day 2026-03-10 (12)',
     );
     expect($('#purpose-chart')!.getAttribute('aria-label')).toContain('Complaint investigation 3');
+    expect($('#breach-reports')).toBeNull();
+  });
+
+  it('tells the line manager of a new breach report, and that it is past its 72 hours', async () => {
+    const breach = (id: string, state: string, overdue: boolean) => ({
+      id,
+      reporter: 'sam.patel',
+      own: false,
+      what: 'played a call to the wrong caller',
+      happened_at: null,
+      calls: [],
+      reported_at: '2026-03-01T09:00:00Z',
+      due: '2026-03-04T09:00:00Z',
+      overdue,
+      state,
+      reportable: state === 'received' ? null : false,
+      assessment: state === 'received' ? null : 'next of kin',
+      assessed_by: null,
+      assessed_at: null,
+      closed_at: null,
+      note: null,
+    });
+    ipc((cmd) => (cmd === 'overview' ? { ...info, breaches: [breach('b1', 'received', true), breach('b2', 'assessed', false)] } : null));
+    component = mount(Overview, { target, props: { user: manager } });
+    await settle();
+    const card = $('#breach-count')!;
+    expect(card.textContent).toContain('1 new breach report');
+    expect(card.textContent).toContain('past the 72 hours');
+    expect(card.querySelector('a')!.getAttribute('href')).toBe('#/breaches');
   });
 
   it('asks an approver to deliver an assigned call\'s key, naming who assigned it to whom, and delivers it only when asked', async () => {

@@ -152,6 +152,10 @@ pub enum Cmd {
     /// Archive settings (retention period, practice name and address, ...).
     #[command(subcommand)]
     Settings(SettingsCmd),
+    /// Staff breach self-reports: report one (anyone), follow them, assess and close them (the
+    /// data controller).
+    #[command(subcommand)]
+    Breach(BreachCmd),
     /// The do-not-record list (data controller): numbers and extensions whose calls are not kept.
     #[command(subcommand)]
     Dnr(DnrCmd),
@@ -372,6 +376,48 @@ pub enum SettingsCmd {
     },
     /// Set a setting (data controller).
     Set { key: String, value: String },
+}
+
+#[derive(Subcommand)]
+pub enum BreachCmd {
+    /// Report an accidental breach of the call recording policy (goes to your line manager and
+    /// the data controller).
+    Report {
+        /// What happened, in your words (no call's content).
+        #[arg(long)]
+        what: String,
+        /// When it happened, if known (e.g. 2026-03-02T14:30 or 2026-03-02).
+        #[arg(long)]
+        when: Option<String>,
+        /// A call it concerned, by its id (repeatable).
+        #[arg(long = "call")]
+        calls: Vec<String>,
+    },
+    /// The reports you may see (your own; every one for supervisors and the data controller).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Assess a report (data controller): reportable to the ICO within 72 hours, or not.
+    Assess {
+        id: String,
+        /// yes or no.
+        #[arg(long)]
+        reportable: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Close an assessed report (data controller).
+    Close {
+        id: String,
+        #[arg(long)]
+        note: String,
+    },
 }
 
 #[derive(Subcommand)]

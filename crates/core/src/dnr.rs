@@ -31,6 +31,8 @@ const SEAL_LABEL: &[u8] = b"callvault/v1/dnr-seal";
 pub const MAX_ENTRIES: usize = 10_000;
 /// A label's length, at most (characters).
 pub const MAX_LABEL: usize = 200;
+/// The highest version number (8 decimal digits in the file name).
+const MAX_VERSION: u64 = 99_999_999;
 /// The name this computer's device state remembers the newest version under.
 const SEEN: &str = "dnr";
 
@@ -142,7 +144,8 @@ pub fn canonical(kind: Kind, value: &str) -> Option<String> {
 }
 
 impl List {
-    /// Does this call's outside number, extension or staff identity appear on the list?
+    /// Does this call's outside number, extension, staff identity or a party (an internal call's
+    /// other extension) appear on the list?
     pub fn matches(&self, keys: &Keys, src: &CallSource) -> bool {
         if self.entries.is_empty() {
             return false;
@@ -154,8 +157,14 @@ impl List {
         for e in [src.extension.as_deref(), src.staff.as_deref()]
             .into_iter()
             .flatten()
+            .chain(src.parties.iter().map(String::as_str))
         {
             hashes.extend(keys.hash(Kind::Extension, e));
+        }
+        // A party may be the other end's number (an internal call's other extension is an
+        // extension party).
+        for p in &src.parties {
+            hashes.extend(keys.hash(Kind::Number, p));
         }
         self.entries.iter().any(|e| hashes.contains(&e.hash))
     }
@@ -172,14 +181,15 @@ fn parse_name(name: &str) -> Option<u64> {
         .flatten()
 }
 
+/// Who may have written a version: the author's Ed25519 key if they are, by the reader's account,
+/// an enabled data controller; else why not.
+pub type AuthorKey<'a> = &'a dyn Fn(&str) -> std::result::Result<[u8; 32], String>;
+
 /// Read the list: the highest version whose signature verifies and whose author `author_key`
-/// vouches for (returns the author's Ed25519 key only for a current data controller). Files that
-/// are not versions, and versions not believed, are named in `problems`.
-pub fn read(
-    archive: &Archive,
-    keys: &Keys,
-    author_key: &dyn Fn(&str) -> Option<[u8; 32]>,
-) -> Result<Believed> {
+/// vouches for. Files that are not versions, and versions not believed, are named in `problems`;
+/// a version that cannot be read for a reason other than its content (an I/O error) fails the
+/// read, so no list is taken for believed that was only out of reach.
+pub fn read(archive: &Archive, keys: &Keys, author_key: AuthorKey) -> Result<Believed> {
     let mut out = Believed::default();
     let mut versions: Vec<(u64, String)> = Vec::new();
     for name in archive.list(DIR)? {
@@ -199,6 +209,7 @@ pub fn read(
                 out.list = list;
                 return Ok(out);
             }
+            Err(e @ (Error::Io { .. } | Error::NotFound(_))) => return Err(e),
             Err(e) => out.problems.push(format!("{e} (not believed)")),
         }
     }
@@ -208,7 +219,7 @@ pub fn read(
 fn read_version(
     archive: &Archive,
     keys: &Keys,
-    author_key: &dyn Fn(&str) -> Option<[u8; 32]>,
+    author_key: AuthorKey,
     seq: u64,
     rel: &str,
 ) -> Result<List> {
@@ -229,12 +240,12 @@ fn read_version(
     if header.archive != archive.config.identity_hash() {
         return Err(Error::tampered(rel, "written for another archive"));
     }
-    let Some(pk) = author_key(&header.by) else {
-        return Err(Error::tampered(
+    let pk = author_key(&header.by).map_err(|why| {
+        Error::tampered(
             rel,
-            "written by someone who is not the data controller",
-        ));
-    };
+            format!("written by someone who is not the data controller ({why})"),
+        )
+    })?;
     let mut known = archive::SignerKeys::new();
     known.insert(header.by.clone(), pk);
     archive::check_trailer(signed, sig, DOMAIN, &header.by, &known, rel)?;
@@ -267,32 +278,67 @@ fn read_version(
     })
 }
 
-/// Refuse a list older than the newest this computer saw (its newest version removed from the
-/// share, or replaced), else remember it. `highest` is the highest version number present.
-pub fn check_seen(device: &Device, believed: &Believed) -> Result<()> {
-    let Some((seen, sha)) = device::seen_key(device, SEEN) else {
-        return remember(device, &believed.list);
-    };
-    let seen = u64::from(seen);
+/// Refuse a list older than the newest this computer saw: that version's file gone from the share
+/// or not the same bytes (removed, replaced, altered), or no longer believed (re-signed, or its
+/// author no longer the data controller) while an older one is — until the data controller saves
+/// the list again. Else, with `remember`, remember the list as the newest seen.
+pub fn check_seen(
+    archive: &Archive,
+    device: &Device,
+    believed: &Believed,
+    remember_it: bool,
+) -> Result<()> {
     let list = &believed.list;
-    if believed.highest < seen || (list.seq == seen && list.sha != sha) {
-        return Err(Error::tampered(
-            format!("{DIR}/{}", file_name(seen)),
-            format!(
-                "the do-not-record list was rolled back or replaced (version {seen} was seen on this computer; the share shows {}): nothing is imported until it is restored",
-                believed.highest
-            ),
-        ));
+    if let Some((seen, sha)) = device::seen_key(device, SEEN) {
+        let seen = u64::from(seen);
+        let rel = format!("{DIR}/{}", file_name(seen));
+        let stop = |why: String| {
+            Err(Error::tampered(
+                &rel,
+                format!("{why}: nothing is imported on this computer until the data controller saves the do-not-record list again"),
+            ))
+        };
+        if list.seq < seen {
+            let bytes = match archive::read_capped(&archive.path(&rel), archive::MAX_SMALL) {
+                Ok(b) => b,
+                Err(Error::Io { .. }) | Err(Error::NotFound(_)) => {
+                    return stop(format!(
+                        "version {seen} of the do-not-record list, seen on this computer, is gone from the share"
+                    ))
+                }
+                Err(e) => return Err(e),
+            };
+            if hex::encode(crypto::sha256(&bytes)) != sha {
+                return stop(format!(
+                    "version {seen} of the do-not-record list is not the one this computer saw (replaced or altered)"
+                ));
+            }
+            let why = believed
+                .problems
+                .iter()
+                .find(|p| p.contains(&rel))
+                .cloned()
+                .unwrap_or_else(|| "not believed".into());
+            return stop(format!(
+                "version {seen} of the do-not-record list, seen on this computer, is no longer believed ({why})"
+            ));
+        }
+        if list.seq == seen && list.sha != sha {
+            return stop(format!(
+                "version {seen} of the do-not-record list is not the one this computer saw (replaced)"
+            ));
+        }
     }
-    remember(device, list)
-}
-
-fn remember(device: &Device, list: &List) -> Result<()> {
-    if list.seq == 0 {
-        return Ok(());
+    if remember_it && list.seq > 0 {
+        let seq = u32::try_from(list.seq).map_err(|_| {
+            Error::tampered(
+                format!("{DIR}/{}", file_name(list.seq)),
+                "version number out of range",
+            )
+        })?;
+        device::remember_key(device, SEEN, seq, &list.sha)?;
     }
-    let seq = u32::try_from(list.seq).map_err(|_| Error::tampered(DIR, "version out of range"))?;
-    device::remember_key(device, SEEN, seq, &list.sha)
+    Ok(())
 }
 
 /// Write the next version holding `entries`, after `current` (the list as believed). Returns the
@@ -311,6 +357,12 @@ pub fn write(
         ))));
     }
     let seq = current.highest + 1;
+    if seq > MAX_VERSION {
+        return Err(WriteError::Other(Error::tampered(
+            format!("{DIR}/{}", file_name(current.highest)),
+            "not a version the data controller wrote, and numbered so high that no next version can be written: remove it",
+        )));
+    }
     let at = crate::time::rfc3339(chrono::Utc::now());
     let header = Header {
         v: 1,
@@ -329,6 +381,11 @@ pub fn write(
     ]
     .concat();
     let bytes = archive::join_signed(MAGIC, &h, &body, DOMAIN, Some(signer));
+    if bytes.len() as u64 > archive::MAX_SMALL {
+        return Err(WriteError::Other(Error::Invalid(
+            "the do-not-record list would be larger than 1 MiB: shorten its labels or remove entries".into(),
+        )));
+    }
     let rel = format!("{DIR}/{}", file_name(seq));
     match archive.write_new(&rel, &bytes) {
         Ok(()) => Ok(List {

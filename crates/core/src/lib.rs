@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod audio;
 pub mod audit;
+pub mod breach;
 pub mod calendar;
 pub mod completeness;
 pub mod conversation;

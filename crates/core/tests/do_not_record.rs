@@ -257,7 +257,7 @@ fn plant_version(a: &Archive, u: (&str, &str), numbers: &[&str]) {
             at: "2026-03-01T00:00:00Z".into(),
         })
         .collect();
-    let current = dnr::read(a, &keys, &|_| None).unwrap();
+    let current = dnr::read(a, &keys, &|_| Err("not trusted".into())).unwrap();
     let signer = Signer {
         uid: &uid,
         seed: &seed,
@@ -294,24 +294,38 @@ async fn a_list_written_by_anyone_but_the_data_controller_keeps_nothing_out() {
     dc.do_not_record_add(Kind::Number, UNION, "union representative")
         .unwrap();
     assert_eq!(dc.do_not_record_list().unwrap().version, 2);
-    // Bytes altered in her version: not believed either (the calls are kept), and named.
+    // Bytes altered in her version: not believed, and this computer, which saw it, stores
+    // nothing until she saves the list again (her list names why).
     let p = w.archive.join("dnr/00000002.cvd");
     let mut b = std::fs::read(&p).unwrap();
     let n = b.len();
     b[n - 70] ^= 1;
     std::fs::write(&p, &b).unwrap();
-    let rep = dc
+    let before = audio_objects(&w.archive);
+    let e = dc
         .import_sources(vec![call(3, UNION, "201")])
         .await
-        .unwrap();
-    assert_eq!((rep.imported.len(), rep.not_kept), (1, 0));
+        .unwrap_err();
     assert!(
-        rep.warnings
-            .iter()
-            .any(|w| w.contains("00000002") && w.contains("signature")),
-        "{:?}",
-        rep.warnings
+        matches!(e, Error::Tampered { .. }) && e.to_string().contains("replaced or altered"),
+        "{e}"
     );
+    assert_eq!(audio_objects(&w.archive), before);
+    let list = dc.do_not_record_list().unwrap();
+    assert!(
+        list.problems
+            .iter()
+            .any(|p| p.contains("00000002") && p.contains("signature")),
+        "{:?}",
+        list.problems
+    );
+    dc.do_not_record_add(Kind::Number, UNION, "union representative")
+        .unwrap();
+    let rep = dc
+        .import_sources(vec![call(3, UNION, "201"), call(4, "01632 960105", "201")])
+        .await
+        .unwrap();
+    assert_eq!((rep.imported.len(), rep.not_kept), (1, 1));
     dc.close().await;
 }
 
@@ -334,10 +348,27 @@ async fn the_newest_version_removed_stops_imports_on_a_computer_that_saw_it() {
         .await
         .unwrap_err();
     assert!(
-        matches!(e, Error::Tampered { .. }) && e.to_string().contains("rolled back"),
+        matches!(e, Error::Tampered { .. }) && e.to_string().contains("gone from the share"),
         "{e}"
     );
     assert_eq!(audio_objects(&w.archive), before, "nothing stored");
+    // Nor when a version of someone else's making is planted above it.
+    std::fs::write(w.archive.join("dnr/00000003.cvd"), b"junk").unwrap();
+    let e = dc
+        .import_sources(vec![call(1, "07700 900464", "201")])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("gone from the share"), "{e}");
+    assert_eq!(audio_objects(&w.archive), before, "nothing stored");
+    // The data controller saves the list again (as she sees it, adding the line back): imports
+    // go on, and the line's calls are not kept.
+    dc.do_not_record_add(Kind::Number, "07700 900464", "employee assistance line")
+        .unwrap();
+    let rep = dc
+        .import_sources(vec![call(1, "07700 900464", "201")])
+        .await
+        .unwrap();
+    assert_eq!((rep.imported.len(), rep.not_kept), (0, 1));
     dc.close().await;
 }
 

@@ -98,6 +98,10 @@ const TABLE: &[(&str, [X; 9])] = &[
     // say whose numbers are not recorded).
     ("list the do-not-record list",        [R,    R,    A,    R,    R,    R,    R,     R,    R]),
     ("add to the do-not-record list",      [R,    R,    A,    R,    R,    R,    R,     R,    R]),
+    // Issue 23: the policy's "inform their line manager": anyone who logs on reports a breach
+    // and lists their own reports (supervisors and the data controller see every one).
+    ("report a breach",                    [A,    A,    A,    A,    A,    A,    R,     R,    R]),
+    ("list breach reports",                [A,    A,    A,    A,    A,    A,    R,     R,    R]),
     ("list holds",                         [R,    A,    A,    A,    R,    R,    R,     R,    R]),
     ("place a hold",                       [R,    A,    A,    A,    R,    R,    R,     R,    R]),
     ("release a hold",                     [R,    R,    A,    R,    R,    R,    R,     R,    R]),
@@ -150,6 +154,8 @@ fn refused_action(op: &str) -> &'static str {
         "set a setting" => "settings.set",
         "list the do-not-record list" => "dnr.list",
         "add to the do-not-record list" => "dnr.change",
+        "report a breach" => "breach.report",
+        "list breach reports" => "breach.list",
         "list holds" => "hold.list",
         "place a hold" => "hold.add",
         "release a hold" => "hold.release",
@@ -445,6 +451,11 @@ async fn run(op: &str, s: Session, w: &World) -> (Session, Result<(), Error>) {
         "show settings" => s.settings().await.map(drop),
         "set a setting" => s.set_setting("practice-name", "Matrix Surgery").await,
         "list the do-not-record list" => s.do_not_record_list().map(drop),
+        "report a breach" => s
+            .report_breach("played a call to the wrong caller", None, &[c("own")])
+            .await
+            .map(drop),
+        "list breach reports" => s.breaches().await.map(drop),
         "add to the do-not-record list" => s
             .do_not_record_add(
                 callvault_core::dnr::Kind::Number,

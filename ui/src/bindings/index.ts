@@ -27,7 +27,15 @@ may_link_patient: boolean,
 /**
  * Keep the do-not-record list (the data controller).
  */
-may_keep_do_not_record: boolean, };
+may_keep_do_not_record: boolean, 
+/**
+ * See every staff breach report (supervisors, the data controller).
+ */
+may_see_all_breaches: boolean, 
+/**
+ * Assess and close breach reports (the data controller).
+ */
+may_assess_breaches: boolean, };
 
 export type ErrorCode = "bad_logon" | "locked" | "forbidden" | "not_found" | "invalid" | "tampered" | "archive" | "io" | "version" | "index" | "audio" | "keychain" | "logged_off";
 
@@ -340,7 +348,11 @@ export type RetentionInfo = { months: number, due_now: number, held: number, due
 
 export type AwaitingKeyInfo = { recording: string, started_at: string, external_number: string | null, assigned_to: string, assigned_by: string, assigned_at: string, };
 
-export type OverviewInfo = { awaiting_decision: Array<RequestInfo>, my_requests: Array<RequestInfo>, sar_cases: Array<RequestInfo>, holds: Array<HoldInfo> | null, retention: RetentionInfo | null, recent_imports: Array<DayTotal> | null, calls_per_day: Array<DayTotal>, requests_by_purpose: Array<PurposeTotal>, awaiting_keys: Array<AwaitingKeyInfo>, };
+export type OverviewInfo = { awaiting_decision: Array<RequestInfo>, my_requests: Array<RequestInfo>, sar_cases: Array<RequestInfo>, holds: Array<HoldInfo> | null, retention: RetentionInfo | null, recent_imports: Array<DayTotal> | null, calls_per_day: Array<DayTotal>, requests_by_purpose: Array<PurposeTotal>, awaiting_keys: Array<AwaitingKeyInfo>, 
+/**
+ * Breach reports not yet closed that this user may see.
+ */
+breaches: Array<BreachInfo>, };
 
 export type SettingInfo = { key: string, value: string, meaning: string, };
 
@@ -355,6 +367,16 @@ export type DnrListInfo = { entries: Array<DnrEntryInfo>,
  * Versions on the share not believed (their calls are kept), named with why.
  */
 problems: Array<string>, };
+
+export type BreachInfo = { id: string, reporter: string, own: boolean, what: string, happened_at: string | null, calls: Array<string>, reported_at: string, 
+/**
+ * When the data controller's ICO decision is due (72 hours after the report).
+ */
+due: string | null, overdue: boolean, 
+/**
+ * "received", "assessed" or "closed".
+ */
+state: string, reportable: boolean | null, assessment: string | null, assessed_by: string | null, assessed_at: string | null, closed_at: string | null, note: string | null, };
 
 export type ConsentIn = { recording: string, 
 /**

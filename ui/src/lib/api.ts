@@ -32,6 +32,7 @@ import type {
   Role,
   SettingInfo,
   DnrListInfo,
+  BreachInfo,
   UserRow,
   AppStatus,
   DemoAccount,
@@ -142,6 +143,12 @@ export const api = {
   dnrAdd: (value: string, extension: boolean, label: string) =>
     invoke<string>('dnr_add', { value, extension, label }),
   dnrRemove: (id: string) => invoke<string>('dnr_remove', { id }),
+  breaches: () => invoke<BreachInfo[]>('breaches'),
+  reportBreach: (what: string, when: string | null, calls: string[]) =>
+    invoke<string>('report_breach', { what, when, calls }),
+  assessBreach: (id: string, reportable: boolean, reason: string) =>
+    invoke<void>('assess_breach', { id, reportable, reason }),
+  closeBreach: (id: string, note: string) => invoke<void>('close_breach', { id, note }),
   audit: (filter: AuditQuery) => invoke<AuditRow[]>('audit', { filter }),
   verifyAudit: () => invoke<AuditCheck>('verify_audit'),
   /** Returns how many entries were written. */

@@ -4,6 +4,7 @@
 
 mod archive;
 mod audit;
+mod breach;
 mod demo;
 mod export;
 mod import;
@@ -58,6 +59,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Cmd::Devices => listen::devices(),
         Cmd::Export(ec) => export::run(cli, ec).await,
         Cmd::Dnr(dc) => archive::dnr(cli, dc).await,
+        Cmd::Breach(bc) => breach::run(cli, bc).await,
         Cmd::Hold(hc) => retention::hold(cli, hc).await,
         Cmd::Delete {
             ids,

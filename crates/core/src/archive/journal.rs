@@ -173,6 +173,8 @@ pub enum JournalEntry {
     RecordingCopy(Box<RecordingCopy>),
     /// A call linked to a patient's NHS number, or the link taken back.
     PatientLink(Box<crate::requests::PatientLink>),
+    /// An event of a staff breach self-report (reported, assessed, closed).
+    Breach(Box<crate::breach::BreachEntry>),
 }
 
 /// The journal segments written before format 2, as an admin's upgrade run found them.
@@ -241,6 +243,7 @@ impl JournalEntry {
             JournalEntry::FormatUpgrade(f) => &f.by,
             JournalEntry::RecordingCopy(c) => &c.by,
             JournalEntry::PatientLink(l) => &l.by,
+            JournalEntry::Breach(b) => &b.by,
         }
     }
 
@@ -260,6 +263,7 @@ impl JournalEntry {
             JournalEntry::FormatUpgrade(_) => "format_upgrade",
             JournalEntry::RecordingCopy(_) => "recording_copy",
             JournalEntry::PatientLink(_) => "patient_link",
+            JournalEntry::Breach(_) => "breach",
         }
     }
 

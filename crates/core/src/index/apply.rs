@@ -117,6 +117,9 @@ impl Index {
                 JournalEntry::FormatUpgrade(_) => EntryKind::FormatUpgrade,
                 JournalEntry::RecordingCopy(_) => EntryKind::RecordingCopy,
                 JournalEntry::PatientLink(_) => EntryKind::PatientLink,
+                JournalEntry::Breach(b) => EntryKind::Breach {
+                    decision: !matches!(b.event, crate::breach::BreachEvent::Reported { .. }),
+                },
             };
             if !may_author(roles.of(e.author()), kind) {
                 refused.push(format!(
@@ -325,6 +328,18 @@ impl Index {
                     .bind(&h.hold)
                     .bind(&h.at)
                     .bind(serde_json::to_string(h).expect("serialisable"))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                JournalEntry::Breach(b) => {
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO breach_events (breach, device, seq, idx, entry) VALUES (?, ?, ?, ?, ?)",
+                    )
+                    .bind(&b.breach)
+                    .bind(device)
+                    .bind(seq as i64)
+                    .bind(idx as i64)
+                    .bind(serde_json::to_string(b).expect("serialisable"))
                     .execute(&mut *tx)
                     .await?;
                 }

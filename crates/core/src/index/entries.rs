@@ -179,6 +179,16 @@ impl Index {
         ))
     }
 
+    /// Every breach report event (any order).
+    pub async fn breach_events(&self) -> Result<Vec<crate::breach::BreachEntry>> {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT entry FROM breach_events")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|t| serde_json::from_str(t).map_err(|e| Error::Index(e.to_string())))
+            .collect()
+    }
+
     /// Every setting entry, oldest first.
     pub async fn setting_entries(&self) -> Result<Vec<crate::retention::Setting>> {
         let rows: Vec<String> = sqlx::query_scalar("SELECT entry FROM settings ORDER BY at")

@@ -62,6 +62,16 @@ pub(super) fn check_ids(e: &JournalEntry) -> std::result::Result<(), String> {
             .collect(),
         JournalEntry::HoldRelease(h) => vec![("hold", &h.hold)],
         JournalEntry::Setting(_) => vec![],
+        JournalEntry::Breach(b) => {
+            let calls = match &b.event {
+                crate::breach::BreachEvent::Reported { calls, .. } => calls.as_slice(),
+                _ => &[],
+            };
+            [("breach", b.breach.as_str()), ("user", b.reporter.as_str())]
+                .into_iter()
+                .chain(calls.iter().map(|c| ("recording", c.as_str())))
+                .collect()
+        }
         JournalEntry::Assign(a) => vec![("recording", &a.recording), ("user", &a.staff_uid)],
         JournalEntry::RecordingCopy(c) => vec![
             ("recording", &c.recording),

@@ -296,24 +296,31 @@ impl IngestSession {
     /// controller. Refused if older than the newest this machine saw.
     pub fn do_not_record(&self) -> Result<(dnr::Keys, dnr::Believed)> {
         let keys = dnr::Keys::from_dedup(&self.dedup_key);
-        let author = |uid: &str| -> Option<[u8; 32]> {
-            let rec = users::load_latest(&self.archive, uid).ok()??;
-            let profile = users::read_profile(&rec, self.profiles.as_ref()?).ok()?;
-            if profile.disabled || !crate::policy::retention::may_keep_do_not_record(&profile.roles)
-            {
-                return None;
+        let author = |uid: &str| -> std::result::Result<[u8; 32], String> {
+            let rec = users::load_latest(&self.archive, uid)
+                .map_err(|e| e.to_string())?
+                .ok_or("an unknown user")?;
+            let key = self.profiles.as_ref().ok_or(
+                "this archive's user profiles are sealed to the metadata key, which an ingest machine does not hold",
+            )?;
+            let profile = users::read_profile(&rec, key).map_err(|e| e.to_string())?;
+            if profile.disabled {
+                return Err(format!("{}'s account is disabled", profile.name));
+            }
+            if !crate::policy::retention::may_keep_do_not_record(&profile.roles) {
+                return Err(format!("{} is not the data controller", profile.name));
             }
             crypto::unb64(&rec.signed.signing_key, "user record")
-                .ok()?
-                .try_into()
                 .ok()
+                .and_then(|k| k.try_into().ok())
+                .ok_or_else(|| "malformed signing key".to_string())
         };
         let believed = dnr::read(&self.archive, &keys, &author)?;
         let dev = device::Device {
             id: self.device.clone(),
             dir: self.state_dir.clone(),
         };
-        dnr::check_seen(&dev, &believed)?;
+        dnr::check_seen(&self.archive, &dev, &believed, true)?;
         Ok((keys, believed))
     }
 

@@ -1,7 +1,7 @@
 //! What a user may do, as the app shows it: the screens and buttons it offers follow these, never
 //! role names. The core still decides (and audits) every action when it is asked.
 
-use super::{holds, keys, listen, requests, retention, users, Role, Scope};
+use super::{breaches, holds, keys, listen, requests, retention, users, Role, Scope};
 use serde::Serialize;
 
 /// What a user's roles let them do, for showing and hiding (the core decides each action again).
@@ -46,6 +46,10 @@ pub struct Abilities {
     pub may_link_patient: bool,
     /// Keep the do-not-record list (numbers and extensions whose calls are not kept).
     pub may_keep_do_not_record: bool,
+    /// See every staff breach report (the line manager, the data controller).
+    pub may_see_all_breaches: bool,
+    /// Assess and close breach reports (the data controller).
+    pub may_assess_breaches: bool,
 }
 
 /// What `roles` may do.
@@ -75,6 +79,8 @@ pub fn abilities(roles: &[Role]) -> Abilities {
         may_check_completeness: listen::may_check_completeness(roles),
         may_link_patient: listen::may_link_patient(roles),
         may_keep_do_not_record: retention::may_keep_do_not_record(roles),
+        may_see_all_breaches: breaches::may_see_all(roles),
+        may_assess_breaches: breaches::may_decide(roles),
     }
 }
 

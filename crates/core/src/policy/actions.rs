@@ -53,6 +53,9 @@ pub enum Action {
     RotateArchiveKey,
     ListDoNotRecord,
     ChangeDoNotRecord,
+    ReportBreach,
+    ListBreaches,
+    AssessBreach,
 }
 
 impl Action {
@@ -107,6 +110,9 @@ impl Action {
             Action::ListTombstones => "tombstone.list",
             Action::ListDoNotRecord => "dnr.list",
             Action::ChangeDoNotRecord => "dnr.change",
+            Action::ReportBreach => "breach.report",
+            Action::ListBreaches => "breach.list",
+            Action::AssessBreach => "breach.assess",
         }
     }
 }

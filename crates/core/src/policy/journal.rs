@@ -2,7 +2,7 @@
 //! share against this before believing it: an entry written by a modified client for a role that
 //! may not write it is refused and reported, never applied (docs/FORMAT.md, "Threat model").
 
-use super::{holds, listen, retention, users, Role};
+use super::{breaches, holds, listen, retention, users, Role};
 
 /// The kinds of journal entry, as the rulebook sees them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +23,10 @@ pub enum EntryKind {
     FormatUpgrade,
     RecordingCopy,
     PatientLink,
+    /// A breach report's event; `decision` for an assessment or a closing.
+    Breach {
+        decision: bool,
+    },
 }
 
 /// May a user with `roles` (their current roles: a disabled user's still count for what they
@@ -51,6 +55,8 @@ pub fn may_author(roles: &[Role], kind: EntryKind) -> bool {
         // Journalled with an assignment, by whoever assigns.
         EntryKind::RecordingCopy => listen::may_assign(roles),
         EntryKind::PatientLink => listen::may_link_patient(roles),
+        EntryKind::Breach { decision: false } => breaches::may_report(roles),
+        EntryKind::Breach { decision: true } => breaches::may_decide(roles),
     }
 }
 

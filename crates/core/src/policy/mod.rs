@@ -8,6 +8,7 @@
 
 mod abilities;
 mod actions;
+pub mod breaches;
 pub mod holds;
 pub mod journal;
 mod keys;
@@ -116,6 +117,11 @@ pub fn decide(roles: &[Role], action: Action) -> Result<()> {
         A::ListTombstones => (
             retention::may_list_tombstones(roles),
             Some("tombstones are for supervisors and the data controller"),
+        ),
+        A::ReportBreach | A::ListBreaches => (true, None),
+        A::AssessBreach => (
+            breaches::may_decide(roles),
+            Some("a breach report is assessed and closed by the data controller"),
         ),
         A::ListDoNotRecord | A::ChangeDoNotRecord => (
             retention::may_keep_do_not_record(roles),

@@ -34,26 +34,38 @@ impl Session {
         Ok(Keys::from_dedup(self.user.secrets.require("dedup")?))
     }
 
-    /// The list as this session believes it: versions signed by a user who is, by this
-    /// computer's account, an enabled data controller.
-    pub(super) fn dnr_believed(&self) -> Result<(Keys, Believed)> {
+    /// The list as this session reads it: versions signed by a user who is, by this computer's
+    /// account, an enabled data controller. Not yet checked against the newest this computer saw.
+    fn dnr_read(&self) -> Result<(Keys, Believed)> {
         let keys = self.dnr_keys()?;
-        let author = |uid: &str| {
-            self.users
-                .iter()
-                .find(|u| u.uid == uid && !u.disabled)
-                .filter(|u| policy::retention::may_keep_do_not_record(&u.roles))
-                .map(|u| u.signing_key)
+        let author = |uid: &str| match self.users.iter().find(|u| u.uid == uid) {
+            None => Err("an unknown user".to_string()),
+            Some(u) if u.disabled => Err(format!("{}'s account is disabled", u.name)),
+            Some(u) if !policy::retention::may_keep_do_not_record(&u.roles) => {
+                Err(format!("{} is not the data controller", u.name))
+            }
+            Some(u) => Ok(u.signing_key),
         };
         let believed = dnr::read(&self.archive, &keys, &author)?;
-        dnr::check_seen(&self.device, &believed)?;
+        Ok((keys, believed))
+    }
+
+    /// The list as imports use it: refused if older than the newest this computer saw
+    /// (`dnr::check_seen`), remembered as seen when `remember` (an import; not a dry run).
+    pub(super) fn dnr_believed(&self, remember: bool) -> Result<(Keys, Believed)> {
+        let (keys, believed) = self.dnr_read()?;
+        dnr::check_seen(&self.archive, &self.device, &believed, remember)?;
         Ok((keys, believed))
     }
 
     /// The do-not-record list (data controller; audited).
     pub fn do_not_record_list(&self) -> Result<DoNotRecordList> {
         self.require(Action::ListDoNotRecord)?;
-        let (_, b) = self.dnr_believed()?;
+        let (_, mut b) = self.dnr_read()?;
+        // What stops imports on this computer is hers to see (saving the list again resumes them).
+        if let Err(e) = dnr::check_seen(&self.archive, &self.device, &b, false) {
+            b.problems.insert(0, e.to_string());
+        }
         self.audit(
             Action::ListDoNotRecord,
             "allowed",
@@ -136,9 +148,9 @@ impl Session {
                 .iter()
                 .position(|e| e.id == wanted || hashes.contains(&e.hash))
             else {
-                return Err(Error::NotFound(format!(
-                    "'{wanted}' is not on the do-not-record list (give an entry's id from 'dnr list', or the number or extension)"
-                )));
+                return Err(Error::NotFound(
+                    "that is not on the do-not-record list (give an entry's id from 'dnr list', or the number or extension)".into(),
+                ));
             };
             removed = entries.remove(i).id;
             Ok(())
@@ -153,21 +165,25 @@ impl Session {
     }
 
     /// Apply `change` to the list as believed and write the next version, again from a fresh
-    /// read if another data controller's version took the number meanwhile.
+    /// read if another data controller's version took the number meanwhile. Not refused when
+    /// this computer saw a newer version that is gone or no longer believed: the data controller
+    /// saving the list (as `dnr list` shows it) is what resumes imports.
     fn dnr_change(&mut self, mut change: impl FnMut(&mut Vec<Entry>) -> Result<()>) -> Result<()> {
         for _ in 0..RETRIES {
-            let (keys, believed) = self.dnr_believed()?;
+            let (keys, believed) = self.dnr_read()?;
             let mut entries = believed.list.entries.clone();
             change(&mut entries)?;
             match dnr::write(&self.archive, &keys, &self.signer(), &believed, entries) {
                 Ok(list) => {
                     dnr::check_seen(
+                        &self.archive,
                         &self.device,
                         &Believed {
                             highest: list.seq,
                             list,
                             problems: vec![],
                         },
+                        true,
                     )?;
                     return Ok(());
                 }

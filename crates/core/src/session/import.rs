@@ -75,7 +75,7 @@ impl Session {
             .min(8);
         // The do-not-record list: a listed call's audio is dropped here, before anything of it
         // is hashed, encrypted or written.
-        let (dnr_keys, dnr) = self.dnr_believed()?;
+        let (dnr_keys, dnr) = self.dnr_believed(true)?;
         rep.warnings = dnr.problems;
         let mut sources = sources.into_iter().peekable();
         while sources.peek().is_some() {

@@ -214,7 +214,7 @@ impl Session {
     /// whether it is already stored. Reads the files and the local index; writes nothing.
     async fn dry_run(&self, plan: layout::Plan, out: &mut LayoutImportReport) -> Result<()> {
         let dedup_key = self.user.secrets.require("dedup")?.clone();
-        let (dnr_keys, dnr) = self.dnr_believed()?;
+        let (dnr_keys, dnr) = self.dnr_believed(false)?;
         out.report.warnings = dnr.problems;
         out.report.rejected = plan.rejected;
         let mut seen: HashMap<String, String> = HashMap::new();
@@ -240,9 +240,9 @@ impl Session {
                 }
             };
             if dnr.list.matches(&dnr_keys, &src) {
-                u.outcome = Some("not kept: on the do-not-record list".into());
+                // Counted only: its row (name, number, parties) would tell the importer which
+                // numbers are listed.
                 out.report.not_kept += 1;
-                out.understood.push(u);
                 continue;
             }
             let ext = Path::new(&src.name)

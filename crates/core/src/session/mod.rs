@@ -3,6 +3,7 @@
 
 mod access;
 mod accounts;
+mod breach;
 mod callkey;
 mod candidates;
 mod compact;
@@ -26,6 +27,7 @@ mod trail;
 mod verify;
 
 pub use access::Grant;
+pub use breach::BreachView;
 pub use callkey::{RewrapReport, RotationReport};
 pub use completeness::{CompletenessQuery, CompletenessReport};
 pub use conversation::{ConversationPlayback, ConversationView, LegView};

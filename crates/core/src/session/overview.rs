@@ -43,6 +43,9 @@ pub struct Overview {
     /// Calls a supervisor assigned without their key, waiting for this user to deliver it (an
     /// approver or the data controller; empty for others), oldest first.
     pub awaiting_keys: Vec<super::AwaitingKey>,
+    /// Breach reports not yet closed: every one for supervisors and the data controller, the
+    /// user's own for others; newest first.
+    pub breaches: Vec<super::BreachView>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -151,8 +154,10 @@ impl Session {
         };
         let calls_per_day = self.calls_per_day().await?;
         let awaiting_keys = self.awaiting_keys().await?;
+        let breaches = self.open_breaches().await?;
         let out = Overview {
             awaiting_keys,
+            breaches,
             awaiting_decision: awaiting,
             my_requests: mine,
             sar_cases: sars,
@@ -170,10 +175,11 @@ impl Session {
             "allowed",
             vec![],
             Some(format!(
-                "{} awaiting decision, {} SAR cases, {} assigned calls awaiting a key",
+                "{} awaiting decision, {} SAR cases, {} assigned calls awaiting a key, {} open breach reports",
                 out.awaiting_decision.len(),
                 out.sar_cases.len(),
-                out.awaiting_keys.len()
+                out.awaiting_keys.len(),
+                out.breaches.len()
             )),
         )?;
         Ok(out)

@@ -63,6 +63,9 @@ impl Session {
                     .collect()),
             },
             JournalEntry::Hold(_) | JournalEntry::HoldRelease(_) => Who::Metadata,
+            // The reporter follows their own report; supervisors and the data controller hold
+            // the metadata key.
+            JournalEntry::Breach(b) => set(vec![b.reporter.clone()]),
             JournalEntry::Setting(_)
             | JournalEntry::UserCheckpoint(_)
             | JournalEntry::AuditAnchor(_)

@@ -131,7 +131,7 @@ impl Session {
         // write), or the newest this computer saw gone.
         if !a.list(crate::dnr::DIR)?.is_empty() {
             rep.objects_checked += 1;
-            match self.dnr_believed() {
+            match self.dnr_believed(false) {
                 Ok((_, b)) => {
                     for p in b.problems {
                         problem(crate::dnr::DIR.into(), p);
