@@ -24,8 +24,10 @@ pub const MAX_CALLS: usize = 100;
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum BreachEvent {
-    /// What happened (the reporter's words), when if known, which calls (ids) if known.
+    /// What happened (the reporter's words), when if known, which calls (ids) if known. `nonce`
+    /// binds the report's id to its reporter ([`breach_id`]).
     Reported {
+        nonce: String,
         what: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         happened_at: Option<String>,
@@ -104,15 +106,26 @@ impl Breach {
     }
 }
 
+/// A report's id: bound to its reporter by a nonce of theirs, so nobody else can write a report
+/// under it (32 hex digits).
+pub fn breach_id(reporter: &str, nonce: &str) -> String {
+    let m = format!("callvault/v1/breach\n{reporter}\n{nonce}");
+    hex::encode(&crate::crypto::sha256(m.as_bytes())[..16])
+}
+
 /// Fold a report's events (in any order) into its state. `may_decide(uid)` says whether a user's
 /// current roles let them assess and close reports (the data controller's). None if no valid
-/// `reported` event (by the reporter it names) exists.
+/// `reported` event exists: one by the reporter it names, under the id bound to them. The report
+/// comes first whatever the clocks say (a decision dated before it still counts); decisions
+/// follow in time order; a second report under the id (its reporter's own tool) is ignored and
+/// named.
 pub fn fold(
     id: &str,
     mut events: Vec<BreachEntry>,
     may_decide: &dyn Fn(&str) -> bool,
 ) -> Option<Breach> {
-    events.sort_by(|a, b| a.at.cmp(&b.at));
+    let is_report = |e: &BreachEntry| matches!(e.event, BreachEvent::Reported { .. });
+    events.sort_by(|a, b| (!is_report(a), &a.at).cmp(&(!is_report(b), &b.at)));
     // The same event read twice (a compacted generation re-read beside its first) counts once.
     let mut unique: Vec<BreachEntry> = Vec::with_capacity(events.len());
     for e in events {
@@ -130,18 +143,22 @@ pub fn fold(
         match (&e.event, out.as_mut()) {
             (
                 BreachEvent::Reported {
+                    nonce,
                     what,
                     happened_at,
                     calls,
                 },
                 None,
-            ) if e.by == e.reporter => {
+            ) if e.by == e.reporter && breach_id(&e.reporter, nonce) == id => {
+                let mut calls: Vec<String> = calls.clone();
+                calls.dedup();
+                calls.truncate(MAX_CALLS);
                 out = Some(Breach {
                     id: id.to_string(),
                     reporter: e.reporter.clone(),
-                    what: what.clone(),
+                    what: what.chars().take(MAX_TEXT).collect(),
                     happened_at: happened_at.clone(),
-                    calls: calls.clone(),
+                    calls,
                     reported_at: e.at.clone(),
                     state: BreachState::Received,
                     reportable: None,
@@ -221,7 +238,7 @@ mod tests {
 
     fn ev(by: &str, at: &str, event: BreachEvent) -> BreachEntry {
         BreachEntry {
-            breach: "b".into(),
+            breach: breach_id(R, "n"),
             reporter: R.into(),
             event,
             by: by.into(),
@@ -234,6 +251,7 @@ mod tests {
             by,
             at,
             BreachEvent::Reported {
+                nonce: "n".into(),
                 what: what.into(),
                 happened_at: None,
                 calls: vec![],
@@ -244,6 +262,7 @@ mod tests {
     #[test]
     fn only_the_data_controller_assesses_then_closes() {
         let dc = |u: &str| u == DC;
+        let id = breach_id(R, "n");
         let assessed = |by: &str, at: &str| {
             ev(
                 by,
@@ -265,7 +284,7 @@ mod tests {
         };
         // Closing before the assessment, or by the reporter, counts for nothing.
         let b = fold(
-            "b",
+            &breach_id(R, "n"),
             vec![
                 closed(DC, "2026-01-01T10:01:00Z"),
                 reported(R, "2026-01-01T10:00:00Z", "played the wrong call"),
@@ -283,7 +302,7 @@ mod tests {
         assert!(b.overdue("2026-01-04T10:00:01Z".parse().unwrap()));
         assert!(!b.overdue("2026-01-04T09:59:59Z".parse().unwrap()));
         let b = fold(
-            "b",
+            &breach_id(R, "n"),
             vec![
                 reported(R, "2026-01-01T10:00:00Z", "x"),
                 assessed(DC, "2026-01-01T11:00:00Z"),
@@ -298,6 +317,21 @@ mod tests {
         assert!(!b.overdue("2026-02-01T00:00:00Z".parse().unwrap()));
         assert_eq!(b.ignored.len(), 1, "an assessment after closing");
         // No report by its reporter: nothing.
-        assert!(fold("b", vec![reported("x", "2026-01-01T10:00:00Z", "y")], &dc).is_none());
+        assert!(fold(&id, vec![reported("x", "2026-01-01T10:00:00Z", "y")], &dc).is_none());
+        // A report under an id not bound to its reporter is none; a decision dated before the
+        // report (a slow clock) still counts.
+        let mut other = reported(R, "2026-01-01T10:00:00Z", "y");
+        other.breach = breach_id("x", "n");
+        assert!(fold(&other.breach.clone(), vec![other], &dc).is_none());
+        let b = fold(
+            &id,
+            vec![
+                assessed(DC, "2026-01-01T09:00:00Z"),
+                reported(R, "2026-01-01T10:00:00Z", "x"),
+            ],
+            &dc,
+        )
+        .unwrap();
+        assert_eq!(b.state, BreachState::Assessed);
     }
 }

@@ -186,9 +186,9 @@ fn parse_name(name: &str) -> Option<u64> {
 pub type AuthorKey<'a> = &'a dyn Fn(&str) -> std::result::Result<[u8; 32], String>;
 
 /// Read the list: the highest version whose signature verifies and whose author `author_key`
-/// vouches for. Files that are not versions, and versions not believed, are named in `problems`;
-/// a version that cannot be read for a reason other than its content (an I/O error) fails the
-/// read, so no list is taken for believed that was only out of reach.
+/// vouches for. Files that are not versions, and versions not believed (unreadable ones
+/// included: a file planted unreadable must not stop every import), are named in `problems`; a
+/// computer that saw a newer version than the one believed is stopped by [`check_seen`].
 pub fn read(archive: &Archive, keys: &Keys, author_key: AuthorKey) -> Result<Believed> {
     let mut out = Believed::default();
     let mut versions: Vec<(u64, String)> = Vec::new();
@@ -209,7 +209,6 @@ pub fn read(archive: &Archive, keys: &Keys, author_key: AuthorKey) -> Result<Bel
                 out.list = list;
                 return Ok(out);
             }
-            Err(e @ (Error::Io { .. } | Error::NotFound(_))) => return Err(e),
             Err(e) => out.problems.push(format!("{e} (not believed)")),
         }
     }
@@ -341,14 +340,20 @@ pub fn check_seen(
     Ok(())
 }
 
-/// Write the next version holding `entries`, after `current` (the list as believed). Returns the
-/// new list; `AlreadyExists` from the share (another data controller wrote the same number at
-/// once) is returned as is, for the caller to read again and retry.
+/// The newest version number this computer saw (0: none).
+pub fn seen_seq(device: &Device) -> u64 {
+    device::seen_key(device, SEEN).map_or(0, |(s, _)| u64::from(s))
+}
+
+/// Write version `seq` holding `entries`, after `current` (the list as believed). Returns the
+/// new list; a number already taken on the share (another data controller's version, or a file
+/// planted there) is `WriteError::Taken`, for the caller to read again and retry.
 pub fn write(
     archive: &Archive,
     keys: &Keys,
     signer: &Signer,
     current: &Believed,
+    seq: u64,
     entries: Vec<Entry>,
 ) -> std::result::Result<List, WriteError> {
     if entries.len() > MAX_ENTRIES {
@@ -356,11 +361,10 @@ pub fn write(
             "the do-not-record list holds at most {MAX_ENTRIES} entries"
         ))));
     }
-    let seq = current.highest + 1;
     if seq > MAX_VERSION {
-        return Err(WriteError::Other(Error::tampered(
-            format!("{DIR}/{}", file_name(current.highest)),
-            "not a version the data controller wrote, and numbered so high that no next version can be written: remove it",
+        return Err(WriteError::Other(Error::archive(
+            DIR,
+            "the do-not-record list has reached its highest version number",
         )));
     }
     let at = crate::time::rfc3339(chrono::Utc::now());

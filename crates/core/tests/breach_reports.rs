@@ -275,6 +275,7 @@ async fn an_assessment_or_a_report_in_someone_elses_name_counts_for_nothing() {
         &[ev(
             &clin_uid,
             BreachEvent::Reported {
+                nonce: "n".into(),
                 what: "the receptionist shared a recording on social media".into(),
                 happened_at: None,
                 calls: vec![],
@@ -287,10 +288,37 @@ async fn an_assessment_or_a_report_in_someone_elses_name_counts_for_nothing() {
         },
     )
     .unwrap();
+    // The clinician also writes a report of her own under the receptionist's report's id, dated
+    // before it, to take it over (its words, and the assessment sent to her).
+    journal::append(
+        &a,
+        &"f0".repeat(16),
+        &[JournalEntry::Breach(Box::new(BreachEntry {
+            breach: id.clone(),
+            reporter: clin_uid.clone(),
+            event: BreachEvent::Reported {
+                nonce: "n".into(),
+                what: "nothing happened".into(),
+                happened_at: None,
+                calls: vec![],
+            },
+            by: clin_uid.clone(),
+            at: "2000-01-01T00:00:00.000Z".into(),
+        }))],
+        &Signer {
+            uid: &clin_uid,
+            seed: &clin_seed,
+        },
+    )
+    .unwrap();
     let dc = w.as_(DC).await;
     let list = dc.breaches().await.unwrap();
-    assert_eq!(list.len(), 1, "the forged report is not one: {list:?}");
+    assert_eq!(list.len(), 1, "the forged reports are not ones: {list:?}");
     assert_eq!(list[0].id, id);
+    assert_eq!(
+        (list[0].reporter.as_str(), list[0].what.as_str()),
+        (STAFF.0, WHAT)
+    );
     assert_eq!(
         list[0].state,
         BreachState::Received,

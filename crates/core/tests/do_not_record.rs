@@ -257,12 +257,12 @@ fn plant_version(a: &Archive, u: (&str, &str), numbers: &[&str]) {
             at: "2026-03-01T00:00:00Z".into(),
         })
         .collect();
-    let current = dnr::read(a, &keys, &|_| Err("not trusted".into())).unwrap();
+    let current = dnr::read(a, &keys, &|_| Err("not trusted".to_string())).unwrap();
     let signer = Signer {
         uid: &uid,
         seed: &seed,
     };
-    dnr::write(a, &keys, &signer, &current, entries).unwrap();
+    dnr::write(a, &keys, &signer, &current, current.highest + 1, entries).unwrap();
 }
 
 #[tokio::test]

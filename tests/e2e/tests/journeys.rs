@@ -4,7 +4,8 @@
 //! clinician a colleague's call. In real time (a PulseAudio null sink): pause, seek by click,
 //! resume from there, ±10 s and double speed, from the keyboard and the controls. The idle lock,
 //! and search criteria remembered per user. The call log check, from its screen and from the
-//! Overview's card. A SAR raised by NHS number, and a call linked to the patient. Screenshots of each screen go to docs/screenshots/.
+//! Overview's card. A SAR raised by NHS number, and a call linked to the patient. A receptionist reports a breach and the
+//! data controller, told on her overview, assesses it. Screenshots of each screen go to docs/screenshots/.
 
 use callvault_e2e::{prerequisites, World, DEMO_CALLS, SERIAL};
 use callvault_testkit::demo::{demo_calls, demo_users};
@@ -728,5 +729,63 @@ async fn a_clinician_finds_a_transferred_call_and_plays_the_whole_conversation()
         played >= (total as u64) * 48_000 * 8 * 9 / 10,
         "{played} bytes reached the sound device for {total} s"
     );
+    w.close().await;
+}
+
+#[tokio::test]
+async fn a_receptionist_reports_a_breach_and_the_data_controller_assesses_it() {
+    let (driver, app) = match prerequisites() {
+        Ok(p) => p,
+        Err(why) => {
+            eprintln!("SKIPPED: {why}");
+            return;
+        }
+    };
+    let _one_at_a_time = SERIAL.lock().await;
+    let w = World::start(&driver, &app).await;
+    w.open_archive().await;
+
+    // The receptionist reports what she did, from the menu every user has.
+    w.logon_to_overview("lee.carter", &password("lee.carter"))
+        .await;
+    w.click("nav a[href='#/breaches']").await;
+    w.el("#breaches-title").await;
+    w.fill(
+        "#breach-what",
+        "I read a caller's date of birth aloud at the front desk while replaying her call",
+    )
+    .await;
+    w.fill("#breach-when", "2026-12-01T09:30").await;
+    w.click("#breach-send").await;
+    w.el("#breach-notice").await;
+    w.el("#breach-list li[data-state='received']").await;
+    w.screenshot("breach-report").await;
+    w.logout().await;
+
+    // The data controller is told on her overview, and assesses it.
+    w.logon_to_overview("alex.morgan", &password("alex.morgan"))
+        .await;
+    let card = w.text("#breach-count").await;
+    assert!(card.contains("1 new breach report"), "{card}");
+    w.click("#breach-count a").await;
+    w.el("#breaches-title").await;
+    w.click("#breach-list button[data-act]").await;
+    w.click("input[name^='reportable-'][value='no']").await;
+    w.fill(
+        "#assess-reason",
+        "no one outside the practice heard it; the desk screen is now away from the queue",
+    )
+    .await;
+    w.click("#assess-save").await;
+    w.el("#breach-list li[data-state='assessed']").await;
+    w.screenshot("breach-assess").await;
+    w.logout().await;
+
+    // The receptionist sees the outcome of her report.
+    w.logon_to_overview("lee.carter", &password("lee.carter"))
+        .await;
+    w.goto("#/breaches", "#breaches-title").await;
+    let outcome = w.text("#breach-list li[data-state='assessed']").await;
+    assert!(outcome.contains("Not reportable to the ICO"), "{outcome}");
     w.close().await;
 }

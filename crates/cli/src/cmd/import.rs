@@ -161,11 +161,14 @@ fn print_dry_run(rep: &LayoutImportReport) {
                 .is_some_and(|o| o.starts_with("duplicate"))
         })
         .count();
+    let not_kept = match rep.report.not_kept {
+        0 => String::new(),
+        n => format!(", not kept (do-not-record list) {n}"),
+    };
     println!(
-        "dry run: would import {would} ({} unassigned), duplicates {dups}, rejected {}, not kept (do-not-record list) {}; nothing written",
+        "dry run: would import {would} ({} unassigned), duplicates {dups}, rejected {}{not_kept}; nothing written",
         rep.unassigned,
         rep.report.rejected.len(),
-        rep.report.not_kept
     );
 }
 

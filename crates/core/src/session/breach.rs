@@ -121,11 +121,13 @@ impl Session {
                 ids.push(c);
             }
         }
-        let id = crypto::new_id();
+        let nonce = crypto::new_id();
+        let id = breach::breach_id(&self.user.uid, &nonce);
         let e = BreachEntry {
             breach: id.clone(),
             reporter: self.user.uid.clone(),
             event: BreachEvent::Reported {
+                nonce,
                 what,
                 happened_at,
                 calls: ids.clone(),
@@ -172,10 +174,11 @@ impl Session {
                 Error::unseen("breach report", id),
             );
         };
+        // By its id only: the calls it names are the reporter's word, not this user's act.
         self.audit(
             Action::ListBreaches,
             "allowed",
-            b.calls.clone(),
+            vec![],
             Some(format!("breach report {id}")),
         )?;
         Ok(self.breach_view(b))
@@ -230,19 +233,35 @@ impl Session {
     }
 
     async fn breach_event(&mut self, id: &str, event: BreachEvent) -> Result<()> {
-        let reporter = self
+        let b = self
             .visible_breaches()
             .await?
             .into_iter()
             .find(|b| b.id == id)
-            .map(|b| b.reporter)
             .ok_or_else(|| Error::unseen("breach report", id))?;
+        // After every event already read, whatever this computer's clock says, so a decision is
+        // never folded before the one it follows.
+        let latest = [
+            Some(&b.reported_at),
+            b.assessed_at.as_ref(),
+            b.closed_at.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .max();
+        let now = Utc::now();
+        let at = match latest {
+            Some(l) if l >= now => l + chrono::Duration::milliseconds(1),
+            _ => now,
+        };
         let e = BreachEntry {
             breach: id.to_string(),
-            reporter,
+            reporter: b.reporter,
             event,
             by: self.user.uid.clone(),
-            at: now_rfc3339_ms(),
+            at: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         };
         self.journal(vec![JournalEntry::Breach(Box::new(e))]).await
     }

@@ -26,8 +26,9 @@ pub struct DoNotRecordList {
     pub problems: Vec<String>,
 }
 
-/// How many times a change is tried again when another data controller saved one at once.
-const RETRIES: usize = 5;
+/// How many times a change is tried again when its version number was taken (another data
+/// controller saved one at once, or a file was planted there).
+const RETRIES: usize = 64;
 
 impl Session {
     fn dnr_keys(&self) -> Result<Keys> {
@@ -169,11 +170,22 @@ impl Session {
     /// this computer saw a newer version that is gone or no longer believed: the data controller
     /// saving the list (as `dnr list` shows it) is what resumes imports.
     fn dnr_change(&mut self, mut change: impl FnMut(&mut Vec<Entry>) -> Result<()>) -> Result<()> {
+        // Above the newest version believed and the newest this computer saw, never reusing a
+        // number; a number taken by a file nobody believes is stepped over.
+        let mut seq = 0;
         for _ in 0..RETRIES {
             let (keys, believed) = self.dnr_read()?;
+            seq = seq.max(believed.list.seq.max(dnr::seen_seq(&self.device)) + 1);
             let mut entries = believed.list.entries.clone();
             change(&mut entries)?;
-            match dnr::write(&self.archive, &keys, &self.signer(), &believed, entries) {
+            match dnr::write(
+                &self.archive,
+                &keys,
+                &self.signer(),
+                &believed,
+                seq,
+                entries,
+            ) {
                 Ok(list) => {
                     dnr::check_seen(
                         &self.archive,
@@ -187,7 +199,10 @@ impl Session {
                     )?;
                     return Ok(());
                 }
-                Err(WriteError::Taken) => continue,
+                Err(WriteError::Taken) => {
+                    seq += 1;
+                    continue;
+                }
                 Err(WriteError::Other(e)) => return Err(e),
             }
         }
