@@ -181,6 +181,23 @@ fn parse_name(name: &str) -> Option<u64> {
         .flatten()
 }
 
+/// The one rule every reader applies to a version's author (`policy::retention`): an enabled data
+/// controller, whose Ed25519 key is then `key`; else why not, naming them.
+pub fn vouch(
+    name: &str,
+    disabled: bool,
+    roles: &[crate::policy::Role],
+    key: [u8; 32],
+) -> std::result::Result<[u8; 32], String> {
+    if disabled {
+        return Err(format!("{name}'s account is disabled"));
+    }
+    if !crate::policy::retention::may_keep_do_not_record(roles) {
+        return Err(format!("{name} is not the data controller"));
+    }
+    Ok(key)
+}
+
 /// Who may have written a version: the author's Ed25519 key if they are, by the reader's account,
 /// an enabled data controller; else why not.
 pub type AuthorKey<'a> = &'a dyn Fn(&str) -> std::result::Result<[u8; 32], String>;

@@ -1574,6 +1574,7 @@ fn format2_vectors() {
         "patient_unlink_json",
         "raised_patient_json",
         "recording_leg_json",
+        "breach_reported_json",
     ] {
         let e: JournalEntry =
             serde_json::from_str(&v.text(k)).unwrap_or_else(|e| panic!("{k}: {e}"));
@@ -1588,6 +1589,35 @@ fn format2_vectors() {
     assert_eq!(
         callvault_core::conversation::check_key(&k).as_deref(),
         Ok(k.as_str())
+    );
+    // A breach report's id is bound to its reporter by the nonce of its `reported` event, and a
+    // reader folds that event into a report.
+    let id = callvault_core::breach::breach_id(&v.text("raiser"), &v.text("nonce"));
+    assert_eq!(id, v.text("breach_id"));
+    let m = format!(
+        "callvault/v1/breach\n{}\n{}",
+        v.text("raiser"),
+        v.text("nonce")
+    );
+    assert_eq!(hex::encode(&crypto::sha256(m.as_bytes())[..16]), id);
+    let JournalEntry::Breach(b) = serde_json::from_str(&v.text("breach_reported_json")).unwrap()
+    else {
+        panic!("breach_reported_json is not a breach entry")
+    };
+    let folded = callvault_core::breach::fold(&id, vec![*b], &|_| false).expect("a report");
+    assert_eq!(folded.reporter, v.text("raiser"));
+    // A do-not-record entry's hash: HMAC-SHA-256 under HKDF(dedup, "callvault/v1/dnr-match") of
+    // "number:" ‖ the national digits; computed here by RFC 5869 as well as by the core.
+    let dedup = secrets().key("dedup");
+    let keys = callvault_core::dnr::Keys::from_dedup(&dedup);
+    let hash = keys
+        .hash(callvault_core::dnr::Kind::Number, &v.text("dnr_number"))
+        .unwrap();
+    assert_eq!(hash, v.text("dnr_number_hash"));
+    let k = hkdf_by_rfc5869(dedup.expose(), b"callvault/v1/dnr-match");
+    assert_eq!(
+        hex::encode(crypto::hmac_sha256(&k, b"number:07700900461")),
+        hash
     );
     // The NHS number in them passes its check (a reader refuses a link whose number does not).
     assert!(callvault_core::patient::is_canonical("9990000018"));

@@ -304,16 +304,11 @@ impl IngestSession {
                 "this archive's user profiles are sealed to the metadata key, which an ingest machine does not hold",
             )?;
             let profile = users::read_profile(&rec, key).map_err(|e| e.to_string())?;
-            if profile.disabled {
-                return Err(format!("{}'s account is disabled", profile.name));
-            }
-            if !crate::policy::retention::may_keep_do_not_record(&profile.roles) {
-                return Err(format!("{} is not the data controller", profile.name));
-            }
-            crypto::unb64(&rec.signed.signing_key, "user record")
+            let signing: [u8; 32] = crypto::unb64(&rec.signed.signing_key, "user record")
                 .ok()
                 .and_then(|k| k.try_into().ok())
-                .ok_or_else(|| "malformed signing key".to_string())
+                .ok_or_else(|| "malformed signing key".to_string())?;
+            dnr::vouch(&profile.name, profile.disabled, &profile.roles, signing)
         };
         let believed = dnr::read(&self.archive, &keys, &author)?;
         let dev = device::Device {

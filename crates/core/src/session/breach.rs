@@ -159,21 +159,23 @@ impl Session {
         Ok(list.into_iter().map(|b| self.breach_view(b)).collect())
     }
 
-    /// One report (audited); one this user may not see is not found.
-    pub async fn breach(&self, id: &str) -> Result<BreachView> {
-        self.require(Action::ListBreaches)?;
-        let Some(b) = self
+    /// Report `id` if this user may see it; else refused (audited under `action`) as not found.
+    async fn visible_breach(&self, action: Action, id: &str) -> Result<Breach> {
+        match self
             .visible_breaches()
             .await?
             .into_iter()
             .find(|b| b.id == id)
-        else {
-            return self.refuse(
-                Action::ListBreaches,
-                vec![],
-                Error::unseen("breach report", id),
-            );
-        };
+        {
+            Some(b) => Ok(b),
+            None => self.refuse(action, vec![], Error::unseen("breach report", id)),
+        }
+    }
+
+    /// One report (audited); one this user may not see is not found.
+    pub async fn breach(&self, id: &str) -> Result<BreachView> {
+        self.require(Action::ListBreaches)?;
+        let b = self.visible_breach(Action::ListBreaches, id).await?;
         // By its id only: the calls it names are the reporter's word, not this user's act.
         self.audit(
             Action::ListBreaches,
@@ -189,13 +191,13 @@ impl Session {
     pub async fn assess_breach(&mut self, id: &str, reportable: bool, reason: &str) -> Result<()> {
         self.require(Action::AssessBreach)?;
         let reason = breach::check_text("reason", reason)?;
-        let b = self.breach(id).await?;
+        let b = self.visible_breach(Action::AssessBreach, id).await?;
         if b.state == BreachState::Closed {
             return Err(Error::Invalid(format!(
                 "breach report {id} is closed; it cannot be assessed again"
             )));
         }
-        self.breach_event(id, BreachEvent::Assessed { reportable, reason })
+        self.breach_event(&b, BreachEvent::Assessed { reportable, reason })
             .await?;
         self.audit(
             Action::AssessBreach,
@@ -216,14 +218,14 @@ impl Session {
     pub async fn close_breach(&mut self, id: &str, note: &str) -> Result<()> {
         self.require(Action::AssessBreach)?;
         let note = breach::check_text("note", note)?;
-        let b = self.breach(id).await?;
+        let b = self.visible_breach(Action::AssessBreach, id).await?;
         if b.state != BreachState::Assessed {
             return Err(Error::Invalid(format!(
                 "breach report {id} is {}: it is closed only once assessed",
                 b.state.as_str()
             )));
         }
-        self.breach_event(id, BreachEvent::Closed { note }).await?;
+        self.breach_event(&b, BreachEvent::Closed { note }).await?;
         self.audit(
             Action::AssessBreach,
             "allowed",
@@ -232,13 +234,8 @@ impl Session {
         )
     }
 
-    async fn breach_event(&mut self, id: &str, event: BreachEvent) -> Result<()> {
-        let b = self
-            .visible_breaches()
-            .await?
-            .into_iter()
-            .find(|b| b.id == id)
-            .ok_or_else(|| Error::unseen("breach report", id))?;
+    /// Journal a decision on report `b` (as this session folded it).
+    async fn breach_event(&mut self, b: &Breach, event: BreachEvent) -> Result<()> {
         // After every event already read, whatever this computer's clock says, so a decision is
         // never folded before the one it follows.
         let latest = [
@@ -257,8 +254,8 @@ impl Session {
             _ => now,
         };
         let e = BreachEntry {
-            breach: id.to_string(),
-            reporter: b.reporter,
+            breach: b.id.clone(),
+            reporter: b.reporter.clone(),
             event,
             by: self.user.uid.clone(),
             at: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),

@@ -41,11 +41,7 @@ impl Session {
         let keys = self.dnr_keys()?;
         let author = |uid: &str| match self.users.iter().find(|u| u.uid == uid) {
             None => Err("an unknown user".to_string()),
-            Some(u) if u.disabled => Err(format!("{}'s account is disabled", u.name)),
-            Some(u) if !policy::retention::may_keep_do_not_record(&u.roles) => {
-                Err(format!("{} is not the data controller", u.name))
-            }
-            Some(u) => Ok(u.signing_key),
+            Some(u) => dnr::vouch(&u.name, u.disabled, &u.roles, u.signing_key),
         };
         let believed = dnr::read(&self.archive, &keys, &author)?;
         Ok((keys, believed))
